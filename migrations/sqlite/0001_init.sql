@@ -1,0 +1,129 @@
+-- Facet's first schema (SQLite). Times are DATETIME columns holding Unix microseconds
+-- (sqlstore opens SQLite with _time_integer_format=unix_micro and _inttotime=1), so they
+-- compare as integers and scan back as UTC time.Time. Booleans are INTEGER 0/1. Lists are
+-- JSON text.
+
+-- +goose Up
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    email_verified INTEGER NOT NULL DEFAULT 0,
+    password_hash  TEXT NOT NULL DEFAULT '',
+    admin          INTEGER NOT NULL DEFAULT 0,
+    status         TEXT NOT NULL DEFAULT 'active',
+    created_at     DATETIME NOT NULL,
+    updated_at     DATETIME NOT NULL
+);
+
+CREATE TABLE profile_fields (
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    field      TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    privacy    TEXT NOT NULL DEFAULT 'private',
+    updated_at DATETIME NOT NULL,
+    PRIMARY KEY (user_id, field)
+);
+
+CREATE TABLE clients (
+    id                         TEXT PRIMARY KEY,
+    secret_hash                BLOB,
+    name                       TEXT NOT NULL DEFAULT '',
+    description                TEXT NOT NULL DEFAULT '',
+    logo_uri                   TEXT NOT NULL DEFAULT '',
+    policy_uri                 TEXT NOT NULL DEFAULT '',
+    home_uri                   TEXT NOT NULL DEFAULT '',
+    redirect_uris              TEXT NOT NULL DEFAULT '[]',
+    post_logout_redirect_uris  TEXT NOT NULL DEFAULT '[]',
+    grant_types                TEXT NOT NULL DEFAULT '[]',
+    response_types             TEXT NOT NULL DEFAULT '[]',
+    scopes                     TEXT NOT NULL DEFAULT '[]',
+    audience                   TEXT NOT NULL DEFAULT '[]',
+    public                     INTEGER NOT NULL DEFAULT 0,
+    token_endpoint_auth_method TEXT NOT NULL DEFAULT '',
+    created_at                 DATETIME NOT NULL,
+    updated_at                 DATETIME NOT NULL
+);
+
+-- No foreign key to clients: tokens are the hottest insert, and a deleted client's tokens
+-- are useless anyway (fosite looks the client up on every use).
+CREATE TABLE tokens (
+    kind             TEXT NOT NULL,
+    signature        TEXT NOT NULL,
+    request_id       TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    subject          TEXT NOT NULL DEFAULT '',
+    active           INTEGER NOT NULL DEFAULT 1,
+    access_signature TEXT NOT NULL DEFAULT '',
+    requested_at     DATETIME NOT NULL,
+    expires_at       DATETIME NOT NULL,
+    data             BLOB NOT NULL,
+    PRIMARY KEY (kind, signature)
+);
+CREATE INDEX tokens_request_id ON tokens (request_id);
+CREATE INDEX tokens_subject_client ON tokens (subject, client_id);
+CREATE INDEX tokens_expires_at ON tokens (expires_at);
+
+CREATE TABLE signing_keys (
+    id            TEXT PRIMARY KEY,
+    algorithm     TEXT NOT NULL,
+    private_key   BLOB NOT NULL,
+    public_jwk    BLOB NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 0,
+    created_at    DATETIME NOT NULL,
+    retired_at    DATETIME,
+    publish_until DATETIME
+);
+
+CREATE TABLE sessions (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    auth_time    DATETIME NOT NULL,
+    created_at   DATETIME NOT NULL,
+    last_seen_at DATETIME NOT NULL,
+    expires_at   DATETIME NOT NULL,
+    amr          TEXT NOT NULL DEFAULT '[]',
+    ip           TEXT NOT NULL DEFAULT '',
+    user_agent   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user_id ON sessions (user_id);
+
+CREATE TABLE grants (
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    scopes     TEXT NOT NULL DEFAULT '[]',
+    claims     TEXT NOT NULL DEFAULT '[]',
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);
+CREATE INDEX grants_client_id ON grants (client_id);
+
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    created_at DATETIME NOT NULL
+);
+
+CREATE TABLE counters (
+    key          TEXT PRIMARY KEY,
+    window_start DATETIME NOT NULL,
+    count        INTEGER NOT NULL
+);
+
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at DATETIME NOT NULL
+);
+
+-- +goose Down
+DROP TABLE leases;
+DROP TABLE counters;
+DROP TABLE settings;
+DROP TABLE grants;
+DROP TABLE sessions;
+DROP TABLE signing_keys;
+DROP TABLE tokens;
+DROP TABLE clients;
+DROP TABLE profile_fields;
+DROP TABLE users;

@@ -1,0 +1,80 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/facetid/facet/storage"
+)
+
+const grantCols = `user_id, client_id, scopes, claims, created_at, updated_at`
+
+func scanGrant(sc scanner) (storage.Grant, error) {
+	var (
+		g              storage.Grant
+		scopes, claims string
+	)
+	if err := sc.Scan(&g.UserID, &g.ClientID, &scopes, &claims, &g.CreatedAt, &g.UpdatedAt); err != nil {
+		return storage.Grant{}, err
+	}
+	g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
+	var err error
+	if g.Scopes, err = decodeList(scopes); err != nil {
+		return storage.Grant{}, err
+	}
+	if g.Claims, err = decodeList(claims); err != nil {
+		return storage.Grant{}, err
+	}
+	return g, nil
+}
+
+// GetGrant returns the user's grant for the client.
+func (s *Store) GetGrant(ctx context.Context, userID, clientID string) (storage.Grant, error) {
+	g, err := scanGrant(s.row(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = ? AND client_id = ?`, userID, clientID))
+	if err != nil {
+		return storage.Grant{}, fmt.Errorf("get grant of %q for %q: %w", userID, clientID, mapErr(err))
+	}
+	return g, nil
+}
+
+// PutGrant inserts the grant or replaces its scopes, claims and UpdatedAt (CreatedAt stays
+// the first one). Merging old and new scopes is the caller's job (consent).
+func (s *Store) PutGrant(ctx context.Context, g storage.Grant) error {
+	_, err := s.exec(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, claims = excluded.claims,
+			updated_at = excluded.updated_at`,
+		g.UserID, g.ClientID, encodeList(g.Scopes), encodeList(g.Claims), ts(g.CreatedAt), ts(g.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put grant of %q for %q: %w", g.UserID, g.ClientID, mapErr(err))
+	}
+	return nil
+}
+
+// DeleteGrant removes the grant; an absent grant is not an error.
+func (s *Store) DeleteGrant(ctx context.Context, userID, clientID string) error {
+	if _, err := s.exec(ctx, `DELETE FROM grants WHERE user_id = ? AND client_id = ?`, userID, clientID); err != nil {
+		return fmt.Errorf("delete grant of %q for %q: %w", userID, clientID, mapErr(err))
+	}
+	return nil
+}
+
+// ListGrants returns the user's grants ordered by client id.
+func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant, error) {
+	rows, err := s.rows(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = ? ORDER BY client_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list grants of %q: %w", userID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []storage.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list grants of %q: %w", userID, mapErr(err))
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list grants of %q: %w", userID, mapErr(err))
+	}
+	return out, nil
+}

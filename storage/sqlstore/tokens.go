@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/facetid/facet/storage"
+)
+
+const tokenCols = `kind, signature, request_id, client_id, subject, active, access_signature,
+	requested_at, expires_at, data`
+
+// CreateToken stores t under (t.Kind, t.Signature); ErrAlreadyExists when taken.
+func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
+	_, err := s.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		string(t.Kind), t.Signature, t.RequestID, t.ClientID, t.Subject, t.Active, t.AccessSignature,
+		ts(t.RequestedAt), ts(t.ExpiresAt), t.Data)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", t.Kind, mapErr(err))
+	}
+	return nil
+}
+
+// GetToken returns the token, active or not.
+func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature string) (storage.Token, error) {
+	var t storage.Token
+	err := s.row(ctx, `SELECT `+tokenCols+` FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature).
+		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
+			&t.RequestedAt, &t.ExpiresAt, &t.Data)
+	if err != nil {
+		return storage.Token{}, fmt.Errorf("get %s: %w", kind, mapErr(err))
+	}
+	t.RequestedAt, t.ExpiresAt = t.RequestedAt.UTC(), t.ExpiresAt.UTC()
+	return t, nil
+}
+
+// DeleteToken removes the token; an absent token is not an error.
+func (s *Store) DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error {
+	if _, err := s.exec(ctx, `DELETE FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature); err != nil {
+		return fmt.Errorf("delete %s: %w", kind, mapErr(err))
+	}
+	return nil
+}
+
+// DeactivateToken marks an active token inactive with one conditional update, so of several
+// concurrent callers exactly one succeeds; the others get ErrConflict. ErrNotFound when absent.
+func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, signature string) error {
+	if err := s.deactivate(ctx, kind, signature); err != nil {
+		return fmt.Errorf("deactivate %s: %w", kind, err)
+	}
+	return nil
+}
+
+func (s *Store) deactivate(ctx context.Context, kind storage.TokenKind, signature string) error {
+	n, err := s.execN(ctx, `UPDATE tokens SET active = FALSE WHERE kind = ? AND signature = ? AND active`,
+		string(kind), signature)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int
+	err = s.row(ctx, `SELECT 1 FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature).Scan(&one)
+	if err != nil {
+		return mapErr(err) // ErrNotFound when absent
+	}
+	return storage.ErrConflict
+}
+
+// RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active,
+// ErrNotFound if absent) and deletes the access tokens of requestID, in one transaction.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.deactivate(ctx, storage.KindRefreshToken, signature); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, `DELETE FROM tokens WHERE kind = ? AND request_id = ?`,
+			string(storage.KindAccessToken), requestID)
+		return mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return nil
+}
+
+// RevokeRequest ends every token of kind issued under requestID: refresh tokens are
+// deactivated (kept for reuse detection), other kinds deleted. No token is not an error.
+func (s *Store) RevokeRequest(ctx context.Context, kind storage.TokenKind, requestID string) error {
+	query := `DELETE FROM tokens WHERE kind = ? AND request_id = ?`
+	if kind == storage.KindRefreshToken {
+		query = `UPDATE tokens SET active = FALSE WHERE kind = ? AND request_id = ? AND active`
+	}
+	if _, err := s.exec(ctx, query, string(kind), requestID); err != nil {
+		return fmt.Errorf("revoke %s of request: %w", kind, mapErr(err))
+	}
+	return nil
+}
+
+// RevokeSubject ends every token of subject (of clientID only, when not empty), in one
+// transaction: authorization codes and access tokens are deleted, refresh tokens deactivated
+// (kept, like RevokeRequest does, so a later use is detected as reuse), and the PKCE and OIDC
+// sessions of those codes deleted. It returns the number of codes, access tokens and active
+// refresh tokens it ended.
+func (s *Store) RevokeSubject(ctx context.Context, subject, clientID string) (int64, error) {
+	where, args := `subject = ?`, []any{subject}
+	if clientID != "" {
+		where, args = `subject = ? AND client_id = ?`, []any{subject, clientID}
+	}
+	var total int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.execN(ctx, `DELETE FROM tokens WHERE `+where+` AND kind IN ('authorize_code', 'access_token')`, args...)
+		if err != nil {
+			return mapErr(err)
+		}
+		total += n
+		if n, err = s.execN(ctx, `UPDATE tokens SET active = FALSE WHERE `+where+` AND kind = 'refresh_token' AND active`, args...); err != nil {
+			return mapErr(err)
+		}
+		total += n
+		_, err = s.exec(ctx, `DELETE FROM tokens WHERE `+where+` AND kind IN ('pkce', 'oidc')`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens of subject: %w", err)
+	}
+	return total, nil
+}
+
+// DeleteExpiredTokens removes every token (of any kind, active or not) that expired before t.
+func (s *Store) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
+	n, err := s.execN(ctx, `DELETE FROM tokens WHERE expires_at < ?`, ts(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired tokens: %w", mapErr(err))
+	}
+	return n, nil
+}

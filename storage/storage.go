@@ -1,0 +1,237 @@
+// Package storage holds Facet's persisted types, the one Storage interface every backend
+// implements, and the sentinel errors callers check with errors.Is.
+//
+// It owns the shape of the data, not its meaning: privacy rules live in consent, protocol
+// rules in oauth. It never imports fosite; oauth/store.go adapts this interface to fosite's.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers check them with errors.Is.
+var (
+	// ErrNotFound: no row matches.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a unique key (id, email, signature, ...) is taken.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: the row changed under us (e.g. a token already deactivated by a concurrent
+	// request, a serialization failure or lock timeout). The caller may retry or report it; it is
+	// never a server error.
+	ErrConflict = errors.New("conflict")
+)
+
+// User status values (DESIGN.md "Accounts").
+const (
+	UserActive          = "active"
+	UserPendingDeletion = "pending_deletion"
+	UserPurged          = "purged"
+)
+
+// User is an account. Email is stored lower-cased and is unique among users.
+type User struct {
+	ID            string    `db:"id"`
+	Email         string    `db:"email"`
+	EmailVerified bool      `db:"email_verified"`
+	PasswordHash  string    `db:"password_hash"` // PHC string, argon2id
+	Admin         bool      `db:"admin"`
+	Status        string    `db:"status"`
+	CreatedAt     time.Time `db:"created_at"`
+	UpdatedAt     time.Time `db:"updated_at"`
+}
+
+// ProfileField is one value of a user's profile (given_name, birthdate, ...), keyed by the
+// field catalog key that consent owns. Privacy is a consent level name ("private",
+// "on_request", "public"); an empty or unknown value is treated as private by consent.
+type ProfileField struct {
+	UserID    string    `db:"user_id"`
+	Field     string    `db:"field"`
+	Value     string    `db:"value"`
+	Privacy   string    `db:"privacy"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// Client is a registered OAuth2 application. SecretHash is empty for public clients.
+type Client struct {
+	ID                      string    `db:"id"`
+	SecretHash              []byte    `db:"secret_hash"`
+	Name                    string    `db:"name"`
+	Description             string    `db:"description"`
+	LogoURI                 string    `db:"logo_uri"`
+	PolicyURI               string    `db:"policy_uri"`
+	HomeURI                 string    `db:"home_uri"`
+	RedirectURIs            []string  `db:"-"`
+	PostLogoutRedirectURIs  []string  `db:"-"`
+	GrantTypes              []string  `db:"-"`
+	ResponseTypes           []string  `db:"-"`
+	Scopes                  []string  `db:"-"`
+	Audience                []string  `db:"-"`
+	Public                  bool      `db:"public"`
+	TokenEndpointAuthMethod string    `db:"token_endpoint_auth_method"`
+	CreatedAt               time.Time `db:"created_at"`
+	UpdatedAt               time.Time `db:"updated_at"`
+}
+
+// TokenKind names the kind of a stored OAuth2 artefact. All kinds share one table keyed by
+// (kind, signature).
+type TokenKind string
+
+// The token kinds fosite stores.
+const (
+	KindAuthorizeCode TokenKind = "authorize_code"
+	KindAccessToken   TokenKind = "access_token"
+	KindRefreshToken  TokenKind = "refresh_token"
+	KindPKCE          TokenKind = "pkce"
+	KindOIDC          TokenKind = "oidc"
+)
+
+// Token is a stored OAuth2 request under one token signature. Data is the serialized request
+// (scopes, form, session) the oauth package writes and reads back; storage does not interpret
+// it. Subject, ClientID and RequestID are copied out of it so revocation by subject, by
+// subject+client and by request id are single statements.
+type Token struct {
+	Kind            TokenKind `db:"kind"`
+	Signature       string    `db:"signature"`
+	RequestID       string    `db:"request_id"`
+	ClientID        string    `db:"client_id"`
+	Subject         string    `db:"subject"`
+	Active          bool      `db:"active"`
+	AccessSignature string    `db:"access_signature"` // refresh tokens: the access token issued with it
+	RequestedAt     time.Time `db:"requested_at"`
+	ExpiresAt       time.Time `db:"expires_at"`
+	Data            []byte    `db:"data"`
+}
+
+// SigningKey is a JWS signing key. PrivateKey is encrypted with the system secret by the
+// caller (oauth); storage only keeps the bytes. The newest active key signs; retired keys stay
+// published in JWKS until PublishUntil.
+type SigningKey struct {
+	ID           string     `db:"id"` // the JWK "kid"
+	Algorithm    string     `db:"algorithm"`
+	PrivateKey   []byte     `db:"private_key"` // encrypted
+	PublicJWK    []byte     `db:"public_jwk"`  // JSON
+	Active       bool       `db:"active"`
+	CreatedAt    time.Time  `db:"created_at"`
+	RetiredAt    *time.Time `db:"retired_at"`
+	PublishUntil *time.Time `db:"publish_until"`
+}
+
+// Session is a browser session. ID is the hash of the value held in the cookie, never the
+// value itself. AMR lists authentication methods ("pwd").
+type Session struct {
+	ID         string    `db:"id"`
+	UserID     string    `db:"user_id"`
+	AuthTime   time.Time `db:"auth_time"`
+	CreatedAt  time.Time `db:"created_at"`
+	LastSeenAt time.Time `db:"last_seen_at"`
+	ExpiresAt  time.Time `db:"expires_at"` // absolute timeout
+	AMR        []string  `db:"-"`
+	IP         string    `db:"ip"`
+	UserAgent  string    `db:"user_agent"`
+}
+
+// Grant is a user's consent for one client: the scopes and the claim names allowed.
+// Claims is the slot the field-level privacy engine (consent) fills.
+type Grant struct {
+	UserID    string    `db:"user_id"`
+	ClientID  string    `db:"client_id"`
+	Scopes    []string  `db:"-"`
+	Claims    []string  `db:"-"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// Storage is everything Facet persists. Every method takes ctx first; when ctx carries a
+// transaction begun with BeginTx, the method runs inside it.
+//
+// Conventions every backend follows (storagetest checks them): times come back in UTC,
+// truncated to the microsecond; empty lists come back nil; Update*, TouchSession and
+// DeleteClient return ErrNotFound when no row matches, while DeleteToken, DeleteSession,
+// DeleteGrant and DeleteProfileField are idempotent (an absent row is not an error).
+type Storage interface {
+	// Ping checks the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the connection pool.
+	Close() error
+
+	// BeginTx starts a transaction and returns a ctx carrying it. Commit and Rollback end the
+	// transaction carried by ctx. InTx runs fn in a transaction, committing when it returns nil.
+	BeginTx(ctx context.Context) (context.Context, error)
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	// Users.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u User) error
+
+	// Profile fields: all of a user's fields, and an upsert of some of them.
+	GetProfileFields(ctx context.Context, userID string) ([]ProfileField, error)
+	PutProfileFields(ctx context.Context, fields []ProfileField) error
+	DeleteProfileField(ctx context.Context, userID, field string) error
+
+	// Clients.
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	UpdateClient(ctx context.Context, c Client) error
+	DeleteClient(ctx context.Context, id string) error
+
+	// Tokens. GetToken returns inactive tokens too (fosite needs the request of an invalidated
+	// code or a rotated refresh token); the caller checks Active.
+	CreateToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, kind TokenKind, signature string) (Token, error)
+	DeleteToken(ctx context.Context, kind TokenKind, signature string) error
+	// DeactivateToken marks an active token inactive. ErrConflict when it was already
+	// inactive (a concurrent request won), ErrNotFound when absent.
+	DeactivateToken(ctx context.Context, kind TokenKind, signature string) error
+	// RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active) and
+	// deletes the access tokens of requestID, in one transaction.
+	RotateRefreshToken(ctx context.Context, requestID, signature string) error
+	// RevokeRequest ends every token of kind issued under requestID: refresh tokens are
+	// deactivated (kept for reuse detection), other kinds deleted.
+	RevokeRequest(ctx context.Context, kind TokenKind, requestID string) error
+	// RevokeSubject ends every access and refresh token (and pending code) of subject, only
+	// those of clientID when it is not empty. It returns how many rows it ended.
+	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)
+	// DeleteExpiredTokens removes tokens that expired before t.
+	DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error)
+
+	// Signing keys. CreateSigningKey with Active retires (Active=false, RetiredAt, PublishUntil)
+	// every other active key in the same transaction.
+	CreateSigningKey(ctx context.Context, k SigningKey, publishRetiredUntil time.Time) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+
+	// Browser sessions.
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
+	DeleteExpiredSessions(ctx context.Context, idleBefore, now time.Time) (int64, error)
+
+	// Consent grants, one per (user, client).
+	GetGrant(ctx context.Context, userID, clientID string) (Grant, error)
+	PutGrant(ctx context.Context, g Grant) error
+	DeleteGrant(ctx context.Context, userID, clientID string) error
+	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+
+	// Settings: PutSettingIfAbsent stores value under key unless a value is there already, and
+	// returns the stored value (first writer wins, so several nodes agree).
+	GetSetting(ctx context.Context, key string) (string, error)
+	PutSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+
+	// Counters for rate limits: Hit adds one to key's counter for the window starting at
+	// windowStart (a new window resets it) and returns the new count, in one upsert.
+	Hit(ctx context.Context, key string, windowStart time.Time) (int, error)
+	ResetCounter(ctx context.Context, key string) error
+
+	// Leases for jobs that must run on one node at a time: TryLease takes or renews the lease
+	// name for holder until now+ttl when it is free, expired or already held by holder.
+	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+}
