@@ -1,0 +1,450 @@
+package profile
+
+import (
+	"errors"
+	"html"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/facetid/facet/storage"
+)
+
+func TestRegisterLogsIn(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.1")
+		res := b.register("  Alex@Example.COM ", goodPassword, "Alex  van Timofeeva", "/oauth2/auth?client_id=x&state=1")
+		if res.Location != "/oauth2/auth?client_id=x&state=1" {
+			t.Fatalf("redirect %q", res.Location)
+		}
+		setCookie := res.Header.Get("Set-Cookie")
+		for _, want := range []string{"facet_session=", "Path=/", "HttpOnly", "SameSite=Lax"} {
+			if !strings.Contains(setCookie, want) {
+				t.Errorf("Set-Cookie %q lacks %q", setCookie, want)
+			}
+		}
+		s, ok := b.current()
+		if !ok {
+			t.Fatal("no session after registration")
+		}
+		u, err := e.store.GetUserByEmail(t.Context(), "alex@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Status != storage.UserActive || u.Admin || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+			t.Errorf("user %+v", u)
+		}
+		if s.UserID != u.ID || !slices.Equal(s.AMR, []string{"pwd"}) || s.IP != "192.0.2.1" || s.UserAgent != "facet-test/1.0" {
+			t.Errorf("session %+v", s)
+		}
+		if !s.AuthTime.Equal(e.clock.Now()) || !s.ExpiresAt.Equal(e.clock.Now().Add(DefaultSessionAbsolute)) {
+			t.Errorf("times: auth %v expires %v", s.AuthTime, s.ExpiresAt)
+		}
+		// The row id is the hash of the cookie's token, never the token.
+		if s.ID != sessionID(b.token()) || s.ID == b.token() {
+			t.Errorf("row id %q, token %q", s.ID, b.token())
+		}
+		fields, err := e.store.GetProfileFields(t.Context(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, f := range fields {
+			got[f.Field] = f.Value + "/" + f.Privacy
+		}
+		want := map[string]string{"given_name": "Alex/on_request", "family_name": "van Timofeeva/on_request"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("profile fields (-want +got):\n%s", diff)
+		}
+		home := b.get("/")
+		mustContain(t, home, "Signed in as alex@example.com", `action="/logout"`)
+	})
+}
+
+func TestRegisterErrors(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.2")
+		form := func(email, pw, confirm, name string) url.Values {
+			return url.Values{"email": {email}, "password": {pw}, "confirm": {confirm}, "name": {name}, "return_to": {"/next"}}
+		}
+		cases := []struct {
+			name  string
+			form  url.Values
+			field string
+			msg   string
+		}{
+			{"short", form("a@example.com", "short1!", "short1!", "Ann"), "password-error", "at least 8 characters"},
+			{"long", form("a@example.com", strings.Repeat("é", 129), strings.Repeat("é", 129), "Ann"), "password-error", "at most 128 characters"},
+			{"common", form("a@example.com", "Password123", "Password123", "Ann"), "password-error", "too common"},
+			{"mismatch", form("a@example.com", goodPassword, goodPassword+"x", "Ann"), "confirm-error", "do not match"},
+			{"bad email", form("not-an-email", goodPassword, goodPassword, "Ann"), "email-error", "like name@example.com"},
+			{"display name", form("Ann <a@example.com>", goodPassword, goodPassword, "Ann"), "email-error", "like name@example.com"},
+			{"no email", form("", goodPassword, goodPassword, "Ann"), "email-error", "Enter your email"},
+		}
+		for _, c := range cases {
+			res := b.post("/register", c.form)
+			if res.Status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d", c.name, res.Status)
+			}
+			mustContain(t, res, `id="`+c.field+`"`, c.msg, `value="Ann"`, `name="return_to" value="/next"`)
+			if e := c.form.Get("email"); e != "" {
+				mustContain(t, res, `value="`+html.EscapeString(e)+`"`)
+			}
+			if pw := c.form.Get("password"); strings.Contains(res.Body, html.EscapeString(pw)) {
+				t.Errorf("%s: the password came back in the page", c.name)
+			}
+		}
+		if _, ok := b.current(); ok {
+			t.Fatal("signed in after failed registrations")
+		}
+		// 128 characters (multi-byte) is allowed.
+		b.register("long@example.com", strings.Repeat("é", 127)+"x", "", "/")
+
+		// A taken email says so, in any case or spacing.
+		res := b.post("/register", form(" LONG@example.com", goodPassword, goodPassword, ""))
+		if res.Status != http.StatusConflict {
+			t.Fatalf("taken: status %d", res.Status)
+		}
+		mustContain(t, res, "already exists", `id="email-error"`)
+	})
+}
+
+func TestRegisterAPI(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		u, err := e.h.Register(t.Context(), "Admin@Example.com", goodPassword, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !u.Admin || u.Email != "admin@example.com" || len(u.ID) != 36 {
+			t.Errorf("user %+v", u)
+		}
+		if fields, err := e.store.GetProfileFields(t.Context(), u.ID); err != nil || len(fields) != 0 {
+			t.Errorf("fields %v %v", fields, err)
+		}
+		if _, err := e.h.Register(t.Context(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+			t.Errorf("taken: %v", err)
+		}
+		var fe *FieldError
+		if _, err := e.h.Register(t.Context(), "x@example.com", "12345678", "", false); !errors.As(err, &fe) || fe.Field != "password" {
+			t.Errorf("common: %v", err)
+		}
+		if _, err := e.h.Register(t.Context(), "x@", goodPassword, "", false); !errors.As(err, &fe) || fe.Field != "email" {
+			t.Errorf("email: %v", err)
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		if _, err := e.h.Register(t.Context(), "ann@example.com", goodPassword, "Ann", false); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser("192.0.2.3")
+
+		wrong := b.login("ann@example.com", "wrong password")
+		unknown := b.login("nobody@example.com", goodPassword)
+		for _, res := range []response{wrong, unknown} {
+			if res.Status != http.StatusOK || res.Header.Get("Set-Cookie") != "" {
+				t.Fatalf("failed login: status %d, cookie %q", res.Status, res.Header.Get("Set-Cookie"))
+			}
+			mustContain(t, res, "The email or password is not correct.", `role="alert"`)
+		}
+		// Same message, same page apart from the echoed email.
+		if strings.ReplaceAll(wrong.Body, "ann@example.com", "X") != strings.ReplaceAll(unknown.Body, "nobody@example.com", "X") {
+			t.Error("unknown email and wrong password pages differ")
+		}
+		mustContain(t, wrong, `value="ann@example.com"`)
+		if strings.Contains(wrong.Body, "wrong password") {
+			t.Error("password echoed")
+		}
+
+		empty := b.post("/login", url.Values{"email": {"ann@example.com"}})
+		if empty.Status != http.StatusUnprocessableEntity {
+			t.Errorf("empty password: %d", empty.Status)
+		}
+		mustContain(t, empty, "Enter your password")
+
+		// Success with a different case, onward to return_to, and the failures are forgotten.
+		res := b.post("/login", url.Values{"email": {" ANN@example.com"}, "password": {goodPassword}, "return_to": {"/oauth2/auth?a=b"}})
+		if res.Status != http.StatusSeeOther || res.Location != "/oauth2/auth?a=b" {
+			t.Fatalf("login: %d %q", res.Status, res.Location)
+		}
+		if _, ok := b.current(); !ok {
+			t.Fatal("no session")
+		}
+		n, err := e.store.Hit(t.Context(), "login:account:"+keyHash("ann@example.com"), e.clock.Now().Truncate(15*time.Minute))
+		if err != nil || n != 1 {
+			t.Errorf("account counter after success: %d %v", n, err)
+		}
+
+		// GET /login with a session goes straight on, unless prompt=login.
+		if res := b.get("/login?return_to=%2Fnext"); res.Status != http.StatusSeeOther || res.Location != "/next" {
+			t.Errorf("signed-in GET /login: %d %q", res.Status, res.Location)
+		}
+		res = b.get("/login?return_to=%2Fnext&prompt=login")
+		if res.Status != http.StatusOK {
+			t.Fatalf("prompt=login: %d", res.Status)
+		}
+		mustContain(t, res, `name="return_to" value="/next"`, `href="/register?return_to=%2Fnext"`)
+	})
+}
+
+func TestLoginRefusesInactiveAccount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		u, err := e.h.Register(t.Context(), "gone@example.com", goodPassword, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Status = storage.UserPendingDeletion
+		if err := e.store.UpdateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		res := e.browser("192.0.2.4").login("gone@example.com", goodPassword)
+		if res.Status != http.StatusOK || res.Location != "" {
+			t.Fatalf("status %d location %q", res.Status, res.Location)
+		}
+		mustContain(t, res, "The email or password is not correct.")
+	})
+}
+
+func TestNewSessionAtLogin(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.5")
+		b.register("sam@example.com", goodPassword, "", "/")
+		first := b.token()
+		e.clock.Add(time.Minute)
+		if res := b.login("sam@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.Status)
+		}
+		second := b.token()
+		if first == "" || second == "" || first == second {
+			t.Fatalf("tokens %q %q", first, second)
+		}
+		if _, err := e.store.GetSession(t.Context(), sessionID(first)); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("old session row still there: %v", err)
+		}
+		s, ok := b.current()
+		if !ok || !s.AuthTime.Equal(e.clock.Now()) {
+			t.Errorf("new session %+v %v", s, ok)
+		}
+		// A cookie planted before login (fixation) does not survive it.
+		attacker := e.browser("192.0.2.6")
+		attacker.register("eve@example.com", goodPassword, "", "/")
+		planted := attacker.token()
+		victim := e.browser("192.0.2.7")
+		u, _ := url.Parse(e.srv.URL)
+		victim.client.Jar.SetCookies(u, attacker.client.Jar.Cookies(u))
+		victim.login("sam@example.com", goodPassword)
+		if victim.token() == planted {
+			t.Error("session id kept across login")
+		}
+	})
+}
+
+func TestLogout(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.8")
+		b.register("lou@example.com", goodPassword, "", "/")
+		tok := b.token()
+		res := b.post("/logout", url.Values{"return_to": {"https://evil.example/"}})
+		if res.Status != http.StatusSeeOther || res.Location != "/" {
+			t.Fatalf("logout: %d %q", res.Status, res.Location)
+		}
+		if !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
+			t.Errorf("cookie not cleared: %q", res.Header.Get("Set-Cookie"))
+		}
+		if _, err := e.store.GetSession(t.Context(), sessionID(tok)); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("row not deleted: %v", err)
+		}
+		if _, ok := b.current(); ok {
+			t.Fatal("still signed in")
+		}
+		mustContain(t, b.get("/"), `href="/login"`, `href="/register"`)
+
+		b.login("lou@example.com", goodPassword)
+		if res := b.post("/logout", url.Values{"return_to": {"/bye?x=1"}}); res.Location != "/bye?x=1" {
+			t.Errorf("logout return_to: %q", res.Location)
+		}
+		// GET is not a logout.
+		if res := b.get("/logout"); res.Status != http.StatusMethodNotAllowed {
+			t.Errorf("GET /logout: %d", res.Status)
+		}
+	})
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.9")
+		b.register("tim@example.com", goodPassword, "", "/")
+		id := sessionID(b.token())
+
+		// Use within the idle timeout keeps the session alive, touching at most once a minute.
+		e.clock.Add(30 * time.Second)
+		s, ok := b.current()
+		if !ok || !s.LastSeenAt.Equal(s.CreatedAt) {
+			t.Fatalf("touched too early: %+v %v", s, ok)
+		}
+		e.clock.Add(23 * time.Hour)
+		if s, ok = b.current(); !ok || !s.LastSeenAt.Equal(e.clock.Now()) {
+			t.Fatalf("not touched: %+v %v", s, ok)
+		}
+		if row, err := e.store.GetSession(t.Context(), id); err != nil || !row.LastSeenAt.Equal(e.clock.Now()) {
+			t.Fatalf("row not touched: %+v %v", row, err)
+		}
+
+		// Idle timeout: 24h without use.
+		e.clock.Add(DefaultSessionIdle)
+		if _, ok := b.current(); ok {
+			t.Fatal("idle session still valid")
+		}
+		if _, err := e.store.GetSession(t.Context(), id); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("idle row kept: %v", err)
+		}
+
+		// Absolute timeout: 30 days after login even when used every day.
+		b.login("tim@example.com", goodPassword)
+		for range 30 {
+			e.clock.Add(24*time.Hour - time.Minute)
+			if _, ok := b.current(); !ok {
+				t.Fatal("active session ended early")
+			}
+		}
+		e.clock.Add(30 * time.Minute)
+		if _, ok := b.current(); ok {
+			t.Fatal("session outlived the absolute timeout")
+		}
+	})
+}
+
+func TestThrottlePerAccount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		if _, err := e.h.Register(t.Context(), "kim@example.com", goodPassword, "", false); err != nil {
+			t.Fatal(err)
+		}
+		// Failures from several IPs add up on the account.
+		for i := range 5 {
+			res := e.browser("198.51.100."+string(rune('1'+i))).login("kim@example.com", "nope nope nope")
+			if res.Status != http.StatusOK {
+				t.Fatalf("failure %d: status %d", i+1, res.Status)
+			}
+		}
+		b := e.browser("198.51.100.9")
+		res := b.login("KIM@example.com", goodPassword)
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Set-Cookie") != "" {
+			t.Fatalf("throttled: status %d cookie %q", res.Status, res.Header.Get("Set-Cookie"))
+		}
+		// The clock is at 03:01, the window ends at 03:15.
+		mustContain(t, res, "Too many attempts. Try again in 14 minutes.")
+		if ra := res.Header.Get("Retry-After"); ra != "840" {
+			t.Errorf("Retry-After %q", ra)
+		}
+		// Another account from the same IP is not affected.
+		if _, err := e.h.Register(t.Context(), "lee@example.com", goodPassword, "", false); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.login("lee@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("other account: %d", res.Status)
+		}
+		// The next window admits the right password again.
+		e.clock.Add(14 * time.Minute)
+		if res := b.login("kim@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("next window: %d\n%s", res.Status, res.Body)
+		}
+	})
+}
+
+func TestThrottlePerIP(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		if _, err := e.h.Register(t.Context(), "pat@example.com", goodPassword, "", false); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser("203.0.113.7")
+		// 20 attempts on 20 different (unknown) accounts: the per-account limit never trips.
+		for i := range 20 {
+			res := b.login("user"+string(rune('a'+i))+"@example.com", "whatever pw")
+			if res.Status != http.StatusOK {
+				t.Fatalf("attempt %d: %d", i+1, res.Status)
+			}
+		}
+		res := b.login("pat@example.com", goodPassword)
+		if res.Status != http.StatusTooManyRequests {
+			t.Fatalf("21st attempt: %d", res.Status)
+		}
+		mustContain(t, res, "Too many attempts")
+		// Another IP is fine.
+		if res := e.browser("203.0.113.8").login("pat@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("other IP: %d", res.Status)
+		}
+	})
+}
+
+func TestReturnToOpenRedirects(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		if _, err := e.h.Register(t.Context(), "ria@example.com", goodPassword, "", false); err != nil {
+			t.Fatal(err)
+		}
+		for i, evil := range []string{"//evil.com", "https://evil.com", "/\\evil.com", "\\\\evil.com", "javascript:alert(1)", "/\t/evil.com", "evil.com", "///evil.com"} {
+			b := e.browser("192.0.2." + string(rune('a'+i)))
+			res := b.post("/login", url.Values{"email": {"ria@example.com"}, "password": {goodPassword}, "return_to": {evil}})
+			if res.Status != http.StatusSeeOther || res.Location != "/" {
+				t.Errorf("login return_to %q: %d %q", evil, res.Status, res.Location)
+			}
+			if res := b.get("/login?return_to=" + url.QueryEscape(evil)); res.Location != "/" {
+				t.Errorf("GET login return_to %q: %q", evil, res.Location)
+			}
+			if res := b.post("/logout", url.Values{"return_to": {evil}}); res.Location != "/" {
+				t.Errorf("logout return_to %q: %q", evil, res.Location)
+			}
+		}
+		b := e.browser("192.0.2.200")
+		res := b.register("reg@example.com", goodPassword, "", "//evil.com/x")
+		if res.Location != "/" {
+			t.Errorf("register return_to: %q", res.Location)
+		}
+	})
+}
+
+func TestBadRequests(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.250")
+		res := b.do(http.MethodPost, "/login", url.Values{"email": {"a\xffb@example.com"}, "password": {"x"}})
+		if res.Status != http.StatusBadRequest {
+			t.Fatalf("invalid UTF-8: %d", res.Status)
+		}
+		mustContain(t, res, "could not be understood", "Reference: ")
+		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		big := url.Values{"email": {strings.Repeat("a", maxFormBytes)}}
+		if res := b.post("/register", big); res.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("too large: %d", res.Status)
+		}
+		bad := b.do(http.MethodPost, "/login", nil)
+		if bad.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("empty form: %d", bad.Status)
+		}
+	})
+}
+
+func TestMalformedForm(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+"/login", strings.NewReader("email=%zz&password=x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+}

@@ -1,0 +1,210 @@
+package profile
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/templates"
+)
+
+// clock is the injected Now; the server goroutines read it while the test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is one Facet profile module on a fresh database behind a real HTTP server.
+type env struct {
+	t     *testing.T
+	h     *Handler
+	store storage.Storage
+	clock *clock
+	srv   *httptest.Server
+}
+
+// testIPHeader lets a test choose the client IP, as cmd's trusted-proxy middleware would
+// by rewriting RemoteAddr.
+const testIPHeader = "X-Test-Client-IP"
+
+func newEnv(t *testing.T, b storagetest.Backend) *env {
+	t.Helper()
+	store := b.Open(t)
+	tpl, err := templates.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	h, err := New(Config{Issuer: "http://facet.test", Secret: secret}, store, tpl, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fixed start in the middle of a throttling window keeps window arithmetic exact.
+	c := &clock{t: time.Date(2030, 1, 2, 3, 1, 0, 0, time.UTC)}
+	h.Now = c.Now
+	r := mux.NewRouter()
+	h.Routes(r)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if ip := req.Header.Get(testIPHeader); ip != "" {
+			req.RemoteAddr = ip + ":1234"
+		}
+		r.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return &env{t: t, h: h, store: store, clock: c, srv: srv}
+}
+
+// browser is a client with its own cookie jar and IP that does not follow redirects.
+type browser struct {
+	e      *env
+	client *http.Client
+	ip     string
+}
+
+func (e *env) browser(ip string) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{e: e, ip: ip, client: &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// response is a finished response with its body read.
+type response struct {
+	Status   int
+	Header   http.Header
+	Body     string
+	Location string
+}
+
+func (b *browser) do(method, path string, form url.Values) response {
+	b.e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(b.e.t.Context(), method, b.e.srv.URL+path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set(testIPHeader, b.ip)
+	req.Header.Set("User-Agent", "facet-test/1.0")
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		b.e.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: buf.String(), Location: res.Header.Get("Location")}
+}
+
+func (b *browser) get(path string) response { return b.do(http.MethodGet, path, nil) }
+
+func (b *browser) post(path string, form url.Values) response {
+	if form == nil {
+		form = url.Values{}
+	}
+	return b.do(http.MethodPost, path, form)
+}
+
+// token returns the session token the browser's cookie holds, decoded with the handler's
+// keys, or "".
+func (b *browser) token() string {
+	b.e.t.Helper()
+	u, err := url.Parse(b.e.srv.URL)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	return b.e.h.cookieToken(req)
+}
+
+// current asks the handler who is signed in for this browser's cookie.
+func (b *browser) current() (storage.Session, bool) {
+	b.e.t.Helper()
+	u, err := url.Parse(b.e.srv.URL)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	req := httptest.NewRequestWithContext(b.e.t.Context(), http.MethodGet, "/", nil)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	s, ok, err := b.e.h.Current(req)
+	if err != nil {
+		b.e.t.Fatalf("Current: %v", err)
+	}
+	return s, ok
+}
+
+// register signs up through the form and expects the redirect.
+func (b *browser) register(email, password, name, returnTo string) response {
+	b.e.t.Helper()
+	res := b.post("/register", url.Values{"email": {email}, "password": {password}, "confirm": {password}, "name": {name}, "return_to": {returnTo}})
+	if res.Status != http.StatusSeeOther {
+		b.e.t.Fatalf("register %s: status %d\n%s", email, res.Status, res.Body)
+	}
+	return res
+}
+
+func (b *browser) login(email, password string) response {
+	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+}
+
+func mustContain(t *testing.T, res response, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(res.Body, p) {
+			t.Fatalf("status %d: body lacks %q:\n%s", res.Status, p, res.Body)
+		}
+	}
+}
+
+// eachBackend runs fn on SQLite and, when configured, PostgreSQL.
+func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newEnv(t, b)) })
+	}
+}
+
+const goodPassword = "correct horse battery staple"

@@ -1,0 +1,227 @@
+package profile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// loginLimits throttles password guessing across nodes with storage counters (SECURITY.md
+// 14): failed attempts per account, and attempts per client IP, in fixed windows.
+type loginLimits struct {
+	Window        time.Duration
+	PerAccount    int // failed logins per account per window
+	PerIP         int // login attempts per IP per window
+	RegisterPerIP int // registration attempts per IP per window
+}
+
+// defaultLoginLimits: 5 failures per account and 20 attempts per IP per 15 minutes.
+func defaultLoginLimits() loginLimits {
+	return loginLimits{Window: 15 * time.Minute, PerAccount: 5, PerIP: 20, RegisterPerIP: 10}
+}
+
+// Errors of authenticate.
+var (
+	errLoginFailed = errors.New("email or password not correct")
+	errThrottled   = errors.New("too many attempts")
+)
+
+// loginPage is login.html's data.
+type loginPage struct {
+	ReturnTo    string
+	AppName     string
+	Email       string
+	Alert       string
+	Errors      map[string]string
+	RegisterURL string
+}
+
+// loginForm shows the login form, or goes straight on when someone is signed in and the
+// caller did not ask for a fresh login (prompt=login, OIDC Core 3.1.2.1).
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	returnTo := safeReturnTo(q.Get("return_to"))
+	if !hasWord(q.Get("prompt"), "login") {
+		_, ok, err := h.Current(r)
+		if err != nil {
+			h.serverError(w, r, "current session", err)
+			return
+		}
+		if ok {
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, "login", h.newLoginPage(r.Context(), returnTo))
+}
+
+func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
+	return loginPage{
+		ReturnTo:    returnTo,
+		AppName:     h.appName(ctx, returnTo),
+		Errors:      map[string]string{},
+		RegisterURL: withReturnTo("/register", returnTo),
+	}
+}
+
+// login checks the credentials and starts a new session.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	page := h.newLoginPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
+	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+	if page.Email == "" {
+		page.Errors["email"] = templates.T("login.email_required")
+	}
+	if password == "" {
+		page.Errors["password"] = templates.T("login.password_required")
+	}
+	if len(page.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, "login", page)
+		return
+	}
+
+	u, retry, err := h.authenticate(ctx, page.Email, password, clientIP(r))
+	switch {
+	case errors.Is(err, errThrottled):
+		h.Logger.WarnContext(ctx, "login throttled", "ip", clientIP(r), "request_id", requestID(w, r))
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		page.Alert = throttleMessage(retry)
+		h.render(w, r, http.StatusTooManyRequests, "login", page)
+		return
+	case errors.Is(err, errLoginFailed):
+		page.Alert = templates.T("login.failed")
+		h.render(w, r, http.StatusOK, "login", page)
+		return
+	case err != nil:
+		h.serverError(w, r, "authenticate", err)
+		return
+	}
+	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		h.serverError(w, r, "start session", err)
+		return
+	}
+	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestID(w, r))
+	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
+}
+
+// authenticate checks email and password. It counts the attempt first and refuses without
+// looking at the password while the account or the IP is over its limit. An unknown email,
+// a wrong password and an account that is not active all return errLoginFailed after the
+// same work (one argon2id check), so neither text nor timing tells them apart.
+func (h *Handler) authenticate(ctx context.Context, email, password, ip string) (storage.User, time.Duration, error) {
+	email = normalizeEmail(email)
+	accountKey := "login:account:" + keyHash(email)
+	retry, err := h.hit(ctx, []counter{
+		{key: accountKey, limit: h.limits.PerAccount},
+		{key: "login:ip:" + ip, limit: h.limits.PerIP},
+	})
+	if err != nil {
+		return storage.User{}, 0, err
+	}
+	if retry > 0 {
+		return storage.User{}, retry, errThrottled
+	}
+
+	u, err := h.Store.GetUserByEmail(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, 0, fmt.Errorf("get user by email: %w", err)
+	}
+	hash := h.dummyHash
+	if found {
+		hash = u.PasswordHash
+	}
+	ok, err := CheckPassword(hash, password)
+	if err != nil {
+		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+		ok = false
+	}
+	if !found || !ok || u.Status != storage.UserActive {
+		return storage.User{}, 0, errLoginFailed
+	}
+	// The per-account counter counts failures: success clears it. The per-IP counter is
+	// not cleared, or one valid account would let an attacker reset it at will.
+	if err := h.Store.ResetCounter(ctx, accountKey); err != nil {
+		return storage.User{}, 0, fmt.Errorf("reset login counter: %w", err)
+	}
+	return u, 0, nil
+}
+
+// counter is one rate-limit key and its limit per window.
+type counter struct {
+	key   string
+	limit int
+}
+
+// hit adds one to each counter in the current window and returns how long until the window
+// ends when any counter is over its limit, or 0. Windows are fixed (aligned to Window since
+// the zero time), so every node agrees on them.
+func (h *Handler) hit(ctx context.Context, counters []counter) (time.Duration, error) {
+	now := h.Now()
+	start := now.Truncate(h.limits.Window)
+	over := false
+	for _, c := range counters {
+		n, err := h.Store.Hit(ctx, c.key, start)
+		if err != nil {
+			return 0, fmt.Errorf("count %s: %w", strings.SplitN(c.key, ":", 3)[1], err)
+		}
+		if n > c.limit {
+			over = true
+		}
+	}
+	if !over {
+		return 0, nil
+	}
+	return start.Add(h.limits.Window).Sub(now), nil
+}
+
+// throttleMessage says how long to wait, in whole minutes (at least one).
+func throttleMessage(retry time.Duration) string {
+	minutes := int(math.Ceil(retry.Minutes()))
+	if minutes <= 1 {
+		return templates.T("login.throttled.one")
+	}
+	return templates.T("login.throttled.other", minutes)
+}
+
+// keyHash keeps email addresses out of the counters table.
+func keyHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// hasWord reports whether the space-separated list s contains w (OIDC prompt values).
+func hasWord(s, w string) bool {
+	for _, f := range strings.Fields(s) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
+// logout ends the session and goes to a same-origin return_to or "/".
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	if err := h.End(w, r); err != nil {
+		h.serverError(w, r, "end session", err)
+		return
+	}
+	http.Redirect(w, r, safeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
+}

@@ -1,0 +1,227 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// ErrEmailTaken: an account with this email exists.
+var ErrEmailTaken = errors.New("an account with this email already exists")
+
+// FieldError is a problem with one input a person can fix; Msg is the text to show next to
+// the field (from the message catalog).
+type FieldError struct {
+	Field string // "email", "password", "name"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// maxNameLen bounds the optional name, in characters.
+const maxNameLen = 200
+
+// Register creates an active account with a password (the CLI's `facet users create` and the
+// registration page). email is trimmed and lower-cased. name, when given, is split into the
+// given_name and family_name profile fields, visible to apps only with consent
+// ("on_request"). Errors a caller can show: ErrEmailTaken and *FieldError.
+func (h *Handler) Register(ctx context.Context, email, password, name string, admin bool) (storage.User, error) {
+	email = normalizeEmail(email)
+	errs := h.checkRegistration(email, password, name)
+	for _, field := range []string{"email", "password", "name"} {
+		if msg, ok := errs[field]; ok {
+			return storage.User{}, &FieldError{Field: field, Msg: msg}
+		}
+	}
+	// Checked before the expensive hash; the unique index still decides a race.
+	switch _, err := h.Store.GetUserByEmail(ctx, email); {
+	case err == nil:
+		return storage.User{}, ErrEmailTaken
+	case !errors.Is(err, storage.ErrNotFound):
+		return storage.User{}, fmt.Errorf("get user by email: %w", err)
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return storage.User{}, err
+	}
+	now := h.Now().UTC()
+	u := storage.User{
+		ID:           newID(),
+		Email:        email,
+		PasswordHash: hash,
+		Admin:        admin,
+		Status:       storage.UserActive,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.Store.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, storage.ErrAlreadyExists) {
+				return ErrEmailTaken
+			}
+			return fmt.Errorf("create user: %w", err)
+		}
+		fields := nameFields(u.ID, name)
+		if len(fields) == 0 {
+			return nil
+		}
+		for i := range fields {
+			fields[i].UpdatedAt = now
+		}
+		if err := h.Store.PutProfileFields(ctx, fields); err != nil {
+			return fmt.Errorf("store name: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+// checkRegistration returns the catalog text for each invalid field of an already
+// normalized email, the password and the optional name.
+func (h *Handler) checkRegistration(email, password, name string) map[string]string {
+	errs := map[string]string{}
+	switch {
+	case email == "":
+		errs["email"] = templates.T("register.email_required")
+	case !validEmail(email):
+		errs["email"] = templates.T("register.email_invalid")
+	}
+	if key := checkPasswordPolicy(password, h.common); key != "" {
+		errs["password"] = templates.T(key)
+	}
+	switch {
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		errs["name"] = templates.T("register.name_invalid")
+	case utf8.RuneCountInString(strings.TrimSpace(name)) > maxNameLen:
+		errs["name"] = templates.T("register.name_long")
+	}
+	return errs
+}
+
+// normalizeEmail trims and lower-cases an address; users' emails are stored this way.
+func normalizeEmail(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// validEmail is a basic syntax check: a bare address (no display name, no spaces) that
+// net/mail accepts, with a dot in the domain. Whether it receives mail is for verification.
+func validEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsFunc(s, unicode.IsSpace) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	return local != "" && strings.Contains(domain, ".") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
+}
+
+// nameFields splits a full name into given_name (the first word) and family_name (the rest).
+func nameFields(userID, name string) []storage.ProfileField {
+	words := strings.Fields(name)
+	if len(words) == 0 {
+		return nil
+	}
+	fields := []storage.ProfileField{{UserID: userID, Field: "given_name", Value: words[0], Privacy: "on_request"}}
+	if len(words) > 1 {
+		fields = append(fields, storage.ProfileField{UserID: userID, Field: "family_name", Value: strings.Join(words[1:], " "), Privacy: "on_request"})
+	}
+	return fields
+}
+
+// registerPage is register.html's data. The password is never sent back.
+type registerPage struct {
+	ReturnTo string
+	AppName  string
+	Name     string
+	Email    string
+	Alert    string
+	Errors   map[string]string
+	LoginURL string
+}
+
+func (h *Handler) newRegisterPage(ctx context.Context, returnTo string) registerPage {
+	return registerPage{
+		ReturnTo: returnTo,
+		AppName:  h.appName(ctx, returnTo),
+		Errors:   map[string]string{},
+		LoginURL: withReturnTo("/login", returnTo),
+	}
+}
+
+// registerForm shows the registration form.
+func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
+	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
+	h.render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
+}
+
+// register creates the account, logs the new user in and goes on to return_to.
+func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	page := h.newRegisterPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
+	page.Name = strings.TrimSpace(r.PostForm.Get("name"))
+	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	password, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
+
+	// Registration tells whether an email is taken, so it is throttled per IP like login.
+	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + clientIP(r), limit: h.limits.RegisterPerIP}})
+	if err != nil {
+		h.serverError(w, r, "count registration", err)
+		return
+	}
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		page.Alert = throttleMessage(retry)
+		h.render(w, r, http.StatusTooManyRequests, "register", page)
+		return
+	}
+
+	page.Errors = h.checkRegistration(normalizeEmail(page.Email), password, page.Name)
+	if _, bad := page.Errors["password"]; !bad && confirm != password {
+		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
+	}
+	if len(page.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
+		return
+	}
+	u, err := h.Register(ctx, page.Email, password, page.Name, false)
+	var fe *FieldError
+	switch {
+	case errors.Is(err, ErrEmailTaken):
+		page.Errors["email"] = templates.T("register.email_taken")
+		h.render(w, r, http.StatusConflict, "register", page)
+		return
+	case errors.As(err, &fe):
+		page.Errors[fe.Field] = fe.Msg
+		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
+		return
+	case err != nil:
+		h.serverError(w, r, "register", err)
+		return
+	}
+	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		h.serverError(w, r, "start session", err)
+		return
+	}
+	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
+	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
+}

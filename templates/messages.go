@@ -1,0 +1,167 @@
+package templates
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// english is the message catalog: every text a person reads on a page, keyed by a stable
+// name. Another language is another map with the same keys. Values with %s / %d take the
+// arguments given to T. Keep keys grouped by page, in the order they appear.
+var english = map[string]string{
+	// layout
+	"app.name":     "Facet",
+	"app.tagline":  "Your profile, your rules.",
+	"nav.main":     "Main",
+	"nav.skip":     "Skip to content",
+	"nav.login":    "Log in",
+	"nav.register": "Register",
+	"nav.logout":   "Log out",
+	"footer.text":  "Facet keeps your profile under your control.",
+
+	// home
+	"home.title":          "Facet",
+	"home.signed_in_as":   "Signed in as %s",
+	"home.signed_in_text": "You are signed in. Apps you use with Facet only see what you allow.",
+	"home.signed_out":     "Facet is where you keep your profile and decide which apps see what.",
+	"home.have_account":   "Already have an account?",
+	"home.no_account":     "New here?",
+
+	// login
+	"login.title":             "Log in",
+	"login.heading":           "Log in to Facet",
+	"login.continue_to":       "to continue to %s",
+	"login.email":             "Email",
+	"login.password":          "Password",
+	"login.submit":            "Log in",
+	"login.no_account":        "No account yet?",
+	"login.register_link":     "Create one",
+	"login.failed":            "The email or password is not correct.",
+	"login.throttled.one":     "Too many attempts. Try again in 1 minute.",
+	"login.throttled.other":   "Too many attempts. Try again in %d minutes.",
+	"login.email_required":    "Enter your email address.",
+	"login.password_required": "Enter your password.",
+
+	// register
+	"register.title":            "Create your account",
+	"register.heading":          "Create your Facet account",
+	"register.name":             "Name",
+	"register.name_hint":        "Optional. You choose later who may see it.",
+	"register.email":            "Email",
+	"register.password":         "Password",
+	"register.password_hint":    "At least 8 characters. A phrase of a few words is easy to remember and hard to guess.",
+	"register.confirm":          "Repeat password",
+	"register.submit":           "Create account",
+	"register.have_account":     "Already have an account?",
+	"register.login_link":       "Log in",
+	"register.email_required":   "Enter your email address.",
+	"register.email_invalid":    "Enter an email address like name@example.com.",
+	"register.email_taken":      "An account with this email already exists. Log in instead, or use another address.",
+	"register.password_short":   "Use at least 8 characters.",
+	"register.password_long":    "Use at most 128 characters.",
+	"register.password_common":  "This password is too common and easy to guess. Choose another one.",
+	"register.password_invalid": "The password contains characters that cannot be used.",
+	"register.confirm_mismatch": "The two passwords do not match.",
+	"register.name_long":        "Use at most 200 characters for your name.",
+	"register.name_invalid":     "The name contains characters that cannot be used.",
+
+	// error
+	"error.title":          "Something went wrong",
+	"error.reference":      "Reference: %s",
+	"error.reference_hint": "If you contact support, mention this reference.",
+	"error.home":           "Go to the start page",
+	"error.400.title":      "This request could not be understood",
+	"error.400.message":    "The form you sent was incomplete or damaged.",
+	"error.400.next":       "Go back, reload the page and try again.",
+	"error.403.title":      "Not allowed",
+	"error.403.message":    "You are not allowed to do this.",
+	"error.403.next":       "If you think this is a mistake, sign in with another account.",
+	"error.404.title":      "Page not found",
+	"error.404.message":    "There is nothing at this address.",
+	"error.404.next":       "Check the address, or start again from the start page.",
+	"error.405.title":      "This action is not available here",
+	"error.405.message":    "The page does not accept this kind of request.",
+	"error.405.next":       "Go back and use the buttons on the page.",
+	"error.413.title":      "Too much data",
+	"error.413.message":    "The form you sent was larger than Facet accepts.",
+	"error.413.next":       "Go back, shorten what you entered and try again.",
+	"error.429.title":      "Too many requests",
+	"error.429.message":    "There were too many attempts in a short time.",
+	"error.429.next":       "Wait a few minutes, then try again.",
+	"error.500.title":      "Something went wrong on our side",
+	"error.500.message":    "Facet could not finish your request. Nothing you did caused this.",
+	"error.500.next":       "Try again in a moment. If it keeps happening, contact support.",
+	"error.503.title":      "Facet is busy",
+	"error.503.message":    "Facet cannot answer right now.",
+	"error.503.next":       "Try again in a moment.",
+}
+
+// T returns the catalog text for key, formatted with args. An unknown key returns the key
+// itself, so a missing text shows up visibly instead of as an empty string.
+func T(key string, args ...any) string {
+	s, err := translate(key, args...)
+	if err != nil {
+		return key
+	}
+	return s
+}
+
+// translate is the {{T}} template function; an unknown key fails the page (and the tests).
+func translate(key string, args ...any) (string, error) {
+	s, ok := english[key]
+	if !ok {
+		return "", fmt.Errorf("message %q is not in the catalog", key)
+	}
+	if len(args) == 0 {
+		return s, nil
+	}
+	return fmt.Sprintf(s, args...), nil
+}
+
+// HasMessage reports whether key is in the catalog.
+func HasMessage(key string) bool {
+	_, ok := english[key]
+	return ok
+}
+
+// statusKey returns the catalog prefix for an error status ("error.404"), falling back to the
+// nearest class (4xx → 400, 5xx → 500).
+func statusKey(status int) string {
+	if HasMessage("error." + strconv.Itoa(status) + ".title") {
+		return "error." + strconv.Itoa(status)
+	}
+	if status >= 400 && status < 500 {
+		return "error.400"
+	}
+	return "error.500"
+}
+
+// PageTitle returns Title or the catalog's title for Status.
+func (e ErrorPage) PageTitle() string {
+	if e.Title != "" {
+		return e.Title
+	}
+	return T(statusKey(e.Status) + ".title")
+}
+
+// Text returns Message or the catalog's message for Status.
+func (e ErrorPage) Text() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return T(statusKey(e.Status) + ".message")
+}
+
+// NextStep returns Next or the catalog's advice for Status.
+func (e ErrorPage) NextStep() string {
+	if e.Next != "" {
+		return e.Next
+	}
+	return T(statusKey(e.Status) + ".next")
+}
+
+// StatusText is the standard reason phrase of Status, for the page's small print.
+func (e ErrorPage) StatusText() string {
+	return http.StatusText(e.Status)
+}
