@@ -1,0 +1,357 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// consentField is the consent form's button; it is removed before fosite re-parses the
+// authorization request carried in the form's hidden fields.
+const consentField = "facet_consent"
+
+// handleAuthorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and
+// POST: parse → who is signed in → consent → issue the code.
+func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	if !redirectOK(ar) {
+		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered."))
+		return
+	}
+	user, sess, ok := p.authenticate(w, r, ar)
+	if !ok {
+		return
+	}
+	prompt := prompts(ar)
+	covered := false
+	if !slices.Contains(prompt, "consent") {
+		covered, err = p.consent.Covers(r.Context(), user.ID, ar.GetClient().GetID(), ar.GetRequestedScopes())
+		if err != nil {
+			p.logger.ErrorContext(r.Context(), "consent lookup", "err", err)
+			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			return
+		}
+	}
+	if !covered {
+		if slices.Contains(prompt, "none") {
+			p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not yet allowed this app."))
+			return
+		}
+		p.renderConsent(w, r, ar, user)
+		return
+	}
+	p.issue(w, r, ar, user, sess)
+}
+
+// handleConsent receives the consent page (a cookie-authenticated POST; cmd applies
+// cross-origin protection). The page's hidden fields carry the original authorization
+// request, which fosite parses and validates again from scratch.
+func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+		return
+	}
+	decision := r.PostForm.Get(consentField)
+	r.PostForm.Del(consentField)
+	r.Form.Del(consentField)
+
+	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	if !redirectOK(ar) {
+		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered."))
+		return
+	}
+	user, sess, ok := p.authenticate(w, r, ar)
+	if !ok {
+		return
+	}
+	switch decision {
+	case "deny":
+		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
+	case "allow":
+		scopes := ar.GetRequestedScopes()
+		if err := p.consent.Grant(r.Context(), user.ID, ar.GetClient().GetID(), scopes, consent.ClaimsForScopes(scopes)); err != nil {
+			p.logger.ErrorContext(r.Context(), "store consent", "err", err)
+			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			return
+		}
+		p.issue(w, r, ar, user, sess)
+	default:
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+	}
+}
+
+// authenticate answers "who is signed in, recently enough?" for an authorization request.
+// It writes the response itself (login redirect or error) and returns ok=false when the
+// request cannot go on (OIDC Core §3.1.2.1 prompt and max_age).
+func (p *Provider) authenticate(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) (storage.User, storage.Session, bool) {
+	ctx := r.Context()
+	prompt := prompts(ar)
+	none := slices.Contains(prompt, "none")
+	if none && len(prompt) > 1 {
+		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values."))
+		return storage.User{}, storage.Session{}, false
+	}
+	maxAge := -1
+	if v := ar.GetRequestForm().Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds."))
+			return storage.User{}, storage.Session{}, false
+		}
+		maxAge = n
+	}
+
+	sess, ok, err := p.sessions.Current(r)
+	if err != nil {
+		p.logger.ErrorContext(ctx, "current session", "err", err)
+		p.authorizeError(w, r, ar, fosite.ErrServerError)
+		return storage.User{}, storage.Session{}, false
+	}
+	var user storage.User
+	if ok {
+		user, err = p.store.GetUser(ctx, sess.UserID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			ok = false
+		case err != nil:
+			p.logger.ErrorContext(ctx, "session user", "err", err)
+			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			return storage.User{}, storage.Session{}, false
+		case user.Status != storage.UserActive:
+			ok = false
+		}
+	}
+	if !ok {
+		if none {
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in."))
+		} else {
+			p.redirectToLogin(w, r, ar, false)
+		}
+		return storage.User{}, storage.Session{}, false
+	}
+
+	// prompt=login and max_age=0 always re-authenticate; max_age>0 when the sign-in is older.
+	fresh := !slices.Contains(prompt, "login") && maxAge != 0
+	if maxAge > 0 && sess.AuthTime.Add(time.Duration(maxAge)*time.Second).Before(p.now()) {
+		fresh = false
+	}
+	if !fresh {
+		if none {
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The sign-in is older than max_age."))
+		} else {
+			p.redirectToLogin(w, r, ar, true)
+		}
+		return storage.User{}, storage.Session{}, false
+	}
+	return user, sess, true
+}
+
+// redirectToLogin sends the browser to the login page, which returns to this authorization
+// request afterwards. With force (prompt=login, max_age) the login page asks again even when
+// a session exists, and the return URL no longer says prompt=login or max_age=0, so coming
+// back does not loop; max_age>0 stays (the fresh sign-in satisfies it) so fosite checks it.
+func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, force bool) {
+	form := url.Values{}
+	for k, v := range ar.GetRequestForm() {
+		if k != consentField {
+			form[k] = slices.Clone(v)
+		}
+	}
+	if prompt := slices.DeleteFunc(prompts(ar), func(s string) bool { return s == "login" }); len(prompt) > 0 {
+		form.Set("prompt", strings.Join(prompt, " "))
+	} else {
+		form.Del("prompt")
+	}
+	if form.Get("max_age") == "0" {
+		form.Del("max_age")
+	}
+	loc := pathLogin + "?return_to=" + url.QueryEscape(PathAuth+"?"+form.Encode())
+	if force {
+		loc += "&prompt=login"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+}
+
+// issue grants the requested scopes and issues the authorization code: the one path shared
+// by the authorization endpoint (consent already covered) and the consent form (Allow).
+func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
+	ctx := r.Context()
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	session := newSession()
+	session.Subject = user.ID
+	c := session.IDTokenClaims()
+	c.Subject = user.ID
+	// Truthful times: fosite compares them for prompt=none, prompt=login and max_age.
+	c.AuthTime = sess.AuthTime.UTC().Truncate(time.Second)
+	c.RequestedAt = ar.GetRequestedAt().UTC().Truncate(time.Second)
+	c.AuthenticationMethodsReferences = sess.AMR
+	c.AuthenticationContextClassReference = acr(sess.AMR)
+	session.GrantedAt = p.now()
+	if ar.GetGrantedScopes().Has("openid") {
+		extra, err := p.idTokenClaims(ctx, user, ar.GetClient().GetID(), ar.GetGrantedScopes())
+		if err != nil {
+			p.logger.ErrorContext(ctx, "ID token claims", "err", err)
+			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			return
+		}
+		c.Extra = extra
+	}
+	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, session)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	// RFC 9207: the issuer identifies who answered; fosite does not add it.
+	resp.AddParameter("iss", p.cfg.Issuer)
+	p.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// acr names the authentication context: "urn:facet:pwd" for a password sign-in, "0" (no
+// assurance claimed, OIDC Core §2) otherwise.
+func acr(amr []string) string {
+	if slices.Contains(amr, "pwd") {
+		return "urn:facet:pwd"
+	}
+	return "0"
+}
+
+func prompts(ar fosite.AuthorizeRequester) []string {
+	return fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
+}
+
+// redirectOK reports whether errors may be sent to the request's redirect URI: fosite
+// matched it, and it passes Facet's strict match too (SECURITY.md 1).
+func redirectOK(ar fosite.AuthorizeRequester) bool {
+	if ar == nil || ar.GetClient() == nil || !ar.IsRedirectURIValid() {
+		return false
+	}
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	return raw == "" || redirectURIAllowed(raw, ar.GetClient().GetRedirectURIs())
+}
+
+// authorizeError answers a failed authorization request: with an error page when the client
+// or redirect URI is not trustworthy (never a redirect there), otherwise with fosite's error
+// redirect carrying iss (RFC 9207) and a sanitised description.
+func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	p.logger.InfoContext(r.Context(), "authorization request refused", "error", rfc.ErrorField,
+		"hint", rfc.HintField, "debug", rfc.DebugField)
+	if !redirectOK(ar) {
+		title, msg := "This sign-in link does not work", "The app sent a request Facet cannot accept."
+		switch {
+		case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
+			msg = "The app that sent you here is not registered with Facet."
+		case ar != nil && ar.GetClient() != nil:
+			msg = "The app asked Facet to send you back to an address it has not registered, so Facet stopped here to protect you."
+		}
+		p.errorPage(w, r, http.StatusBadRequest, title, msg, "Go back to the app and try again. If it keeps happening, tell the app's support.")
+		return
+	}
+	p.oauth.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.cfg.Issuer}, ar, sanitize(err))
+}
+
+// issWriter adds iss to the Location of fosite's error redirect (RFC 9207 §2).
+type issWriter struct {
+	http.ResponseWriter
+	iss string
+}
+
+func (w *issWriter) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		if u, err := url.Parse(w.Header().Get("Location")); err == nil {
+			q := u.Query()
+			q.Set("iss", w.iss)
+			u.RawQuery = q.Encode()
+			w.Header().Set("Location", u.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// consentPage is the data of consent.html.
+type consentPage struct {
+	AppName, AppLogo, AppHome, AppPolicy, AppDescription string
+	UserEmail                                            string
+	Scopes                                               []scopeLine
+	Fields                                               []hiddenField
+	Action, Field                                        string
+}
+
+type scopeLine struct{ Name, Text string }
+
+type hiddenField struct{ Name, Value string }
+
+func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User) {
+	c, err := p.clients.get(r.Context(), ar.GetClient().GetID())
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "consent client", "err", err)
+		p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
+		return
+	}
+	page := consentPage{
+		AppName: c.c.Name, AppLogo: c.c.LogoURI, AppHome: c.c.HomeURI, AppPolicy: c.c.PolicyURI,
+		AppDescription: c.c.Description, UserEmail: user.Email, Action: PathConsent, Field: consentField,
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		page.Scopes = append(page.Scopes, scopeLine{Name: s, Text: consent.ScopeDescription(s)})
+	}
+	form := ar.GetRequestForm()
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		if k != consentField {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
+		}
+	}
+	if err := p.templates.Render(w, http.StatusOK, "consent", page); err != nil {
+		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
+	}
+}
+
+// errorPage renders error.html; empty texts fall back to the page's text for status.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, next string) {
+	w.Header().Set("Cache-Control", "no-store")
+	page := templates.ErrorPage{Status: status, Title: title, Message: msg, Next: next, RequestID: requestID(w, r)}
+	if err := p.templates.Render(w, status, "error", page); err != nil {
+		p.logger.ErrorContext(r.Context(), "render error page", "err", err)
+	}
+}
+
+// requestID is the id cmd's middleware gave this request, if any.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		return id
+	}
+	return r.Header.Get("X-Request-Id")
+}

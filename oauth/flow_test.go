@@ -1,0 +1,445 @@
+package oauth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+const testIssuer = "https://id.example"
+
+// fakeSessions is the Sessions a test controls: signed in when sess is set.
+type fakeSessions struct {
+	sess  *storage.Session
+	ended int
+}
+
+func (f *fakeSessions) Current(*http.Request) (storage.Session, bool, error) {
+	if f.sess == nil {
+		return storage.Session{}, false, nil
+	}
+	return *f.sess, true, nil
+}
+
+func (f *fakeSessions) End(http.ResponseWriter, *http.Request) error {
+	f.ended++
+	f.sess = nil
+	return nil
+}
+
+type testServer struct {
+	t        *testing.T
+	db       storage.Storage
+	p        *Provider
+	h        http.Handler
+	sessions *fakeSessions
+	secret   string // of the confidential client "rs"
+}
+
+func newTestServer(t *testing.T, db storage.Storage) *testServer {
+	t.Helper()
+	ctx := t.Context()
+	secret := []byte(strings.Repeat("k", 32))
+	if err := EnsureSigningKey(ctx, db, secret); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &fakeSessions{}
+	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, fs, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mux.NewRouter()
+	p.Routes(r)
+	if _, _, err := CreateClient(ctx, db, ClientSpec{ID: "app", Name: "Demo App", Public: true,
+		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/bye"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, rsSecret, err := CreateClient(ctx, db, ClientSpec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := db.CreateUser(ctx, storage.User{ID: "u1", Email: "alex@example.com", EmailVerified: true, Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return &testServer{t: t, db: db, p: p, h: r, sessions: fs, secret: rsSecret}
+}
+
+func (s *testServer) do(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (s *testServer) postForm(path string, form url.Values, basic ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(basic) == 2 {
+		req.SetBasicAuth(basic[0], basic[1])
+	}
+	return s.do(req)
+}
+
+const verifier = "a-very-long-code-verifier-with-enough-entropy-0123456789"
+
+func authorizeParams(extra ...string) url.Values {
+	sum := sha256.Sum256([]byte(verifier))
+	v := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {"app"},
+		"redirect_uri":          {"http://127.0.0.1:5555/cb"},
+		"scope":                 {"openid email offline_access"},
+		"state":                 {"state-123456"},
+		"nonce":                 {"nonce-123456"},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return v
+}
+
+func location(t *testing.T, rec *httptest.ResponseRecorder) *url.URL {
+	t.Helper()
+	if rec.Code != http.StatusSeeOther && rec.Code != http.StatusFound {
+		t.Fatalf("status %d, want redirect; body: %s", rec.Code, rec.Body.String())
+	}
+	u, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestAuthorizationCodeFlow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		s := newTestServer(t, db)
+
+		// Not signed in: to the login page, which comes back here.
+		rec := s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil))
+		loc := location(t, rec)
+		if loc.Path != "/login" || !strings.HasPrefix(loc.Query().Get("return_to"), PathAuth+"?") {
+			t.Fatalf("login redirect: %s", loc)
+		}
+
+		// prompt=none without a session: login_required, with iss.
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams("prompt", "none").Encode(), nil))
+		loc = location(t, rec)
+		if loc.Query().Get("error") != "login_required" || loc.Query().Get("iss") != testIssuer || loc.Query().Get("state") != "state-123456" {
+			t.Fatalf("prompt=none: %s", loc)
+		}
+
+		// A redirect URI that is not registered: an error page, never a redirect.
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams("redirect_uri", "https://evil.example/cb").Encode(), nil))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") {
+			t.Fatalf("bad redirect: %d %s", rec.Code, rec.Header())
+		}
+
+		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-10 * time.Minute), AMR: []string{"pwd"}}
+
+		// prompt=login: to the login page with prompt=login; the return URL drops it.
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams("prompt", "login consent").Encode(), nil))
+		loc = location(t, rec)
+		ret, _ := url.Parse(loc.Query().Get("return_to"))
+		if loc.Query().Get("prompt") != "login" || ret.Query().Get("prompt") != "consent" {
+			t.Fatalf("prompt=login: %s", loc)
+		}
+		// max_age exceeded likewise.
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams("max_age", "60").Encode(), nil))
+		if loc = location(t, rec); loc.Path != "/login" || loc.Query().Get("prompt") != "login" {
+			t.Fatalf("max_age: %s", loc)
+		}
+
+		// Signed in, no consent yet: prompt=none says consent_required; otherwise the page.
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams("prompt", "none").Encode(), nil))
+		if loc = location(t, rec); loc.Query().Get("error") != "consent_required" {
+			t.Fatalf("consent_required: %s", loc)
+		}
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Demo App") || !strings.Contains(rec.Body.String(), `name="code_challenge"`) {
+			t.Fatalf("consent page: %d %s", rec.Code, rec.Body.String())
+		}
+
+		// Deny → access_denied with iss.
+		deny := authorizeParams()
+		deny.Set(consentField, "deny")
+		loc = location(t, s.postForm(PathConsent, deny))
+		if loc.Query().Get("error") != "access_denied" || loc.Query().Get("iss") != testIssuer {
+			t.Fatalf("deny: %s", loc)
+		}
+
+		// Allow → code with state and iss.
+		allow := authorizeParams()
+		allow.Set(consentField, "allow")
+		loc = location(t, s.postForm(PathConsent, allow))
+		code := loc.Query().Get("code")
+		if code == "" || loc.Query().Get("iss") != testIssuer || loc.Query().Get("state") != "state-123456" || loc.Host != "127.0.0.1:5555" {
+			t.Fatalf("allow: %s", loc)
+		}
+
+		// Consent remembered: the next request issues a code at once.
+		loc = location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
+		if loc.Query().Get("code") == "" {
+			t.Fatalf("remembered consent: %s", loc)
+		}
+
+		// Token exchange without the verifier fails (fosite then drops the PKCE data, so
+		// that code is spent); with it the first code succeeds.
+		noPKCE := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "client_id": {"app"},
+			"redirect_uri": {"http://127.0.0.1:5555/cb"}}
+		if rec = s.postForm(PathToken, noPKCE); rec.Code != http.StatusBadRequest {
+			t.Fatalf("no verifier: %d %s", rec.Code, rec.Body)
+		}
+		tokenForm := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {"app"},
+			"redirect_uri": {"http://127.0.0.1:5555/cb"}, "code_verifier": {verifier}}
+		rec = s.postForm(PathToken, tokenForm)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("token: %d %s", rec.Code, rec.Body)
+		}
+		var tok struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+			IDToken      string `json:"id_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" || tok.RefreshToken == "" || tok.IDToken == "" {
+			t.Fatalf("token response: %s", rec.Body)
+		}
+		if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Error("token endpoint without CORS")
+		}
+		checkIDToken(t, s, tok.IDToken, tok.AccessToken)
+
+		// Replaying the code fails and revokes what it issued.
+		if rec = s.postForm(PathToken, tokenForm); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_grant") {
+			t.Fatalf("code replay: %d %s", rec.Code, rec.Body)
+		}
+		req := httptest.NewRequest(http.MethodGet, PathUserinfo, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		if rec = s.do(req); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("userinfo after code replay: %d", rec.Code)
+		}
+	})
+}
+
+func checkIDToken(t *testing.T, s *testServer, raw, accessToken string) {
+	t.Helper()
+	rec := s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(tok.Headers[0].KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q not in JWKS", tok.Headers[0].KeyID)
+	}
+	var std jwt.Claims
+	var extra struct {
+		Nonce    string   `json:"nonce"`
+		AtHash   string   `json:"at_hash"`
+		AuthTime int64    `json:"auth_time"`
+		AMR      []string `json:"amr"`
+		ACR      string   `json:"acr"`
+		Email    string   `json:"email"`
+	}
+	if err := tok.Claims(keys[0].Key, &std, &extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := std.Validate(jwt.Expected{Issuer: testIssuer, AnyAudience: jwt.Audience{"app"}, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(accessToken))
+	if std.Subject != "u1" || extra.Nonce != "nonce-123456" || extra.AtHash != base64.RawURLEncoding.EncodeToString(sum[:16]) ||
+		extra.AuthTime == 0 || extra.ACR != "urn:facet:pwd" || len(extra.AMR) != 1 || extra.Email != "alex@example.com" {
+		t.Fatalf("ID token claims: %+v %+v", std, extra)
+	}
+}
+
+func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		s := newTestServer(t, db)
+		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
+		if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, consent.ClaimsForScopes([]string{"email"})); err != nil {
+			t.Fatal(err)
+		}
+		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
+		rec := s.postForm(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+			"client_id": {"app"}, "redirect_uri": {"http://127.0.0.1:5555/cb"}, "code_verifier": {verifier}})
+		var tok struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.RefreshToken == "" {
+			t.Fatalf("token: %s", rec.Body)
+		}
+
+		// Userinfo: header works, query string does not.
+		req := httptest.NewRequest(http.MethodGet, PathUserinfo, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		rec = s.do(req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"email":"alex@example.com"`) || !strings.Contains(rec.Body.String(), `"sub":"u1"`) {
+			t.Fatalf("userinfo: %d %s", rec.Code, rec.Body)
+		}
+		if rec = s.do(httptest.NewRequest(http.MethodGet, PathUserinfo+"?access_token="+url.QueryEscape(tok.AccessToken), nil)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("userinfo query token: %d", rec.Code)
+		}
+		if rec = s.postForm(PathUserinfo, url.Values{"access_token": {tok.AccessToken}}); rec.Code != http.StatusOK {
+			t.Fatalf("userinfo form token: %d", rec.Code)
+		}
+
+		// Introspection needs client authentication.
+		form := url.Values{"token": {tok.AccessToken}}
+		if rec = s.postForm(PathIntrospect, form); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("unauthenticated introspection: %d", rec.Code)
+		}
+		rec = s.postForm(PathIntrospect, form, "rs", s.secret)
+		var intro map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &intro)
+		if intro["active"] != true || intro["client_id"] != "app" || intro["sub"] != "u1" || intro["token_type"] != "Bearer" ||
+			intro["exp"] == nil || intro["iat"] == nil || !strings.Contains(intro["scope"].(string), "email") {
+			t.Fatalf("introspection: %s", rec.Body)
+		}
+
+		// Refresh rotates; reusing the old refresh token revokes the family.
+		rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"app"}})
+		var tok2 struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+			IDToken      string `json:"id_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok2); err != nil || tok2.RefreshToken == "" || tok2.IDToken == "" {
+			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+		}
+		rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"app"}})
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_grant") {
+			t.Fatalf("refresh reuse: %d %s", rec.Code, rec.Body)
+		}
+		rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok2.RefreshToken}, "client_id": {"app"}})
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("family not revoked: %d %s", rec.Code, rec.Body)
+		}
+		rec = s.postForm(PathIntrospect, url.Values{"token": {tok2.AccessToken}}, "rs", s.secret)
+		if !strings.Contains(rec.Body.String(), `"active":false`) {
+			t.Fatalf("revoked family access token: %s", rec.Body)
+		}
+
+		// Client credentials + revocation.
+		rec = s.postForm(PathToken, url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}}, "rs", s.secret)
+		var cc struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &cc); err != nil || cc.AccessToken == "" {
+			t.Fatalf("client credentials: %d %s", rec.Code, rec.Body)
+		}
+		if rec = s.postForm(PathRevoke, url.Values{"token": {cc.AccessToken}}, "rs", s.secret); rec.Code != http.StatusOK {
+			t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+		}
+		rec = s.postForm(PathIntrospect, url.Values{"token": {cc.AccessToken}}, "rs", s.secret)
+		if !strings.Contains(rec.Body.String(), `"active":false`) {
+			t.Fatalf("revoked token: %s", rec.Body)
+		}
+		if rec = s.postForm(PathToken, url.Values{"grant_type": {"client_credentials"}}, "rs", "wrong"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong secret: %d", rec.Code)
+		}
+	})
+}
+
+// TestRefreshAbsoluteLifetime: fosite would give every rotated refresh token a fresh
+// RefreshLifespan; Facet caps it at the original grant time + RefreshLifespan.
+func TestRefreshAbsoluteLifetime(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		ctx := t.Context()
+		s := newTestServer(t, db)
+		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
+		if err := s.p.consent.Grant(ctx, "u1", "app", []string{"openid", "email", "offline_access"}, consent.ClaimsForScopes([]string{"email"})); err != nil {
+			t.Fatal(err)
+		}
+		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
+		rec := s.postForm(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+			"client_id": {"app"}, "redirect_uri": {"http://127.0.0.1:5555/cb"}, "code_verifier": {verifier}})
+		var tok struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.RefreshToken == "" {
+			t.Fatalf("token: %s", rec.Body)
+		}
+
+		// Pretend the user authorized this grant RefreshLifespan-5min ago.
+		sig := refreshSignature(t, tok.RefreshToken)
+		row, err := db.GetToken(ctx, storage.KindRefreshToken, sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sr storedRequest
+		if err := json.Unmarshal(row.Data, &sr); err != nil {
+			t.Fatal(err)
+		}
+		sess := newSession()
+		if err := json.Unmarshal(sr.Session, sess); err != nil {
+			t.Fatal(err)
+		}
+		granted := time.Now().UTC().Add(-s.p.cfg.RefreshLifespan + 5*time.Minute).Truncate(time.Second)
+		sess.GrantedAt = granted
+		if sr.Session, err = json.Marshal(sess); err != nil {
+			t.Fatal(err)
+		}
+		if row.Data, err = json.Marshal(sr); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteToken(ctx, storage.KindRefreshToken, sig); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateToken(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+
+		rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"app"}})
+		var tok2 struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok2); err != nil || tok2.RefreshToken == "" {
+			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+		}
+		next, err := db.GetToken(ctx, storage.KindRefreshToken, refreshSignature(t, tok2.RefreshToken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit := granted.Add(s.p.cfg.RefreshLifespan)
+		if next.ExpiresAt.After(limit) {
+			t.Fatalf("rotated refresh token expires %v, after the absolute limit %v", next.ExpiresAt, limit)
+		}
+	})
+}
+
+// refreshSignature is the HMAC strategy's signature: the part after the dot.
+func refreshSignature(t *testing.T, token string) string {
+	t.Helper()
+	_, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		t.Fatalf("unexpected token format %q", token)
+	}
+	return sig
+}

@@ -1,0 +1,159 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// logoutField is the confirm button of logout.html.
+const logoutField = "facet_logout"
+
+// logoutPage is the data of logout.html.
+type logoutPage struct {
+	SignedIn bool   // a session exists: ask to confirm
+	Done     bool   // the session was ended
+	AppName  string // the app that asked, when known
+	Email    string
+	Action   string
+	Field    string
+	Fields   []hiddenField
+}
+
+// hintClaims are the parts of an id_token_hint end_session reads.
+type hintClaims struct {
+	Subject  string
+	Audience []string
+}
+
+// parseIDTokenHint verifies an ID token Facet issued: RS256 only (the allowlist rejects none,
+// HS256 and everything else before any key is looked at), signed by a published key, our
+// issuer, a subject and an audience. Expiry is not checked: RP-Initiated Logout 1.0 §2 lets
+// an expired ID token serve as the hint.
+func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return hintClaims{}, fmt.Errorf("parse id_token_hint: %w", err)
+	}
+	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
+		return hintClaims{}, errors.New("id_token_hint: one signature with a kid expected")
+	}
+	key, err := p.keys.publicKey(ctx, tok.Headers[0].KeyID)
+	if err != nil {
+		return hintClaims{}, fmt.Errorf("id_token_hint: %w", err)
+	}
+	var c jwt.Claims
+	if err := tok.Claims(key, &c); err != nil {
+		return hintClaims{}, fmt.Errorf("id_token_hint signature: %w", err)
+	}
+	if c.Issuer != p.cfg.Issuer {
+		return hintClaims{}, errors.New("id_token_hint: wrong issuer")
+	}
+	if c.Subject == "" || len(c.Audience) == 0 {
+		return hintClaims{}, errors.New("id_token_hint: no subject or audience")
+	}
+	return hintClaims{Subject: c.Subject, Audience: c.Audience}, nil
+}
+
+// handleEndSession is the end_session_endpoint (OIDC RP-Initiated Logout 1.0). It redirects
+// only to a post_logout_redirect_uri registered exactly for the client the valid
+// id_token_hint was issued to (echoing state); in every other case it asks the user to
+// confirm and then shows the result itself (SECURITY.md 9).
+func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+		return
+	}
+	form := r.Form
+	var (
+		hint     hintClaims
+		hintOK   bool
+		appName  string
+		redirect string
+	)
+	if raw := form.Get("id_token_hint"); raw != "" {
+		h, err := p.parseIDTokenHint(ctx, raw)
+		if err != nil {
+			p.logger.InfoContext(ctx, "end_session: id_token_hint refused", "err", err)
+		} else {
+			hint, hintOK = h, true
+		}
+	}
+	clientID := form.Get("client_id")
+	if hintOK {
+		switch {
+		case clientID == "" && len(hint.Audience) == 1:
+			clientID = hint.Audience[0]
+		case clientID != "" && !slices.Contains(hint.Audience, clientID):
+			hintOK = false // the hint was not issued to this client
+		}
+	}
+	if clientID != "" {
+		if c, err := p.clients.get(ctx, clientID); err == nil {
+			appName = c.c.Name
+			if uri := form.Get("post_logout_redirect_uri"); hintOK && uri != "" && slices.Contains(c.c.PostLogoutRedirectURIs, uri) {
+				redirect = uri
+			}
+		}
+	}
+
+	sess, signedIn, err := p.sessions.Current(r)
+	if err != nil {
+		p.logger.ErrorContext(ctx, "end_session: current session", "err", err)
+		p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
+		return
+	}
+	confirmed := r.Method == http.MethodPost && r.PostForm.Get(logoutField) == "yes"
+	// Without confirmation, only a valid hint for the signed-in user with a registered
+	// redirect ends the session at once.
+	silent := redirect != "" && (!signedIn || sess.UserID == hint.Subject)
+
+	if signedIn && !confirmed && !silent {
+		page := logoutPage{SignedIn: true, AppName: appName, Action: PathEndSession, Field: logoutField}
+		if u, err := p.store.GetUser(ctx, sess.UserID); err == nil {
+			page.Email = u.Email
+		}
+		for _, k := range []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id"} {
+			if v := form.Get(k); v != "" {
+				page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
+			}
+		}
+		p.renderLogout(w, r, page)
+		return
+	}
+	if signedIn {
+		if err := p.sessions.End(w, r); err != nil {
+			p.logger.ErrorContext(ctx, "end_session: end session", "err", err)
+			p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
+			return
+		}
+	}
+	if redirect != "" {
+		u, err := url.Parse(redirect)
+		if err == nil {
+			if state := form.Get("state"); state != "" {
+				q := u.Query()
+				q.Set("state", state)
+				u.RawQuery = q.Encode()
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, u.String(), http.StatusSeeOther)
+			return
+		}
+	}
+	p.renderLogout(w, r, logoutPage{Done: true, AppName: appName})
+}
+
+func (p *Provider) renderLogout(w http.ResponseWriter, r *http.Request, page logoutPage) {
+	if err := p.templates.Render(w, http.StatusOK, "logout", page); err != nil {
+		p.logger.ErrorContext(r.Context(), "render logout", "err", err)
+	}
+}

@@ -1,0 +1,282 @@
+// Package oauth is Facet's OAuth 2.0 / OpenID Connect provider: fosite composed with only
+// the flows Facet serves (authorization code + PKCE S256, refresh tokens with rotation,
+// client credentials, OpenID Connect explicit flow, revocation, introspection), every
+// protocol endpoint (authorize, consent, token, revoke, introspect, userinfo, discovery,
+// JWKS, end_session), signing keys, and client registration.
+//
+// It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
+// profile) and "may this app know this?" (consent). It does not own login pages, the profile
+// or privacy rules. store.go adapts storage.Storage to fosite's storage interfaces.
+package oauth
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// Config configures the provider. Zero lifespans take the defaults.
+type Config struct {
+	Issuer string // e.g. https://id.example.com, no trailing slash
+	Secret []byte // the 32-byte system secret; HMAC and key-encryption keys are derived from it
+
+	CodeLifespan    time.Duration // default 5 min (never more: SECURITY.md 4)
+	AccessLifespan  time.Duration // default 15 min
+	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
+	IDTokenLifespan time.Duration // default 1 h
+
+	Now func() time.Time
+}
+
+// Sessions answers "who is signed in?" for the authorize and end-session endpoints.
+// profile.Handler implements it.
+type Sessions interface {
+	Current(r *http.Request) (storage.Session, bool, error)
+	End(w http.ResponseWriter, r *http.Request) error
+}
+
+// Paths of the endpoints.
+const (
+	PathAuth       = "/oauth2/auth"
+	PathConsent    = "/oauth2/consent"
+	PathToken      = "/oauth2/token"
+	PathRevoke     = "/oauth2/revoke"
+	PathIntrospect = "/oauth2/introspect"
+	PathUserinfo   = "/userinfo"
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathJWKS       = "/.well-known/jwks.json"
+	PathEndSession = "/oauth2/sessions/logout"
+	pathLogin      = "/login"
+)
+
+// ProtocolPaths are the endpoints that take no cookies and are exempt from cross-origin
+// protection (cross-site by design). Entries ending in "/" are prefixes.
+func ProtocolPaths() []string {
+	return []string{PathAuth, PathToken, PathRevoke, PathIntrospect, PathUserinfo, "/.well-known/"}
+}
+
+// maxBody bounds every request body the protocol endpoints read.
+const maxBody = 64 << 10
+
+// Provider serves the OAuth 2.0 / OpenID Connect endpoints.
+type Provider struct {
+	cfg       Config
+	store     storage.Storage
+	sessions  Sessions
+	consent   *consent.Service
+	templates *templates.Templates
+	logger    *slog.Logger
+	now       func() time.Time
+
+	oauth     fosite.OAuth2Provider
+	keys      *keySet
+	clients   *clientCache
+	discovery []byte
+	issued    *prometheus.CounterVec
+}
+
+// New composes fosite and builds the provider. Call EnsureSigningKey before serving.
+func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service, t *templates.Templates,
+	logger *slog.Logger, reg prometheus.Registerer) (*Provider, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("oauth: issuer is required")
+	}
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("oauth: the system secret must have at least 32 bytes")
+	}
+	if cfg.CodeLifespan <= 0 || cfg.CodeLifespan > 5*time.Minute {
+		cfg.CodeLifespan = 5 * time.Minute
+	}
+	if cfg.AccessLifespan <= 0 {
+		cfg.AccessLifespan = 15 * time.Minute
+	}
+	if cfg.RefreshLifespan <= 0 {
+		cfg.RefreshLifespan = 720 * time.Hour
+	}
+	if cfg.IDTokenLifespan <= 0 {
+		cfg.IDTokenLifespan = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if t == nil {
+		return nil, errors.New("oauth: templates are required")
+	}
+	hmacKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "facet oauth2 hmac v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive HMAC key: %w", err)
+	}
+	now := func() time.Time { return cfg.Now().UTC() }
+	p := &Provider{
+		cfg: cfg, store: db, sessions: sessions, consent: cs, templates: t, logger: logger, now: now,
+		keys:    newKeySet(db, cfg.Secret, now),
+		clients: newClientCache(db, now),
+	}
+
+	fc := &fosite.Config{
+		IDTokenIssuer:         cfg.Issuer,
+		AccessTokenIssuer:     cfg.Issuer,
+		AuthorizeCodeLifespan: cfg.CodeLifespan,
+		AccessTokenLifespan:   cfg.AccessLifespan,
+		RefreshTokenLifespan:  cfg.RefreshLifespan,
+		IDTokenLifespan:       cfg.IDTokenLifespan,
+		GlobalSecret:          hmacKey,
+		// SECURITY.md 2: PKCE for every code request, S256 only.
+		EnforcePKCE:                    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		RedirectSecureChecker:          fosite.IsRedirectURISecureStrict,
+		AllowedPromptValues:            []string{"login", "none", "consent"},
+		RefreshTokenScopes:             []string{"offline_access"},
+		ClientSecretsHasher:            secretHasher{},
+		TokenURL:                       cfg.Issuer + PathToken,
+		SendDebugMessagesToClients:     false,
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+	}
+	signer := &idTokenSigner{keys: p.keys}
+	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               hmacStrategy,
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: fc},
+		Signer:                     signer,
+	}
+	st := &store{
+		db:            db,
+		clients:       p.clients,
+		codeSignature: hmacStrategy.AuthorizeCodeSignature,
+		codeLifespan:  cfg.CodeLifespan,
+	}
+	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
+	// JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
+	// authorization-code handler issued, and the OpenID refresh handler reads the scopes the
+	// refresh handler granted.
+	p.oauth = compose.Compose(fc, st, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		p.refreshFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+	)
+
+	if p.discovery, err = discoveryDocument(cfg.Issuer); err != nil {
+		return nil, err
+	}
+	p.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "facet_oauth_tokens_issued_total",
+		Help: "Authorization codes and access tokens issued, by grant type.",
+	}, []string{"grant_type"})
+	if reg != nil {
+		if err := reg.Register(p.issued); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// Routes registers every endpoint on r.
+func (p *Provider) Routes(r *mux.Router) {
+	r.HandleFunc(PathAuth, p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathConsent, p.handleConsent).Methods(http.MethodPost)
+	r.HandleFunc(PathToken, cors(p.handleToken)).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathRevoke, cors(p.handleRevoke)).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathIntrospect, p.handleIntrospect).Methods(http.MethodPost)
+	r.HandleFunc(PathUserinfo, cors(p.handleUserinfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
+	r.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
+	r.HandleFunc(PathEndSession, p.handleEndSession).Methods(http.MethodGet, http.MethodPost)
+}
+
+// refreshHandler is fosite's refresh-token grant with two additions:
+//
+//   - an absolute lifetime: fosite sets every new refresh token's expiry to now+lifespan,
+//     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (SECURITY.md 5);
+//   - current data: a user who is no longer active gets invalid_grant, and the ID token
+//     claims are recomputed through consent.Release, so a refreshed ID token never carries
+//     a value the user has since hidden.
+type refreshHandler struct {
+	*oauth2.RefreshTokenGrantHandler
+	p *Provider
+}
+
+func (p *Provider) refreshFactory(config fosite.Configurator, st any, strategy any) any {
+	inner := compose.OAuth2RefreshTokenGrantFactory(config, st, strategy).(*oauth2.RefreshTokenGrantHandler)
+	return &refreshHandler{RefreshTokenGrantHandler: inner, p: p}
+}
+
+// HandleTokenEndpointRequest runs fosite's checks, then caps the expiry and refreshes claims.
+func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
+	if err := h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, req); err != nil {
+		return err
+	}
+	sess, ok := req.GetSession().(*Session)
+	if !ok {
+		return fosite.ErrServerError.WithDebug("unexpected session type")
+	}
+	if !sess.GrantedAt.IsZero() {
+		limit := sess.GrantedAt.Add(h.p.cfg.RefreshLifespan)
+		if exp := sess.GetExpiresAt(fosite.RefreshToken); exp.IsZero() || exp.After(limit) {
+			sess.SetExpiresAt(fosite.RefreshToken, limit)
+		}
+		if exp := sess.GetExpiresAt(fosite.AccessToken); exp.After(limit) {
+			sess.SetExpiresAt(fosite.AccessToken, limit)
+		}
+	}
+	user, err := h.p.store.GetUser(ctx, sess.GetSubject())
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.Status != storage.UserActive) {
+		return fosite.ErrInvalidGrant.WithHint("The account is no longer active.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	if req.GetGrantedScopes().Has("openid") {
+		extra, err := h.p.idTokenClaims(ctx, user, req.GetClient().GetID(), req.GetGrantedScopes())
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		sess.IDTokenClaims().Extra = extra
+	}
+	return nil
+}
+
+// idTokenClaims are the profile claims an ID token carries: consent.Release over the user's
+// current data for the granted scopes, minus sub (set by fosite from the session).
+func (p *Provider) idTokenClaims(ctx context.Context, user storage.User, clientID string, scopes []string) (map[string]any, error) {
+	fields, err := p.store.GetProfileFields(ctx, user.ID)
+	if err != nil {
+		return nil, fmt.Errorf("profile fields of %q: %w", user.ID, err)
+	}
+	grant, err := p.store.GetGrant(ctx, user.ID, clientID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("grant of %q for %q: %w", user.ID, clientID, err)
+	}
+	claims := consent.Release(consent.ReleaseInput{User: user, Fields: fields, Grant: grant, Scopes: scopes})
+	delete(claims, "sub")
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	return claims, nil
+}

@@ -1,0 +1,350 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fositestorage "github.com/ory/fosite/storage"
+
+	"github.com/facetid/facet/storage"
+)
+
+// store adapts storage.Storage to every storage interface fosite's factories assert. Each
+// fosite request is kept as one storage.Token row per (kind, signature); the request itself is
+// serialized compactly into Token.Data (see storedRequest).
+type store struct {
+	db      storage.Storage
+	clients *clientCache
+	// codeSignature turns a raw authorization code into its HMAC signature: fosite keys the
+	// OpenID Connect session by the raw code, which must not reach the database.
+	codeSignature func(ctx context.Context, code string) string
+	// codeLifespan is the fallback expiry of PKCE and OIDC rows whose session has none.
+	codeLifespan time.Duration
+}
+
+var (
+	_ fosite.Storage                     = (*store)(nil)
+	_ fosite.ClientManager               = (*store)(nil)
+	_ oauth2.CoreStorage                 = (*store)(nil)
+	_ oauth2.AuthorizeCodeStorage        = (*store)(nil)
+	_ oauth2.AccessTokenStorage          = (*store)(nil)
+	_ oauth2.RefreshTokenStorage         = (*store)(nil)
+	_ oauth2.TokenRevocationStorage      = (*store)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*store)(nil)
+	_ pkce.PKCERequestStorage            = (*store)(nil)
+	_ fositestorage.Transactional        = (*store)(nil)
+)
+
+// storedForm lists the request parameters later steps read back: the token endpoint compares
+// redirect_uri; PKCE reads the challenge; the ID token reads nonce, max_age, prompt,
+// acr_values and id_token_hint; fosite's ID-token checks read grant_type. Everything else
+// (client secrets, codes, verifiers, refresh tokens) is dropped before it reaches storage.
+var storedForm = []string{"redirect_uri", "code_challenge", "code_challenge_method", "nonce",
+	"max_age", "prompt", "acr_values", "id_token_hint", "grant_type", "response_type"}
+
+// storedRequest is the compact JSON of a fosite request.
+type storedRequest struct {
+	ID              string          `json:"id"`
+	RequestedAt     int64           `json:"at"`
+	ClientID        string          `json:"client_id"`
+	Scopes          []string        `json:"scopes,omitempty"`
+	GrantedScopes   []string        `json:"granted_scopes,omitempty"`
+	Audience        []string        `json:"aud,omitempty"`
+	GrantedAudience []string        `json:"granted_aud,omitempty"`
+	Form            url.Values      `json:"form,omitempty"`
+	Session         json.RawMessage `json:"session,omitempty"`
+}
+
+func encodeRequest(r fosite.Requester) ([]byte, error) {
+	sr := storedRequest{
+		ID:              r.GetID(),
+		RequestedAt:     r.GetRequestedAt().UnixMilli(),
+		ClientID:        r.GetClient().GetID(),
+		Scopes:          r.GetRequestedScopes(),
+		GrantedScopes:   r.GetGrantedScopes(),
+		Audience:        r.GetRequestedAudience(),
+		GrantedAudience: r.GetGrantedAudience(),
+	}
+	form := r.GetRequestForm()
+	for _, k := range storedForm {
+		if v := form.Get(k); v != "" {
+			if sr.Form == nil {
+				sr.Form = url.Values{}
+			}
+			sr.Form.Set(k, v)
+		}
+	}
+	if s := r.GetSession(); s != nil {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("encode session: %w", err)
+		}
+		sr.Session = b
+	}
+	return json.Marshal(sr)
+}
+
+// decodeRequest rebuilds the request with a fresh *Session. It never writes into the
+// session fosite passes: in the code exchange fosite passes the live session of the token
+// request (which already carries the new tokens' expiry) and only reads the returned request.
+func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request, error) {
+	var sr storedRequest
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	client, err := s.GetClient(ctx, sr.ClientID)
+	if err != nil {
+		// A deleted client's tokens die with it.
+		return nil, err
+	}
+	session := newSession()
+	if len(sr.Session) > 0 {
+		if err := json.Unmarshal(sr.Session, session); err != nil {
+			return nil, fmt.Errorf("decode session: %w", err)
+		}
+	}
+	form := sr.Form
+	if form == nil {
+		form = url.Values{}
+	}
+	return &fosite.Request{
+		ID:                sr.ID,
+		RequestedAt:       time.UnixMilli(sr.RequestedAt).UTC(),
+		Client:            client,
+		RequestedScope:    sr.Scopes,
+		GrantedScope:      sr.GrantedScopes,
+		RequestedAudience: sr.Audience,
+		GrantedAudience:   sr.GrantedAudience,
+		Form:              form,
+		Session:           session,
+	}, nil
+}
+
+// fositeErr maps storage's sentinel errors onto the ones fosite's handlers test for.
+func fositeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: %w", fosite.ErrNotFound, err)
+	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
+		return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+	}
+	return err
+}
+
+func (s *store) create(ctx context.Context, kind storage.TokenKind, signature, accessSignature string, r fosite.Requester, expiry fosite.TokenType) error {
+	data, err := encodeRequest(r)
+	if err != nil {
+		return err
+	}
+	t := storage.Token{
+		Kind:            kind,
+		Signature:       signature,
+		RequestID:       r.GetID(),
+		ClientID:        r.GetClient().GetID(),
+		Active:          true,
+		AccessSignature: accessSignature,
+		RequestedAt:     r.GetRequestedAt().UTC(),
+		Data:            data,
+	}
+	if sess := r.GetSession(); sess != nil {
+		t.Subject = sess.GetSubject()
+		t.ExpiresAt = sess.GetExpiresAt(expiry)
+	}
+	if t.ExpiresAt.IsZero() {
+		// Rows without an expiry in the session (PKCE, OIDC) live as long as a code.
+		t.ExpiresAt = t.RequestedAt.Add(s.codeLifespan)
+	}
+	return fositeErr(s.db.CreateToken(ctx, t))
+}
+
+// get loads a row; inactive rows come back with inactive=true and the request, so callers
+// can return fosite's "used" errors with the request attached.
+func (s *store) get(ctx context.Context, kind storage.TokenKind, signature string) (req fosite.Requester, active bool, err error) {
+	t, err := s.db.GetToken(ctx, kind, signature)
+	if err != nil {
+		return nil, false, fositeErr(err)
+	}
+	r, err := s.decodeRequest(ctx, t.Data)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, t.Active, nil
+}
+
+func (s *store) delete(ctx context.Context, kind storage.TokenKind, signature string) error {
+	return fositeErr(s.db.DeleteToken(ctx, kind, signature))
+}
+
+// --- fosite.ClientManager ---
+
+// GetClient implements fosite.ClientManager through the per-node client cache.
+func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.clients.get(ctx, id)
+	if err != nil {
+		return nil, fositeErr(err)
+	}
+	return c, nil
+}
+
+// ClientAssertionJWTValid fails closed: Facet accepts no private_key_jwt client assertions
+// (our clients are not fosite.OpenIDConnectClient, so fosite refuses them before asking), and
+// any JTI is therefore treated as already used.
+func (s *store) ClientAssertionJWTValid(context.Context, string) error {
+	return fosite.ErrJTIKnown
+}
+
+// SetClientAssertionJWT refuses: see ClientAssertionJWTValid.
+func (s *store) SetClientAssertionJWT(context.Context, string, time.Time) error {
+	return fosite.ErrJTIKnown
+}
+
+// --- authorization codes ---
+
+func (s *store) CreateAuthorizeCodeSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.create(ctx, storage.KindAuthorizeCode, signature, "", r, fosite.AuthorizeCode)
+}
+
+// GetAuthorizeCodeSession returns a used code's request together with
+// fosite.ErrInvalidatedAuthorizeCode so fosite can revoke what it issued (RFC 6749 §4.1.2).
+func (s *store) GetAuthorizeCodeSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, storage.KindAuthorizeCode, signature)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return r, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return r, nil
+}
+
+func (s *store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	return fositeErr(s.db.DeactivateToken(ctx, storage.KindAuthorizeCode, signature))
+}
+
+// --- access tokens ---
+
+func (s *store) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.create(ctx, storage.KindAccessToken, signature, "", r, fosite.AccessToken)
+}
+
+func (s *store) GetAccessTokenSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, storage.KindAccessToken, signature)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return r, nil
+}
+
+func (s *store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, storage.KindAccessToken, signature)
+}
+
+// --- refresh tokens ---
+
+func (s *store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, r fosite.Requester) error {
+	return s.create(ctx, storage.KindRefreshToken, signature, accessSignature, r, fosite.RefreshToken)
+}
+
+// GetRefreshTokenSession returns a rotated (or revoked) refresh token's request together
+// with fosite.ErrInactiveToken, which fosite treats as reuse and answers by revoking the family.
+func (s *store) GetRefreshTokenSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, storage.KindRefreshToken, signature)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return r, fosite.ErrInactiveToken
+	}
+	return r, nil
+}
+
+func (s *store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, storage.KindRefreshToken, signature)
+}
+
+// RotateRefreshToken deactivates the used refresh token and deletes the access tokens of
+// its request. A concurrent rotation of the same token gets fosite.ErrSerializationFailure,
+// which fosite answers with invalid_request (400), never a 5xx.
+func (s *store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	return fositeErr(s.db.RotateRefreshToken(ctx, requestID, signature))
+}
+
+// RevokeRefreshToken deactivates every refresh token of the request (RFC 7009 §2.1); the rows
+// stay for reuse detection.
+func (s *store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return fositeErr(s.db.RevokeRequest(ctx, storage.KindRefreshToken, requestID))
+}
+
+// RevokeAccessToken deletes every access token of the request.
+func (s *store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return fositeErr(s.db.RevokeRequest(ctx, storage.KindAccessToken, requestID))
+}
+
+// --- PKCE ---
+
+func (s *store) CreatePKCERequestSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.create(ctx, storage.KindPKCE, signature, "", r, fosite.AuthorizeCode)
+}
+
+func (s *store) GetPKCERequestSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, storage.KindPKCE, signature)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return r, nil
+}
+
+func (s *store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, storage.KindPKCE, signature)
+}
+
+// --- OpenID Connect (explicit flow) ---
+
+func (s *store) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.create(ctx, storage.KindOIDC, s.codeSignature(ctx, code), "", r, fosite.AuthorizeCode)
+}
+
+func (s *store) GetOpenIDConnectSession(ctx context.Context, code string, _ fosite.Requester) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, storage.KindOIDC, s.codeSignature(ctx, code))
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return r, nil
+}
+
+func (s *store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.delete(ctx, storage.KindOIDC, s.codeSignature(ctx, code))
+}
+
+// --- transactions (fosite's storage.Transactional) ---
+
+func (s *store) BeginTX(ctx context.Context) (context.Context, error) {
+	return s.db.BeginTx(ctx)
+}
+
+func (s *store) Commit(ctx context.Context) error {
+	return fositeErr(s.db.Commit(ctx))
+}
+
+func (s *store) Rollback(ctx context.Context) error {
+	return s.db.Rollback(ctx)
+}

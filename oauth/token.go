@@ -1,0 +1,137 @@
+package oauth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+)
+
+// handleToken is the token endpoint (RFC 6749 §3.2): authorization_code (+PKCE),
+// refresh_token and client_credentials.
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
+	if err != nil {
+		p.accessError(w, r, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		// The client acts for itself: it gets the scopes and audiences it asked for (fosite
+		// already checked them against its registration), never user-facing OpenID scopes.
+		for _, s := range ar.GetRequestedScopes() {
+			if s != "openid" && s != "offline_access" {
+				ar.GrantScope(s)
+			}
+		}
+		for _, a := range ar.GetRequestedAudience() {
+			ar.GrantAudience(a)
+		}
+		if sess, ok := ar.GetSession().(*Session); ok {
+			sess.Subject = ar.GetClient().GetID()
+			sess.GrantedAt = p.now()
+		}
+	}
+	resp, err := p.oauth.NewAccessResponse(ctx, ar)
+	if err != nil {
+		p.accessError(w, r, ar, err)
+		return
+	}
+	p.issued.WithLabelValues(strings.Join(ar.GetGrantTypes(), " ")).Inc()
+	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	level := "token request refused"
+	if rfc.CodeField >= 500 {
+		p.logger.ErrorContext(r.Context(), level, "error", rfc.ErrorField, "debug", rfc.DebugField, "cause", rfc.Cause())
+	} else {
+		p.logger.InfoContext(r.Context(), level, "error", rfc.ErrorField, "hint", rfc.HintField)
+	}
+	p.oauth.WriteAccessError(r.Context(), w, ar, sanitize(err))
+}
+
+// handleRevoke is the revocation endpoint (RFC 7009); the client authenticates.
+func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	err := p.oauth.NewRevocationRequest(r.Context(), r)
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		p.logger.InfoContext(r.Context(), "revocation refused", "error", rfc.ErrorField, "hint", rfc.HintField)
+		err = sanitize(err)
+	}
+	p.oauth.WriteRevocationResponse(r.Context(), w, err)
+}
+
+// handleIntrospect is the introspection endpoint (RFC 7662). Only clients authenticated
+// with HTTP Basic may ask (§2.1); fosite would also accept any bearer access token, which
+// would let every token holder probe other tokens, so a Bearer header is refused here.
+func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if _, _, ok := r.BasicAuth(); !ok {
+		p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate the client with HTTP Basic."))
+		return
+	}
+	resp, err := p.oauth.NewIntrospectionRequest(ctx, r, newSession())
+	if err != nil {
+		p.oauth.WriteIntrospectionError(ctx, w, sanitize(err))
+		return
+	}
+	if sess, ok := resp.GetAccessRequester().GetSession().(*Session); ok {
+		sess.tokenUse = resp.GetTokenUse()
+	}
+	p.oauth.WriteIntrospectionResponse(ctx, w, resp)
+}
+
+// sanitize rebuilds err with an error_description limited to RFC 6749 §5.2's character set
+// (%x20-21 / %x23-5B / %x5D-7E) and a sane length; the original stays in the logs.
+func sanitize(err error) error {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	return &fosite.RFC6749Error{
+		ErrorField:       rfc.ErrorField,
+		DescriptionField: sanitizeDescription(rfc.GetDescription()),
+		CodeField:        rfc.CodeField,
+	}
+}
+
+func sanitizeDescription(s string) string {
+	const maxLen = 300
+	var b strings.Builder
+	for _, c := range s {
+		if b.Len() >= maxLen {
+			break
+		}
+		switch {
+		case c == '"':
+			b.WriteByte('\'')
+		case c == '\\':
+			b.WriteByte('/')
+		case c >= 0x20 && c <= 0x7e:
+			b.WriteRune(c)
+		case c == '\n' || c == '\t':
+			b.WriteByte(' ')
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// cors allows any origin to call the endpoint without credentials: OIDC clients in
+// browsers read discovery, JWKS and userinfo and call the token endpoint cross-origin
+// (no cookies are involved, so no origin is trusted with anything).
+func cors(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next(w, r)
+	}
+}

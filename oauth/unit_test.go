@@ -1,0 +1,324 @@
+package oauth
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/facetid/facet/storage"
+)
+
+func TestValidateRegisteredURI(t *testing.T) {
+	for _, c := range []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://app.example/cb", true},
+		{"http://127.0.0.1:8080/cb", true},
+		{"http://[::1]/cb", true},
+		{"http://localhost:3000/cb", true},
+		{"http://app.example/cb", false},
+		{"https://app.example/cb#frag", false},
+		{"https://*.example/cb", false},
+		{"https://app.example/*", false},
+		{"/relative", false},
+		{"com.example.app:/cb", false},
+		{"https://user:pw@app.example/cb", false},
+		{"javascript:alert(1)", false},
+	} {
+		if err := validateRegisteredURI(c.uri); (err == nil) != c.ok {
+			t.Errorf("validateRegisteredURI(%q) = %v, want ok=%v", c.uri, err, c.ok)
+		}
+	}
+}
+
+func TestRedirectURIAllowed(t *testing.T) {
+	reg := []string{"https://app.example/cb", "http://127.0.0.1:8080/cb?x=1", "http://localhost:3000/cb"}
+	for _, c := range []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://app.example/cb", true},
+		{"https://app.example/cb/", false},
+		{"https://app.example/CB", false},
+		{"https://app.example/cb?extra=1", false},
+		{"http://127.0.0.1:8080/cb?x=1", true},
+		{"http://127.0.0.1:9999/cb?x=1", true}, // loopback IP literal: any port
+		{"http://127.0.0.1:9999/cb", false},    // but the same query
+		{"http://127.0.0.1:9999/other?x=1", false},
+		{"https://127.0.0.1:9999/cb?x=1", false}, // and the same scheme
+		{"http://localhost:4000/cb", false},      // a host name is matched exactly
+	} {
+		if got := redirectURIAllowed(c.uri, reg); got != c.ok {
+			t.Errorf("redirectURIAllowed(%q) = %v, want %v", c.uri, got, c.ok)
+		}
+	}
+}
+
+func TestValidateClientSpec(t *testing.T) {
+	good := ClientSpec{Name: "App", RedirectURIs: []string{"https://app.example/cb"}}
+	if err := ValidateClientSpec(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, spec := range map[string]ClientSpec{
+		"no name":                   {RedirectURIs: []string{"https://app.example/cb"}},
+		"no redirect":               {Name: "App"},
+		"http redirect":             {Name: "App", RedirectURIs: []string{"http://app.example/cb"}},
+		"none for confidential":     {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, TokenEndpointAuthMethod: "none"},
+		"secret for public":         {Name: "App", Public: true, RedirectURIs: []string{"https://app.example/cb"}, TokenEndpointAuthMethod: "client_secret_basic"},
+		"implicit":                  {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"implicit"}},
+		"password":                  {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"password"}},
+		"public client credentials": {Name: "App", Public: true, GrantTypes: []string{"client_credentials"}},
+		"bad post-logout":           {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/#x"}},
+		"bad scope":                 {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{`a"b`}},
+		"bad id":                    {ID: "a b", Name: "App", RedirectURIs: []string{"https://app.example/cb"}},
+	} {
+		if err := ValidateClientSpec(spec); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestSecretHasher(t *testing.T) {
+	ctx := t.Context()
+	secret := newSecret()
+	raw, err := base64.RawURLEncoding.DecodeString(secret)
+	if err != nil || len(raw) < 32 {
+		t.Fatalf("secret %q has fewer than 256 bits", secret)
+	}
+	h, err := secretHasher{}.Hash(ctx, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(h) != string(hashSecret(secret)) {
+		t.Fatal("Hash and hashSecret disagree")
+	}
+	if err := (secretHasher{}).Compare(ctx, h, []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	if err := (secretHasher{}).Compare(ctx, h, []byte(secret+"x")); err == nil {
+		t.Fatal("wrong secret accepted")
+	}
+	if err := (secretHasher{}).Compare(ctx, nil, []byte(secret)); err == nil {
+		t.Fatal("empty hash accepted")
+	}
+}
+
+func TestSealPrivateKeyRoundTrip(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	k, err := newSigningKey(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := openPrivateKey(secret, k.ID, k.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwk jose.JSONWebKey
+	if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil || jwk.KeyID != k.ID || jwk.IsPublic() == false {
+		t.Fatalf("public JWK: %v %+v", err, jwk)
+	}
+	if pub, ok := jwk.Key.(*rsa.PublicKey); !ok || !priv.PublicKey.Equal(pub) {
+		t.Fatal("decrypted key does not match the public key")
+	}
+	if _, err := openPrivateKey([]byte(strings.Repeat("x", 32)), k.ID, k.PrivateKey); err == nil {
+		t.Fatal("opened with the wrong secret")
+	}
+	if _, err := openPrivateKey(secret, "other-kid", k.PrivateKey); err == nil {
+		t.Fatal("opened under another kid")
+	}
+	if _, err := keyEncryptionKey([]byte("short")); err == nil {
+		t.Fatal("short secret accepted")
+	}
+}
+
+func TestJWKSAndRotation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		s := newTestServer(t, db)
+		rec := s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
+		etag := rec.Header().Get("ETag")
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 || etag == "" {
+			t.Fatalf("JWKS: %s etag %q", rec.Body, etag)
+		}
+		if set.Keys[0].Algorithm != "RS256" || !set.Keys[0].IsPublic() || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("JWKS key: %+v", set.Keys[0])
+		}
+		req := httptest.NewRequest(http.MethodGet, PathJWKS, nil)
+		req.Header.Set("If-None-Match", etag)
+		if rec = s.do(req); rec.Code != http.StatusNotModified {
+			t.Fatalf("If-None-Match: %d", rec.Code)
+		}
+
+		old := set.Keys[0].KeyID
+		kid, err := RotateSigningKey(t.Context(), db, []byte(strings.Repeat("k", 32)), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another node's rotation shows up once the cache is stale; simulate by reloading.
+		s.p.keys.mu.Lock()
+		s.p.keys.st = nil
+		s.p.keys.mu.Unlock()
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
+		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 2 {
+			t.Fatalf("after rotation: %s", rec.Body)
+		}
+		if len(set.Key(old)) != 1 || len(set.Key(kid)) != 1 || rec.Header().Get("ETag") == etag {
+			t.Fatal("old and new key must both be published, with a new ETag")
+		}
+	})
+}
+
+// TestPickSigner: a new key signs only once every node publishes it (keyCacheTTL old).
+func TestPickSigner(t *testing.T) {
+	now := time.Now()
+	keys := []storage.SigningKey{ // newest first
+		{ID: "new", CreatedAt: now.Add(-keyCacheTTL / 2)},
+		{ID: "old", CreatedAt: now.Add(-time.Hour)},
+		{ID: "older", CreatedAt: now.Add(-2 * time.Hour)},
+	}
+	if got := pickSigner(keys, now).ID; got != "old" {
+		t.Fatalf("signer %q, want old", got)
+	}
+	if got := pickSigner(keys, now.Add(keyCacheTTL)).ID; got != "new" {
+		t.Fatalf("signer %q after the TTL, want new", got)
+	}
+	if got := pickSigner(keys[:1], now).ID; got != "new" {
+		t.Fatalf("first start: signer %q, want new", got)
+	}
+}
+
+func TestIDTokenHint(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		ctx := t.Context()
+		s := newTestServer(t, db)
+		st, err := s.p.keys.state(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := jwt.Claims{Issuer: testIssuer, Subject: "u1", Audience: jwt.Audience{"app"},
+			Expiry: jwt.NewNumericDate(time.Now().Add(-time.Hour))} // expired hints are fine
+		sign := func(alg jose.SignatureAlgorithm, key any, kid string) string {
+			sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key},
+				(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := jwt.Signed(sig).Claims(claims).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		good := sign(jose.RS256, st.signKey, st.signKID)
+		if h, err := s.p.parseIDTokenHint(ctx, good); err != nil || h.Subject != "u1" {
+			t.Fatalf("valid hint: %v", err)
+		}
+
+		// HS256 keyed with the public modulus (the classic confusion attack).
+		hs := sign(jose.HS256, st.signKey.PublicKey.N.Bytes(), st.signKID)
+		// alg none, built by hand.
+		enc := base64.RawURLEncoding.EncodeToString
+		body := strings.Split(good, ".")[1]
+		none := enc([]byte(`{"alg":"none","kid":"`+st.signKID+`"}`)) + "." + body + "."
+		// Tampered payload, original signature.
+		parts := strings.Split(good, ".")
+		tampered := parts[0] + "." + enc([]byte(`{"iss":"`+testIssuer+`","sub":"admin","aud":"app"}`)) + "." + parts[2]
+		// Another issuer.
+		claims.Issuer = "https://evil.example"
+		evil := sign(jose.RS256, st.signKey, st.signKID)
+		for name, raw := range map[string]string{"HS256": hs, "none": none, "tampered": tampered, "issuer": evil, "garbage": "a.b.c"} {
+			if _, err := s.p.parseIDTokenHint(ctx, raw); err == nil {
+				t.Errorf("%s hint accepted", name)
+			}
+		}
+	})
+}
+
+func TestEndSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		ctx := t.Context()
+		s := newTestServer(t, db)
+		st, _ := s.p.keys.state(ctx)
+		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: st.signKey}, (&jose.SignerOptions{}).WithHeader("kid", st.signKID))
+		hint, _ := jwt.Signed(sig).Claims(jwt.Claims{Issuer: testIssuer, Subject: "u1", Audience: jwt.Audience{"app"}}).Serialize()
+
+		// Valid hint + registered URI + the hint's user: end the session and redirect with state.
+		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now()}
+		q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"http://127.0.0.1:5555/bye"}, "state": {"st-1"}}
+		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathEndSession+"?"+q.Encode(), nil)))
+		if loc.String() != "http://127.0.0.1:5555/bye?state=st-1" || s.sessions.ended != 1 {
+			t.Fatalf("logout redirect %s ended %d", loc, s.sessions.ended)
+		}
+
+		// An unregistered URI: ask the user, never redirect there.
+		s.sessions.sess = &storage.Session{ID: "s2", UserID: "u1", AuthTime: time.Now()}
+		q.Set("post_logout_redirect_uri", "https://evil.example/")
+		rec := s.do(httptest.NewRequest(http.MethodGet, PathEndSession+"?"+q.Encode(), nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `name="facet_logout"`) || s.sessions.ended != 1 {
+			t.Fatalf("confirm page: %d %s", rec.Code, rec.Body)
+		}
+		// Confirming ends the session and shows the result (still no redirect to evil).
+		form := url.Values{"post_logout_redirect_uri": {"https://evil.example/"}, logoutField: {"yes"}}
+		rec = s.postForm(PathEndSession, form)
+		if rec.Code != http.StatusOK || s.sessions.ended != 2 || !strings.Contains(rec.Body.String(), "signed out") {
+			t.Fatalf("confirmed logout: %d %s", rec.Code, rec.Body)
+		}
+
+		// Registered URI without a hint: ask.
+		s.sessions.sess = &storage.Session{ID: "s3", UserID: "u1", AuthTime: time.Now()}
+		rec = s.do(httptest.NewRequest(http.MethodGet, PathEndSession+"?post_logout_redirect_uri=http://127.0.0.1:5555/bye&client_id=app", nil))
+		if rec.Code != http.StatusOK || s.sessions.ended != 2 {
+			t.Fatalf("no hint: %d", rec.Code)
+		}
+	})
+}
+
+func TestDiscovery(t *testing.T) {
+	b, err := discoveryDocument(testIssuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"issuer": testIssuer, "jwks_uri": testIssuer + PathJWKS, "end_session_endpoint": testIssuer + PathEndSession,
+	} {
+		if d[k] != want {
+			t.Errorf("%s = %v", k, d[k])
+		}
+	}
+	if d["authorization_response_iss_parameter_supported"] != true || d["request_parameter_supported"] != false ||
+		d["request_uri_parameter_supported"] != false {
+		t.Error("flags wrong")
+	}
+	if m, _ := json.Marshal(d["code_challenge_methods_supported"]); string(m) != `["S256"]` {
+		t.Errorf("code_challenge_methods_supported %s", m)
+	}
+	if m, _ := json.Marshal(d["response_types_supported"]); string(m) != `["code"]` {
+		t.Errorf("response_types_supported %s", m)
+	}
+}
+
+func TestSanitizeDescription(t *testing.T) {
+	got := sanitizeDescription("a \"quoted\" \\ back\nslash é ok")
+	for _, c := range got {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			t.Fatalf("char %q left in %q", c, got)
+		}
+	}
+	if len(sanitizeDescription(strings.Repeat("x", 1000))) > 300 {
+		t.Fatal("not truncated")
+	}
+}

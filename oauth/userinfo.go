@@ -1,0 +1,97 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+)
+
+// handleUserinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes from the
+// Authorization header or, for POST, the form body (RFC 6750 §2.1–2.2) — never the query
+// string (SECURITY.md 10), where it would leak into logs and Referer headers. The claims
+// are consent.Release over the user's current data, the grant and the token's scopes.
+func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Query().Has("access_token") {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "Send the access token in the Authorization header, not the URL.")
+		return
+	}
+	token, ok := bearerToken(w, r)
+	if !ok || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+p.cfg.Issuer+`"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
+	if err != nil || tu != fosite.AccessToken {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not issued for openid.")
+		return
+	}
+	user, err := p.store.GetUser(ctx, ar.GetSession().GetSubject())
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.Status != storage.UserActive) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
+		return
+	}
+	if err != nil {
+		p.logger.ErrorContext(ctx, "userinfo user", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	fields, err := p.store.GetProfileFields(ctx, user.ID)
+	if err != nil {
+		p.logger.ErrorContext(ctx, "userinfo fields", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	grant, err := p.store.GetGrant(ctx, user.ID, ar.GetClient().GetID())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		p.logger.ErrorContext(ctx, "userinfo grant", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	claims := consent.Release(consent.ReleaseInput{User: user, Fields: fields, Grant: grant, Scopes: ar.GetGrantedScopes()})
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(claims)
+}
+
+// bearerToken reads the token from "Authorization: Bearer" or a POSTed form body.
+func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		return strings.TrimSpace(token), true
+	}
+	if r.Method != http.MethodPost {
+		return "", false
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+		return "", false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		return "", false
+	}
+	return r.PostForm.Get("access_token"), true
+}
+
+// bearerError writes an RFC 6750 §3 error.
+func bearerError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+sanitizeDescription(desc)+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": sanitizeDescription(desc)})
+}
