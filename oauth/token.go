@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -44,6 +45,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 && errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) {
+		// A concurrent request redeemed the same code first: fosite wraps the storage conflict
+		// as server_error, but the grant is simply spent (RFC 6749 §4.1.2, single-use codes).
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code or refresh token was used by a concurrent request.")
+		rfc = fosite.ErrorToRFC6749Error(err)
+	}
 	level := "token request refused"
 	if rfc.CodeField >= 500 {
 		p.logger.ErrorContext(r.Context(), level, "error", rfc.ErrorField, "debug", rfc.DebugField, "cause", rfc.Cause())

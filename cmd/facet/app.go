@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/templates"
+)
+
+// systemSecretSetting is the settings key under which development mode keeps the secret it
+// generated, so every node sharing the database uses the same one.
+const systemSecretSetting = "system_secret"
+
+// app is one Facet node: every module wired together behind one handler. It holds no global
+// state, so tests build as many as they like (each with its own Prometheus registry).
+type app struct {
+	cfg      Config
+	logger   *slog.Logger
+	store    storage.Storage
+	registry *prometheus.Registry
+	handler  http.Handler
+}
+
+// newApp opens and migrates the database, resolves the system secret, makes sure a signing
+// key exists and builds the routes. Zero fields of cfg take the defaults (a test sets Issuer
+// to its httptest URL and DatabaseURL, and may set Now and Demo). Close releases the database.
+func newApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	store, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, logger: logger, store: store, registry: prometheus.NewRegistry()}
+	if err := a.build(ctx); err != nil {
+		if cerr := store.Close(); cerr != nil {
+			logger.Error("close database", "err", cerr)
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// build wires the modules; the one place where packages meet (DESIGN.md).
+func (a *app) build(ctx context.Context) error {
+	cfg := a.cfg
+	secret, err := resolveSecret(ctx, cfg, a.store, a.logger)
+	if err != nil {
+		return err
+	}
+	if err := oauth.EnsureSigningKey(ctx, a.store, secret); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if err := a.registry.Register(collectors.NewGoCollector()); err != nil {
+		return fmt.Errorf("register go metrics: %w", err)
+	}
+	if err := a.registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return fmt.Errorf("register process metrics: %w", err)
+	}
+	metrics, err := newHTTPMetrics(a.registry)
+	if err != nil {
+		return err
+	}
+
+	tmpl, err := templates.New()
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	prof, err := profile.New(profile.Config{
+		Issuer:          cfg.Issuer,
+		Secret:          secret,
+		SessionIdle:     cfg.SessionIdle,
+		SessionAbsolute: cfg.SessionAbsolute,
+		SecureCookies:   cfg.secureCookies(),
+	}, a.store, tmpl, a.logger)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	prof.Now = cfg.Now
+	grants := &consent.Service{Store: a.store, Now: cfg.Now}
+	provider, err := oauth.New(oauth.Config{
+		Issuer:          cfg.Issuer,
+		Secret:          secret,
+		CodeLifespan:    cfg.CodeLifespan,
+		AccessLifespan:  cfg.AccessTokenLifespan,
+		RefreshLifespan: cfg.RefreshTokenLifespan,
+		IDTokenLifespan: cfg.IDTokenLifespan,
+		Now:             cfg.Now,
+	}, a.store, prof, grants, tmpl, a.logger, a.registry)
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+
+	var rp *demo
+	if cfg.Demo {
+		if rp, err = newDemo(ctx, cfg, secret, a.store, tmpl, a.logger); err != nil {
+			return fmt.Errorf("demo app: %w", err)
+		}
+	}
+
+	// One routes list: every module adds its own, the machine endpoints are here.
+	r := mux.NewRouter()
+	r.Use(routeName)
+	r.HandleFunc("/health/alive", a.alive).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
+	provider.Routes(r)
+	prof.Routes(r)
+	if rp != nil {
+		rp.Routes(r)
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusNotFound})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusMethodNotAllowed})
+	})
+
+	exempt := append(oauth.ProtocolPaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
+	var h http.Handler = browserGuard(r, exempt, a.logger, tmpl)
+	if cfg.secureCookies() {
+		h = strictTransport(h)
+	}
+	a.handler = observe(h, a.logger, metrics, tmpl)
+	return nil
+}
+
+// Handler is the whole HTTP surface of the node.
+func (a *app) Handler() http.Handler { return a.handler }
+
+// Close releases the database.
+func (a *app) Close() error { return a.store.Close() }
+
+func (a *app) alive(w http.ResponseWriter, r *http.Request) {
+	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready reports whether this node can serve: the database answers within two seconds.
+func (a *app) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		a.logger.WarnContext(r.Context(), "readiness: database unavailable", "err", err)
+		a.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
+		return
+	}
+	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok", "database": "up"})
+}
+
+func (a *app) writeJSON(w http.ResponseWriter, r *http.Request, status int, v map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		a.logger.DebugContext(r.Context(), "write response", "err", err)
+	}
+}
+
+// openStore opens the configured database and applies the embedded migrations (under a
+// lock, so several nodes may start at once).
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*sqlstore.Store, error) {
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		if cerr := store.Close(); cerr != nil {
+			logger.Error("close database", "err", cerr)
+		}
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return store, nil
+}
+
+// resolveSecret returns the configured system secret. In development mode without one it
+// generates a secret and stores it in the database (the first node to start wins, so all
+// nodes agree) and says loudly that this is not for production.
+func resolveSecret(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger) ([]byte, error) {
+	if len(cfg.Secret) == 32 {
+		return cfg.Secret, nil
+	}
+	if cfg.Mode != modeDevelopment {
+		return nil, errors.New("production mode needs a system secret: set FACET_SECRET to 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("generate system secret: %w", err)
+	}
+	stored, err := store.PutSettingIfAbsent(ctx, systemSecretSetting, base64.StdEncoding.EncodeToString(fresh))
+	if err != nil {
+		return nil, fmt.Errorf("store generated system secret: %w", err)
+	}
+	secret, err := decodeSecret(stored)
+	if err != nil {
+		return nil, fmt.Errorf("stored system secret: %w", err)
+	}
+	logger.Warn("!!! DEVELOPMENT MODE: no FACET_SECRET is set, so Facet uses a generated system secret " +
+		"kept IN THE DATABASE next to the data it protects. Fine on a laptop, NOT for production: " +
+		"set FACET_SECRET (32 random bytes, base64 or hex) and FACET_MODE=production. !!!")
+	return secret, nil
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/facetid/facet/storage/storagetest"
+)
+
+// facetCLI runs the program against one database, as an operator would.
+type facetCLI struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newFacetCLI(t *testing.T, b storagetest.Backend) *facetCLI {
+	t.Helper()
+	return &facetCLI{t: t, env: map[string]string{
+		"FACET_DATABASE_URL": b.NewURL(t),
+		"FACET_LOG_LEVEL":    "warn",
+	}}
+}
+
+// run runs `facet args...` and returns stdout; a failure is returned for the test to check.
+func (c *facetCLI) run(args ...string) (string, error) {
+	c.t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(c.t.Context(), append([]string{"facet"}, args...), envOf(c.env), &stdout, &stderr)
+	if err != nil {
+		c.t.Logf("facet %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), err
+}
+
+// must runs `facet args...` and fails the test on an error.
+func (c *facetCLI) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("facet %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func (c *facetCLI) mustJSON(v any, args ...string) {
+	c.t.Helper()
+	out := c.must(args...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("facet %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func TestCLIMigrate(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			out := cli.must("migrate")
+			if !strings.Contains(out, b.Name) {
+				t.Errorf("migrate output %q does not name the dialect %s", out, b.Name)
+			}
+			cli.must("migrate") // twice is fine
+		})
+	}
+}
+
+func TestCLIClients(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+
+			var created clientJSON
+			cli.mustJSON(&created, "clients", "create", "--name", "Web app",
+				"--redirect-uri", "https://app.example.com/callback",
+				"--redirect-uri", "http://127.0.0.1:3000/callback",
+				"--post-logout-redirect-uri", "https://app.example.com/",
+				"--json")
+			if created.ClientID == "" || len(created.ClientSecret) < 43 {
+				t.Fatalf("create: client_id %q, secret of %d characters; want an id and a 256-bit secret", created.ClientID, len(created.ClientSecret))
+			}
+			if created.Public || created.TokenEndpointAuthMethod != "client_secret_basic" {
+				t.Errorf("create: public=%v method=%q, want a confidential client_secret_basic client", created.Public, created.TokenEndpointAuthMethod)
+			}
+			if strings.Join(created.GrantTypes, ",") != "authorization_code,refresh_token" {
+				t.Errorf("create: default grant types %v", created.GrantTypes)
+			}
+			if len(created.RedirectURIs) != 2 || created.PostLogoutRedirectURIs[0] != "https://app.example.com/" {
+				t.Errorf("create: redirect URIs %v, post-logout %v", created.RedirectURIs, created.PostLogoutRedirectURIs)
+			}
+
+			var spa clientJSON
+			cli.mustJSON(&spa, "clients", "create", "--name", "SPA", "--public", "--id", "spa",
+				"--redirect-uri", "https://spa.example.com/cb", "--scope", "openid email", "--json")
+			if spa.ClientID != "spa" || spa.ClientSecret != "" || !spa.Public || spa.TokenEndpointAuthMethod != "none" || spa.Scope != "openid email" {
+				t.Errorf("public create: %+v", spa)
+			}
+
+			// Registration rules come from oauth.ValidateClientSpec.
+			if _, err := cli.run("clients", "create", "--name", "Bad", "--redirect-uri", "http://app.example.com/cb"); err == nil {
+				t.Error("an http redirect URI on a public host was accepted")
+			}
+			if _, err := cli.run("clients", "create", "--name", "Dup", "--id", "spa", "--public", "--redirect-uri", "https://x.example.com/cb"); err == nil || !strings.Contains(err.Error(), "exists") {
+				t.Errorf("duplicate id: err = %v", err)
+			}
+
+			var list []clientJSON
+			cli.mustJSON(&list, "clients", "list", "--json")
+			if len(list) != 2 {
+				t.Fatalf("list: %d clients, want 2", len(list))
+			}
+			for _, cl := range list {
+				if cl.ClientSecret != "" {
+					t.Errorf("list shows a secret for %s", cl.ClientID)
+				}
+			}
+			if text := cli.must("clients", "list"); !strings.Contains(text, "Web app") || !strings.Contains(text, "spa") {
+				t.Errorf("list text:\n%s", text)
+			}
+
+			var updated clientJSON
+			cli.mustJSON(&updated, "clients", "update", created.ClientID, "--name", "Web app 2", "--json")
+			if updated.Name != "Web app 2" || len(updated.RedirectURIs) != 2 || updated.ClientSecret != "" {
+				t.Errorf("update name: %+v (other fields must stay, no new secret)", updated)
+			}
+			var rotated clientJSON
+			cli.mustJSON(&rotated, "clients", "update", created.ClientID, "--rotate-secret", "--json")
+			if rotated.ClientSecret == "" || rotated.ClientSecret == created.ClientSecret {
+				t.Errorf("rotate-secret: got %q", rotated.ClientSecret)
+			}
+
+			var got clientJSON
+			cli.mustJSON(&got, "clients", "get", created.ClientID, "--json")
+			if got.Name != "Web app 2" || got.ClientSecret != "" {
+				t.Errorf("get: %+v", got)
+			}
+			if text := cli.must("clients", "get", "spa"); !strings.Contains(text, "public") {
+				t.Errorf("get text:\n%s", text)
+			}
+
+			cli.must("clients", "delete", "spa")
+			if _, err := cli.run("clients", "get", "spa"); err == nil {
+				t.Error("get after delete succeeded")
+			}
+			if _, err := cli.run("clients", "delete", "spa"); err == nil {
+				t.Error("deleting a missing client succeeded")
+			}
+			cli.mustJSON(&list, "clients", "list", "--json")
+			if len(list) != 1 || list[0].ClientID != created.ClientID {
+				t.Errorf("list after delete: %+v", list)
+			}
+		})
+	}
+}
+
+func TestCLIUsers(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var u userJSON
+			cli.mustJSON(&u, "users", "create", "--email", " Ada@Example.com ", "--password", "correct horse battery", "--name", "Ada Lovelace", "--admin", "--json")
+			if u.ID == "" || u.Email != "ada@example.com" || !u.Admin || u.Status != "active" {
+				t.Errorf("create: %+v", u)
+			}
+			if _, err := cli.run("users", "create", "--email", "ada@example.com", "--password", "another good one"); err == nil || !strings.Contains(err.Error(), "exists") {
+				t.Errorf("duplicate email: err = %v", err)
+			}
+			if _, err := cli.run("users", "create", "--email", "bob@example.com", "--password", "short"); err == nil {
+				t.Error("a 5-character password was accepted")
+			}
+			if _, err := cli.run("users", "create", "--email", "bob@example.com"); err == nil {
+				t.Error("users create without --password succeeded")
+			}
+			cli.must("users", "create", "--email", "bob@example.com", "--password", "another good one")
+
+			var users []userJSON
+			cli.mustJSON(&users, "users", "list", "--json")
+			if len(users) != 2 {
+				t.Fatalf("list: %+v", users)
+			}
+			if text := cli.must("users", "list"); !strings.Contains(text, "ada@example.com") || !strings.Contains(text, "bob@example.com") {
+				t.Errorf("list text:\n%s", text)
+			}
+		})
+	}
+}
+
+func TestCLIKeys(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var keys []keyJSON
+			cli.mustJSON(&keys, "keys", "list", "--json")
+			if len(keys) != 0 {
+				t.Fatalf("a fresh database has keys: %+v", keys)
+			}
+
+			out := cli.must("keys", "rotate")
+			cli.mustJSON(&keys, "keys", "list", "--json")
+			if len(keys) != 1 || !keys[0].Active || keys[0].Algorithm != "RS256" || !strings.Contains(out, keys[0].ID) {
+				t.Fatalf("after the first rotate: %+v (output %q)", keys, out)
+			}
+			first := keys[0].ID
+
+			cli.must("keys", "rotate", "--publish-retired-for", "2h")
+			cli.mustJSON(&keys, "keys", "list", "--json")
+			if len(keys) != 2 {
+				t.Fatalf("after the second rotate: %+v", keys)
+			}
+			active := 0
+			for _, k := range keys {
+				if k.Active {
+					active++
+					if k.ID == first {
+						t.Error("the first key is still the active one")
+					}
+					continue
+				}
+				if k.ID != first || k.PublishUntil == nil || k.RetiredAt == nil {
+					t.Errorf("retired key: %+v", k)
+				} else if d := k.PublishUntil.Sub(*k.RetiredAt); d < 2*3600e9-60e9 || d > 2*3600e9+60e9 {
+					t.Errorf("retired key published for %s, want 2h", d)
+				}
+			}
+			if active != 1 {
+				t.Errorf("%d active keys, want 1", active)
+			}
+			if text := cli.must("keys", "list"); !strings.Contains(text, "retired") || !strings.Contains(text, "active") {
+				t.Errorf("list text:\n%s", text)
+			}
+		})
+	}
+}
+
+// TestCLISharedSecret: in development mode the generated system secret is stored once, so a
+// key rotated by the CLI can be opened by serve (and by every other node).
+func TestCLISharedSecret(t *testing.T) {
+	b := storagetest.Backends(t)[0]
+	cli := newFacetCLI(t, b)
+	cli.must("keys", "rotate")
+	cfg, err := loadConfig("", envOf(cli.env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Demo = false
+	a, err := newApp(t.Context(), cfg, newLogger(cfg, &bytes.Buffer{}))
+	if err != nil {
+		t.Fatalf("serve after the CLI generated the secret: %v", err)
+	}
+	defer a.Close()
+	stored, err := a.store.GetSetting(t.Context(), systemSecretSetting)
+	if err != nil || stored == "" {
+		t.Fatalf("stored secret: %q, %v", stored, err)
+	}
+}
+
+func TestCLIHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"facet", "--help"}, envOf(nil), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"serve", "migrate", "clients", "users", "keys"} {
+		if !strings.Contains(stdout.String(), cmd) {
+			t.Errorf("help does not list %s:\n%s", cmd, stdout.String())
+		}
+	}
+	if err := run(t.Context(), []string{"facet", "nonsense"}, envOf(nil), &stdout, &stderr); err == nil {
+		t.Error("an unknown command succeeded")
+	}
+}

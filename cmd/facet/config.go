@@ -1,0 +1,361 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Modes. Development is friendly on a laptop (a generated secret, the demo app); production
+// refuses to start without a secret and an https issuer.
+const (
+	modeDevelopment = "development"
+	modeProduction  = "production"
+)
+
+// Config is everything a Facet node is configured with. Every CLI command loads the same
+// Config (defaults < YAML file < FACET_* environment < flags), so `facet clients create` acts
+// on the database `facet serve` uses.
+type Config struct {
+	Issuer      string // public base URL, no trailing slash; the OIDC "iss"
+	Listen      string // address serve listens on
+	DatabaseURL string // sqlite://path or postgres://...
+	Secret      []byte // 32-byte system secret; nil in development means "generate and store one"
+	Mode        string // development | production
+
+	CodeLifespan         time.Duration
+	AccessTokenLifespan  time.Duration
+	RefreshTokenLifespan time.Duration
+	IDTokenLifespan      time.Duration
+	SessionIdle          time.Duration
+	SessionAbsolute      time.Duration
+
+	Demo bool // serve the demo relying party at /demo
+
+	LogLevel  string // debug | info | warn | error
+	LogFormat string // text | json
+
+	// Not loaded from configuration; tests inject them.
+
+	// Now is the clock of every module; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient is what the demo relying party uses to reach the issuer (discovery, token,
+	// userinfo); nil means a client with a timeout.
+	HTTPClient *http.Client
+}
+
+// setting is one configuration key with its environment variable, flag and default. The
+// README's configuration table lists the same rows (a test checks it).
+type setting struct {
+	Key     string
+	Flag    string // "" when the key has no flag
+	Default string // "" when there is no default
+	Help    string
+	Serve   bool // the flag belongs to `serve` only; others are global
+}
+
+// Env is the environment variable of a key: FACET_ and the key in upper case.
+func (s setting) Env() string { return "FACET_" + strings.ToUpper(s.Key) }
+
+// settings lists every configuration key. Keep the README's table in step.
+func settings() []setting {
+	return []setting{
+		{Key: "issuer", Flag: "issuer", Default: "http://localhost:8080", Help: "public base URL of this Facet (the OIDC issuer)"},
+		{Key: "listen", Flag: "listen", Default: ":8080", Help: "address to listen on", Serve: true},
+		{Key: "database_url", Flag: "database-url", Default: "sqlite://./facet-data/facet.db", Help: "sqlite://PATH or postgres://..."},
+		{Key: "secret", Help: "system secret: 32 bytes, base64 or hex (required in production)"},
+		{Key: "mode", Flag: "mode", Default: modeDevelopment, Help: "development or production"},
+		{Key: "code_lifespan", Flag: "code-lifespan", Default: "5m", Help: "authorization code lifetime (at most 5m)", Serve: true},
+		{Key: "access_token_lifespan", Flag: "access-token-lifespan", Default: "15m", Help: "access token lifetime", Serve: true},
+		{Key: "refresh_token_lifespan", Flag: "refresh-token-lifespan", Default: "720h", Help: "refresh token absolute lifetime", Serve: true},
+		{Key: "id_token_lifespan", Flag: "id-token-lifespan", Default: "1h", Help: "ID token lifetime", Serve: true},
+		{Key: "session_idle", Flag: "session-idle", Default: "24h", Help: "browser session idle timeout", Serve: true},
+		{Key: "session_absolute", Flag: "session-absolute", Default: "720h", Help: "browser session absolute timeout", Serve: true},
+		{Key: "demo", Flag: "demo", Help: "serve the demo app at /demo (default: on when the issuer is localhost)", Serve: true},
+		{Key: "log_level", Flag: "log-level", Default: "info", Help: "debug, info, warn or error"},
+		{Key: "log_format", Flag: "log-format", Default: "text", Help: "text or json"},
+	}
+}
+
+// addConfigFlags declares the flags of the settings on fs; serve selects serve's own flags
+// (true) or the global ones (false).
+func addConfigFlags(fs *pflag.FlagSet, serve bool) {
+	for _, s := range settings() {
+		if s.Flag == "" || s.Serve != serve {
+			continue
+		}
+		if s.Key == "demo" {
+			fs.Bool(s.Flag, false, s.Help+" ("+s.Env()+")")
+			continue
+		}
+		fs.String(s.Flag, s.Default, s.Help+" ("+s.Env()+")")
+	}
+}
+
+// loadConfig layers the sources: defaults < YAML file (path, optional) < FACET_* variables
+// read through getenv < the flags set on fs.
+func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Config, error) {
+	k := koanf.New(".")
+	defaults := map[string]any{}
+	for _, s := range settings() {
+		if s.Default != "" {
+			defaults[s.Key] = s.Default
+		}
+	}
+	if err := k.Load(mapProvider(defaults), nil); err != nil {
+		return Config{}, fmt.Errorf("load defaults: %w", err)
+	}
+
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("read config file %s: %w", path, err)
+		}
+		known := map[string]bool{}
+		for _, s := range settings() {
+			known[s.Key] = true
+		}
+		for _, key := range k.Keys() {
+			if !known[key] {
+				return Config{}, fmt.Errorf("config file %s: unknown key %q", path, key)
+			}
+		}
+	}
+
+	env := map[string]any{}
+	for _, s := range settings() {
+		if v := getenv(s.Env()); v != "" {
+			env[s.Key] = v
+		}
+	}
+	if err := k.Load(mapProvider(env), nil); err != nil {
+		return Config{}, fmt.Errorf("load environment: %w", err)
+	}
+
+	if fs != nil {
+		byFlag := map[string]string{}
+		for _, s := range settings() {
+			if s.Flag != "" {
+				byFlag[s.Flag] = s.Key
+			}
+		}
+		flags := posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
+			key, ok := byFlag[f.Name]
+			if !ok || !f.Changed {
+				return "", nil
+			}
+			return key, f.Value.String()
+		})
+		if err := k.Load(flags, nil); err != nil {
+			return Config{}, fmt.Errorf("load flags: %w", err)
+		}
+	}
+	return parseConfig(k)
+}
+
+// parseConfig turns the merged key/values into a Config and checks it.
+func parseConfig(k *koanf.Koanf) (Config, error) {
+	cfg := Config{
+		Issuer:      strings.TrimRight(strings.TrimSpace(k.String("issuer")), "/"),
+		Listen:      k.String("listen"),
+		DatabaseURL: strings.TrimSpace(k.String("database_url")),
+		Mode:        strings.ToLower(strings.TrimSpace(k.String("mode"))),
+		LogLevel:    strings.ToLower(k.String("log_level")),
+		LogFormat:   strings.ToLower(k.String("log_format")),
+	}
+	var errs []error
+	durations := []struct {
+		key string
+		dst *time.Duration
+	}{
+		{"code_lifespan", &cfg.CodeLifespan},
+		{"access_token_lifespan", &cfg.AccessTokenLifespan},
+		{"refresh_token_lifespan", &cfg.RefreshTokenLifespan},
+		{"id_token_lifespan", &cfg.IDTokenLifespan},
+		{"session_idle", &cfg.SessionIdle},
+		{"session_absolute", &cfg.SessionAbsolute},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(k.String(d.key))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 15m or 720h", d.key, k.String(d.key)))
+			continue
+		}
+		*d.dst = v
+	}
+
+	if secret := strings.TrimSpace(k.String("secret")); secret != "" {
+		b, err := decodeSecret(secret)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("secret (FACET_SECRET): %w", err))
+		}
+		cfg.Secret = b
+	}
+
+	if k.Exists("demo") {
+		v, err := strconv.ParseBool(k.String("demo"))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("demo: %q is not true or false", k.String("demo")))
+		}
+		cfg.Demo = v
+	} else {
+		cfg.Demo = isLocalIssuer(cfg.Issuer)
+	}
+
+	if err := cfg.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+// validate checks the rules that do not depend on how a value was parsed. newApp calls it too,
+// for configurations built in code (tests).
+func (cfg Config) validate() error {
+	var errs []error
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("issuer: %q must be an absolute http(s) URL without query or fragment", cfg.Issuer))
+	}
+	if cfg.DatabaseURL == "" {
+		errs = append(errs, errors.New("database_url is empty"))
+	}
+	switch cfg.Mode {
+	case modeDevelopment:
+	case modeProduction:
+		if len(cfg.Secret) == 0 {
+			errs = append(errs, errors.New("production mode needs a system secret: set FACET_SECRET to 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`); every node must use the same one"))
+		}
+		if u != nil && u.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("production mode needs an https issuer, got %q", cfg.Issuer))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("mode: %q must be development or production", cfg.Mode))
+	}
+	if len(cfg.Secret) != 0 && len(cfg.Secret) != 32 {
+		errs = append(errs, fmt.Errorf("secret must be 32 bytes, got %d", len(cfg.Secret)))
+	}
+	for name, d := range map[string]time.Duration{
+		"code_lifespan": cfg.CodeLifespan, "access_token_lifespan": cfg.AccessTokenLifespan,
+		"refresh_token_lifespan": cfg.RefreshTokenLifespan, "id_token_lifespan": cfg.IDTokenLifespan,
+		"session_idle": cfg.SessionIdle, "session_absolute": cfg.SessionAbsolute,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	// RFC 9700 §4.2.1 and SECURITY.md 4: codes live at most five minutes.
+	if cfg.CodeLifespan > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("code_lifespan must be at most 5m, got %s", cfg.CodeLifespan))
+	}
+	if cfg.SessionIdle > cfg.SessionAbsolute {
+		errs = append(errs, fmt.Errorf("session_idle (%s) must not exceed session_absolute (%s)", cfg.SessionIdle, cfg.SessionAbsolute))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
+		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", cfg.LogLevel))
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log_format: %q must be text or json", cfg.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills the zero fields of a Config built in code (tests) with the defaults of
+// settings(), so a test needs to set only Issuer and DatabaseURL. Demo stays as given.
+func (cfg Config) withDefaults() Config {
+	def := map[string]string{}
+	for _, s := range settings() {
+		def[s.Key] = s.Default
+	}
+	str := func(v *string, key string) {
+		if *v == "" {
+			*v = def[key]
+		}
+	}
+	dur := func(v *time.Duration, key string) {
+		if *v != 0 {
+			return
+		}
+		// The defaults are constants in settings(), all parsed by TestConfigDefaults; were one
+		// broken, validate would report the zero duration.
+		if d, err := time.ParseDuration(def[key]); err == nil {
+			*v = d
+		}
+	}
+	str(&cfg.Issuer, "issuer")
+	str(&cfg.Listen, "listen")
+	str(&cfg.DatabaseURL, "database_url")
+	str(&cfg.Mode, "mode")
+	str(&cfg.LogLevel, "log_level")
+	str(&cfg.LogFormat, "log_format")
+	dur(&cfg.CodeLifespan, "code_lifespan")
+	dur(&cfg.AccessTokenLifespan, "access_token_lifespan")
+	dur(&cfg.RefreshTokenLifespan, "refresh_token_lifespan")
+	dur(&cfg.IDTokenLifespan, "id_token_lifespan")
+	dur(&cfg.SessionIdle, "session_idle")
+	dur(&cfg.SessionAbsolute, "session_absolute")
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	return cfg
+}
+
+// secureCookies reports whether cookies get the Secure attribute (and the __Host- prefix):
+// whenever the issuer is served over https.
+func (cfg Config) secureCookies() bool { return strings.HasPrefix(cfg.Issuer, "https://") }
+
+// decodeSecret accepts 32 bytes as hex (64 characters) or base64 (standard or URL alphabet,
+// padded or not).
+func decodeSecret(s string) ([]byte, error) {
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("decodes to %d bytes, want 32", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("is neither hex nor base64 of 32 bytes")
+}
+
+// isLocalIssuer reports whether the issuer's host is this machine; the demo app is on by
+// default only then.
+func isLocalIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// mapProvider is a koanf provider over a flat map (defaults and the environment, which we
+// read through the injected getenv rather than os.Environ).
+type mapProvider map[string]any
+
+func (m mapProvider) Read() (map[string]any, error) { return map[string]any(m), nil }
+func (m mapProvider) ReadBytes() ([]byte, error) {
+	return nil, errors.New("map provider does not support ReadBytes")
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// envOf is a getenv over a map.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// serveFlags is the flag set `facet serve` parses: global and serve flags.
+func serveFlags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	addConfigFlags(fs, false)
+	addConfigFlags(fs, true)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse flags %v: %v", args, err)
+	}
+	return fs
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Issuer:               "http://localhost:8080",
+		Listen:               ":8080",
+		DatabaseURL:          "sqlite://./facet-data/facet.db",
+		Mode:                 modeDevelopment,
+		CodeLifespan:         5 * time.Minute,
+		AccessTokenLifespan:  15 * time.Minute,
+		RefreshTokenLifespan: 720 * time.Hour,
+		IDTokenLifespan:      time.Hour,
+		SessionIdle:          24 * time.Hour,
+		SessionAbsolute:      720 * time.Hour,
+		Demo:                 true, // localhost issuer
+		LogLevel:             "info",
+		LogFormat:            "text",
+	}
+	if cfg.Issuer != want.Issuer || cfg.Listen != want.Listen || cfg.DatabaseURL != want.DatabaseURL ||
+		cfg.Mode != want.Mode || cfg.CodeLifespan != want.CodeLifespan || cfg.AccessTokenLifespan != want.AccessTokenLifespan ||
+		cfg.RefreshTokenLifespan != want.RefreshTokenLifespan || cfg.IDTokenLifespan != want.IDTokenLifespan ||
+		cfg.SessionIdle != want.SessionIdle || cfg.SessionAbsolute != want.SessionAbsolute || cfg.Demo != want.Demo ||
+		cfg.LogLevel != want.LogLevel || cfg.LogFormat != want.LogFormat || cfg.Secret != nil {
+		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+// TestConfigPrecedence: defaults < YAML file < FACET_* environment < flags, key by key.
+func TestConfigPrecedence(t *testing.T) {
+	yaml := writeFile(t, "facet.yaml", `
+issuer: https://yaml.example.com
+listen: ":7000"
+access_token_lifespan: 10m
+id_token_lifespan: 30m
+log_level: warn
+`)
+	env := map[string]string{
+		"FACET_LISTEN":                "127.0.0.1:9000",
+		"FACET_ACCESS_TOKEN_LIFESPAN": "20m",
+		"FACET_LOG_FORMAT":            "json",
+	}
+	fs := serveFlags(t, "--access-token-lifespan", "30m", "--log-format", "text")
+	cfg, err := loadConfig(yaml, envOf(env), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"issuer from YAML over default", cfg.Issuer, "https://yaml.example.com"},
+		{"listen from env over YAML", cfg.Listen, "127.0.0.1:9000"},
+		{"access_token_lifespan from flag over env and YAML", cfg.AccessTokenLifespan, 30 * time.Minute},
+		{"id_token_lifespan from YAML", cfg.IDTokenLifespan, 30 * time.Minute},
+		{"log_level from YAML", cfg.LogLevel, "warn"},
+		{"log_format from flag over env", cfg.LogFormat, "text"},
+		{"code_lifespan default", cfg.CodeLifespan, 5 * time.Minute},
+		{"demo off for a non-local issuer", cfg.Demo, false},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestConfigDemo(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		flags []string
+		want  bool
+	}{
+		{"localhost issuer", nil, nil, true},
+		{"loopback IP issuer", map[string]string{"FACET_ISSUER": "http://127.0.0.1:9999"}, nil, true},
+		{"public issuer", map[string]string{"FACET_ISSUER": "https://id.example.com"}, nil, false},
+		{"flag off", nil, []string{"--demo=false"}, false},
+		{"env on for public issuer", map[string]string{"FACET_ISSUER": "https://id.example.com", "FACET_DEMO": "true"}, nil, true},
+		{"flag beats env", map[string]string{"FACET_DEMO": "true"}, []string{"--demo=false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig("", envOf(tt.env), serveFlags(t, tt.flags...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Demo != tt.want {
+				t.Errorf("demo = %v, want %v", cfg.Demo, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigSecret(t *testing.T) {
+	raw := []byte("0123456789abcdef0123456789abcdef")
+	for name, enc := range map[string]string{
+		"hex":        hex.EncodeToString(raw),
+		"base64":     base64.StdEncoding.EncodeToString(raw),
+		"base64 raw": base64.RawURLEncoding.EncodeToString(raw),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := loadConfig("", envOf(map[string]string{"FACET_SECRET": enc}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cfg.Secret) != string(raw) {
+				t.Errorf("secret = %x, want %x", cfg.Secret, raw)
+			}
+		})
+	}
+	if _, err := loadConfig("", envOf(map[string]string{"FACET_SECRET": base64.StdEncoding.EncodeToString(raw[:16])}), nil); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Errorf("a 16-byte secret: err = %v, want one saying 32 bytes", err)
+	}
+}
+
+func TestConfigProductionNeedsSecret(t *testing.T) {
+	env := map[string]string{"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com"}
+	_, err := loadConfig("", envOf(env), nil)
+	if err == nil || !strings.Contains(err.Error(), "FACET_SECRET") {
+		t.Fatalf("production without a secret: err = %v, want a message naming FACET_SECRET", err)
+	}
+
+	env["FACET_SECRET"] = base64.StdEncoding.EncodeToString(make([]byte, 32))
+	if _, err := loadConfig("", envOf(env), nil); err != nil {
+		t.Fatalf("production with a secret: %v", err)
+	}
+
+	env["FACET_ISSUER"] = "http://id.example.com"
+	if _, err := loadConfig("", envOf(env), nil); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("production over http: err = %v, want one about https", err)
+	}
+
+	// The whole program refuses to start, before touching any database.
+	var stdout, stderr strings.Builder
+	dbPath := filepath.Join(t.TempDir(), "never.db")
+	err = run(t.Context(), []string{"facet", "serve"}, envOf(map[string]string{
+		"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com", "FACET_DATABASE_URL": "sqlite://" + dbPath,
+	}), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "FACET_SECRET") {
+		t.Fatalf("serve in production without secret: err = %v", err)
+	}
+	if _, statErr := os.Stat(dbPath); !os.IsNotExist(statErr) {
+		t.Errorf("the database was created although the configuration is invalid")
+	}
+}
+
+func TestConfigInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad duration", map[string]string{"FACET_ACCESS_TOKEN_LIFESPAN": "soon"}, "access_token_lifespan"},
+		{"code too long", map[string]string{"FACET_CODE_LIFESPAN": "10m"}, "code_lifespan"},
+		{"bad mode", map[string]string{"FACET_MODE": "staging"}, "mode"},
+		{"bad issuer", map[string]string{"FACET_ISSUER": "localhost:8080"}, "issuer"},
+		{"issuer with query", map[string]string{"FACET_ISSUER": "https://id.example.com/?x=1"}, "issuer"},
+		{"bad log level", map[string]string{"FACET_LOG_LEVEL": "loud"}, "log_level"},
+		{"bad demo", map[string]string{"FACET_DEMO": "maybe"}, "demo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig("", envOf(tt.env), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+
+	yaml := writeFile(t, "facet.yaml", "isuer: https://typo.example.com\n")
+	if _, err := loadConfig(yaml, envOf(nil), nil); err == nil || !strings.Contains(err.Error(), "isuer") {
+		t.Errorf("unknown YAML key: err = %v", err)
+	}
+	if _, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml"), envOf(nil), nil); err == nil {
+		t.Error("a missing config file is not an error")
+	}
+}
+
+func TestConfigIssuerTrailingSlash(t *testing.T) {
+	cfg, err := loadConfig("", envOf(map[string]string{"FACET_ISSUER": "https://id.example.com/"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Issuer != "https://id.example.com" {
+		t.Errorf("issuer = %q", cfg.Issuer)
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table in step with settings().
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, s := range settings() {
+		row := "| `" + s.Key + "` | `" + s.Env() + "` |"
+		if !strings.Contains(readme, row) {
+			t.Errorf("README has no configuration row starting %q", row)
+		}
+		if s.Flag != "" && !strings.Contains(readme, "--"+s.Flag+"`") {
+			t.Errorf("README does not mention flag --%s", s.Flag)
+		}
+		if s.Default != "" && !strings.Contains(readme, "`"+s.Default+"`") {
+			t.Errorf("README does not show default %q of %s", s.Default, s.Key)
+		}
+	}
+	if !strings.Contains(readme, "go test -race ./...") {
+		t.Error("README lacks the test command")
+	}
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gorilla/mux"
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+
+	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// demoClientID is the public client the demo relying party is registered as.
+const demoClientID = "facet-demo"
+
+// Cookie names. The login cookie carries state, nonce and PKCE verifier for ten minutes; the
+// done cookie carries the state of a pending logout. Both are signed and encrypted, so the
+// demo keeps nothing in memory and works behind several nodes.
+const (
+	demoLoginCookie = "facet_demo_login"
+	demoDoneCookie  = "facet_demo"
+)
+
+// demo is a real OpenID Connect relying party served by Facet itself at /demo: it signs in
+// with Facet through the same public endpoints any app uses (discovery, authorization code
+// with PKCE, token, ID token verification, userinfo, RP-initiated logout), so a new user sees
+// the whole flow work on a laptop in one command.
+type demo struct {
+	issuer string
+	now    func() time.Time // the ID token verifier's clock
+	tmpl   *templates.Templates
+	logger *slog.Logger
+	client *http.Client
+	login  *sessions.CookieStore
+	done   *sessions.CookieStore
+	// base is the long-lived context go-oidc keeps for fetching keys; it carries client.
+	base context.Context
+
+	mu       sync.Mutex
+	provider *oidc.Provider // nil until the first successful discovery
+	endURL   string         // end_session_endpoint from discovery
+}
+
+// newDemo registers the demo client (idempotent: another node may have done it) and prepares
+// the cookie keys. Discovery waits for the first request, since this server is not listening
+// yet.
+func newDemo(ctx context.Context, cfg Config, secret []byte, store storage.Storage, tmpl *templates.Templates, logger *slog.Logger) (*demo, error) {
+	if err := registerDemoClient(ctx, cfg.Issuer, store); err != nil {
+		return nil, err
+	}
+	hashKey, err := hkdf.Key(sha256.New, secret, nil, "facet demo cookie authentication", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive cookie key: %w", err)
+	}
+	blockKey, err := hkdf.Key(sha256.New, secret, nil, "facet demo cookie encryption", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive cookie key: %w", err)
+	}
+	newStore := func(maxAge int) *sessions.CookieStore {
+		s := sessions.NewCookieStore(hashKey, blockKey)
+		s.Options = &sessions.Options{Path: "/demo", HttpOnly: true, Secure: cfg.secureCookies(), SameSite: http.SameSiteLaxMode}
+		s.MaxAge(maxAge)
+		return s
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &demo{
+		issuer: cfg.Issuer,
+		now:    cfg.Now,
+		tmpl:   tmpl,
+		logger: logger,
+		client: client,
+		login:  newStore(int((10 * time.Minute).Seconds())),
+		done:   newStore(int((24 * time.Hour).Seconds())),
+		base:   oidc.ClientContext(context.WithoutCancel(ctx), client),
+	}, nil
+}
+
+// demoClientSpec is the registration of the demo app for an issuer.
+func demoClientSpec(issuer string) oauth.ClientSpec {
+	return oauth.ClientSpec{
+		ID:                      demoClientID,
+		Name:                    "Facet demo app",
+		Description:             "A sample app built into Facet that signs in with it and shows what it receives.",
+		RedirectURIs:            []string{issuer + "/demo/callback"},
+		PostLogoutRedirectURIs:  []string{issuer + "/demo"},
+		GrantTypes:              []string{"authorization_code"},
+		Scopes:                  []string{"openid", "profile", "email"},
+		Public:                  true,
+		TokenEndpointAuthMethod: "none",
+		HomeURI:                 issuer + "/demo",
+	}
+}
+
+// registerDemoClient creates the demo client, or brings its URLs in line with the current
+// issuer when it exists already (the issuer's port may have changed since the last start).
+func registerDemoClient(ctx context.Context, issuer string, store storage.Storage) error {
+	spec := demoClientSpec(issuer)
+	_, _, err := oauth.CreateClient(ctx, store, spec)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("register client %s: %w", demoClientID, err)
+	}
+	existing, err := store.GetClient(ctx, demoClientID)
+	if err != nil {
+		return fmt.Errorf("get client %s: %w", demoClientID, err)
+	}
+	if slices.Equal(existing.RedirectURIs, spec.RedirectURIs) && slices.Equal(existing.PostLogoutRedirectURIs, spec.PostLogoutRedirectURIs) {
+		return nil
+	}
+	if _, _, err := oauth.UpdateClient(ctx, store, demoClientID, spec, false); err != nil {
+		return fmt.Errorf("update client %s: %w", demoClientID, err)
+	}
+	return nil
+}
+
+// Routes lists the demo's pages.
+func (d *demo) Routes(r *mux.Router) {
+	r.HandleFunc("/demo", d.home).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/demo/login", d.start).Methods(http.MethodPost)
+	r.HandleFunc("/demo/callback", d.callback).Methods(http.MethodGet)
+}
+
+// demoPage is the data of templates/demo.html.
+type demoPage struct {
+	Issuer    string
+	ClientID  string
+	Error     string // a sentence for the person, never an internal message
+	SignedOut bool
+	// After a successful sign-in:
+	Subject       string
+	IDTokenClaims string // indented JSON
+	UserInfo      string // indented JSON
+	LogoutURL     string
+}
+
+func (d *demo) render(w http.ResponseWriter, r *http.Request, status int, page demoPage) {
+	page.Issuer = d.issuer
+	page.ClientID = demoClientID
+	if err := d.tmpl.Render(w, status, "demo", page); err != nil {
+		d.logger.ErrorContext(r.Context(), "render demo page", "err", err)
+	}
+}
+
+// discover runs OpenID Connect discovery once it first succeeds; a failure is retried at the
+// next request.
+func (d *demo) discover() (*oidc.Provider, string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.provider != nil {
+		return d.provider, d.endURL, nil
+	}
+	p, err := oidc.NewProvider(d.base, d.issuer)
+	if err != nil {
+		return nil, "", fmt.Errorf("discovery: %w", err)
+	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return nil, "", fmt.Errorf("discovery metadata: %w", err)
+	}
+	d.provider, d.endURL = p, meta.EndSession
+	return p, meta.EndSession, nil
+}
+
+func (d *demo) oauthConfig(p *oidc.Provider) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:    demoClientID,
+		Endpoint:    p.Endpoint(),
+		RedirectURL: d.issuer + "/demo/callback",
+		Scopes:      []string{oidc.ScopeOpenID, "profile", "email"},
+	}
+}
+
+// home shows the "Sign in with Facet" button, and the outcome of a logout.
+func (d *demo) home(w http.ResponseWriter, r *http.Request) {
+	page := demoPage{}
+	if state := r.URL.Query().Get("state"); state != "" {
+		sess, err := d.done.Get(r, demoDoneCookie)
+		want, _ := sess.Values["logout_state"].(string)
+		if err == nil && want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(state)) == 1 {
+			page.SignedOut = true
+			sess.Options.MaxAge = -1
+			if err := sess.Save(r, w); err != nil {
+				d.logger.ErrorContext(r.Context(), "clear demo cookie", "err", err)
+			}
+		}
+	}
+	d.render(w, r, http.StatusOK, page)
+}
+
+// start begins the authorization code flow with PKCE (S256), a state and a nonce.
+func (d *demo) start(w http.ResponseWriter, r *http.Request) {
+	p, _, err := d.discover()
+	if err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The demo app could not reach Facet's discovery document. Check that the issuer setting is the address this server is reached at."})
+		return
+	}
+	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	sess, err := d.login.New(r, demoLoginCookie)
+	if err != nil {
+		d.logger.DebugContext(r.Context(), "demo: new login cookie", "err", err)
+	}
+	sess.Values["state"] = state
+	sess.Values["nonce"] = nonce
+	sess.Values["verifier"] = verifier
+	if err := sess.Save(r, w); err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: save login cookie", "err", err)
+		d.render(w, r, http.StatusInternalServerError, demoPage{Error: "The demo app could not start the sign-in. Please try again."})
+		return
+	}
+	http.Redirect(w, r, d.oauthConfig(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+}
+
+// callback finishes the flow: it checks state and iss (RFC 9207), redeems the code with the
+// PKCE verifier, verifies the ID token and its nonce, calls userinfo and shows what arrived.
+func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sess, err := d.login.Get(r, demoLoginCookie)
+	wantState, _ := sess.Values["state"].(string)
+	if err != nil || wantState == "" {
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "This sign-in expired or was already completed. Start again with the button below."})
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(wantState), []byte(q.Get("state"))) != 1 {
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "The answer from Facet does not belong to this sign-in (state mismatch). Start again."})
+		return
+	}
+	// The login cookie is single use, whatever happens next.
+	sess.Options.MaxAge = -1
+	if err := sess.Save(r, w); err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: clear login cookie", "err", err)
+	}
+	if iss := q.Get("iss"); iss != "" && iss != d.issuer {
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "The answer came from another issuer than the one this app signed in with."})
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		msg := "Facet answered: " + e
+		if desc := q.Get("error_description"); desc != "" {
+			msg += " — " + desc
+		}
+		d.render(w, r, http.StatusOK, demoPage{Error: msg})
+		return
+	}
+
+	p, endURL, err := d.discover()
+	if err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The demo app could not reach Facet's discovery document."})
+		return
+	}
+	ctx := oidc.ClientContext(r.Context(), d.client)
+	verifier, _ := sess.Values["verifier"].(string)
+	tok, err := d.oauthConfig(p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		d.logger.WarnContext(r.Context(), "demo: code exchange failed", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet refused to exchange the authorization code for tokens. Start again."})
+		return
+	}
+	rawIDToken, _ := tok.Extra("id_token").(string)
+	if rawIDToken == "" {
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet's token response had no ID token."})
+		return
+	}
+	idToken, err := p.Verifier(&oidc.Config{ClientID: demoClientID, Now: d.now}).Verify(ctx, rawIDToken)
+	if err != nil {
+		d.logger.WarnContext(r.Context(), "demo: ID token verification failed", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token from Facet did not verify."})
+		return
+	}
+	nonce, _ := sess.Values["nonce"].(string)
+	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(nonce)) != 1 {
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token's nonce does not match this sign-in."})
+		return
+	}
+	var claims map[string]any
+	if err := idToken.Claims(&claims); err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: ID token claims", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token's claims could not be read."})
+		return
+	}
+	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		d.logger.WarnContext(r.Context(), "demo: userinfo failed", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet's userinfo endpoint did not answer as expected."})
+		return
+	}
+	var userinfo map[string]any
+	if err := info.Claims(&userinfo); err != nil {
+		d.logger.ErrorContext(r.Context(), "demo: userinfo claims", "err", err)
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The userinfo answer could not be read."})
+		return
+	}
+
+	page := demoPage{Subject: idToken.Subject, IDTokenClaims: indent(claims), UserInfo: indent(userinfo)}
+	if endURL != "" {
+		logoutState := rand.Text()
+		done, err := d.done.New(r, demoDoneCookie)
+		if err != nil {
+			d.logger.DebugContext(r.Context(), "demo: new done cookie", "err", err)
+		}
+		done.Values["logout_state"] = logoutState
+		if err := done.Save(r, w); err != nil {
+			d.logger.ErrorContext(r.Context(), "demo: save done cookie", "err", err)
+		}
+		page.LogoutURL = logoutURL(endURL, rawIDToken, d.issuer+"/demo", logoutState)
+	}
+	d.render(w, r, http.StatusOK, page)
+}
+
+// logoutURL is the RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0 §2).
+func logoutURL(endpoint, idToken, postLogout, state string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	q.Set("id_token_hint", idToken)
+	q.Set("client_id", demoClientID)
+	q.Set("post_logout_redirect_uri", postLogout)
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func indent(v map[string]any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+)
+
+// cleanupEvery is how often a node tries to remove expired tokens and sessions. The work
+// runs on one node at a time: the node holding the "cleanup" lease (DESIGN.md, runtime model).
+const cleanupEvery = 10 * time.Minute
+
+// runJobs runs the periodic maintenance until ctx ends. serve starts it; tests call
+// cleanupOnce directly.
+func (a *app) runJobs(ctx context.Context) {
+	holder := rand.Text()
+	t := time.NewTicker(cleanupEvery)
+	defer t.Stop()
+	for {
+		a.cleanupOnce(ctx, holder)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// cleanupOnce removes expired tokens and sessions when this node holds the cleanup lease.
+// Expired rows are already refused by every check; this only keeps the tables small.
+func (a *app) cleanupOnce(ctx context.Context, holder string) {
+	now := a.cfg.Now()
+	ok, err := a.store.TryLease(ctx, "cleanup", holder, now, cleanupEvery)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "cleanup: take lease", "err", err)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	tokens, err := a.store.DeleteExpiredTokens(ctx, now)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: expired tokens", "err", err)
+	}
+	sessions, err := a.store.DeleteExpiredSessions(ctx, now.Add(-a.cfg.SessionIdle), now)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: expired sessions", "err", err)
+	}
+	if tokens > 0 || sessions > 0 {
+		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions)
+	}
+}

@@ -1,0 +1,208 @@
+// Command facet runs the Facet identity provider and administers it: `facet serve` starts a
+// node, and `migrate`, `clients`, `users` and `keys` act on the same database, read from the
+// same configuration (defaults < YAML file < FACET_* environment < flags).
+//
+// This package is the only place where Facet's packages are wired together (DESIGN.md); it
+// owns configuration, the HTTP middleware, the machine endpoints (/health, /metrics) and the
+// demo relying party at /demo. It owns no protocol or profile logic.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/facetid/facet/storage/sqlstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "facet: %v\n", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: args is the command line including the program name, getenv
+// reads the environment. Tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := c.rootCommand()
+	rest := []string{} // never nil: cobra would fall back to os.Args
+	if len(args) > 1 {
+		rest = append(rest, args[1:]...)
+	}
+	root.SetArgs(rest)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// cli carries what every command needs from the process.
+type cli struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "facet",
+		Short:         "Facet: an OAuth2 / OpenID Connect identity provider where the user owns the profile",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.PersistentFlags().String("config", "", "YAML configuration file (FACET_CONFIG)")
+	addConfigFlags(root.PersistentFlags(), false)
+
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Facet node (HTTP server)",
+		Args:  cobra.NoArgs,
+		RunE:  c.serve,
+	}
+	addConfigFlags(serve.Flags(), true)
+
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations (serve applies them too)",
+		Args:  cobra.NoArgs,
+		RunE:  c.migrate,
+	}
+	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand())
+	return root
+}
+
+// load reads the configuration for cmd and builds the logger.
+func (c *cli) load(cmd *cobra.Command) (Config, *slog.Logger, error) {
+	path, err := cmd.Flags().GetString("config")
+	if err != nil {
+		return Config{}, nil, err
+	}
+	if path == "" {
+		path = c.getenv("FACET_CONFIG")
+	}
+	cfg, err := loadConfig(path, c.getenv, cmd.Flags())
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, newLogger(cfg, c.stderr), nil
+}
+
+// withStore loads the configuration, opens and migrates the database, runs fn and closes it.
+func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error) error {
+	cfg, logger, err := c.load(cmd)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	store, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx, cfg, logger, store)
+	if cerr := store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close database: %w", cerr)
+	}
+	return err
+}
+
+func (c *cli) migrate(cmd *cobra.Command, _ []string) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+		fmt.Fprintf(c.stdout, "database is up to date (%s)\n", store.Dialect())
+		return nil
+	})
+}
+
+// Server timeouts: slow clients cannot hold connections open (Slowloris), and a stuck
+// handler cannot keep a shutdown waiting forever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	shutdownTimeout   = 20 * time.Second
+)
+
+// serve runs a node until ctx ends (SIGINT/SIGTERM in main), then drains requests.
+func (c *cli) serve(cmd *cobra.Command, _ []string) error {
+	cfg, logger, err := c.load(cmd)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			logger.Error("close database", "err", err)
+		}
+	}()
+
+	// Maintenance jobs stop before the database closes (defers run last-in, first-out).
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.runJobs(jobsCtx)
+	}()
+	defer func() {
+		stopJobs()
+		<-jobsDone
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	logger.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", cfg.Mode)
+	if cfg.Demo {
+		fmt.Fprintf(c.stdout, "Facet is running at %s — demo app: %s/demo\n", cfg.Issuer, cfg.Issuer)
+	} else {
+		fmt.Fprintf(c.stdout, "Facet is running at %s\n", cfg.Issuer)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facetid/facet/templates"
+)
+
+// maxBodyBytes bounds every request body; handlers that need more (uploads) set their own
+// limit before reading.
+const maxBodyBytes = 1 << 20
+
+// contentSecurityPolicy is sent with every browser page. There is no form-action directive on
+// purpose: the consent and login forms post to us and we answer with a redirect to the
+// client's redirect URI, and browsers apply form-action to that redirect too.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+type ctxKey int
+
+const requestInfoKey ctxKey = iota
+
+// requestInfo travels in a request's context: the outer middleware creates it, the router
+// fills in the matched route template, and the access log and metrics read it afterwards.
+type requestInfo struct {
+	id    string
+	route string
+}
+
+// requestIDFrom returns the request id carried by ctx, or "".
+func requestIDFrom(ctx context.Context) string {
+	if info, ok := ctx.Value(requestInfoKey).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+// httpMetrics are the per-route request metrics, registered on the app's own registry.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facet_http_requests_total",
+			Help: "HTTP requests by route template, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "facet_http_request_duration_seconds",
+			Help:    "HTTP request duration by route template.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register http metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// observe wraps the whole router: request id, panic recovery, body limit, access log and
+// metrics. It is the outermost layer so a panic anywhere still gets a 500 and a log line.
+func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *templates.Templates) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{id: rand.Text(), route: "unmatched"}
+		ctx := context.WithValue(r.Context(), requestInfoKey, info)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", info.id)
+		rec := &statusRecorder{ResponseWriter: w}
+		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				logger.ErrorContext(ctx, "panic serving request", "panic", fmt.Sprint(p), "route", info.route, "stack", string(debug.Stack()))
+				if !rec.wroteHeader {
+					writeError(rec, r, t, logger, templates.ErrorPage{Status: http.StatusInternalServerError})
+				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			elapsed := time.Since(start)
+			m.requests.WithLabelValues(info.route, r.Method, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(info.route).Observe(elapsed.Seconds())
+			// Never the query string: it carries codes, states and sometimes tokens.
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(ctx, level, "http request",
+				slog.String("method", r.Method),
+				slog.String("route", info.route),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int64("bytes", rec.bytes),
+				slog.Duration("duration", elapsed),
+			)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// routeName is a mux middleware (it runs after matching) recording the route template for
+// the access log and the metrics, whose labels must stay few.
+func routeName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
+			if route := mux.CurrentRoute(r); route != nil {
+				if tmpl, err := route.GetPathTemplate(); err == nil {
+					info.route = tmpl
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// browserGuard adds the browser protections (SECURITY.md 13) to every path except the
+// protocol endpoints, which are called cross-site by design and use no cookies, and the
+// machine endpoints: CSP with frame-ancestors 'none', Referrer-Policy, nosniff, and
+// http.CrossOriginProtection (403 on cross-origin unsafe requests).
+func browserGuard(next http.Handler, exempt []string, logger *slog.Logger, t *templates.Templates) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
+		writeError(w, r, t, logger, templates.ErrorPage{
+			Status:  http.StatusForbidden,
+			Title:   "Request refused",
+			Message: "This form was sent from another site, so Facet refused it.",
+			Next:    "Go back to Facet, reload the page and try again.",
+		})
+	}))
+	guarded := cop.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isExempt(r.URL.Path, exempt) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// strictTransport tells browsers to use https only (RFC 6797); added when the issuer is https.
+func strictTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isExempt matches path against exact paths and prefixes (entries ending in "/" or "/*").
+func isExempt(path string, exempt []string) bool {
+	for _, e := range exempt {
+		if prefix, ok := strings.CutSuffix(e, "*"); ok {
+			if strings.HasPrefix(path, prefix) {
+				return true
+			}
+			continue
+		}
+		if strings.HasSuffix(e, "/") {
+			if strings.HasPrefix(path, e) {
+				return true
+			}
+			continue
+		}
+		if path == e {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers with a page a person understands (browsers) or a small JSON body
+// (everything else); never an internal error message. Empty Title, Message and Next in page
+// take the message catalog's text for page.Status.
+func writeError(w http.ResponseWriter, r *http.Request, t *templates.Templates, logger *slog.Logger, page templates.ErrorPage) {
+	page.RequestID = requestIDFrom(r.Context())
+	if t != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		if err := t.Render(w, page.Status, "error", page); err != nil {
+			logger.ErrorContext(r.Context(), "render error page", "err", err)
+		}
+		return
+	}
+	code := strings.ReplaceAll(strings.ToLower(http.StatusText(page.Status)), " ", "_")
+	msg := page.Message
+	if msg == "" && t != nil {
+		msg = page.Text()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(page.Status)
+	if err := json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID}); err != nil {
+		logger.DebugContext(r.Context(), "write error body", "err", err)
+	}
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status = code
+		s.wroteHeader = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wroteHeader {
+		s.WriteHeader(http.StatusOK)
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Flush, deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
