@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -222,7 +223,14 @@ func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.Autho
 		}
 		c.Extra = extra
 	}
-	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, session)
+	// fosite's handlers store the code first and validate PKCE after it: one transaction,
+	// rolled back on any error, so a refused request leaves nothing behind.
+	var resp fosite.AuthorizeResponder
+	err := p.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = p.oauth.NewAuthorizeResponse(ctx, ar, session)
+		return err
+	})
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return

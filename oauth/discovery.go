@@ -24,7 +24,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"claims_supported":                               append(consent.Claims(), "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"),
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                          supportedGrantTypes,
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{signingAlg},
 		"code_challenge_methods_supported":               []string{"S256"},
@@ -53,3 +53,6 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	p.keys.serveJWKS(w, r, p.logger)
 }
+
+// supportedGrantTypes are the grants the composed fosite handlers serve (SECURITY.md 3).
+var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}

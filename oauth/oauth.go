@@ -167,6 +167,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		clients:       p.clients,
 		codeSignature: hmacStrategy.AuthorizeCodeSignature,
 		codeLifespan:  cfg.CodeLifespan,
+		now:           p.now,
 	}
 	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
 	// JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the

@@ -28,6 +28,10 @@ type store struct {
 	codeSignature func(ctx context.Context, code string) string
 	// codeLifespan is the fallback expiry of PKCE and OIDC rows whose session has none.
 	codeLifespan time.Duration
+	// now is the provider's clock. fosite checks token expiry against the wall clock; the
+	// store checks it again against this one, so an expired code is refused by the same clock
+	// that issued it (and tests can move it).
+	now func() time.Time
 }
 
 var (
@@ -173,6 +177,9 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 	t, err := s.db.GetToken(ctx, kind, signature)
 	if err != nil {
 		return nil, false, fositeErr(err)
+	}
+	if t.Active && !t.ExpiresAt.IsZero() && s.now != nil && !s.now().Before(t.ExpiresAt) {
+		return nil, false, fmt.Errorf("%w: %s expired at %s", fosite.ErrNotFound, kind, t.ExpiresAt.Format(time.RFC3339))
 	}
 	r, err := s.decodeRequest(ctx, t.Data)
 	if err != nil {

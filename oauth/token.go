@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -15,6 +16,11 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
+		if gt := r.PostForm.Get("grant_type"); gt != "" && !slices.Contains(supportedGrantTypes, gt) {
+			// fosite answers invalid_request when no handler takes a grant; RFC 6749 §5.2
+			// names this case (password, implicit, device code, ...).
+			err = fosite.ErrUnsupportedGrantType.WithHintf("Facet does not support grant_type %q.", gt)
+		}
 		p.accessError(w, r, ar, err)
 		return
 	}

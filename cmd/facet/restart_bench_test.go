@@ -1,0 +1,150 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/facetid/facet/storage/storagetest"
+)
+
+// TestRestart stops the server and starts a new one on the same database and address:
+// signing keys, browser sessions and refresh tokens survive.
+func TestRestart(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			dbURL := be.NewURL(t)
+			f1 := startFacet(t, dbURL, nil)
+			r1 := newRP(t, f1)
+			b := newAgent(t, f1.issuer)
+			ar := r1.start()
+			code := signUp(t, b, r1, ar, "restart@example.com", "correct horse battery", "")
+			tok, err := r1.conf.Exchange(r1.ctx(), code, oauth2.VerifierOption(ar.verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tok.Extra("id_token").(string)
+			addr := f1.addr
+			f1.stop(t)
+
+			f2 := startFacetAt(t, dbURL, nil, addr)
+			// The same client, seen through the new node.
+			r2 := *r1
+			r2.f = f2
+			// The ID token signed before the restart still verifies against the new JWKS.
+			if _, err := r2.provider.Verifier(&oidcConfig{ClientID: r2.clientID}).Verify(r2.ctx(), raw); err != nil {
+				t.Fatalf("ID token from before the restart: %v", err)
+			}
+			// The refresh token still works.
+			if _, err := r2.conf.TokenSource(r2.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+				t.Fatalf("refresh after restart: %v", err)
+			}
+			// The browser session still works: prompt=none gives a code.
+			ar2 := r2.start(oauth2.SetAuthURLParam("prompt", "none"))
+			q := callback(t, b.get(ar2.url), ar2, f2.issuer)
+			if q.Get("code") == "" {
+				t.Fatalf("session lost across restart: %v", q)
+			}
+		})
+	}
+}
+
+// benchFacet prepares a server, a confidential client and a user with tokens.
+func benchFacet(b *testing.B, be storagetest.Backend) (*facet, *rp, *oauth2.Token) {
+	f := startFacet(b, be.NewURL(b), nil)
+	r := newRP(b, f)
+	br := newAgent(b, f.issuer)
+	ar := r.start()
+	code := signUp(b, br, r, ar, "bench@example.com", "correct horse battery", "Bench Mark")
+	tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f, r, tok
+}
+
+func BenchmarkTokenClientCredentials(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f, r, _ := benchFacet(b, be)
+			body := url.Values{"grant_type": {"client_credentials"}}.Encode()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchPost(b, f, "/oauth2/token", r, body)
+			}
+		})
+	}
+}
+
+func BenchmarkTokenRefresh(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f, r, tok := benchFacet(b, be)
+			refresh := tok.RefreshToken
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				nt, err := r.conf.TokenSource(r.ctx(), &oauth2.Token{RefreshToken: refresh}).Token()
+				if err != nil {
+					b.Fatal(err)
+				}
+				refresh = nt.RefreshToken
+			}
+			_ = f
+		})
+	}
+}
+
+func BenchmarkIntrospect(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f, r, tok := benchFacet(b, be)
+			body := url.Values{"token": {tok.AccessToken}}.Encode()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchPost(b, f, "/oauth2/introspect", r, body)
+			}
+		})
+	}
+}
+
+func BenchmarkUserinfo(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f, _, tok := benchFacet(b, be)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodGet, f.issuer+"/userinfo", nil)
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				resp, err := f.client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain(resp)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+func benchPost(b *testing.B, f *facet, path string, r *rp, body string) {
+	req, _ := http.NewRequest(http.MethodPost, f.issuer+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(r.clientID), url.QueryEscape(r.secret))
+	resp, err := f.client().Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s: status %d", path, resp.StatusCode)
+	}
+}
