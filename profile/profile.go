@@ -18,7 +18,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
 	"golang.org/x/crypto/hkdf"
 
@@ -58,6 +57,8 @@ type Handler struct {
 	Logger    *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Tokens verifies bearer tokens for the account API; nil refuses bearer calls.
+	Tokens TokenVerifier
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -132,16 +133,6 @@ func deriveKey(secret []byte, info string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("derive %s key: %w", info, err)
 	}
 	return key, nil
-}
-
-// Routes lists profile's pages.
-func (h *Handler) Routes(r *mux.Router) {
-	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/login", h.loginForm).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/login", h.login).Methods(http.MethodPost)
-	r.HandleFunc("/register", h.registerForm).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/register", h.register).Methods(http.MethodPost)
-	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
 }
 
 // home shows who is signed in, or the way in.

@@ -234,4 +234,10 @@ type Storage interface {
 	// Leases for jobs that must run on one node at a time: TryLease takes or renews the lease
 	// name for holder until now+ttl when it is free, expired or already held by holder.
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+
+	// The personal account's data, one interface per area, each in its own file.
+	AccountStore
+	ContactStore
+	EventStore
+	PrivacyStore
 }

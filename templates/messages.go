@@ -109,7 +109,7 @@ func T(key string, args ...any) string {
 
 // translate is the {{T}} template function; an unknown key fails the page (and the tests).
 func translate(key string, args ...any) (string, error) {
-	s, ok := english[key]
+	s, ok := message(key)
 	if !ok {
 		return "", fmt.Errorf("message %q is not in the catalog", key)
 	}
@@ -121,7 +121,7 @@ func translate(key string, args ...any) (string, error) {
 
 // HasMessage reports whether key is in the catalog.
 func HasMessage(key string) bool {
-	_, ok := english[key]
+	_, ok := message(key)
 	return ok
 }
 
@@ -164,4 +164,15 @@ func (e ErrorPage) NextStep() string {
 // StatusText is the standard reason phrase of Status, for the page's small print.
 func (e ErrorPage) StatusText() string {
 	return http.StatusText(e.Status)
+}
+
+// message looks key up in the English catalog: the core map above and one map per area,
+// each in its own file (messages_*.go) so that areas grow without touching each other.
+func message(key string) (string, bool) {
+	for _, m := range [...]map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages} {
+		if s, ok := m[key]; ok {
+			return s, true
+		}
+	}
+	return "", false
 }

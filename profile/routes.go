@@ -1,0 +1,197 @@
+package profile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/storage"
+)
+
+// Routes lists profile's pages and the account JSON API. Each area of the personal account
+// registers its own routes (accountRoutes, contactRoutes, eventRoutes) on the page router and
+// on the API subrouter, whose handlers only run for an authenticated user.
+func (h *Handler) Routes(r *mux.Router) {
+	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/login", h.loginForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/login", h.login).Methods(http.MethodPost)
+	r.HandleFunc("/register", h.registerForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/register", h.register).Methods(http.MethodPost)
+	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
+
+	api := r.PathPrefix(APIPrefix).Subrouter()
+	api.Use(h.apiAuth)
+	h.accountRoutes(r, api)
+	h.contactRoutes(r, api)
+	h.eventRoutes(r, api)
+}
+
+// APIPrefix is where the account JSON API lives.
+const APIPrefix = "/api/account"
+
+// AccountScope is the scope a bearer token needs to call the account API.
+const AccountScope = "account"
+
+// TokenVerifier checks a bearer access token (oauth implements it; cmd wires it). It returns
+// the token's subject, client and granted scopes, or an error when the token is not active.
+type TokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (subject, clientID string, scopes []string, err error)
+}
+
+// caller is who calls the account API: the user, and the app when a bearer token was used.
+type caller struct {
+	User     storage.User
+	Session  storage.Session // zero for bearer calls
+	ClientID string          // empty for browser-session calls
+}
+
+type callerKey struct{}
+
+// apiCaller returns the authenticated caller apiAuth put in ctx.
+func apiCaller(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+// apiAuth authenticates an account API call by the browser session (cmd's cross-origin
+// protection covers it) or by a bearer access token carrying AccountScope. Anything else is
+// 401 with a JSON error body.
+func (h *Handler) apiAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		var c caller
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			token, ok := strings.CutPrefix(auth, "Bearer ")
+			if !ok || h.Tokens == nil {
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "Send an access token as 'Authorization: Bearer <token>'.")
+				return
+			}
+			sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "The access token is not active.")
+				return
+			}
+			if !contains(scopes, AccountScope) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+AccountScope+`"`)
+				writeAPIError(w, http.StatusForbidden, "insufficient_scope", "The access token lacks the 'account' scope.")
+				return
+			}
+			u, err := h.Store.GetUser(ctx, sub)
+			if err != nil || u.Status != storage.UserActive {
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "The access token's user is not active.")
+				return
+			}
+			c = caller{User: u, ClientID: clientID}
+		} else {
+			s, ok, err := h.Current(r)
+			if err != nil {
+				h.apiServerError(w, r, "current session", err)
+				return
+			}
+			if !ok {
+				writeAPIError(w, http.StatusUnauthorized, "login_required", "Sign in, or send a bearer token with the 'account' scope.")
+				return
+			}
+			u, err := h.Store.GetUser(ctx, s.UserID)
+			if err != nil || u.Status != storage.UserActive {
+				writeAPIError(w, http.StatusUnauthorized, "login_required", "Sign in again.")
+				return
+			}
+			c = caller{User: u, Session: s}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callerKey{}, c)))
+	})
+}
+
+// signedIn returns the user of r's browser session. Without one it redirects to the login
+// page (coming back to this page afterwards) and returns false.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (storage.User, storage.Session, bool) {
+	s, ok, err := h.Current(r)
+	if err != nil {
+		h.serverError(w, r, "current session", err)
+		return storage.User{}, storage.Session{}, false
+	}
+	if ok {
+		u, err := h.Store.GetUser(r.Context(), s.UserID)
+		switch {
+		case err == nil && u.Status == storage.UserActive:
+			return u, s, true
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			h.serverError(w, r, "get user", err)
+			return storage.User{}, storage.Session{}, false
+		}
+	}
+	back := r.URL.Path
+	if r.Method != http.MethodGet {
+		back = "/profile"
+	} else if r.URL.RawQuery != "" {
+		back += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, "/login?"+url.Values{"return_to": {back}}.Encode(), http.StatusSeeOther)
+	return storage.User{}, storage.Session{}, false
+}
+
+// apiError is the account API's error body.
+type apiError struct {
+	Error       string            `json:"error"`
+	Description string            `json:"error_description,omitempty"`
+	Fields      map[string]string `json:"fields,omitempty"`
+}
+
+// writeJSON writes v as the JSON response body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// An encoding error here means the client went away; there is nothing left to tell it.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeAPIError writes {"error": code, "error_description": text} with status.
+func writeAPIError(w http.ResponseWriter, status int, code, text string) {
+	writeJSON(w, status, apiError{Error: code, Description: text})
+}
+
+// apiServerError logs err with the request id and answers 500 without internals.
+func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	id := requestID(w, r)
+	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	writeAPIError(w, http.StatusInternalServerError, "server_error", "Something went wrong on our side (reference "+id+").")
+}
+
+// decodeJSON reads a bounded JSON body into v. On failure it has answered (400, 413 or 415)
+// and returns false.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large.")
+			return false
+		}
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The body is not valid JSON of the expected shape.")
+		return false
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

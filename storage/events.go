@@ -1,0 +1,4 @@
+package storage
+
+// EventStore persists the activity log.
+type EventStore interface{}
