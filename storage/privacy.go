@@ -1,4 +1,41 @@
 package storage
 
+import (
+	"context"
+	"time"
+)
+
+// Disclosure is one line of the disclosure record: which claim names (never values) went
+// to which app, and when. Lines are aggregated per (user, client, claim set): FirstAt and
+// LastAt bound the releases seen, Count is how many times the line was recorded (consent
+// records a line at most once per hour and node, so Count counts those recordings, not every
+// release).
+type Disclosure struct {
+	UserID   string
+	ClientID string
+	Claims   []string // sorted claim names
+	FirstAt  time.Time
+	LastAt   time.Time
+	Count    int
+}
+
 // PrivacyStore persists privacy settings beyond per-field levels (private profile) and the disclosure record.
-type PrivacyStore interface{}
+type PrivacyStore interface {
+	// SetFieldPrivacy sets the privacy level of one of userID's fields in one upsert, keeping
+	// its value and updated_at (a field without a row gets one with an empty value, which
+	// carries only the level). ErrNotFound when the user does not exist.
+	SetFieldPrivacy(ctx context.Context, userID, field, privacy string, at time.Time) error
+
+	// GetPrivateProfile reports whether the user turned the private profile on; a user who
+	// never set it has it off.
+	GetPrivateProfile(ctx context.Context, userID string) (bool, error)
+	// SetPrivateProfile stores the switch; ErrNotFound when the user does not exist.
+	SetPrivateProfile(ctx context.Context, userID string, on bool, at time.Time) error
+
+	// RecordDisclosures adds each line to the record in one upsert per line, keyed by (user,
+	// client, claim set): a new key is inserted; an existing one keeps the earliest FirstAt
+	// and the latest LastAt and adds Count (0 counts as 1). Claims are sorted by the store.
+	RecordDisclosures(ctx context.Context, ds []Disclosure) error
+	// ListDisclosures returns the user's record, latest LastAt first.
+	ListDisclosures(ctx context.Context, userID string) ([]Disclosure, error)
+}

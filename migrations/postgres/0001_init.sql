@@ -5,7 +5,7 @@
 -- +goose Up
 CREATE TABLE users (
     id             TEXT PRIMARY KEY,
-    email          TEXT NOT NULL UNIQUE,
+    email          TEXT UNIQUE, -- NULL once the user deleted the address
     email_verified BOOLEAN NOT NULL DEFAULT FALSE,
     password_hash  TEXT NOT NULL DEFAULT '',
     admin          BOOLEAN NOT NULL DEFAULT FALSE,

@@ -6,7 +6,7 @@
 -- +goose Up
 CREATE TABLE users (
     id             TEXT PRIMARY KEY,
-    email          TEXT NOT NULL UNIQUE,
+    email          TEXT UNIQUE, -- NULL once the user deleted the address
     email_verified INTEGER NOT NULL DEFAULT 0,
     password_hash  TEXT NOT NULL DEFAULT '',
     admin          INTEGER NOT NULL DEFAULT 0,

@@ -10,6 +10,10 @@ import (
 
 const userCols = `id, email, email_verified, password_hash, admin, status, created_at, updated_at`
 
+// userSelect reads userCols; an account whose address was deleted has a NULL email (UNIQUE
+// admits many NULLs on both dialects), which storage.User carries as "".
+const userSelect = `id, COALESCE(email, ''), email_verified, password_hash, admin, status, created_at, updated_at`
+
 func scanUser(sc scanner) (storage.User, error) {
 	var u storage.User
 	err := sc.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Admin, &u.Status, &u.CreatedAt, &u.UpdatedAt)
@@ -23,7 +27,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	if u.Status == "" {
 		u.Status = storage.UserActive
 	}
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.CreatedAt), ts(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.ID, mapErr(err))
@@ -33,7 +37,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 
 // GetUser returns the user with id.
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
-	u, err := scanUser(s.row(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.row(ctx, `SELECT `+userSelect+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return storage.User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
 	}
@@ -42,7 +46,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 
 // GetUserByEmail returns the user with email (compared exactly; callers lower-case it).
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User, error) {
-	u, err := scanUser(s.row(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	u, err := scanUser(s.row(ctx, `SELECT `+userSelect+` FROM users WHERE email = ?`, email))
 	if err != nil {
 		return storage.User{}, fmt.Errorf("get user by email: %w", mapErr(err))
 	}
@@ -51,7 +55,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User,
 
 // ListUsers returns every user, oldest first.
 func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
-	rows, err := s.rows(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, id`)
+	rows, err := s.rows(ctx, `SELECT `+userSelect+` FROM users ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", mapErr(err))
 	}
@@ -73,7 +77,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 // UpdateUser overwrites every field of the user u.ID but CreatedAt; ErrNotFound when absent,
 // ErrAlreadyExists when the new email is taken.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
-	n, err := s.execN(ctx, `UPDATE users SET email = ?, email_verified = ?, password_hash = ?, admin = ?,
+	n, err := s.execN(ctx, `UPDATE users SET email = NULLIF(?, ''), email_verified = ?, password_hash = ?, admin = ?,
 		status = ?, updated_at = ? WHERE id = ?`,
 		u.Email, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.UpdatedAt), u.ID)
 	if err != nil {

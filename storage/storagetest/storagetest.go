@@ -53,6 +53,13 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Settings", testSettings},
 		{"Counters", testCounters},
 		{"Leases", testLeases},
+		{"Events", testEvents},
+		{"EventPages", testEventPages},
+		{"Privacy", testPrivacy},
+		{"AccountProfileValues", testAccountProfileValues},
+		{"AccountUsernameRace", testAccountUsernameRace},
+		{"AccountPasswordAndSessions", testAccountPasswordAndSessions},
+		{"Contacts", testContacts},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -620,6 +627,10 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("Hit", second(s.Hit(txCtx, "c", base)))
 	step("ResetCounter", s.ResetCounter(txCtx, "none"))
 	step("TryLease", second(s.TryLease(txCtx, "job", "node", base, time.Minute)))
+	step("PutProfileValues", s.PutProfileValues(txCtx, "u1", map[string]string{"nickname": "x"}, base))
+	step("FindUserIDByField", second(s.FindUserIDByField(txCtx, "nickname", "x")))
+	step("SetPasswordHash", s.SetPasswordHash(txCtx, "u1", "h", base))
+	step("CountUserSessions", second(s.CountUserSessions(txCtx, "u1", base, base)))
 	must(t, s.Rollback(txCtx))
 
 	users, err := s.ListUsers(ctx)
