@@ -1,8 +1,10 @@
-// Package consent decides what an application may learn about a person: which scopes
-// cover which claims, whether a stored grant already covers a request, and — in one pure
-// function, Release — which claims an audience receives.
+// Package consent decides what an application may learn about a person: the meaning of the
+// privacy levels, which scopes cover which claims, the consent decision for an authorization
+// request (Decide), and — in one pure function, Release — which claims each target (userinfo,
+// ID token, introspection, public profile, vCard) receives. Service loads the inputs from
+// storage, stores grants and keeps the disclosure record.
 //
-// It owns the meaning of scopes, claims and consent grants. It does not own the protocol
+// It owns the meaning of levels, scopes, claims and grants. It does not own the protocol
 // (oauth asks it), the pages that edit profile values (profile), or persistence (storage).
 package consent
 
@@ -10,16 +12,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/facetid/facet/storage"
 )
 
-// Service records and checks a user's consent grants.
+// Service loads what the decisions need, records grants and keeps the disclosure record.
+// The zero value of every optional field works.
 type Service struct {
 	Store storage.Storage
-	Now   func() time.Time
+	// Catalog is the configured field catalog (default levels); nil means the built-in one.
+	Catalog *Catalog
+	Logger  *slog.Logger
+	Now     func() time.Time
+
+	once        sync.Once
+	cat         *Catalog
+	disclosures *disclosureLog
 }
 
 func (s *Service) now() time.Time {
@@ -29,28 +41,59 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Covers reports whether userID already granted clientID every scope in scopes and every
-// claim those scopes carry, so the consent page can be skipped. A missing grant covers nothing.
-func (s *Service) Covers(ctx context.Context, userID, clientID string, scopes []string) (bool, error) {
-	g, err := s.Store.GetGrant(ctx, userID, clientID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
+// init builds the defaults once: the catalog and the disclosure log.
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.cat = s.Catalog
+		if s.cat == nil {
+			// The built-in catalog has no configuration to get wrong.
+			c, err := NewCatalog(CatalogConfig{Now: s.Now})
+			if err != nil {
+				panic(fmt.Sprintf("consent: built-in catalog: %v", err))
+			}
+			s.cat = c
+		}
+		logger := s.Logger
+		if logger == nil {
+			logger = slog.New(slog.DiscardHandler)
+		}
+		s.disclosures = &disclosureLog{store: s.Store, now: s.now, logger: logger}
+	})
+}
+
+// catalog returns the catalog in use.
+func (s *Service) catalog() *Catalog {
+	s.init()
+	return s.cat
+}
+
+// Prompt decides the consent page for userID's authorization request from clientID: which
+// requested fields are public, on request or private for this user now, and what the
+// existing grant does not cover yet.
+func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string, req Request) (Prompt, error) {
+	fields, private, err := s.profile(ctx, user.ID)
 	if err != nil {
-		return false, fmt.Errorf("get grant of %q for %q: %w", userID, clientID, err)
+		return Prompt{}, err
 	}
-	for _, sc := range scopes {
-		if !slices.Contains(g.Scopes, sc) {
-			return false, nil
-		}
+	g, err := s.grant(ctx, user.ID, clientID)
+	if err != nil {
+		return Prompt{}, err
 	}
-	// A scope granted before its claim list grew asks again for the new claims.
-	for _, c := range ClaimsForScopes(scopes) {
-		if !slices.Contains(g.Claims, c) {
-			return false, nil
-		}
+	return Decide(PromptInput{User: user, Fields: fields, Catalog: s.catalog(), PrivateProfile: private, Grant: g, Request: req}), nil
+}
+
+// Allow records the user's Allow on the consent page: the request's scopes and the
+// on-request claims the user left checked (only those the page offered), merged into the
+// existing grant. It returns the prompt it decided from.
+func (s *Service) Allow(ctx context.Context, user storage.User, clientID string, req Request, checked []string) (Prompt, error) {
+	p, err := s.Prompt(ctx, user, clientID, req)
+	if err != nil {
+		return Prompt{}, err
 	}
-	return true, nil
+	if err := s.Grant(ctx, user.ID, clientID, req.Scopes, p.Allowed(checked)); err != nil {
+		return Prompt{}, err
+	}
+	return p, nil
 }
 
 // Grant merges scopes and claims into the user's grant for clientID (creating it).
@@ -72,6 +115,102 @@ func (s *Service) Grant(ctx context.Context, userID, clientID string, scopes, cl
 		}
 		return nil
 	})
+}
+
+// Claims computes, from the user's current data, the claims target receives (Release) and,
+// for a release to an app (userinfo, ID token), records which claim names went to clientID.
+// issuer makes the picture URL absolute. For the public profile and the vCard pass clientID "".
+func (s *Service) Claims(ctx context.Context, target Target, issuer string, user storage.User, clientID string, scopes []string, cr ClaimsRequest) (map[string]any, error) {
+	s.init()
+	in := ReleaseInput{Target: target, Issuer: issuer, User: user, Catalog: s.cat, Scopes: scopes, Claims: cr}
+	switch target {
+	case TargetUserinfo, TargetIDToken:
+		var err error
+		if in.Fields, in.PrivateProfile, err = s.profile(ctx, user.ID); err != nil {
+			return nil, err
+		}
+		if in.Grant, err = s.grant(ctx, user.ID, clientID); err != nil {
+			return nil, err
+		}
+	case TargetPublicProfile, TargetVCard:
+		var err error
+		if in.Fields, in.PrivateProfile, err = s.profile(ctx, user.ID); err != nil {
+			return nil, err
+		}
+	case TargetIntrospection:
+		// Release gives introspection sub only; there is nothing to load.
+	}
+	claims := Release(in)
+	if (target == TargetUserinfo || target == TargetIDToken) && clientID != "" {
+		names := make([]string, 0, len(claims))
+		for k := range claims {
+			names = append(names, k)
+		}
+		s.disclosures.record(ctx, user.ID, clientID, names)
+	}
+	return claims, nil
+}
+
+// profile loads the user's fields and private-profile switch.
+func (s *Service) profile(ctx context.Context, userID string) ([]storage.ProfileField, bool, error) {
+	fields, err := s.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		return nil, false, fmt.Errorf("profile fields of %q: %w", userID, err)
+	}
+	private, err := s.Store.GetPrivateProfile(ctx, userID)
+	if err != nil {
+		return nil, false, fmt.Errorf("private profile of %q: %w", userID, err)
+	}
+	return fields, private, nil
+}
+
+// grant loads the user's grant for clientID; none is the zero grant.
+func (s *Service) grant(ctx context.Context, userID, clientID string) (storage.Grant, error) {
+	if clientID == "" {
+		return storage.Grant{}, nil
+	}
+	g, err := s.Store.GetGrant(ctx, userID, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Grant{}, nil
+	}
+	if err != nil {
+		return storage.Grant{}, fmt.Errorf("grant of %q for %q: %w", userID, clientID, err)
+	}
+	return g, nil
+}
+
+// SetLevel stores the user's privacy level for a catalog field, keeping its value (a field
+// without a value gets a row with an empty value, which carries only the level). It returns
+// false when key is not a catalog field. The change applies to the next release at once.
+func (s *Service) SetLevel(ctx context.Context, userID, key string, l Level) (bool, error) {
+	if _, ok := s.catalog().Field(key); !ok {
+		return false, nil
+	}
+	if _, ok := ParseLevel(string(l)); !ok {
+		return false, fmt.Errorf("set level of %q: unknown level %q", key, l)
+	}
+	if err := s.Store.SetFieldPrivacy(ctx, userID, key, string(l), s.now()); err != nil {
+		return false, fmt.Errorf("set level of %q for %q: %w", key, userID, err)
+	}
+	return true, nil
+}
+
+// Levels returns the user's effective stored level of every catalog field (the default where
+// the user chose none), and the private-profile switch.
+func (s *Service) Levels(ctx context.Context, userID string) (map[string]Level, bool, error) {
+	fields, private, err := s.profile(ctx, userID)
+	if err != nil {
+		return nil, false, err
+	}
+	stored := make(map[string]string, len(fields))
+	for _, f := range fields {
+		stored[f.Field] = f.Privacy
+	}
+	out := map[string]Level{}
+	for _, f := range s.catalog().Fields() {
+		out[f.Key] = FieldLevel(s.cat, f.Key, stored[f.Key])
+	}
+	return out, private, nil
 }
 
 // union returns a followed by the members of b not in a, without duplicates.

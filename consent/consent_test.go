@@ -1,43 +1,248 @@
 package consent
 
 import (
+	"context"
+	"errors"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/storagetest"
 )
 
-func TestServiceGrantCovers(t *testing.T) {
+func TestDecide(t *testing.T) {
+	cat := defaultCatalog(t)
+	user := sampleUser()
+	fields := []storage.ProfileField{
+		{Field: "given_name", Value: "Alex", Privacy: "public"},
+		{Field: "family_name", Value: "T", Privacy: "on_request"},
+		{Field: "nickname", Value: "Sasha"}, // default: on request
+		{Field: "birthdate", Value: "1990-01-01", Privacy: "private"},
+		{Field: "middle_name", Privacy: "on_request"}, // no value: not listed
+	}
+	req := Request{Scopes: []string{"openid", "profile", "email"}}
+	cases := []struct {
+		name    string
+		pp      bool
+		grant   storage.Grant
+		req     Request
+		want    Prompt
+		covered bool
+	}{
+		{"first time", false, storage.Grant{}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Pending: []string{"family_name", "nickname", "email"},
+			NewScopes: []string{"openid", "profile", "email"}}, false},
+		{"covered", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}}, true},
+		{"one claim unticked before asks again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Pending: []string{"nickname"}}, false},
+		{"private profile turns public into on request", true, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, req, Prompt{
+			OnRequest: []string{"given_name", "family_name", "nickname", "email"},
+			Private:   []string{"birthdate"}, Pending: []string{"given_name"}}, false},
+		{"claims parameter only", false, storage.Grant{Scopes: []string{"openid"}}, Request{Scopes: []string{"openid"},
+			Claims: ClaimsRequest{IDToken: []string{"name"}}}, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name"}, Pending: []string{"family_name"}}, false},
+		{"new scope", false, storage.Grant{Scopes: []string{"openid"}}, Request{Scopes: []string{"openid", "offline_access"}}, Prompt{
+			NewScopes: []string{"offline_access"}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Decide(PromptInput{User: user, Fields: fields, Catalog: cat, PrivateProfile: c.pp, Grant: c.grant, Request: c.req})
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("Decide (-want +got):\n%s", diff)
+			}
+			if got.Covered() != c.covered {
+				t.Errorf("Covered = %v, want %v", got.Covered(), c.covered)
+			}
+		})
+	}
+	p := Prompt{OnRequest: []string{"family_name", "email"}}
+	if got := p.Allowed([]string{"email", "birthdate", "given_name"}); !cmp.Equal(got, []string{"email"}) {
+		t.Errorf("Allowed = %v, want only offered claims", got)
+	}
+}
+
+// TestServiceFlow runs consent's storage-backed steps on both backends: prompt, allow with a
+// claim unticked, release, a level change, revocation, the private profile and the record.
+func TestServiceFlow(t *testing.T) {
 	for _, b := range storagetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			db := b.Open(t)
-			if err := db.CreateUser(ctx, storage.User{ID: "u1", Email: "a@example.com"}); err != nil {
+			user := storage.User{ID: "u1", Email: "a@example.com", EmailVerified: true, CreatedAt: updated, UpdatedAt: updated}
+			if err := db.CreateUser(ctx, user); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.CreateClient(ctx, storage.Client{ID: "app", Name: "App"}); err != nil {
 				t.Fatal(err)
 			}
-			s := &Service{Store: db}
-			if ok, err := s.Covers(ctx, "u1", "app", []string{"openid"}); err != nil || ok {
-				t.Fatalf("no grant: %v %v", ok, err)
-			}
-			if err := s.Grant(ctx, "u1", "app", []string{"openid", "email"}, ClaimsForScopes([]string{"email"})); err != nil {
+			if err := db.PutProfileFields(ctx, []storage.ProfileField{
+				{UserID: "u1", Field: "given_name", Value: "Alex", Privacy: "public", UpdatedAt: updated},
+				{UserID: "u1", Field: "family_name", Value: "T", Privacy: "on_request", UpdatedAt: updated},
+			}); err != nil {
 				t.Fatal(err)
 			}
-			if ok, _ := s.Covers(ctx, "u1", "app", []string{"openid", "email"}); !ok {
-				t.Fatal("granted scopes not covered")
+			now := updated
+			s := &Service{Store: db, Now: func() time.Time { return now }}
+			req := Request{Scopes: []string{"openid", "profile", "email"}}
+			userinfo := func() map[string]any {
+				t.Helper()
+				c, err := s.Claims(ctx, TargetUserinfo, issuer, user, "app", req.Scopes, req.Claims)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
 			}
-			if ok, _ := s.Covers(ctx, "u1", "app", []string{"openid", "profile"}); ok {
-				t.Fatal("new scope covered")
+
+			pr, err := s.Prompt(ctx, user, "app", req)
+			if err != nil || pr.Covered() {
+				t.Fatalf("no grant: covered=%v err=%v", pr.Covered(), err)
 			}
-			// Grants merge.
-			if err := s.Grant(ctx, "u1", "app", []string{"profile"}, ClaimsForScopes([]string{"profile"})); err != nil {
+			// Allow with family_name unticked (and a forged claim that was not offered).
+			if _, err := s.Allow(ctx, user, "app", req, []string{"email", "birthdate"}); err != nil {
 				t.Fatal(err)
 			}
-			if ok, _ := s.Covers(ctx, "u1", "app", []string{"openid", "email", "profile"}); !ok {
-				t.Fatal("merged grant not covered")
+			if diff := cmp.Diff(map[string]any{"sub": "u1", "given_name": "Alex", "name": "Alex", "email": "a@example.com",
+				"email_verified": true, "updated_at": updated.Unix()}, userinfo()); diff != "" {
+				t.Errorf("after consent (-want +got):\n%s", diff)
+			}
+			g, err := db.GetGrant(ctx, "u1", "app")
+			if err != nil || !cmp.Equal(g.Claims, []string{"email"}) {
+				t.Fatalf("grant claims = %v (%v), want exactly the allowed ones", g.Claims, err)
+			}
+			if pr, _ := s.Prompt(ctx, user, "app", req); pr.Covered() || !cmp.Equal(pr.Pending, []string{"family_name"}) {
+				t.Errorf("unticked claim: pending %v, want family_name", pr.Pending)
+			}
+
+			// Email made private: gone at once; made public again, back.
+			if ok, err := s.SetLevel(ctx, "u1", "email", LevelPrivate); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			if _, has := userinfo()["email"]; has {
+				t.Error("email released after it was made private")
+			}
+			if ok, _ := s.SetLevel(ctx, "u1", "nope", LevelPublic); ok {
+				t.Error("SetLevel accepted an unknown field")
+			}
+			if _, err := s.SetLevel(ctx, "u1", "email", "friends"); err == nil {
+				t.Error("SetLevel accepted an unknown level")
+			}
+			levels, private, err := s.Levels(ctx, "u1")
+			if err != nil || levels["email"] != LevelPrivate || levels["given_name"] != LevelPublic || levels["birthdate"] != LevelPrivate || private {
+				t.Errorf("Levels = %v %v %v", levels, private, err)
+			}
+
+			// Private profile: the public name needs consent now.
+			if err := db.SetPrivateProfile(ctx, "u1", true, now); err != nil {
+				t.Fatal(err)
+			}
+			if got := userinfo(); got["given_name"] != nil {
+				t.Errorf("public claim released with the private profile on: %v", got)
+			}
+			pub, err := s.Claims(ctx, TargetPublicProfile, issuer, user, "", nil, ClaimsRequest{})
+			if err != nil || len(pub) != 1 {
+				t.Errorf("public profile with the private profile on = %v (%v), want sub only", pub, err)
+			}
+
+			// Revoked: the grant is gone, on-request claims stop.
+			if _, err := s.Allow(ctx, user, "app", req, []string{"given_name", "family_name"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := userinfo(); got["family_name"] != "T" || got["given_name"] != "Alex" {
+				t.Errorf("after allowing: %v", got)
+			}
+			if err := db.DeleteGrant(ctx, "u1", "app"); err != nil {
+				t.Fatal(err)
+			}
+			if got := userinfo(); got["family_name"] != nil || got["given_name"] != nil {
+				t.Errorf("after revocation: %v", got)
+			}
+
+			// The record: one line per claim set per hour.
+			now = now.Add(2 * time.Hour)
+			userinfo()
+			userinfo()
+			list, err := db.ListDisclosures(ctx, "u1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// sub alone went out once after the revocation and again two hours later: one
+			// line, counted per hour, last seen now.
+			if len(list) == 0 || list[0].ClientID != "app" || !cmp.Equal(list[0].Claims, []string{"sub"}) ||
+				list[0].Count != 2 || !list[0].LastAt.Equal(now) || !list[0].FirstAt.Equal(updated) {
+				t.Errorf("latest disclosure = %+v", list)
 			}
 		})
+	}
+}
+
+// fakePrivacy is a PrivacyStore that counts RecordDisclosures calls and can fail them.
+type fakePrivacy struct {
+	storage.PrivacyStore
+	mu    sync.Mutex
+	calls int
+	fail  bool
+}
+
+func (f *fakePrivacy) RecordDisclosures(_ context.Context, ds []storage.Disclosure) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.fail {
+		return errors.New("database down")
+	}
+	return nil
+}
+
+func TestDisclosureLogOncePerHour(t *testing.T) {
+	now := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
+	f := &fakePrivacy{}
+	d := &disclosureLog{store: f, now: func() time.Time { return now }, logger: discard()}
+	ctx := t.Context()
+	d.record(ctx, "u1", "app", []string{"sub", "email"})
+	d.record(ctx, "u1", "app", []string{"email", "sub"}) // same set
+	if f.calls != 1 {
+		t.Fatalf("calls = %d, want 1", f.calls)
+	}
+	d.record(ctx, "u1", "app", []string{"sub"})   // another set
+	d.record(ctx, "u1", "other", []string{"sub"}) // another app
+	if f.calls != 3 {
+		t.Fatalf("calls = %d, want 3", f.calls)
+	}
+	now = now.Add(time.Hour)
+	d.record(ctx, "u1", "app", []string{"sub", "email"})
+	if f.calls != 4 || len(d.seen) != 1 {
+		t.Fatalf("next hour: calls = %d, seen = %d", f.calls, len(d.seen))
+	}
+	// A failed write is retried at the next release.
+	f.fail = true
+	d.record(ctx, "u2", "app", []string{"sub"})
+	f.fail = false
+	d.record(ctx, "u2", "app", []string{"sub"})
+	if f.calls != 6 {
+		t.Fatalf("retry: calls = %d, want 6", f.calls)
+	}
+}
+
+func TestDisclosureLogConcurrent(t *testing.T) {
+	f := &fakePrivacy{}
+	d := &disclosureLog{store: f, now: func() time.Time { return time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC) }, logger: discard()}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 100 {
+				d.record(t.Context(), "u1", "app", []string{"sub", "email"})
+			}
+		})
+	}
+	wg.Wait()
+	if f.calls != 1 {
+		t.Fatalf("calls = %d, want 1", f.calls)
 	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -38,67 +37,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	prompt := prompts(ar)
-	covered := false
-	if !slices.Contains(prompt, "consent") {
-		covered, err = p.consent.Covers(r.Context(), user.ID, ar.GetClient().GetID(), ar.GetRequestedScopes())
-		if err != nil {
-			p.logger.ErrorContext(r.Context(), "consent lookup", "err", err)
-			p.authorizeError(w, r, ar, fosite.ErrServerError)
-			return
-		}
-	}
-	if !covered {
-		if slices.Contains(prompt, "none") {
-			p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not yet allowed this app."))
-			return
-		}
-		p.renderConsent(w, r, ar, user)
-		return
-	}
-	p.issue(w, r, ar, user, sess)
-}
-
-// handleConsent receives the consent page (a cookie-authenticated POST; cmd applies
-// cross-origin protection). The page's hidden fields carry the original authorization
-// request, which fosite parses and validates again from scratch.
-func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
-		return
-	}
-	decision := r.PostForm.Get(consentField)
-	r.PostForm.Del(consentField)
-	r.Form.Del(consentField)
-
-	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
-	if err != nil {
-		p.authorizeError(w, r, ar, err)
-		return
-	}
-	if !redirectOK(ar) {
-		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered."))
-		return
-	}
-	user, sess, ok := p.authenticate(w, r, ar)
-	if !ok {
-		return
-	}
-	switch decision {
-	case "deny":
-		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
-	case "allow":
-		scopes := ar.GetRequestedScopes()
-		if err := p.consent.Grant(r.Context(), user.ID, ar.GetClient().GetID(), scopes, consent.ClaimsForScopes(scopes)); err != nil {
-			p.logger.ErrorContext(r.Context(), "store consent", "err", err)
-			p.authorizeError(w, r, ar, fosite.ErrServerError)
-			return
-		}
-		p.issue(w, r, ar, user, sess)
-	default:
-		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
-	}
+	p.decideConsent(w, r, ar, user, sess)
 }
 
 // authenticate answers "who is signed in, recently enough?" for an authorization request.
@@ -164,6 +103,9 @@ func (p *Provider) authenticate(w http.ResponseWriter, r *http.Request, ar fosit
 		}
 		return storage.User{}, storage.Session{}, false
 	}
+	if !p.completed(w, r, ar, user) {
+		return storage.User{}, storage.Session{}, false
+	}
 	return user, sess, true
 }
 
@@ -214,8 +156,16 @@ func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.Autho
 	c.AuthenticationMethodsReferences = sess.AMR
 	c.AuthenticationContextClassReference = acr(sess.AMR)
 	session.GrantedAt = p.now()
+	// The claims parameter travels with the session so userinfo and refreshed ID tokens
+	// honour it (OIDC Core §5.5); decideConsent has validated it.
+	req, rerr := consentRequest(ar)
+	if rerr != nil {
+		p.authorizeError(w, r, ar, rerr)
+		return
+	}
+	session.ClaimsRequest = req.Claims
 	if ar.GetGrantedScopes().Has("openid") {
-		extra, err := p.idTokenClaims(ctx, user, ar.GetClient().GetID(), ar.GetGrantedScopes())
+		extra, err := p.idTokenClaims(ctx, user, ar.GetClient().GetID(), ar.GetGrantedScopes(), session.ClaimsRequest)
 		if err != nil {
 			p.logger.ErrorContext(ctx, "ID token claims", "err", err)
 			p.authorizeError(w, r, ar, fosite.ErrServerError)
@@ -271,14 +221,14 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 	p.logger.InfoContext(r.Context(), "authorization request refused", "error", rfc.ErrorField,
 		"hint", rfc.HintField, "debug", rfc.DebugField)
 	if !redirectOK(ar) {
-		title, msg := "This sign-in link does not work", "The app sent a request Facet cannot accept."
+		msg := "authorize.error.message"
 		switch {
 		case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
-			msg = "The app that sent you here is not registered with Facet."
+			msg = "authorize.error.unknown_client"
 		case ar != nil && ar.GetClient() != nil:
-			msg = "The app asked Facet to send you back to an address it has not registered, so Facet stopped here to protect you."
+			msg = "authorize.error.redirect_uri"
 		}
-		p.errorPage(w, r, http.StatusBadRequest, title, msg, "Go back to the app and try again. If it keeps happening, tell the app's support.")
+		p.errorPage(w, r, http.StatusBadRequest, templates.T("authorize.error.title"), templates.T(msg), templates.T("authorize.error.next"))
 		return
 	}
 	p.oauth.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.cfg.Issuer}, ar, sanitize(err))
@@ -300,51 +250,6 @@ func (w *issWriter) WriteHeader(code int) {
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
-}
-
-// consentPage is the data of consent.html.
-type consentPage struct {
-	AppName, AppLogo, AppHome, AppPolicy, AppDescription string
-	UserEmail                                            string
-	Scopes                                               []scopeLine
-	Fields                                               []hiddenField
-	Action, Field                                        string
-}
-
-type scopeLine struct{ Name, Text string }
-
-type hiddenField struct{ Name, Value string }
-
-func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User) {
-	c, err := p.clients.get(r.Context(), ar.GetClient().GetID())
-	if err != nil {
-		p.logger.ErrorContext(r.Context(), "consent client", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
-		return
-	}
-	page := consentPage{
-		AppName: c.c.Name, AppLogo: c.c.LogoURI, AppHome: c.c.HomeURI, AppPolicy: c.c.PolicyURI,
-		AppDescription: c.c.Description, UserEmail: user.Email, Action: PathConsent, Field: consentField,
-	}
-	for _, s := range ar.GetRequestedScopes() {
-		page.Scopes = append(page.Scopes, scopeLine{Name: s, Text: consent.ScopeDescription(s)})
-	}
-	form := ar.GetRequestForm()
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		if k != consentField {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
-		}
-	}
-	if err := p.templates.Render(w, http.StatusOK, "consent", page); err != nil {
-		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
-	}
 }
 
 // errorPage renders error.html; empty texts fall back to the page's text for status.

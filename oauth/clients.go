@@ -72,6 +72,11 @@ func newClientCache(db storage.Storage, now func() time.Time) *clientCache {
 }
 
 func (cc *clientCache) get(ctx context.Context, id string) (client, error) {
+	if !validClientID(id) {
+		// Not a name any client can have (client ids are 1–64 printable characters): not
+		// found, without asking the database, which may refuse invalid UTF-8 with an error.
+		return client{}, fmt.Errorf("get client: %w", storage.ErrNotFound)
+	}
 	now := cc.now()
 	cc.mu.Lock()
 	e, ok := cc.m[id]

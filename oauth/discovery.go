@@ -32,7 +32,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic"},
 		"prompt_values_supported":                        []string{"none", "login", "consent"},
-		"claims_parameter_supported":                     false,
+		"claims_parameter_supported":                     true,
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"authorization_response_iss_parameter_supported": true,

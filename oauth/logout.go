@@ -15,6 +15,18 @@ import (
 // logoutField is the confirm button of logout.html.
 const logoutField = "facet_logout"
 
+// PathLogoutConfirm receives the user's confirmation from logout.html. Unlike
+// PathEndSession it is a browser form endpoint under cross-origin protection.
+const PathLogoutConfirm = PathEndSession + "/confirm"
+
+// CrossSitePaths are the paths other sites send requests to by design, which cmd exempts
+// from cross-origin protection: the protocol endpoints (ProtocolPaths) and the
+// end_session_endpoint, to which a relying party may POST from its own origin (RP-Initiated
+// Logout 1.0 §2). PathLogoutConfirm is not among them.
+func CrossSitePaths() []string {
+	return append(ProtocolPaths(), PathEndSession)
+}
+
 // logoutPage is the data of logout.html.
 type logoutPage struct {
 	SignedIn bool   // a session exists: ask to confirm
@@ -61,11 +73,26 @@ func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims
 	return hintClaims{Subject: c.Subject, Audience: c.Audience}, nil
 }
 
-// handleEndSession is the end_session_endpoint (OIDC RP-Initiated Logout 1.0). It redirects
+// handleEndSession is the end_session_endpoint (OIDC RP-Initiated Logout 1.0 §2), GET and
+// POST. Relying parties send the browser here from their own origin, so a POST is
+// cross-site by design and cmd exempts this path from cross-origin protection; for the
+// same reason a request here never ends a session on the user's say-so alone. It redirects
 // only to a post_logout_redirect_uri registered exactly for the client the valid
-// id_token_hint was issued to (echoing state); in every other case it asks the user to
-// confirm and then shows the result itself (SECURITY.md 9).
+// id_token_hint was issued to (echoing state); in every other case it asks the user, whose
+// confirmation goes to PathLogoutConfirm, a same-origin form endpoint (SECURITY.md 9, 13).
 func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
+	p.endSession(w, r, false)
+}
+
+// handleLogoutConfirm receives logout.html's form: the user's own "Sign out" (cmd applies
+// cross-origin protection, so another site cannot press it). The form carries the original
+// logout parameters, checked again from scratch.
+func (p *Provider) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
+	p.endSession(w, r, true)
+}
+
+// endSession serves both paths; confirm says the request is the user's confirmation form.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, confirm bool) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
@@ -73,6 +100,10 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.Form
+	if confirm && r.PostForm.Get(logoutField) != "yes" {
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+		return
+	}
 	var (
 		hint     hintClaims
 		hintOK   bool
@@ -111,13 +142,12 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
 		return
 	}
-	confirmed := r.Method == http.MethodPost && r.PostForm.Get(logoutField) == "yes"
 	// Without confirmation, only a valid hint for the signed-in user with a registered
 	// redirect ends the session at once.
 	silent := redirect != "" && (!signedIn || sess.UserID == hint.Subject)
 
-	if signedIn && !confirmed && !silent {
-		page := logoutPage{SignedIn: true, AppName: appName, Action: PathEndSession, Field: logoutField}
+	if signedIn && !confirm && !silent {
+		page := logoutPage{SignedIn: true, AppName: appName, Action: PathLogoutConfirm, Field: logoutField}
 		if u, err := p.store.GetUser(ctx, sess.UserID); err == nil {
 			page.Email = u.Email
 		}

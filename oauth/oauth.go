@@ -77,6 +77,10 @@ const maxBody = 64 << 10
 
 // Provider serves the OAuth 2.0 / OpenID Connect endpoints.
 type Provider struct {
+	// Completion, when set, sends a signed-in user whose profile lacks mandatory fields to
+	// PathComplete before consent (see completed). Set it before serving.
+	Completion Completion
+
 	cfg       Config
 	store     storage.Storage
 	sessions  Sessions
@@ -183,6 +187,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
+	guardTokenHandlers(fc)
 
 	if p.discovery, err = discoveryDocument(cfg.Issuer); err != nil {
 		return nil, err
@@ -199,17 +204,19 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 	return p, nil
 }
 
-// Routes registers every endpoint on r.
+// Routes registers every endpoint on r. Every endpoint that reads parameters reads them
+// through an input guard (input.go) first.
 func (p *Provider) Routes(r *mux.Router) {
-	r.HandleFunc(PathAuth, p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(PathConsent, p.handleConsent).Methods(http.MethodPost)
-	r.HandleFunc(PathToken, cors(p.handleToken)).Methods(http.MethodPost, http.MethodOptions)
-	r.HandleFunc(PathRevoke, cors(p.handleRevoke)).Methods(http.MethodPost, http.MethodOptions)
-	r.HandleFunc(PathIntrospect, p.handleIntrospect).Methods(http.MethodPost)
-	r.HandleFunc(PathUserinfo, cors(p.handleUserinfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathAuth, p.pageInput(p.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathConsent, p.pageInput(p.handleConsent)).Methods(http.MethodPost)
+	r.HandleFunc(PathToken, cors(p.tokenInput(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathRevoke, cors(p.revokeInput(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc(PathIntrospect, p.introspectInput(p.handleIntrospect)).Methods(http.MethodPost)
+	r.HandleFunc(PathUserinfo, cors(p.userinfoInput(p.handleUserinfo))).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	r.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
 	r.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
-	r.HandleFunc(PathEndSession, p.handleEndSession).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathEndSession, p.pageInput(p.handleEndSession)).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathLogoutConfirm, p.pageInput(p.handleLogoutConfirm)).Methods(http.MethodPost)
 }
 
 // refreshHandler is fosite's refresh-token grant with two additions:
@@ -254,30 +261,11 @@ func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fos
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	if req.GetGrantedScopes().Has("openid") {
-		extra, err := h.p.idTokenClaims(ctx, user, req.GetClient().GetID(), req.GetGrantedScopes())
+		extra, err := h.p.idTokenClaims(ctx, user, req.GetClient().GetID(), req.GetGrantedScopes(), sess.ClaimsRequest)
 		if err != nil {
 			return fosite.ErrServerError.WithWrap(err)
 		}
 		sess.IDTokenClaims().Extra = extra
 	}
 	return nil
-}
-
-// idTokenClaims are the profile claims an ID token carries: consent.Release over the user's
-// current data for the granted scopes, minus sub (set by fosite from the session).
-func (p *Provider) idTokenClaims(ctx context.Context, user storage.User, clientID string, scopes []string) (map[string]any, error) {
-	fields, err := p.store.GetProfileFields(ctx, user.ID)
-	if err != nil {
-		return nil, fmt.Errorf("profile fields of %q: %w", user.ID, err)
-	}
-	grant, err := p.store.GetGrant(ctx, user.ID, clientID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("grant of %q for %q: %w", user.ID, clientID, err)
-	}
-	claims := consent.Release(consent.ReleaseInput{User: user, Fields: fields, Grant: grant, Scopes: scopes})
-	delete(claims, "sub")
-	if len(claims) == 0 {
-		return nil, nil
-	}
-	return claims, nil
 }

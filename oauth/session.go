@@ -1,12 +1,16 @@
 package oauth
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/facetid/facet/consent"
 )
 
 // Session is the fosite session Facet stores with every code and token: the OpenID Connect
@@ -16,6 +20,13 @@ import (
 type Session struct {
 	*openid.DefaultSession
 	GrantedAt time.Time
+	// ClaimsRequest is the authorization request's claims parameter (OIDC Core §5.5), kept
+	// for userinfo and refreshed ID tokens.
+	ClaimsRequest consent.ClaimsRequest
+
+	// introspection holds the extension members consent releases to an introspection
+	// response; like tokenUse it is never stored.
+	introspection map[string]any
 
 	// tokenUse is set by the introspection endpoint for the response's token_type; it is
 	// never stored.
@@ -43,15 +54,27 @@ func (s *Session) Clone() fosite.Session {
 	return &c
 }
 
-// GetExtraClaims adds token_type (RFC 7662 §2.2) to introspection responses.
+// GetExtraClaims adds token_type (RFC 7662 §2.2) and the claims consent releases to
+// introspection responses.
 func (s *Session) GetExtraClaims() map[string]any {
+	var out map[string]any
 	switch s.tokenUse {
 	case fosite.AccessToken:
-		return map[string]any{"token_type": "Bearer"}
+		out = map[string]any{"token_type": "Bearer"}
 	case fosite.RefreshToken:
-		return map[string]any{"token_type": "refresh_token"}
+		out = map[string]any{"token_type": "refresh_token"}
 	}
-	return nil
+	if len(s.introspection) > 0 {
+		if out == nil {
+			out = map[string]any{}
+		}
+		for k, v := range s.introspection {
+			if _, taken := out[k]; !taken {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // wireSession is the compact stored form: only what later steps read back. ID-token
@@ -66,6 +89,7 @@ type wireSession struct {
 	Extra     map[string]any   `json:"ext,omitempty"`
 	ExpiresAt map[string]int64 `json:"exp,omitempty"`
 	GrantedAt int64            `json:"granted_at,omitempty"`
+	Claims    string           `json:"claims,omitempty"`
 }
 
 func unix(t time.Time) int64 {
@@ -93,6 +117,7 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 		AMR:       c.AuthenticationMethodsReferences,
 		Extra:     c.Extra,
 		GrantedAt: unix(s.GrantedAt),
+		Claims:    s.ClaimsRequest.String(),
 	}
 	if len(s.ExpiresAt) > 0 {
 		w.ExpiresAt = make(map[string]int64, len(s.ExpiresAt))
@@ -103,11 +128,20 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON reads the compact stored form.
+// UnmarshalJSON reads the compact stored form. The extra claims are decoded with UseNumber
+// and typed by claimNumbers: a plain map[string]any would turn every number into float64,
+// and go-jose (which signs the ID token) writes large float64s in exponent form, so
+// updated_at would come out as 1.795872616e+09 instead of an integer (OIDC Core §5.1 and
+// RFC 7519 §2 NumericDate: a JSON number of seconds; relying parties parse it as an integer).
 func (s *Session) UnmarshalJSON(b []byte) error {
 	var w wireSession
-	if err := json.Unmarshal(b, &w); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
 		return err
+	}
+	for k, v := range w.Extra {
+		w.Extra[k] = claimNumbers(v)
 	}
 	fresh := newSession()
 	fresh.Subject = w.Subject
@@ -122,6 +156,41 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		fresh.SetExpiresAt(fosite.TokenType(k), fromUnix(v))
 	}
 	fresh.GrantedAt = fromUnix(w.GrantedAt)
+	cr, err := consent.ParseClaimsRequest(w.Claims)
+	if err != nil {
+		return err
+	}
+	fresh.ClaimsRequest = cr
 	*s = *fresh
 	return nil
+}
+
+// claimNumbers replaces every json.Number in v (walking nested objects and arrays) with an
+// int64 when the number is an integer that fits, and a float64 otherwise, so claims keep
+// the Go types they were stored with (consent.Release emits int64 for updated_at).
+func claimNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, err := x.Float64()
+		if err != nil || math.IsInf(f, 0) {
+			// Not representable: keep the exact text rather than invent a value.
+			return x.String()
+		}
+		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f) // 1e3 or 12.0: an integer written another way
+		}
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = claimNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = claimNumbers(e)
+		}
+	}
+	return v
 }

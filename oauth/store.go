@@ -109,11 +109,16 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 		// A deleted client's tokens die with it.
 		return nil, err
 	}
-	session := newSession()
+	var session *Session
 	if len(sr.Session) > 0 {
+		// Session.UnmarshalJSON builds the whole session itself.
+		session = &Session{}
 		if err := json.Unmarshal(sr.Session, session); err != nil {
 			return nil, fmt.Errorf("decode session: %w", err)
 		}
+	}
+	if session == nil || session.DefaultSession == nil {
+		session = newSession()
 	}
 	form := sr.Form
 	if form == nil {

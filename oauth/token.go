@@ -90,11 +90,25 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := p.oauth.NewIntrospectionRequest(ctx, r, newSession())
 	if err != nil {
+		if fosite.ErrorToRFC6749Error(err).ErrorField == fosite.ErrRequestUnauthorized.ErrorField {
+			// Wrong or unknown client credentials: RFC 7662 §2.3 answers as RFC 6749 §5.2
+			// does, invalid_client with 401 (fosite names it request_unauthorized).
+			p.logger.InfoContext(ctx, "introspection refused", "error", "invalid_client")
+			p.oauth.WriteAccessError(ctx, w, nil, sanitize(fosite.ErrInvalidClient))
+			return
+		}
 		p.oauth.WriteIntrospectionError(ctx, w, sanitize(err))
 		return
 	}
 	if sess, ok := resp.GetAccessRequester().GetSession().(*Session); ok {
 		sess.tokenUse = resp.GetTokenUse()
+		extra, err := p.introspectionClaims(ctx, resp.GetAccessRequester())
+		if err != nil {
+			p.logger.ErrorContext(ctx, "introspection claims", "err", err)
+			p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrServerError)
+			return
+		}
+		sess.introspection = extra
 	}
 	p.oauth.WriteIntrospectionResponse(ctx, w, resp)
 }

@@ -267,11 +267,27 @@ func TestEndSession(t *testing.T) {
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `name="facet_logout"`) || s.sessions.ended != 1 {
 			t.Fatalf("confirm page: %d %s", rec.Code, rec.Body)
 		}
-		// Confirming ends the session and shows the result (still no redirect to evil).
+		if !strings.Contains(rec.Body.String(), `action="`+PathLogoutConfirm+`"`) {
+			t.Fatalf("the confirmation form does not post to %s: %s", PathLogoutConfirm, rec.Body)
+		}
+		// The end_session endpoint is cross-site by design, so a "confirmation" sent to it
+		// (another site's auto-submitting form) only shows the question again.
 		form := url.Values{"post_logout_redirect_uri": {"https://evil.example/"}, logoutField: {"yes"}}
 		rec = s.postForm(PathEndSession, form)
+		if rec.Code != http.StatusOK || s.sessions.ended != 1 || !strings.Contains(rec.Body.String(), `name="facet_logout"`) {
+			t.Fatalf("confirmation posted to end_session: %d ended %d %s", rec.Code, s.sessions.ended, rec.Body)
+		}
+		// The confirm path without the button's value is a bad request.
+		if rec = s.postForm(PathLogoutConfirm, url.Values{}); rec.Code != http.StatusBadRequest || s.sessions.ended != 1 {
+			t.Fatalf("confirm without the button: %d ended %d", rec.Code, s.sessions.ended)
+		}
+		// Confirming ends the session and shows the result (still no redirect to evil).
+		rec = s.postForm(PathLogoutConfirm, form)
 		if rec.Code != http.StatusOK || s.sessions.ended != 2 || !strings.Contains(rec.Body.String(), "signed out") {
 			t.Fatalf("confirmed logout: %d %s", rec.Code, rec.Body)
+		}
+		if rec.Header().Get("Location") != "" {
+			t.Fatalf("confirmed logout redirected to %q", rec.Header().Get("Location"))
 		}
 
 		// Registered URI without a hint: ask.

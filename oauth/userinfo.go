@@ -16,7 +16,8 @@ import (
 // handleUserinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes from the
 // Authorization header or, for POST, the form body (RFC 6750 §2.1–2.2) — never the query
 // string (SECURITY.md 10), where it would leak into logs and Referer headers. The claims
-// are consent.Release over the user's current data, the grant and the token's scopes.
+// are consent's release over the user's current data, the grant, the token's scopes and the
+// claims parameter's userinfo member; consent also keeps the disclosure record.
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
@@ -49,19 +50,17 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	fields, err := p.store.GetProfileFields(ctx, user.ID)
+	sess, _ := ar.GetSession().(*Session)
+	var cr consent.ClaimsRequest
+	if sess != nil {
+		cr = sess.ClaimsRequest
+	}
+	claims, err := p.consent.Claims(ctx, consent.TargetUserinfo, p.cfg.Issuer, user, ar.GetClient().GetID(), ar.GetGrantedScopes(), cr)
 	if err != nil {
-		p.logger.ErrorContext(ctx, "userinfo fields", "err", err)
+		p.logger.ErrorContext(ctx, "userinfo claims", "err", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	grant, err := p.store.GetGrant(ctx, user.ID, ar.GetClient().GetID())
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		p.logger.ErrorContext(ctx, "userinfo grant", "err", err)
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	claims := consent.Release(consent.ReleaseInput{User: user, Fields: fields, Grant: grant, Scopes: ar.GetGrantedScopes()})
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(claims)
 }

@@ -1,7 +1,410 @@
 package profile
 
-import "github.com/gorilla/mux"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode"
 
-// accountRoutes registers this area's pages on r and its JSON routes on api (under APIPrefix,
-// authenticated by apiAuth).
-func (h *Handler) accountRoutes(r, api *mux.Router) {}
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// accountRoutes registers the personal account's pages on r and its JSON routes on api (under
+// APIPrefix, authenticated by apiAuth).
+func (h *Handler) accountRoutes(r, api *mux.Router) {
+	r.HandleFunc("/profile", h.profilePage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/edit", h.editForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/edit", h.edit).Methods(http.MethodPost)
+	r.HandleFunc("/profile/complete", h.completeForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/complete", h.complete).Methods(http.MethodPost)
+	r.HandleFunc("/profile/password", h.passwordForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/password", h.password).Methods(http.MethodPost)
+
+	api.HandleFunc("/profile", h.apiGetProfile).Methods(http.MethodGet)
+	api.HandleFunc("/profile", h.apiPatchProfile).Methods(http.MethodPatch)
+	api.HandleFunc("/password", h.apiPutPassword).Methods(http.MethodPut)
+}
+
+// account is one user's profile as the account pages and the account API show it: every
+// catalog field's value (the account email under "email") and its privacy level.
+type account struct {
+	User   storage.User
+	Values map[string]string
+	Levels map[string]consent.Level
+}
+
+// loadAccount reads u's profile fields. The level of each catalog field is the one consent
+// derives from the stored choice (or the catalog default): pages never decide it themselves.
+func (h *Handler) loadAccount(ctx context.Context, u storage.User) (account, error) {
+	fields, err := h.Store.GetProfileFields(ctx, u.ID)
+	if err != nil {
+		return account{}, fmt.Errorf("get profile fields: %w", err)
+	}
+	a := account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}}
+	stored := map[string]string{}
+	for _, f := range fields {
+		a.Values[f.Field] = f.Value
+		stored[f.Field] = f.Privacy
+	}
+	// The address lives in users.email; the "email" row only carries its privacy level.
+	a.Values["email"] = u.Email
+	for _, f := range h.Catalog.Fields() {
+		a.Levels[f.Key] = consent.FieldLevel(h.Catalog, f.Key, stored[f.Key])
+	}
+	return a, nil
+}
+
+// editable reports whether the profile forms and PATCH edit f: the main and additional
+// blocks, unless locked. Contacts and the photo have their own verified flows.
+func editable(f consent.Field) bool {
+	return (f.Block == consent.BlockMain || f.Block == consent.BlockAdditional) && !f.Locked
+}
+
+// missing returns the mandatory fields a's user still has to fill in on the "Complete your
+// profile" page: locked fields and those with their own flows (email, phone, photo) are left
+// out, since that page cannot fill them and must never trap the user.
+func (h *Handler) missing(a account) []string {
+	var out []string
+	for _, k := range h.Catalog.Missing(a.Values) {
+		if f, ok := h.Catalog.Field(k); ok && editable(f) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// NeedsCompletion reports whether userID has mandatory fields to fill in before a login or an
+// authorization continues (the "Complete your profile" step, /profile/complete).
+func (h *Handler) NeedsCompletion(ctx context.Context, userID string) (bool, error) {
+	u, err := h.Store.GetUser(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("get user: %w", err)
+	}
+	a, err := h.loadAccount(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	return len(h.missing(a)) > 0, nil
+}
+
+// completionURL is where a user with missing mandatory fields goes before returnTo.
+func completionURL(returnTo string) string {
+	return withReturnTo("/profile/complete", returnTo)
+}
+
+// Message keys of the account service's own checks (the catalog's are consent.Msg*).
+const (
+	msgLocked        = "field.err.locked"
+	msgNotEditable   = "field.err.not_editable"
+	msgUsernameTaken = "field.err.username_taken"
+	msgRequired      = "field.err.required"
+)
+
+// errValidation: saveProfile refused the changes; the field messages say why.
+var errValidation = errors.New("profile values not valid")
+
+// saveProfile validates changes (catalog key → value as entered; "" clears) and saves those
+// that differ from a's values, all in one transaction with the profile_updated event. It
+// returns the keys it changed. On any invalid value it saves nothing and returns
+// errValidation with a message key per field. required lists keys that must not be empty.
+func (h *Handler) saveProfile(ctx context.Context, r *http.Request, a account, changes map[string]string, required []string) ([]string, map[string]string, error) {
+	errs := map[string]string{}
+	values := map[string]string{}
+	for k, raw := range changes {
+		f, ok := h.Catalog.Field(k)
+		if !ok {
+			errs[k] = consent.MsgUnknownField
+			continue
+		}
+		norm, msg := h.Catalog.Validate(k, raw)
+		switch {
+		case f.Block != consent.BlockMain && f.Block != consent.BlockAdditional:
+			errs[k] = msgNotEditable
+			continue
+		case f.Locked:
+			// A locked value sent back unchanged (a client echoing the profile) is no edit.
+			if msg != "" || norm != a.Values[k] {
+				errs[k] = msgLocked
+			}
+			continue
+		case msg != "":
+			errs[k] = msg
+			continue
+		case norm == "" && slices.Contains(required, k):
+			errs[k] = msgRequired
+			continue
+		}
+		if norm != a.Values[k] {
+			values[k] = norm
+		}
+	}
+	for _, k := range required {
+		if _, ok := changes[k]; !ok && a.Values[k] == "" {
+			errs[k] = msgRequired
+		}
+	}
+	if u := values["preferred_username"]; u != "" && errs["preferred_username"] == "" {
+		// Checked first for a clear message; the unique index still decides a race.
+		switch id, err := h.Store.FindUserIDByField(ctx, "preferred_username", u); {
+		case err == nil && id != a.User.ID:
+			errs["preferred_username"] = msgUsernameTaken
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return nil, nil, fmt.Errorf("find preferred_username: %w", err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs, errValidation
+	}
+	if len(values) == 0 {
+		return nil, nil, nil
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	err := h.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.Store.PutProfileValues(ctx, a.User.ID, values, h.Now().UTC()); err != nil {
+			return err
+		}
+		// Names of the changed fields only, never their values.
+		h.Record(ctx, r, a.User.ID, Event{Category: CategoryProfileUpdated, Details: map[string]string{"fields": strings.Join(keys, ",")}})
+		return nil
+	})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return nil, map[string]string{"preferred_username": msgUsernameTaken}, errValidation
+	case err != nil:
+		return nil, nil, fmt.Errorf("save profile values: %w", err)
+	}
+	return keys, nil, nil
+}
+
+// levelView is how a privacy level is shown: an icon (decorative) with words, so the level
+// never depends on the icon or colour alone (UI.md).
+type levelView struct {
+	Level   consent.Level
+	Icon    string
+	Text    string
+	Current bool
+}
+
+// levelViews returns the three choices with current marked.
+func levelViews(current consent.Level) []levelView {
+	var out []levelView
+	for _, l := range consent.Levels() {
+		v := newLevelView(l)
+		v.Current = l == current
+		out = append(out, v)
+	}
+	return out
+}
+
+func newLevelView(l consent.Level) levelView {
+	switch l {
+	case consent.LevelPublic:
+		return levelView{Level: l, Icon: "🌐", Text: templates.T("account.level.public")}
+	case consent.LevelOnRequest:
+		return levelView{Level: l, Icon: "🤝", Text: templates.T("account.level.on_request")}
+	case consent.LevelPrivate:
+		return levelView{Level: consent.LevelPrivate, Icon: "🔒", Text: templates.T("account.level.private")}
+	default:
+		return levelView{Level: consent.LevelPrivate, Icon: "🔒", Text: templates.T("account.level.private")}
+	}
+}
+
+// fieldView is one field's row in a block of the profile page.
+type fieldView struct {
+	Key       string
+	Label     string
+	Value     string // display text, "" when empty
+	Lines     []string
+	Mandatory bool
+	Locked    bool
+	Level     levelView
+	Choices   []levelView
+}
+
+// blockView is one <article> of the profile page.
+type blockView struct {
+	ID      string
+	Title   string
+	EditURL string
+	Fields  []fieldView
+}
+
+// tabView is one tab of the personal account.
+type tabView struct {
+	Label   string
+	URL     string
+	Current bool
+}
+
+// accountTabs lists the personal account's tabs that have a page. Scopes and Requests join
+// when their issues add the routes.
+func accountTabs(current string) []tabView {
+	tabs := []tabView{
+		{Label: templates.T("account.tab.profile"), URL: "/profile"},
+		{Label: templates.T("account.tab.events"), URL: "/profile/events"},
+	}
+	for i := range tabs {
+		tabs[i].Current = tabs[i].URL == current
+	}
+	return tabs
+}
+
+// sidebarView is the personal account's left column.
+type sidebarView struct {
+	Name     string
+	Email    string
+	Initials string
+	Picture  string
+	Tabs     []tabView
+}
+
+func newSidebar(a account, current string) sidebarView {
+	name := displayName(a.Values)
+	return sidebarView{
+		Name:     name,
+		Email:    a.User.Email,
+		Initials: initials(name, a.User.Email),
+		Picture:  a.Values["picture"],
+		Tabs:     accountTabs(current),
+	}
+}
+
+// displayName is "Given Family", the nickname, or "".
+func displayName(v map[string]string) string {
+	if n := strings.TrimSpace(v["given_name"] + " " + v["family_name"]); n != "" {
+		return n
+	}
+	return v["nickname"]
+}
+
+// initials are the first letters of the first two words of name, or of the email.
+func initials(name, email string) string {
+	var out []rune
+	for _, w := range strings.Fields(name) {
+		for _, r := range w {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, unicode.ToUpper(r))
+			}
+			break
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 && email != "" {
+		for _, r := range email {
+			out = append(out, unicode.ToUpper(r))
+			break
+		}
+	}
+	return string(out)
+}
+
+// profilePageData is profile.html's data.
+type profilePageData struct {
+	Sidebar       sidebarView
+	Notice        string
+	Missing       []string // labels of the missing mandatory fields
+	Blocks        []blockView
+	Email         fieldView
+	EmailVerified bool
+	Phone         fieldView
+	PictureLevel  fieldView
+	Sessions      int
+}
+
+// notices are the "saved" messages a redirect may ask the profile page to show (PRG).
+var notices = map[string]string{
+	"saved":    "account.notice.saved",
+	"complete": "account.notice.complete",
+}
+
+// profilePage is the personal account (UI.md): the sidebar and the blocks.
+func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	a, err := h.loadAccount(ctx, u)
+	if err != nil {
+		h.serverError(w, r, "load account", err)
+		return
+	}
+	now := h.Now()
+	sessions, err := h.Store.CountUserSessions(ctx, u.ID, now.Add(-h.cfg.SessionIdle), now)
+	if err != nil {
+		h.serverError(w, r, "count sessions", err)
+		return
+	}
+	data := profilePageData{
+		Sidebar:       newSidebar(a, "/profile"),
+		EmailVerified: u.EmailVerified,
+		Email:         h.fieldView(a, "email"),
+		Phone:         h.fieldView(a, "phone_number"),
+		PictureLevel:  h.fieldView(a, "picture"),
+		Sessions:      sessions,
+	}
+	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
+		data.Notice = templates.T(key)
+	}
+	for _, k := range h.missing(a) {
+		f, _ := h.Catalog.Field(k)
+		data.Missing = append(data.Missing, templates.T(f.Label))
+	}
+	for _, b := range []struct{ id, title string }{
+		{consent.BlockMain, "account.block.main"},
+		{consent.BlockAdditional, "account.block.additional"},
+	} {
+		bv := blockView{ID: b.id, Title: templates.T(b.title), EditURL: "/profile/edit?block=" + b.id}
+		for _, f := range h.Catalog.Block(b.id) {
+			bv.Fields = append(bv.Fields, h.fieldView(a, f.Key))
+		}
+		data.Blocks = append(data.Blocks, bv)
+	}
+	h.render(w, r, http.StatusOK, "profile", data)
+}
+
+// fieldView shows one field's value and level.
+func (h *Handler) fieldView(a account, key string) fieldView {
+	f, _ := h.Catalog.Field(key)
+	v := fieldView{
+		Key:       key,
+		Label:     templates.T(f.Label),
+		Value:     a.Values[key],
+		Mandatory: f.Mandatory,
+		Locked:    f.Locked,
+		Level:     newLevelView(a.Levels[key]),
+		Choices:   levelViews(a.Levels[key]),
+	}
+	switch key {
+	case "address":
+		addr, err := consent.ParseAddress(v.Value)
+		v.Value = ""
+		if err == nil {
+			for _, p := range consent.AddressParts() {
+				for line := range strings.SplitSeq(addr.Part(p), "\n") {
+					if line != "" {
+						v.Lines = append(v.Lines, line)
+					}
+				}
+			}
+		}
+	case "gender":
+		if v.Value != "" {
+			v.Value = templates.T("field.gender." + v.Value)
+		}
+	}
+	return v
+}

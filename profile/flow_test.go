@@ -141,7 +141,7 @@ func TestRegisterAPI(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "ann@example.com", goodPassword, "Ann", false); err != nil {
+		if _, err := e.h.Register(t.Context(), "ann@example.com", goodPassword, "Ann Lee", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("192.0.2.3")
@@ -385,7 +385,7 @@ func TestThrottlePerIP(t *testing.T) {
 
 func TestReturnToOpenRedirects(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "ria@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), "ria@example.com", goodPassword, "Ria Roe", false); err != nil {
 			t.Fatal(err)
 		}
 		for i, evil := range []string{"//evil.com", "https://evil.com", "/\\evil.com", "\\\\evil.com", "javascript:alert(1)", "/\t/evil.com", "evil.com", "///evil.com"} {

@@ -62,7 +62,17 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.render(w, r, http.StatusOK, "login", h.newLoginPage(r.Context(), returnTo))
+	page := h.newLoginPage(r.Context(), returnTo)
+	if key, ok := loginNotices[q.Get("notice")]; ok {
+		page.Alert = templates.T(key)
+	}
+	h.render(w, r, http.StatusOK, "login", page)
+}
+
+// loginNotices are the messages another page may ask the login form to show after a
+// redirect (e.g. after a password change ended every session).
+var loginNotices = map[string]string{
+	"password_changed": "account.password.changed",
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
@@ -103,6 +113,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, "login", page)
 		return
 	case errors.Is(err, errLoginFailed):
+		if u.ID != "" {
+			// Only for an existing account: unknown emails would let anyone fill the log.
+			h.Record(ctx, r, u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
+				Details: map[string]string{"method": "password"}})
+		}
 		page.Alert = templates.T("login.failed")
 		h.render(w, r, http.StatusOK, "login", page)
 		return
@@ -114,14 +129,27 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "start session", err)
 		return
 	}
+	h.Record(ctx, r, u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
+		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestID(w, r))
+	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system
+	// will request the missing data during your next login").
+	switch need, err := h.NeedsCompletion(ctx, u.ID); {
+	case err != nil:
+		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err, "request_id", requestID(w, r))
+	case need:
+		http.Redirect(w, r, completionURL(page.ReturnTo), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
 }
 
 // authenticate checks email and password. It counts the attempt first and refuses without
 // looking at the password while the account or the IP is over its limit. An unknown email,
 // a wrong password and an account that is not active all return errLoginFailed after the
-// same work (one argon2id check), so neither text nor timing tells them apart.
+// same work (one argon2id check), so neither text nor timing tells them apart. With
+// errLoginFailed the returned user carries only the ID of an existing account (for the
+// activity log), empty for an unknown email.
 func (h *Handler) authenticate(ctx context.Context, email, password, ip string) (storage.User, time.Duration, error) {
 	email = normalizeEmail(email)
 	accountKey := "login:account:" + keyHash(email)
@@ -150,8 +178,11 @@ func (h *Handler) authenticate(ctx context.Context, email, password, ip string) 
 		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
 		ok = false
 	}
-	if !found || !ok || u.Status != storage.UserActive {
+	if !found {
 		return storage.User{}, 0, errLoginFailed
+	}
+	if !ok || u.Status != storage.UserActive {
+		return storage.User{ID: u.ID}, 0, errLoginFailed
 	}
 	// The per-account counter counts failures: success clears it. The per-IP counter is
 	// not cleared, or one valid account would let an attacker reset it at will.
@@ -219,9 +250,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
+	userID := h.sessionUser(r)
 	if err := h.End(w, r); err != nil {
 		h.serverError(w, r, "end session", err)
 		return
+	}
+	if userID != "" {
+		h.Record(r.Context(), r, userID, Event{Category: CategoryLogout})
 	}
 	http.Redirect(w, r, safeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
 }

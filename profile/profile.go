@@ -15,12 +15,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
+	"github.com/medama-io/go-useragent"
 	"golang.org/x/crypto/hkdf"
 
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -38,12 +42,29 @@ type Config struct {
 	// SecureCookies marks cookies Secure and names the session cookie with the __Host-
 	// prefix; set it when the issuer is https.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when the
+	// activity log records a client's IP address; from any other peer the header is ignored.
+	TrustedProxies []netip.Prefix
+	// EventRetention is how long activity-log events are kept (default 365 days).
+	EventRetention time.Duration
+	// Development enables the /dev/mail page (recent mail and texts of the development
+	// senders). Never set it in production: that page shows one-time codes.
+	Development bool
+	// PhoneRegion is the region (ISO 3166 alpha-2, e.g. "US") a phone number written without
+	// a country code is read in (default "US").
+	PhoneRegion string
+	// MaxPhotoBytes bounds a photo upload (default 5 MiB).
+	MaxPhotoBytes int64
+	// RecentAuth is how recent the login of a browser session must be to change or delete
+	// the email address or phone number (SECURITY.md 15; default 15 minutes).
+	RecentAuth time.Duration
 }
 
 // Default session lifetimes.
 const (
 	DefaultSessionIdle     = 24 * time.Hour
 	DefaultSessionAbsolute = 30 * 24 * time.Hour
+	DefaultEventRetention  = 365 * 24 * time.Hour
 )
 
 // maxFormBytes bounds a form body; the forms here are a few hundred bytes.
@@ -59,6 +80,21 @@ type Handler struct {
 	Now func() time.Time
 	// Tokens verifies bearer tokens for the account API; nil refuses bearer calls.
 	Tokens TokenVerifier
+	// Catalog is the profile field catalog (mandatory and locked fields come from the
+	// configuration); New sets the default catalog, cmd replaces it with the configured one.
+	Catalog *consent.Catalog
+	// Mail delivers verification codes and notices by email (notify.Mailer); nil sends
+	// nothing, except in development, where notify.LogMailer keeps mail for /dev/mail.
+	Mail MailSender
+	// Phone delivers codes by SMS or voice call (notify.LogSender, WebhookSender or
+	// TwilioSender); nil disables phone verification, except in development (LogSender).
+	Phone notify.Sender
+	// Pictures lists the pictures of the user's linked external identifiers for the
+	// "Available" button; nil offers none.
+	Pictures PictureSource
+	// PictureClient fetches an available picture; nil uses a client that only reaches
+	// public addresses over https.
+	PictureClient *http.Client
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -68,6 +104,8 @@ type Handler struct {
 	// time as a wrong password (SECURITY.md 14).
 	dummyHash string
 	limits    loginLimits
+	// ua parses User-Agent strings for the activity log (safe for concurrent use).
+	ua *useragent.Parser
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -86,6 +124,9 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 	}
 	if cfg.SessionAbsolute <= 0 {
 		cfg.SessionAbsolute = DefaultSessionAbsolute
+	}
+	if cfg.EventRetention <= 0 {
+		cfg.EventRetention = DefaultEventRetention
 	}
 	hashKey, err := deriveKey(cfg.Secret, "facet session cookie authentication", 64)
 	if err != nil {
@@ -108,6 +149,11 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		common:    commonPasswords(),
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
+		ua:        useragent.NewParser(),
+	}
+	// The catalog's clock follows h.Now, so a test clock also decides "not in the future".
+	if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {
+		return nil, err
 	}
 	h.cookies = sessions.NewCookieStore(hashKey, blockKey)
 	h.cookies.Options = &sessions.Options{

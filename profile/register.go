@@ -222,6 +222,8 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "start session", err)
 		return
 	}
+	h.Record(ctx, r, u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
+		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
 }

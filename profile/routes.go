@@ -29,6 +29,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	h.accountRoutes(r, api)
 	h.contactRoutes(r, api)
 	h.eventRoutes(r, api)
+	h.privacyRoutes(r, api)
 }
 
 // APIPrefix is where the account JSON API lives.

@@ -73,12 +73,19 @@ func parse(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
 	}
+	// Partials (files named _*.html, e.g. the account sidebar) hold {{define}}s that every page
+	// may use; they are not pages themselves.
+	partials, err := fs.Glob(fsys, "_*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list partials: %w", err)
+	}
 	t := &Templates{pages: make(map[string]*template.Template)}
 	for _, file := range names {
-		if file == layoutFile {
+		if file == layoutFile || strings.HasPrefix(file, "_") {
 			continue
 		}
-		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, layoutFile, file)
+		files := append([]string{layoutFile}, partials...)
+		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", file, err)
 		}

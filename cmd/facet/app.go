@@ -94,6 +94,7 @@ func (a *app) build(ctx context.Context) error {
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
 		SecureCookies:   cfg.secureCookies(),
+		TrustedProxies:  cfg.TrustedProxies,
 	}, a.store, tmpl, a.logger)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -112,6 +113,10 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)
 	}
+	// The account API accepts the provider's access tokens (scope "account"), and a user
+	// whose profile lacks mandatory fields completes it before any app signs them in.
+	prof.Tokens = provider
+	provider.Completion = prof
 
 	var rp *demo
 	if cfg.Demo {
@@ -139,7 +144,7 @@ func (a *app) build(ctx context.Context) error {
 		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusMethodNotAllowed})
 	})
 
-	exempt := append(oauth.ProtocolPaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
+	exempt := append(oauth.CrossSitePaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
 	var h http.Handler = browserGuard(r, exempt, a.logger, tmpl)
 	if cfg.secureCookies() {
 		h = strictTransport(h)

@@ -296,7 +296,7 @@ func TestServe(t *testing.T) {
 	defer cancel()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"facet", "serve"}, env, stdout, stderr) }()
+	go func() { done <- run(ctx, []string{"facet", "serve"}, env, nil, stdout, stderr) }()
 
 	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
 	var addr string

@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/storagetest"
 )
 
 // facetCLI runs the program against one database, as an operator would.
 type facetCLI struct {
-	t   *testing.T
-	env map[string]string
+	t     *testing.T
+	env   map[string]string
+	stdin io.Reader // what the next command reads as standard input
 }
 
 func newFacetCLI(t *testing.T, b storagetest.Backend) *facetCLI {
@@ -27,7 +31,7 @@ func newFacetCLI(t *testing.T, b storagetest.Backend) *facetCLI {
 func (c *facetCLI) run(args ...string) (string, error) {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(c.t.Context(), append([]string{"facet"}, args...), envOf(c.env), &stdout, &stderr)
+	err := run(c.t.Context(), append([]string{"facet"}, args...), envOf(c.env), c.stdin, &stdout, &stderr)
 	if err != nil {
 		c.t.Logf("facet %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
 	}
@@ -173,9 +177,34 @@ func TestCLIUsers(t *testing.T) {
 			}
 			cli.must("users", "create", "--email", "bob@example.com", "--password", "another good one")
 
+			// --password-stdin: the first line of standard input, spaces kept, line ending not.
+			cli.stdin = strings.NewReader(" stdin pass phrase \r\nignored second line\n")
+			cli.must("users", "create", "--email", "carol@example.com", "--password-stdin")
+			cli.stdin = strings.NewReader("whatever\n")
+			if _, err := cli.run("users", "create", "--email", "dave@example.com", "--password", "another good one", "--password-stdin"); err == nil {
+				t.Error("--password together with --password-stdin was accepted")
+			}
+			cli.stdin = strings.NewReader("\n")
+			if _, err := cli.run("users", "create", "--email", "dave@example.com", "--password-stdin"); err == nil {
+				t.Error("an empty --password-stdin was accepted")
+			}
+			cli.stdin = nil
+			store, err := sqlstore.Open(t.Context(), cli.env["FACET_DATABASE_URL"], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			carol, err := store.GetUserByEmail(t.Context(), "carol@example.com")
+			if err != nil {
+				t.Fatalf("the --password-stdin account: %v", err)
+			}
+			if ok, err := profile.CheckPassword(carol.PasswordHash, " stdin pass phrase "); err != nil || !ok {
+				t.Errorf("the --password-stdin account's password is not the first input line (ok=%v, err=%v)", ok, err)
+			}
+
 			var users []userJSON
 			cli.mustJSON(&users, "users", "list", "--json")
-			if len(users) != 2 {
+			if len(users) != 3 {
 				t.Fatalf("list: %+v", users)
 			}
 			if text := cli.must("users", "list"); !strings.Contains(text, "ada@example.com") || !strings.Contains(text, "bob@example.com") {
@@ -256,7 +285,7 @@ func TestCLISharedSecret(t *testing.T) {
 
 func TestCLIHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if err := run(t.Context(), []string{"facet", "--help"}, envOf(nil), &stdout, &stderr); err != nil {
+	if err := run(t.Context(), []string{"facet", "--help"}, envOf(nil), nil, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"serve", "migrate", "clients", "users", "keys"} {
@@ -264,7 +293,7 @@ func TestCLIHelp(t *testing.T) {
 			t.Errorf("help does not list %s:\n%s", cmd, stdout.String())
 		}
 	}
-	if err := run(t.Context(), []string{"facet", "nonsense"}, envOf(nil), &stdout, &stderr); err == nil {
+	if err := run(t.Context(), []string{"facet", "nonsense"}, envOf(nil), nil, &stdout, &stderr); err == nil {
 		t.Error("an unknown command succeeded")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,6 +46,10 @@ type Config struct {
 	SessionAbsolute      time.Duration
 
 	Demo bool // serve the demo relying party at /demo
+
+	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For header is
+	// believed for a client's IP address; empty trusts none and uses the peer address.
+	TrustedProxies []netip.Prefix
 
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
@@ -86,6 +91,7 @@ func settings() []setting {
 		{Key: "session_idle", Flag: "session-idle", Default: "24h", Help: "browser session idle timeout", Serve: true},
 		{Key: "session_absolute", Flag: "session-absolute", Default: "720h", Help: "browser session absolute timeout", Serve: true},
 		{Key: "demo", Flag: "demo", Help: "serve the demo app at /demo (default: on when the issuer is localhost)", Serve: true},
+		{Key: "trusted_proxies", Flag: "trusted-proxies", Help: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted (default: none)", Serve: true},
 		{Key: "log_level", Flag: "log-level", Default: "info", Help: "debug, info, warn or error"},
 		{Key: "log_format", Flag: "log-format", Default: "text", Help: "text or json"},
 	}
@@ -215,6 +221,16 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		cfg.Demo = isLocalIssuer(cfg.Issuer)
 	}
 
+	rawProxies := k.String("trusted_proxies")
+	if list := k.Strings("trusted_proxies"); len(list) > 0 {
+		rawProxies = strings.Join(list, ",") // a YAML list
+	}
+	proxies, err := parsePrefixes(rawProxies)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("trusted_proxies (FACET_TRUSTED_PROXIES): %w", err))
+	}
+	cfg.TrustedProxies = proxies
+
 	if err := cfg.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -334,6 +350,34 @@ func decodeSecret(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("is neither hex nor base64 of 32 bytes")
+}
+
+// parsePrefixes reads a comma-separated list of CIDRs ("10.0.0.0/8, fd00::/8"); a bare
+// address means that one host (/32 or /128). Prefixes are masked, so 10.1.2.3/8 reads as
+// 10.0.0.0/8.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR like 10.0.0.0/8 nor an IP address", part)
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // isLocalIssuer reports whether the issuer's host is this machine; the demo app is on by

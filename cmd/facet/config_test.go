@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +179,7 @@ func TestConfigProductionNeedsSecret(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "never.db")
 	err = run(t.Context(), []string{"facet", "serve"}, envOf(map[string]string{
 		"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com", "FACET_DATABASE_URL": "sqlite://" + dbPath,
-	}), &stdout, &stderr)
+	}), nil, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "FACET_SECRET") {
 		t.Fatalf("serve in production without secret: err = %v", err)
 	}
@@ -199,6 +201,8 @@ func TestConfigInvalid(t *testing.T) {
 		{"issuer with query", map[string]string{"FACET_ISSUER": "https://id.example.com/?x=1"}, "issuer"},
 		{"bad log level", map[string]string{"FACET_LOG_LEVEL": "loud"}, "log_level"},
 		{"bad demo", map[string]string{"FACET_DEMO": "maybe"}, "demo"},
+		{"bad trusted proxy", map[string]string{"FACET_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "trusted_proxies"},
+		{"bad trusted proxy bits", map[string]string{"FACET_TRUSTED_PROXIES": "10.0.0.0/33"}, "trusted_proxies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,5 +253,40 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	}
 	if !strings.Contains(readme, "go test -race ./...") {
 		t.Error("README lacks the test command")
+	}
+}
+
+// TestConfigTrustedProxies: FACET_TRUSTED_PROXIES, the flag and a YAML list all read as
+// prefixes; the default trusts no proxy.
+func TestConfigTrustedProxies(t *testing.T) {
+	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.TrustedProxies) != 0 {
+		t.Errorf("default trusted proxies: %v, want none", cfg.TrustedProxies)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("192.0.2.7/32")}
+	cfg, err = loadConfig("", envOf(map[string]string{"FACET_TRUSTED_PROXIES": " 10.1.2.3/8, fd00::/8 ,192.0.2.7,"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.TrustedProxies, want) {
+		t.Errorf("from the environment: %v, want %v", cfg.TrustedProxies, want)
+	}
+	cfg, err = loadConfig("", envOf(nil), serveFlags(t, "--trusted-proxies", "10.0.0.0/8,fd00::/8,192.0.2.7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.TrustedProxies, want) {
+		t.Errorf("from the flag: %v, want %v", cfg.TrustedProxies, want)
+	}
+	yaml := writeFile(t, "facet.yaml", "trusted_proxies:\n  - 10.0.0.0/8\n  - fd00::/8\n  - 192.0.2.7\n")
+	cfg, err = loadConfig(yaml, envOf(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.TrustedProxies, want) {
+		t.Errorf("from YAML: %v, want %v", cfg.TrustedProxies, want)
 	}
 }

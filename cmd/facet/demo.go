@@ -143,10 +143,13 @@ func (d *demo) Routes(r *mux.Router) {
 
 // demoPage is the data of templates/demo.html.
 type demoPage struct {
-	Issuer    string
-	ClientID  string
-	Error     string // a sentence for the person, never an internal message
-	SignedOut bool
+	Issuer   string
+	ClientID string
+	Error    string // a message catalog key ("demo.error.*"), never an internal message
+	// ErrorDetail is what Facet's error response said (error and error_description), shown
+	// after the message: this page is a developer's view of the protocol.
+	ErrorDetail string
+	SignedOut   bool
 	// After a successful sign-in:
 	Subject       string
 	IDTokenClaims string // indented JSON
@@ -215,7 +218,7 @@ func (d *demo) start(w http.ResponseWriter, r *http.Request) {
 	p, _, err := d.discover()
 	if err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The demo app could not reach Facet's discovery document. Check that the issuer setting is the address this server is reached at."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.discovery"})
 		return
 	}
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
@@ -228,7 +231,7 @@ func (d *demo) start(w http.ResponseWriter, r *http.Request) {
 	sess.Values["verifier"] = verifier
 	if err := sess.Save(r, w); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: save login cookie", "err", err)
-		d.render(w, r, http.StatusInternalServerError, demoPage{Error: "The demo app could not start the sign-in. Please try again."})
+		d.render(w, r, http.StatusInternalServerError, demoPage{Error: "demo.error.start"})
 		return
 	}
 	http.Redirect(w, r, d.oauthConfig(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
@@ -241,11 +244,11 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 	sess, err := d.login.Get(r, demoLoginCookie)
 	wantState, _ := sess.Values["state"].(string)
 	if err != nil || wantState == "" {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "This sign-in expired or was already completed. Start again with the button below."})
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.expired"})
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(wantState), []byte(q.Get("state"))) != 1 {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "The answer from Facet does not belong to this sign-in (state mismatch). Start again."})
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.state"})
 		return
 	}
 	// The login cookie is single use, whatever happens next.
@@ -254,22 +257,22 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 		d.logger.ErrorContext(r.Context(), "demo: clear login cookie", "err", err)
 	}
 	if iss := q.Get("iss"); iss != "" && iss != d.issuer {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "The answer came from another issuer than the one this app signed in with."})
+		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.issuer"})
 		return
 	}
 	if e := q.Get("error"); e != "" {
-		msg := "Facet answered: " + e
+		detail := e
 		if desc := q.Get("error_description"); desc != "" {
-			msg += " — " + desc
+			detail += " — " + desc
 		}
-		d.render(w, r, http.StatusOK, demoPage{Error: msg})
+		d.render(w, r, http.StatusOK, demoPage{Error: "demo.error.answered", ErrorDetail: detail})
 		return
 	}
 
 	p, endURL, err := d.discover()
 	if err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The demo app could not reach Facet's discovery document."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.discovery"})
 		return
 	}
 	ctx := oidc.ClientContext(r.Context(), d.client)
@@ -277,41 +280,41 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := d.oauthConfig(p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: code exchange failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet refused to exchange the authorization code for tokens. Start again."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.exchange"})
 		return
 	}
 	rawIDToken, _ := tok.Extra("id_token").(string)
 	if rawIDToken == "" {
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet's token response had no ID token."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.no_id_token"})
 		return
 	}
 	idToken, err := p.Verifier(&oidc.Config{ClientID: demoClientID, Now: d.now}).Verify(ctx, rawIDToken)
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: ID token verification failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token from Facet did not verify."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.id_token"})
 		return
 	}
 	nonce, _ := sess.Values["nonce"].(string)
 	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(nonce)) != 1 {
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token's nonce does not match this sign-in."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.nonce"})
 		return
 	}
 	var claims map[string]any
 	if err := idToken.Claims(&claims); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: ID token claims", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The ID token's claims could not be read."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.claims"})
 		return
 	}
 	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: userinfo failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "Facet's userinfo endpoint did not answer as expected."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.userinfo"})
 		return
 	}
 	var userinfo map[string]any
 	if err := info.Claims(&userinfo); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: userinfo claims", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "The userinfo answer could not be read."})
+		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.userinfo_claims"})
 		return
 	}
 

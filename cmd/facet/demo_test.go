@@ -66,8 +66,11 @@ var (
 	formRE   = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)">(.*?)</form>`)
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
 	buttonRE = regexp.MustCompile(`<button type="submit" name="([^"]*)" value="([^"]*)"`)
-	codeRE   = regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`)
-	hrefRE   = regexp.MustCompile(`<a href="([^"]*)" role="button">Log out</a>`)
+	// checkedRE finds pre-checked checkboxes (the consent page's on-request claims), which a
+	// browser submits as they are.
+	checkedRE = regexp.MustCompile(`<input type="checkbox" name="([^"]*)" value="([^"]*)" checked>`)
+	codeRE    = regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`)
+	hrefRE    = regexp.MustCompile(`<a href="([^"]*)" role="button">Log out</a>`)
 )
 
 // submit posts the first form of body with its hidden fields, the extra values, and the
@@ -81,6 +84,9 @@ func (b *browser) submit(body string, extra url.Values, button string) (*url.URL
 	form := url.Values{}
 	for _, h := range hiddenRE.FindAllStringSubmatch(m[2], -1) {
 		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	for _, c := range checkedRE.FindAllStringSubmatch(m[2], -1) {
+		form.Add(html.UnescapeString(c[1]), html.UnescapeString(c[2]))
 	}
 	for _, btn := range buttonRE.FindAllStringSubmatch(m[2], -1) {
 		if btn[2] == button {

@@ -127,9 +127,15 @@ func logIn(t testing.TB, b *agent, r *rp, ar authRequest, email, password string
 	return approve(t, b, p, ar, r.f.issuer)
 }
 
-// approve presses Allow on the consent page when p is one, and returns the code.
+// approve completes the profile when p asks for it (a user registered without a name has
+// no given and family name, which are mandatory), presses Allow on the consent page when p
+// is one, and returns the code.
 func approve(t testing.TB, b *agent, p page, ar authRequest, issuer string) string {
 	t.Helper()
+	if p.location == "" && p.status == http.StatusOK && p.url.Path == oauth.PathComplete {
+		f := p.formWith(t, oauth.PathComplete)
+		p = b.submit(p, f, url.Values{"given_name": {"Test"}, "family_name": {"User"}}, "")
+	}
 	if p.location == "" && p.status == http.StatusOK {
 		f := p.formWith(t, "/oauth2/consent")
 		p = b.submit(p, f, nil, allowButton(t, f))

@@ -28,7 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "facet: %v\n", err)
 		stop()
 		os.Exit(1)
@@ -36,9 +36,10 @@ func main() {
 }
 
 // run is the whole program: args is the command line including the program name, getenv
-// reads the environment. Tests call it directly.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+// reads the environment, stdin is read only by commands that say so (--password-stdin).
+// Tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	root := c.rootCommand()
 	rest := []string{} // never nil: cobra would fall back to os.Args
 	if len(args) > 1 {
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // cli carries what every command needs from the process.
 type cli struct {
 	getenv func(string) string
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }

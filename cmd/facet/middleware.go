@@ -134,34 +134,73 @@ func routeName(next http.Handler) http.Handler {
 	})
 }
 
-// browserGuard adds the browser protections (SECURITY.md 13) to every path except the
-// protocol endpoints, which are called cross-site by design and use no cookies, and the
-// machine endpoints: CSP with frame-ancestors 'none', Referrer-Policy, nosniff, and
-// http.CrossOriginProtection (403 on cross-origin unsafe requests).
+// browserGuard adds the browser protections (SECURITY.md 13). Every path except the exempt
+// ones gets http.CrossOriginProtection (403 on cross-origin unsafe requests) and the browser
+// headers: CSP with frame-ancestors 'none', Referrer-Policy, nosniff. The exempt paths are
+// the endpoints other sites call by design (token, introspection, end_session, ...) and the
+// machine endpoints: no cross-origin protection there, and their JSON keeps its own headers,
+// but any HTML page they answer with (the consent page shown by /oauth2/auth, an error page)
+// still gets the browser headers, so it cannot be framed to clickjack its buttons.
 func browserGuard(next http.Handler, exempt []string, logger *slog.Logger, t *templates.Templates) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
 		writeError(w, r, t, logger, templates.ErrorPage{
 			Status:  http.StatusForbidden,
-			Title:   "Request refused",
-			Message: "This form was sent from another site, so Facet refused it.",
-			Next:    "Go back to Facet, reload the page and try again.",
+			Title:   templates.T("crossorigin.title"),
+			Message: templates.T("crossorigin.message"),
+			Next:    templates.T("crossorigin.next"),
 		})
 	}))
 	guarded := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isExempt(r.URL.Path, exempt) {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(&htmlHeaders{ResponseWriter: w}, r)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
+		setBrowserHeaders(w.Header())
 		guarded.ServeHTTP(w, r)
 	})
 }
+
+// setBrowserHeaders sets the headers every page a browser renders carries.
+func setBrowserHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// htmlHeaders adds the browser headers to a response when, at the moment its header is
+// written, its Content-Type is HTML.
+type htmlHeaders struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *htmlHeaders) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		if ct := h.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "text/html") {
+			setBrowserHeaders(h)
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *htmlHeaders) Write(b []byte) (int, error) {
+	if !w.wrote {
+		if w.Header().Get("Content-Type") == "" {
+			// What net/http will sniff; an HTML body must not escape the headers that way.
+			w.Header().Set("Content-Type", http.DetectContentType(b))
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *htmlHeaders) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // strictTransport tells browsers to use https only (RFC 6797); added when the issuer is https.
 func strictTransport(next http.Handler) http.Handler {

@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/storagetest"
 )
 
@@ -146,5 +148,68 @@ func benchPost(b *testing.B, f *facet, path string, r *rp, body string) {
 	drain(resp)
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("%s: status %d", path, resp.StatusCode)
+	}
+}
+
+// BenchmarkUserinfo20Fields is BenchmarkUserinfo for a user with 20 populated profile rows
+// (every catalog field, public, plus six rows the catalog does not know, which consent
+// skips), so each call releases the full profile and keeps the disclosure record.
+func BenchmarkUserinfo20Fields(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f := startFacet(b, be.NewURL(b), nil)
+			r := newRP(b, f, "openid", "profile", "email", "phone", "address")
+			br := newAgent(b, f.issuer)
+			ar := r.start()
+			code := signUp(b, br, r, ar, "bench20@example.com", "correct horse battery", "Bench Mark")
+			u, err := f.app.store.GetUserByEmail(b.Context(), "bench20@example.com")
+			if err != nil {
+				b.Fatal(err)
+			}
+			values := map[string]string{
+				"given_name": "Bench", "family_name": "Mark", "middle_name": "M", "nickname": "bm",
+				"preferred_username": "bench", "birthdate": "1990-01-02", "gender": "other", "locale": "en-GB",
+				"zoneinfo": "Europe/Berlin", "website": "https://bench.example.org",
+				"address": `{"street_address":"1 Main St","locality":"Berlin","country":"Germany"}`,
+				"email":   "", "phone_number": "+4915550100", "picture": "/public/images/profile/abcdefgh12345678",
+				"x_extra_1": "1", "x_extra_2": "2", "x_extra_3": "3", "x_extra_4": "4", "x_extra_5": "5", "x_extra_6": "6",
+			}
+			var rows []storage.ProfileField
+			for k, v := range values {
+				rows = append(rows, storage.ProfileField{UserID: u.ID, Field: k, Value: v, Privacy: "public", UpdatedAt: time.Now()})
+			}
+			if err := f.app.store.PutProfileFields(b.Context(), rows); err != nil {
+				b.Fatal(err)
+			}
+			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, f.issuer+"/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			resp, err := f.client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var claims map[string]any
+			if err := jsonDecode(resp, &claims); err != nil || len(claims) != 19 {
+				b.Fatalf("userinfo releases %d claims (%v), want the full profile (19 with sub, name, updated_at and the verified flags)", len(claims), err)
+			}
+			resp.Body.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodGet, f.issuer+"/userinfo", nil)
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				resp, err := f.client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain(resp)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

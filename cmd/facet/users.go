@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +28,8 @@ func (c *cli) usersCommand() *cobra.Command {
 		RunE:  c.usersCreate,
 	}
 	create.Flags().String("email", "", "email address (required)")
-	create.Flags().String("password", "", "password (required; at least 8 characters)")
+	create.Flags().String("password", "", "password (at least 8 characters; visible in the process list: prefer --password-stdin)")
+	create.Flags().Bool("password-stdin", false, "read the password from the first line of standard input")
 	create.Flags().String("name", "", "full name (optional)")
 	create.Flags().Bool("admin", false, "make the account an administrator")
 	create.Flags().Bool("json", false, "print JSON")
@@ -62,6 +65,18 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	fromStdin, err := fs.GetBool("password-stdin")
+	if err != nil {
+		return err
+	}
+	if fromStdin {
+		if password != "" {
+			return errors.New("users create takes either --password or --password-stdin, not both")
+		}
+		if password, err = readPassword(c.stdin); err != nil {
+			return err
+		}
+	}
 	name, err := fs.GetString("name")
 	if err != nil {
 		return err
@@ -75,7 +90,7 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	if email == "" || password == "" {
-		return errors.New("users create needs --email and --password")
+		return errors.New("users create needs --email and --password or --password-stdin")
 	}
 	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
 		accounts, err := c.accounts(ctx, cfg, store, logger)
@@ -98,6 +113,32 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(c.stdout, "created user %s (%s)\n", u.ID, u.Email)
 		return nil
 	})
+}
+
+// maxPasswordInput bounds what --password-stdin reads; the password policy allows 128
+// characters, so anything longer is refused by it, not cut here.
+const maxPasswordInput = 4 << 10
+
+// readPassword reads the password from the first line of r (as `echo "$PW" | facet users
+// create --password-stdin` or a here-string gives it), without its line ending. Nothing
+// else on the line is trimmed: spaces may be part of a passphrase.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("--password-stdin: no standard input")
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxPasswordInput+1))
+	if err != nil {
+		return "", fmt.Errorf("--password-stdin: read standard input: %w", err)
+	}
+	if len(b) > maxPasswordInput {
+		return "", errors.New("--password-stdin: the input is too long for a password")
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", errors.New("--password-stdin: standard input held no password")
+	}
+	return line, nil
 }
 
 // accounts builds the profile handler, whose Register applies the same rules as the

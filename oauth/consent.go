@@ -1,0 +1,146 @@
+package oauth
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+)
+
+// claimField is the name of the consent page's checkboxes, one per on-request claim the
+// user may allow. Like consentField it is removed before fosite re-parses the request, and
+// never copied into the page's hidden fields.
+const claimField = "claim"
+
+// consentRequest reads what ar asks of the user's profile: its scopes and its claims
+// parameter (OIDC Core §5.5). A malformed claims parameter is invalid_request.
+func consentRequest(ar fosite.AuthorizeRequester) (consent.Request, error) {
+	cr, err := consent.ParseClaimsRequest(ar.GetRequestForm().Get("claims"))
+	if err != nil {
+		return consent.Request{}, fosite.ErrInvalidRequest.WithHint("The claims parameter is not valid JSON of OpenID Connect Core 5.5.").WithWrap(err)
+	}
+	return consent.Request{Scopes: ar.GetRequestedScopes(), Claims: cr}, nil
+}
+
+// decideConsent is the authorization endpoint's consent step for a signed-in user: issue the
+// code when the existing grant covers the request (and prompt is not consent), answer
+// consent_required for prompt=none, show the consent page otherwise.
+func (p *Provider) decideConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
+	req, err := consentRequest(ar)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	pr, err := p.consent.Prompt(r.Context(), user, ar.GetClient().GetID(), req)
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "consent decision", "err", err)
+		p.authorizeError(w, r, ar, fosite.ErrServerError)
+		return
+	}
+	prompt := prompts(ar)
+	if pr.Covered() && !slices.Contains(prompt, "consent") {
+		p.issue(w, r, ar, user, sess)
+		return
+	}
+	if slices.Contains(prompt, "none") {
+		p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not yet allowed this app."))
+		return
+	}
+	p.renderConsent(w, r, ar, user, pr)
+}
+
+// handleConsent receives the consent page (a cookie-authenticated POST; cmd applies
+// cross-origin protection). The page's hidden fields carry the original authorization
+// request, which fosite parses and validates again from scratch; the checked claim boxes say
+// which on-request claims the user allows.
+func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+		return
+	}
+	decision := r.PostForm.Get(consentField)
+	checked := r.PostForm[claimField]
+	for _, k := range []string{consentField, claimField} {
+		r.PostForm.Del(k)
+		r.Form.Del(k)
+	}
+
+	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	if !redirectOK(ar) {
+		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered."))
+		return
+	}
+	user, sess, ok := p.authenticate(w, r, ar)
+	if !ok {
+		return
+	}
+	switch decision {
+	case "deny":
+		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
+	case "allow":
+		req, err := consentRequest(ar)
+		if err != nil {
+			p.authorizeError(w, r, ar, err)
+			return
+		}
+		// The grant records exactly the on-request claims left checked, merged with the
+		// previous grant; the prompt is decided again from current data, so only claims the
+		// page could have offered are granted.
+		if _, err := p.consent.Allow(r.Context(), user, ar.GetClient().GetID(), req, checked); err != nil {
+			p.logger.ErrorContext(r.Context(), "store consent", "err", err)
+			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			return
+		}
+		p.issue(w, r, ar, user, sess)
+	default:
+		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
+	}
+}
+
+// consentPage is the data of consent.html (built by consent.NewPage).
+type consentPage struct {
+	consent.Page
+	UserEmail     string
+	Fields        []hiddenField
+	Action, Field string
+	ClaimField    string
+}
+
+type hiddenField struct{ Name, Value string }
+
+func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, pr consent.Prompt) {
+	c, err := p.clients.get(r.Context(), ar.GetClient().GetID())
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "consent client", "err", err)
+		p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
+		return
+	}
+	page := consentPage{
+		Page:      consent.NewPage(c.c, pr, ar.GetRequestedScopes()),
+		UserEmail: user.Email, Action: PathConsent, Field: consentField, ClaimField: claimField,
+	}
+	form := ar.GetRequestForm()
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		if k != consentField && k != claimField {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
+		}
+	}
+	if err := p.templates.Render(w, http.StatusOK, "consent", page); err != nil {
+		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
+	}
+}

@@ -1,0 +1,334 @@
+package profile
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/templates"
+)
+
+// optionView is one <option> of a select.
+type optionView struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// inputView is one form control of the edit and complete pages. Address is a fieldset of
+// Parts named "address.<part>".
+type inputView struct {
+	Name         string
+	Label        string
+	Input        string // text, date, url, select, address
+	Value        string
+	Autocomplete string
+	MaxLen       int
+	Min, Max     string
+	Options      []optionView
+	Parts        []inputView
+	Hint         string
+	Error        string
+	Locked       bool
+	Mandatory    bool
+}
+
+// editPageData is profile_edit.html's data, for a block's edit form (Action /profile/edit)
+// and for "Complete your profile" (Action /profile/complete).
+type editPageData struct {
+	Action   string
+	Block    string
+	Title    string
+	Intro    string
+	Alert    string
+	Inputs   []inputView
+	ReturnTo string
+}
+
+// autocomplete maps catalog keys to HTML autofill tokens (HTML Living Standard §4.10.18.7).
+var autocomplete = map[string]string{
+	"given_name":         "given-name",
+	"family_name":        "family-name",
+	"middle_name":        "additional-name",
+	"nickname":           "nickname",
+	"preferred_username": "username",
+	"birthdate":          "bday",
+	"gender":             "sex",
+	"locale":             "language",
+	"zoneinfo":           "off",
+	"website":            "url",
+}
+
+// addressAutocomplete maps address parts to autofill tokens.
+var addressAutocomplete = map[string]string{
+	"street_address": "street-address",
+	"locality":       "address-level2",
+	"region":         "address-level1",
+	"postal_code":    "postal-code",
+	"country":        "country-name",
+}
+
+// hints are shown under inputs whose format is not obvious.
+var hints = map[string]string{
+	"preferred_username": "field.hint.preferred_username",
+	"locale":             "field.hint.locale",
+	"zoneinfo":           "field.hint.zoneinfo",
+	"website":            "field.hint.website",
+}
+
+// blockTitles are the edit pages' headings.
+var blockTitles = map[string]string{
+	consent.BlockMain:       "account.edit.main",
+	consent.BlockAdditional: "account.edit.additional",
+}
+
+// inputFor builds the control of field f showing value (the stored or the entered value) and,
+// for an address, parts (the entered parts, or nil to take them from value).
+func (h *Handler) inputFor(f consent.Field, value string, parts map[string]string, errs map[string]string) inputView {
+	in := inputView{
+		Name:         f.Key,
+		Label:        templates.T(f.Label),
+		Input:        f.Input,
+		Value:        value,
+		Autocomplete: autocomplete[f.Key],
+		MaxLen:       f.MaxLen,
+		Locked:       f.Locked,
+		Mandatory:    f.Mandatory,
+	}
+	if k, ok := hints[f.Key]; ok {
+		in.Hint = templates.T(k)
+	}
+	if msg := errs[f.Key]; msg != "" {
+		in.Error = templates.T(msg)
+	}
+	switch f.Input {
+	case "date":
+		in.Min = "1900-01-01"
+		in.Max = h.Now().Format("2006-01-02")
+	case "select":
+		in.Options = []optionView{{Value: "", Label: templates.T("field.none"), Selected: value == ""}}
+		for _, o := range f.Options {
+			in.Options = append(in.Options, optionView{Value: o, Label: templates.T("field." + f.Key + "." + o), Selected: o == value})
+		}
+	case "address":
+		if parts == nil {
+			a, _ := consent.ParseAddress(value)
+			parts = map[string]string{}
+			for _, p := range consent.AddressParts() {
+				parts[p] = a.Part(p)
+			}
+		}
+		for _, p := range consent.AddressParts() {
+			part := inputView{
+				Name:         "address." + p,
+				Label:        templates.T("field.address." + p),
+				Input:        "text",
+				Value:        parts[p],
+				Autocomplete: addressAutocomplete[p],
+				MaxLen:       f.MaxLen,
+				Locked:       f.Locked,
+			}
+			if msg := errs["address."+p]; msg != "" {
+				part.Error = templates.T(msg)
+			}
+			in.Parts = append(in.Parts, part)
+		}
+	}
+	return in
+}
+
+// formChanges reads the posted values of fields: a field absent from the form is not
+// changed. Address parts are validated one by one so each gets its own message; their
+// messages go into errs as "address.<part>".
+func formChanges(form url.Values, fields []consent.Field, errs map[string]string) (map[string]string, map[string]string) {
+	changes := map[string]string{}
+	var parts map[string]string
+	for _, f := range fields {
+		if f.Input != "address" {
+			if _, ok := form[f.Key]; ok {
+				changes[f.Key] = form.Get(f.Key)
+			}
+			continue
+		}
+		parts = map[string]string{}
+		present := false
+		for _, p := range consent.AddressParts() {
+			if _, ok := form["address."+p]; ok {
+				present = true
+			}
+			parts[p] = form.Get("address." + p)
+		}
+		if !present {
+			parts = nil
+			continue
+		}
+		a, msgs := consent.ValidateAddress(consent.AddressFrom(parts))
+		for p, m := range msgs {
+			errs["address."+p] = m
+		}
+		if len(msgs) == 0 {
+			changes[f.Key] = a.Value()
+		}
+	}
+	return changes, parts
+}
+
+// editForm shows the form of one block: /profile/edit?block=main|additional.
+func (h *Handler) editForm(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	block := r.URL.Query().Get("block")
+	if _, ok := blockTitles[block]; !ok {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	a, err := h.loadAccount(r.Context(), u)
+	if err != nil {
+		h.serverError(w, r, "load account", err)
+		return
+	}
+	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.T(blockTitles[block])}
+	for _, f := range h.Catalog.Block(block) {
+		data.Inputs = append(data.Inputs, h.inputFor(f, a.Values[f.Key], nil, nil))
+	}
+	h.render(w, r, http.StatusOK, "profile_edit", data)
+}
+
+// edit saves one block: every value valid, or nothing saved and the form shown again with
+// the entered values and a message next to each wrong field.
+func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	block := r.PostForm.Get("block")
+	if _, ok := blockTitles[block]; !ok {
+		h.errorPage(w, r, http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	a, err := h.loadAccount(ctx, u)
+	if err != nil {
+		h.serverError(w, r, "load account", err)
+		return
+	}
+	var fields []consent.Field
+	for _, f := range h.Catalog.Block(block) {
+		if !f.Locked {
+			fields = append(fields, f)
+		}
+	}
+	errs := map[string]string{}
+	changes, parts := formChanges(r.PostForm, fields, errs)
+	if len(errs) == 0 {
+		_, errs, err = h.saveProfile(ctx, r, a, changes, nil)
+		if err != nil && !errors.Is(err, errValidation) {
+			h.serverError(w, r, "save profile", err)
+			return
+		}
+	}
+	if len(errs) == 0 {
+		http.Redirect(w, r, "/profile?notice=saved#"+block, http.StatusSeeOther)
+		return
+	}
+	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.T(blockTitles[block]), Alert: templates.T("account.edit.not_saved")}
+	for _, f := range h.Catalog.Block(block) {
+		v := a.Values[f.Key]
+		if _, sent := r.PostForm[f.Key]; sent && !f.Locked {
+			v = r.PostForm.Get(f.Key) // the value as entered
+		}
+		data.Inputs = append(data.Inputs, h.inputFor(f, v, partsIf(f, parts), errs))
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
+}
+
+// partsIf returns the entered address parts for the address field.
+func partsIf(f consent.Field, parts map[string]string) map[string]string {
+	if f.Input == "address" {
+		return parts
+	}
+	return nil
+}
+
+// completeForm asks for the missing mandatory fields only, then goes on to return_to.
+func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
+	a, err := h.loadAccount(r.Context(), u)
+	if err != nil {
+		h.serverError(w, r, "load account", err)
+		return
+	}
+	missing := h.missing(a)
+	if len(missing) == 0 {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
+	data := h.completePage(returnTo)
+	for _, k := range missing {
+		f, _ := h.Catalog.Field(k)
+		data.Inputs = append(data.Inputs, h.inputFor(f, "", nil, nil))
+	}
+	h.render(w, r, http.StatusOK, "profile_edit", data)
+}
+
+func (h *Handler) completePage(returnTo string) editPageData {
+	return editPageData{
+		Action:   "/profile/complete",
+		Title:    templates.T("account.complete.title"),
+		Intro:    templates.T("account.complete.intro"),
+		ReturnTo: returnTo,
+	}
+}
+
+// complete saves the missing mandatory fields (each required) and continues to return_to.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	returnTo := safeReturnTo(r.PostForm.Get("return_to"))
+	a, err := h.loadAccount(ctx, u)
+	if err != nil {
+		h.serverError(w, r, "load account", err)
+		return
+	}
+	missing := h.missing(a)
+	var fields []consent.Field
+	for _, k := range missing {
+		f, _ := h.Catalog.Field(k)
+		fields = append(fields, f)
+	}
+	errs := map[string]string{}
+	changes, parts := formChanges(r.PostForm, fields, errs)
+	if len(errs) == 0 {
+		_, errs, err = h.saveProfile(ctx, r, a, changes, missing)
+		if err != nil && !errors.Is(err, errValidation) {
+			h.serverError(w, r, "save profile", err)
+			return
+		}
+	}
+	if len(errs) == 0 {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
+	data := h.completePage(returnTo)
+	data.Alert = templates.T("account.edit.not_saved")
+	for _, f := range fields {
+		data.Inputs = append(data.Inputs, h.inputFor(f, r.PostForm.Get(f.Key), partsIf(f, parts), errs))
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
+}

@@ -1,0 +1,145 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// errWrongPassword: the current password given to change it is not correct.
+var errWrongPassword = errors.New("current password not correct")
+
+// passwordChange is what a person sends to change their password. Confirm is checked only
+// when CheckConfirm is set (the page has a confirmation field, the API does not).
+type passwordChange struct {
+	Current, New, Confirm string
+	CheckConfirm          bool
+}
+
+// changePassword is the one service behind the page and PUT /api/account/password. The
+// current password is always required: it is the recent authentication SECURITY.md 15 asks
+// for, for browser sessions and bearer tokens alike. A wrong one counts toward the same
+// per-account throttle as failed logins (SECURITY.md 14). On success it replaces the hash
+// and, in the same transaction, ends every browser session and every token of the user
+// (SECURITY.md 12) and records password_changed.
+//
+// Errors: errValidation with a message key per field, errWrongPassword, errThrottled with
+// the time to wait, or an internal error.
+func (h *Handler) changePassword(ctx context.Context, r *http.Request, u storage.User, c passwordChange) (map[string]string, time.Duration, error) {
+	errs := map[string]string{}
+	if c.Current == "" {
+		errs["current_password"] = "account.password.current_required"
+	}
+	if msg := checkPasswordPolicy(c.New, h.common); msg != "" {
+		errs["new_password"] = msg
+	}
+	if c.CheckConfirm && c.Confirm != c.New && errs["new_password"] == "" {
+		errs["confirm"] = "register.confirm_mismatch"
+	}
+	if len(errs) > 0 {
+		return errs, 0, errValidation
+	}
+	accountKey := "login:account:" + keyHash(normalizeEmail(u.Email))
+	retry, err := h.hit(ctx, []counter{{key: accountKey, limit: h.limits.PerAccount}})
+	if err != nil {
+		return nil, 0, err
+	}
+	if retry > 0 {
+		return nil, retry, errThrottled
+	}
+	ok, err := CheckPassword(u.PasswordHash, c.Current)
+	if err != nil {
+		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+	}
+	if !ok {
+		return nil, 0, errWrongPassword
+	}
+	if c.New == c.Current {
+		return map[string]string{"new_password": "account.password.same"}, 0, errValidation
+	}
+	hash, err := HashPassword(c.New)
+	if err != nil {
+		return nil, 0, err
+	}
+	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.Store.SetPasswordHash(ctx, u.ID, hash, h.Now().UTC()); err != nil {
+			return err
+		}
+		if _, err := h.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		if _, err := h.Store.RevokeSubject(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		h.Record(ctx, r, u.ID, Event{Category: CategoryPasswordChanged})
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("change password: %w", err)
+	}
+	if err := h.Store.ResetCounter(ctx, accountKey); err != nil {
+		h.Logger.WarnContext(ctx, "reset login counter", "user_id", u.ID, "err", err)
+	}
+	h.Logger.InfoContext(ctx, "password changed", "user_id", u.ID)
+	return nil, 0, nil
+}
+
+// passwordPageData is password.html's data.
+type passwordPageData struct {
+	Alert  string
+	Errors map[string]string
+}
+
+// passwordForm shows the password change form.
+func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := h.signedIn(w, r); !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "password", passwordPageData{Errors: map[string]string{}})
+}
+
+// password changes the password; on success the person is logged out everywhere and sent to
+// the login page (spec "Changing Password": "you will be logged out").
+func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	errs, retry, err := h.changePassword(r.Context(), r, u, passwordChange{
+		Current:      r.PostForm.Get("current_password"),
+		New:          r.PostForm.Get("new_password"),
+		Confirm:      r.PostForm.Get("confirm"),
+		CheckConfirm: true,
+	})
+	data := passwordPageData{Errors: map[string]string{}}
+	switch {
+	case err == nil:
+		h.clearCookie(w)
+		http.Redirect(w, r, "/login?notice=password_changed", http.StatusSeeOther)
+		return
+	case errors.Is(err, errValidation):
+		for k, v := range errs {
+			data.Errors[k] = templates.T(v)
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, "password", data)
+	case errors.Is(err, errWrongPassword):
+		data.Errors["current_password"] = templates.T("account.password.wrong")
+		h.render(w, r, http.StatusUnprocessableEntity, "password", data)
+	case errors.Is(err, errThrottled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		data.Alert = throttleMessage(retry)
+		h.render(w, r, http.StatusTooManyRequests, "password", data)
+	default:
+		h.serverError(w, r, "change password", err)
+	}
+}

@@ -1,0 +1,438 @@
+package profile
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// eventPageSize is how many events the Event Log tab and GET /api/account/events return at
+// once.
+const eventPageSize = 50
+
+// eventRoutes registers the Event Log tab and its JSON route.
+func (h *Handler) eventRoutes(r, api *mux.Router) {
+	r.HandleFunc("/profile/events", h.eventLog).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/events/{id}", h.eventDetail).Methods(http.MethodGet, http.MethodHead)
+	api.HandleFunc("/events", h.apiEvents).Methods(http.MethodGet, http.MethodHead)
+}
+
+// errBadCursor: the cursor parameter is not one this server wrote.
+var errBadCursor = errors.New("invalid cursor")
+
+// eventQuery is one request for a page of a user's events.
+type eventQuery struct {
+	Category string
+	ClientID string
+	Cursor   string // opaque, from a previous page's next cursor
+}
+
+// eventPage is one page of events and the cursor of the next (older) page, "" at the end.
+type eventPage struct {
+	Events []storage.Event
+	Next   string
+}
+
+// events returns a page of userID's events, newest first: the service function behind the
+// Event Log tab and GET /api/account/events. errBadCursor when q.Cursor does not decode.
+func (h *Handler) events(ctx context.Context, userID string, q eventQuery) (eventPage, error) {
+	f := storage.EventFilter{Category: q.Category, ClientID: q.ClientID, Limit: eventPageSize + 1}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return eventPage{}, err
+		}
+		f.Before = &c
+	}
+	evs, err := h.Store.ListEvents(ctx, userID, f)
+	if err != nil {
+		return eventPage{}, err
+	}
+	var p eventPage
+	// One more than a page was asked for: its presence says an older page exists, so the
+	// last page never links to an empty one.
+	if len(evs) > eventPageSize {
+		evs = evs[:eventPageSize]
+		last := evs[len(evs)-1]
+		p.Next = encodeCursor(storage.EventCursor{At: last.At, ID: last.ID})
+	}
+	p.Events = evs
+	return p, nil
+}
+
+// encodeCursor writes an event's position as an opaque URL-safe string. It only says where a
+// page starts within the caller's own events, so it needs no signature.
+func encodeCursor(c storage.EventCursor) string {
+	raw := strconv.FormatInt(c.At.UnixMicro(), 10) + "." + c.ID
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// decodeCursor reads what encodeCursor wrote.
+func decodeCursor(s string) (storage.EventCursor, error) {
+	if len(s) > 200 {
+		return storage.EventCursor{}, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return storage.EventCursor{}, errBadCursor
+	}
+	micros, id, ok := strings.Cut(string(raw), ".")
+	if !ok || id == "" || len(id) > 64 || !utf8.ValidString(id) {
+		return storage.EventCursor{}, errBadCursor
+	}
+	n, err := strconv.ParseInt(micros, 10, 64)
+	if err != nil || n < 0 {
+		return storage.EventCursor{}, errBadCursor
+	}
+	return storage.EventCursor{At: time.UnixMicro(n).UTC(), ID: id}, nil
+}
+
+// eventQueryFrom reads the filters and cursor of a page or API request; false when a value is
+// too long to be a category, a client id or a cursor.
+func eventQueryFrom(r *http.Request) (eventQuery, bool) {
+	v := r.URL.Query()
+	q := eventQuery{Category: v.Get("category"), ClientID: v.Get("client_id"), Cursor: v.Get("cursor")}
+	ok := len(q.Category) <= maxEventCategory && len(q.ClientID) <= maxEventClientID &&
+		utf8.ValidString(q.Category) && utf8.ValidString(q.ClientID)
+	return q, ok
+}
+
+// PurgeEvents deletes the events older than the retention period (cfg.EventRetention) and
+// returns how many. cmd runs it periodically on one node at a time, under a storage lease
+// (see RunPurgeEvents).
+func (h *Handler) PurgeEvents(ctx context.Context) (int64, error) {
+	n, err := h.Store.DeleteEventsBefore(ctx, h.Now().Add(-h.cfg.EventRetention))
+	if err != nil {
+		return n, fmt.Errorf("purge events: %w", err)
+	}
+	return n, nil
+}
+
+// EventPurgeLease is the storage lease RunPurgeEvents takes, so only one node purges at a time.
+const EventPurgeLease = "events_purge"
+
+// RunPurgeEvents calls h.PurgeEvents every period until ctx ends, on the one node that holds
+// the EventPurgeLease (holder names this node, e.g. rand.Text() once per process). The lease
+// lasts one period and is renewed by its holder each time, so when that node stops another
+// takes over after at most one period. Errors are logged and retried at the next tick.
+func (h *Handler) RunPurgeEvents(ctx context.Context, holder string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		h.purgeEventsOnce(ctx, holder, every)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// purgeEventsOnce purges when this node holds (or takes) the lease.
+func (h *Handler) purgeEventsOnce(ctx context.Context, holder string, ttl time.Duration) {
+	ok, err := h.Store.TryLease(ctx, EventPurgeLease, holder, h.Now(), ttl)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.Logger.WarnContext(ctx, "events purge: take lease", "err", err)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	n, err := h.PurgeEvents(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.Logger.ErrorContext(ctx, "events purge", "err", err, "deleted", n)
+		}
+		return
+	}
+	if n > 0 {
+		h.Logger.InfoContext(ctx, "events purge", "deleted", n)
+	}
+}
+
+// apiEvent is one event in GET /api/account/events.
+type apiEvent struct {
+	ID         string            `json:"id"`
+	Category   string            `json:"category"`
+	Time       time.Time         `json:"time"`
+	ClientID   string            `json:"client_id"`
+	ClientName string            `json:"client_name"`
+	Device     string            `json:"device"`
+	Browser    string            `json:"browser"`
+	OS         string            `json:"os"`
+	IP         string            `json:"ip"`
+	Details    map[string]string `json:"details"`
+}
+
+// apiEventList is the body of GET /api/account/events; NextCursor is null on the last page.
+type apiEventList struct {
+	Events     []apiEvent `json:"events"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// apiEvents serves GET /api/account/events?category=&client_id=&cursor=.
+func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
+	c := apiCaller(r.Context())
+	q, ok := eventQueryFrom(r)
+	if !ok {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The category or client_id parameter is too long.")
+		return
+	}
+	p, err := h.events(r.Context(), c.User.ID, q)
+	if errors.Is(err, errBadCursor) {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The cursor parameter is not valid; start again without it.")
+		return
+	}
+	if err != nil {
+		h.apiServerError(w, r, "list events", err)
+		return
+	}
+	body := apiEventList{Events: make([]apiEvent, 0, len(p.Events))}
+	for _, e := range p.Events {
+		details := e.Details
+		if details == nil {
+			details = map[string]string{}
+		}
+		body.Events = append(body.Events, apiEvent{
+			ID: e.ID, Category: e.Category, Time: e.At, ClientID: e.ClientID, ClientName: e.ClientName,
+			Device: e.Device, Browser: e.Browser, OS: e.OS, IP: e.IP, Details: details,
+		})
+	}
+	if p.Next != "" {
+		body.NextCursor = &p.Next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// eventsPage is events.html's data.
+type eventsPage struct {
+	Zone       string // the time zone the times are shown in
+	Events     []eventRow
+	Categories []eventOption
+	Clients    []eventOption
+	Filtered   bool   // a category or app filter is on
+	OlderURL   string // the next, older page; "" on the last page
+	NewestURL  string // back to the first page; "" on the first page
+}
+
+// eventRow is one event as the Event Log shows it.
+type eventRow struct {
+	URL      string
+	Header   string // the category in words
+	Time     string // in the user's zone
+	DateTime string // RFC 3339, for <time datetime>
+	App      string // the app's name, "" without an app
+	ClientID string
+	Device   string
+	Browser  string
+	OS       string
+	IP       string
+	Details  []eventDetail
+}
+
+// eventDetail is one entry of an event's details, labelled.
+type eventDetail struct {
+	Label, Value string
+}
+
+// eventOption is an entry of a filter list.
+type eventOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// eventLog serves the Event Log tab: GET /profile/events?category=&client_id=&cursor=.
+func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	q, ok := eventQueryFrom(r)
+	if !ok {
+		h.errorPage(w, r, http.StatusBadRequest)
+		return
+	}
+	p, err := h.events(ctx, u.ID, q)
+	if errors.Is(err, errBadCursor) {
+		h.errorPage(w, r, http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, "list events", err)
+		return
+	}
+	facets, err := h.Store.EventFacets(ctx, u.ID)
+	if err != nil {
+		h.serverError(w, r, "event facets", err)
+		return
+	}
+	loc, err := h.userLocation(ctx, u.ID)
+	if err != nil {
+		h.serverError(w, r, "user time zone", err)
+		return
+	}
+	page := eventsPage{Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
+	for _, e := range p.Events {
+		page.Events = append(page.Events, newEventRow(e, loc))
+	}
+	page.Categories = categoryOptions(facets.Categories, q.Category)
+	for _, c := range facets.Clients {
+		page.Clients = append(page.Clients, eventOption{Value: c.ID, Label: appLabel(c.Name, c.ID), Selected: c.ID == q.ClientID})
+	}
+	if p.Next != "" {
+		page.OlderURL = eventLogURL(q.Category, q.ClientID, p.Next)
+	}
+	if q.Cursor != "" {
+		page.NewestURL = eventLogURL(q.Category, q.ClientID, "")
+	}
+	h.render(w, r, http.StatusOK, "events", page)
+}
+
+// eventDetailPage is event.html's data.
+type eventDetailPage struct {
+	Zone   string
+	UserID string
+	Event  eventRow
+}
+
+// eventDetail serves GET /profile/events/{id}: one of the user's events with every detail the
+// spec lists. Another user's event is 404 like a missing one.
+func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	e, err := h.Store.GetEvent(ctx, u.ID, mux.Vars(r)["id"])
+	if errors.Is(err, storage.ErrNotFound) {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, "get event", err)
+		return
+	}
+	loc, err := h.userLocation(ctx, u.ID)
+	if err != nil {
+		h.serverError(w, r, "user time zone", err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "event", eventDetailPage{Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
+}
+
+// userLocation is the time zone of the user's zoneinfo profile field, UTC when unset or not a
+// zone this system knows.
+func (h *Handler) userLocation(ctx context.Context, userID string) (*time.Location, error) {
+	fields, err := h.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fields {
+		if f.Field == "zoneinfo" && f.Value != "" {
+			if loc, err := time.LoadLocation(f.Value); err == nil {
+				return loc, nil
+			}
+		}
+	}
+	return time.UTC, nil
+}
+
+// eventTimeLayout shows a date and time with the zone's abbreviation or offset.
+const eventTimeLayout = "2 Jan 2006, 15:04:05 MST"
+
+func newEventRow(e storage.Event, loc *time.Location) eventRow {
+	row := eventRow{
+		URL:      "/profile/events/" + url.PathEscape(e.ID),
+		Header:   categoryLabel(e.Category),
+		Time:     e.At.In(loc).Format(eventTimeLayout),
+		DateTime: e.At.Format(time.RFC3339),
+		ClientID: e.ClientID,
+		Device:   deviceLabel(e.Device),
+		Browser:  e.Browser,
+		OS:       e.OS,
+		IP:       e.IP,
+	}
+	if e.ClientID != "" {
+		row.App = appLabel(e.ClientName, e.ClientID)
+	}
+	keys := make([]string, 0, len(e.Details))
+	for k := range e.Details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		row.Details = append(row.Details, eventDetail{Label: messageOr("events.detail."+k, k), Value: e.Details[k]})
+	}
+	return row
+}
+
+// categoryOptions lists the categories found in the user's events, in words, sorted by label.
+func categoryOptions(categories []string, selected string) []eventOption {
+	out := make([]eventOption, 0, len(categories))
+	for _, c := range categories {
+		out = append(out, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
+
+// categoryLabel is the event header in words; a category without a message shows as is.
+func categoryLabel(c string) string { return messageOr("events.category."+c, c) }
+
+// deviceLabel is the device type in words.
+func deviceLabel(d string) string {
+	if d == "" {
+		return templates.T("events.device.unknown")
+	}
+	return messageOr("events.device."+d, d)
+}
+
+// appLabel is an app's name, its client id when it has none (or is gone).
+func appLabel(name, clientID string) string {
+	if name != "" {
+		return name
+	}
+	return clientID
+}
+
+// messageOr returns the catalog text for key, or fallback when the catalog has none.
+func messageOr(key, fallback string) string {
+	if templates.HasMessage(key) {
+		return templates.T(key)
+	}
+	return fallback
+}
+
+// eventLogURL is the Event Log with the given filters and cursor.
+func eventLogURL(category, clientID, cursor string) string {
+	v := url.Values{}
+	if category != "" {
+		v.Set("category", category)
+	}
+	if clientID != "" {
+		v.Set("client_id", clientID)
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if len(v) == 0 {
+		return "/profile/events"
+	}
+	return "/profile/events?" + v.Encode()
+}

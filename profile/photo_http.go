@@ -1,0 +1,482 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// PhotoPathPrefix is where profile photos are served; the picture field holds
+// PhotoPathPrefix + id (consent makes it absolute with the issuer).
+const PhotoPathPrefix = "/public/images/profile/"
+
+// photoIDPattern matches the ids newPhotoID makes (128 random bits in hex).
+var photoIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// multipartOverhead is what a multipart body may carry besides the photo (boundaries, part
+// headers, a small field or two).
+const multipartOverhead = 64 << 10
+
+// AvailablePicture is a picture offered by one of the user's linked external identifiers.
+type AvailablePicture struct {
+	URL    string // https URL of the image at the external provider
+	Source string // the provider's display name, e.g. "GitHub"
+}
+
+// PictureSource lists the pictures a user's linked external identifiers offer (the
+// external-identifier module implements it; cmd sets Handler.Pictures). Only URLs it returns
+// are ever fetched.
+type PictureSource interface {
+	AvailablePictures(ctx context.Context, userID string) ([]AvailablePicture, error)
+}
+
+func newPhotoID() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
+}
+
+// photoID returns the id of a picture value of ours, or "".
+func photoID(picture string) string {
+	id, ok := strings.CutPrefix(picture, PhotoPathPrefix)
+	if !ok || !photoIDPattern.MatchString(id) {
+		return ""
+	}
+	return id
+}
+
+func (h *Handler) maxPhotoBytes() int64 {
+	if h.cfg.MaxPhotoBytes > 0 {
+		return h.cfg.MaxPhotoBytes
+	}
+	return defaultMaxPhotoBytes
+}
+
+func (h *Handler) errPhotoTooLarge() *contactError {
+	return &contactError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Msg: "contacts.photo.too_large",
+		Args: []any{h.maxPhotoBytes() >> 20}, Field: "photo"}
+}
+
+// readPhotoUpload returns the bytes of the multipart part "photo". The size limit is
+// enforced before reading: a declared Content-Length above it is refused at once, and the
+// body is read through http.MaxBytesReader, so a body without a length stops at the limit.
+func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := h.maxPhotoBytes()
+	if r.ContentLength > limit+multipartOverhead {
+		return nil, h.errPhotoTooLarge()
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" {
+		return nil, refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "contacts.photo.multipart")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit+multipartOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+	}
+	tooBig := func(err error) bool {
+		var mbe *http.MaxBytesError
+		return errors.As(err, &mbe)
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, invalidField("photo", "contacts.photo.required")
+		}
+		if err != nil {
+			if tooBig(err) {
+				return nil, h.errPhotoTooLarge()
+			}
+			return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+		}
+		if part.FormName() != "photo" {
+			if _, err := io.Copy(io.Discard, part); err != nil && tooBig(err) {
+				return nil, h.errPhotoTooLarge()
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			if tooBig(err) {
+				return nil, h.errPhotoTooLarge()
+			}
+			return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+		}
+		if int64(len(data)) > limit {
+			return nil, h.errPhotoTooLarge()
+		}
+		if len(data) == 0 {
+			return nil, invalidField("photo", "contacts.photo.required")
+		}
+		return data, nil
+	}
+}
+
+// setPhoto processes an image, stores it under a new random id, points the picture field at
+// it (keeping the field's privacy level) and deletes the user's previous photo, in one
+// transaction. It returns the picture path.
+func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, data []byte, clientID string) (string, error) {
+	out, contentType, err := processPhoto(data)
+	if err != nil {
+		return "", err
+	}
+	id := newPhotoID()
+	path := PhotoPathPrefix + id
+	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+		now := h.Now()
+		if err := h.Store.CreatePhoto(ctx, storage.Photo{ID: id, UserID: userID, ContentType: contentType, Data: out, CreatedAt: now}); err != nil {
+			return fmt.Errorf("create photo: %w", err)
+		}
+		_, level, err := h.fieldLevel(ctx, userID, "picture")
+		if err != nil {
+			return err
+		}
+		if err := h.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: userID, Field: "picture", Value: path, Privacy: level, UpdatedAt: now}}); err != nil {
+			return fmt.Errorf("put picture: %w", err)
+		}
+		if _, err := h.Store.DeleteOtherPhotos(ctx, userID, id); err != nil {
+			return fmt.Errorf("delete previous photo: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	h.Record(ctx, r, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
+	return path, nil
+}
+
+// deletePhoto deletes the user's photo id (the current one when id is ""). Another user's id
+// is "not found".
+func (h *Handler) deletePhoto(ctx context.Context, r *http.Request, userID, id, clientID string) error {
+	current, _, err := h.fieldLevel(ctx, userID, "picture")
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		id = photoID(current)
+	}
+	if id == "" {
+		return refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+	}
+	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.Store.DeletePhoto(ctx, userID, id); errors.Is(err, storage.ErrNotFound) {
+			return refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+		} else if err != nil {
+			return fmt.Errorf("delete photo: %w", err)
+		}
+		if current == PhotoPathPrefix+id {
+			if err := h.Store.DeleteProfileField(ctx, userID, "picture"); err != nil {
+				return fmt.Errorf("delete picture: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h.Record(ctx, r, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
+	return nil
+}
+
+// photoServe serves a stored photo. Ids are random and never reused, so the response is
+// immutable; nosniff and a sandboxing CSP keep a browser from reading it as anything but an
+// image.
+func (h *Handler) photoServe(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if !photoIDPattern.MatchString(id) {
+		http.NotFound(w, r)
+		return
+	}
+	p, err := h.Store.GetPhoto(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, "get photo", err)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", p.ContentType)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "public, max-age=31536000, immutable")
+	hd.Set("ETag", `"`+p.ID+`"`)
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	http.ServeContent(w, r, "", p.CreatedAt, bytes.NewReader(p.Data))
+}
+
+// photoPage is contacts_photo.html's data.
+type photoPage struct {
+	Picture   string
+	PhotoID   string
+	Available []AvailablePicture
+	MaxMB     int64
+	Errors    map[string]string
+	Alert     string
+	Notice    string
+}
+
+func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, error) {
+	p := photoPage{Errors: map[string]string{}, MaxMB: h.maxPhotoBytes() >> 20}
+	current, _, err := h.fieldLevel(ctx, userID, "picture")
+	if err != nil {
+		return p, err
+	}
+	if id := photoID(current); id != "" {
+		p.Picture, p.PhotoID = current, id
+	}
+	if h.Pictures != nil {
+		list, err := h.Pictures.AvailablePictures(ctx, userID)
+		if err != nil {
+			// The button is hidden; the page still works.
+			h.Logger.WarnContext(ctx, "available pictures", "user_id", userID, "err", err)
+		}
+		p.Available = list
+	}
+	return p, nil
+}
+
+func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	page, err := h.newPhotoPage(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, "photo page", err)
+		return
+	}
+	switch r.URL.Query().Get("done") {
+	case "saved":
+		page.Notice = templates.T("contacts.photo.saved")
+	case "deleted":
+		page.Notice = templates.T("contacts.photo.deleted")
+	}
+	h.render(w, r, http.StatusOK, "contacts_photo", page)
+}
+
+func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID string, err error) {
+	ce, ok := asContactError(err)
+	if !ok {
+		h.serverError(w, r, "photo", err)
+		return
+	}
+	page, perr := h.newPhotoPage(r.Context(), userID)
+	if perr != nil {
+		h.serverError(w, r, "photo page", perr)
+		return
+	}
+	if ce.Field != "" {
+		page.Errors[ce.Field] = ce.Text()
+	} else {
+		page.Alert = ce.Text()
+	}
+	if ce.Status == http.StatusRequestEntityTooLarge {
+		// The rest of the body was not read; do not keep the connection for another request.
+		w.Header().Set("Connection", "close")
+	}
+	h.render(w, r, ce.Status, "contacts_photo", page)
+}
+
+func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	data, err := h.readPhotoUpload(w, r)
+	if err == nil {
+		_, err = h.setPhoto(r.Context(), r, u.ID, data, "")
+	}
+	if err != nil {
+		h.photoError(w, r, u.ID, err)
+		return
+	}
+	http.Redirect(w, r, "/profile/photo?done=saved", http.StatusSeeOther)
+}
+
+func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok || !h.parseForm(w, r) {
+		return
+	}
+	err := h.deletePhoto(r.Context(), r, u.ID, r.PostForm.Get("id"), "")
+	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.photoError(w, r, u.ID, err)
+		return
+	}
+	http.Redirect(w, r, "/profile/photo?done=deleted", http.StatusSeeOther)
+}
+
+// photoAvailable takes a picture the user's external identifiers offer. Nothing is fetched
+// unless the URL is in the PictureSource's list for this user.
+func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok || !h.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	want := r.PostForm.Get("url")
+	var list []AvailablePicture
+	if h.Pictures != nil {
+		var err error
+		if list, err = h.Pictures.AvailablePictures(ctx, u.ID); err != nil {
+			h.serverError(w, r, "available pictures", err)
+			return
+		}
+	}
+	found := false
+	for _, p := range list {
+		if p.URL == want {
+			found = true
+			break
+		}
+	}
+	if !found {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	data, err := h.fetchPicture(ctx, want)
+	if err == nil {
+		_, err = h.setPhoto(ctx, r, u.ID, data, "")
+	}
+	if err != nil {
+		h.photoError(w, r, u.ID, err)
+		return
+	}
+	http.Redirect(w, r, "/profile/photo?done=saved", http.StatusSeeOther)
+}
+
+// fetchPicture downloads an offered picture over https, bounded in time and size.
+func (h *Handler) fetchPicture(ctx context.Context, raw string) ([]byte, error) {
+	failed := refuse(http.StatusUnprocessableEntity, "validation_failed", "contacts.photo.fetch_failed")
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, failed
+	}
+	client := h.PictureClient
+	if client == nil {
+		client = publicHTTPSClient()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, failed
+	}
+	req.Header.Set("Accept", "image/jpeg, image/png, image/webp")
+	res, err := client.Do(req)
+	if err != nil {
+		h.Logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "err", err)
+		return nil, failed
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		h.Logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "status", res.StatusCode)
+		return nil, failed
+	}
+	limit := h.maxPhotoBytes()
+	if res.ContentLength > limit {
+		return nil, h.errPhotoTooLarge()
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if err != nil {
+		return nil, failed
+	}
+	if int64(len(data)) > limit {
+		return nil, h.errPhotoTooLarge()
+	}
+	return data, nil
+}
+
+// publicHTTPSClient reaches only public addresses (no loopback, private, link-local or
+// unspecified ones, checked on the address actually dialled, so DNS cannot steer it inside),
+// follows at most 3 redirects, all https.
+func publicHTTPSClient() *http.Client {
+	dialer := &net.Dialer{
+		Timeout: 5 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil {
+				return err
+			}
+			ip = ip.Unmap()
+			if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+				return fmt.Errorf("refusing to connect to non-public address %s", ip)
+			}
+			return nil
+		},
+	}
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{
+			DialContext:            dialer.DialContext,
+			TLSHandshakeTimeout:    5 * time.Second,
+			ResponseHeaderTimeout:  10 * time.Second,
+			MaxResponseHeaderBytes: 64 << 10,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 || req.URL.Scheme != "https" {
+				return errors.New("redirect refused")
+			}
+			return nil
+		},
+	}
+}
+
+// apiPhotoPut: PUT /api/account/photo (multipart "photo") → 200 {"picture": path}.
+func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
+	c := apiCaller(r.Context())
+	data, err := h.readPhotoUpload(w, r)
+	var path string
+	if err == nil {
+		path, err = h.setPhoto(r.Context(), r, c.User.ID, data, c.ClientID)
+	}
+	if err != nil {
+		if ce, ok := asContactError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
+			w.Header().Set("Connection", "close")
+		}
+		h.writeContactAPIError(w, r, "photo upload", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"picture": path})
+}
+
+// apiPhotoDelete: DELETE /api/account/photo → 204; 404 when there is no photo.
+func (h *Handler) apiPhotoDelete(w http.ResponseWriter, r *http.Request) {
+	c := apiCaller(r.Context())
+	if err := h.deletePhoto(r.Context(), r, c.User.ID, "", c.ClientID); err != nil {
+		h.writeContactAPIError(w, r, "photo delete", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}

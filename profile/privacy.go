@@ -1,0 +1,184 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// privacyRoutes registers the per-field privacy forms, the private-profile switch and their
+// JSON twins. Each applies at once, without a confirmation step (spec "How to Configure Field
+// Privacy", "Disabling Public Profile").
+func (h *Handler) privacyRoutes(r, api *mux.Router) {
+	r.HandleFunc("/profile/privacy/{field}", h.privacyForm).Methods(http.MethodPost)
+	r.HandleFunc("/profile/private-profile", h.privateProfileForm).Methods(http.MethodPost)
+	api.HandleFunc("/privacy/{field}", h.apiPutPrivacy).Methods(http.MethodPut)
+	api.HandleFunc("/private-profile", h.apiPutPrivateProfile).Methods(http.MethodPut)
+}
+
+// identifierPrefix names a linked identifier's level: "identifier:{id}". Linked identifiers
+// do not exist yet, so every identifier id is unknown (404).
+const identifierPrefix = "identifier:"
+
+var (
+	errUnknownField      = errors.New("unknown field")
+	errUnknownIdentifier = errors.New("unknown identifier")
+	errBadLevel          = errors.New("unknown privacy level")
+)
+
+// privacy is consent's service over this handler's store and catalog.
+func (h *Handler) privacy() *consent.Service {
+	return &consent.Service{Store: h.Store, Catalog: h.Catalog, Logger: h.Logger, Now: h.Now}
+}
+
+// setLevel is the one service function behind the form and the API: it checks field (404
+// when unknown) and level (422 when not a level), stores the level and records
+// privacy_changed.
+func (h *Handler) setLevel(ctx context.Context, r *http.Request, u storage.User, field, level string) error {
+	if strings.HasPrefix(field, identifierPrefix) {
+		return errUnknownIdentifier
+	}
+	if _, ok := h.Catalog.Field(field); !ok {
+		return errUnknownField
+	}
+	l, ok := consent.ParseLevel(level)
+	if !ok {
+		return errBadLevel
+	}
+	found, err := h.privacy().SetLevel(ctx, u.ID, field, l)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errUnknownField
+	}
+	h.Record(ctx, r, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
+	return nil
+}
+
+// setPrivateProfile stores the private-profile switch and records privacy_changed.
+func (h *Handler) setPrivateProfile(ctx context.Context, r *http.Request, u storage.User, on bool) error {
+	if err := h.Store.SetPrivateProfile(ctx, u.ID, on, h.Now().UTC()); err != nil {
+		return err
+	}
+	state := "off"
+	if on {
+		state = "on"
+	}
+	h.Record(ctx, r, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"private_profile": state}})
+	return nil
+}
+
+// privacyForm is POST /profile/privacy/{field} with level=private|on_request|public; it goes
+// back to the field on the profile page.
+func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, http.StatusBadRequest)
+		return
+	}
+	field := mux.Vars(r)["field"]
+	switch err := h.setLevel(r.Context(), r, u, field, r.PostForm.Get("level")); {
+	case errors.Is(err, errUnknownField), errors.Is(err, errUnknownIdentifier):
+		h.errorPage(w, r, http.StatusNotFound)
+	case errors.Is(err, errBadLevel):
+		h.errorPage(w, r, http.StatusUnprocessableEntity)
+	case err != nil:
+		h.serverError(w, r, "set privacy level", err)
+	default:
+		http.Redirect(w, r, "/profile#"+url.PathEscape(field), http.StatusSeeOther)
+	}
+}
+
+// privateProfileForm is POST /profile/private-profile with enabled=on|off.
+func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, http.StatusBadRequest)
+		return
+	}
+	var on bool
+	switch r.PostForm.Get("enabled") {
+	case "on":
+		on = true
+	case "off":
+		on = false
+	default:
+		h.errorPage(w, r, http.StatusUnprocessableEntity)
+		return
+	}
+	if err := h.setPrivateProfile(r.Context(), r, u, on); err != nil {
+		h.serverError(w, r, "set private profile", err)
+		return
+	}
+	http.Redirect(w, r, "/profile#privacy", http.StatusSeeOther)
+}
+
+// privacyLevel is the body and answer of PUT /api/account/privacy/{field}.
+type privacyLevel struct {
+	Field string `json:"field,omitempty"`
+	Level string `json:"level"`
+}
+
+// apiPutPrivacy is PUT /api/account/privacy/{field} {"level": "..."}.
+func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
+	c := apiCaller(r.Context())
+	var body privacyLevel
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	field := mux.Vars(r)["field"]
+	switch err := h.setLevel(r.Context(), r, c.User, field, body.Level); {
+	case errors.Is(err, errUnknownIdentifier):
+		writeAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.identifier"))
+	case errors.Is(err, errUnknownField):
+		writeAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.field"))
+	case errors.Is(err, errBadLevel):
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+			Description: templates.T("privacy.err.level"), Fields: map[string]string{"level": templates.T("privacy.err.level")}})
+	case err != nil:
+		h.apiServerError(w, r, "set privacy level", err)
+	default:
+		writeJSON(w, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
+	}
+}
+
+// privateProfile is the body and answer of PUT /api/account/private-profile.
+type privateProfile struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// apiPutPrivateProfile is PUT /api/account/private-profile {"enabled": true|false}.
+func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
+	c := apiCaller(r.Context())
+	var body privateProfile
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	if body.Enabled == nil {
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+			Description: templates.T("privacy.err.enabled"), Fields: map[string]string{"enabled": templates.T("privacy.err.enabled")}})
+		return
+	}
+	if err := h.setPrivateProfile(r.Context(), r, c.User, *body.Enabled); err != nil {
+		h.apiServerError(w, r, "set private profile", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
