@@ -140,15 +140,41 @@ func (s *Service) Claims(ctx context.Context, target Target, issuer string, user
 	case TargetIntrospection:
 		// Release gives introspection sub only; there is nothing to load.
 	}
+	return s.release(ctx, in, clientID), nil
+}
+
+// ErrUserInactive: UserClaims found no user with that id, or the user is not active.
+var ErrUserInactive = errors.New("the user does not exist or is not active")
+
+// UserClaims is Claims for an app (userinfo or the ID token) and a user given by id: the user
+// is read together with the release's inputs (storage GetReleaseData: one round trip on
+// PostgreSQL instead of four), all current data. A user who does not exist or is not active
+// gets ErrUserInactive, and nothing is released or recorded.
+func (s *Service) UserClaims(ctx context.Context, target Target, issuer, userID, clientID string, scopes []string, cr ClaimsRequest) (map[string]any, storage.User, error) {
+	s.init()
+	d, err := s.Store.GetReleaseData(ctx, userID, clientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.User.Status != storage.UserActive) {
+		return nil, d.User, ErrUserInactive
+	}
+	if err != nil {
+		return nil, storage.User{}, fmt.Errorf("release data of %q: %w", userID, err)
+	}
+	in := ReleaseInput{Target: target, Issuer: issuer, User: d.User, Catalog: s.cat, Scopes: scopes, Claims: cr,
+		Fields: d.Fields, PrivateProfile: d.PrivateProfile, Grant: d.Grant}
+	return s.release(ctx, in, clientID), d.User, nil
+}
+
+// release runs Release and, for a release to an app, records which claim names went to it.
+func (s *Service) release(ctx context.Context, in ReleaseInput, clientID string) map[string]any {
 	claims := Release(in)
-	if (target == TargetUserinfo || target == TargetIDToken) && clientID != "" {
+	if (in.Target == TargetUserinfo || in.Target == TargetIDToken) && clientID != "" {
 		names := make([]string, 0, len(claims))
 		for k := range claims {
 			names = append(names, k)
 		}
-		s.disclosures.record(ctx, user.ID, clientID, names)
+		s.disclosures.record(ctx, in.User.ID, clientID, names)
 	}
-	return claims, nil
+	return claims
 }
 
 // profile loads the user's fields and private-profile switch.

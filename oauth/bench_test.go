@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -53,5 +54,26 @@ func BenchmarkTokenHandler(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// BenchmarkDecodeRequest decodes a stored access-token request (the introspection and
+// userinfo hot path, minus the database).
+func BenchmarkDecodeRequest(b *testing.B) {
+	db := storagetest.Backends(b)[0].Open(b)
+	if _, _, err := CreateClient(b.Context(), db, ClientSpec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
+		b.Fatal(err)
+	}
+	st := &store{db: db, clients: newClientCache(db, time.Now)}
+	row := []byte(`{"id":"4f1c2d3e-aaaa-bbbb-cccc-0123456789ab","at":1700000000123,"client_id":"app",` +
+		`"scopes":["openid","profile","email","offline_access"],"granted_scopes":["openid","profile","email","offline_access"],` +
+		`"form":{"grant_type":["authorization_code"],"nonce":["n-0123456789"],"redirect_uri":["https://app.example/cb"]},` +
+		`"session":{"sub":"0f7e6d5c-1111-2222-3333-444455556666","auth_time":1700000000,"rat":1699999990,"acr":"urn:facet:pwd","amr":["pwd"],` +
+		`"exp":{"access_token":1700003600,"authorize_code":1700000300,"refresh_token":1702592000},"granted_at":1699999999}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.decodeRequest(b.Context(), row); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ type testServer struct {
 	secret   string // of the confidential client "rs"
 }
 
-func newTestServer(t *testing.T, db storage.Storage) *testServer {
+func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	secret := []byte(strings.Repeat("k", 32))
@@ -63,7 +64,11 @@ func newTestServer(t *testing.T, db storage.Storage) *testServer {
 		t.Fatal(err)
 	}
 	fs := &fakeSessions{}
-	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, fs, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	cfg := Config{Issuer: testIssuer, Secret: secret}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := New(cfg, db, fs, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +233,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
 			t.Error("token endpoint without CORS")
 		}
-		checkIDToken(t, s, tok.IDToken, tok.AccessToken)
+		checkIDToken(t, s, tok.IDToken, tok.AccessToken, "nonce-123456")
 
 		// Replaying the code fails and revokes what it issued.
 		if rec = s.postForm(PathToken, tokenForm); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_grant") {
@@ -242,7 +247,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	})
 }
 
-func checkIDToken(t *testing.T, s *testServer, raw, accessToken string) {
+// checkIDToken verifies raw against the JWKS and checks its claims; nonce is the one expected
+// (none on a refresh: OIDC Core §12.2).
+func checkIDToken(t *testing.T, s *testServer, raw, accessToken, nonce string) {
 	t.Helper()
 	rec := s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
 	var set jose.JSONWebKeySet
@@ -273,7 +280,7 @@ func checkIDToken(t *testing.T, s *testServer, raw, accessToken string) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(accessToken))
-	if std.Subject != "u1" || extra.Nonce != "nonce-123456" || extra.AtHash != base64.RawURLEncoding.EncodeToString(sum[:16]) ||
+	if std.Subject != "u1" || extra.Nonce != nonce || extra.AtHash != base64.RawURLEncoding.EncodeToString(sum[:16]) ||
 		extra.AuthTime == 0 || extra.ACR != "urn:facet:pwd" || len(extra.AMR) != 1 ||
 		extra.Email != "" { // scopes alone put email in userinfo, not in the ID token (OIDC Core §5.4)
 		t.Fatalf("ID token claims: %+v %+v", std, extra)
@@ -332,8 +339,11 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 			RefreshToken string `json:"refresh_token"`
 			IDToken      string `json:"id_token"`
 		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &tok2); err != nil || tok2.RefreshToken == "" || tok2.IDToken == "" {
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok2); err != nil || tok2.RefreshToken == "" || tok2.AccessToken == "" {
 			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+		}
+		if tok2.IDToken != "" {
+			t.Fatalf("refresh issued an ID token without IDTokenOnRefresh: %s", rec.Body)
 		}
 		rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"app"}})
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_grant") {
@@ -395,17 +405,17 @@ func TestRefreshAbsoluteLifetime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sr storedRequest
+		var sr map[string]json.RawMessage
 		if err := json.Unmarshal(row.Data, &sr); err != nil {
 			t.Fatal(err)
 		}
 		sess := newSession()
-		if err := json.Unmarshal(sr.Session, sess); err != nil {
+		if err := json.Unmarshal(sr["session"], sess); err != nil {
 			t.Fatal(err)
 		}
 		granted := time.Now().UTC().Add(-s.p.cfg.RefreshLifespan + 5*time.Minute).Truncate(time.Second)
 		sess.GrantedAt = granted
-		if sr.Session, err = json.Marshal(sess); err != nil {
+		if sr["session"], err = json.Marshal(sess); err != nil {
 			t.Fatal(err)
 		}
 		if row.Data, err = json.Marshal(sr); err != nil {
@@ -444,4 +454,65 @@ func refreshSignature(t *testing.T, token string) string {
 		t.Fatalf("unexpected token format %q", token)
 	}
 	return sig
+}
+
+// TestRefreshIDToken: a refresh returns an ID token only with Config.IDTokenOnRefresh (OIDC
+// Core §12.2 lets the response omit it); when on, the ID token is valid, carries current
+// claims and writes numbers as integers.
+func TestRefreshIDToken(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(map[bool]string{false: "off", true: "on"}[on], func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, db storage.Storage) {
+				ctx := t.Context()
+				s := newTestServer(t, db, func(c *Config) { c.IDTokenOnRefresh = on })
+				s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
+				if err := db.PutProfileFields(ctx, []storage.ProfileField{{UserID: "u1", Field: "given_name", Value: "Alex",
+					Privacy: "public", UpdatedAt: time.Now()}}); err != nil {
+					t.Fatal(err)
+				}
+				scopes := []string{"openid", "profile", "email", "offline_access"}
+				if err := s.p.consent.Grant(ctx, "u1", "app", scopes, consent.ClaimsForScopes([]string{"email"})); err != nil {
+					t.Fatal(err)
+				}
+				params := authorizeParams("scope", strings.Join(scopes, " "),
+					"claims", `{"id_token":{"given_name":null,"updated_at":null}}`)
+				loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+params.Encode(), nil)))
+				rec := s.postForm(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+					"client_id": {"app"}, "redirect_uri": {"http://127.0.0.1:5555/cb"}, "code_verifier": {verifier}})
+				var tok struct {
+					RefreshToken string `json:"refresh_token"`
+				}
+				if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.RefreshToken == "" {
+					t.Fatalf("token: %s", rec.Body)
+				}
+				rec = s.postForm(PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"app"}})
+				var tok2 struct {
+					AccessToken  string `json:"access_token"`
+					RefreshToken string `json:"refresh_token"`
+					IDToken      string `json:"id_token"`
+				}
+				if err := json.Unmarshal(rec.Body.Bytes(), &tok2); err != nil || rec.Code != http.StatusOK || tok2.RefreshToken == "" {
+					t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+				}
+				if !on {
+					if tok2.IDToken != "" {
+						t.Fatalf("ID token on refresh while off: %s", rec.Body)
+					}
+					return
+				}
+				if tok2.IDToken == "" {
+					t.Fatalf("no ID token on refresh while on: %s", rec.Body)
+				}
+				checkIDToken(t, s, tok2.IDToken, tok2.AccessToken, "")
+				payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok2.IDToken, ".")[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(payload), `"given_name":"Alex"`) ||
+					!regexp.MustCompile(`"updated_at":[0-9]+[,}]`).Match(payload) {
+					t.Fatalf("refreshed ID token claims: %s", payload)
+				}
+			})
+		})
+	}
 }

@@ -42,6 +42,12 @@ type Config struct {
 	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
 	IDTokenLifespan time.Duration // default 1 h
 
+	// IDTokenOnRefresh makes every refresh-token grant with scope openid return a new ID token
+	// (configuration key id_token_on_refresh). Off by default: OIDC Core §12.2 lets a refresh
+	// response omit id_token, and signing one (RSA-2048) was most of a refresh's CPU. Relying
+	// parties read current claims from userinfo either way.
+	IDTokenOnRefresh bool
+
 	Now func() time.Time
 }
 
@@ -177,16 +183,23 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 	// JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
 	// authorization-code handler issued, and the OpenID refresh handler reads the scopes the
 	// refresh handler granted.
-	p.oauth = compose.Compose(fc, st, strategy,
+	// Without IDTokenOnRefresh the OpenID refresh handler is not composed at all: a refresh
+	// then returns access and refresh tokens only (OIDC Core §12.2).
+	factories := []compose.Factory{
 		compose.OAuth2AuthorizeExplicitFactory,
 		p.refreshFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OpenIDConnectExplicitFactory,
-		compose.OpenIDConnectRefreshFactory,
+	}
+	if cfg.IDTokenOnRefresh {
+		factories = append(factories, compose.OpenIDConnectRefreshFactory)
+	}
+	factories = append(factories,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
+	p.oauth = compose.Compose(fc, st, strategy, factories...)
 	guardTokenHandlers(fc)
 
 	if p.discovery, err = discoveryDocument(cfg.Issuer); err != nil {
@@ -223,9 +236,10 @@ func (p *Provider) Routes(r *mux.Router) {
 //
 //   - an absolute lifetime: fosite sets every new refresh token's expiry to now+lifespan,
 //     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (SECURITY.md 5);
-//   - current data: a user who is no longer active gets invalid_grant, and the ID token
-//     claims are recomputed through consent.Release, so a refreshed ID token never carries
-//     a value the user has since hidden.
+//   - current data: a user who is no longer active gets invalid_grant, and (with
+//     Config.IDTokenOnRefresh) the ID token claims are recomputed through consent.Release, so
+//     a refreshed ID token never carries a value the user has since hidden. Without it no ID
+//     token is issued, so nothing is released (or recorded as disclosed) on refresh.
 type refreshHandler struct {
 	*oauth2.RefreshTokenGrantHandler
 	p *Provider
@@ -254,18 +268,30 @@ func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fos
 			sess.SetExpiresAt(fosite.AccessToken, limit)
 		}
 	}
+	if h.p.cfg.IDTokenOnRefresh && req.GetGrantedScopes().Has("openid") {
+		// The user and the release's inputs in one read.
+		claims, _, err := h.p.consent.UserClaims(ctx, consent.TargetIDToken, h.p.cfg.Issuer, sess.GetSubject(),
+			req.GetClient().GetID(), req.GetGrantedScopes(), sess.ClaimsRequest)
+		if errors.Is(err, consent.ErrUserInactive) {
+			return fosite.ErrInvalidGrant.WithHint("The account is no longer active.")
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		delete(claims, "sub") // fosite sets it from the session
+		if len(claims) == 0 {
+			claims = nil
+		}
+		sess.IDTokenClaims().Extra = claims
+		return nil
+	}
 	user, err := h.p.store.GetUser(ctx, sess.GetSubject())
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.Status != storage.UserActive) {
 		return fosite.ErrInvalidGrant.WithHint("The account is no longer active.")
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
-	if req.GetGrantedScopes().Has("openid") {
-		extra, err := h.p.idTokenClaims(ctx, user, req.GetClient().GetID(), req.GetGrantedScopes(), sess.ClaimsRequest)
-		if err != nil {
-			return fosite.ErrServerError.WithWrap(err)
-		}
-		sess.IDTokenClaims().Extra = extra
-	}
+	// No ID token follows: do not carry the claims released at the code exchange forward
+	// into the rotated rows.
+	sess.IDTokenClaims().Extra = nil
 	return nil
 }

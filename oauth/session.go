@@ -106,8 +106,8 @@ func fromUnix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// MarshalJSON writes the compact stored form.
-func (s *Session) MarshalJSON() ([]byte, error) {
+// wire is the compact stored form of s.
+func (s *Session) wire() wireSession {
 	c := s.IDTokenClaims()
 	w := wireSession{
 		Subject:   s.GetSubject(),
@@ -125,25 +125,63 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 			w.ExpiresAt[string(k)] = unix(v)
 		}
 	}
-	return json.Marshal(w)
+	return w
 }
 
-// UnmarshalJSON reads the compact stored form. The extra claims are decoded with UseNumber
-// and typed by claimNumbers: a plain map[string]any would turn every number into float64,
-// and go-jose (which signs the ID token) writes large float64s in exponent form, so
-// updated_at would come out as 1.795872616e+09 instead of an integer (OIDC Core §5.1 and
-// RFC 7519 §2 NumericDate: a JSON number of seconds; relying parties parse it as an integer).
+// MarshalJSON writes the compact stored form.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(s.wire())
+}
+
+// storedSession is wireSession as read back. It decodes as part of the stored request in the
+// same json.Unmarshal (see storedRequestIn): the extra claims stay raw and are decoded on
+// their own only when there are any (most tokens carry none), with UseNumber, and the claims
+// parameter is parsed only when the request had one.
+type storedSession struct {
+	Subject   string           `json:"sub,omitempty"`
+	AuthTime  int64            `json:"auth_time,omitempty"`
+	Requested int64            `json:"rat,omitempty"`
+	ACR       string           `json:"acr,omitempty"`
+	AMR       []string         `json:"amr,omitempty"`
+	Extra     json.RawMessage  `json:"ext,omitempty"`
+	ExpiresAt map[string]int64 `json:"exp,omitempty"`
+	GrantedAt int64            `json:"granted_at,omitempty"`
+	Claims    string           `json:"claims,omitempty"`
+}
+
+// UnmarshalJSON reads the compact stored form.
 func (s *Session) UnmarshalJSON(b []byte) error {
-	var w wireSession
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&w); err != nil {
+	var w storedSession
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	for k, v := range w.Extra {
-		w.Extra[k] = claimNumbers(v)
+	fresh, err := w.session()
+	if err != nil {
+		return err
 	}
+	*s = *fresh
+	return nil
+}
+
+// session builds the Session. The extra claims are decoded with UseNumber and typed by
+// claimNumbers: a plain map[string]any would turn every number into float64, and go-jose
+// (which signs the ID token) writes large float64s in exponent form, so updated_at would come
+// out as 1.795872616e+09 instead of an integer (OIDC Core §5.1 and RFC 7519 §2 NumericDate:
+// a JSON number of seconds; relying parties parse it as an integer).
+func (w *storedSession) session() (*Session, error) {
 	fresh := newSession()
+	if len(w.Extra) > 0 && !bytes.Equal(w.Extra, []byte("null")) {
+		var extra map[string]any
+		dec := json.NewDecoder(bytes.NewReader(w.Extra))
+		dec.UseNumber()
+		if err := dec.Decode(&extra); err != nil {
+			return nil, err
+		}
+		for k, v := range extra {
+			extra[k] = claimNumbers(v)
+		}
+		fresh.Claims.Extra = extra
+	}
 	fresh.Subject = w.Subject
 	c := fresh.Claims
 	c.Subject = w.Subject
@@ -151,18 +189,21 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 	c.RequestedAt = fromUnix(w.Requested)
 	c.AuthenticationContextClassReference = w.ACR
 	c.AuthenticationMethodsReferences = w.AMR
-	c.Extra = w.Extra
-	for k, v := range w.ExpiresAt {
-		fresh.SetExpiresAt(fosite.TokenType(k), fromUnix(v))
+	if len(w.ExpiresAt) > 0 {
+		fresh.ExpiresAt = make(map[fosite.TokenType]time.Time, len(w.ExpiresAt))
+		for k, v := range w.ExpiresAt {
+			fresh.ExpiresAt[fosite.TokenType(k)] = fromUnix(v)
+		}
 	}
 	fresh.GrantedAt = fromUnix(w.GrantedAt)
-	cr, err := consent.ParseClaimsRequest(w.Claims)
-	if err != nil {
-		return err
+	if w.Claims != "" {
+		cr, err := consent.ParseClaimsRequest(w.Claims)
+		if err != nil {
+			return nil, err
+		}
+		fresh.ClaimsRequest = cr
 	}
-	fresh.ClaimsRequest = cr
-	*s = *fresh
-	return nil
+	return fresh, nil
 }
 
 // claimNumbers replaces every json.Number in v (walking nested objects and arrays) with an

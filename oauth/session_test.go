@@ -99,3 +99,51 @@ func TestIDTokenIntegerClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestDecodeStoredRequestFormat: a request row written in the stored format (as of migration
+// 0005) decodes in one pass with every field, numbers typed as integers.
+func TestDecodeStoredRequestFormat(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		st := newTestStore(t, db)
+		row := `{"id":"r1","at":1700000000123,"client_id":"app","scopes":["openid","email"],"granted_scopes":["openid"],` +
+			`"aud":["a"],"granted_aud":["a"],"form":{"nonce":["n-1"],"redirect_uri":["https://app.example/cb"]},` +
+			`"session":{"sub":"u1","auth_time":1700000000,"rat":1699999990,"acr":"urn:facet:pwd","amr":["pwd"],` +
+			`"ext":{"updated_at":1795872616,"name":"Alex"},"exp":{"access_token":1700003600,"refresh_token":1702592000},` +
+			`"granted_at":1699999999,"claims":"{\"userinfo\":{\"email\":null},\"id_token\":{\"name\":null}}"}}`
+		r, err := st.decodeRequest(t.Context(), []byte(row))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := r.Session.(*Session)
+		c := s.IDTokenClaims()
+		if r.ID != "r1" || r.RequestedAt.UnixMilli() != 1700000000123 || r.Client.GetID() != "app" ||
+			strings.Join(r.RequestedScope, " ") != "openid email" || strings.Join(r.GrantedScope, " ") != "openid" ||
+			r.GrantedAudience[0] != "a" || r.Form.Get("nonce") != "n-1" {
+			t.Fatalf("request: %+v", r)
+		}
+		if s.Subject != "u1" || c.Subject != "u1" || c.AuthTime.Unix() != 1700000000 || c.RequestedAt.Unix() != 1699999990 ||
+			c.AuthenticationContextClassReference != "urn:facet:pwd" || c.AuthenticationMethodsReferences[0] != "pwd" ||
+			s.GrantedAt.Unix() != 1699999999 || s.GetExpiresAt("access_token").Unix() != 1700003600 ||
+			s.GetExpiresAt("refresh_token").Unix() != 1702592000 {
+			t.Fatalf("session: %+v %+v", s, c)
+		}
+		if c.Extra["updated_at"] != int64(1795872616) || c.Extra["name"] != "Alex" {
+			t.Fatalf("extra: %#v", c.Extra)
+		}
+		if strings.Join(s.ClaimsRequest.Userinfo, ",") != "email" || strings.Join(s.ClaimsRequest.IDToken, ",") != "name" {
+			t.Fatalf("claims request: %+v", s.ClaimsRequest)
+		}
+		// And the encoder writes what the decoder reads.
+		b, err := encodeRequest(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := st.decodeRequest(t.Context(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r.Session.(*Session).wire(), r2.Session.(*Session).wire()); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -54,17 +54,34 @@ var (
 var storedForm = []string{"redirect_uri", "code_challenge", "code_challenge_method", "nonce",
 	"max_age", "prompt", "acr_values", "id_token_hint", "grant_type", "response_type"}
 
-// storedRequest is the compact JSON of a fosite request.
+// storedRequest is the compact JSON of a fosite request. Session holds a wireSession for a
+// *Session (encoded in the same json.Marshal, not through Session.MarshalJSON, whose output
+// encoding/json would scan again), else the session itself.
 type storedRequest struct {
-	ID              string          `json:"id"`
-	RequestedAt     int64           `json:"at"`
-	ClientID        string          `json:"client_id"`
-	Scopes          []string        `json:"scopes,omitempty"`
-	GrantedScopes   []string        `json:"granted_scopes,omitempty"`
-	Audience        []string        `json:"aud,omitempty"`
-	GrantedAudience []string        `json:"granted_aud,omitempty"`
-	Form            url.Values      `json:"form,omitempty"`
-	Session         json.RawMessage `json:"session,omitempty"`
+	ID              string     `json:"id"`
+	RequestedAt     int64      `json:"at"`
+	ClientID        string     `json:"client_id"`
+	Scopes          []string   `json:"scopes,omitempty"`
+	GrantedScopes   []string   `json:"granted_scopes,omitempty"`
+	Audience        []string   `json:"aud,omitempty"`
+	GrantedAudience []string   `json:"granted_aud,omitempty"`
+	Form            url.Values `json:"form,omitempty"`
+	Session         any        `json:"session,omitempty"`
+}
+
+// storedRequestIn is storedRequest as read back: the same JSON, decoded in one json.Unmarshal
+// together with the session (see storedSession), instead of an outer decode keeping the
+// session raw and a second decode of it.
+type storedRequestIn struct {
+	ID              string         `json:"id"`
+	RequestedAt     int64          `json:"at"`
+	ClientID        string         `json:"client_id"`
+	Scopes          []string       `json:"scopes,omitempty"`
+	GrantedScopes   []string       `json:"granted_scopes,omitempty"`
+	Audience        []string       `json:"aud,omitempty"`
+	GrantedAudience []string       `json:"granted_aud,omitempty"`
+	Form            url.Values     `json:"form,omitempty"`
+	Session         *storedSession `json:"session,omitempty"`
 }
 
 func encodeRequest(r fosite.Requester) ([]byte, error) {
@@ -86,21 +103,27 @@ func encodeRequest(r fosite.Requester) ([]byte, error) {
 			sr.Form.Set(k, v)
 		}
 	}
-	if s := r.GetSession(); s != nil {
-		b, err := json.Marshal(s)
-		if err != nil {
-			return nil, fmt.Errorf("encode session: %w", err)
+	switch s := r.GetSession().(type) {
+	case nil:
+	case *Session:
+		if s != nil {
+			sr.Session = s.wire()
 		}
-		sr.Session = b
+	default:
+		sr.Session = s
 	}
-	return json.Marshal(sr)
+	b, err := json.Marshal(sr)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
 }
 
 // decodeRequest rebuilds the request with a fresh *Session. It never writes into the
 // session fosite passes: in the code exchange fosite passes the live session of the token
 // request (which already carries the new tokens' expiry) and only reads the returned request.
 func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request, error) {
-	var sr storedRequest
+	var sr storedRequestIn
 	if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
@@ -110,14 +133,11 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 		return nil, err
 	}
 	var session *Session
-	if len(sr.Session) > 0 {
-		// Session.UnmarshalJSON builds the whole session itself.
-		session = &Session{}
-		if err := json.Unmarshal(sr.Session, session); err != nil {
+	if sr.Session != nil {
+		if session, err = sr.Session.session(); err != nil {
 			return nil, fmt.Errorf("decode session: %w", err)
 		}
-	}
-	if session == nil || session.DefaultSession == nil {
+	} else {
 		session = newSession()
 	}
 	form := sr.Form

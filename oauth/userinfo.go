@@ -10,7 +10,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/storage"
 )
 
 // handleUserinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes from the
@@ -40,22 +39,18 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not issued for openid.")
 		return
 	}
-	user, err := p.store.GetUser(ctx, ar.GetSession().GetSubject())
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.Status != storage.UserActive) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
-		return
-	}
-	if err != nil {
-		p.logger.ErrorContext(ctx, "userinfo user", "err", err)
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
 	sess, _ := ar.GetSession().(*Session)
 	var cr consent.ClaimsRequest
 	if sess != nil {
 		cr = sess.ClaimsRequest
 	}
-	claims, err := p.consent.Claims(ctx, consent.TargetUserinfo, p.cfg.Issuer, user, ar.GetClient().GetID(), ar.GetGrantedScopes(), cr)
+	// The user, profile, privacy switch and grant in one read (current data, no cache).
+	claims, _, err := p.consent.UserClaims(ctx, consent.TargetUserinfo, p.cfg.Issuer, ar.GetSession().GetSubject(),
+		ar.GetClient().GetID(), ar.GetGrantedScopes(), cr)
+	if errors.Is(err, consent.ErrUserInactive) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
+		return
+	}
 	if err != nil {
 		p.logger.ErrorContext(ctx, "userinfo claims", "err", err)
 		w.WriteHeader(http.StatusInternalServerError)

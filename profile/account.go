@@ -33,11 +33,13 @@ func (h *Handler) accountRoutes(r, api *mux.Router) {
 }
 
 // account is one user's profile as the account pages and the account API show it: every
-// catalog field's value (the account email under "email") and its privacy level.
+// catalog field's value (the account email under "email"), the privacy level the user chose
+// for it, and the private-profile switch.
 type account struct {
-	User   storage.User
-	Values map[string]string
-	Levels map[string]consent.Level
+	User    storage.User
+	Values  map[string]string
+	Levels  map[string]consent.Level
+	Private bool
 }
 
 // loadAccount reads u's profile fields. The level of each catalog field is the one consent
@@ -57,6 +59,9 @@ func (h *Handler) loadAccount(ctx context.Context, u storage.User) (account, err
 	a.Values["email"] = u.Email
 	for _, f := range h.Catalog.Fields() {
 		a.Levels[f.Key] = consent.FieldLevel(h.Catalog, f.Key, stored[f.Key])
+	}
+	if a.Private, err = h.Store.GetPrivateProfile(ctx, u.ID); err != nil {
+		return account{}, fmt.Errorf("get private profile: %w", err)
 	}
 	return a, nil
 }
@@ -188,11 +193,12 @@ func (h *Handler) saveProfile(ctx context.Context, r *http.Request, a account, c
 }
 
 // levelView is how a privacy level is shown: an icon (decorative) with words, so the level
-// never depends on the icon or colour alone (UI.md).
+// never depends on the icon or colour alone (UI.md), and the spec's description of it.
 type levelView struct {
 	Level   consent.Level
 	Icon    string
 	Text    string
+	Desc    string
 	Current bool
 }
 
@@ -207,16 +213,17 @@ func levelViews(current consent.Level) []levelView {
 	return out
 }
 
+// newLevelView shows l; an unknown level shows as "Only you", as it is treated (fail closed).
 func newLevelView(l consent.Level) levelView {
 	switch l {
 	case consent.LevelPublic:
-		return levelView{Level: l, Icon: "🌐", Text: templates.T("account.level.public")}
+		return levelView{Level: l, Icon: "🌐", Text: templates.T("account.level.public"), Desc: templates.T("privacy.level.public.text")}
 	case consent.LevelOnRequest:
-		return levelView{Level: l, Icon: "🤝", Text: templates.T("account.level.on_request")}
+		return levelView{Level: l, Icon: "🤝", Text: templates.T("account.level.on_request"), Desc: templates.T("privacy.level.on_request.text")}
 	case consent.LevelPrivate:
-		return levelView{Level: consent.LevelPrivate, Icon: "🔒", Text: templates.T("account.level.private")}
+		return levelView{Level: l, Icon: "🔒", Text: templates.T("account.level.private"), Desc: templates.T("privacy.level.private.text")}
 	default:
-		return levelView{Level: consent.LevelPrivate, Icon: "🔒", Text: templates.T("account.level.private")}
+		return newLevelView(consent.LevelPrivate)
 	}
 }
 
@@ -228,8 +235,12 @@ type fieldView struct {
 	Lines     []string
 	Mandatory bool
 	Locked    bool
-	Level     levelView
-	Choices   []levelView
+	// Level is the level that applies now (consent.Effective); Choices mark the one the
+	// user chose. Held says the two differ: the field is public but the private profile is
+	// on, so it is shared only on request.
+	Level   levelView
+	Held    bool
+	Choices []levelView
 }
 
 // blockView is one <article> of the profile page.
@@ -322,6 +333,14 @@ type profilePageData struct {
 	Phone         fieldView
 	PictureLevel  fieldView
 	Sessions      int
+	Privacy       privacyView
+}
+
+// privacyView is the Profile Privacy block: the private-profile switch and the legend of the
+// three levels.
+type privacyView struct {
+	PrivateProfile bool
+	Levels         []levelView
 }
 
 // notices are the "saved" messages a redirect may ask the profile page to show (PRG).
@@ -355,6 +374,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		Phone:         h.fieldView(a, "phone_number"),
 		PictureLevel:  h.fieldView(a, "picture"),
 		Sessions:      sessions,
+		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews("")},
 	}
 	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
 		data.Notice = templates.T(key)
@@ -385,9 +405,10 @@ func (h *Handler) fieldView(a account, key string) fieldView {
 		Value:     a.Values[key],
 		Mandatory: f.Mandatory,
 		Locked:    f.Locked,
-		Level:     newLevelView(a.Levels[key]),
+		Level:     newLevelView(consent.Effective(a.Levels[key], a.Private)),
 		Choices:   levelViews(a.Levels[key]),
 	}
+	v.Held = v.Level.Level != a.Levels[key]
 	switch key {
 	case "address":
 		addr, err := consent.ParseAddress(v.Value)

@@ -28,7 +28,8 @@ type passwordChange struct {
 // for, for browser sessions and bearer tokens alike. A wrong one counts toward the same
 // per-account throttle as failed logins (SECURITY.md 14). On success it replaces the hash
 // and, in the same transaction, ends every browser session and every token of the user
-// (SECURITY.md 12) and records password_changed.
+// (SECURITY.md 12) and records password_changed; then it emails a notice to the account's
+// address, when it has one.
 //
 // Errors: errValidation with a message key per field, errWrongPassword, errThrottled with
 // the time to wait, or an internal error.
@@ -46,7 +47,7 @@ func (h *Handler) changePassword(ctx context.Context, r *http.Request, u storage
 	if len(errs) > 0 {
 		return errs, 0, errValidation
 	}
-	accountKey := "login:account:" + keyHash(normalizeEmail(u.Email))
+	accountKey := accountCounter(u.ID)
 	retry, err := h.hit(ctx, []counter{{key: accountKey, limit: h.limits.PerAccount}})
 	if err != nil {
 		return nil, 0, err
@@ -88,6 +89,10 @@ func (h *Handler) changePassword(ctx context.Context, r *http.Request, u storage
 		h.Logger.WarnContext(ctx, "reset login counter", "user_id", u.ID, "err", err)
 	}
 	h.Logger.InfoContext(ctx, "password changed", "user_id", u.ID)
+	// The spec's "A notice is emailed": someone who did not change it learns at once.
+	if storage.HasEmail(u) {
+		h.notice(ctx, u.ID, u.Email, "account.mail.password.subject", "account.mail.password.text")
+	}
 	return nil, 0, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
 )
 
 // signUp registers email with name in a new browser (signed in) and returns it with the user.
@@ -373,7 +374,7 @@ func TestPasswordChange(t *testing.T) {
 			}
 		}
 		// The wrong current password counted toward the account's login throttle.
-		n, err := e.store.Hit(ctx, "login:account:"+keyHash("alex@example.com"), e.clock.Now().Truncate(15*time.Minute))
+		n, err := e.store.Hit(ctx, accountCounter(u.ID), e.clock.Now().Truncate(15*time.Minute))
 		must(t, err)
 		if n < 2 {
 			t.Errorf("account counter = %d; the wrong password was not counted", n)
@@ -680,5 +681,65 @@ func TestUsernameRace(t *testing.T) {
 		if ok != 1 {
 			t.Errorf("%d winners: %v", ok, statuses)
 		}
+	})
+}
+
+// TestProfilePrivacyBlock: the Profile Privacy block shows the private-profile switch in its
+// current state with its explanation and the legend of the three levels; with the private
+// profile on, a public field shows as "On request" and says why.
+func TestProfilePrivacyBlock(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b, _ := e.signUp("priv@example.com", "Pri Vate", "192.0.2.40")
+		if res := b.post("/profile/privacy/given_name", url.Values{"level": {"public"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("set public: %d", res.Status)
+		}
+		// choice returns the given_name summary (the level shown) and its form.
+		choice := func(body string) (summary, form string) {
+			t.Helper()
+			i := strings.Index(body, `action="/profile/privacy/given_name"`)
+			if i < 0 {
+				t.Fatal("no given_name privacy form")
+			}
+			j := strings.Index(body[i:], "</details>")
+			return body[strings.LastIndex(body[:i], "<details"):i], body[i : i+j]
+		}
+
+		res := b.get("/profile")
+		mustContain(t, res, `id="privacy"`, "Profile Privacy", `action="/profile/private-profile"`, `name="enabled" value="on"`,
+			templates.T("privacy.private_profile.is_off"), htmlEscape(templates.T("privacy.private_profile.text")),
+			htmlEscape(templates.T("privacy.level.private.text")), htmlEscape(templates.T("privacy.level.on_request.text")),
+			htmlEscape(templates.T("privacy.level.public.text")))
+		summary, _ := choice(res.Body)
+		if !strings.Contains(summary, "🌐") || !strings.Contains(summary, "Everyone") || strings.Contains(summary, "privacy-held") {
+			t.Errorf("public given_name, private profile off:\n%s", summary)
+		}
+
+		res = b.post("/profile/private-profile", url.Values{"enabled": {"on"}})
+		if res.Status != http.StatusSeeOther || res.Location != "/profile#privacy" {
+			t.Fatalf("turn on: %d %q", res.Status, res.Location)
+		}
+		res = b.get("/profile")
+		mustContain(t, res, `name="enabled" value="off"`, templates.T("privacy.private_profile.is_on"))
+		summary, form := choice(res.Body)
+		if !strings.Contains(summary, "🤝") || !strings.Contains(summary, "On request") ||
+			!strings.Contains(summary, htmlEscape(templates.T("account.privacy.held"))) {
+			t.Errorf("public given_name, private profile on:\n%s", summary)
+		}
+		if !strings.Contains(form, `value="public" class="current" aria-current="true"`) {
+			t.Errorf("the chosen level is no longer marked:\n%s", form)
+		}
+		// A field that is on request anyway is not "held".
+		if strings.Count(res.Body, `class="privacy-held"`) != 1 {
+			t.Errorf("held notes: %d, want 1", strings.Count(res.Body, `class="privacy-held"`))
+		}
+		api := b.callJSON(http.MethodGet, APIPrefix+"/profile", "")
+		if api.Status != http.StatusOK || !strings.Contains(api.Body, `"private_profile":true`) {
+			t.Errorf("API: %d %s", api.Status, api.Body)
+		}
+
+		if res := b.post("/profile/private-profile", url.Values{"enabled": {"off"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("turn off: %d", res.Status)
+		}
+		mustContain(t, b.get("/profile"), `name="enabled" value="on"`)
 	})
 }

@@ -39,6 +39,9 @@ type apiProfile struct {
 	PhoneNumber      apiContact          `json:"phone_number"`
 	Picture          *string             `json:"picture"`
 	MissingMandatory []string            `json:"missing_mandatory"`
+	// PrivateProfile is the switch of PUT /api/account/private-profile; while it is on,
+	// "public" fields are shared only on request.
+	PrivateProfile bool `json:"private_profile"`
 }
 
 // newAPIProfile renders a as the API shows it.
@@ -49,6 +52,7 @@ func (h *Handler) newAPIProfile(a account) apiProfile {
 		Email:            apiContact{Value: nonEmpty(a.User.Email), Verified: a.User.EmailVerified, Privacy: a.Levels["email"]},
 		PhoneNumber:      apiContact{Value: nonEmpty(a.Values["phone_number"]), Verified: a.Values["phone_number"] != "", Privacy: a.Levels["phone_number"]},
 		MissingMandatory: h.Catalog.Missing(a.Values),
+		PrivateProfile:   a.Private,
 	}
 	if p.MissingMandatory == nil {
 		p.MissingMandatory = []string{}

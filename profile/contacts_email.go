@@ -166,6 +166,19 @@ func (h *Handler) notice(ctx context.Context, userID, to, subjectKey, textKey st
 	}
 }
 
+// accountNotice emails a notice to userID's current address; an account without one gets
+// none. A failure is logged, the change stands.
+func (h *Handler) accountNotice(ctx context.Context, userID, subjectKey, textKey string, args ...any) {
+	u, err := h.Store.GetUser(ctx, userID)
+	if err != nil {
+		h.Logger.ErrorContext(ctx, "notice: get user", "user_id", userID, "notice", subjectKey, "err", err)
+		return
+	}
+	if storage.HasEmail(u) {
+		h.notice(ctx, userID, u.Email, subjectKey, textKey, args...)
+	}
+}
+
 // newEmailPage builds the page for u, with the pending address if a code is waiting.
 func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Session) (emailPage, error) {
 	p := emailPage{Errors: map[string]string{}}

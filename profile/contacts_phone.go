@@ -127,7 +127,7 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 }
 
 // applyPhone stores a confirmed number as phone_number (keeping the field's privacy level)
-// and uses the code up, in one transaction. The unique index on verified numbers settles a
+// and uses the code up, in one transaction, then tells the account's email address. The unique index on verified numbers settles a
 // race between two accounts.
 func (h *Handler) applyPhone(ctx context.Context, r *http.Request, v storage.Verification, clientID string) error {
 	err := h.Store.InTx(ctx, func(ctx context.Context) error {
@@ -156,10 +156,12 @@ func (h *Handler) applyPhone(ctx context.Context, r *http.Request, v storage.Ver
 		return err
 	}
 	h.Record(ctx, r, v.UserID, Event{Category: CategoryPhoneChanged, ClientID: clientID})
+	h.accountNotice(ctx, v.UserID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", v.Value)
 	return nil
 }
 
-// deletePhone removes the verified number and any pending one.
+// deletePhone removes the verified number and any pending one, and tells the account's email
+// address.
 func (h *Handler) deletePhone(ctx context.Context, r *http.Request, u storage.User, clientID string) error {
 	current, _, err := h.fieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
@@ -178,6 +180,7 @@ func (h *Handler) deletePhone(ctx context.Context, r *http.Request, u storage.Us
 		return err
 	}
 	h.Record(ctx, r, u.ID, Event{Category: CategoryPhoneDeleted, ClientID: clientID})
+	h.accountNotice(ctx, u.ID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", current)
 	return nil
 }
 

@@ -600,6 +600,10 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if e.gw.bad != 0 {
 			t.Errorf("%d deliveries with bad signatures", e.gw.bad)
 		}
+		// The account's email is told of the new number.
+		if m := e.box.last("gil@example.com"); m.Subject != templates.T("contacts.mail.phone_changed.subject") || !strings.Contains(m.Text, "+12015550123") {
+			t.Errorf("phone change notice: %+v", m)
+		}
 
 		// The number belongs to gil now: another account gets 409, both at start and (if it
 		// raced) at confirmation.
@@ -629,6 +633,9 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		}
 		if val, _ := e.field(u.ID, "phone_number"); val != "" {
 			t.Fatalf("after delete: %q", val)
+		}
+		if m := e.box.last("gil@example.com"); m.Subject != templates.T("contacts.mail.phone_deleted.subject") {
+			t.Errorf("phone delete notice: %+v", m)
 		}
 		wantStatus(t, "delete again", b.post("/profile/phone/delete", nil), 404)
 	})
@@ -773,6 +780,74 @@ func FuzzNormalizePhone(f *testing.F) {
 		again, ok := normalizePhone(got, "US")
 		if !ok || again != got {
 			t.Fatalf("not idempotent: %q → %q → %q", s, got, again)
+		}
+	})
+}
+
+// TestLoginByUsername: an account whose email was deleted still signs in with its
+// preferred_username; email and username share the per-account throttle; the password change
+// notice goes to the account's address and, without one, nowhere.
+func TestLoginByUsername(t *testing.T) {
+	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+		ctx := t.Context()
+		b, u := e.person("kim@example.com", "192.0.2.80")
+		if err := e.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: u.ID, Field: "preferred_username", Value: "kim.lee", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		other := e.browser("192.0.2.81")
+		if res := other.login("kim.lee", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("login by username: %d\n%s", res.Status, res.Body)
+		}
+		// Failures by email and by username count toward one account counter.
+		failed := templates.T("login.failed")
+		wantStatus(t, "wrong by email", other.login("kim@example.com", "not the password"), 200, failed)
+		wantStatus(t, "wrong by username", other.login("KIM.LEE", "not the password"), 200, failed)
+		n, err := e.store.Hit(ctx, accountCounter(u.ID), e.clock.Now().Truncate(15*time.Minute))
+		if err != nil || n != 3 {
+			t.Errorf("account counter = %d %v, want 3 (two failures and this hit)", n, err)
+		}
+		// An unknown username: the same page as a wrong password.
+		unknown := other.login("nobody.here", goodPassword)
+		wantStatus(t, "unknown username", unknown, 200, failed)
+		if unknown.Header.Get("Set-Cookie") != "" {
+			t.Error("unknown username got a cookie")
+		}
+
+		// Password change: a notice to the account's address.
+		newPassword := "a different horse battery staple"
+		res := b.post("/profile/password", url.Values{"current_password": {goodPassword}, "new_password": {newPassword}, "confirm": {newPassword}})
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("change password: %d\n%s", res.Status, res.Body)
+		}
+		if m := e.box.last("kim@example.com"); m.Subject != templates.T("account.mail.password.subject") {
+			t.Errorf("password notice: %+v", m)
+		}
+		mails := e.box.count("kim@example.com")
+
+		// Delete the email; the username still signs in.
+		b = e.browser("192.0.2.80")
+		if res := b.login("kim@example.com", newPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("login after change: %d", res.Status)
+		}
+		if res := b.post("/profile/email/delete", nil); res.Status != http.StatusSeeOther {
+			t.Fatalf("delete email: %d\n%s", res.Status, res.Body)
+		}
+		mails++ // the deletion notice
+		wantStatus(t, "login by the deleted email", e.browser("192.0.2.82").login("kim@example.com", newPassword), 200, failed)
+		c := e.browser("192.0.2.83")
+		if res := c.login("kim.lee", newPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("login by username without email: %d\n%s", res.Status, res.Body)
+		}
+		if s, ok := c.current(); !ok || s.UserID != u.ID {
+			t.Fatalf("session %+v %v", s, ok)
+		}
+		// Without an email, a password change sends no notice.
+		res = c.post("/profile/password", url.Values{"current_password": {newPassword}, "new_password": {goodPassword}, "confirm": {goodPassword}})
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("change password without email: %d\n%s", res.Status, res.Body)
+		}
+		if n := e.box.count("kim@example.com"); n != mails {
+			t.Errorf("mails to the deleted address: %d, want %d", n, mails)
 		}
 	})
 }

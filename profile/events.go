@@ -108,19 +108,6 @@ func flowClientID(returnTo, appName string) string {
 	return u.Query().Get("client_id")
 }
 
-// sessionUser returns the user of r's session cookie, or "" (logout records who left).
-func (h *Handler) sessionUser(r *http.Request) string {
-	tok := h.cookieToken(r)
-	if tok == "" {
-		return ""
-	}
-	s, err := h.Store.GetSession(r.Context(), sessionID(tok))
-	if err != nil {
-		return ""
-	}
-	return s.UserID
-}
-
 // secretDetail reports whether a detail key names something that must never be stored.
 // Callers are told not to pass secrets; this catches the obvious slips.
 func secretDetail(key string) bool {
@@ -150,10 +137,12 @@ func cleanDetails(d map[string]string) map[string]string {
 	return out
 }
 
-// clientAddr is the address of the client that sent r: RemoteAddr's host, or, when RemoteAddr
-// is one of cfg.TrustedProxies, the right-most X-Forwarded-For address that is not a trusted
-// proxy (the left part of the header is whatever the client wrote, so only the hops our own
-// proxies appended are believed). An unparsable hop stops the walk at the last trusted peer.
+// clientAddr is the address of the client that sent r. Every use of a client address in
+// profile goes through it: the login and registration throttles, the session row and the
+// activity log. It is RemoteAddr's host, or, when RemoteAddr is one of cfg.TrustedProxies, the
+// right-most X-Forwarded-For address that is not a trusted proxy (the left part of the header
+// is whatever the client wrote, so only the hops our own proxies appended are believed). An
+// unparsable hop stops the walk at the last trusted peer.
 func (h *Handler) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

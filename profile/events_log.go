@@ -190,12 +190,12 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	c := apiCaller(r.Context())
 	q, ok := eventQueryFrom(r)
 	if !ok {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The category or client_id parameter is too long.")
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.filter_long"))
 		return
 	}
 	p, err := h.events(r.Context(), c.User.ID, q)
 	if errors.Is(err, errBadCursor) {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The cursor parameter is not valid; start again without it.")
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.cursor"))
 		return
 	}
 	if err != nil {
@@ -221,6 +221,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 
 // eventsPage is events.html's data.
 type eventsPage struct {
+	Sidebar    sidebarView
 	Zone       string // the time zone the times are shown in
 	Events     []eventRow
 	Categories []eventOption
@@ -282,12 +283,13 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "event facets", err)
 		return
 	}
-	loc, err := h.userLocation(ctx, u.ID)
+	a, err := h.loadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "user time zone", err)
+		h.serverError(w, r, "load account", err)
 		return
 	}
-	page := eventsPage{Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
+	loc := zoneOf(a.Values)
+	page := eventsPage{Sidebar: newSidebar(a, "/profile/events"), Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
 	for _, e := range p.Events {
 		page.Events = append(page.Events, newEventRow(e, loc))
 	}
@@ -306,9 +308,10 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 
 // eventDetailPage is event.html's data.
 type eventDetailPage struct {
-	Zone   string
-	UserID string
-	Event  eventRow
+	Sidebar sidebarView
+	Zone    string
+	UserID  string
+	Event   eventRow
 }
 
 // eventDetail serves GET /profile/events/{id}: one of the user's events with every detail the
@@ -328,29 +331,24 @@ func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "get event", err)
 		return
 	}
-	loc, err := h.userLocation(ctx, u.ID)
+	a, err := h.loadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "user time zone", err)
+		h.serverError(w, r, "load account", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "event", eventDetailPage{Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
+	loc := zoneOf(a.Values)
+	h.render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: newSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
 }
 
-// userLocation is the time zone of the user's zoneinfo profile field, UTC when unset or not a
-// zone this system knows.
-func (h *Handler) userLocation(ctx context.Context, userID string) (*time.Location, error) {
-	fields, err := h.Store.GetProfileFields(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fields {
-		if f.Field == "zoneinfo" && f.Value != "" {
-			if loc, err := time.LoadLocation(f.Value); err == nil {
-				return loc, nil
-			}
+// zoneOf is the time zone of the zoneinfo profile field, UTC when unset or not a zone this
+// system knows.
+func zoneOf(values map[string]string) *time.Location {
+	if z := values["zoneinfo"]; z != "" {
+		if loc, err := time.LoadLocation(z); err == nil {
+			return loc
 		}
 	}
-	return time.UTC, nil
+	return time.UTC
 }
 
 // eventTimeLayout shows a date and time with the zone's abbreviation or offset.

@@ -505,3 +505,18 @@ func TestPurgeEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestEventPagesShowSidebar: the Event Log and an event's page show the account sidebar of
+// /profile, with the Event Log tab current.
+func TestEventPagesShowSidebar(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b, u := e.signUp("side@example.com", "Sid Bar", "192.0.2.51")
+		list := b.get("/profile/events")
+		wantStatus(t, "event log", list, 200, `class="account-sidebar"`, "Sid Bar", "side@example.com",
+			`<span class="account-initials" aria-hidden="true">SB</span>`,
+			`href="/profile"`, `<a href="/profile/events" aria-current="page">`)
+		id := e.userEvents(u.ID)[0].ID
+		wantStatus(t, "event", b.get("/profile/events/"+id), 200, `class="account-sidebar"`, "Sid Bar",
+			`<a href="/profile/events" aria-current="page">`)
+	})
+}

@@ -2,8 +2,11 @@ package profile
 
 import (
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -152,7 +155,7 @@ func TestLogin(t *testing.T) {
 			if res.Status != http.StatusOK || res.Header.Get("Set-Cookie") != "" {
 				t.Fatalf("failed login: status %d, cookie %q", res.Status, res.Header.Get("Set-Cookie"))
 			}
-			mustContain(t, res, "The email or password is not correct.", `role="alert"`)
+			mustContain(t, res, "The email, username or password is not correct.", `role="alert"`)
 		}
 		// Same message, same page apart from the echoed email.
 		if strings.ReplaceAll(wrong.Body, "ann@example.com", "X") != strings.ReplaceAll(unknown.Body, "nobody@example.com", "X") {
@@ -177,7 +180,7 @@ func TestLogin(t *testing.T) {
 		if _, ok := b.current(); !ok {
 			t.Fatal("no session")
 		}
-		n, err := e.store.Hit(t.Context(), "login:account:"+keyHash("ann@example.com"), e.clock.Now().Truncate(15*time.Minute))
+		n, err := e.store.Hit(t.Context(), accountCounter(e.userID("ann@example.com")), e.clock.Now().Truncate(15*time.Minute))
 		if err != nil || n != 1 {
 			t.Errorf("account counter after success: %d %v", n, err)
 		}
@@ -208,7 +211,7 @@ func TestLoginRefusesInactiveAccount(t *testing.T) {
 		if res.Status != http.StatusOK || res.Location != "" {
 			t.Fatalf("status %d location %q", res.Status, res.Location)
 		}
-		mustContain(t, res, "The email or password is not correct.")
+		mustContain(t, res, "The email, username or password is not correct.")
 	})
 }
 
@@ -445,6 +448,121 @@ func TestMalformedForm(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusBadRequest {
 			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+}
+
+// TestThrottleBehindTrustedProxy: behind a trusted proxy the per-IP login and registration
+// counters and the session's IP use the forwarded client address; from an untrusted peer
+// X-Forwarded-For is ignored.
+func TestThrottleBehindTrustedProxy(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.h.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		e.h.limits.PerIP = 3
+		window := e.clock.Now().Truncate(e.h.limits.Window)
+		if _, err := e.h.Register(t.Context(), "pat@example.com", goodPassword, "", false); err != nil {
+			t.Fatal(err)
+		}
+		viaProxy := func(client string) *browser {
+			b := e.browser("10.0.0.1")
+			b.header = http.Header{"X-Forwarded-For": {client}}
+			return b
+		}
+
+		// Three failures from one client behind the proxy: its fourth attempt is refused...
+		b := viaProxy("198.51.100.7")
+		for i := range 3 {
+			if res := b.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
+				t.Fatalf("attempt %d: %d", i+1, res.Status)
+			}
+		}
+		if res := b.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
+			t.Fatalf("4th attempt from the forwarded client: %d", res.Status)
+		}
+		// ...while another client behind the same proxy signs in, and its session keeps
+		// its own address.
+		other := viaProxy("198.51.100.8")
+		if res := other.login("pat@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("other client behind the proxy: %d", res.Status)
+		}
+		if s, ok := other.current(); !ok || s.IP != "198.51.100.8" {
+			t.Errorf("session IP %q (signed in %v), want 198.51.100.8", s.IP, ok)
+		}
+		// Registration counts the forwarded address too.
+		viaProxy("198.51.100.9").register("reg@example.com", goodPassword, "", "/")
+		if n, err := e.store.Hit(t.Context(), "register:ip:198.51.100.9", window); err != nil || n != 2 {
+			t.Errorf("registration counter of the forwarded address = %d %v, want 2", n, err)
+		}
+
+		// From an untrusted peer the header is ignored: every attempt counts for the peer,
+		// whatever address it claims.
+		u := e.browser("192.0.2.77")
+		for i := range 3 {
+			u.header = http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", 20+i)}}
+			if res := u.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
+				t.Fatalf("untrusted attempt %d: %d", i+1, res.Status)
+			}
+		}
+		u.header = http.Header{"X-Forwarded-For": {"198.51.100.99"}}
+		if res := u.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
+			t.Fatalf("4th attempt from the untrusted peer: %d", res.Status)
+		}
+		if n, err := e.store.Hit(t.Context(), "login:ip:198.51.100.99", window); err != nil || n != 1 {
+			t.Errorf("claimed address was counted: %d %v", n, err)
+		}
+	})
+}
+
+// TestLogoutRecordedOnce: End records the logout, so POST /logout and an app's RP-initiated
+// logout (which calls End) each leave exactly one event; ending no session records nothing.
+func TestLogoutRecordedOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b := e.browser("192.0.2.9")
+		b.register("lea@example.com", goodPassword, "", "/")
+		uid := e.userID("lea@example.com")
+		logouts := func() int {
+			t.Helper()
+			evs, err := e.store.ListEvents(t.Context(), uid, storage.EventFilter{Category: CategoryLogout})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(evs)
+		}
+		if res := b.post("/logout", nil); res.Status != http.StatusSeeOther {
+			t.Fatalf("logout: %d", res.Status)
+		}
+		if n := logouts(); n != 1 {
+			t.Fatalf("POST /logout recorded %d logouts, want 1", n)
+		}
+
+		// An app's logout calls End with the browser's request.
+		if res := b.login("lea@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.Status)
+		}
+		srv, err := url.Parse(e.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/oauth2/sessions/logout", nil)
+		req.RemoteAddr = "192.0.2.9:1234"
+		for _, c := range b.client.Jar.Cookies(srv) {
+			req.AddCookie(c)
+		}
+		if err := e.h.End(httptest.NewRecorder(), req); err != nil {
+			t.Fatal(err)
+		}
+		if n := logouts(); n != 2 {
+			t.Fatalf("after End: %d logouts, want 2", n)
+		}
+		// The session is gone: ending it again, or with no cookie, records nothing.
+		if err := e.h.End(httptest.NewRecorder(), req); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.h.End(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/logout", nil)); err != nil {
+			t.Fatal(err)
+		}
+		if n := logouts(); n != 2 {
+			t.Fatalf("ending no session recorded: %d logouts", n)
 		}
 	})
 }

@@ -54,6 +54,12 @@ const testIPHeader = "X-Test-Client-IP"
 
 func newEnv(t *testing.T, b storagetest.Backend) *env {
 	t.Helper()
+	return newEnvWith(t, b, nil)
+}
+
+// newEnvWith is newEnv with adjust changing the Config first.
+func newEnvWith(t *testing.T, b storagetest.Backend, adjust func(*Config)) *env {
+	t.Helper()
 	store := b.Open(t)
 	tpl, err := templates.New()
 	if err != nil {
@@ -61,7 +67,11 @@ func newEnv(t *testing.T, b storagetest.Backend) *env {
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	h, err := New(Config{Issuer: "http://facet.test", Secret: secret}, store, tpl, slog.New(slog.DiscardHandler))
+	cfg := Config{Issuer: "http://facet.test", Secret: secret}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	h, err := New(cfg, store, tpl, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +95,8 @@ type browser struct {
 	e      *env
 	client *http.Client
 	ip     string
+	// header is added to every request (e.g. X-Forwarded-For).
+	header http.Header
 }
 
 func (e *env) browser(ip string) *browser {
@@ -123,6 +135,9 @@ func (b *browser) do(method, path string, form url.Values) response {
 	}
 	req.Header.Set(testIPHeader, b.ip)
 	req.Header.Set("User-Agent", "facet-test/1.0")
+	for k, vs := range b.header {
+		req.Header[k] = vs
+	}
 	res, err := b.client.Do(req)
 	if err != nil {
 		b.e.t.Fatal(err)
@@ -198,6 +213,16 @@ func mustContain(t *testing.T, res response, parts ...string) {
 			t.Fatalf("status %d: body lacks %q:\n%s", res.Status, p, res.Body)
 		}
 	}
+}
+
+// userID is the id of the account with email.
+func (e *env) userID(email string) string {
+	e.t.Helper()
+	u, err := e.store.GetUserByEmail(e.t.Context(), email)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u.ID
 }
 
 // eachBackend runs fn on SQLite and, when configured, PostgreSQL.

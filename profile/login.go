@@ -32,7 +32,7 @@ func defaultLoginLimits() loginLimits {
 
 // Errors of authenticate.
 var (
-	errLoginFailed = errors.New("email or password not correct")
+	errLoginFailed = errors.New("login or password not correct")
 	errThrottled   = errors.New("too many attempts")
 )
 
@@ -40,7 +40,7 @@ var (
 type loginPage struct {
 	ReturnTo    string
 	AppName     string
-	Email       string
+	Login       string // as typed: an email address or a username
 	Alert       string
 	Errors      map[string]string
 	RegisterURL string
@@ -91,9 +91,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	page := h.newLoginPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
-	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	// The field keeps its name "email" (password managers and links know it) but takes a
+	// username too.
+	page.Login = strings.TrimSpace(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
-	if page.Email == "" {
+	if page.Login == "" {
 		page.Errors["email"] = templates.T("login.email_required")
 	}
 	if password == "" {
@@ -104,10 +106,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	u, retry, err := h.authenticate(ctx, page.Email, password, clientIP(r))
+	ip := h.clientAddr(r)
+	u, retry, err := h.authenticate(ctx, page.Login, password, ip)
 	switch {
 	case errors.Is(err, errThrottled):
-		h.Logger.WarnContext(ctx, "login throttled", "ip", clientIP(r), "request_id", requestID(w, r))
+		h.Logger.WarnContext(ctx, "login throttled", "ip", ip, "request_id", requestID(w, r))
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		page.Alert = throttleMessage(retry)
 		h.render(w, r, http.StatusTooManyRequests, "login", page)
@@ -144,15 +147,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
 }
 
-// authenticate checks email and password. It counts the attempt first and refuses without
-// looking at the password while the account or the IP is over its limit. An unknown email,
-// a wrong password and an account that is not active all return errLoginFailed after the
-// same work (one argon2id check), so neither text nor timing tells them apart. With
-// errLoginFailed the returned user carries only the ID of an existing account (for the
-// activity log), empty for an unknown email.
-func (h *Handler) authenticate(ctx context.Context, email, password, ip string) (storage.User, time.Duration, error) {
-	email = normalizeEmail(email)
-	accountKey := "login:account:" + keyHash(email)
+// authenticate checks a login (an email address or a preferred_username) and a password. It
+// resolves the login to an account first, so the per-account counter is the same whichever
+// identifier is typed; then it counts the attempt and refuses without looking at the password
+// while the account or the IP is over its limit. An unknown login, a wrong password and an
+// account that is not active all return errLoginFailed after the same work (one argon2id
+// check), so neither text nor timing tells them apart; an unknown login is throttled like an
+// account, on its own counter. With errLoginFailed the returned user carries only the ID of an
+// existing account (for the activity log), empty for an unknown login.
+func (h *Handler) authenticate(ctx context.Context, login, password, ip string) (storage.User, time.Duration, error) {
+	u, found, err := h.findLogin(ctx, login)
+	if err != nil {
+		return storage.User{}, 0, err
+	}
+	accountKey := accountCounter(u.ID)
+	if !found {
+		accountKey = "login:unknown:" + keyHash(normalizeLogin(login))
+	}
 	retry, err := h.hit(ctx, []counter{
 		{key: accountKey, limit: h.limits.PerAccount},
 		{key: "login:ip:" + ip, limit: h.limits.PerIP},
@@ -164,11 +175,6 @@ func (h *Handler) authenticate(ctx context.Context, email, password, ip string) 
 		return storage.User{}, retry, errThrottled
 	}
 
-	u, err := h.Store.GetUserByEmail(ctx, email)
-	found := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return storage.User{}, 0, fmt.Errorf("get user by email: %w", err)
-	}
 	hash := h.dummyHash
 	if found {
 		hash = u.PasswordHash
@@ -191,6 +197,36 @@ func (h *Handler) authenticate(ctx context.Context, email, password, ip string) 
 	}
 	return u, 0, nil
 }
+
+// normalizeLogin trims and lower-cases what was typed in the login field. Emails are stored
+// lower-case and usernames may only use lower-case letters, so logins are case-insensitive.
+func normalizeLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// findLogin resolves a login to its account: an email address when it has an "@" (a username
+// cannot), a preferred_username otherwise. found is false when no account matches.
+func (h *Handler) findLogin(ctx context.Context, login string) (u storage.User, found bool, err error) {
+	login = normalizeLogin(login)
+	if strings.Contains(login, "@") {
+		u, err = h.Store.GetUserByEmail(ctx, login)
+	} else {
+		var id string
+		id, err = h.Store.FindUserIDByField(ctx, "preferred_username", login)
+		if err == nil {
+			u, err = h.Store.GetUser(ctx, id)
+		}
+	}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.User{}, false, nil
+	case err != nil:
+		return storage.User{}, false, fmt.Errorf("find login: %w", err)
+	}
+	return u, true, nil
+}
+
+// accountCounter is the key of userID's failed-login counter: logins by email and by username
+// and wrong current passwords all count toward it.
+func accountCounter(userID string) string { return "login:account:" + keyHash(userID) }
 
 // counter is one rate-limit key and its limit per window.
 type counter struct {
@@ -229,7 +265,7 @@ func throttleMessage(retry time.Duration) string {
 	return templates.T("login.throttled.other", minutes)
 }
 
-// keyHash keeps email addresses out of the counters table.
+// keyHash keeps email addresses and usernames out of the counters table.
 func keyHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
@@ -250,13 +286,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	userID := h.sessionUser(r)
+	// End records the logout.
 	if err := h.End(w, r); err != nil {
 		h.serverError(w, r, "end session", err)
 		return
-	}
-	if userID != "" {
-		h.Record(r.Context(), r, userID, Event{Category: CategoryLogout})
 	}
 	http.Redirect(w, r, safeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
 }

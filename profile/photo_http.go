@@ -130,11 +130,25 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 }
 
+// decodePhoto runs processPhoto once one of the decode slots is free, or returns ctx's error
+// when the client gives up waiting.
+func (h *Handler) decodePhoto(ctx context.Context, data []byte) ([]byte, string, error) {
+	if h.decodes != nil {
+		select {
+		case h.decodes <- struct{}{}:
+			defer func() { <-h.decodes }()
+		case <-ctx.Done():
+			return nil, "", fmt.Errorf("wait to decode photo: %w", ctx.Err())
+		}
+	}
+	return processPhoto(data)
+}
+
 // setPhoto processes an image, stores it under a new random id, points the picture field at
 // it (keeping the field's privacy level) and deletes the user's previous photo, in one
 // transaction. It returns the picture path.
 func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, data []byte, clientID string) (string, error) {
-	out, contentType, err := processPhoto(data)
+	out, contentType, err := h.decodePhoto(ctx, data)
 	if err != nil {
 		return "", err
 	}

@@ -506,3 +506,49 @@ func TestPhotoAPI(t *testing.T) {
 		wantStatus(t, "anonymous", anon.upload(http.MethodPut, "/api/account/photo", encodePNG(t, halves(4, 4))), 401)
 	})
 }
+
+// TestPhotoDecodesBounded: at most maxPhotoDecodes photos are decoded at once; a request that
+// finds every slot taken waits, and gives up with its context.
+func TestPhotoDecodesBounded(t *testing.T) {
+	h := &Handler{decodes: make(chan struct{}, maxPhotoDecodes)}
+	in := encodePNG(t, halves(64, 32))
+	for range maxPhotoDecodes {
+		h.decodes <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := h.decodePhoto(ctx, in); !errors.Is(err, context.Canceled) {
+		t.Fatalf("saturated, cancelled: %v, want context.Canceled", err)
+	}
+	// A waiting decode goes on once a slot is freed.
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := h.decodePhoto(t.Context(), in)
+		done <- err
+	}()
+	<-h.decodes
+	if err := <-done; err != nil {
+		t.Fatalf("after a slot was freed: %v", err)
+	}
+	<-h.decodes
+	if len(h.decodes) != 0 {
+		t.Fatalf("%d slots still held", len(h.decodes))
+	}
+
+	// Many concurrent decodes all finish and give their slots back.
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			_, _, err := h.decodePhoto(t.Context(), in)
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if len(h.decodes) != 0 {
+		t.Fatalf("%d slots still held", len(h.decodes))
+	}
+}

@@ -42,8 +42,9 @@ type Config struct {
 	// SecureCookies marks cookies Secure and names the session cookie with the __Host-
 	// prefix; set it when the issuer is https.
 	SecureCookies bool
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when the
-	// activity log records a client's IP address; from any other peer the header is ignored.
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed for the
+	// client's IP address (login and registration throttles, sessions, the activity log);
+	// from any other peer the header is ignored.
 	TrustedProxies []netip.Prefix
 	// EventRetention is how long activity-log events are kept (default 365 days).
 	EventRetention time.Duration
@@ -106,7 +107,13 @@ type Handler struct {
 	limits    loginLimits
 	// ua parses User-Agent strings for the activity log (safe for concurrent use).
 	ua *useragent.Parser
+	// decodes bounds concurrent photo decodes: a 40-megapixel image takes about 160 MB
+	// decoded, so a burst of uploads waits here instead of taking gigabytes.
+	decodes chan struct{}
 }
+
+// maxPhotoDecodes is how many photos are decoded at once.
+const maxPhotoDecodes = 2
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
 func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog.Logger) (*Handler, error) {
@@ -150,6 +157,7 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
 		ua:        useragent.NewParser(),
+		decodes:   make(chan struct{}, maxPhotoDecodes),
 	}
 	// The catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {

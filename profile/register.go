@@ -183,7 +183,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	password, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
 
 	// Registration tells whether an email is taken, so it is throttled per IP like login.
-	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + clientIP(r), limit: h.limits.RegisterPerIP}})
+	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + h.clientAddr(r), limit: h.limits.RegisterPerIP}})
 	if err != nil {
 		h.serverError(w, r, "count registration", err)
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
 )
 
 // Routes lists profile's pages and the account JSON API. Each area of the personal account
@@ -69,23 +70,23 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			token, ok := strings.CutPrefix(auth, "Bearer ")
 			if !ok || h.Tokens == nil {
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "Send an access token as 'Authorization: Bearer <token>'.")
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.bearer_format"))
 				return
 			}
 			sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "The access token is not active.")
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
 				return
 			}
 			if !contains(scopes, AccountScope) {
 				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+AccountScope+`"`)
-				writeAPIError(w, http.StatusForbidden, "insufficient_scope", "The access token lacks the 'account' scope.")
+				writeAPIError(w, http.StatusForbidden, "insufficient_scope", templates.T("api.err.scope"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, sub)
 			if err != nil || u.Status != storage.UserActive {
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", "The access token's user is not active.")
+				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
 				return
 			}
 			c = caller{User: u, ClientID: clientID}
@@ -96,12 +97,12 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			if !ok {
-				writeAPIError(w, http.StatusUnauthorized, "login_required", "Sign in, or send a bearer token with the 'account' scope.")
+				writeAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_required"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, s.UserID)
 			if err != nil || u.Status != storage.UserActive {
-				writeAPIError(w, http.StatusUnauthorized, "login_required", "Sign in again.")
+				writeAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_again"))
 				return
 			}
 			c = caller{User: u, Session: s}
@@ -163,14 +164,14 @@ func writeAPIError(w http.ResponseWriter, status int, code, text string) {
 func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := requestID(w, r)
 	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
-	writeAPIError(w, http.StatusInternalServerError, "server_error", "Something went wrong on our side (reference "+id+").")
+	writeAPIError(w, http.StatusInternalServerError, "server_error", templates.T("api.err.server", id))
 }
 
 // decodeJSON reads a bounded JSON body into v. On failure it has answered (400, 413 or 415)
 // and returns false.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		writeAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
+		writeAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", templates.T("api.err.json_type"))
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -179,10 +180,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large.")
+			writeAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", templates.T("api.err.too_large"))
 			return false
 		}
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", "The body is not valid JSON of the expected shape.")
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.json_shape"))
 		return false
 	}
 	return true

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -88,15 +87,33 @@ func sessionExpired(s storage.Session, now time.Time, idle, absolute time.Durati
 		now.Sub(s.LastSeenAt) >= idle
 }
 
-// End deletes the session of r's cookie and clears the cookie.
+// End deletes the session of r's cookie, clears the cookie and records the logout in the
+// user's activity log. It is the one way out: POST /logout and RP-initiated logout (oauth) both
+// call it, so every logout is recorded exactly once. An expired or unknown session is only
+// cleared: nobody was signed in to leave.
 func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 	h.clearCookie(w)
 	tok := h.cookieToken(r)
 	if tok == "" {
 		return nil
 	}
-	if err := h.Store.DeleteSession(r.Context(), sessionID(tok)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	ctx := r.Context()
+	id := sessionID(tok)
+	s, err := h.Store.GetSession(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get session: %w", err)
+	}
+	if err := h.Store.DeleteSession(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		// Another request ended it first and recorded the logout.
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("delete session: %w", err)
+	}
+	if !sessionExpired(s, h.Now(), h.cfg.SessionIdle, h.cfg.SessionAbsolute) {
+		h.Record(ctx, r, s.UserID, Event{Category: CategoryLogout})
 	}
 	return nil
 }
@@ -122,7 +139,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID st
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(h.cfg.SessionAbsolute),
 		AMR:        amr,
-		IP:         clientIP(r),
+		IP:         h.clientAddr(r),
 		UserAgent:  truncateUTF8(r.UserAgent(), maxUserAgent),
 	}
 	if err := h.Store.CreateSession(ctx, s); err != nil {
@@ -143,16 +160,6 @@ func (h *Handler) clearCookie(w http.ResponseWriter) {
 	opts := *h.cookies.Options
 	opts.MaxAge = -1
 	http.SetCookie(w, sessions.NewCookie(h.cookieName, "", &opts))
-}
-
-// clientIP is the host part of RemoteAddr. Trusted-proxy handling (X-Forwarded-For) happens
-// in cmd's middleware, which rewrites RemoteAddr; headers are not trusted here.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character, and drops invalid

@@ -38,4 +38,19 @@ type PrivacyStore interface {
 	RecordDisclosures(ctx context.Context, ds []Disclosure) error
 	// ListDisclosures returns the user's record, latest LastAt first.
 	ListDisclosures(ctx context.Context, userID string) ([]Disclosure, error)
+
+	// GetReleaseData reads, from current data, everything a release of userID's claims to
+	// clientID needs: the user, the profile fields (ordered by field), the private-profile
+	// switch and the grant (zero when none, or when clientID is ""). It is what GetUser,
+	// GetProfileFields, GetPrivateProfile and GetGrant return, in as few round trips as the
+	// backend allows. ErrNotFound when the user does not exist.
+	GetReleaseData(ctx context.Context, userID, clientID string) (ReleaseData, error)
+}
+
+// ReleaseData is the stored input of a claims release (see PrivacyStore.GetReleaseData).
+type ReleaseData struct {
+	User           User
+	Fields         []ProfileField
+	PrivateProfile bool
+	Grant          Grant
 }

@@ -11,6 +11,7 @@ import (
 // arguments given to T. Keep keys grouped by page, in the order they appear.
 var english = map[string]string{
 	// layout
+	"app.lang":     "en",
 	"app.name":     "Facet",
 	"app.tagline":  "Your profile, your rules.",
 	"nav.main":     "Main",
@@ -32,15 +33,15 @@ var english = map[string]string{
 	"login.title":             "Log in",
 	"login.heading":           "Log in to Facet",
 	"login.continue_to":       "to continue to %s",
-	"login.email":             "Email",
+	"login.email":             "Email or username",
 	"login.password":          "Password",
 	"login.submit":            "Log in",
 	"login.no_account":        "No account yet?",
 	"login.register_link":     "Create one",
-	"login.failed":            "The email or password is not correct.",
+	"login.failed":            "The email, username or password is not correct.",
 	"login.throttled.one":     "Too many attempts. Try again in 1 minute.",
 	"login.throttled.other":   "Too many attempts. Try again in %d minutes.",
-	"login.email_required":    "Enter your email address.",
+	"login.email_required":    "Enter your email address or username.",
 	"login.password_required": "Enter your password.",
 
 	// register

@@ -48,12 +48,16 @@ var contactsMessages = map[string]string{
 	"contacts.email.delete_refused": "You cannot delete your only way to log in. Choose a username in Main Information first, or change the address instead.",
 
 	// mail texts
-	"contacts.mail.code.subject":    "Confirm your email address for Facet",
-	"contacts.mail.code.text":       "Your Facet confirmation code is %s\n\nOr confirm with one click (you may be asked to log in):\n%s\n\nThe code and the link are valid for %d minutes. If you did not ask for this, ignore this email: nothing changes.\n",
-	"contacts.mail.changed.subject": "Your Facet email address was changed",
-	"contacts.mail.changed.text":    "The email address of your Facet account was changed to %s.\n\nIf you did not do this, log in and change your password at once, or contact the administrator.\n",
-	"contacts.mail.deleted.subject": "Your Facet email address was deleted",
-	"contacts.mail.deleted.text":    "This email address was removed from your Facet account.\n\nIf you did not do this, contact the administrator.\n",
+	"contacts.mail.code.subject":          "Confirm your email address for Facet",
+	"contacts.mail.code.text":             "Your Facet confirmation code is %s\n\nOr confirm with one click (you may be asked to log in):\n%s\n\nThe code and the link are valid for %d minutes. If you did not ask for this, ignore this email: nothing changes.\n",
+	"contacts.mail.changed.subject":       "Your Facet email address was changed",
+	"contacts.mail.changed.text":          "The email address of your Facet account was changed to %s.\n\nIf you did not do this, log in and change your password at once, or contact the administrator.\n",
+	"contacts.mail.deleted.subject":       "Your Facet email address was deleted",
+	"contacts.mail.deleted.text":          "This email address was removed from your Facet account.\n\nIf you did not do this, contact the administrator.\n",
+	"contacts.mail.phone_changed.subject": "Your Facet phone number was changed",
+	"contacts.mail.phone_changed.text":    "The phone number of your Facet account was changed to %s.\n\nIf you did not do this, log in and change your password at once, or contact the administrator.\n",
+	"contacts.mail.phone_deleted.subject": "Your Facet phone number was deleted",
+	"contacts.mail.phone_deleted.text":    "The phone number %s was removed from your Facet account.\n\nIf you did not do this, log in and change your password at once, or contact the administrator.\n",
 
 	// phone page
 	"contacts.phone.title":        "Phone number",

@@ -4,9 +4,6 @@ package templates
 var eventsMessages = map[string]string{
 	// the Event Log tab (events.html)
 	"events.title":                 "Event Log",
-	"events.tabs":                  "Personal account",
-	"events.tab.profile":           "Profile",
-	"events.tab.events":            "Event Log",
 	"events.heading":               "Event Log",
 	"events.intro":                 "Where and from which devices you signed in to Facet or to apps, and what changed in your account. If you do not recognise an event, change your password.",
 	"events.filter.label":          "Filter events",

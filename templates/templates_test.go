@@ -14,6 +14,7 @@ import (
 type pageData struct {
 	SignedIn    bool
 	Email       string
+	Login       string
 	Name        string
 	ReturnTo    string
 	AppName     string
@@ -50,7 +51,7 @@ func TestPagesRender(t *testing.T) {
 	}{
 		{"home", pageData{SignedIn: true, Email: "alex@example.com"}, []string{"Signed in as alex@example.com", `action="/logout"`, `method="post"`}},
 		{"home", pageData{}, []string{`href="/login"`, `href="/register"`}},
-		{"login", pageData{ReturnTo: "/oauth2/auth?x=1", Email: "a@b.example", Alert: "The email or password is not correct.", AppName: "Demo", RegisterURL: "/register"},
+		{"login", pageData{ReturnTo: "/oauth2/auth?x=1", Login: "a@b.example", Alert: "The email, username or password is not correct.", AppName: "Demo", RegisterURL: "/register"},
 			[]string{`value="/oauth2/auth?x=1"`, `value="a@b.example"`, `role="alert"`, "to continue to Demo", `autocomplete="current-password"`}},
 		{"register", pageData{Name: "Alex T", Email: "a@b.example", Errors: map[string]string{"password": "Use at least 8 characters."}, LoginURL: "/login"},
 			[]string{`value="Alex T"`, `id="password-error"`, `aria-invalid="true"`, "Use at least 8 characters.", `autocomplete="new-password"`}},

@@ -36,6 +36,9 @@ type app struct {
 	store    storage.Storage
 	registry *prometheus.Registry
 	handler  http.Handler
+	// prof is kept for the maintenance job (activity-log retention); grants for tests.
+	prof   *profile.Handler
+	grants *consent.Service
 }
 
 // newApp opens and migrates the database, resolves the system secret, makes sure a signing
@@ -88,6 +91,21 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
+	// One field catalog for the account pages and the consent decisions, so both agree on
+	// what is mandatory, locked and private by default.
+	catalog, err := consent.NewCatalog(cfg.catalogConfig(cfg.Now))
+	if err != nil {
+		return fmt.Errorf("field catalog: %w", err)
+	}
+	mail, err := cfg.mailer(a.store, a.logger)
+	if err != nil {
+		return err
+	}
+	phone, err := cfg.phoneSender(a.store, a.logger)
+	if err != nil {
+		return fmt.Errorf("sms_sender %s: %w", cfg.SMSSender, err)
+	}
+	cfg.logNotify(a.logger)
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -95,20 +113,30 @@ func (a *app) build(ctx context.Context) error {
 		SessionAbsolute: cfg.SessionAbsolute,
 		SecureCookies:   cfg.secureCookies(),
 		TrustedProxies:  cfg.TrustedProxies,
+		EventRetention:  cfg.EventRetention,
+		Development:     cfg.Mode == modeDevelopment,
+		PhoneRegion:     cfg.PhoneRegion,
+		MaxPhotoBytes:   cfg.MaxPhotoBytes,
+		RecentAuth:      cfg.RecentAuth,
 	}, a.store, tmpl, a.logger)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
 	prof.Now = cfg.Now
-	grants := &consent.Service{Store: a.store, Now: cfg.Now}
+	prof.Catalog = catalog
+	prof.Mail = mail
+	prof.Phone = phone
+	grants := &consent.Service{Store: a.store, Catalog: catalog, Logger: a.logger, Now: cfg.Now}
+	a.prof, a.grants = prof, grants
 	provider, err := oauth.New(oauth.Config{
-		Issuer:          cfg.Issuer,
-		Secret:          secret,
-		CodeLifespan:    cfg.CodeLifespan,
-		AccessLifespan:  cfg.AccessTokenLifespan,
-		RefreshLifespan: cfg.RefreshTokenLifespan,
-		IDTokenLifespan: cfg.IDTokenLifespan,
-		Now:             cfg.Now,
+		Issuer:           cfg.Issuer,
+		Secret:           secret,
+		CodeLifespan:     cfg.CodeLifespan,
+		AccessLifespan:   cfg.AccessTokenLifespan,
+		RefreshLifespan:  cfg.RefreshTokenLifespan,
+		IDTokenLifespan:  cfg.IDTokenLifespan,
+		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
+		Now:              cfg.Now,
 	}, a.store, prof, grants, tmpl, a.logger, a.registry)
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)

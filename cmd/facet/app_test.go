@@ -415,3 +415,41 @@ func TestNewAppMinimalConfig(t *testing.T) {
 		t.Error("a one-hour code lifespan was accepted")
 	}
 }
+
+// TestCleanupPurgesEvents: under the cleanup lease, activity-log events older than
+// event_retention go and recent ones stay.
+func TestCleanupPurgesEvents(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestServer(t, b, map[string]string{"FACET_DEMO": "false", "FACET_EVENT_RETENTION": "720h"})
+			ctx := t.Context()
+			st := s.app.store
+			now := time.Now().UTC()
+			u := storage.User{ID: "u1", Email: "u1@example.com", Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			for id, at := range map[string]time.Time{
+				"old":    now.Add(-721 * time.Hour),
+				"recent": now.Add(-719 * time.Hour),
+				"new":    now.Add(-time.Minute),
+			} {
+				if err := st.AddEvent(ctx, storage.Event{ID: id, UserID: u.ID, Category: "login", At: at}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.app.cleanupOnce(ctx, "node-a")
+			got, err := st.ListEvents(ctx, u.ID, storage.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range got {
+				ids = append(ids, e.ID)
+			}
+			if strings.Join(ids, ",") != "new,recent" {
+				t.Errorf("events after cleanup = %v, want new,recent", ids)
+			}
+		})
+	}
+}

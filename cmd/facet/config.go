@@ -19,6 +19,9 @@ import (
 	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile/notify"
 )
 
 // Modes. Development is friendly on a laptop (a generated secret, the demo app); production
@@ -42,6 +45,7 @@ type Config struct {
 	AccessTokenLifespan  time.Duration
 	RefreshTokenLifespan time.Duration
 	IDTokenLifespan      time.Duration
+	IDTokenOnRefresh     bool // refresh responses carry a new ID token
 	SessionIdle          time.Duration
 	SessionAbsolute      time.Duration
 
@@ -53,6 +57,35 @@ type Config struct {
 
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
+
+	// The profile field catalog. MandatoryFields nil means consent.DefaultMandatory (an
+	// empty, non-nil list makes no field mandatory); DefaultPrivacy overrides the built-in
+	// levels of the fields it names.
+	MandatoryFields []string
+	LockedFields    []string
+	DefaultPrivacy  map[string]consent.Level
+
+	// Mail. Without SMTPHost, development keeps mail in the log and on /dev/mail, and
+	// production answers email verification with 503.
+	SMTPHost     string
+	SMTPPort     int    // 0: by SMTPTLS (587 starttls, 465 tls, 25 none)
+	SMTPTLS      string // starttls | tls | none
+	SMTPUsername string
+	SMTPPassword secretString
+	MailFrom     string
+
+	// SMS and voice calls. SMSSender "" means log in development and none in production.
+	SMSSender        string // log | webhook | twilio | none
+	SMSWebhookURL    string
+	SMSWebhookSecret secretString
+	TwilioAccountSID string
+	TwilioAuthToken  secretString
+	TwilioFrom       string
+	PhoneRegion      string // ISO 3166 alpha-2 region of numbers typed without +country code
+
+	MaxPhotoBytes  int64
+	RecentAuth     time.Duration // how recent a login must be to change email or phone
+	EventRetention time.Duration // how long the activity log keeps events
 
 	// Not loaded from configuration; tests inject them.
 
@@ -88,12 +121,32 @@ func settings() []setting {
 		{Key: "access_token_lifespan", Flag: "access-token-lifespan", Default: "15m", Help: "access token lifetime", Serve: true},
 		{Key: "refresh_token_lifespan", Flag: "refresh-token-lifespan", Default: "720h", Help: "refresh token absolute lifetime", Serve: true},
 		{Key: "id_token_lifespan", Flag: "id-token-lifespan", Default: "1h", Help: "ID token lifetime", Serve: true},
+		{Key: "id_token_on_refresh", Flag: "id-token-on-refresh", Default: "false", Help: "also issue a new ID token with every refresh (OIDC Core 12.2 makes it optional; it costs an RSA signature)", Serve: true},
 		{Key: "session_idle", Flag: "session-idle", Default: "24h", Help: "browser session idle timeout", Serve: true},
 		{Key: "session_absolute", Flag: "session-absolute", Default: "720h", Help: "browser session absolute timeout", Serve: true},
 		{Key: "demo", Flag: "demo", Help: "serve the demo app at /demo (default: on when the issuer is localhost)", Serve: true},
 		{Key: "trusted_proxies", Flag: "trusted-proxies", Help: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted (default: none)", Serve: true},
 		{Key: "log_level", Flag: "log-level", Default: "info", Help: "debug, info, warn or error"},
 		{Key: "log_format", Flag: "log-format", Default: "text", Help: "text or json"},
+		{Key: "mandatory_fields", Flag: "mandatory-fields", Default: "given_name,family_name", Help: "comma-separated profile fields a person must fill in before an app signs them in", Serve: true},
+		{Key: "locked_fields", Flag: "locked-fields", Help: "comma-separated profile fields a person cannot edit (filled by an external provider)", Serve: true},
+		{Key: "default_privacy", Flag: "default-privacy", Help: "privacy levels overriding the built-in defaults, e.g. birthdate=private,given_name=public", Serve: true},
+		{Key: "smtp_host", Flag: "smtp-host", Help: "SMTP server for verification mail (default: none; development logs mail and shows it at /dev/mail)", Serve: true},
+		{Key: "smtp_port", Flag: "smtp-port", Help: "SMTP port (default: 587 for starttls, 465 for tls, 25 for none)", Serve: true},
+		{Key: "smtp_tls", Flag: "smtp-tls", Default: notify.TLSStartTLS, Help: "starttls, tls or none", Serve: true},
+		{Key: "smtp_username", Flag: "smtp-username", Help: "SMTP user name (authentication only when set)", Serve: true},
+		{Key: "smtp_password", Help: "SMTP password (never logged)"},
+		{Key: "mail_from", Flag: "mail-from", Default: "Facet <no-reply@localhost>", Help: "sender address of Facet's mail", Serve: true},
+		{Key: "sms_sender", Flag: "sms-sender", Help: "log, webhook, twilio or none (default: log in development, none in production)", Serve: true},
+		{Key: "sms_webhook_url", Flag: "sms-webhook-url", Help: "URL receiving texts as signed JSON POSTs (sms_sender webhook)", Serve: true},
+		{Key: "sms_webhook_secret", Help: "HMAC key signing webhook deliveries, at least 32 bytes (never logged)"},
+		{Key: "twilio_account_sid", Flag: "twilio-account-sid", Help: "Twilio account SID (sms_sender twilio)", Serve: true},
+		{Key: "twilio_auth_token", Help: "Twilio auth token (never logged)"},
+		{Key: "twilio_from", Flag: "twilio-from", Help: "Twilio number texts and calls come from, E.164", Serve: true},
+		{Key: "phone_region", Flag: "phone-region", Default: "US", Help: "region (ISO 3166 alpha-2) of phone numbers typed without a country code", Serve: true},
+		{Key: "max_photo_bytes", Flag: "max-photo-bytes", Default: "5MiB", Help: "largest photo upload: bytes, or with KiB/MiB", Serve: true},
+		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
+		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
 	}
 }
 
@@ -135,7 +188,8 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 			known[s.Key] = true
 		}
 		for _, key := range k.Keys() {
-			if !known[key] {
+			// default_privacy may be a YAML map (field: level).
+			if !known[key] && !strings.HasPrefix(key, "default_privacy.") {
 				return Config{}, fmt.Errorf("config file %s: unknown key %q", path, key)
 			}
 		}
@@ -193,6 +247,8 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		{"id_token_lifespan", &cfg.IDTokenLifespan},
 		{"session_idle", &cfg.SessionIdle},
 		{"session_absolute", &cfg.SessionAbsolute},
+		{"recent_auth", &cfg.RecentAuth},
+		{"event_retention", &cfg.EventRetention},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(k.String(d.key))
@@ -209,6 +265,12 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 			errs = append(errs, fmt.Errorf("secret (FACET_SECRET): %w", err))
 		}
 		cfg.Secret = b
+	}
+
+	if v, err := strconv.ParseBool(k.String("id_token_on_refresh")); err != nil {
+		errs = append(errs, fmt.Errorf("id_token_on_refresh: %q is not true or false", k.String("id_token_on_refresh")))
+	} else {
+		cfg.IDTokenOnRefresh = v
 	}
 
 	if k.Exists("demo") {
@@ -230,6 +292,11 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		errs = append(errs, fmt.Errorf("trusted_proxies (FACET_TRUSTED_PROXIES): %w", err))
 	}
 	cfg.TrustedProxies = proxies
+
+	if err := parseProfileSettings(k, &cfg); err != nil {
+		errs = append(errs, err)
+	}
+	cfg.SMSSender = cfg.smsSenderOrDefault()
 
 	if err := cfg.validate(); err != nil {
 		errs = append(errs, err)
@@ -288,6 +355,9 @@ func (cfg Config) validate() error {
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format: %q must be text or json", cfg.LogFormat))
 	}
+	if err := cfg.validateProfile(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -325,6 +395,19 @@ func (cfg Config) withDefaults() Config {
 	dur(&cfg.IDTokenLifespan, "id_token_lifespan")
 	dur(&cfg.SessionIdle, "session_idle")
 	dur(&cfg.SessionAbsolute, "session_absolute")
+	dur(&cfg.RecentAuth, "recent_auth")
+	dur(&cfg.EventRetention, "event_retention")
+	str(&cfg.SMTPTLS, "smtp_tls")
+	str(&cfg.MailFrom, "mail_from")
+	str(&cfg.PhoneRegion, "phone_region")
+	if cfg.MandatoryFields == nil {
+		cfg.MandatoryFields = splitList(def["mandatory_fields"])
+	}
+	if cfg.MaxPhotoBytes == 0 {
+		// A constant of settings(), checked by TestConfigDefaults.
+		cfg.MaxPhotoBytes, _ = parseBytes(def["max_photo_bytes"])
+	}
+	cfg.SMSSender = cfg.smsSenderOrDefault()
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 	return cfg
 }

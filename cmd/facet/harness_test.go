@@ -53,12 +53,14 @@ type facet struct {
 // the previous one wrote.
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-func startFacet(t testing.TB, dbURL string, c *clock) *facet {
+// startFacet starts a server on a free loopback port; each opt adjusts its Config before
+// newApp (the issuer, database, secret and clock are set already).
+func startFacet(t testing.TB, dbURL string, c *clock, opts ...func(*Config)) *facet {
 	t.Helper()
-	return startFacetAt(t, dbURL, c, "127.0.0.1:0")
+	return startFacetAt(t, dbURL, c, "127.0.0.1:0", opts...)
 }
 
-func startFacetAt(t testing.TB, dbURL string, c *clock, addr string) *facet {
+func startFacetAt(t testing.TB, dbURL string, c *clock, addr string, opts ...func(*Config)) *facet {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -72,6 +74,9 @@ func startFacetAt(t testing.TB, dbURL string, c *clock, addr string) *facet {
 	cfg.Demo = false
 	if c != nil {
 		cfg.Now = c.now
+	}
+	for _, opt := range opts {
+		opt(&cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := newApp(context.Background(), cfg, logger)

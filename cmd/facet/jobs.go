@@ -26,8 +26,10 @@ func (a *app) runJobs(ctx context.Context) {
 	}
 }
 
-// cleanupOnce removes expired tokens and sessions when this node holds the cleanup lease.
-// Expired rows are already refused by every check; this only keeps the tables small.
+// cleanupOnce removes expired tokens and sessions, and activity-log events older than
+// event_retention, when this node holds the cleanup lease. Expired tokens and sessions are
+// already refused by every check; for them this only keeps the tables small. Old events are
+// personal data kept no longer than announced.
 func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	now := a.cfg.Now()
 	ok, err := a.store.TryLease(ctx, "cleanup", holder, now, cleanupEvery)
@@ -48,7 +50,11 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: expired sessions", "err", err)
 	}
-	if tokens > 0 || sessions > 0 {
-		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions)
+	events, err := a.prof.PurgeEvents(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: old activity-log events", "err", err)
+	}
+	if tokens > 0 || sessions > 0 || events > 0 {
+		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events)
 	}
 }

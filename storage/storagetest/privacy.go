@@ -2,8 +2,11 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/facetid/facet/storage"
 )
@@ -84,4 +87,60 @@ func testPrivacy(t *testing.T, s storage.Storage) {
 	if len(list) != 1 || list[0].ClientID != "app" {
 		t.Errorf("ListDisclosures(u2) = %+v, want its own line only", list)
 	}
+}
+
+// testReleaseData: GetReleaseData returns exactly what GetUser, GetProfileFields,
+// GetPrivateProfile and GetGrant return (zero grant when none or clientID ""), from current
+// data; ErrNotFound for an unknown user.
+func testReleaseData(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	createUser(t, s, "u1")
+	createUser(t, s, "u2")
+	must(t, s.CreateClient(ctx, newClient("app")))
+	must(t, s.CreateClient(ctx, newClient("other")))
+	must(t, s.PutProfileFields(ctx, []storage.ProfileField{
+		{UserID: "u1", Field: "given_name", Value: "Ann", Privacy: "public", UpdatedAt: base},
+		{UserID: "u1", Field: "birthdate", Value: "1990-01-02", Privacy: "", UpdatedAt: base.Add(time.Hour)},
+		{UserID: "u2", Field: "given_name", Value: "Bob", Privacy: "public", UpdatedAt: base},
+	}))
+	must(t, s.PutGrant(ctx, storage.Grant{UserID: "u1", ClientID: "app", Scopes: []string{"openid", "profile"},
+		Claims: []string{"given_name"}, CreatedAt: base, UpdatedAt: base.Add(time.Minute)}))
+	must(t, s.SetPrivateProfile(ctx, "u1", true, base))
+
+	check := func(userID, clientID string) {
+		t.Helper()
+		got, err := s.GetReleaseData(ctx, userID, clientID)
+		must(t, err)
+		var want storage.ReleaseData
+		want.User, err = s.GetUser(ctx, userID)
+		must(t, err)
+		want.Fields, err = s.GetProfileFields(ctx, userID)
+		must(t, err)
+		want.PrivateProfile, err = s.GetPrivateProfile(ctx, userID)
+		must(t, err)
+		if clientID != "" {
+			if want.Grant, err = s.GetGrant(ctx, userID, clientID); errors.Is(err, storage.ErrNotFound) {
+				want.Grant = storage.Grant{}
+			} else {
+				must(t, err)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GetReleaseData(%s, %q) (-want +got):\n%s", userID, clientID, diff)
+		}
+	}
+	check("u1", "app")
+	check("u1", "other") // no grant
+	check("u1", "")
+	check("u2", "app") // no fields of u1, no grant, switch off
+	createUser(t, s, "u3")
+	check("u3", "app") // no fields at all
+	if d, _ := s.GetReleaseData(ctx, "u1", "app"); len(d.Fields) != 2 || !d.PrivateProfile || d.Grant.ClientID != "app" {
+		t.Errorf("GetReleaseData(u1, app) = %+v", d)
+	}
+	// Current data: a change shows at once.
+	must(t, s.SetPrivateProfile(ctx, "u1", false, base.Add(time.Hour)))
+	check("u1", "app")
+	_, err := s.GetReleaseData(ctx, "nobody", "app")
+	wantErr(t, err, storage.ErrNotFound, "GetReleaseData unknown user")
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Events", testEvents},
 		{"EventPages", testEventPages},
 		{"Privacy", testPrivacy},
+		{"ReleaseData", testReleaseData},
 		{"AccountProfileValues", testAccountProfileValues},
 		{"AccountUsernameRace", testAccountUsernameRace},
 		{"AccountPasswordAndSessions", testAccountPasswordAndSessions},
