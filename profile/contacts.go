@@ -52,15 +52,16 @@ const (
 // contactRoutes registers this area's pages on r and its JSON routes on api (under APIPrefix,
 // authenticated by apiAuth).
 func (h *Handler) contactRoutes(r, api *mux.Router) {
-	r.HandleFunc("/profile/email", h.emailPage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/profile/email", h.emailStart).Methods(http.MethodPost)
-	r.HandleFunc("/profile/email/verify", h.emailVerify).Methods(http.MethodPost)
+	email, phone := emailContact(), phoneContact()
+	r.HandleFunc("/profile/email", h.contactPageHandler(email)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/email", h.contactStart(email)).Methods(http.MethodPost)
+	r.HandleFunc("/profile/email/verify", h.contactVerify(email)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/email/confirm", h.emailConfirmLink).Methods(http.MethodGet)
-	r.HandleFunc("/profile/email/delete", h.emailDelete).Methods(http.MethodPost)
-	r.HandleFunc("/profile/phone", h.phonePage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/profile/phone", h.phoneStart).Methods(http.MethodPost)
-	r.HandleFunc("/profile/phone/verify", h.phoneVerify).Methods(http.MethodPost)
-	r.HandleFunc("/profile/phone/delete", h.phoneDelete).Methods(http.MethodPost)
+	r.HandleFunc("/profile/email/delete", h.contactDelete(email)).Methods(http.MethodPost)
+	r.HandleFunc("/profile/phone", h.contactPageHandler(phone)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/profile/phone", h.contactStart(phone)).Methods(http.MethodPost)
+	r.HandleFunc("/profile/phone/verify", h.contactVerify(phone)).Methods(http.MethodPost)
+	r.HandleFunc("/profile/phone/delete", h.contactDelete(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo", h.photoPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/photo", h.photoUpload).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/available", h.photoAvailable).Methods(http.MethodPost)
@@ -71,11 +72,11 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	}
 
 	api.HandleFunc("/email", h.apiEmailStart).Methods(http.MethodPost)
-	api.HandleFunc("/email/verify", h.apiEmailVerify).Methods(http.MethodPost)
-	api.HandleFunc("/email", h.apiEmailDelete).Methods(http.MethodDelete)
+	api.HandleFunc("/email/verify", h.apiContactVerify(email)).Methods(http.MethodPost)
+	api.HandleFunc("/email", h.apiContactDelete(email)).Methods(http.MethodDelete)
 	api.HandleFunc("/phone", h.apiPhoneStart).Methods(http.MethodPost)
-	api.HandleFunc("/phone/verify", h.apiPhoneVerify).Methods(http.MethodPost)
-	api.HandleFunc("/phone", h.apiPhoneDelete).Methods(http.MethodDelete)
+	api.HandleFunc("/phone/verify", h.apiContactVerify(phone)).Methods(http.MethodPost)
+	api.HandleFunc("/phone", h.apiContactDelete(phone)).Methods(http.MethodDelete)
 	api.HandleFunc("/photo", h.apiPhotoPut).Methods(http.MethodPut)
 	api.HandleFunc("/photo", h.apiPhotoDelete).Methods(http.MethodDelete)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/facetid/facet/profile/notify"
@@ -15,25 +16,47 @@ import (
 // The Email panel: the account's address (users.email) changes only when the new address
 // confirms a code or a one-click link; the old address is told. Login is by email today, so
 // deleting the address needs another way to sign in: a preferred_username (login by
-// username is not built yet; see deleteEmail).
+// username is not built yet; see clearEmail).
+
+// emailContact is the email address as a contactKind.
+func emailContact() contactKind {
+	return contactKind{
+		Kind: storage.ContactEmail, Name: "email", Field: "email", TTL: emailCodeTTL, Link: true,
+		Changed: CategoryEmailChanged, Deleted: CategoryEmailDeleted,
+		start: (*Handler).startEmailChange,
+		free:  (*Handler).emailFree,
+		save:  (*Handler).saveEmail,
+		current: func(_ *Handler, _ context.Context, u storage.User) (string, error) {
+			if !storage.HasEmail(u) {
+				return "", nil
+			}
+			return u.Email, nil
+		},
+		clear: (*Handler).clearEmail,
+		changed: func(h *Handler, ctx context.Context, userID, old, value string) {
+			if old != "" && old != value {
+				h.notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
+			}
+		},
+		deleted: func(h *Handler, ctx context.Context, userID, old string) {
+			h.notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+		},
+		page: (*Handler).newEmailPage,
+	}
+}
 
 // emailPage is contacts_email.html's data.
 type emailPage struct {
+	contactPanel
 	Email     string // current address, "" when deleted
 	Verified  bool
-	Pending   string // address waiting for its code
 	NewEmail  string // the form's value
-	Errors    map[string]string
-	Alert     string
-	Notice    string
-	Reauth    bool
-	ReauthURL string
 	CanDelete bool
 }
 
-// startEmailChange sends a code and a one-click link to the address the user typed.
-func (h *Handler) startEmailChange(ctx context.Context, u storage.User, typed string) (string, error) {
-	addr := normalizeEmail(typed)
+// startEmailChange sends a code and a one-click link to the address typed into form.
+func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url.Values) (string, error) {
+	addr := normalizeEmail(form.Get("email"))
 	switch {
 	case addr == "":
 		return "", invalidField("email", "contacts.email.required")
@@ -49,20 +72,16 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, typed st
 	if !ok {
 		return "", refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
 	}
-	p, err := h.startVerification(ctx, u.ID, storage.ContactEmail, addr, "email", emailCodeTTL, true)
+	err := h.sendCode(ctx, emailContact(), u.ID, addr, "email", func(p pending) error {
+		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
+		return mailer.Send(ctx, notify.Message{
+			To:      addr,
+			Subject: templates.T("contacts.mail.code.subject"),
+			Text:    templates.T("contacts.mail.code.text", p.Code, link, int(emailCodeTTL/time.Minute)),
+		})
+	})
 	if err != nil {
 		return "", err
-	}
-	link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
-	msg := notify.Message{
-		To:      addr,
-		Subject: templates.T("contacts.mail.code.subject"),
-		Text:    templates.T("contacts.mail.code.text", p.Code, link, int(emailCodeTTL/time.Minute)),
-	}
-	if err := mailer.Send(ctx, msg); err != nil {
-		h.abandon(ctx, p)
-		h.Logger.ErrorContext(ctx, "send email code", "user_id", u.ID, "err", err)
-		return "", refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.send_failed")
 	}
 	return addr, nil
 }
@@ -76,81 +95,57 @@ func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
 	case err != nil:
 		return fmt.Errorf("get user by email: %w", err)
 	case other.ID != userID:
-		return &contactError{Status: http.StatusConflict, Code: "email_taken", Msg: "contacts.email.taken", Field: "email"}
+		return emailContact().taken()
 	}
 	return nil
 }
 
-// applyEmail makes a confirmed verification the account's address: it uses the code up and
-// updates users.email in one transaction, then tells the old address.
-func (h *Handler) applyEmail(ctx context.Context, r *http.Request, v storage.Verification, clientID string) error {
-	var old string
-	err := h.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := h.Store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
-			return refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
-		} else if err != nil {
-			return fmt.Errorf("consume verification: %w", err)
-		}
-		if err := h.emailFree(ctx, v.UserID, v.Value); err != nil {
-			return err
-		}
-		u, err := h.Store.GetUser(ctx, v.UserID)
-		if err != nil {
-			return fmt.Errorf("get user: %w", err)
-		}
-		old = u.Email
-		if !storage.HasEmail(u) {
-			old = ""
-		}
-		u.Email, u.EmailVerified, u.UpdatedAt = v.Value, true, h.Now()
-		if err := h.Store.UpdateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
-			return &contactError{Status: http.StatusConflict, Code: "email_taken", Msg: "contacts.email.taken", Field: "email"}
-		} else if err != nil {
-			return fmt.Errorf("update user: %w", err)
-		}
-		return nil
-	})
+// saveEmail makes a confirmed address users.email and returns the address it replaced ("" for
+// none), which is told of the change.
+func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string, error) {
+	u, err := h.Store.GetUser(ctx, v.UserID)
 	if err != nil {
-		return err
-	}
-	h.Record(ctx, r, v.UserID, Event{Category: CategoryEmailChanged, ClientID: clientID})
-	if old != "" && old != v.Value {
-		h.notice(ctx, v.UserID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", v.Value)
-	}
-	return nil
-}
-
-// deleteEmail removes the account's address. Login is by email today, so the account must
-// keep another way to sign in: a preferred_username. Without one the deletion is refused.
-func (h *Handler) deleteEmail(ctx context.Context, r *http.Request, u storage.User, clientID string) error {
-	if !storage.HasEmail(u) {
-		return refuse(http.StatusNotFound, "not_found", "contacts.email.none")
-	}
-	username, _, err := h.fieldLevel(ctx, u.ID, "preferred_username")
-	if err != nil {
-		return err
-	}
-	if username == "" {
-		return refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
+		return "", fmt.Errorf("get user: %w", err)
 	}
 	old := u.Email
-	err = h.Store.InTx(ctx, func(ctx context.Context) error {
-		cur, err := h.Store.GetUser(ctx, u.ID)
-		if err != nil {
-			return fmt.Errorf("get user: %w", err)
-		}
-		cur.Email, cur.EmailVerified, cur.UpdatedAt = "", false, h.Now()
-		if err := h.Store.UpdateUser(ctx, cur); err != nil {
-			return fmt.Errorf("update user: %w", err)
-		}
-		return h.Store.DeleteVerification(ctx, u.ID, storage.ContactEmail)
-	})
+	if !storage.HasEmail(u) {
+		old = ""
+	}
+	u.Email, u.EmailVerified, u.UpdatedAt = v.Value, true, h.Now()
+	if err := h.Store.UpdateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+		return "", emailContact().taken()
+	} else if err != nil {
+		return "", fmt.Errorf("update user: %w", err)
+	}
+	return old, nil
+}
+
+// clearEmail removes the account's address. Login is by email today, so the account must
+// keep another way to sign in: a preferred_username (login by username is not built yet).
+// Without one the deletion is refused.
+func (h *Handler) clearEmail(ctx context.Context, userID string) error {
+	ok, err := h.hasUsername(ctx, userID)
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, r, u.ID, Event{Category: CategoryEmailDeleted, ClientID: clientID})
-	h.notice(ctx, u.ID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+	if !ok {
+		return refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
+	}
+	u, err := h.Store.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("get user: %w", err)
+	}
+	u.Email, u.EmailVerified, u.UpdatedAt = "", false, h.Now()
+	if err := h.Store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
 	return nil
+}
+
+// hasUsername reports whether userID has a preferred_username to sign in with.
+func (h *Handler) hasUsername(ctx context.Context, userID string) (bool, error) {
+	username, _, err := h.fieldLevel(ctx, userID, "preferred_username")
+	return username != "", err
 }
 
 // notice emails a short notice; a failure is logged, the change stands.
@@ -179,105 +174,21 @@ func (h *Handler) accountNotice(ctx context.Context, userID, subjectKey, textKey
 	}
 }
 
-// newEmailPage builds the page for u, with the pending address if a code is waiting.
-func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Session) (emailPage, error) {
-	p := emailPage{Errors: map[string]string{}}
+// newEmailPage builds the panel for u, with the pending address if a code is waiting.
+func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
+	p := &emailPage{NewEmail: form.Get("email")}
 	if storage.HasEmail(u) {
 		p.Email, p.Verified = u.Email, u.EmailVerified
 	}
-	v, err := h.Store.GetVerification(ctx, u.ID, storage.ContactEmail)
-	switch {
-	case err == nil && h.Now().Before(v.ExpiresAt):
-		p.Pending = v.Value
-	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		return p, fmt.Errorf("get verification: %w", err)
+	if err := h.fillPanel(ctx, emailContact(), u.ID, s, &p.contactPanel); err != nil {
+		return nil, err
 	}
-	if h.needsReauth(s) {
-		p.Reauth, p.ReauthURL = true, reauthURL("/profile/email")
-	}
-	username, _, err := h.fieldLevel(ctx, u.ID, "preferred_username")
+	ok, err := h.hasUsername(ctx, u.ID)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
-	p.CanDelete = p.Email != "" && username != ""
+	p.CanDelete = p.Email != "" && ok
 	return p, nil
-}
-
-func (h *Handler) emailPage(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.signedIn(w, r)
-	if !ok {
-		return
-	}
-	page, err := h.newEmailPage(r.Context(), u, s)
-	if err != nil {
-		h.serverError(w, r, "email page", err)
-		return
-	}
-	switch r.URL.Query().Get("done") {
-	case "sent":
-		page.Notice = templates.T("contacts.email.sent", page.Pending)
-	case "saved":
-		page.Notice = templates.T("contacts.email.saved")
-	case "deleted":
-		page.Notice = templates.T("contacts.email.deleted")
-	}
-	h.render(w, r, http.StatusOK, "contacts_email", page)
-}
-
-// emailError shows the email page again with err's message next to its field (or on top).
-func (h *Handler) emailError(w http.ResponseWriter, r *http.Request, u storage.User, s storage.Session, typed string, err error) {
-	ce, ok := asContactError(err)
-	if !ok {
-		h.serverError(w, r, "email change", err)
-		return
-	}
-	page, perr := h.newEmailPage(r.Context(), u, s)
-	if perr != nil {
-		h.serverError(w, r, "email page", perr)
-		return
-	}
-	page.NewEmail = typed
-	if ce.Field != "" {
-		page.Errors[ce.Field] = ce.Text()
-	} else {
-		page.Alert = ce.Text()
-	}
-	setRetryAfter(w, ce)
-	h.render(w, r, ce.Status, "contacts_email", page)
-}
-
-func (h *Handler) emailStart(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
-		return
-	}
-	if h.needsReauth(s) {
-		http.Redirect(w, r, reauthURL("/profile/email"), http.StatusSeeOther)
-		return
-	}
-	typed := r.PostForm.Get("email")
-	if _, err := h.startEmailChange(r.Context(), u, typed); err != nil {
-		h.emailError(w, r, u, s, typed, err)
-		return
-	}
-	http.Redirect(w, r, "/profile/email?done=sent", http.StatusSeeOther)
-}
-
-func (h *Handler) emailVerify(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	v, err := h.checkCode(ctx, u.ID, storage.ContactEmail, r.PostForm.Get("code"))
-	if err == nil {
-		err = h.applyEmail(ctx, r, v, "")
-	}
-	if err != nil {
-		h.emailError(w, r, u, s, "", err)
-		return
-	}
-	http.Redirect(w, r, "/profile/email?done=saved", http.StatusSeeOther)
 }
 
 // emailConfirmLink is the one-click link of the code mail. It works for the signed-in user
@@ -295,79 +206,18 @@ func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = h.applyEmail(ctx, r, v, "")
+		err = h.confirmContact(ctx, r, emailContact(), v, "")
 	}
-	if err != nil {
-		h.emailError(w, r, u, s, "", err)
-		return
-	}
-	http.Redirect(w, r, "/profile/email?done=saved", http.StatusSeeOther)
-}
-
-func (h *Handler) emailDelete(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
-		return
-	}
-	if h.needsReauth(s) {
-		http.Redirect(w, r, reauthURL("/profile/email"), http.StatusSeeOther)
-		return
-	}
-	if err := h.deleteEmail(r.Context(), r, u, ""); err != nil {
-		h.emailError(w, r, u, s, "", err)
-		return
-	}
-	http.Redirect(w, r, "/profile/email?done=deleted", http.StatusSeeOther)
+	h.contactDone(w, r, emailContact(), u, s, nil, err, "saved")
 }
 
 // apiEmailStart: POST /api/account/email {"email"} → 202 {"status":"code_sent","email"}.
 func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
 	var body struct {
 		Email string `json:"email"`
-	}
-	if !decodeJSON(w, r, &body) || h.apiReauth(w, c) {
-		return
-	}
-	addr, err := h.startEmailChange(r.Context(), c.User, body.Email)
-	if err != nil {
-		h.writeContactAPIError(w, r, "email change", err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "email": addr, "expires_in": int(emailCodeTTL / time.Second)})
-}
-
-// apiEmailVerify: POST /api/account/email/verify {"code"} → 200 {"email","verified":true}.
-func (h *Handler) apiEmailVerify(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
-	var body struct {
-		Code string `json:"code"`
 	}
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	ctx := r.Context()
-	v, err := h.checkCode(ctx, c.User.ID, storage.ContactEmail, body.Code)
-	if err == nil {
-		err = h.applyEmail(ctx, r, v, c.ClientID)
-	}
-	if err != nil {
-		h.writeContactAPIError(w, r, "email verify", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"email": v.Value, "verified": true})
-}
-
-// apiEmailDelete: DELETE /api/account/email → 204.
-func (h *Handler) apiEmailDelete(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
-	if h.apiReauth(w, c) {
-		return
-	}
-	if err := h.deleteEmail(r.Context(), r, c.User, c.ClientID); err != nil {
-		h.writeContactAPIError(w, r, "email delete", err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	h.apiContactStart(w, r, emailContact(), url.Values{"email": {body.Email}})
 }

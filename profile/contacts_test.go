@@ -3,11 +3,9 @@ package profile
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -23,7 +21,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
@@ -210,50 +207,26 @@ type cEnv struct {
 // newContactEnv is newEnv with real mail and SMS delivery; adjust changes the Config.
 func newContactEnv(t *testing.T, b storagetest.Backend, adjust func(*Config)) *cEnv {
 	t.Helper()
-	store := b.Open(t)
-	tpl, err := templates.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	cfg := Config{Issuer: "http://facet.test", Secret: secret}
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	h, err := New(cfg, store, tpl, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2030, 1, 2, 3, 1, 0, 0, time.UTC)}
-	h.Now = c.Now
 	ce := &cEnv{box: startMailbox(t)}
-	host, port, _ := net.SplitHostPort(ce.box.addr)
-	p, _ := strconv.Atoi(port)
-	if h.Mail == nil && !cfg.Development {
-		h.Mail, err = notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
-		if err != nil {
-			t.Fatal(err)
+	ce.env = newEnvWired(t, b, adjust, func(h *Handler) {
+		var err error
+		host, port, _ := net.SplitHostPort(ce.box.addr)
+		p, _ := strconv.Atoi(port)
+		if h.Mail == nil && !h.cfg.Development {
+			h.Mail, err = notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	gw, gsrv := startGateway(t)
-	ce.gw = gw
-	if !cfg.Development {
-		h.Phone, err = notify.NewWebhookSender(notify.WebhookConfig{URL: gsrv.URL, Secret: gw.secret, Channels: []notify.Channel{notify.SMS}, Backoff: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
+		gw, gsrv := startGateway(t)
+		ce.gw = gw
+		if !h.cfg.Development {
+			h.Phone, err = notify.NewWebhookSender(notify.WebhookConfig{URL: gsrv.URL, Secret: gw.secret, Channels: []notify.Channel{notify.SMS}, Backoff: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	r := mux.NewRouter()
-	h.Routes(r)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if ip := req.Header.Get(testIPHeader); ip != "" {
-			req.RemoteAddr = ip + ":1234"
-		}
-		r.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	ce.env = &env{t: t, h: h, store: store, clock: c, srv: srv}
+	})
 	return ce
 }
 

@@ -60,6 +60,13 @@ func newEnv(t *testing.T, b storagetest.Backend) *env {
 // newEnvWith is newEnv with adjust changing the Config first.
 func newEnvWith(t *testing.T, b storagetest.Backend, adjust func(*Config)) *env {
 	t.Helper()
+	return newEnvWired(t, b, adjust, nil)
+}
+
+// newEnvWired is newEnvWith with wire setting the Handler's dependencies (mail, phone)
+// before its routes are built.
+func newEnvWired(t *testing.T, b storagetest.Backend, adjust func(*Config), wire func(h *Handler)) *env {
+	t.Helper()
 	store := b.Open(t)
 	tpl, err := templates.New()
 	if err != nil {
@@ -78,6 +85,9 @@ func newEnvWith(t *testing.T, b storagetest.Backend, adjust func(*Config)) *env 
 	// A fixed start in the middle of a throttling window keeps window arithmetic exact.
 	c := &clock{t: time.Date(2030, 1, 2, 3, 1, 0, 0, time.UTC)}
 	h.Now = c.Now
+	if wire != nil {
+		wire(h)
+	}
 	r := mux.NewRouter()
 	h.Routes(r)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
