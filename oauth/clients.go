@@ -62,8 +62,10 @@ type clientCache struct {
 	m   map[string]cachedClient
 }
 
+// cachedClient holds a *client: fosite.Client is an interface, and boxing the client value
+// (a whole storage.Client) into it allocated a copy on every lookup, several per request.
 type cachedClient struct {
-	c       client
+	c       *client
 	expires time.Time
 }
 
@@ -71,11 +73,11 @@ func newClientCache(db storage.Storage, now func() time.Time) *clientCache {
 	return &clientCache{db: db, now: now, m: map[string]cachedClient{}}
 }
 
-func (cc *clientCache) get(ctx context.Context, id string) (client, error) {
+func (cc *clientCache) get(ctx context.Context, id string) (*client, error) {
 	if !validClientID(id) {
 		// Not a name any client can have (client ids are 1–64 printable characters): not
 		// found, without asking the database, which may refuse invalid UTF-8 with an error.
-		return client{}, fmt.Errorf("get client: %w", storage.ErrNotFound)
+		return nil, fmt.Errorf("get client: %w", storage.ErrNotFound)
 	}
 	now := cc.now()
 	cc.mu.Lock()
@@ -86,9 +88,9 @@ func (cc *clientCache) get(ctx context.Context, id string) (client, error) {
 	}
 	sc, err := cc.db.GetClient(ctx, id)
 	if err != nil {
-		return client{}, fmt.Errorf("get client %q: %w", id, err)
+		return nil, fmt.Errorf("get client %q: %w", id, err)
 	}
-	c := client{sc}
+	c := &client{sc}
 	cc.mu.Lock()
 	// Drop expired entries while we hold the lock so unknown ids cannot grow the map: only
 	// found clients are cached, and each for clientCacheTTL.

@@ -351,16 +351,30 @@ func (e *env) again(ctx context.Context, b *browser) (tokens, error) {
 
 // profileValues are the userinfo user's fields: every key of the field catalog (contract:
 // catalog keys = OIDC claim names) and the other claims consent.Release reads, 20 in all,
-// with privacy levels cycling public → on_request → private.
-var profileValues = []struct{ key, value string }{
+// with privacy levels cycling public → on_request → private. The values must pass the
+// account API's validation (a birthdate from 1900 on, ...): one invalid value and PATCH saves
+// nothing.
+var profileValues = []fieldValue{
 	{"given_name", "Ada"}, {"family_name", "Lovelace"}, {"middle_name", "Augusta"},
-	{"nickname", "ada"}, {"preferred_username", "ada.lovelace"}, {"birthdate", "1815-12-10"},
+	{"nickname", "ada"}, {"preferred_username", "ada.lovelace"}, {"birthdate", "1985-12-10"},
 	{"gender", "female"}, {"locale", "en-GB"}, {"zoneinfo", "Europe/London"},
 	{"website", "https://example.com/ada"},
 	{"address", `{"street_address":"12 St James's Square","locality":"London","region":"","postal_code":"SW1Y 4JH","country":"GB"}`},
 	{"picture", "/public/images/profile/bench"}, {"phone_number", "+442071234567"}, {"email", ""},
 	{"name", "Ada Lovelace"}, {"profile", "https://example.com/ada/profile"}, {"phone_number_verified", "true"},
 	{"organization", "Analytical Engines Ltd"}, {"job_title", "Programmer"}, {"about", "First programmer."},
+}
+
+type fieldValue struct{ key, value string }
+
+// indexOf is key's position in profileValues (its privacy level follows from it).
+func indexOf(key string) int {
+	for i, f := range profileValues {
+		if f.key == key {
+			return i
+		}
+	}
+	return 0
 }
 
 func level(i int) string { return []string{"public", "on_request", "private"}[i%3] }
@@ -378,10 +392,19 @@ func (e *env) fillProfile(ctx context.Context, o options, b *browser) error {
 	if err != nil {
 		return err
 	}
-	if n, ok := e.fillThroughAPI(ctx, b); ok {
-		e.profileSource, e.profileFields = "account API", n
+	if n, rest, ok := e.fillThroughAPI(ctx, b); ok {
+		e.profileSource, e.profileFields = fmt.Sprintf("account API (%d fields)", n), n
+		if len(rest) > 0 && o.databaseURL != "" {
+			// Claims consent.Release reads that are not fields of the server's catalog (the
+			// API refuses them): straight into the database, as before.
+			if err := fillThroughDatabase(ctx, o.databaseURL, sub, rest); err != nil {
+				return err
+			}
+			e.profileSource = fmt.Sprintf("account API (%d fields) + database (%d claims outside the catalog)", n, len(rest))
+			e.profileFields = n + len(rest)
+		}
 	} else if o.databaseURL != "" {
-		if err := fillThroughDatabase(ctx, o.databaseURL, sub); err != nil {
+		if err := fillThroughDatabase(ctx, o.databaseURL, sub, profileValues); err != nil {
 			return err
 		}
 		e.profileSource, e.profileFields = "database (the account API is not available on this server)", len(profileValues)
@@ -393,46 +416,80 @@ func (e *env) fillProfile(ctx context.Context, o options, b *browser) error {
 	return err
 }
 
-func (e *env) fillThroughAPI(ctx context.Context, b *browser) (int, bool) {
-	values := map[string]string{}
+// fillThroughAPI sets, through the account API, every value of profileValues that is a
+// field of the server's catalog (the keys GET /api/account/profile lists; PATCH refuses any
+// other key and then saves nothing), and the privacy level of each. It returns how many
+// fields it set and the values the API cannot take.
+func (e *env) fillThroughAPI(ctx context.Context, b *browser) (int, []fieldValue, bool) {
+	var current struct {
+		Fields map[string]json.RawMessage `json:"fields"`
+	}
+	if status, err := b.json(ctx, http.MethodGet, "/api/account/profile", nil, &current); err != nil || status != http.StatusOK {
+		return 0, nil, false
+	}
+	values := map[string]any{}
+	var rest []fieldValue
 	for _, f := range profileValues {
-		if f.value != "" {
+		if _, ok := current.Fields[f.key]; !ok || f.value == "" {
+			if f.value != "" {
+				rest = append(rest, f)
+			}
+			continue
+		}
+		if strings.HasPrefix(f.value, "{") {
+			values[f.key] = json.RawMessage(f.value) // the address, as its object
+		} else {
 			values[f.key] = f.value
 		}
 	}
-	if status, _ := b.json(ctx, http.MethodPatch, "/api/account/profile", values); status/100 != 2 {
-		return 0, false
+	if status, _ := b.json(ctx, http.MethodPatch, "/api/account/profile", values, nil); status/100 != 2 {
+		return 0, nil, false
 	}
 	set := 0
 	for i, f := range profileValues {
-		if status, _ := b.json(ctx, http.MethodPut, "/api/account/privacy/"+f.key, map[string]string{"level": level(i)}); status/100 == 2 {
+		if _, ok := values[f.key]; !ok {
+			continue
+		}
+		if status, _ := b.json(ctx, http.MethodPut, "/api/account/privacy/"+f.key, map[string]string{"level": level(i)}, nil); status/100 == 2 {
 			set++
 		}
 	}
-	return set, set > 0
+	return set, rest, set > 0
 }
 
-// json sends a JSON body with the browser's session cookie (the account API accepts it).
-func (b *browser) json(ctx context.Context, method, path string, v any) (int, error) {
-	body, err := json.Marshal(v)
+// json sends v (when not nil) as a JSON body with the browser's session cookie (the account
+// API accepts it) and decodes a 200 answer into out (when not nil).
+func (b *browser) json(ctx context.Context, method, path string, v, out any) (int, error) {
+	var body io.Reader
+	if v != nil {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return 0, err
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.lb.url(path), body)
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.lb.url(path), bytes.NewReader(body))
-	if err != nil {
-		return 0, err
+	if v != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return 0, err
 	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
+			return resp.StatusCode, err
+		}
+	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode, nil
 }
 
-func fillThroughDatabase(ctx context.Context, dbURL, userID string) error {
+func fillThroughDatabase(ctx context.Context, dbURL, userID string, values []fieldValue) error {
 	st, err := sqlstore.Open(ctx, dbURL, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -440,8 +497,8 @@ func fillThroughDatabase(ctx context.Context, dbURL, userID string) error {
 	defer st.Close()
 	now := time.Now().UTC()
 	var fields []storage.ProfileField
-	for i, f := range profileValues {
-		fields = append(fields, storage.ProfileField{UserID: userID, Field: f.key, Value: f.value, Privacy: level(i), UpdatedAt: now})
+	for _, f := range values {
+		fields = append(fields, storage.ProfileField{UserID: userID, Field: f.key, Value: f.value, Privacy: level(indexOf(f.key)), UpdatedAt: now})
 	}
 	if err := st.PutProfileFields(ctx, fields); err != nil {
 		return fmt.Errorf("write profile fields: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -50,6 +52,32 @@ func requestIDFrom(ctx context.Context) string {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// counters and observers keep the children already looked up (keyed by route, method
+	// and status; by route), so a request does not hash its label values through the vectors
+	// (and format its status code) every time. Routes are templates and methods are the
+	// router's few, so the maps stay small; an unmatched path counts as "unmatched".
+	counters  sync.Map // counterKey → prometheus.Counter
+	observers sync.Map // route → prometheus.Observer
+}
+
+type counterKey struct {
+	route, method string
+	code          int
+}
+
+// observe records one request.
+func (m *httpMetrics) observe(route, method string, code int, elapsed time.Duration) {
+	k := counterKey{route, method, code}
+	c, ok := m.counters.Load(k)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.observers.Load(route)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(route, m.duration.WithLabelValues(route))
+	}
+	o.(prometheus.Observer).Observe(elapsed.Seconds())
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -77,11 +105,12 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *templates.Templates) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: rand.Text(), route: "unmatched"}
+		// One allocation for the request's bookkeeping.
+		st := &observed{info: requestInfo{id: newRequestID(), route: "unmatched"}, rec: statusRecorder{ResponseWriter: w}}
+		info, rec := &st.info, &st.rec
 		ctx := context.WithValue(r.Context(), requestInfoKey, info)
 		r = r.WithContext(ctx)
-		w.Header().Set("X-Request-Id", info.id)
-		rec := &statusRecorder{ResponseWriter: w}
+		w.Header()["X-Request-Id"] = []string{info.id}
 		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 
 		defer func() {
@@ -99,8 +128,7 @@ func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *template
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			m.requests.WithLabelValues(info.route, r.Method, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(info.route).Observe(elapsed.Seconds())
+			m.observe(info.route, r.Method, status, elapsed)
 			// Never the query string: it carries codes, states and sometimes tokens.
 			level := slog.LevelInfo
 			if status >= 500 {
@@ -117,6 +145,21 @@ func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *template
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// observed is what observe keeps per request.
+type observed struct {
+	info requestInfo
+	rec  statusRecorder
+}
+
+// newRequestID returns 128 random bits as 32 hex digits.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	var out [32]byte
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // routeName is a mux middleware (it runs after matching) recording the route template for

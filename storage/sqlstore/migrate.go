@@ -49,7 +49,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	default:
 		return fmt.Errorf("migrate: unknown dialect %q", s.dialect)
 	}
-	p, err := goose.NewProvider(dialect, s.db.DB, fsys, opt)
+	// The read pool: on SQLite the writer pool has a single connection, and goose may want a
+	// second one beside its transaction. Nothing else runs before the store is migrated.
+	p, err := goose.NewProvider(dialect, s.rdb.DB, fsys, opt)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -7,9 +7,9 @@
 // meaning (storage) nor any protocol rule (oauth).
 //
 // Every query is written once with "?" placeholders and rebound for the dialect; every query
-// runs through Store.q, which returns the transaction carried by ctx when there is one, so
-// nothing bypasses an open transaction (on SQLite that would wait on itself until
-// busy_timeout).
+// runs through exec, row, rows or queryPrepared, which use the transaction carried by ctx when
+// there is one, so nothing bypasses an open transaction (on SQLite, where the writer pool has
+// one connection, a write outside it would wait for the transaction to end).
 //
 // Conventions beyond storage.go's doc comments:
 //   - Times are stored in UTC with microsecond precision and read back in UTC.
@@ -54,7 +54,16 @@ var bindOnce sync.Once
 
 // Store is a storage.Storage on a SQL database. It is safe for concurrent use.
 type Store struct {
-	db      *sqlx.DB
+	// db runs every write and every transaction. On SQLite it holds one connection: SQLite
+	// takes one writer at a time anyway, and concurrent writers on several connections queue
+	// on busy_timeout polling and drop one another's page caches (every commit invalidates the
+	// other connections' caches), which cost more CPU than the writes themselves. Writers now
+	// queue in database/sql instead, and the one writer keeps its cache warm.
+	db *sqlx.DB
+	// rdb runs single statements that only read (SELECT) outside a transaction. On SQLite it
+	// is a separate pool of connections (WAL lets them read beside the writer); on PostgreSQL
+	// it is db.
+	rdb     *sqlx.DB
 	dialect string
 	path    string // SQLite: the database file
 	logger  *slog.Logger
@@ -62,8 +71,11 @@ type Store struct {
 	// rebound caches queries rebound for PostgreSQL ("?" → "$n"), keyed by the "?" text, so a
 	// hot path does not rebuild its query on every call.
 	rebound sync.Map
-	// stmts holds statements prepared on the pool, keyed by the "?" text (see prepared).
-	stmts sync.Map
+	// stmts and rstmts hold statements prepared on db and rdb, keyed by the "?" text (see
+	// prepared); pending marks queries whose preparation on db was started in the background.
+	stmts, rstmts, pending sync.Map
+	// batch groups concurrent writes into one commit (SQLite only; see writeBatcher).
+	batch *writeBatcher
 }
 
 // Open connects to the database named by rawURL and checks it answers:
@@ -92,12 +104,21 @@ func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, erro
 		if err != nil {
 			return nil, fmt.Errorf("open database %q: %w", path, err)
 		}
-		// WAL lets readers run beside the one writer; writers queue on the database lock
-		// (busy_timeout), so a handful of connections is plenty. Connections live long: each
-		// new one runs the pragmas again.
-		db.SetMaxOpenConns(8)
-		db.SetMaxIdleConns(8)
-		s.db, s.dialect, s.path = db, DialectSQLite, path
+		rdb, err := sqlx.Open("sqlite", sqliteDSN(path))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open database %q: %w", path, err)
+		}
+		// One writer connection (see Store.db); WAL lets the readers run beside it, so a
+		// handful of them is plenty. Connections live long: each new one runs the pragmas
+		// again. Other processes (the CLI, another node's migration) still meet this one on
+		// the database lock and busy_timeout.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		rdb.SetMaxOpenConns(sqliteReaders)
+		rdb.SetMaxIdleConns(sqliteReaders)
+		s.db, s.rdb, s.dialect, s.path = db, rdb, DialectSQLite, path
+		s.batch = &writeBatcher{s: s}
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		db, err := sqlx.Open("postgres", rawURL)
 		if err != nil {
@@ -107,15 +128,26 @@ func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, erro
 		db.SetMaxIdleConns(25)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		db.SetConnMaxLifetime(time.Hour)
-		s.db, s.dialect = db, DialectPostgres
+		s.db, s.rdb, s.dialect = db, db, DialectPostgres
 	default:
 		return nil, fmt.Errorf("open database: unsupported URL scheme in %q (want sqlite:// or postgres://)", redact(rawURL))
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.closePools()
 		return nil, fmt.Errorf("open database: ping: %w", err)
 	}
 	return s, nil
+}
+
+// sqliteReaders is the size of SQLite's read pool.
+const sqliteReaders = 4
+
+func (s *Store) closePools() error {
+	err := s.db.Close()
+	if s.rdb != s.db {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
 }
 
 // sqliteDSN is modernc's DSN for path. _txlock=immediate makes BEGIN take the write lock at
@@ -152,18 +184,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the prepared statements and the connection pool.
 func (s *Store) Close() error {
 	var errs []error
-	s.stmts.Range(func(k, v any) bool {
-		errs = append(errs, v.(*sql.Stmt).Close())
-		s.stmts.Delete(k)
-		return true
-	})
-	return errors.Join(append(errs, s.db.Close())...)
-}
-
-// queryer is what both *sqlx.DB and *sqlx.Tx offer.
-type queryer interface {
-	sqlx.ExtContext
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	for _, m := range []*sync.Map{&s.stmts, &s.rstmts} {
+		m.Range(func(k, v any) bool {
+			errs = append(errs, v.(*sql.Stmt).Close())
+			m.Delete(k)
+			return true
+		})
+	}
+	return errors.Join(append(errs, s.closePools())...)
 }
 
 type txKey struct{}
@@ -171,14 +199,6 @@ type txKey struct{}
 type txState struct {
 	store *Store
 	tx    *sqlx.Tx
-}
-
-// q is the one accessor every query goes through: the transaction ctx carries, or the pool.
-func (s *Store) q(ctx context.Context) queryer {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.store == s {
-		return st.tx
-	}
-	return s.db
 }
 
 func (s *Store) txFrom(ctx context.Context) (*sqlx.Tx, bool) {
@@ -202,18 +222,31 @@ func (s *Store) rebind(query string) string {
 	return q
 }
 
-// exec, execN and row run a single-row statement. Outside a transaction they use a statement
-// prepared once on the pool: on PostgreSQL that saves a round trip per query (lib/pq otherwise
-// parses an unnamed statement each time), on SQLite the parse. Inside a transaction they run
-// the text on the transaction's connection.
+// exec, execN and row run a single-row statement through a prepared statement: on
+// PostgreSQL that saves a round trip per query (lib/pq otherwise parses an unnamed statement
+// each time), on SQLite the parse. Outside a transaction the statement is prepared once on its
+// pool (database/sql prepares it again on each connection that runs it); reads (SELECT) go to
+// the read pool. Inside a transaction the pool's statement runs on the transaction's
+// connection (Tx.StmtContext reuses it when that connection already prepared it).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	q := s.q(ctx)
-	if db, ok := q.(*sqlx.DB); ok && db == s.db {
-		if st := s.prepared(ctx, query); st != nil {
-			return st.ExecContext(ctx, args...)
+	if tx, ok := s.txFrom(ctx); ok {
+		if st := s.preparedInTx(query); st != nil {
+			return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		}
+		return tx.ExecContext(ctx, s.rebind(query), args...)
 	}
-	return q.ExecContext(ctx, s.rebind(query), args...)
+	if s.batch != nil {
+		return s.batch.exec(ctx, query, args)
+	}
+	return s.execPool(ctx, query, args)
+}
+
+// execPool runs a write on the writer pool, in autocommit.
+func (s *Store) execPool(ctx context.Context, query string, args []any) (sql.Result, error) {
+	if st := s.prepared(ctx, s.db, &s.stmts, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.rebind(query), args...)
 }
 
 // execN runs query and returns how many rows it changed.
@@ -226,47 +259,94 @@ func (s *Store) execN(ctx context.Context, query string, args ...any) (int64, er
 }
 
 func (s *Store) row(ctx context.Context, query string, args ...any) *sql.Row {
-	q := s.q(ctx)
-	if db, ok := q.(*sqlx.DB); ok && db == s.db {
-		if st := s.prepared(ctx, query); st != nil {
-			return st.QueryRowContext(ctx, args...)
+	if tx, ok := s.txFrom(ctx); ok {
+		if st := s.preparedInTx(query); st != nil {
+			return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 		}
+		return tx.QueryRowContext(ctx, s.rebind(query), args...)
 	}
-	return q.QueryRowContext(ctx, s.rebind(query), args...)
+	db, stmts := s.pool(query)
+	if st := s.prepared(ctx, db, stmts, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.QueryRowContext(ctx, s.rebind(query), args...)
 }
 
-// prepared returns query prepared on the pool (database/sql prepares it again on each
-// connection that runs it), or nil when it cannot be prepared: the caller then runs the text
-// and gets the error from the database. Queries are constants, so the cache stays small.
-func (s *Store) prepared(ctx context.Context, query string) *sql.Stmt {
-	if st, ok := s.stmts.Load(query); ok {
+// pool returns the pool (and its statement cache) a statement outside a transaction runs on:
+// the read pool for a SELECT, else the writer.
+func (s *Store) pool(query string) (*sqlx.DB, *sync.Map) {
+	if s.rdb != s.db && isRead(query) {
+		return s.rdb, &s.rstmts
+	}
+	return s.db, &s.stmts
+}
+
+// isRead reports whether query is a plain SELECT (writes with RETURNING start otherwise).
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+// prepared returns query prepared on db (cached in stmts), or nil when it cannot be
+// prepared: the caller then runs the text and gets the error from the database. Queries are
+// constants, so the caches stay small.
+func (s *Store) prepared(ctx context.Context, db *sqlx.DB, stmts *sync.Map, query string) *sql.Stmt {
+	if st, ok := stmts.Load(query); ok {
 		return st.(*sql.Stmt)
 	}
-	st, err := s.db.PrepareContext(ctx, s.rebind(query))
+	st, err := db.PrepareContext(ctx, s.rebind(query))
 	if err != nil {
 		return nil
 	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+	if prev, loaded := stmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt)
 	}
 	return st
 }
 
-func (s *Store) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.q(ctx).QueryContext(ctx, s.rebind(query), args...)
+// preparedInTx returns the writer's statement for query when it is prepared already. When it
+// is not, it starts preparing it in the background and returns nil (the caller runs the text
+// this once): preparing on the pool needs a connection of its own, which a transaction must
+// not wait for — on SQLite the transaction holds the only writer connection.
+func (s *Store) preparedInTx(query string) *sql.Stmt {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	if _, started := s.pending.LoadOrStore(query, true); !started {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if s.prepared(ctx, s.db, &s.stmts, query) == nil {
+				s.pending.Delete(query) // try again on a later call
+			}
+		}()
+	}
+	return nil
 }
 
-// queryPrepared is rows through a statement prepared on the pool (as row does), for hot
-// multi-row queries: an unprepared query with arguments costs PostgreSQL an extra round trip.
-func (s *Store) queryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	q := s.q(ctx)
-	if db, ok := q.(*sqlx.DB); ok && db == s.db {
-		if st := s.prepared(ctx, query); st != nil {
-			return st.QueryContext(ctx, args...)
-		}
+func (s *Store) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if tx, ok := s.txFrom(ctx); ok {
+		return tx.QueryContext(ctx, s.rebind(query), args...)
 	}
-	return q.QueryContext(ctx, s.rebind(query), args...)
+	db, _ := s.pool(query)
+	return db.QueryContext(ctx, s.rebind(query), args...)
+}
+
+// queryPrepared is rows through a prepared statement (as row does), for hot multi-row
+// queries: an unprepared query with arguments costs PostgreSQL an extra round trip.
+func (s *Store) queryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if tx, ok := s.txFrom(ctx); ok {
+		if st := s.preparedInTx(query); st != nil {
+			return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
+		return tx.QueryContext(ctx, s.rebind(query), args...)
+	}
+	db, stmts := s.pool(query)
+	if st := s.prepared(ctx, db, stmts, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.QueryContext(ctx, s.rebind(query), args...)
 }
 
 // BeginTx starts a transaction and returns a ctx carrying it. Beginning a transaction in a ctx

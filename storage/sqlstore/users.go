@@ -91,7 +91,7 @@ func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 
 // GetProfileFields returns the user's fields ordered by field name; none is not an error.
 func (s *Store) GetProfileFields(ctx context.Context, userID string) ([]storage.ProfileField, error) {
-	rows, err := s.rows(ctx, `SELECT user_id, field, value, privacy, updated_at FROM profile_fields
+	rows, err := s.queryPrepared(ctx, `SELECT user_id, field, value, privacy, updated_at FROM profile_fields
 		WHERE user_id = ? ORDER BY field`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("get profile fields of %q: %w", userID, mapErr(err))
