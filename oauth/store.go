@@ -213,6 +213,23 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 	return r, t.Active, nil
 }
 
+// getActive reads the request stored under signature. An inactive row answers inactiveErr,
+// together with the request when withRequest: fosite needs it to revoke what an invalidated
+// code or a reused refresh token issued.
+func (s *store) getActive(ctx context.Context, kind storage.TokenKind, signature string, inactiveErr error, withRequest bool) (fosite.Requester, error) {
+	r, active, err := s.get(ctx, kind, signature)
+	switch {
+	case err != nil:
+		return nil, err
+	case active:
+		return r, nil
+	case withRequest:
+		return r, inactiveErr
+	default:
+		return nil, inactiveErr
+	}
+}
+
 func (s *store) delete(ctx context.Context, kind storage.TokenKind, signature string) error {
 	return fositeErr(s.db.DeleteToken(ctx, kind, signature))
 }
@@ -249,14 +266,7 @@ func (s *store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 // GetAuthorizeCodeSession returns a used code's request together with
 // fosite.ErrInvalidatedAuthorizeCode so fosite can revoke what it issued (RFC 6749 §4.1.2).
 func (s *store) GetAuthorizeCodeSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, storage.KindAuthorizeCode, signature)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return r, fosite.ErrInvalidatedAuthorizeCode
-	}
-	return r, nil
+	return s.getActive(ctx, storage.KindAuthorizeCode, signature, fosite.ErrInvalidatedAuthorizeCode, true)
 }
 
 func (s *store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
@@ -270,14 +280,7 @@ func (s *store) CreateAccessTokenSession(ctx context.Context, signature string, 
 }
 
 func (s *store) GetAccessTokenSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, storage.KindAccessToken, signature)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, fosite.ErrNotFound
-	}
-	return r, nil
+	return s.getActive(ctx, storage.KindAccessToken, signature, fosite.ErrNotFound, false)
 }
 
 func (s *store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
@@ -293,14 +296,7 @@ func (s *store) CreateRefreshTokenSession(ctx context.Context, signature, access
 // GetRefreshTokenSession returns a rotated (or revoked) refresh token's request together
 // with fosite.ErrInactiveToken, which fosite treats as reuse and answers by revoking the family.
 func (s *store) GetRefreshTokenSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, storage.KindRefreshToken, signature)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return r, fosite.ErrInactiveToken
-	}
-	return r, nil
+	return s.getActive(ctx, storage.KindRefreshToken, signature, fosite.ErrInactiveToken, true)
 }
 
 func (s *store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
@@ -332,14 +328,7 @@ func (s *store) CreatePKCERequestSession(ctx context.Context, signature string, 
 }
 
 func (s *store) GetPKCERequestSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, storage.KindPKCE, signature)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, fosite.ErrNotFound
-	}
-	return r, nil
+	return s.getActive(ctx, storage.KindPKCE, signature, fosite.ErrNotFound, false)
 }
 
 func (s *store) DeletePKCERequestSession(ctx context.Context, signature string) error {
@@ -353,14 +342,7 @@ func (s *store) CreateOpenIDConnectSession(ctx context.Context, code string, r f
 }
 
 func (s *store) GetOpenIDConnectSession(ctx context.Context, code string, _ fosite.Requester) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, storage.KindOIDC, s.codeSignature(ctx, code))
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, fosite.ErrNotFound
-	}
-	return r, nil
+	return s.getActive(ctx, storage.KindOIDC, s.codeSignature(ctx, code), fosite.ErrNotFound, false)
 }
 
 func (s *store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
