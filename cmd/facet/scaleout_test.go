@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +32,12 @@ import (
 // documentedKeyCacheTTL is how long a node may serve a stale JWKS after a rotation on another
 // node (oauth's keyCacheTTL, docs/deployment.md).
 const documentedKeyCacheTTL = 30 * time.Second
+
+// scaleNewEmail is the address the person starts to verify.
+const scaleNewEmail = "scale-new@example.com"
+
+// cleanupEventsRE finds how many activity-log events a cleanup log line reports purged.
+var cleanupEventsRE = regexp.MustCompile(`msg=cleanup .*\bevents=(\d+)`)
 
 // scaleNode is one Facet node of a cluster, with its own clock and log.
 type scaleNode struct {
@@ -128,8 +136,10 @@ type scaleState struct {
 	c        *scaleCluster
 	r        *rp
 	b        *agent // the person's browser (session cookie)
+	other    *agent // a second browser of the same person (another device)
 	email    string
 	password string
+	otp      string // the code of the pending email verification
 	ar       authRequest
 	p        page
 	code     string
@@ -141,7 +151,7 @@ type scaleState struct {
 }
 
 // scaleStep runs on one node (index into the cluster). Later features that change state
-// (password change, OTP counters, account deletion, ...) join as rows of the table.
+// (account deletion, ...) join as rows of the table.
 type scaleStep struct {
 	node int
 	name string
@@ -194,6 +204,19 @@ func TestScaleOut(t *testing.T) {
 		}},
 		{nodeC, "consent", func(t *testing.T, s *scaleState) {
 			s.code = approve(t, s.b, s.p, s.ar, s.c.f.issuer)
+		}},
+		{nodeB, "the grant given on node C is honoured on nodes A and B (no consent page)", func(t *testing.T, s *scaleState) {
+			for _, n := range []int{nodeA, nodeB} {
+				s.c.on(n)
+				ar := s.r.start()
+				p := s.b.get(ar.url)
+				if p.location == "" {
+					t.Fatalf("node %s: authorize after consent on node C: page %d at %s, want a redirect to the RP", s.c.nodes[n].name, p.status, p.url)
+				}
+				if q := callback(t, p, ar, s.c.f.issuer); q.Get("code") == "" {
+					t.Fatalf("node %s: no code: %v", s.c.nodes[n].name, q)
+				}
+			}
 		}},
 		{nodeC, "token", func(t *testing.T, s *scaleState) {
 			tok, err := s.r.conf.Exchange(s.r.ctx(), s.code, oauth2.VerifierOption(s.ar.verifier))
@@ -263,6 +286,86 @@ func TestScaleOut(t *testing.T) {
 			if c := userinfoClaims(t, s, s.tok.AccessToken, http.StatusOK); c["given_name"] != nil || c["family_name"] != "Timofeeva" {
 				t.Fatalf("userinfo on node C: %v", c)
 			}
+		}},
+		{nodeA, "a second browser logs in", func(t *testing.T, s *scaleState) {
+			s.other = newAgent(t, s.c.f.issuer)
+			s.logIn(t, s.other)
+		}},
+		{nodeC, "start an email verification", func(t *testing.T, s *scaleState) {
+			if p := s.apiPost(t, "/api/account/email", `{"email":"`+scaleNewEmail+`"}`); p.status != http.StatusAccepted {
+				t.Fatalf("POST /api/account/email: %d\n%s", p.status, p.body)
+			}
+			s.otp = s.devCode(t, scaleNewEmail)
+		}},
+		{nodeA, "OTP attempt counters are shared: five wrong codes on A, B, C, A, B", func(t *testing.T, s *scaleState) {
+			right, err := strconv.Atoi(s.otp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, n := range []int{nodeA, nodeB, nodeC, nodeA, nodeB} {
+				s.c.on(n)
+				wrong := fmt.Sprintf("%06d", (right+i+1)%1000000)
+				// The fifth wrong code uses the last attempt: it is refused as too many.
+				want := http.StatusUnprocessableEntity
+				if i == 4 {
+					want = http.StatusTooManyRequests
+				}
+				if p := s.apiPost(t, "/api/account/email/verify", `{"code":"`+wrong+`"}`); p.status != want {
+					t.Fatalf("wrong code %d on node %s: status %d, want %d\n%s", i+1, s.c.nodes[n].name, p.status, want, p.body)
+				}
+			}
+		}},
+		{nodeC, "the right code is refused on node C after them", func(t *testing.T, s *scaleState) {
+			p := s.apiPost(t, "/api/account/email/verify", `{"code":"`+s.otp+`"}`)
+			if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "too_many_attempts") {
+				t.Fatalf("6th attempt (right code) on node C after 5 wrong on A, B, C, A, B: status %d, want 429 too_many_attempts\n%s", p.status, p.body)
+			}
+			if _, err := s.c.node().app.store.GetUserByEmail(t.Context(), scaleNewEmail); err == nil {
+				t.Fatal("the new address was verified after five wrong codes")
+			}
+		}},
+		{nodeA, "password change", func(t *testing.T, s *scaleState) {
+			if p := s.other.get("/profile"); p.status != http.StatusOK || p.url.Path != "/profile" {
+				t.Fatalf("second browser before the change: %d at %s", p.status, p.url)
+			}
+			p := s.b.get("/profile/password")
+			if p.status != http.StatusOK || p.url.Path != "/profile/password" {
+				t.Fatalf("GET /profile/password: %d at %s", p.status, p.url)
+			}
+			// Keep the session cookie as a browser that did not see the answer would (another
+			// tab, a copied cookie): the session must end on the server, not in this jar.
+			base, _ := url.Parse(s.c.f.issuer)
+			kept := s.b.client.Jar.Cookies(base)
+			if len(kept) == 0 {
+				t.Fatal("no session cookie before the change")
+			}
+			const newPassword = "a brand new passphrase"
+			p = s.b.submit(p, p.formWith(t, "/profile/password"), url.Values{
+				"current_password": {s.password}, "new_password": {newPassword}, "confirm": {newPassword},
+			}, "")
+			if p.status != http.StatusOK || p.url.Path != "/login" {
+				t.Fatalf("password change: %d at %s\n%s", p.status, p.url, p.body)
+			}
+			s.password = newPassword
+			s.b.client.Jar.SetCookies(base, kept)
+		}},
+		{nodeB, "the sessions ended on node B; the access token introspects inactive", func(t *testing.T, s *scaleState) {
+			s.sessionsEnded(t)
+			if active(t, s.r, s.tok.AccessToken) {
+				t.Fatal("access token still active after a password change on node A")
+			}
+		}},
+		{nodeC, "and on node C; userinfo and the refresh token are refused", func(t *testing.T, s *scaleState) {
+			s.sessionsEnded(t)
+			s.loginRequired(t)
+			userinfoClaims(t, s, s.tok.AccessToken, http.StatusUnauthorized)
+			_, err := s.r.conf.TokenSource(s.r.ctx(), &oauth2.Token{RefreshToken: s.tok.RefreshToken}).Token()
+			if code := oauthError(t, err); code != "invalid_grant" {
+				t.Fatalf("refresh token after a password change: %q, want invalid_grant", code)
+			}
+		}},
+		{nodeB, "log in again with the new password", func(t *testing.T, s *scaleState) {
+			s.logIn(t, s.b)
 		}},
 		{nodeA, "nodes A and C cache the key set before the rotation", func(t *testing.T, s *scaleState) {
 			for _, n := range []int{nodeA, nodeC} {
@@ -344,6 +447,24 @@ func TestScaleOut(t *testing.T) {
 			for _, n := range s.c.nodes {
 				n.clock.advance(time.Hour)
 			}
+			// And three activity-log events are older than event_retention (365 days).
+			st := s.c.node().app.store
+			u, err := st.GetUserByEmail(t.Context(), s.email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := s.c.node().clock.now().Add(-366 * 24 * time.Hour)
+			const oldEvents = 3
+			for i := range oldEvents {
+				e := storage.Event{ID: fmt.Sprint("scale-old-", i), UserID: u.ID, Category: "login", At: old.Add(time.Duration(i) * time.Minute)}
+				if err := st.AddEvent(t.Context(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := st.ListEvents(t.Context(), u.ID, storage.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var wg sync.WaitGroup
 			for i, n := range s.c.nodes {
 				wg.Add(1)
@@ -361,6 +482,29 @@ func TestScaleOut(t *testing.T) {
 			}
 			if ran != 1 {
 				t.Fatalf("cleanup ran on %d nodes, want exactly 1", ran)
+			}
+			// The old events were purged once, by that node; the recent ones stay.
+			purged := 0
+			for _, n := range s.c.nodes {
+				for _, m := range cleanupEventsRE.FindAllStringSubmatch(n.log.String(), -1) {
+					k, _ := strconv.Atoi(m[1])
+					purged += k
+				}
+			}
+			if purged != oldEvents {
+				t.Fatalf("the cleanup nodes logged %d purged events, want %d", purged, oldEvents)
+			}
+			after, err := st.ListEvents(t.Context(), u.ID, storage.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range after {
+				if strings.HasPrefix(e.ID, "scale-old-") {
+					t.Fatalf("event %s older than the retention survived the cleanup", e.ID)
+				}
+			}
+			if len(after) != len(before)-oldEvents {
+				t.Fatalf("%d events after the cleanup, want %d (only the old ones go)", len(after), len(before)-oldEvents)
 			}
 			// While the lease is held, no other holder runs it.
 			for i, n := range s.c.nodes {
@@ -392,6 +536,69 @@ func (s *scaleState) grant(t *testing.T) *oauth2.Token {
 		t.Fatalf("exchange: %v", err)
 	}
 	return tok
+}
+
+// logIn authorizes with b on the current node through the login page (the grant exists, so
+// no consent page) and redeems the code.
+func (s *scaleState) logIn(t *testing.T, b *agent) *oauth2.Token {
+	t.Helper()
+	ar := s.r.start()
+	p := b.get(ar.url)
+	if p.url.Path != "/login" {
+		t.Fatalf("authorize without a session: %d at %s", p.status, p.url)
+	}
+	p = b.submit(p, p.formWith(t, "/login"), url.Values{"email": {s.email}, "password": {s.password}}, "")
+	q := callback(t, p, ar, s.c.f.issuer)
+	if q.Get("code") == "" {
+		t.Fatalf("login on node %s: no code: %v", s.c.node().name, q)
+	}
+	tok, err := s.r.conf.Exchange(s.r.ctx(), q.Get("code"), oauth2.VerifierOption(ar.verifier))
+	if err != nil {
+		t.Fatalf("exchange on node %s: %v", s.c.node().name, err)
+	}
+	return tok
+}
+
+// sessionsEnded checks that both browsers are sent to the login page on the current node.
+func (s *scaleState) sessionsEnded(t *testing.T) {
+	t.Helper()
+	for i, b := range []*agent{s.b, s.other} {
+		if p := b.get("/profile"); p.url.Path != "/login" {
+			t.Fatalf("browser %d on node %s after the password change: %d at %s, want the login page", i+1, s.c.node().name, p.status, p.url)
+		}
+	}
+}
+
+// apiPost calls the account API with the browser session on the current node.
+func (s *scaleState) apiPost(t *testing.T, path, body string) page {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.c.f.issuer+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", s.b.base)
+	return s.b.do(req)
+}
+
+// devCode reads the newest code mailed to addr from the development outbox, which the log
+// mailer keeps in the shared database.
+func (s *scaleState) devCode(t *testing.T, addr string) string {
+	t.Helper()
+	msgs, err := s.c.node().app.store.ListDevMail(t.Context(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs { // newest first
+		if m.Channel == "email" && m.To == addr {
+			if c := smtpCodeRE.FindStringSubmatch(m.Body); c != nil {
+				return c[1]
+			}
+			t.Fatalf("no 6-digit code in the mail to %s:\n%s", addr, m.Body)
+		}
+	}
+	t.Fatalf("no mail to %s in the development outbox", addr)
+	return ""
 }
 
 // loginRequired checks that prompt=none finds no session on the current node.
