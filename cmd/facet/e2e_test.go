@@ -79,6 +79,16 @@ func (r *rp) start(extra ...oauth2.AuthCodeOption) authRequest {
 	return ar
 }
 
+// exchange redeems code for tokens with the request's PKCE verifier.
+func exchange(t testing.TB, r *rp, ar authRequest, code string) *oauth2.Token {
+	t.Helper()
+	tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	return tok
+}
+
 // callback checks a redirect to the RP and returns its query.
 func callback(t testing.TB, p page, ar authRequest, issuer string) url.Values {
 	t.Helper()
@@ -202,10 +212,7 @@ func TestFullFlow(t *testing.T) {
 			ar := r.start()
 			code := signUp(t, b, r, ar, "alex@example.com", "correct horse battery", "Alex Timofeeva")
 
-			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-			if err != nil {
-				t.Fatalf("exchange: %v", err)
-			}
+			tok := exchange(t, r, ar, code)
 			raw, _ := tok.Extra("id_token").(string)
 			idt, err := r.verifier.Verify(r.ctx(), raw)
 			if err != nil {
@@ -351,10 +358,7 @@ func TestRefreshRace(t *testing.T) {
 			b := newAgent(t, f.issuer)
 			ar := r.start()
 			code := signUp(t, b, r, ar, "race@example.com", "correct horse battery", "")
-			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := exchange(t, r, ar, code)
 			const n = 16
 			var wg sync.WaitGroup
 			var mu sync.Mutex

@@ -120,11 +120,8 @@ func TestTokenRejects(t *testing.T) {
 			})
 			t.Run("code reuse revokes", func(t *testing.T) {
 				code, ar := freshCode()
-				tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, err = r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
+				tok := exchange(t, r, ar, code)
+				_, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
 				if got := oauthError(t, err); got != "invalid_grant" {
 					t.Fatalf("second use: %q, want invalid_grant", got)
 				}
@@ -168,10 +165,7 @@ func TestTokenRejects(t *testing.T) {
 			})
 			t.Run("userinfo token in query", func(t *testing.T) {
 				code, ar := freshCode()
-				tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-				if err != nil {
-					t.Fatal(err)
-				}
+				tok := exchange(t, r, ar, code)
 				resp, err := f.client().Get(f.issuer + "/userinfo?access_token=" + url.QueryEscape(tok.AccessToken))
 				if err != nil {
 					t.Fatal(err)
@@ -183,10 +177,7 @@ func TestTokenRejects(t *testing.T) {
 			})
 			t.Run("tampered id_token_hint", func(t *testing.T) {
 				code, ar := freshCode()
-				tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-				if err != nil {
-					t.Fatal(err)
-				}
+				tok := exchange(t, r, ar, code)
 				raw, _ := tok.Extra("id_token").(string)
 				parts := strings.Split(raw, ".")
 				parts[1] = parts[1][:len(parts[1])-2] + flip(parts[1][len(parts[1])-2:])

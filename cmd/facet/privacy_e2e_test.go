@@ -175,15 +175,6 @@ func apiPut(t testing.TB, b *agent, path, body string) int {
 	return b.do(req).status
 }
 
-func exchange(t testing.TB, r *rp, ar authRequest, code string) *oauth2.Token {
-	t.Helper()
-	tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	return tok
-}
-
 func userinfo(t testing.TB, r *rp, tok *oauth2.Token) map[string]any {
 	t.Helper()
 	ui, err := r.provider.UserInfo(r.ctx(), oauth2.StaticTokenSource(tok))

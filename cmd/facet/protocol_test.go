@@ -102,10 +102,7 @@ func TestEndSessionCrossSite(t *testing.T) {
 			b := newAgent(t, f.issuer)
 			ar := r.start()
 			code := signUp(t, b, r, ar, "bye@example.com", "correct horse battery", "Bye Bye")
-			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := exchange(t, r, ar, code)
 			idToken, _ := tok.Extra("id_token").(string)
 			signedIn := func() bool {
 				t.Helper()
@@ -174,10 +171,7 @@ func TestIDTokenNumericClaims(t *testing.T) {
 	// Profile claims go to userinfo unless the ID token asks for them (OIDC Core §5.4, §5.5).
 	ar = r.start(oauth2.SetAuthURLParam("claims", `{"id_token":{"given_name":null,"updated_at":null}}`))
 	code := approve(t, b, b.get(ar.url), ar, f.issuer)
-	tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := exchange(t, r, ar, code)
 	// A refresh returns no ID token unless id_token_on_refresh is set (OIDC Core §12.2);
 	// oauth.TestRefreshIDToken checks the numbers of a refreshed ID token with it on.
 	refreshed, err := r.conf.TokenSource(r.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
@@ -255,10 +249,7 @@ func TestProtocolBadInput(t *testing.T) {
 			b := newAgent(t, f.issuer)
 			ar := r.start()
 			code := signUp(t, b, r, ar, "bad@example.com", "correct horse battery", "Bad Input")
-			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := exchange(t, r, ar, code)
 			base := f.countTokens(t)
 
 			form := "application/x-www-form-urlencoded"

@@ -61,10 +61,7 @@ func benchFacet(b *testing.B, be storagetest.Backend) (*facet, *rp, *oauth2.Toke
 	br := newAgent(b, f.issuer)
 	ar := r.start()
 	code := signUp(b, br, r, ar, "bench@example.com", "correct horse battery", "Bench Mark")
-	tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-	if err != nil {
-		b.Fatal(err)
-	}
+	tok := exchange(b, r, ar, code)
 	return f, r, tok
 }
 
@@ -181,10 +178,7 @@ func BenchmarkUserinfo20Fields(b *testing.B) {
 			if err := f.app.store.PutProfileFields(b.Context(), rows); err != nil {
 				b.Fatal(err)
 			}
-			tok, err := r.conf.Exchange(r.ctx(), code, oauth2.VerifierOption(ar.verifier))
-			if err != nil {
-				b.Fatal(err)
-			}
+			tok := exchange(b, r, ar, code)
 			req, _ := http.NewRequest(http.MethodGet, f.issuer+"/userinfo", nil)
 			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			resp, err := f.client().Do(req)
