@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -20,107 +17,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/facetid/facet/profile/notify"
+	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/storagetest"
 	"github.com/facetid/facet/templates"
 )
 
-// mailbox is a real SMTP server in process (emersion/go-smtp) that keeps every message.
+// mailbox is notifytest's in-process SMTP server with the look-ups these tests use.
 type mailbox struct {
+	*notifytest.Mailbox
 	t    *testing.T
 	addr string
-	mu   sync.Mutex
-	msgs []inMail
-}
-
-// inMail is a received message, decoded.
-type inMail struct {
-	To      string
-	Subject string
-	Text    string
-}
-
-type mailboxSession struct {
-	box *mailbox
-	to  []string
-}
-
-func (s *mailboxSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailboxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *mailboxSession) Reset()        { s.to = nil }
-func (s *mailboxSession) Logout() error { return nil }
-func (s *mailboxSession) Data(r io.Reader) error {
-	msg, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	var body io.Reader = msg.Body
-	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(body)
-	}
-	text, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		return err
-	}
-	s.box.mu.Lock()
-	defer s.box.mu.Unlock()
-	for _, to := range s.to {
-		s.box.msgs = append(s.box.msgs, inMail{To: to, Subject: subject, Text: strings.ReplaceAll(string(text), "\r\n", "\n")})
-	}
-	return nil
 }
 
 func startMailbox(t *testing.T) *mailbox {
 	t.Helper()
-	box := &mailbox{t: t}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailboxSession{box: box}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	box.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return box
+	box := notifytest.StartMailbox(t)
+	return &mailbox{Mailbox: box, t: t, addr: box.Addr}
 }
 
 // last returns the newest message to addr, failing when there is none.
-func (m *mailbox) last(addr string) inMail {
+func (m *mailbox) last(addr string) notifytest.Message {
 	m.t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := len(m.msgs) - 1; i >= 0; i-- {
-		if m.msgs[i].To == addr {
-			return m.msgs[i]
-		}
+	msgs := m.To(addr)
+	if len(msgs) == 0 {
+		m.t.Fatalf("no mail to %s", addr)
 	}
-	m.t.Fatalf("no mail to %s", addr)
-	return inMail{}
+	return msgs[len(msgs)-1]
 }
 
-func (m *mailbox) count(addr string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, msg := range m.msgs {
-		if msg.To == addr {
-			n++
-		}
-	}
-	return n
-}
+func (m *mailbox) count(addr string) int { return len(m.To(addr)) }
 
 var (
 	mailCodeRE = regexp.MustCompile(`code is (\d{6})`)

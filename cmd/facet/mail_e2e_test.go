@@ -1,103 +1,16 @@
 package main
 
 import (
-	"io"
-	"mime"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/facetid/facet/profile/notify"
+	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage/storagetest"
 )
-
-// smtpBox is a real SMTP server in process (emersion/go-smtp) keeping every message.
-type smtpBox struct {
-	host string
-	port int
-	mu   sync.Mutex
-	msgs []smtpMsg
-}
-
-type smtpMsg struct {
-	From, To, Subject, Text string
-}
-
-type smtpSession struct {
-	box   *smtpBox
-	from  string
-	rcpts []string
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.rcpts = append(s.rcpts, to)
-	return nil
-}
-func (s *smtpSession) Reset()        { s.from, s.rcpts = "", nil }
-func (s *smtpSession) Logout() error { return nil }
-func (s *smtpSession) Data(r io.Reader) error {
-	msg, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	var body io.Reader = msg.Body
-	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(body)
-	}
-	text, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		return err
-	}
-	s.box.mu.Lock()
-	defer s.box.mu.Unlock()
-	for _, to := range s.rcpts {
-		s.box.msgs = append(s.box.msgs, smtpMsg{From: msg.Header.Get("From"), To: to, Subject: subject, Text: string(text)})
-	}
-	return nil
-}
-
-func startSMTPBox(t testing.TB) *smtpBox {
-	t.Helper()
-	box := &smtpBox{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{box: box}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().(*net.TCPAddr)
-	box.host, box.port = addr.IP.String(), addr.Port
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return box
-}
-
-func (b *smtpBox) to(addr string) []smtpMsg {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []smtpMsg
-	for _, m := range b.msgs {
-		if m.To == addr {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 var smtpCodeRE = regexp.MustCompile(`\b(\d{6})\b`)
 
@@ -105,11 +18,11 @@ var smtpCodeRE = regexp.MustCompile(`\b(\d{6})\b`)
 // signed-in person sends the verification code through the wired Mailer to a real SMTP
 // server, and the code from that mail verifies the address.
 func TestVerificationMailOverSMTP(t *testing.T) {
-	box := startSMTPBox(t)
+	box := notifytest.StartMailbox(t)
 	be := storagetest.Backends(t)[0]
 	f := startFacet(t, be.NewURL(t), nil, func(cfg *Config) {
-		cfg.SMTPHost = box.host
-		cfg.SMTPPort = box.port
+		cfg.SMTPHost = box.Host
+		cfg.SMTPPort = box.Port
 		cfg.SMTPTLS = notify.TLSNone
 		cfg.MailFrom = "Facet Test <facet@example.com>"
 	})
@@ -134,7 +47,7 @@ func TestVerificationMailOverSMTP(t *testing.T) {
 	if p.status != http.StatusAccepted {
 		t.Fatalf("POST /api/account/email: %d\n%s", p.status, p.body)
 	}
-	msgs := box.to("mail-new@example.com")
+	msgs := box.To("mail-new@example.com")
 	if len(msgs) != 1 {
 		t.Fatalf("want one mail to the new address, got %d", len(msgs))
 	}
