@@ -148,7 +148,7 @@ func approve(t testing.TB, b *agent, p page, ar authRequest, issuer string) stri
 	}
 	if p.location == "" && p.status == http.StatusOK {
 		f := p.formWith(t, "/oauth2/consent")
-		p = b.submit(p, f, nil, allowButton(t, f))
+		p = b.submit(p, f, nil, "allow")
 	}
 	q := callback(t, p, ar, issuer)
 	if q.Get("error") != "" {
@@ -166,28 +166,6 @@ func registerLink(t testing.TB, p page) string {
 	rest := p.body[i+len(`href="`):]
 	link := rest[:strings.IndexByte(rest, '"')]
 	return stdhtml.UnescapeString(link)
-}
-
-func allowButton(t testing.TB, f form) string {
-	t.Helper()
-	for v := range f.buttons {
-		if strings.Contains(strings.ToLower(v), "allow") {
-			return v
-		}
-	}
-	t.Fatalf("consent form has no allow button: %v", f.buttons)
-	return ""
-}
-
-func denyButton(t testing.TB, f form) string {
-	t.Helper()
-	for v := range f.buttons {
-		if strings.Contains(strings.ToLower(v), "deny") {
-			return v
-		}
-	}
-	t.Fatalf("consent form has no deny button: %v", f.buttons)
-	return ""
 }
 
 // oauthError returns the OAuth2 error code of a failed token request.

@@ -55,7 +55,7 @@ func TestPrivacyConsent(t *testing.T) {
 				}
 			}
 			// Untick family_name and allow.
-			p = b.submit(p, form, url.Values{"claim": {"given_name", "email"}}, allowButton(t, form))
+			p = b.submit(p, form, url.Values{"claim": {"given_name", "email"}}, "allow")
 			q := callback(t, p, ar, f.issuer)
 			tok, err := r.conf.Exchange(r.ctx(), q.Get("code"), oauth2.VerifierOption(ar.verifier))
 			if err != nil {
@@ -148,7 +148,7 @@ func TestPrivacyConsent(t *testing.T) {
 			ar5 := r2.start()
 			p = b.get(ar5.url)
 			form = p.formWith(t, "/oauth2/consent")
-			p = b.submit(p, form, nil, denyButton(t, form))
+			p = b.submit(p, form, nil, "deny")
 			if got := callback(t, p, ar5, f.issuer).Get("error"); got != "access_denied" {
 				t.Fatalf("deny: error %q, want access_denied", got)
 			}
