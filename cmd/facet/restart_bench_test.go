@@ -82,7 +82,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 func BenchmarkTokenRefresh(b *testing.B) {
 	for _, be := range storagetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
-			f, r, tok := benchFacet(b, be)
+			_, r, tok := benchFacet(b, be)
 			refresh := tok.RefreshToken
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -93,7 +93,6 @@ func BenchmarkTokenRefresh(b *testing.B) {
 				}
 				refresh = nt.RefreshToken
 			}
-			_ = f
 		})
 	}
 }
