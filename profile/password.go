@@ -38,6 +38,12 @@ const (
 // package-level value; it holds no data.
 var hashSlots = make(chan struct{}, max(1, runtime.NumCPU()))
 
+// PasswordHashMemory is the most memory the password hashes running at once can hold (in
+// bytes, at Facet's parameters): the server sizes its soft memory limit with it.
+func PasswordHashMemory() uint64 {
+	return uint64(cap(hashSlots)) * argonMemory * 1024
+}
+
 // argonKey derives the key under the semaphore.
 func argonKey(pw string, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	hashSlots <- struct{}{}

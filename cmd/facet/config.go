@@ -84,6 +84,7 @@ type Config struct {
 	PhoneRegion      string // ISO 3166 alpha-2 region of numbers typed without +country code
 
 	MaxPhotoBytes  int64
+	MemoryLimit    int64 // Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto
 	RecentAuth     time.Duration // how recent a login must be to change email or phone
 	EventRetention time.Duration // how long the activity log keeps events
 
@@ -147,6 +148,7 @@ func settings() []setting {
 		{Key: "max_photo_bytes", Flag: "max-photo-bytes", Default: "5MiB", Help: "largest photo upload: bytes, or with KiB/MiB", Serve: true},
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
+		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
 
@@ -406,6 +408,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxPhotoBytes == 0 {
 		// A constant of settings(), checked by TestConfigDefaults.
 		cfg.MaxPhotoBytes, _ = parseBytes(def["max_photo_bytes"])
+	}
+	if cfg.MemoryLimit == 0 {
+		cfg.MemoryLimit = memoryLimitAuto
 	}
 	cfg.SMSSender = cfg.smsSenderOrDefault()
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")

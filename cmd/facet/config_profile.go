@@ -80,6 +80,9 @@ func parseProfileSettings(k *koanf.Koanf, cfg *Config) error {
 		errs = append(errs, fmt.Errorf("max_photo_bytes (FACET_MAX_PHOTO_BYTES): %w", err))
 	}
 	cfg.MaxPhotoBytes = n
+	if cfg.MemoryLimit, err = parseMemoryLimit(k.String("memory_limit")); err != nil {
+		errs = append(errs, fmt.Errorf("memory_limit (FACET_MEMORY_LIMIT): %w", err))
+	}
 	return errors.Join(errs...)
 }
 

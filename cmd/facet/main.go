@@ -146,6 +146,7 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	ctx := cmd.Context()
+	defer applyMemoryLimit(cfg.MemoryLimit, logger)()
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"strings"
+
+	"github.com/facetid/facet/profile"
+)
+
+// memoryLimitAuto is Config.MemoryLimit's "auto": memoryBase plus the memory of the password
+// hashes that may run at once.
+const memoryLimitAuto = -1
+
+// memoryBase is what a node holds besides password hashes: a live heap of ≈ 10–15 MB after
+// start (templates, catalogs, user-agent tables, caches), request garbage and the GC's
+// headroom. Measured with /debug/pprof/heap under facet-bench (docs/performance.md).
+const memoryBase = 48 << 20
+
+// autoMemoryLimit is the soft limit "auto" gives the Go runtime. argon2id allocates 19 MiB
+// per hash and drops it 40 ms later: at 30 logins per second that is ≈ 600 MB/s of garbage
+// without pointers. With the default GOGC the heap grows to twice the live heap between
+// collections, and the live heap at a collection includes the hashes in flight, so logins
+// pushed a node's RSS to ≈ 190 MB. The limit makes the collector run before that; the
+// collections are cheap because argon2id's memory holds no pointers to scan.
+func autoMemoryLimit() int64 {
+	return memoryBase + int64(profile.PasswordHashMemory())
+}
+
+// parseMemoryLimit reads memory_limit: "auto", "off", or a size like 256MiB.
+func parseMemoryLimit(raw string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(raw)) {
+	case "auto", "":
+		return memoryLimitAuto, nil
+	case "off":
+		return 0, nil
+	}
+	n, err := parseBytes(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%w, or auto or off", err)
+	}
+	if n < 32<<20 {
+		return 0, fmt.Errorf("%q is below 32MiB: the collector would run almost constantly", raw)
+	}
+	return n, nil
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit for serve and returns a function
+// restoring the previous one (tests run serve inside their own process). A GOMEMLIMIT in the
+// environment wins: the runtime has already applied it.
+func applyMemoryLimit(limit int64, logger *slog.Logger) (restore func()) {
+	prev := debug.SetMemoryLimit(-1)
+	if prev != math.MaxInt64 {
+		logger.Info("memory limit from GOMEMLIMIT", "bytes", prev)
+		return func() {}
+	}
+	if limit == memoryLimitAuto {
+		limit = autoMemoryLimit()
+	}
+	if limit <= 0 {
+		return func() {}
+	}
+	debug.SetMemoryLimit(limit)
+	logger.Info("memory limit", "MiB", limit>>20)
+	return func() { debug.SetMemoryLimit(prev) }
+}
