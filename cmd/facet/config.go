@@ -84,7 +84,7 @@ type Config struct {
 	PhoneRegion      string // ISO 3166 alpha-2 region of numbers typed without +country code
 
 	MaxPhotoBytes  int64
-	MemoryLimit    int64 // Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto
+	MemoryLimit    int64         // Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto
 	RecentAuth     time.Duration // how recent a login must be to change email or phone
 	EventRetention time.Duration // how long the activity log keeps events
 
