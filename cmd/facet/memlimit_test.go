@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"runtime/debug"
 	"testing"
 
@@ -26,8 +27,8 @@ func TestParseMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestApplyMemoryLimit: auto is the base plus every hash slot's memory, the previous limit
-// comes back, and a limit already set (GOMEMLIMIT) is left alone. Not parallel: the limit is
+// TestApplyMemoryLimit: auto is the base plus every hash slot's memory, GOGC is raised under
+// the limit, the previous limit and GOGC come back, and a limit already set (GOMEMLIMIT) is left alone. Not parallel: the limit is
 // the process's.
 func TestApplyMemoryLimit(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,6 +43,12 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("auto limit = %d, want %d", got, want)
 	}
+	if os.Getenv("GOGC") == "" {
+		got := debug.SetGCPercent(gcPercentUnderLimit)
+		if got != gcPercentUnderLimit {
+			t.Errorf("GOGC under the limit = %d, want %d", got, gcPercentUnderLimit)
+		}
+	}
 	// A second call sees a limit in force and keeps it, as with GOMEMLIMIT.
 	applyMemoryLimit(512<<20, logger)()
 	if got := debug.SetMemoryLimit(-1); got != want {
@@ -50,6 +57,11 @@ func TestApplyMemoryLimit(t *testing.T) {
 	restore()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("limit after restore = %d, want none", got)
+	}
+	if os.Getenv("GOGC") == "" {
+		if got := debug.SetGCPercent(100); got != 100 {
+			t.Errorf("GOGC after restore = %d, want 100", got)
+		}
 	}
 	applyMemoryLimit(0, logger)()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
