@@ -44,6 +44,11 @@ type PrivacyStore interface {
 	// switch and the grant (zero when none, or when clientID is ""). It is what GetUser,
 	// GetProfileFields, GetPrivateProfile and GetGrant return, in as few round trips as the
 	// backend allows. ErrNotFound when the user does not exist.
+	//
+	// A backend may keep the data it returns and hand the same data to later calls (sqlstore
+	// keeps it per node, checked against a version the database bumps with every change), so
+	// callers must treat it as read-only: never modify the Fields slice or its elements, nor
+	// Grant.Scopes or Grant.Claims; copy before changing anything.
 	GetReleaseData(ctx context.Context, userID, clientID string) (ReleaseData, error)
 }
 

@@ -144,41 +144,86 @@ func (s *Store) ListDisclosures(ctx context.Context, userID string) ([]storage.D
 	return out, nil
 }
 
-// releasePostgres reads the user, the private-profile switch and the grant (one row, part 0)
-// and the profile fields (part 1, one row each) in one statement. On PostgreSQL each query is
-// at least one round trip (two for an unprepared one), and userinfo runs this on every call.
-// The field rows reuse the user row's columns: field → id, value → email, privacy →
-// password_hash, updated_at → created_at.
+// releasePostgres reads the user with its release_version, the private-profile switch and
+// the grant (one row, part 0) and the profile fields (part 1, one row each) in one statement,
+// so the version and the data come from one snapshot. On PostgreSQL each query is at least
+// one round trip (two for an unprepared one). The field rows reuse the user row's columns:
+// field → id, value → email, privacy → password_hash, updated_at → created_at.
 const releasePostgres = `
 SELECT 0, u.id, COALESCE(u.email, ''), u.email_verified, u.password_hash, u.admin, u.status,
-       u.created_at, u.updated_at, COALESCE(p.private_profile, FALSE),
+       u.created_at, u.updated_at, COALESCE(p.private_profile, FALSE), u.release_version,
        g.client_id, g.scopes, g.claims, g.created_at, g.updated_at
   FROM users u
   LEFT JOIN privacy_settings p ON p.user_id = u.id
   LEFT JOIN grants g ON g.user_id = u.id AND g.client_id = ?
  WHERE u.id = ?
 UNION ALL
-SELECT 1, f.field, f.value, FALSE, f.privacy, FALSE, '', f.updated_at, f.updated_at, FALSE,
+SELECT 1, f.field, f.value, FALSE, f.privacy, FALSE, '', f.updated_at, f.updated_at, FALSE, 0,
        NULL, NULL, NULL, NULL, NULL
   FROM profile_fields f
  WHERE f.user_id = ?
  ORDER BY 1, 2`
 
-// GetReleaseData reads what a release needs. PostgreSQL: one statement (releasePostgres).
-// SQLite: the four simple queries, which run in-process and cost less than one compound
-// query with joins (see docs/performance.md).
+// releaseVersion is the one read of a cache hit: the user's release_version (migration 0007).
+const releaseVersion = `SELECT release_version FROM users WHERE id = ?`
+
+// GetReleaseData reads what a release needs. userinfo and every ID token run it, so its data
+// is kept per node (releaseCache) and checked against the user's release_version: a hit costs
+// one primary-key read. Triggers bump the version in the same transaction as every change of
+// the data, made by any node, so an entry whose version is still current holds current data.
+//
+// Without a usable entry it reads the data and its version (readRelease) and keeps them.
+// Inside a transaction it neither uses nor fills the cache: the transaction may see its own
+// uncommitted bumps, and a version that is rolled back can later be reached again by other
+// changes, so data read there must not be kept under it.
 func (s *Store) GetReleaseData(ctx context.Context, userID, clientID string) (storage.ReleaseData, error) {
+	if _, ok := s.txFrom(ctx); ok {
+		d, _, err := s.readRelease(ctx, userID, clientID)
+		return d, err
+	}
+	key := releaseKey{userID: userID, clientID: clientID}
+	// An entry costs one read of the version; without one, read the data at once (on
+	// PostgreSQL its version comes with it).
+	if e, ok := s.release.get(key); ok {
+		var v int64
+		if err := s.row(ctx, releaseVersion, userID).Scan(&v); err != nil {
+			if err = mapErr(err); errors.Is(err, storage.ErrNotFound) {
+				s.release.drop(key)
+			}
+			return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, err)
+		}
+		if v == e.version {
+			return e.data, nil
+		}
+	}
+	d, v, err := s.readRelease(ctx, userID, clientID)
+	if err != nil {
+		return storage.ReleaseData{}, err
+	}
+	s.release.put(key, releaseEntry{version: v, data: d})
+	return d, nil
+}
+
+// readRelease reads the release data and a version it may be kept under: the data is at
+// least as new as that version. PostgreSQL: one statement (releasePostgres), one snapshot.
+// SQLite: four simple queries, which run in-process and cost less than one compound query
+// with joins (see docs/performance.md); they are separate reads, so the version comes with
+// the first (the user row) and the rest can only be newer. Data newer than its version is
+// never served stale: a later read of the version finds the bump of that newer change, misses
+// and reads again.
+func (s *Store) readRelease(ctx context.Context, userID, clientID string) (storage.ReleaseData, int64, error) {
 	if s.dialect != DialectPostgres {
 		return s.releaseDataQueries(ctx, userID, clientID)
 	}
 	rows, err := s.queryPrepared(ctx, releasePostgres, clientID, userID, userID)
 	if err != nil {
-		return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
+		return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
 	}
 	defer rows.Close()
 	var (
-		d    storage.ReleaseData
-		seen bool
+		d       storage.ReleaseData
+		version int64
+		seen    bool
 	)
 	for rows.Next() {
 		var (
@@ -186,18 +231,19 @@ func (s *Store) GetReleaseData(ctx context.Context, userID, clientID string) (st
 			id, email, pw, status    string
 			verified, admin, private bool
 			created, updated         time.Time
+			v                        int64
 			gClient, gScopes, gClaim sql.NullString
 			gCreated, gUpdated       sql.NullTime
 		)
-		if err := rows.Scan(&part, &id, &email, &verified, &pw, &admin, &status, &created, &updated, &private,
+		if err := rows.Scan(&part, &id, &email, &verified, &pw, &admin, &status, &created, &updated, &private, &v,
 			&gClient, &gScopes, &gClaim, &gCreated, &gUpdated); err != nil {
-			return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
+			return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
 		}
 		if part == 1 {
 			d.Fields = append(d.Fields, storage.ProfileField{UserID: userID, Field: id, Value: email, Privacy: pw, UpdatedAt: created.UTC()})
 			continue
 		}
-		seen = true
+		seen, version = true, v
 		d.User = storage.User{ID: id, Email: email, EmailVerified: verified, PasswordHash: pw, Admin: admin, Status: status,
 			CreatedAt: created.UTC(), UpdatedAt: updated.UTC()}
 		d.PrivateProfile = private
@@ -207,33 +253,39 @@ func (s *Store) GetReleaseData(ctx context.Context, userID, clientID string) (st
 				g.Claims, err = decodeList(gClaim.String)
 			}
 			if err != nil {
-				return storage.ReleaseData{}, fmt.Errorf("get release data of %q: grant: %w", userID, err)
+				return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: grant: %w", userID, err)
 			}
 			d.Grant = g
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
+		return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
 	}
 	if !seen {
-		return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, storage.ErrNotFound)
+		return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: %w", userID, storage.ErrNotFound)
 	}
-	return d, nil
+	return d, version, nil
 }
 
-func (s *Store) releaseDataQueries(ctx context.Context, userID, clientID string) (storage.ReleaseData, error) {
+// releaseDataQueries is readRelease on SQLite: the user row with its version first, then the
+// fields, the switch and the grant.
+func (s *Store) releaseDataQueries(ctx context.Context, userID, clientID string) (storage.ReleaseData, int64, error) {
 	var (
-		d   storage.ReleaseData
-		err error
+		d       storage.ReleaseData
+		version int64
 	)
-	if d.User, err = s.GetUser(ctx, userID); err != nil {
-		return storage.ReleaseData{}, err
+	u := &d.User
+	err := s.row(ctx, `SELECT `+userSelect+`, release_version FROM users WHERE id = ?`, userID).
+		Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Admin, &u.Status, &u.CreatedAt, &u.UpdatedAt, &version)
+	if err != nil {
+		return storage.ReleaseData{}, 0, fmt.Errorf("get release data of %q: %w", userID, mapErr(err))
 	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	if d.Fields, err = s.GetProfileFields(ctx, userID); err != nil {
-		return storage.ReleaseData{}, err
+		return storage.ReleaseData{}, 0, err
 	}
 	if d.PrivateProfile, err = s.GetPrivateProfile(ctx, userID); err != nil {
-		return storage.ReleaseData{}, err
+		return storage.ReleaseData{}, 0, err
 	}
 	if clientID != "" {
 		d.Grant, err = s.GetGrant(ctx, userID, clientID)
@@ -241,8 +293,8 @@ func (s *Store) releaseDataQueries(ctx context.Context, userID, clientID string)
 			d.Grant, err = storage.Grant{}, nil
 		}
 		if err != nil {
-			return storage.ReleaseData{}, err
+			return storage.ReleaseData{}, 0, err
 		}
 	}
-	return d, nil
+	return d, version, nil
 }

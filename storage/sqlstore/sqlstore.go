@@ -76,6 +76,8 @@ type Store struct {
 	stmts, rstmts, pending sync.Map
 	// batch groups concurrent writes into one commit (SQLite only; see writeBatcher).
 	batch *writeBatcher
+	// release caches release data checked by its version (see releaseCache).
+	release releaseCache
 }
 
 // Open connects to the database named by rawURL and checks it answers:
