@@ -193,12 +193,16 @@ func (s *store) create(ctx context.Context, kind storage.TokenKind, signature, a
 		// Rows without an expiry in the session (PKCE, OIDC) live as long as a code.
 		t.ExpiresAt = t.RequestedAt.Add(s.codeLifespan)
 	}
-	return fositeErr(s.db.CreateToken(ctx, t))
+	return s.write(ctx, func(ctx context.Context) error { return s.db.CreateToken(ctx, t) },
+		storage.TokenWrite{Op: storage.TokenCreate, Token: t})
 }
 
 // get loads a row; inactive rows come back with inactive=true and the request, so callers
 // can return fosite's "used" errors with the request attached.
 func (s *store) get(ctx context.Context, kind storage.TokenKind, signature string) (req fosite.Requester, active bool, err error) {
+	if ctx, err = s.readCtx(ctx); err != nil {
+		return nil, false, err
+	}
 	t, err := s.db.GetToken(ctx, kind, signature)
 	if err != nil {
 		return nil, false, fositeErr(err)
@@ -231,7 +235,8 @@ func (s *store) getActive(ctx context.Context, kind storage.TokenKind, signature
 }
 
 func (s *store) delete(ctx context.Context, kind storage.TokenKind, signature string) error {
-	return fositeErr(s.db.DeleteToken(ctx, kind, signature))
+	return s.write(ctx, func(ctx context.Context) error { return s.db.DeleteToken(ctx, kind, signature) },
+		storage.TokenWrite{Op: storage.TokenDelete, Token: storage.Token{Kind: kind, Signature: signature}})
 }
 
 // --- fosite.ClientManager ---
@@ -269,8 +274,13 @@ func (s *store) GetAuthorizeCodeSession(ctx context.Context, signature string, _
 	return s.getActive(ctx, storage.KindAuthorizeCode, signature, fosite.ErrInvalidatedAuthorizeCode, true)
 }
 
+// InvalidateAuthorizeCodeSession deactivates the code. In the code exchange (inside fosite's
+// transaction) it is the precondition of the exchange's unit: a concurrent exchange of the
+// same code fails at Commit with fosite.ErrSerializationFailure and writes nothing.
 func (s *store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	return fositeErr(s.db.DeactivateToken(ctx, storage.KindAuthorizeCode, signature))
+	return s.write(ctx, func(ctx context.Context) error {
+		return s.db.DeactivateToken(ctx, storage.KindAuthorizeCode, signature)
+	}, storage.TokenWrite{Op: storage.TokenDeactivate, Token: storage.Token{Kind: storage.KindAuthorizeCode, Signature: signature}})
 }
 
 // --- access tokens ---
@@ -304,21 +314,29 @@ func (s *store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 }
 
 // RotateRefreshToken deactivates the used refresh token and deletes the access tokens of
-// its request. A concurrent rotation of the same token gets fosite.ErrSerializationFailure,
-// which fosite answers with invalid_request (400), never a 5xx.
+// its request. A concurrent rotation of the same token gets fosite.ErrSerializationFailure
+// (at Commit, inside fosite's transaction), which fosite answers with invalid_request (400),
+// never a 5xx.
 func (s *store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	return fositeErr(s.db.RotateRefreshToken(ctx, requestID, signature))
+	return s.write(ctx, func(ctx context.Context) error { return s.db.RotateRefreshToken(ctx, requestID, signature) },
+		storage.TokenWrite{Op: storage.TokenDeactivate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature}},
+		storage.TokenWrite{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: storage.KindAccessToken, RequestID: requestID}})
 }
 
 // RevokeRefreshToken deactivates every refresh token of the request (RFC 7009 §2.1); the rows
 // stay for reuse detection.
 func (s *store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	return fositeErr(s.db.RevokeRequest(ctx, storage.KindRefreshToken, requestID))
+	return s.revokeRequest(ctx, storage.KindRefreshToken, requestID)
 }
 
 // RevokeAccessToken deletes every access token of the request.
 func (s *store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	return fositeErr(s.db.RevokeRequest(ctx, storage.KindAccessToken, requestID))
+	return s.revokeRequest(ctx, storage.KindAccessToken, requestID)
+}
+
+func (s *store) revokeRequest(ctx context.Context, kind storage.TokenKind, requestID string) error {
+	return s.write(ctx, func(ctx context.Context) error { return s.db.RevokeRequest(ctx, kind, requestID) },
+		storage.TokenWrite{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: kind, RequestID: requestID}})
 }
 
 // --- PKCE ---
@@ -350,15 +368,131 @@ func (s *store) DeleteOpenIDConnectSession(ctx context.Context, code string) err
 }
 
 // --- transactions (fosite's storage.Transactional) ---
+//
+// fosite brackets the writes of its token flows with BeginTX and Commit: the code exchange
+// (invalidate the code, create the access and refresh tokens), the refresh (rotate, create
+// both) and reuse detection (delete the token, revoke the family). A real SQL transaction
+// there cost SQLite the writer connection for the whole flow and a commit of its own, outside
+// the group commit, and PostgreSQL a round trip per statement. So BeginTX opens a write unit
+// instead: writes made with its ctx are kept in memory, and Commit hands them to storage's
+// ApplyTokenWrites, which applies all of them or none (one group-commit member on SQLite, one
+// statement on PostgreSQL). The first write that deactivates (the code, the refresh token) is
+// the unit's precondition: a concurrent flow that won fails the unit at Commit with
+// fosite.ErrSerializationFailure, and nothing is written. Callers other than fosite's
+// transactions (revocation, the authorize flow inside storage's InTx) write directly.
 
+// unitKey is the ctx key of the *writeUnit BeginTX opens.
+type unitKey struct{}
+
+// writeUnit is one of fosite's transactions. It is used by the one goroutine handling the
+// request.
+type writeUnit struct {
+	writes []storage.TokenWrite
+	// txCtx carries a real transaction once a token read inside the unit needed one (see
+	// readCtx); later writes then run in it directly, and Commit commits it.
+	txCtx context.Context
+	// done: committed, rolled back or failed. Later writes fail; Rollback does nothing (fosite
+	// rolls back after a failed Commit).
+	done bool
+	err  error
+}
+
+func unitFrom(ctx context.Context) *writeUnit {
+	u, _ := ctx.Value(unitKey{}).(*writeUnit)
+	return u
+}
+
+var errUnitDone = errors.New("token transaction already ended")
+
+// write runs a token write: deferred into the unit ctx carries, in the unit's transaction
+// when it has one, else at once through direct.
+func (s *store) write(ctx context.Context, direct func(ctx context.Context) error, writes ...storage.TokenWrite) error {
+	u := unitFrom(ctx)
+	switch {
+	case u == nil:
+		return fositeErr(direct(ctx))
+	case u.done:
+		return errUnitDone
+	case u.txCtx != nil:
+		return fositeErr(direct(u.txCtx))
+	}
+	u.writes = append(u.writes, writes...)
+	return nil
+}
+
+// readCtx returns the ctx a token read runs with. A read inside a unit that holds writes must
+// see them: the unit then becomes a real transaction (its writes applied in it, to be
+// committed or rolled back with it) for the rest of its life. fosite's flows do not read
+// between BeginTX and Commit today; this keeps them correct if one does.
+func (s *store) readCtx(ctx context.Context) (context.Context, error) {
+	u := unitFrom(ctx)
+	switch {
+	case u == nil || u.done:
+		return ctx, nil
+	case u.txCtx != nil:
+		return u.txCtx, nil
+	case len(u.writes) == 0:
+		return ctx, nil
+	}
+	txCtx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return ctx, err
+	}
+	if err := s.db.ApplyTokenWrites(txCtx, u.writes); err != nil {
+		if rbErr := s.db.Rollback(txCtx); rbErr != nil {
+			err = errors.Join(err, rbErr)
+		}
+		u.done, u.err, u.writes = true, fositeErr(err), nil
+		return ctx, u.err
+	}
+	u.txCtx, u.writes = txCtx, nil
+	return txCtx, nil
+}
+
+// BeginTX opens a write unit (see above). Beginning one in a ctx that carries an open one is
+// an error, as storage's BeginTx is.
 func (s *store) BeginTX(ctx context.Context) (context.Context, error) {
-	return s.db.BeginTx(ctx)
+	if u := unitFrom(ctx); u != nil && !u.done {
+		return ctx, errors.New("begin transaction: ctx already carries one")
+	}
+	return context.WithValue(ctx, unitKey{}, &writeUnit{}), nil
 }
 
+// Commit applies the unit's writes as one (or commits its transaction). A failed precondition
+// answers fosite.ErrSerializationFailure (a concurrent request won) or fosite.ErrNotFound.
 func (s *store) Commit(ctx context.Context) error {
-	return fositeErr(s.db.Commit(ctx))
+	u := unitFrom(ctx)
+	switch {
+	case u == nil:
+		return errors.New("commit: no transaction in ctx")
+	case u.done && u.err != nil:
+		return u.err
+	case u.done:
+		return errUnitDone
+	}
+	u.done = true
+	if u.txCtx != nil {
+		u.err = fositeErr(s.db.Commit(u.txCtx))
+	} else {
+		u.err = fositeErr(s.db.ApplyTokenWrites(ctx, u.writes))
+	}
+	u.writes = nil
+	return u.err
 }
 
+// Rollback discards the unit's writes (or rolls its transaction back). After Commit, failed
+// or not, there is nothing left to roll back.
 func (s *store) Rollback(ctx context.Context) error {
-	return s.db.Rollback(ctx)
+	u := unitFrom(ctx)
+	switch {
+	case u == nil:
+		return errors.New("rollback: no transaction in ctx")
+	case u.done:
+		return nil
+	}
+	u.done, u.writes = true, nil
+	if u.txCtx != nil {
+		return s.db.Rollback(u.txCtx)
+	}
+	return nil
 }

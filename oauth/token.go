@@ -51,9 +51,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 && errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) {
+	if rfc.CodeField >= 500 && (errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) ||
+		errors.Is(rfc.Cause(), fosite.ErrInvalidatedAuthorizeCode)) {
 		// A concurrent request redeemed the same code first: fosite wraps the storage conflict
 		// as server_error, but the grant is simply spent (RFC 6749 §4.1.2, single-use codes).
+		// fosite also reads the code a second time when issuing the tokens, and wraps the
+		// "already used" it may find then as server_error too.
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code or refresh token was used by a concurrent request.")
 		rfc = fosite.ErrorToRFC6749Error(err)
 	}

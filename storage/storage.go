@@ -74,36 +74,6 @@ type Client struct {
 	UpdatedAt               time.Time `db:"updated_at"`
 }
 
-// TokenKind names the kind of a stored OAuth2 artefact. All kinds share one table keyed by
-// (kind, signature).
-type TokenKind string
-
-// The token kinds fosite stores.
-const (
-	KindAuthorizeCode TokenKind = "authorize_code"
-	KindAccessToken   TokenKind = "access_token"
-	KindRefreshToken  TokenKind = "refresh_token"
-	KindPKCE          TokenKind = "pkce"
-	KindOIDC          TokenKind = "oidc"
-)
-
-// Token is a stored OAuth2 request under one token signature. Data is the serialized request
-// (scopes, form, session) the oauth package writes and reads back; storage does not interpret
-// it. Subject, ClientID and RequestID are copied out of it so revocation by subject, by
-// subject+client and by request id are single statements.
-type Token struct {
-	Kind            TokenKind `db:"kind"`
-	Signature       string    `db:"signature"`
-	RequestID       string    `db:"request_id"`
-	ClientID        string    `db:"client_id"`
-	Subject         string    `db:"subject"`
-	Active          bool      `db:"active"`
-	AccessSignature string    `db:"access_signature"` // refresh tokens: the access token issued with it
-	RequestedAt     time.Time `db:"requested_at"`
-	ExpiresAt       time.Time `db:"expires_at"`
-	Data            []byte    `db:"data"`
-}
-
 // SigningKey is a JWS signing key. PrivateKey is encrypted with the system secret by the
 // caller (oauth); storage only keeps the bytes. The newest active key signs; retired keys stay
 // published in JWKS until PublishUntil.
@@ -182,26 +152,6 @@ type Storage interface {
 	UpdateClient(ctx context.Context, c Client) error
 	DeleteClient(ctx context.Context, id string) error
 
-	// Tokens. GetToken returns inactive tokens too (fosite needs the request of an invalidated
-	// code or a rotated refresh token); the caller checks Active.
-	CreateToken(ctx context.Context, t Token) error
-	GetToken(ctx context.Context, kind TokenKind, signature string) (Token, error)
-	DeleteToken(ctx context.Context, kind TokenKind, signature string) error
-	// DeactivateToken marks an active token inactive. ErrConflict when it was already
-	// inactive (a concurrent request won), ErrNotFound when absent.
-	DeactivateToken(ctx context.Context, kind TokenKind, signature string) error
-	// RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active) and
-	// deletes the access tokens of requestID, in one transaction.
-	RotateRefreshToken(ctx context.Context, requestID, signature string) error
-	// RevokeRequest ends every token of kind issued under requestID: refresh tokens are
-	// deactivated (kept for reuse detection), other kinds deleted.
-	RevokeRequest(ctx context.Context, kind TokenKind, requestID string) error
-	// RevokeSubject ends every access and refresh token (and pending code) of subject, only
-	// those of clientID when it is not empty. It returns how many rows it ended.
-	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)
-	// DeleteExpiredTokens removes tokens that expired before t.
-	DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error)
-
 	// Signing keys. CreateSigningKey with Active retires (Active=false, RetiredAt, PublishUntil)
 	// every other active key in the same transaction.
 	CreateSigningKey(ctx context.Context, k SigningKey, publishRetiredUntil time.Time) error
@@ -235,7 +185,9 @@ type Storage interface {
 	// name for holder until now+ttl when it is free, expired or already held by holder.
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 
-	// The personal account's data, one interface per area, each in its own file.
+	// OAuth2 tokens (tokens.go) and the personal account's data, one interface per area,
+	// each in its own file.
+	TokenStore
 	AccountStore
 	ContactStore
 	EventStore

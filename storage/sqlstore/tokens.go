@@ -11,12 +11,35 @@ import (
 const tokenCols = `kind, signature, request_id, client_id, subject, active, access_signature,
 	requested_at, expires_at, data`
 
+// The token statements ApplyTokenWrites shares with the single-write methods (the same text,
+// so the same prepared statement).
+const (
+	insertToken       = `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	deleteToken       = `DELETE FROM tokens WHERE kind = ? AND signature = ?`
+	deactivateToken   = `UPDATE tokens SET active = FALSE WHERE kind = ? AND signature = ? AND active`
+	tokenExists       = `SELECT 1 FROM tokens WHERE kind = ? AND signature = ?`
+	deleteRequest     = `DELETE FROM tokens WHERE kind = ? AND request_id = ?`
+	deactivateRequest = `UPDATE tokens SET active = FALSE WHERE kind = ? AND request_id = ? AND active`
+)
+
+// tokenArgs are insertToken's arguments for t.
+func tokenArgs(t storage.Token) []any {
+	return []any{string(t.Kind), t.Signature, t.RequestID, t.ClientID, t.Subject, t.Active,
+		t.AccessSignature, ts(t.RequestedAt), ts(t.ExpiresAt), t.Data}
+}
+
+// revokeRequest is RevokeRequest's statement for kind: refresh tokens are deactivated (kept
+// for reuse detection), other kinds deleted.
+func revokeRequest(kind storage.TokenKind) string {
+	if kind == storage.KindRefreshToken {
+		return deactivateRequest
+	}
+	return deleteRequest
+}
+
 // CreateToken stores t under (t.Kind, t.Signature); ErrAlreadyExists when taken.
 func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
-	_, err := s.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		string(t.Kind), t.Signature, t.RequestID, t.ClientID, t.Subject, t.Active, t.AccessSignature,
-		ts(t.RequestedAt), ts(t.ExpiresAt), t.Data)
-	if err != nil {
+	if _, err := s.exec(ctx, insertToken, tokenArgs(t)...); err != nil {
 		return fmt.Errorf("create %s: %w", t.Kind, mapErr(err))
 	}
 	return nil
@@ -37,7 +60,7 @@ func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature 
 
 // DeleteToken removes the token; an absent token is not an error.
 func (s *Store) DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error {
-	if _, err := s.exec(ctx, `DELETE FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature); err != nil {
+	if _, err := s.exec(ctx, deleteToken, string(kind), signature); err != nil {
 		return fmt.Errorf("delete %s: %w", kind, mapErr(err))
 	}
 	return nil
@@ -53,8 +76,7 @@ func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, sig
 }
 
 func (s *Store) deactivate(ctx context.Context, kind storage.TokenKind, signature string) error {
-	n, err := s.execN(ctx, `UPDATE tokens SET active = FALSE WHERE kind = ? AND signature = ? AND active`,
-		string(kind), signature)
+	n, err := s.execN(ctx, deactivateToken, string(kind), signature)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -62,7 +84,7 @@ func (s *Store) deactivate(ctx context.Context, kind storage.TokenKind, signatur
 		return nil
 	}
 	var one int
-	err = s.row(ctx, `SELECT 1 FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature).Scan(&one)
+	err = s.row(ctx, tokenExists, string(kind), signature).Scan(&one)
 	if err != nil {
 		return mapErr(err) // ErrNotFound when absent
 	}
@@ -70,15 +92,12 @@ func (s *Store) deactivate(ctx context.Context, kind storage.TokenKind, signatur
 }
 
 // RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active,
-// ErrNotFound if absent) and deletes the access tokens of requestID, in one transaction.
+// ErrNotFound if absent) and deletes the access tokens of requestID, as one unit (see
+// ApplyTokenWrites).
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.deactivate(ctx, storage.KindRefreshToken, signature); err != nil {
-			return err
-		}
-		_, err := s.exec(ctx, `DELETE FROM tokens WHERE kind = ? AND request_id = ?`,
-			string(storage.KindAccessToken), requestID)
-		return mapErr(err)
+	err := s.applyTokenWrites(ctx, []storage.TokenWrite{
+		{Op: storage.TokenDeactivate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature}},
+		{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: storage.KindAccessToken, RequestID: requestID}},
 	})
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)
@@ -89,11 +108,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 // RevokeRequest ends every token of kind issued under requestID: refresh tokens are
 // deactivated (kept for reuse detection), other kinds deleted. No token is not an error.
 func (s *Store) RevokeRequest(ctx context.Context, kind storage.TokenKind, requestID string) error {
-	query := `DELETE FROM tokens WHERE kind = ? AND request_id = ?`
-	if kind == storage.KindRefreshToken {
-		query = `UPDATE tokens SET active = FALSE WHERE kind = ? AND request_id = ? AND active`
-	}
-	if _, err := s.exec(ctx, query, string(kind), requestID); err != nil {
+	if _, err := s.exec(ctx, revokeRequest(kind), string(kind), requestID); err != nil {
 		return fmt.Errorf("revoke %s of request: %w", kind, mapErr(err))
 	}
 	return nil
