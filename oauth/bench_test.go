@@ -58,7 +58,7 @@ func BenchmarkTokenHandler(b *testing.B) {
 }
 
 // BenchmarkDecodeRequest decodes a stored access-token request (the introspection and
-// userinfo hot path, minus the database).
+// userinfo hot path, minus the database), in the JSON form of older rows and the binary form.
 func BenchmarkDecodeRequest(b *testing.B) {
 	db := storagetest.Backends(b)[0].Open(b)
 	if _, _, err := CreateClient(b.Context(), db, ClientSpec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
@@ -70,10 +70,26 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		`"form":{"grant_type":["authorization_code"],"nonce":["n-0123456789"],"redirect_uri":["https://app.example/cb"]},` +
 		`"session":{"sub":"0f7e6d5c-1111-2222-3333-444455556666","auth_time":1700000000,"rat":1699999990,"acr":"urn:facet:pwd","amr":["pwd"],` +
 		`"exp":{"access_token":1700003600,"authorize_code":1700000300,"refresh_token":1702592000},"granted_at":1699999999}}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := st.decodeRequest(b.Context(), row); err != nil {
-			b.Fatal(err)
-		}
+	r, err := st.decodeRequest(b.Context(), row)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin, err := encodeRequest(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// json: a row written before the binary form (codec.go); binary: the same request now.
+	for _, c := range []struct {
+		name string
+		row  []byte
+	}{{"json", row}, {"binary", bin}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := st.decodeRequest(b.Context(), c.row); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -405,20 +405,14 @@ func TestRefreshAbsoluteLifetime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sr map[string]json.RawMessage
-		if err := json.Unmarshal(row.Data, &sr); err != nil {
-			t.Fatal(err)
-		}
-		sess := newSession()
-		if err := json.Unmarshal(sr["session"], sess); err != nil {
+		st := &store{db: db, clients: s.p.clients}
+		req, err := st.decodeRequest(ctx, row.Data)
+		if err != nil {
 			t.Fatal(err)
 		}
 		granted := time.Now().UTC().Add(-s.p.cfg.RefreshLifespan + 5*time.Minute).Truncate(time.Second)
-		sess.GrantedAt = granted
-		if sr["session"], err = json.Marshal(sess); err != nil {
-			t.Fatal(err)
-		}
-		if row.Data, err = json.Marshal(sr); err != nil {
+		req.Session.(*Session).GrantedAt = granted
+		if row.Data, err = encodeRequest(req); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.DeleteToken(ctx, storage.KindRefreshToken, sig); err != nil {

@@ -84,7 +84,15 @@ type storedRequestIn struct {
 	Session         *storedSession `json:"session,omitempty"`
 }
 
+// encodeRequest stores r in the binary form (codec.go), or as JSON when its session is not
+// Facet's.
 func encodeRequest(r fosite.Requester) ([]byte, error) {
+	switch s := r.GetSession().(type) {
+	case nil:
+		return encodeBinary(r, nil)
+	case *Session:
+		return encodeBinary(r, s)
+	}
 	sr := storedRequest{
 		ID:              r.GetID(),
 		RequestedAt:     r.GetRequestedAt().UnixMilli(),
@@ -124,7 +132,12 @@ func encodeRequest(r fosite.Requester) ([]byte, error) {
 // request (which already carries the new tokens' expiry) and only reads the returned request.
 func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request, error) {
 	var sr storedRequestIn
-	if err := json.Unmarshal(data, &sr); err != nil {
+	if len(data) > 0 && data[0] == codecV1 {
+		var err error
+		if sr, err = decodeBinary(data); err != nil {
+			return nil, fmt.Errorf("decode request: %w", err)
+		}
+	} else if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
 	client, err := s.GetClient(ctx, sr.ClientID)
