@@ -151,8 +151,23 @@ var ErrUserInactive = errors.New("the user does not exist or is not active")
 // PostgreSQL instead of four), all current data. A user who does not exist or is not active
 // gets ErrUserInactive, and nothing is released or recorded.
 func (s *Service) UserClaims(ctx context.Context, target Target, issuer, userID, clientID string, scopes []string, cr ClaimsRequest) (map[string]any, storage.User, error) {
+	return s.UserClaimsAt(ctx, target, issuer, userID, clientID, scopes, cr, -1)
+}
+
+// UserClaimsAt is UserClaims for a caller that read the user's release version together with
+// its own data (userinfo, with the access token): storage serves its cached release data at
+// that version without another read (storage GetReleaseDataAt). version -1: not read.
+func (s *Service) UserClaimsAt(ctx context.Context, target Target, issuer, userID, clientID string, scopes []string, cr ClaimsRequest, version int64) (map[string]any, storage.User, error) {
 	s.init()
-	d, err := s.Store.GetReleaseData(ctx, userID, clientID)
+	var (
+		d   storage.ReleaseData
+		err error
+	)
+	if version >= 0 {
+		d, err = s.Store.GetReleaseDataAt(ctx, userID, clientID, version)
+	} else {
+		d, err = s.Store.GetReleaseData(ctx, userID, clientID)
+	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.User.Status != storage.UserActive) {
 		return nil, d.User, ErrUserInactive
 	}

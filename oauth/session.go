@@ -31,6 +31,11 @@ type Session struct {
 	// tokenUse is set by the introspection endpoint for the response's token_type; it is
 	// never stored.
 	tokenUse fosite.TokenUse
+
+	// releaseVersion is the subject's release version read with the access token for
+	// userinfo (see releaseVersionKey); never stored.
+	releaseVersion    int64
+	hasReleaseVersion bool
 }
 
 var (

@@ -216,7 +216,16 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 	if ctx, err = s.readCtx(ctx); err != nil {
 		return nil, false, err
 	}
-	t, err := s.db.GetToken(ctx, kind, signature)
+	var (
+		t       storage.Token
+		version int64
+	)
+	withVersion := kind == storage.KindAccessToken && ctx.Value(releaseVersionKey{}) != nil
+	if withVersion {
+		t, version, err = s.db.GetTokenReleaseVersion(ctx, kind, signature)
+	} else {
+		t, err = s.db.GetToken(ctx, kind, signature)
+	}
 	if err != nil {
 		return nil, false, fositeErr(err)
 	}
@@ -227,8 +236,16 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 	if err != nil {
 		return nil, false, err
 	}
+	if sess, ok := r.Session.(*Session); ok && withVersion {
+		sess.releaseVersion, sess.hasReleaseVersion = version, true
+	}
 	return r, t.Active, nil
 }
+
+// releaseVersionKey in a ctx asks the store to read an access token together with its
+// subject's release version (storage GetTokenReleaseVersion) and keep it in the session:
+// userinfo then checks its cached release data without another read.
+type releaseVersionKey struct{}
 
 // getActive reads the request stored under signature. An inactive row answers inactiveErr,
 // together with the request when withRequest: fosite needs it to revoke what an invalidated

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -30,7 +31,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
+	tu, ar, err := p.oauth.IntrospectToken(context.WithValue(ctx, releaseVersionKey{}, true), token, fosite.AccessToken, newSession())
 	if err != nil || tu != fosite.AccessToken {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
 		return
@@ -40,13 +41,20 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, _ := ar.GetSession().(*Session)
-	var cr consent.ClaimsRequest
+	var (
+		cr      consent.ClaimsRequest
+		version int64 = -1
+	)
 	if sess != nil {
 		cr = sess.ClaimsRequest
+		if sess.hasReleaseVersion {
+			version = sess.releaseVersion
+		}
 	}
-	// The user, profile, privacy switch and grant in one read (current data, no cache).
-	claims, _, err := p.consent.UserClaims(ctx, consent.TargetUserinfo, p.cfg.Issuer, ar.GetSession().GetSubject(),
-		ar.GetClient().GetID(), ar.GetGrantedScopes(), cr)
+	// The user, profile, privacy switch and grant: current data, from the per-node cache when
+	// it holds them at the version read with the token.
+	claims, _, err := p.consent.UserClaimsAt(ctx, consent.TargetUserinfo, p.cfg.Issuer, ar.GetSession().GetSubject(),
+		ar.GetClient().GetID(), ar.GetGrantedScopes(), cr, version)
 	if errors.Is(err, consent.ErrUserInactive) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
 		return

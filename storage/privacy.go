@@ -50,6 +50,11 @@ type PrivacyStore interface {
 	// callers must treat it as read-only: never modify the Fields slice or its elements, nor
 	// Grant.Scopes or Grant.Claims; copy before changing anything.
 	GetReleaseData(ctx context.Context, userID, clientID string) (ReleaseData, error)
+	// GetReleaseDataAt is GetReleaseData for a caller that has just read the user's release
+	// version (a counter every change of this data bumps in its own transaction) together
+	// with something else (TokenStore.GetTokenReleaseVersion): data the store already holds
+	// at that version is returned without a read of its own. Any other version reads.
+	GetReleaseDataAt(ctx context.Context, userID, clientID string, version int64) (ReleaseData, error)
 }
 
 // ReleaseData is the stored input of a claims release (see PrivacyStore.GetReleaseData).

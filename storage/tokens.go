@@ -67,6 +67,10 @@ type TokenWrite struct {
 type TokenStore interface {
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, kind TokenKind, signature string) (Token, error)
+	// GetTokenReleaseVersion is GetToken together with the release version of the token's
+	// subject (PrivacyStore.GetReleaseDataAt), read in the same statement; -1 when the
+	// subject is no user (a client's own token).
+	GetTokenReleaseVersion(ctx context.Context, kind TokenKind, signature string) (Token, int64, error)
 	DeleteToken(ctx context.Context, kind TokenKind, signature string) error
 	// DeactivateToken marks an active token inactive. ErrConflict when it was already
 	// inactive (a concurrent request won), ErrNotFound when absent.

@@ -196,8 +196,30 @@ func (s *Store) GetReleaseData(ctx context.Context, userID, clientID string) (st
 			return e.data, nil
 		}
 	}
-	d, v, err := s.readRelease(ctx, userID, clientID)
+	return s.readReleaseCached(ctx, key)
+}
+
+// GetReleaseDataAt is GetReleaseData when the caller has read the user's version itself
+// (GetTokenReleaseVersion): a hit at that version costs no read at all.
+func (s *Store) GetReleaseDataAt(ctx context.Context, userID, clientID string, version int64) (storage.ReleaseData, error) {
+	if _, ok := s.txFrom(ctx); ok {
+		d, _, err := s.readRelease(ctx, userID, clientID)
+		return d, err
+	}
+	key := releaseKey{userID: userID, clientID: clientID}
+	if e, ok := s.release.get(key); ok && version >= 0 && e.version == version {
+		return e.data, nil
+	}
+	return s.readReleaseCached(ctx, key)
+}
+
+// readReleaseCached reads the data and keeps it under the version read with it.
+func (s *Store) readReleaseCached(ctx context.Context, key releaseKey) (storage.ReleaseData, error) {
+	d, v, err := s.readRelease(ctx, key.userID, key.clientID)
 	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			s.release.drop(key)
+		}
 		return storage.ReleaseData{}, err
 	}
 	s.release.put(key, releaseEntry{version: v, data: d})

@@ -58,6 +58,30 @@ func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature 
 	return t, nil
 }
 
+// tokenWithVersion is GetToken's statement with the subject's release_version joined: one
+// read where userinfo made two (the token, then the version its cached release data is
+// checked against).
+const tokenWithVersion = `SELECT t.kind, t.signature, t.request_id, t.client_id, t.subject, t.active, t.access_signature,
+	t.requested_at, t.expires_at, t.data, COALESCE(u.release_version, -1)
+	FROM tokens t LEFT JOIN users u ON u.id = t.subject WHERE t.kind = ? AND t.signature = ?`
+
+// GetTokenReleaseVersion returns the token, active or not, and its subject's release version
+// (-1 when the subject is no user).
+func (s *Store) GetTokenReleaseVersion(ctx context.Context, kind storage.TokenKind, signature string) (storage.Token, int64, error) {
+	var (
+		t storage.Token
+		v int64
+	)
+	err := s.row(ctx, tokenWithVersion, string(kind), signature).
+		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
+			&t.RequestedAt, &t.ExpiresAt, &t.Data, &v)
+	if err != nil {
+		return storage.Token{}, 0, fmt.Errorf("get %s: %w", kind, mapErr(err))
+	}
+	t.RequestedAt, t.ExpiresAt = t.RequestedAt.UTC(), t.ExpiresAt.UTC()
+	return t, v, nil
+}
+
 // DeleteToken removes the token; an absent token is not an error.
 func (s *Store) DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error {
 	if _, err := s.exec(ctx, deleteToken, string(kind), signature); err != nil {

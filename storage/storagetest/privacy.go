@@ -191,6 +191,11 @@ func releaseChanges(t *testing.T, a, b storage.Storage) {
 	}))
 	nodes := []storage.Storage{a, b}
 	clients := []string{"rapp", "rother", ""}
+	// An access token per user: GetTokenReleaseVersion reads the version GetReleaseDataAt
+	// checks its cached data against (userinfo's path).
+	for _, u := range []string{"r1", "r2"} {
+		createToken(t, a, newToken(storage.KindAccessToken, "at-"+u, "req-"+u, u, "rapp"))
+	}
 
 	// current reads the data with the plain getters (from a: both see one database).
 	current := func(userID, clientID string) storage.ReleaseData {
@@ -233,7 +238,16 @@ func releaseChanges(t *testing.T, a, b storage.Storage) {
 		for i, n := range nodes {
 			for _, c := range clients {
 				for _, u := range []string{"r1", "r2"} {
-					got, err := n.GetReleaseData(ctx, u, c)
+					// userinfo's path first, while the store may still hold data from
+					// before the change.
+					_, v, err := n.GetTokenReleaseVersion(ctx, storage.KindAccessToken, "at-"+u)
+					must(t, err)
+					got, err := n.GetReleaseDataAt(ctx, u, c, v)
+					must(t, err)
+					if d := cmp.Diff(current(u, c), got); d != "" {
+						t.Errorf("after %s: store %d: GetReleaseDataAt(%s, %q, %d) (-current +got):\n%s", what, i+1, u, c, v, d)
+					}
+					got, err = n.GetReleaseData(ctx, u, c)
 					must(t, err)
 					if d := cmp.Diff(current(u, c), got); d != "" {
 						t.Errorf("after %s: store %d: GetReleaseData(%s, %q) (-current +got):\n%s", what, i+1, u, c, d)

@@ -312,9 +312,18 @@ func testTokenRoundTrip(t *testing.T, s storage.Storage) {
 			t.Errorf("GetToken %s: times not in UTC: %v %v", kind, got.RequestedAt, got.ExpiresAt)
 		}
 		wantErr(t, s.CreateToken(ctx, tok), storage.ErrAlreadyExists, "CreateToken same kind and signature")
+		// The same row with its subject's release version: "u1" is no user here.
+		gotV, v, err := s.GetTokenReleaseVersion(ctx, kind, "same-signature")
+		must(t, err)
+		diff(t, "GetTokenReleaseVersion "+string(kind), got, gotV)
+		if v != -1 {
+			t.Errorf("GetTokenReleaseVersion %s: version %d for a subject that is no user, want -1", kind, v)
+		}
 	}
 	_, err := s.GetToken(ctx, storage.KindAccessToken, "nope")
 	wantErr(t, err, storage.ErrNotFound, "GetToken missing")
+	_, _, err = s.GetTokenReleaseVersion(ctx, storage.KindAccessToken, "nope")
+	wantErr(t, err, storage.ErrNotFound, "GetTokenReleaseVersion missing")
 
 	must(t, s.DeleteToken(ctx, storage.KindAccessToken, "same-signature"))
 	if _, ok := tokenExists(t, s, storage.KindAccessToken, "same-signature"); ok {
