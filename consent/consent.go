@@ -147,8 +147,8 @@ func (s *Service) Claims(ctx context.Context, target Target, issuer string, user
 var ErrUserInactive = errors.New("the user does not exist or is not active")
 
 // UserClaims is Claims for an app (userinfo or the ID token) and a user given by id: the user
-// is read together with the release's inputs (storage GetReleaseData: one round trip on
-// PostgreSQL instead of four), all current data. A user who does not exist or is not active
+// is read together with the release's inputs (storage GetReleaseData: current data, from a
+// per-node cache only while the user's release version is unchanged). A user who does not exist or is not active
 // gets ErrUserInactive, and nothing is released or recorded.
 func (s *Service) UserClaims(ctx context.Context, target Target, issuer, userID, clientID string, scopes []string, cr ClaimsRequest) (map[string]any, storage.User, error) {
 	return s.UserClaimsAt(ctx, target, issuer, userID, clientID, scopes, cr, -1)
