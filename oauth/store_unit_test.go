@@ -13,26 +13,12 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/storagetest"
 )
-
-// state reads a token row straight from storage: "absent", "active" or "inactive".
-func state(t *testing.T, db storage.Storage, kind storage.TokenKind, sig string) string {
-	t.Helper()
-	tok, err := db.GetToken(t.Context(), kind, sig)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return "absent"
-	case err != nil:
-		t.Fatal(err)
-	case tok.Active:
-		return "active"
-	}
-	return "inactive"
-}
 
 func wantState(t *testing.T, db storage.Storage, what string, kind storage.TokenKind, sig, want string) {
 	t.Helper()
-	if got := state(t, db, kind, sig); got != want {
+	if got := storagetest.TokenState(t.Context(), t, db, kind, sig); got != want {
 		t.Errorf("%s: %s %s is %s, want %s", what, kind, sig, got, want)
 	}
 }

@@ -271,6 +271,22 @@ func newToken(kind storage.TokenKind, sig, request, subject, client string) stor
 	}
 }
 
+// concurrently runs fn(0..n-1) in n goroutines released at once and returns their errors.
+func concurrently(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
 func createToken(t testing.TB, s storage.Storage, tok storage.Token) {
 	t.Helper()
 	must(t, s.CreateToken(t.Context(), tok))
@@ -382,17 +398,7 @@ func testRotateRefreshTokenRace(t *testing.T, s storage.Storage) {
 	createToken(t, s, newToken(storage.KindRefreshToken, "refresh", "req", "u1", "app"))
 	createToken(t, s, newToken(storage.KindAccessToken, "access", "req", "u1", "app"))
 	const n = 16
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = s.RotateRefreshToken(t.Context(), "req", "refresh")
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := concurrently(n, func(int) error { return s.RotateRefreshToken(t.Context(), "req", "refresh") })
 	wins := 0
 	for _, err := range errs {
 		switch {

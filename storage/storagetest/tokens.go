@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/facetid/facet/storage"
@@ -48,8 +47,8 @@ func exchange(request, code, access, refresh string) []storage.TokenWrite {
 	}
 }
 
-// tokenState is "absent", "active" or "inactive", as read with ctx.
-func tokenState(ctx context.Context, t testing.TB, s storage.Storage, kind storage.TokenKind, sig string) string {
+// TokenState is "absent", "active" or "inactive": the token (kind, sig) as read with ctx.
+func TokenState(ctx context.Context, t testing.TB, s storage.Storage, kind storage.TokenKind, sig string) string {
 	t.Helper()
 	tok, err := s.GetToken(ctx, kind, sig)
 	switch {
@@ -74,7 +73,7 @@ func wantStates(ctx context.Context, t testing.TB, s storage.Storage, what strin
 				kind, sig = k, key[len(k)+1:]
 			}
 		}
-		if got := tokenState(ctx, t, s, kinds[kind], sig); got != w {
+		if got := TokenState(ctx, t, s, kinds[kind], sig); got != w {
 			t.Errorf("%s: %s is %s, want %s", what, key, got, w)
 		}
 	}
@@ -213,17 +212,7 @@ func testTokenWritesRace(t *testing.T, s storage.Storage) {
 			createToken(t, s, flow.seed)
 			createToken(t, s, newToken(storage.KindAccessToken, "at-old", "req", "u1", "app"))
 			const n = 16
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					errs[i] = s.ApplyTokenWrites(ctx, flow.unit(i))
-				})
-			}
-			close(start)
-			wg.Wait()
+			errs := concurrently(n, func(i int) error { return s.ApplyTokenWrites(ctx, flow.unit(i)) })
 			winner := -1
 			for i, err := range errs {
 				switch {
@@ -245,7 +234,7 @@ func testTokenWritesRace(t *testing.T, s storage.Storage) {
 					if key[:3] == "rt:" {
 						kind = storage.KindRefreshToken
 					}
-					if tokenState(ctx, t, s, kind, sig) != "absent" {
+					if TokenState(ctx, t, s, kind, sig) != "absent" {
 						rows++
 						if i != winner {
 							t.Errorf("losing unit %d left %s", i, key)
@@ -256,10 +245,10 @@ func testTokenWritesRace(t *testing.T, s storage.Storage) {
 			if rows != 2 {
 				t.Errorf("%d new rows, want 2", rows)
 			}
-			if st := tokenState(ctx, t, s, flow.seed.Kind, flow.seed.Signature); st != "inactive" {
+			if st := TokenState(ctx, t, s, flow.seed.Kind, flow.seed.Signature); st != "inactive" {
 				t.Errorf("%s is %s, want inactive", flow.seed.Kind, st)
 			}
-			if flow.name == "refresh" && tokenState(ctx, t, s, storage.KindAccessToken, "at-old") != "absent" {
+			if flow.name == "refresh" && TokenState(ctx, t, s, storage.KindAccessToken, "at-old") != "absent" {
 				t.Error("the rotated request's access token survived")
 			}
 			// Clean up for the next flow: the new rows share the signatures.
