@@ -154,12 +154,15 @@ func (s *Store) closePools() error {
 
 // sqliteDSN is modernc's DSN for path. _txlock=immediate makes BEGIN take the write lock at
 // once, so concurrent transactions queue on busy_timeout instead of failing with "database is
-// locked" when a reader upgrades. Times are bound as Unix microseconds and integers in
-// DATETIME columns scanned back as UTC time.Time.
+// locked" when a reader upgrades. temp_store(MEMORY) keeps savepoint sub-journals in memory:
+// a token write unit runs under a savepoint inside the group commit, and on disk its
+// sub-journal cost a pwrite per changed page (11 % of refresh's CPU in the profile, 7 % after).
+// Times are bound as Unix microseconds and integers in DATETIME columns scanned back as UTC
+// time.Time.
 func sqliteDSN(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_txlock=immediate&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
 		"&_time_integer_format=unix_micro&_inttotime=1"
 }
 
