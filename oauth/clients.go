@@ -309,10 +309,17 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newID returns a client id from 128 random bits, base64url-encoded, starting with a letter
+// or digit: an id starting with "-" reads as a flag on the command line (`facet clients
+// update -Ch…` failed), and one starting with "_" is easy to misread.
 func newID() string {
 	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		_, _ = rand.Read(b)
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' && id[0] != '_' {
+			return id
+		}
+	}
 }
 
 func hashSecret(secret string) []byte {

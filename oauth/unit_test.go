@@ -338,3 +338,19 @@ func TestSanitizeDescription(t *testing.T) {
 		t.Fatal("not truncated")
 	}
 }
+
+// TestNewIDStartsWithLetterOrDigit: a generated client id never begins with "-" (it would read
+// as a flag: `facet clients update -Ch…`) or "_". Without the check, 1 id in 32 does.
+func TestNewIDStartsWithLetterOrDigit(t *testing.T) {
+	seen := map[string]bool{}
+	for range 5000 {
+		id := newID()
+		if id[0] == '-' || id[0] == '_' || len(id) != 22 {
+			t.Fatalf("newID() = %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("newID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
