@@ -89,6 +89,29 @@ func exchange(t testing.TB, r *rp, ar authRequest, code string) *oauth2.Token {
 	return tok
 }
 
+// signedUp is a server with a relying party, and a person who signed up through it in a
+// browser: the authorization request and the tokens of that first code exchange.
+type signedUp struct {
+	f   *facet
+	r   *rp
+	b   *agent
+	ar  authRequest
+	tok *oauth2.Token
+}
+
+// signUpAndExchange starts a server on be, signs a new person up through a relying party
+// and redeems the code.
+func signUpAndExchange(t testing.TB, be storagetest.Backend, email, name string) signedUp {
+	t.Helper()
+	s := signedUp{f: startFacet(t, be.NewURL(t), nil)}
+	s.r = newRP(t, s.f)
+	s.b = newAgent(t, s.f.issuer)
+	s.ar = s.r.start()
+	code := signUp(t, s.b, s.r, s.ar, email, "correct horse battery", name)
+	s.tok = exchange(t, s.r, s.ar, code)
+	return s
+}
+
 // callback checks a redirect to the RP and returns its query.
 func callback(t testing.TB, p page, ar authRequest, issuer string) url.Values {
 	t.Helper()
@@ -184,13 +207,8 @@ func oauthError(t testing.TB, err error) string {
 func TestFullFlow(t *testing.T) {
 	for _, be := range storagetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			f := startFacet(t, be.NewURL(t), nil)
-			r := newRP(t, f)
-			b := newAgent(t, f.issuer)
-			ar := r.start()
-			code := signUp(t, b, r, ar, "alex@example.com", "correct horse battery", "Alex Timofeeva")
-
-			tok := exchange(t, r, ar, code)
+			s := signUpAndExchange(t, be, "alex@example.com", "Alex Timofeeva")
+			f, r, b, ar, tok := s.f, s.r, s.b, s.ar, s.tok
 			raw, _ := tok.Extra("id_token").(string)
 			idt, err := r.verifier.Verify(r.ctx(), raw)
 			if err != nil {
@@ -331,12 +349,8 @@ func revoke(t testing.TB, r *rp, token string) {
 func TestRefreshRace(t *testing.T) {
 	for _, be := range storagetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			f := startFacet(t, be.NewURL(t), nil)
-			r := newRP(t, f)
-			b := newAgent(t, f.issuer)
-			ar := r.start()
-			code := signUp(t, b, r, ar, "race@example.com", "correct horse battery", "")
-			tok := exchange(t, r, ar, code)
+			s := signUpAndExchange(t, be, "race@example.com", "")
+			r, tok := s.r, s.tok
 			const n = 16
 			var wg sync.WaitGroup
 			var mu sync.Mutex

@@ -97,12 +97,8 @@ func crossSite(b *agent, method, path string, form url.Values) page {
 func TestEndSessionCrossSite(t *testing.T) {
 	for _, be := range storagetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			f := startFacet(t, be.NewURL(t), nil)
-			r := newRP(t, f)
-			b := newAgent(t, f.issuer)
-			ar := r.start()
-			code := signUp(t, b, r, ar, "bye@example.com", "correct horse battery", "Bye Bye")
-			tok := exchange(t, r, ar, code)
+			s := signUpAndExchange(t, be, "bye@example.com", "Bye Bye")
+			f, r, b, tok := s.f, s.r, s.b, s.tok
 			idToken, _ := tok.Extra("id_token").(string)
 			signedIn := func() bool {
 				t.Helper()
@@ -138,7 +134,7 @@ func TestEndSessionCrossSite(t *testing.T) {
 			}
 
 			// The user's own confirmation (same origin) ends a session.
-			ar = r.start()
+			ar := r.start()
 			logIn(t, b, r, ar, "bye@example.com", "correct horse battery")
 			p = b.get("/oauth2/sessions/logout?client_id=" + url.QueryEscape(r.clientID))
 			p = b.submit(p, p.formWith(t, "/oauth2/sessions/logout/confirm"), nil, "yes")
@@ -244,12 +240,8 @@ func rawRequest(t *testing.T, f *facet, method, path, contentType string, body i
 func TestProtocolBadInput(t *testing.T) {
 	for _, be := range storagetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			f := startFacet(t, be.NewURL(t), nil)
-			r := newRP(t, f)
-			b := newAgent(t, f.issuer)
-			ar := r.start()
-			code := signUp(t, b, r, ar, "bad@example.com", "correct horse battery", "Bad Input")
-			tok := exchange(t, r, ar, code)
+			s := signUpAndExchange(t, be, "bad@example.com", "Bad Input")
+			f, r, ar, tok := s.f, s.r, s.ar, s.tok
 			base := f.countTokens(t)
 
 			form := "application/x-www-form-urlencoded"

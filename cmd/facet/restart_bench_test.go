@@ -56,13 +56,8 @@ func TestRestart(t *testing.T) {
 
 // benchFacet prepares a server, a confidential client and a user with tokens.
 func benchFacet(b *testing.B, be storagetest.Backend) (*facet, *rp, *oauth2.Token) {
-	f := startFacet(b, be.NewURL(b), nil)
-	r := newRP(b, f)
-	br := newAgent(b, f.issuer)
-	ar := r.start()
-	code := signUp(b, br, r, ar, "bench@example.com", "correct horse battery", "Bench Mark")
-	tok := exchange(b, r, ar, code)
-	return f, r, tok
+	s := signUpAndExchange(b, be, "bench@example.com", "Bench Mark")
+	return s.f, s.r, s.tok
 }
 
 func BenchmarkTokenClientCredentials(b *testing.B) {
