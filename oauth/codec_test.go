@@ -52,10 +52,8 @@ func legacyJSON(t testing.TB, r *fosite.Request) []byte {
 // the form members that must not be stored, refuses a cut or padded row, and a row written
 // as JSON before it decodes to the same request.
 func TestStoredRequestCodec(t *testing.T) {
-	p, db := fuzzProvider(t)
+	st := fuzzStore(t)
 	ctx := context.Background()
-	st := &store{db: db, clients: p.clients, codeSignature: func(_ context.Context, c string) string { return c },
-		codeLifespan: time.Minute, now: time.Now}
 	r := codecRequest(t, st)
 	bin, err := encodeRequest(r)
 	if err != nil {

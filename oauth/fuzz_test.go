@@ -12,7 +12,6 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/ory/fosite"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
@@ -178,30 +177,22 @@ func FuzzRedirectURIAllowed(f *testing.F) {
 	})
 }
 
-func FuzzDecodeRequest(f *testing.F) {
-	p, db := fuzzProvider(f)
-	ctx := context.Background()
-	st := &store{db: db, clients: p.clients, codeSignature: func(_ context.Context, c string) string { return c },
+// fuzzStore is the oauth store of a fuzzProvider (client "app").
+func fuzzStore(tb testing.TB) *store {
+	p, db := fuzzProvider(tb)
+	return &store{db: db, clients: p.clients, codeSignature: func(_ context.Context, c string) string { return c },
 		codeLifespan: time.Minute, now: time.Now}
-	c, err := st.GetClient(ctx, "app")
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	st := fuzzStore(f)
+	ctx := context.Background()
+	r := codecRequest(f, st)
+	seed, err := encodeRequest(r)
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := newSession()
-	s.Subject = "u1"
-	s.Claims.Subject = "u1"
-	s.Claims.AuthTime = time.Unix(1795872000, 0)
-	s.Claims.AuthenticationMethodsReferences = []string{"pwd"}
-	s.Claims.Extra = map[string]any{"updated_at": int64(1795872616), "email": "a@example.com", "address": map[string]any{"country": "DE"}}
-	s.GrantedAt = time.Unix(1795872000, 0)
-	s.SetExpiresAt(fosite.AccessToken, time.Unix(1795873000, 0))
-	seed, err := encodeRequest(&fosite.Request{ID: "req-1", RequestedAt: time.Unix(1795872000, 0), Client: c,
-		RequestedScope: fosite.Arguments{"openid", "email"}, GrantedScope: fosite.Arguments{"openid"},
-		Form: url.Values{"nonce": {"n-1"}, "redirect_uri": {"http://127.0.0.1:5555/cb"}}, Session: s})
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, b := range []string{string(seed), `{}`, `{"client_id":"app"}`, `{"client_id":"app","session":null}`,
+	for _, b := range []string{string(seed), string(legacyJSON(f, r)), `{}`, `{"client_id":"app"}`, `{"client_id":"app","session":null}`,
 		`{"client_id":"app","session":{"ext":{"n":1e400,"m":[1,2.5,{"x":1e3}]}}}`, `{"client_id":"nobody"}`,
 		`{"client_id":"app","form":{"a":["\u0000"]},"at":-1}`, `[`, `null`, `{"client_id":"\udcff"}`} {
 		f.Add([]byte(b))
