@@ -177,32 +177,26 @@ const releaseVersion = `SELECT release_version FROM users WHERE id = ?`
 // uncommitted bumps, and a version that is rolled back can later be reached again by other
 // changes, so data read there must not be kept under it.
 func (s *Store) GetReleaseData(ctx context.Context, userID, clientID string) (storage.ReleaseData, error) {
-	if _, ok := s.txFrom(ctx); ok {
-		d, _, err := s.readRelease(ctx, userID, clientID)
-		return d, err
-	}
-	key := releaseKey{userID: userID, clientID: clientID}
+	version := int64(-1)
 	// An entry costs one read of the version; without one, read the data at once (on
 	// PostgreSQL its version comes with it).
-	if e, ok := s.release.get(key); ok {
-		var v int64
-		if err := s.row(ctx, releaseVersion, userID).Scan(&v); err != nil {
-			if err = mapErr(err); errors.Is(err, storage.ErrNotFound) {
-				s.release.drop(key)
+	if _, inTx := s.txFrom(ctx); !inTx {
+		if _, ok := s.release.get(releaseKey{userID: userID, clientID: clientID}); ok {
+			if err := s.row(ctx, releaseVersion, userID).Scan(&version); err != nil {
+				if err = mapErr(err); errors.Is(err, storage.ErrNotFound) {
+					s.release.drop(releaseKey{userID: userID, clientID: clientID})
+				}
+				return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, err)
 			}
-			return storage.ReleaseData{}, fmt.Errorf("get release data of %q: %w", userID, err)
-		}
-		if v == e.version {
-			return e.data, nil
 		}
 	}
-	return s.readReleaseCached(ctx, key)
+	return s.GetReleaseDataAt(ctx, userID, clientID, version)
 }
 
 // GetReleaseDataAt is GetReleaseData when the caller has read the user's version itself
-// (GetTokenReleaseVersion): a hit at that version costs no read at all.
+// (GetTokenReleaseVersion): a hit at that version costs no read at all; -1 never hits.
 func (s *Store) GetReleaseDataAt(ctx context.Context, userID, clientID string, version int64) (storage.ReleaseData, error) {
-	if _, ok := s.txFrom(ctx); ok {
+	if _, inTx := s.txFrom(ctx); inTx {
 		d, _, err := s.readRelease(ctx, userID, clientID)
 		return d, err
 	}
