@@ -47,15 +47,7 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 
 // GetToken returns the token, active or not.
 func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature string) (storage.Token, error) {
-	var t storage.Token
-	err := s.row(ctx, `SELECT `+tokenCols+` FROM tokens WHERE kind = ? AND signature = ?`, string(kind), signature).
-		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
-			&t.RequestedAt, &t.ExpiresAt, &t.Data)
-	if err != nil {
-		return storage.Token{}, fmt.Errorf("get %s: %w", kind, mapErr(err))
-	}
-	t.RequestedAt, t.ExpiresAt = t.RequestedAt.UTC(), t.ExpiresAt.UTC()
-	return t, nil
+	return s.getToken(ctx, `SELECT `+tokenCols+` FROM tokens WHERE kind = ? AND signature = ?`, kind, signature)
 }
 
 // tokenWithVersion is GetToken's statement with the subject's release_version joined: one
@@ -68,18 +60,21 @@ const tokenWithVersion = `SELECT t.kind, t.signature, t.request_id, t.client_id,
 // GetTokenReleaseVersion returns the token, active or not, and its subject's release version
 // (-1 when the subject is no user).
 func (s *Store) GetTokenReleaseVersion(ctx context.Context, kind storage.TokenKind, signature string) (storage.Token, int64, error) {
-	var (
-		t storage.Token
-		v int64
-	)
-	err := s.row(ctx, tokenWithVersion, string(kind), signature).
-		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
-			&t.RequestedAt, &t.ExpiresAt, &t.Data, &v)
-	if err != nil {
-		return storage.Token{}, 0, fmt.Errorf("get %s: %w", kind, mapErr(err))
+	var v int64
+	t, err := s.getToken(ctx, tokenWithVersion, kind, signature, &v)
+	return t, v, err
+}
+
+// getToken runs query, which selects tokenCols and then the columns extra scans into.
+func (s *Store) getToken(ctx context.Context, query string, kind storage.TokenKind, signature string, extra ...any) (storage.Token, error) {
+	var t storage.Token
+	dest := append([]any{&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
+		&t.RequestedAt, &t.ExpiresAt, &t.Data}, extra...)
+	if err := s.row(ctx, query, string(kind), signature).Scan(dest...); err != nil {
+		return storage.Token{}, fmt.Errorf("get %s: %w", kind, mapErr(err))
 	}
 	t.RequestedAt, t.ExpiresAt = t.RequestedAt.UTC(), t.ExpiresAt.UTC()
-	return t, v, nil
+	return t, nil
 }
 
 // DeleteToken removes the token; an absent token is not an error.
