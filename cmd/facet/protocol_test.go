@@ -72,6 +72,9 @@ func browserHeaders(t *testing.T, what string, h http.Header) {
 	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("%s: Content-Security-Policy %q lacks frame-ancestors 'none'", what, csp)
 	}
+	if xfo := h.Get("X-Frame-Options"); xfo != "DENY" {
+		t.Errorf("%s: X-Frame-Options %q, want DENY for browsers without CSP frame-ancestors", what, xfo)
+	}
 	if h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("%s: Referrer-Policy %q, X-Content-Type-Options %q", what, h.Get("Referrer-Policy"), h.Get("X-Content-Type-Options"))
 	}
