@@ -145,6 +145,24 @@ var (
 	scopePattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 )
 
+// ValidateNewClientID checks the id an administrator chose for a new client: what
+// ValidateClientSpec allows (1–64 of RFC 3986's unreserved characters), starting with a letter
+// or digit. An id starting with "-" reads as a flag on the command line (`facet clients get
+// -x`), one starting with "_" is easy to misread, and generated ids follow the same rule
+// (newID). Only creation applies it, so a client registered before keeps its id and can still
+// be updated.
+func ValidateNewClientID(id string) error {
+	if !clientIDPattern.MatchString(id) {
+		return errClientIDChars
+	}
+	if c := id[0]; c == '-' || c == '_' || c == '.' || c == '~' {
+		return errors.New("client id: must start with a letter or digit")
+	}
+	return nil
+}
+
+var errClientIDChars = errors.New("client id: use 1–64 letters, digits, '.', '_', '~' or '-'")
+
 // Defaults applied by CreateClient and UpdateClient when the spec leaves them empty.
 var (
 	DefaultGrantTypes = []string{"authorization_code", "refresh_token"}
@@ -157,7 +175,7 @@ var (
 func ValidateClientSpec(spec ClientSpec) error {
 	spec = withDefaults(spec)
 	if spec.ID != "" && !clientIDPattern.MatchString(spec.ID) {
-		return errors.New("client id: use 1–64 letters, digits, '.', '_', '~' or '-'")
+		return errClientIDChars
 	}
 	if strings.TrimSpace(spec.Name) == "" {
 		return errors.New("name: required")
@@ -346,6 +364,11 @@ func CreateClient(ctx context.Context, store storage.Storage, spec ClientSpec) (
 	spec = withDefaults(spec)
 	if err := ValidateClientSpec(spec); err != nil {
 		return storage.Client{}, "", err
+	}
+	if spec.ID != "" {
+		if err := ValidateNewClientID(spec.ID); err != nil {
+			return storage.Client{}, "", err
+		}
 	}
 	now := time.Now().UTC()
 	c := storage.Client{ID: spec.ID, CreatedAt: now, UpdatedAt: now}

@@ -354,3 +354,21 @@ func TestNewIDStartsWithLetterOrDigit(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestValidateNewClientID: a chosen id follows the rule generated ids follow; updates keep
+// checking only the character set, so older ids stay usable.
+func TestValidateNewClientID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"spa": true, "9app": true, "d-ash_1.x~": true, strings.Repeat("a", 64): true,
+		"-dash": false, "_under": false, ".dot": false, "~tilde": false, "": false,
+		"sp a": false, strings.Repeat("a", 65): false,
+	} {
+		if err := ValidateNewClientID(id); (err == nil) != ok {
+			t.Errorf("ValidateNewClientID(%q) = %v, want ok=%v", id, err, ok)
+		}
+	}
+	spec := ClientSpec{ID: "-legacy", Name: "Legacy", RedirectURIs: []string{"https://app.example/cb"}}
+	if err := ValidateClientSpec(spec); err != nil {
+		t.Errorf("ValidateClientSpec of an existing id starting with '-': %v", err)
+	}
+}

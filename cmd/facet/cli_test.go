@@ -6,8 +6,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/storagetest"
 )
@@ -152,6 +154,54 @@ func TestCLIClients(t *testing.T) {
 			cli.mustJSON(&list, "clients", "list", "--json")
 			if len(list) != 1 || list[0].ClientID != created.ClientID {
 				t.Errorf("list after delete: %+v", list)
+			}
+		})
+	}
+}
+
+// TestCLIClientIDStartsWithLetterOrDigit: an id chosen with --id obeys the rule generated ids
+// follow, however it is written on the command line; a client registered before the rule
+// can still be named (after "--") and updated.
+func TestCLIClientIDStartsWithLetterOrDigit(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			create := []string{"clients", "create", "--name", "Dash", "--public", "--redirect-uri", "https://dash.example.com/cb"}
+			for _, id := range [][]string{{"--id=-dash"}, {"--id", "-dash"}, {"--id=_under"}, {"--id", "_under"}, {"--id=.dot"}, {"--id=~tilde"}} {
+				_, err := cli.run(append(create, id...)...)
+				if err == nil || !strings.Contains(err.Error(), "start with a letter or digit") {
+					t.Errorf("create %v: err = %v, want a refusal naming the rule", id, err)
+				}
+			}
+			var list []clientJSON
+			cli.mustJSON(&list, "clients", "list", "--json")
+			if len(list) != 0 {
+				t.Fatalf("refused ids were registered: %+v", list)
+			}
+			var ok clientJSON
+			cli.mustJSON(&ok, append(create, "--id=d-ash_1", "--json")...)
+			if ok.ClientID != "d-ash_1" {
+				t.Errorf("create --id=d-ash_1: %+v", ok)
+			}
+
+			store, err := sqlstore.Open(t.Context(), cli.env["FACET_DATABASE_URL"], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			now := time.Now().UTC()
+			legacy := storage.Client{
+				ID: "-legacy", Name: "Legacy", Public: true, TokenEndpointAuthMethod: "none",
+				RedirectURIs: []string{"https://legacy.example.com/cb"}, GrantTypes: []string{"authorization_code"},
+				ResponseTypes: []string{"code"}, Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now,
+			}
+			if err := store.CreateClient(t.Context(), legacy); err != nil {
+				t.Fatal(err)
+			}
+			var updated clientJSON
+			cli.mustJSON(&updated, "clients", "update", "--name", "Legacy 2", "--json", "--", "-legacy")
+			if updated.ClientID != "-legacy" || updated.Name != "Legacy 2" {
+				t.Errorf("update of a client registered before the rule: %+v", updated)
 			}
 		})
 	}

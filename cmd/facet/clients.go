@@ -197,6 +197,13 @@ func (c *cli) clientsCreate(cmd *cobra.Command, _ []string) error {
 	if err := oauth.ValidateClientSpec(spec); err != nil {
 		return fmt.Errorf("invalid client: %w", err)
 	}
+	// However the id arrived (--id x, --id=x, a value that looks like a flag), a new id must
+	// start with a letter or digit, so that every later command can name it.
+	if spec.ID != "" {
+		if err := oauth.ValidateNewClientID(spec.ID); err != nil {
+			return fmt.Errorf("invalid client: %w", err)
+		}
+	}
 	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, secret, err := oauth.CreateClient(ctx, store, spec)
 		if errors.Is(err, storage.ErrAlreadyExists) {
