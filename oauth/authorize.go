@@ -24,7 +24,7 @@ const consentField = "facet_consent"
 // POST: parse → who is signed in → consent → issue the code.
 func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
+	ar, err := p.newAuthorizeRequest(r.Context(), r)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return

@@ -69,7 +69,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		r.Form.Del(k)
 	}
 
-	ar, err := p.oauth.NewAuthorizeRequest(r.Context(), r)
+	ar, err := p.newAuthorizeRequest(r.Context(), r)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return

@@ -14,6 +14,11 @@ import (
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if name, ok := repeatedParameter(r.Form, tokenParameter); ok {
+		// RFC 6749 §3.2: a parameter must not be included more than once (params.go).
+		p.accessError(w, r, nil, fosite.ErrInvalidRequest.WithHintf("The %s parameter is included more than once.", name))
+		return
+	}
 	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
 		if gt := r.PostForm.Get("grant_type"); gt != "" && !slices.Contains(supportedGrantTypes, gt) {

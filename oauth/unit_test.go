@@ -372,3 +372,43 @@ func TestValidateNewClientID(t *testing.T) {
 		t.Errorf("ValidateClientSpec of an existing id starting with '-': %v", err)
 	}
 }
+
+// TestValidCodeChallenge: RFC 7636 §4.2's form, 43–128 unreserved characters.
+func TestValidCodeChallenge(t *testing.T) {
+	s256 := "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 Appendix B
+	for s, want := range map[string]bool{
+		s256: true, strings.Repeat("a", 43): true, strings.Repeat("~._-", 32): true,
+		"": false, "abc": false, strings.Repeat("a", 42): false, strings.Repeat("a", 129): false,
+		s256[:42] + "=": false, s256[:42] + "+": false, s256[:42] + "/": false, s256[:42] + " ": false,
+		s256[:41] + "é": false,
+	} {
+		if got := validCodeChallenge(s); got != want {
+			t.Errorf("validCodeChallenge(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestRepeatedParameter: only recognised parameters count, and the check allocates nothing
+// on the normal path (it runs on every authorization and token request).
+func TestRepeatedParameter(t *testing.T) {
+	form := url.Values{
+		"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
+		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"}, "code_challenge": {strings.Repeat("a", 43)},
+		"code_challenge_method": {"S256"}, "audience": {"a", "b"}, "resource": {"https://api.example/", "https://b.example/"},
+		"utm_source": {"x", "y"},
+	}
+	if name, ok := repeatedParameter(form, authorizeParameter); ok {
+		t.Fatalf("repeatedParameter found %q in a request without repeated known parameters", name)
+	}
+	if n := testing.AllocsPerRun(100, func() { repeatedParameter(form, authorizeParameter) }); n != 0 {
+		t.Errorf("repeatedParameter allocates %v times per call", n)
+	}
+	form.Add("state", "t")
+	if name, ok := repeatedParameter(form, authorizeParameter); !ok || name != "state" {
+		t.Errorf("repeatedParameter = %q, %v; want state", name, ok)
+	}
+	token := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"a", "b"}}
+	if name, ok := repeatedParameter(token, tokenParameter); !ok || name != "refresh_token" {
+		t.Errorf("token: repeatedParameter = %q, %v; want refresh_token", name, ok)
+	}
+}

@@ -74,6 +74,47 @@ func TestAuthorizeRejects(t *testing.T) {
 				ar = withParam(withParam(ar, "code_challenge", ar.verifier), "code_challenge_method", "plain")
 				redirectError(t, ar, "invalid_request")
 			})
+			// RFC 7636 §4.2: a challenge is 43–128 unreserved characters; anything else is
+			// refused before the user is asked anything.
+			t.Run("short code_challenge", func(t *testing.T) {
+				redirectError(t, withParam(r.start(), "code_challenge", "abc"), "invalid_request")
+			})
+			t.Run("code_challenge too long", func(t *testing.T) {
+				redirectError(t, withParam(r.start(), "code_challenge", strings.Repeat("a", 129)), "invalid_request")
+			})
+			t.Run("code_challenge outside the unreserved set", func(t *testing.T) {
+				redirectError(t, withParam(r.start(), "code_challenge", strings.Repeat("a", 42)+"="), "invalid_request")
+				redirectError(t, withParam(r.start(), "code_challenge", strings.Repeat("a", 42)+"+"), "invalid_request")
+			})
+			// RFC 6749 §3.1: parameters must not be included more than once.
+			t.Run("repeated parameter", func(t *testing.T) {
+				for _, extra := range []string{"scope=openid", "nonce=other", "code_challenge_method=S256", "response_type=code"} {
+					ar := r.start()
+					ar.url += "&" + extra
+					redirectError(t, ar, "invalid_request")
+				}
+			})
+			t.Run("repeated client_id or redirect_uri", func(t *testing.T) {
+				for _, extra := range []string{"client_id=" + url.QueryEscape(r.clientID), "redirect_uri=" + url.QueryEscape(rpRedirect)} {
+					errorPage(t, r.start().url+"&"+extra)
+				}
+			})
+			t.Run("repeated parameter in a POST", func(t *testing.T) {
+				ar := r.start()
+				u, _ := url.Parse(ar.url)
+				form := u.Query()
+				form.Add("nonce", "other")
+				if got := callback(t, b.post("/oauth2/auth", form), ar, f.issuer).Get("error"); got != "invalid_request" {
+					t.Fatalf("error = %q, want invalid_request", got)
+				}
+				// The same parameter once in the query and once in the body.
+				ar = r.start()
+				u, _ = url.Parse(ar.url)
+				form = u.Query()
+				if got := callback(t, b.post("/oauth2/auth?nonce=other", form), ar, f.issuer).Get("error"); got != "invalid_request" {
+					t.Fatalf("query and body: error = %q, want invalid_request", got)
+				}
+			})
 			t.Run("unknown scope", func(t *testing.T) {
 				redirectError(t, withParam(r.start(), "scope", "openid admin:everything"), "invalid_scope")
 			})
@@ -83,6 +124,14 @@ func TestAuthorizeRejects(t *testing.T) {
 			if got := f.countTokens(t); got != base {
 				t.Fatalf("rejected requests stored tokens: %d rows before, %d after", base, got)
 			}
+			t.Run("repeated unknown parameter is ignored", func(t *testing.T) {
+				ar := r.start()
+				ar.url += "&utm_source=a&utm_source=b"
+				q := callback(t, b.get(ar.url), ar, f.issuer)
+				if q.Get("error") != "" || q.Get("code") == "" {
+					t.Fatalf("want a code, got error %q: %s", q.Get("error"), q.Get("error_description"))
+				}
+			})
 		})
 	}
 }
@@ -156,6 +205,27 @@ func TestTokenRejects(t *testing.T) {
 				if got := oauthError(t, err); got != "invalid_client" {
 					t.Fatalf("error %q, want invalid_client", got)
 				}
+			})
+			// RFC 6749 §3.2: parameters must not be included more than once.
+			t.Run("repeated parameter", func(t *testing.T) {
+				for _, form := range []url.Values{
+					{"grant_type": {"client_credentials", "client_credentials"}},
+					{"grant_type": {"client_credentials"}, "scope": {"openid", "profile"}},
+				} {
+					resp := postForm(t, f, "/oauth2/token", r, form)
+					if resp.status != http.StatusBadRequest || resp.code != "invalid_request" {
+						t.Fatalf("%v: %d %q, want 400 invalid_request", form, resp.status, resp.code)
+					}
+				}
+				code, ar := freshCode()
+				resp := postForm(t, f, "/oauth2/token", r, url.Values{
+					"grant_type": {"authorization_code"}, "code": {code, code}, "redirect_uri": {rpRedirect}, "code_verifier": {ar.verifier},
+				})
+				if resp.status != http.StatusBadRequest || resp.code != "invalid_request" {
+					t.Fatalf("repeated code: %d %q, want 400 invalid_request", resp.status, resp.code)
+				}
+				// The code was not spent by the refused request.
+				exchange(t, r, ar, code)
 			})
 			t.Run("password grant", func(t *testing.T) {
 				resp := postForm(t, f, "/oauth2/token", r, url.Values{"grant_type": {"password"}, "username": {"tok@example.com"}, "password": {"correct horse battery"}})
