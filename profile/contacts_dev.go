@@ -1,7 +1,9 @@
 package profile
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/facetid/facet/storage"
 )
@@ -16,13 +18,43 @@ type devMailPage struct {
 
 // devMail lists the newest messages of the development mailer and SMS/voice sender, so a
 // newcomer running Facet locally can read a verification code without any mail server. The
-// route exists only when Config.Development is set (see contactRoutes); the messages live in
-// the database, so every node shows them.
+// route exists only when Config.Development is set (see contactRoutes), and answers only a
+// caller on this machine (loopbackPeer): the page holds every user's codes. The messages live
+// in the database, so every node shows them.
 func (h *Handler) devMail(w http.ResponseWriter, r *http.Request) {
+	if !loopbackPeer(r) {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
 	msgs, err := h.Store.ListDevMail(r.Context(), devMailShown)
 	if err != nil {
 		h.serverError(w, r, "list dev mail", err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
+}
+
+// loopbackPeer reports whether r came straight from this machine: its TCP peer is a loopback
+// address and no proxy forwarded it. The client address that trusted_proxies resolves
+// (clientAddr) is not used: a reverse proxy on the same host connects from loopback for every
+// outside caller, and the forwarded address is only as good as that proxy's configuration. A
+// caller cannot remove a header the proxy adds, so any forwarding header means "not local".
+func loopbackPeer(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !addr.Unmap().IsLoopback() {
+		return false
+	}
+	// The headers a proxy adds to what it forwards: RFC 7239 Forwarded, RFC 9110 §7.6.3 Via,
+	// and the common X-Forwarded-* and X-Real-IP (net/http canonicalises the names).
+	for name := range r.Header {
+		switch name {
+		case "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip":
+			return false
+		}
+	}
+	return true
 }

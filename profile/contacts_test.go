@@ -579,8 +579,10 @@ func TestDevMail(t *testing.T) {
 	for _, backend := range storagetest.Backends(t) {
 		t.Run(backend.Name, func(t *testing.T) {
 			e := newContactEnv(t, backend, func(c *Config) { c.Development = true })
-			b, u := e.person("jo@example.com", "192.0.2.80")
+			// /dev/mail answers a browser on this machine only.
+			b, u := e.person("jo@example.com", "127.0.0.1")
 			wantStatus(t, "start", b.post("/profile/email", url.Values{"email": {"jo.new@example.com"}}), 303)
+			wantStatus(t, "dev mail from another machine", e.browser("192.0.2.80").get("/dev/mail"), 404)
 			page := b.get("/dev/mail")
 			wantStatus(t, "dev mail", page, 200, "jo.new@example.com", "Confirm your email address")
 			c := mailCodeRE.FindStringSubmatch(page.Body)

@@ -120,6 +120,9 @@ func (c *cluster) env() []string {
 		"FACET_SECRET=" + c.secret,
 		"FACET_MODE=development",
 		"FACET_CONFIG=",
+		// Several nodes run on this machine; one fixed metrics port would let only the first
+		// start, and the driver reads no metrics.
+		"FACET_METRICS_LISTEN=off",
 	}
 }
 

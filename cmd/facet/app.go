@@ -36,6 +36,7 @@ type app struct {
 	store    storage.Storage
 	registry *prometheus.Registry
 	handler  http.Handler
+	metrics  http.Handler
 	// prof is kept for the maintenance job (activity-log retention); grants for tests.
 	prof   *profile.Handler
 	grants *consent.Service
@@ -48,6 +49,12 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) 
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if err := cfg.checkDevelopmentIssuer(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.Mode == modeDevelopment && !isLocalIssuer(cfg.Issuer) {
+		logger.Warn("development mode on a public issuer (allow_dev_on_public_issuer): /dev/mail answers loopback peers only; use mode=production for a real deployment", "issuer", cfg.Issuer)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -158,7 +165,6 @@ func (a *app) build(ctx context.Context) error {
 	r.Use(routeName)
 	r.HandleFunc("/health/alive", a.alive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
 	provider.Routes(r)
 	prof.Routes(r)
@@ -172,17 +178,26 @@ func (a *app) build(ctx context.Context) error {
 		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusMethodNotAllowed})
 	})
 
-	exempt := append(oauth.CrossSitePaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
+	exempt := append(oauth.CrossSitePaths(), "/health/", templates.StaticPrefix, "/.well-known/")
 	var h http.Handler = browserGuard(r, exempt, a.logger, tmpl)
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
 	a.handler = observe(h, a.logger, metrics, tmpl)
+
+	// The metrics (route counters, tokens issued, process figures) are for the operator, not
+	// the public: serve puts them on their own listener (metrics_listen), never on r.
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.metrics = m
 	return nil
 }
 
-// Handler is the whole HTTP surface of the node.
+// Handler is the whole public HTTP surface of the node.
 func (a *app) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves GET /metrics (Prometheus) for the metrics listener.
+func (a *app) MetricsHandler() http.Handler { return a.metrics }
 
 // Close releases the database.
 func (a *app) Close() error { return a.store.Close() }

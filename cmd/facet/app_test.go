@@ -208,10 +208,16 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	s.do(t, http.MethodGet, "/health/alive", nil, nil)
 	s.do(t, http.MethodGet, "/demo/callback?code=SECRETCODE123&state=STATE456", nil, nil)
 
-	resp, body := s.do(t, http.MethodGet, "/metrics", nil, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("metrics: %d", resp.StatusCode)
+	// The public router does not serve the metrics; the metrics listener's handler does.
+	if resp, body := s.do(t, http.MethodGet, "/metrics", nil, nil); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "facet_http_requests_total") {
+		t.Errorf("public GET /metrics: %d, want 404\n%s", resp.StatusCode, body)
 	}
+	rec := httptest.NewRecorder()
+	s.app.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("metrics: %d", rec.Code)
+	}
+	body := rec.Body.String()
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`facet_http_requests_total\{code="200",method="GET",route="/health/alive"\} 1`),
 		regexp.MustCompile(`facet_http_requests_total\{code="400",method="GET",route="/demo/callback"\} 1`),
@@ -291,23 +297,17 @@ func TestIsExempt(t *testing.T) {
 	}
 }
 
-// TestServe runs `facet serve` on a free port, calls it, and stops it the way SIGTERM does.
-func TestServe(t *testing.T) {
-	dir := t.TempDir()
-	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0"})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"facet", "serve"}, env, nil, stdout, stderr) }()
+// listeningRE matches serve's "listening" log line: the public and the metrics address.
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) metrics=(\S+)`)
 
-	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
-	var addr string
+// waitLog waits until serve's log matches re and returns the match; it fails the test when
+// serve stops first or takes longer than 30 s to start.
+func waitLog(t *testing.T, stderr *syncBuffer, done <-chan error, re *regexp.Regexp) []string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for addr == "" {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
-			break
+	for {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m
 		}
 		select {
 		case err := <-done:
@@ -318,6 +318,20 @@ func TestServe(t *testing.T) {
 			t.Fatalf("serve did not start:\n%s", stderr.String())
 		}
 	}
+}
+
+// TestServe runs `facet serve` on a free port, calls it, and stops it the way SIGTERM does.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0", "FACET_METRICS_LISTEN": "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"facet", "serve"}, env, nil, stdout, stderr) }()
+
+	m := waitLog(t, stderr, done, listeningRE)
+	addr, metricsAddr := m[1], m[2]
 	if want := "Facet is running at http://localhost:8080 — demo app: http://localhost:8080/demo"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
@@ -331,6 +345,21 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("ready: %d", resp.StatusCode)
+	}
+	// The metrics are on their own listener, not on the public one.
+	for _, c := range []struct {
+		addr string
+		want int
+	}{{metricsAddr, http.StatusOK}, {addr, http.StatusNotFound}} {
+		resp, err := http.Get("http://" + c.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || (c.want == http.StatusOK) != strings.Contains(string(b), "facet_http_requests_total") {
+			t.Errorf("GET %s/metrics: %d, want %d\n%.300s", c.addr, resp.StatusCode, c.want, b)
+		}
 	}
 
 	cancel()

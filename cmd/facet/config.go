@@ -24,6 +24,9 @@ import (
 	"github.com/facetid/facet/profile/notify"
 )
 
+// defaultMetricsListen keeps the metrics on this machine unless configured otherwise.
+const defaultMetricsListen = "127.0.0.1:9464"
+
 // Modes. Development is friendly on a laptop (a generated secret, the demo app); production
 // refuses to start without a secret and an https issuer.
 const (
@@ -40,6 +43,13 @@ type Config struct {
 	DatabaseURL string // sqlite://path or postgres://...
 	Secret      []byte // 32-byte system secret; nil in development means "generate and store one"
 	Mode        string // development | production
+	// AllowDevPublicIssuer lets development mode run with an issuer that is not this machine
+	// (localhost or a loopback IP); without it newApp refuses, since development shows every
+	// user's mail and codes at /dev/mail.
+	AllowDevPublicIssuer bool
+	// MetricsListen is the address of the /metrics listener, apart from the public one; ""
+	// serves no metrics. Only serve reads it.
+	MetricsListen string
 
 	CodeLifespan         time.Duration
 	AccessTokenLifespan  time.Duration
@@ -115,9 +125,11 @@ func settings() []setting {
 	return []setting{
 		{Key: "issuer", Flag: "issuer", Default: "http://localhost:8080", Help: "public base URL of this Facet (the OIDC issuer)"},
 		{Key: "listen", Flag: "listen", Default: ":8080", Help: "address to listen on", Serve: true},
+		{Key: "metrics_listen", Flag: "metrics-listen", Default: defaultMetricsListen, Help: "address of the Prometheus /metrics listener, apart from the public one (unauthenticated: keep it private); off disables it", Serve: true},
 		{Key: "database_url", Flag: "database-url", Default: "sqlite://./facet-data/facet.db", Help: "sqlite://PATH or postgres://..."},
 		{Key: "secret", Help: "system secret: 32 bytes, base64 or hex (required in production)"},
 		{Key: "mode", Flag: "mode", Default: modeDevelopment, Help: "development or production"},
+		{Key: "allow_dev_on_public_issuer", Flag: "allow-dev-on-public-issuer", Default: "false", Help: "let development mode start with an issuer that is not localhost or a loopback IP (its /dev/mail, every user's codes, still answers loopback peers only)", Serve: true},
 		{Key: "code_lifespan", Flag: "code-lifespan", Default: "5m", Help: "authorization code lifetime (at most 5m)", Serve: true},
 		{Key: "access_token_lifespan", Flag: "access-token-lifespan", Default: "15m", Help: "access token lifetime", Serve: true},
 		{Key: "refresh_token_lifespan", Flag: "refresh-token-lifespan", Default: "720h", Help: "refresh token absolute lifetime", Serve: true},
@@ -159,7 +171,7 @@ func addConfigFlags(fs *pflag.FlagSet, serve bool) {
 		if s.Flag == "" || s.Serve != serve {
 			continue
 		}
-		if s.Key == "demo" {
+		if s.Key == "demo" || s.Key == "allow_dev_on_public_issuer" {
 			fs.Bool(s.Flag, false, s.Help+" ("+s.Env()+")")
 			continue
 		}
@@ -269,6 +281,18 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		cfg.Secret = b
 	}
 
+	if v, err := strconv.ParseBool(k.String("allow_dev_on_public_issuer")); err != nil {
+		errs = append(errs, fmt.Errorf("allow_dev_on_public_issuer: %q is not true or false", k.String("allow_dev_on_public_issuer")))
+	} else {
+		cfg.AllowDevPublicIssuer = v
+	}
+
+	switch v := strings.TrimSpace(k.String("metrics_listen")); strings.ToLower(v) {
+	case "", "off":
+	default:
+		cfg.MetricsListen = v
+	}
+
 	if v, err := strconv.ParseBool(k.String("id_token_on_refresh")); err != nil {
 		errs = append(errs, fmt.Errorf("id_token_on_refresh: %q is not true or false", k.String("id_token_on_refresh")))
 	} else {
@@ -320,6 +344,11 @@ func (cfg Config) validate() error {
 	if cfg.DatabaseURL == "" {
 		errs = append(errs, errors.New("database_url is empty"))
 	}
+	if cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_listen: %q is not host:port (like 127.0.0.1:9464) or off", cfg.MetricsListen))
+		}
+	}
 	switch cfg.Mode {
 	case modeDevelopment:
 	case modeProduction:
@@ -361,6 +390,23 @@ func (cfg Config) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkDevelopmentIssuer refuses development mode for an issuer that is not this machine,
+// unless AllowDevPublicIssuer says so. Development is for a laptop: it lists every user's
+// mail and one-time codes at /dev/mail and may keep a generated secret next to the data, so a
+// public deployment that forgot mode=production must not start quietly (OWASP ASVS:
+// development and debug features are disabled in production). Only serving checks it: the
+// admin commands expose nothing.
+func (cfg Config) checkDevelopmentIssuer() error {
+	if cfg.Mode != modeDevelopment || cfg.AllowDevPublicIssuer || isLocalIssuer(cfg.Issuer) {
+		return nil
+	}
+	return fmt.Errorf("development mode with the issuer %q, which is not localhost or a loopback IP: "+
+		"development shows every user's mail and verification codes at /dev/mail and is not for a public server. "+
+		"Set mode=production (FACET_MODE, with FACET_SECRET and an https issuer), or, to run development mode "+
+		"on this host anyway, allow_dev_on_public_issuer=true (FACET_ALLOW_DEV_ON_PUBLIC_ISSUER, "+
+		"serve --allow-dev-on-public-issuer); /dev/mail then answers loopback peers only", cfg.Issuer)
 }
 
 // withDefaults fills the zero fields of a Config built in code (tests) with the defaults of

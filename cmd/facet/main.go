@@ -169,23 +169,21 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		<-jobsDone
 	}()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// The metrics get their own listener (like the profiling one, pprof.go), so the public
+	// router never serves them; metrics stays nil when metrics_listen is off.
+	var metrics *server
+	if cfg.MetricsListen != "" {
+		if metrics, err = startServer(cfg.MetricsListen, a.MetricsHandler(), logger); err != nil {
+			return fmt.Errorf("metrics_listen %s: %w (choose another address, or off)", cfg.MetricsListen, err)
+		}
+	}
+	public, err := startServer(cfg.Listen, a.Handler(), logger)
 	if err != nil {
+		metrics.close(logger)
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 
-	logger.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", cfg.Mode)
+	logger.Info("listening", "addr", public.addr, "metrics", metrics.address(), "issuer", cfg.Issuer, "mode", cfg.Mode)
 	if cfg.Demo {
 		fmt.Fprintf(c.stdout, "Facet is running at %s — demo app: %s/demo\n", cfg.Issuer, cfg.Issuer)
 	} else {
@@ -193,19 +191,97 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 	}
 
 	select {
-	case err := <-served:
+	case err := <-public.served:
+		metrics.close(logger)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-metrics.done():
+		public.close(logger)
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// The public listener drains first; the metrics stay up meanwhile, so the drain shows.
+	if err := public.shutdown(shutdownCtx); err != nil {
+		metrics.close(logger)
+		return err
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if err := metrics.shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// server is one http.Server on its own listener. The methods accept a nil *server (a
+// listener that is off): it has no address, never ends, and closes at once.
+type server struct {
+	srv    *http.Server
+	addr   string
+	served chan error // Serve's result
+}
+
+// startServer listens on addr and serves h there with Facet's timeouts.
+func startServer(addr string, h http.Handler, logger *slog.Logger) (*server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{srv: newHTTPServer(h, logger), addr: ln.Addr().String(), served: make(chan error, 1)}
+	go func() { s.served <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *server) address() string {
+	if s == nil {
+		return "off"
+	}
+	return s.addr
+}
+
+// done delivers Serve's error should the server stop by itself; nil (blocks) when off.
+func (s *server) done() <-chan error {
+	if s == nil {
+		return nil
+	}
+	return s.served
+}
+
+// close stops the server at once, after an error elsewhere.
+func (s *server) close(logger *slog.Logger) {
+	if s == nil {
+		return
+	}
+	if err := s.srv.Close(); err != nil {
+		logger.Error("close listener", "addr", s.addr, "err", err)
+	}
+}
+
+// shutdown drains the requests in flight (until ctx ends) and waits for Serve to return.
+func (s *server) shutdown(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// newHTTPServer is an http.Server for h with Facet's timeouts and header limit, logging
+// through logger.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
