@@ -170,7 +170,10 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 	}, nil
 }
 
-// fositeErr maps storage's sentinel errors onto the ones fosite's handlers test for.
+// fositeErr maps storage's sentinel errors onto the ones fosite's handlers test for. Any
+// other storage error is a failure on our side, never "not found": it becomes
+// temporarily_unavailable (the database is unreachable, read-only or full) or server_error,
+// kept in the chain fosite wraps so the endpoints answer it (see serverFault).
 func fositeErr(err error) error {
 	switch {
 	case err == nil:
@@ -179,8 +182,10 @@ func fositeErr(err error) error {
 		return fmt.Errorf("%w: %w", fosite.ErrNotFound, err)
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
 		return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+	case errors.Is(err, storage.ErrUnavailable):
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err).WithDebug(err.Error())
 	}
-	return err
+	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 }
 
 func (s *store) create(ctx context.Context, kind storage.TokenKind, signature, accessSignature string, r fosite.Requester, expiry fosite.TokenType) error {
@@ -466,7 +471,7 @@ func (s *store) readCtx(ctx context.Context) (context.Context, error) {
 	}
 	txCtx, err := s.db.BeginTx(ctx)
 	if err != nil {
-		return ctx, err
+		return ctx, fositeErr(err)
 	}
 	if err := s.db.ApplyTokenWrites(txCtx, u.writes); err != nil {
 		if rbErr := s.db.Rollback(txCtx); rbErr != nil {

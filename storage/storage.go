@@ -21,6 +21,11 @@ var (
 	// request, a serialization failure or lock timeout). The caller may retry or report it; it is
 	// never a server error.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database could not do the work for a reason of its own — the
+	// connection was lost or refused, the server is shutting down, the disk is full, the
+	// database is read-only or closed. It says nothing about the data asked for: callers answer
+	// 503 and let the client retry, never "not found" or "invalid".
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // User status values (DESIGN.md "Accounts").
