@@ -128,6 +128,10 @@ type Grant struct {
 type Storage interface {
 	// Ping checks the database answers (readiness).
 	Ping(ctx context.Context) error
+	// ProbeWrite proves the database accepts and commits a write now (readiness: a full disk
+	// or a read-only database still answers Ping). It upserts one settings row that every
+	// node shares, so probes leave nothing behind however many nodes there are.
+	ProbeWrite(ctx context.Context, now time.Time) error
 	// Close releases the connection pool.
 	Close() error
 
