@@ -232,7 +232,7 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 		t, err = s.db.GetToken(ctx, kind, signature)
 	}
 	if err != nil {
-		return nil, false, fositeErr(err)
+		return nil, false, noteFault(ctx, fositeErr(err))
 	}
 	if t.Active && !t.ExpiresAt.IsZero() && s.now != nil && !s.now().Before(t.ExpiresAt) {
 		return nil, false, fmt.Errorf("%w: %s expired at %s", fosite.ErrNotFound, kind, t.ExpiresAt.Format(time.RFC3339))
@@ -445,7 +445,7 @@ func (s *store) write(ctx context.Context, direct func(ctx context.Context) erro
 	u := unitFrom(ctx)
 	switch {
 	case u == nil:
-		return fositeErr(direct(ctx))
+		return noteFault(ctx, fositeErr(direct(ctx)))
 	case u.done:
 		return errUnitDone
 	case u.txCtx != nil:

@@ -85,12 +85,17 @@ func spent(rfc *fosite.RFC6749Error) bool {
 // handleRevoke is the revocation endpoint (RFC 7009); the client authenticates.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	err := p.oauth.NewRevocationRequest(r.Context(), r)
+	ctx, noted := withFaults(r.Context())
+	err := p.oauth.NewRevocationRequest(ctx, r)
 	if fault, ok := serverFault(err); ok {
 		// fosite writes any error other than invalid_request and invalid_client as 200: a
 		// revocation that did not happen must not look done (RFC 7009 §2.2.1 allows
-		// temporarily_unavailable for exactly this).
-		p.writeFault(w, r, "revocation failed", fault, err)
+		// temporarily_unavailable for exactly this). fosite says temporarily_unavailable for
+		// any failed lookup; what the store met tells an outage from another fault.
+		if len(noted.errs) > 0 {
+			fault = failure(errors.Join(noted.errs...))
+		}
+		p.writeFault(w, r, "revocation failed", fault, err, noted.errs...)
 		return
 	}
 	if err != nil {

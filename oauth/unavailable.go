@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -65,18 +66,46 @@ func rootCause(err error) error {
 	return err
 }
 
+// faultsKey is the ctx key of a *faults.
+type faultsKey struct{}
+
+// faults keeps the storage failures the store met while serving one request, for a log line
+// that must name its cause where fosite drops it: its revocation handler answers a failed
+// token lookup with a bare temporarily_unavailable.
+type faults struct{ errs []error }
+
+// withFaults returns a ctx in which the store records its failures.
+func withFaults(ctx context.Context) (context.Context, *faults) {
+	f := &faults{}
+	return context.WithValue(ctx, faultsKey{}, f), f
+}
+
+// noteFault records err in ctx's faults when it is a failure on our side, and returns it.
+func noteFault(ctx context.Context, err error) error {
+	if f, ok := ctx.Value(faultsKey{}).(*faults); ok {
+		if _, fault := serverFault(err); fault {
+			f.errs = append(f.errs, rootCause(err))
+		}
+	}
+	return err
+}
+
 // logFault logs a server fault at ERROR with its cause and sets Retry-After when the fault is
-// temporary. what names the endpoint.
-func (p *Provider) logFault(w http.ResponseWriter, r *http.Request, what string, fault *fosite.RFC6749Error, err error) {
+// temporary. what names the endpoint; noted are the store's failures when fosite dropped them.
+func (p *Provider) logFault(w http.ResponseWriter, r *http.Request, what string, fault *fosite.RFC6749Error, err error, noted ...error) {
 	if fault.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField {
 		w.Header().Set("Retry-After", retryAfter)
 	}
-	p.logger.ErrorContext(r.Context(), what, "error", fault.ErrorField, "cause", rootCause(err))
+	cause := rootCause(err)
+	if len(noted) > 0 {
+		cause = errors.Join(noted...)
+	}
+	p.logger.ErrorContext(r.Context(), what, "error", fault.ErrorField, "cause", cause)
 }
 
 // writeFault answers a server fault at an OAuth2 endpoint whose errors are RFC 6749 §5.2
 // JSON (token, revocation, introspection).
-func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, what string, fault *fosite.RFC6749Error, err error) {
-	p.logFault(w, r, what, fault, err)
+func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, what string, fault *fosite.RFC6749Error, err error, noted ...error) {
+	p.logFault(w, r, what, fault, err, noted...)
 	p.oauth.WriteAccessError(r.Context(), w, nil, sanitize(fault))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/lib/pq"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
@@ -264,7 +265,7 @@ func TestDatabaseOutage(t *testing.T) {
 				if strings.Contains(line, "level=ERROR") && strings.Contains(line, "storage unavailable") && strings.Contains(line, cause) {
 					logged = true
 				}
-				if strings.Contains(line, "level=ERROR") && strings.Contains(line, "token request failed") && !strings.Contains(line, cause) {
+				if strings.Contains(line, "level=ERROR") && strings.Contains(line, "error=temporarily_unavailable") && !strings.Contains(line, cause) {
 					t.Errorf("ERROR line without the database's error: %s", line)
 				}
 			}
@@ -289,4 +290,83 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStorageFaultAnswersServerError: a storage failure that is not an outage (here the
+// tokens table is gone) is answered with a standard server_error at every endpoint — not
+// fosite's {"error": "error", "error_description": "The error is unrecognizable"}, not
+// invalid_client, and not "active": false.
+func TestStorageFaultAnswersServerError(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			db := newOutageDB(t, be)
+			f, logs := startFacetLogged(t, db.url, newClock())
+			r := accountRP(t, f)
+			tok, err := (&clientcredentials.Config{ClientID: r.clientID, ClientSecret: r.secret,
+				TokenURL: f.issuer + oauth.PathToken}).Token(r.ctx())
+			if err != nil {
+				t.Fatalf("client_credentials: %v", err)
+			}
+			driver, dsn := "postgres", db.url
+			if rest, ok := strings.CutPrefix(db.url, "sqlite://"); ok {
+				driver, dsn = "sqlite", rest
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.ExecContext(t.Context(), `ALTER TABLE tokens RENAME TO tokens_gone`); err != nil {
+				t.Fatal(err)
+			}
+
+			form := func(path string, v url.Values) (int, string) {
+				req, err := http.NewRequest(http.MethodPost, f.issuer+path, strings.NewReader(v.Encode()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(url.QueryEscape(r.clientID), url.QueryEscape(r.secret))
+				return send(t, f, req)
+			}
+			userinfo := func() (int, string) {
+				req, err := http.NewRequest(http.MethodGet, f.issuer+oauth.PathUserinfo, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				return send(t, f, req)
+			}
+			for name, call := range map[string]func() (int, string){
+				"token client_credentials": func() (int, string) {
+					return form(oauth.PathToken, url.Values{"grant_type": {"client_credentials"}})
+				},
+				"introspection": func() (int, string) { return form(oauth.PathIntrospect, url.Values{"token": {tok.AccessToken}}) },
+				"revocation":    func() (int, string) { return form(oauth.PathRevoke, url.Values{"token": {tok.AccessToken}}) },
+				"userinfo":      userinfo,
+			} {
+				status, body := call()
+				if status != http.StatusInternalServerError || !strings.Contains(body, `"error":"server_error"`) {
+					t.Errorf("%s: %d %s, want 500 server_error", name, status, body)
+				}
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "tokens") {
+				t.Error("no ERROR line names the failed query")
+			}
+		})
+	}
+}
+
+func send(t *testing.T, f *facet, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := f.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
