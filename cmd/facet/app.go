@@ -176,7 +176,7 @@ func (a *app) build(ctx context.Context) error {
 	})
 
 	exempt := append(oauth.CrossSitePaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
-	var h http.Handler = browserGuard(r, exempt, a.logger, tmpl)
+	var h http.Handler = browserGuard(textGuard(r, oauth.CrossSitePaths(), a.logger, tmpl), exempt, a.logger, tmpl)
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
