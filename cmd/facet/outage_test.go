@@ -255,6 +255,18 @@ func TestDatabaseOutage(t *testing.T) {
 						}
 					}
 				}
+				// The authorization endpoint: the error goes back to the client when its
+				// redirect URI is known (client cached), else it is a 503 page — never the
+				// "unknown client" page.
+				p := b.get(r.start().url)
+				switch {
+				case p.location != "":
+					if u, err := url.Parse(p.location); err != nil || u.Query().Get("error") != "temporarily_unavailable" {
+						t.Errorf("%s, authorize: redirected to %s, want error=temporarily_unavailable", phase, p.location)
+					}
+				case p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") == "":
+					t.Errorf("%s, authorize: %d %.300s, want a 503 page with Retry-After", phase, p.status, p.body)
+				}
 			}
 			cause := "sql: database is closed"
 			if be.Name == sqlstore.DialectPostgres {
