@@ -42,6 +42,12 @@ type Config struct {
 	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
 	IDTokenLifespan time.Duration // default 1 h
 
+	// RefreshGrace is how long after a refresh the refresh token it rotated may be presented
+	// again (configuration key refresh_token_grace): within it, the family's live refresh
+	// token is rotated once more instead of the family being revoked, so a client whose
+	// answer was lost keeps its grant. 0: none, every reuse revokes the family.
+	RefreshGrace time.Duration
+
 	// IDTokenOnRefresh makes every refresh-token grant with scope openid return a new ID token
 	// (configuration key id_token_on_refresh). Off by default: OIDC Core §12.2 lets a refresh
 	// response omit id_token, and signing one (RSA-2048) was most of a refresh's CPU. Relying
@@ -177,6 +183,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		clients:       p.clients,
 		codeSignature: hmacStrategy.AuthorizeCodeSignature,
 		codeLifespan:  cfg.CodeLifespan,
+		refreshGrace:  cfg.RefreshGrace,
 		now:           p.now,
 	}
 	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
