@@ -101,3 +101,49 @@ func TestRefreshCommitAnswerLost(t *testing.T) {
 		}
 	})
 }
+
+// keysCut is a real storage whose signing keys become unreadable on demand.
+type keysCut struct {
+	storage.Storage
+	cut atomic.Bool
+}
+
+func (k *keysCut) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	if k.cut.Load() {
+		return nil, errCut
+	}
+	return k.Storage.ListSigningKeys(ctx)
+}
+
+// TestRefreshIDTokenAfterCommit: with id_token_on_refresh, the ID token is signed after the
+// rotation committed; when that fails the refresh still answers its (stored, valid) tokens,
+// without an ID token (OIDC Core §12.2), instead of a 500 that would leave the client with a
+// rotated refresh token only.
+func TestRefreshIDTokenAfterCommit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db storage.Storage) {
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		keys := &keysCut{Storage: db}
+		s := newTestServer(t, keys, func(c *Config) { c.IDTokenOnRefresh, c.Now = true, now })
+		tok := codeTokens(t, s)
+
+		keys.cut.Store(true)
+		offset.Store(int64(keyCacheTTL + time.Second)) // the key cache reloads, and fails
+		rec, next := s.refresh(tok.RefreshToken)
+		keys.cut.Store(false)
+		if rec.Code != http.StatusOK || next.RefreshToken == "" || next.AccessToken == "" {
+			t.Fatalf("refresh whose ID token could not be signed: %d %s, want 200 with the rotated tokens", rec.Code, rec.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["id_token"] != nil {
+			t.Fatalf("refresh response: %s, want no id_token", rec.Body)
+		}
+		rec, again := s.refresh(next.RefreshToken)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("refresh with the token of that response: %d %s", rec.Code, rec.Body)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["id_token"] == nil || again.AccessToken == "" {
+			t.Fatalf("refresh once the keys are back: %s, want an id_token", rec.Body)
+		}
+	})
+}

@@ -199,7 +199,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		compose.OpenIDConnectExplicitFactory,
 	}
 	if cfg.IDTokenOnRefresh {
-		factories = append(factories, compose.OpenIDConnectRefreshFactory)
+		factories = append(factories, p.idTokenRefreshFactory)
 	}
 	factories = append(factories,
 		compose.OAuth2PKCEFactory,
@@ -301,4 +301,30 @@ func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fos
 	// into the rotated rows.
 	sess.IDTokenClaims().Extra = nil
 	return nil
+}
+
+// idTokenRefresh is fosite's OpenID Connect refresh handler. It signs the ID token after the
+// refresh handler committed the rotation, so a failure there (the signing keys unreadable)
+// would answer 500 for tokens that are stored and valid, and the client, holding only the
+// rotated refresh token, would lose the grant. The ID token is optional in a refresh response
+// (OIDC Core §12.2): on a server error the response goes out without it, and the error is
+// logged.
+type idTokenRefresh struct {
+	*openid.OpenIDConnectRefreshHandler
+	p *Provider
+}
+
+func (p *Provider) idTokenRefreshFactory(config fosite.Configurator, st any, strategy any) any {
+	inner := compose.OpenIDConnectRefreshFactory(config, st, strategy).(*openid.OpenIDConnectRefreshHandler)
+	return &idTokenRefresh{OpenIDConnectRefreshHandler: inner, p: p}
+}
+
+// PopulateTokenEndpointResponse issues the ID token, or none when that fails on our side.
+func (h *idTokenRefresh) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
+	err := h.OpenIDConnectRefreshHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+	if err != nil && fosite.ErrorToRFC6749Error(err).CodeField >= http.StatusInternalServerError {
+		h.p.logger.ErrorContext(ctx, "refresh answered without an ID token", "err", err)
+		return nil
+	}
+	return err
 }

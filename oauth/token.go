@@ -13,7 +13,8 @@ import (
 // refresh_token and client_credentials.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if p.cfg.RefreshGrace > 0 {
+	if p.cfg.RefreshGrace > 0 && r.PostForm.Get("grant_type") == "refresh_token" {
+		// tokenInput parsed the form already.
 		ctx = withRefreshGrace(ctx)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
