@@ -58,7 +58,7 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, writes []storage.TokenW
 		case storage.TokenDeactivate, storage.TokenRotate:
 			var res sql.Result
 			var n int64
-			query, args := deactivation(w)
+			query, args := deactivation(w, make([]any, 0, 3))
 			if res, err = s.txExec(ctx, tx, query, args...); err != nil {
 				break
 			}
@@ -79,13 +79,14 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, writes []storage.TokenW
 	return nil
 }
 
-// deactivation is the statement and arguments of a TokenDeactivate or TokenRotate.
-func deactivation(w storage.TokenWrite) (string, []any) {
+// deactivation is the statement of a TokenDeactivate or TokenRotate, and args with its
+// arguments appended.
+func deactivation(w storage.TokenWrite, args []any) (string, []any) {
 	t := w.Token
 	if w.Op == storage.TokenRotate {
-		return rotateToken, []any{ts(t.RotatedAt), string(t.Kind), t.Signature}
+		return rotateToken, append(args, ts(t.RotatedAt), string(t.Kind), t.Signature)
 	}
-	return deactivateToken, []any{string(t.Kind), t.Signature}
+	return deactivateToken, append(args, string(t.Kind), t.Signature)
 }
 
 // txExec runs query on tx through the writer's prepared statement when there is one.
@@ -222,10 +223,10 @@ func pgUnitStatement(writes []storage.TokenWrite, pre int) (string, []any) {
 	}
 	gate := ""
 	if pre >= 0 {
-		query, preArgs := deactivation(writes[pre])
+		var query string
+		query, args = deactivation(writes[pre], args)
 		cte() // w0
 		q.WriteString(query + " RETURNING 1)")
-		args = append(args, preArgs...)
 		gate = " AND EXISTS (SELECT 1 FROM w0)"
 	}
 	creates := 0
