@@ -13,6 +13,10 @@ import (
 // refresh_token and client_credentials.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if p.cfg.RefreshGrace > 0 && r.PostForm.Get("grant_type") == "refresh_token" {
+		// tokenInput parsed the form already.
+		ctx = withRefreshGrace(ctx)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
@@ -64,6 +68,16 @@ func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite
 		// fosite also reads the code a second time when issuing the tokens, and wraps the
 		// "already used" it may find then as server_error too.
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code or refresh token was used by a concurrent request.")
+		rfc = fosite.ErrorToRFC6749Error(err)
+	}
+	if rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField && ar != nil && ar.GetGrantTypes().ExactOne("refresh_token") &&
+		(errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) || errors.Is(rfc.Cause(), fosite.ErrNotFound) ||
+			errors.Is(rfc.Cause(), fosite.ErrInactiveToken)) {
+		// A concurrent request rotated (or reuse detection deleted) the refresh token between
+		// our read and our write. fosite asks the client to "retry the request", but the token
+		// is spent: RFC 6749 §5.2 names this invalid_grant, and a retry with it is a reuse
+		// (answered by the reuse grace, or by revoking the family).
+		err = fosite.ErrInvalidGrant.WithHint("The refresh token was used by a concurrent request.")
 		rfc = fosite.ErrorToRFC6749Error(err)
 	}
 	level := "token request refused"

@@ -137,6 +137,7 @@ func (a *app) build(ctx context.Context) error {
 		CodeLifespan:     cfg.CodeLifespan,
 		AccessLifespan:   cfg.AccessTokenLifespan,
 		RefreshLifespan:  cfg.RefreshTokenLifespan,
+		RefreshGrace:     cfg.RefreshTokenGrace,
 		IDTokenLifespan:  cfg.IDTokenLifespan,
 		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
 		Now:              cfg.Now,
