@@ -35,6 +35,25 @@ var photoIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // headers, a small field or two).
 const multipartOverhead = 64 << 10
 
+// The photo page (POST uploads) and the API's photo resource (under APIPrefix; PUT uploads).
+const (
+	photoPagePath = "/profile/photo"
+	apiPhotoPath  = "/photo"
+)
+
+// BodyLimit is the request body limit of the routes that take more than a server's default:
+// the photo uploads carry up to max_photo_bytes plus the multipart framing. It answers false
+// for every other request. The upload handlers enforce the same limit themselves before
+// reading, and answer a readable 413 beyond it.
+func (h *Handler) BodyLimit(r *http.Request) (int64, bool) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == photoPagePath,
+		r.Method == http.MethodPut && r.URL.Path == APIPrefix+apiPhotoPath:
+		return h.maxPhotoBytes() + multipartOverhead, true
+	}
+	return 0, false
+}
+
 // AvailablePicture is a picture offered by one of the user's linked external identifiers.
 type AvailablePicture struct {
 	URL    string // https URL of the image at the external provider

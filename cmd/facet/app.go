@@ -177,7 +177,7 @@ func (a *app) build(ctx context.Context) error {
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
-	a.handler = observe(h, a.logger, metrics, tmpl)
+	a.handler = observe(h, a.logger, metrics, tmpl, prof.BodyLimit)
 	return nil
 }
 
