@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -230,33 +231,151 @@ func (h *Handler) deletePhoto(ctx context.Context, r *http.Request, userID, id, 
 	return nil
 }
 
-// photoServe serves a stored photo. Ids are random and never reused, so the response is
-// immutable; nosniff and a sandboxing CSP keep a browser from reading it as anything but an
-// image.
+// photoAudience is who a photo is served to, decided per request by photoAccess.
+type photoAudience int
+
+const (
+	photoDenied photoAudience = iota // nobody the picture's level allows: 404
+	photoPublic                      // the picture is public: anyone
+	photoOwner                       // the owner, by their browser session
+	photoApp                         // an app the owner's consent releases the picture to
+)
+
+// photoServe serves a stored photo to those its picture's current privacy level allows
+// (photoAccess); anyone else gets the 404 of an unknown id, so a photo made private stops
+// being served at once and nobody learns that it exists. Every answer must be revalidated
+// before a cache reuses it (RFC 9111 §5.2.2.4 no-cache): the ETag makes that a 304, and a
+// narrowed level turns it into a 404 instead of a copy that outlives the change. Answers to
+// the owner or an app are private (§5.2.2.7); the answer depends on the credentials sent
+// (Vary, RFC 9110 §12.5.5). nosniff and a sandboxing CSP keep a browser from reading the
+// image as anything else.
 func (h *Handler) photoServe(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Vary", "Cookie, Authorization")
 	id := mux.Vars(r)["id"]
 	if !photoIDPattern.MatchString(id) {
-		http.NotFound(w, r)
+		photoNotFound(w, r)
 		return
 	}
 	p, err := h.Store.GetPhoto(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.NotFound(w, r)
+		photoNotFound(w, r)
 		return
 	}
 	if err != nil {
 		h.serverError(w, r, "get photo", err)
 		return
 	}
-	hd := w.Header()
+	audience, err := h.photoAccess(r, p)
+	if err != nil {
+		h.serverError(w, r, "photo access", err)
+		return
+	}
+	switch audience {
+	case photoPublic:
+		hd.Set("Cache-Control", "public, no-cache")
+		hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	case photoOwner, photoApp:
+		hd.Set("Cache-Control", "private, no-cache")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	case photoDenied:
+		photoNotFound(w, r)
+		return
+	default:
+		photoNotFound(w, r)
+		return
+	}
 	hd.Set("Content-Type", p.ContentType)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 	hd.Set("ETag", `"`+p.ID+`"`)
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	http.ServeContent(w, r, "", p.CreatedAt, bytes.NewReader(p.Data))
+}
+
+// photoNotFound is the one answer for an unknown photo and for one the caller may not see;
+// it is not stored by caches, so making a picture public shows it at once.
+func photoNotFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.NotFound(w, r)
+}
+
+// photoAccess decides who may see photo p now. consent.Release makes every privacy decision,
+// from the owner's current fields, private-profile switch and grants:
+//
+//   - public: when Release gives p as the picture of the public profile (the picture is
+//     public and the private profile off);
+//   - the owner, signed in with a browser session, always;
+//   - an app: a bearer access token of the owner (RFC 6750 §2.1) for which Release gives p as
+//     the userinfo picture — the token's scopes ask for it (profile) and, on request, the
+//     owner's grant to that app lists picture. This is how a relying party's back end fetches
+//     an on-request picture; a browser showing it in <img> sends no token, so there it loads
+//     only for the owner, or for everyone once the owner makes it public.
+//
+// A photo that is not the owner's current picture, or of an account that is not active, is
+// served to nobody.
+func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, error) {
+	ctx := r.Context()
+	path := PhotoPathPrefix + p.ID
+	d, err := h.Store.GetReleaseData(ctx, p.UserID, "")
+	if errors.Is(err, storage.ErrNotFound) {
+		return photoDenied, nil
+	}
+	if err != nil {
+		return photoDenied, fmt.Errorf("release data of %q: %w", p.UserID, err)
+	}
+	if d.User.Status != storage.UserActive {
+		return photoDenied, nil
+	}
+	if h.releasesPicture(consent.TargetPublicProfile, d, nil, path) {
+		return photoPublic, nil
+	}
+	s, ok, err := h.Current(r)
+	if err != nil {
+		return photoDenied, err
+	}
+	if ok && s.UserID == p.UserID && photoIDOf(d) == p.ID {
+		return photoOwner, nil
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || h.Tokens == nil {
+		return photoDenied, nil
+	}
+	sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+	if err != nil || sub != p.UserID || clientID == "" {
+		return photoDenied, nil
+	}
+	d, err = h.Store.GetReleaseData(ctx, p.UserID, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return photoDenied, nil
+	}
+	if err != nil {
+		return photoDenied, fmt.Errorf("release data of %q for %q: %w", p.UserID, clientID, err)
+	}
+	if d.User.Status == storage.UserActive && h.releasesPicture(consent.TargetUserinfo, d, scopes, path) {
+		return photoApp, nil
+	}
+	return photoDenied, nil
+}
+
+// releasesPicture reports whether consent.Release gives path as the picture claim for
+// target. The issuer is left empty so the claim keeps the stored path.
+func (h *Handler) releasesPicture(target consent.Target, d storage.ReleaseData, scopes []string, path string) bool {
+	claims := consent.Release(consent.ReleaseInput{
+		Target: target, User: d.User, Fields: d.Fields, Catalog: h.Catalog,
+		PrivateProfile: d.PrivateProfile, Grant: d.Grant, Scopes: scopes,
+	})
+	v, _ := claims["picture"].(string)
+	return v == path
+}
+
+// photoIDOf returns the id of the photo the user's picture field points at, or "".
+func photoIDOf(d storage.ReleaseData) string {
+	for _, f := range d.Fields {
+		if f.Field == "picture" {
+			return photoID(f.Value)
+		}
+	}
+	return ""
 }
 
 // photoPage is contacts_photo.html's data.

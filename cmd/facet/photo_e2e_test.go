@@ -102,3 +102,109 @@ func TestPhotoUploadBodyLimit(t *testing.T) {
 		})
 	}
 }
+
+// getPhoto fetches path from f without cookies, with the given request headers.
+func getPhoto(t testing.TB, f *facet, path string, header ...string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.issuer+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := f.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(resp)
+	return resp.StatusCode, resp.Header
+}
+
+// TestPhotoPrivacy: a photo is served only to those its picture's current level allows, and
+// no answer may be reused from a cache without asking again: anonymous callers only while
+// it is public, the owner always, an app with an access token whose grant covers picture
+// while it is on request; after the owner makes it private, an anonymous request for the
+// same URL is 404.
+func TestPhotoPrivacy(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := signUpAndExchange(t, be, "private.photo@example.com", "Private Photo")
+			p := uploadPhoto(t, s.b, http.MethodPut, "/api/account/photo", noisePNG(t, 32))
+			var put struct{ Picture string }
+			if err := json.Unmarshal([]byte(p.body), &put); p.status != http.StatusOK || err != nil || put.Picture == "" {
+				t.Fatalf("upload: %d %s", p.status, p.body)
+			}
+			pic := put.Picture
+			owner := func(want int) {
+				t.Helper()
+				p := s.b.get(pic)
+				if p.status != want {
+					t.Fatalf("owner GET %s: %d, want %d", pic, p.status, want)
+				}
+				if want == http.StatusOK && (p.header.Get("Cache-Control") != "private, no-cache" || p.header.Get("Content-Type") != "image/jpeg") {
+					t.Errorf("owner's answer: %v", p.header)
+				}
+			}
+			// anonymous sends no cookie; header may carry an app's access token.
+			anonymous := func(want int, header ...string) {
+				t.Helper()
+				status, h := getPhoto(t, s.f, pic, header...)
+				if status != want {
+					t.Fatalf("anonymous GET %s %v: %d, want %d", pic, header, status, want)
+				}
+				cc := "public, no-cache"
+				if len(header) > 0 && header[0] == "Authorization" {
+					cc = "private, no-cache" // served to one app, not to everyone
+				}
+				if want == http.StatusOK && h.Get("Cache-Control") != cc {
+					t.Errorf("Cache-Control %q, want %q", h.Get("Cache-Control"), cc)
+				}
+				if want == http.StatusNotFound && h.Get("Cache-Control") != "no-store" {
+					t.Errorf("404's Cache-Control %q", h.Get("Cache-Control"))
+				}
+			}
+
+			// On request (the picture's default): the owner sees it, nobody else.
+			owner(http.StatusOK)
+			anonymous(http.StatusNotFound)
+			anonymous(http.StatusNotFound, "Authorization", "Bearer "+s.tok.AccessToken) // the grant lacks picture
+
+			// The app asks again; the consent page offers the picture and the user allows it.
+			ar := s.r.start()
+			tok := exchange(t, s.r, ar, approve(t, s.b, s.b.get(ar.url), ar, s.f.issuer))
+			anonymous(http.StatusOK, "Authorization", "Bearer "+tok.AccessToken)
+			anonymous(http.StatusNotFound, "Authorization", "Bearer not-a-token")
+
+			// Public: anyone, and a conditional request is answered 304.
+			if got := apiPut(t, s.b, "/api/account/privacy/picture", `{"level":"public"}`); got != http.StatusOK {
+				t.Fatalf("make public: %d", got)
+			}
+			anonymous(http.StatusOK)
+			_, h := getPhoto(t, s.f, pic)
+			if status, _ := getPhoto(t, s.f, pic, "If-None-Match", h.Get("ETag")); status != http.StatusNotModified {
+				t.Errorf("If-None-Match on a public photo: %d", status)
+			}
+
+			// Private: the same URL is 404 to anyone but the owner, revalidation included.
+			if got := apiPut(t, s.b, "/api/account/privacy/picture", `{"level":"private"}`); got != http.StatusOK {
+				t.Fatalf("make private: %d", got)
+			}
+			anonymous(http.StatusNotFound)
+			anonymous(http.StatusNotFound, "If-None-Match", h.Get("ETag"))
+			anonymous(http.StatusNotFound, "Authorization", "Bearer "+tok.AccessToken)
+			owner(http.StatusOK)
+
+			// Public again, then the private profile: public fields become on request.
+			if got := apiPut(t, s.b, "/api/account/privacy/picture", `{"level":"public"}`); got != http.StatusOK {
+				t.Fatalf("make public: %d", got)
+			}
+			anonymous(http.StatusOK)
+			if got := apiPut(t, s.b, "/api/account/private-profile", `{"enabled":true}`); got != http.StatusOK {
+				t.Fatalf("private profile: %d", got)
+			}
+			anonymous(http.StatusNotFound)
+			owner(http.StatusOK)
+		})
+	}
+}
