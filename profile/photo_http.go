@@ -150,24 +150,50 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 }
 
-// decodePhoto runs processPhoto once one of the decode slots is free, or returns ctx's error
-// when the client gives up waiting.
+// decodePhoto checks data (checkPhoto) and makes the stored photo of it once its cost fits
+// in the decode budget left, or returns ctx's error when the client gives up waiting.
 func (h *Handler) decodePhoto(ctx context.Context, data []byte) ([]byte, string, error) {
-	if h.decodes != nil {
-		select {
-		case h.decodes <- struct{}{}:
-			defer func() { <-h.decodes }()
-		case <-ctx.Done():
-			return nil, "", fmt.Errorf("wait to decode photo: %w", ctx.Err())
-		}
+	format, cost, err := checkPhoto(data)
+	if err != nil {
+		return nil, "", err
 	}
-	return processPhoto(data)
+	if h.decodes != nil {
+		if err := h.decodes.Acquire(ctx, cost); err != nil {
+			return nil, "", fmt.Errorf("wait to decode photo: %w", err)
+		}
+		defer h.decodes.Release(cost)
+	}
+	return renderPhoto(data, format)
 }
 
-// setPhoto processes an image, stores it under a new random id, points the picture field at
+// photoUploadsPerHour bounds the photos one account may submit per hour (uploads and
+// pictures taken from linked accounts, refused ones included): each may cost a decode of up
+// to photoDecodeBudget. The counter is in the database, so the limit holds across nodes.
+const photoUploadsPerHour = 10
+
+// throttlePhoto counts one photo for userID and refuses it (429) beyond photoUploadsPerHour.
+func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
+	now := h.Now()
+	window := now.Truncate(time.Hour)
+	n, err := h.Store.Hit(ctx, "photo:upload:"+userID, window)
+	if err != nil {
+		return fmt.Errorf("count photo uploads: %w", err)
+	}
+	if n > photoUploadsPerHour {
+		ce := refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
+		ce.RetryAfter = window.Add(time.Hour).Sub(now)
+		return ce
+	}
+	return nil
+}
+
+// setPhoto counts the photo toward the user's hourly limit, processes it, stores it under a new random id, points the picture field at
 // it (keeping the field's privacy level) and deletes the user's previous photo, in one
 // transaction. It returns the picture path.
 func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, data []byte, clientID string) (string, error) {
+	if err := h.throttlePhoto(ctx, userID); err != nil {
+		return "", err
+	}
 	out, contentType, err := h.decodePhoto(ctx, data)
 	if err != nil {
 		return "", err

@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/storagetest"
@@ -507,35 +508,36 @@ func TestPhotoAPI(t *testing.T) {
 	})
 }
 
-// TestPhotoDecodesBounded: at most maxPhotoDecodes photos are decoded at once; a request that
-// finds every slot taken waits, and gives up with its context.
+// TestPhotoDecodesBounded: the photos decoded at once hold at most PhotoDecodeMemory between
+// them, each its photoCost; a request that finds too little left waits, and gives up with its
+// context.
 func TestPhotoDecodesBounded(t *testing.T) {
-	h := &Handler{decodes: make(chan struct{}, maxPhotoDecodes)}
+	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory())}
 	in := encodePNG(t, halves(64, 32))
-	for range maxPhotoDecodes {
-		h.decodes <- struct{}{}
+	if err := h.decodes.Acquire(t.Context(), PhotoDecodeMemory()-1); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, _, err := h.decodePhoto(ctx, in); !errors.Is(err, context.Canceled) {
-		t.Fatalf("saturated, cancelled: %v, want context.Canceled", err)
+		t.Fatalf("budget taken, cancelled: %v, want context.Canceled", err)
 	}
-	// A waiting decode goes on once a slot is freed.
+	// A waiting decode goes on once the budget is released.
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := h.decodePhoto(t.Context(), in)
 		done <- err
 	}()
-	<-h.decodes
+	h.decodes.Release(PhotoDecodeMemory() - 1)
 	if err := <-done; err != nil {
-		t.Fatalf("after a slot was freed: %v", err)
+		t.Fatalf("after the budget was released: %v", err)
 	}
-	<-h.decodes
-	if len(h.decodes) != 0 {
-		t.Fatalf("%d slots still held", len(h.decodes))
+	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+		t.Fatal("part of the budget is still held")
 	}
+	h.decodes.Release(PhotoDecodeMemory())
 
-	// Many concurrent decodes all finish and give their slots back.
+	// Many concurrent decodes all finish and give their share back.
 	errs := make(chan error, 16)
 	for range 16 {
 		go func() {
@@ -548,7 +550,7 @@ func TestPhotoDecodesBounded(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if len(h.decodes) != 0 {
-		t.Fatalf("%d slots still held", len(h.decodes))
+	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+		t.Fatal("part of the budget is still held")
 	}
 }

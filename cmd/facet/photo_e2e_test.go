@@ -9,8 +9,10 @@ import (
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facetid/facet/storage/storagetest"
 )
@@ -205,6 +207,102 @@ func TestPhotoPrivacy(t *testing.T) {
 			}
 			anonymous(http.StatusNotFound)
 			owner(http.StatusOK)
+		})
+	}
+}
+
+// TestPhotoUploadThrottle: one account may submit photoUploadsPerHour (10) photos an hour,
+// counted in the database, so uploads spread over two nodes share the limit; the next is
+// 429 with Retry-After, and the next hour allows uploads again.
+func TestPhotoUploadThrottle(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			c := newClock()
+			f := startFacet(t, be.NewURL(t), c)
+			r := newRP(t, f)
+			b := newAgent(t, f.issuer)
+			signUp(t, b, r, r.start(), "many.photos@example.com", "correct horse battery", "Many Photos")
+			other := startFacet(t, f.dbURL, c)
+			// The same browser (one cookie jar, one session) talking to the second node.
+			b2 := &agent{t: t, client: b.client, base: other.issuer}
+			photo := noisePNG(t, 16)
+			for i := range 10 {
+				node := b
+				if i%2 == 1 {
+					node = b2
+				}
+				if p := uploadPhoto(t, node, http.MethodPut, "/api/account/photo", photo); p.status != http.StatusOK {
+					t.Fatalf("upload %d: %d %s", i+1, p.status, p.body)
+				}
+			}
+			p := uploadPhoto(t, b2, http.MethodPut, "/api/account/photo", photo)
+			if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, `"error":"too_many_requests"`) || p.header.Get("Retry-After") == "" {
+				t.Fatalf("11th upload: %d %v %s", p.status, p.header, p.body)
+			}
+			p = uploadPhoto(t, b, http.MethodPost, "/profile/photo", photo)
+			if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many photos were uploaded in the last hour") {
+				t.Fatalf("12th upload, page: %d\n%s", p.status, p.body)
+			}
+			c.advance(time.Hour)
+			if p := uploadPhoto(t, b, http.MethodPut, "/api/account/photo", photo); p.status != http.StatusOK {
+				t.Fatalf("upload an hour later: %d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+// hostileJPEG is a valid progressive JPEG of w×h pixels in 4:4:4 whose only scan gives every
+// block a zero DC difference (one bit a block): 8000×5000 pixels in 234 KB, which Go's
+// decoder would expand to ≈ 570 MiB of pixels and coefficients.
+func hostileJPEG(w, h int) []byte {
+	seg := func(marker byte, payload ...byte) []byte {
+		n := len(payload) + 2
+		return append([]byte{0xFF, marker, byte(n >> 8), byte(n)}, payload...)
+	}
+	b := []byte{0xFF, 0xD8}
+	b = append(b, seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...)...)...)
+	b = append(b, seg(0xC2, 8, byte(h>>8), byte(h), byte(w>>8), byte(w), 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0)...)
+	b = append(b, seg(0xC4, append(append([]byte{0x00, 1}, make([]byte, 15)...), 0)...)...)
+	b = append(b, seg(0xDA, 3, 1, 0, 2, 0, 3, 0, 0, 0, 0)...)
+	blocks := 3 * ((w + 7) / 8) * ((h + 7) / 8)
+	b = append(b, make([]byte, (blocks+7)/8+2)...)
+	return append(b, 0xFF, 0xD9)
+}
+
+// TestPhotoHostileUpload: the small progressive JPEG declaring 8000×5000 pixels, and one of
+// 4000×4000 (within the pixel limit, beyond the decode budget), uploaded through the router
+// are refused with 422 from their headers; the server allocates a few MiB for the requests,
+// not the hundreds of MiB a decode would take.
+func TestPhotoHostileUpload(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := signUpAndExchange(t, be, "hostile.photo@example.com", "Hostile Photo")
+			for _, c := range []struct {
+				w, h int
+				want string
+			}{
+				{8000, 5000, "The image is too large. Use at most 16 megapixels"},
+				{4000, 4000, "The image is too large to process."},
+			} {
+				data := hostileJPEG(c.w, c.h)
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				p := uploadPhoto(t, s.b, http.MethodPost, "/profile/photo", data)
+				api := uploadPhoto(t, s.b, http.MethodPut, "/api/account/photo", data)
+				runtime.ReadMemStats(&after)
+				if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, c.want) {
+					t.Fatalf("%d×%d page upload: %d\n%s", c.w, c.h, p.status, p.body)
+				}
+				if api.status != http.StatusUnprocessableEntity || !strings.Contains(api.body, `"error":"validation_failed"`) {
+					t.Fatalf("%d×%d API upload: %d %s", c.w, c.h, api.status, api.body)
+				}
+				n := after.TotalAlloc - before.TotalAlloc
+				if n > 32<<20 {
+					t.Errorf("%d×%d: the two refused uploads allocated %d bytes", c.w, c.h, n)
+				}
+				t.Logf("%d×%d (%d bytes): two uploads refused, %.1f MiB allocated in the test process (client and server)", c.w, c.h, len(data), float64(n)/(1<<20))
+			}
 		})
 	}
 }
