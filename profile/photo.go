@@ -53,7 +53,7 @@ func sniffImage(data []byte) string {
 	return ""
 }
 
-// checkPhoto reads data's header and refuses what processPhoto must not decode: an unknown
+// checkPhoto reads data's header and refuses what renderPhoto must not decode: an unknown
 // or mislabelled type, dimensions above the limits, a cost above photoDecodeBudget. It
 // returns the format and the cost (photoCost).
 func checkPhoto(data []byte) (string, int64, error) {
@@ -79,17 +79,9 @@ func checkPhoto(data []byte) (string, int64, error) {
 	return format, cost, nil
 }
 
-// processPhoto turns an uploaded image into the stored photo: checked (checkPhoto), oriented,
-// scaled to fit photoSide×photoSide and re-encoded (JPEG, or PNG when it has transparency).
-func processPhoto(data []byte) ([]byte, string, error) {
-	format, _, err := checkPhoto(data)
-	if err != nil {
-		return nil, "", err
-	}
-	return renderPhoto(data, format)
-}
-
-// renderPhoto decodes a checked image and makes the stored photo of it.
+// renderPhoto decodes an image checkPhoto accepted and makes the stored photo of it:
+// oriented, scaled to fit photoSide×photoSide and re-encoded (JPEG, or PNG when it has
+// transparency).
 func renderPhoto(data []byte, format string) ([]byte, string, error) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // progressive decoder keeps every DCT coefficient (64 int32 per 8×8 block: 4 bytes per
 // sample) besides the pixels, ≈ 570 MiB for that file (OWASP ASVS 5.0 V5.2.1: limit what an
 // upload may cost, not only its size). photoCost reads the header and returns an upper bound
-// of the bytes processPhoto allocates; an image above photoDecodeBudget is refused, and the
+// of the bytes renderPhoto allocates; an image above photoDecodeBudget is refused, and the
 // decodes running at once share maxPhotoDecodes·photoDecodeBudget (Handler.decodes), which
 // the server's automatic memory limit counts (PhotoDecodeMemory).
 
@@ -35,7 +35,7 @@ func PhotoDecodeMemory() int64 { return maxPhotoDecodes * photoDecodeBudget }
 // race detector, where sync.Pool keeps fewer buffers).
 const photoCostSlack = 4 << 20
 
-// photoCost is an upper bound of what processPhoto allocates for data, whose format and
+// photoCost is an upper bound of what renderPhoto allocates for data, whose format and
 // header (image.DecodeConfig) are given: the decoded image in the type the decoder returns,
 // the decoder's working memory, and the scaling and encoding (scaleCost).
 func photoCost(data []byte, format string, cfg image.Config) int64 {
@@ -49,7 +49,7 @@ func photoCost(data []byte, format string, cfg image.Config) int64 {
 	case "webp":
 		n = webpCost(data, cfg)
 	default:
-		// processPhoto knows no other format; 16 bytes per pixel bounds any decoder here.
+		// checkPhoto lets no other format through; 16 bytes per pixel bounds any decoder here.
 		n = 16 * w * h
 	}
 	return n + scaleCost(cfg.Width, cfg.Height) + photoCostSlack

@@ -98,14 +98,18 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 	return b.Bytes()
 }
 
-// pngHeader is a PNG of just a signature and an IHDR declaring w×h (no pixel data).
-func pngHeader(w, h uint32) []byte {
+// pngHeader is a PNG of just a signature and an IHDR declaring w×h 8-bit RGBA (no pixel
+// data).
+func pngHeader(w, h uint32) []byte { return pngIHDR(w, h, 8, 6, 0) }
+
+// pngIHDR is a PNG of just a signature and an IHDR: w×h, bit depth, colour type, interlace.
+func pngIHDR(w, h uint32, depth, colorType, interlace byte) []byte {
 	b := []byte("\x89PNG\r\n\x1a\n")
 	b = binary.BigEndian.AppendUint32(b, 13)
 	chunk := []byte("IHDR")
 	chunk = binary.BigEndian.AppendUint32(chunk, w)
 	chunk = binary.BigEndian.AppendUint32(chunk, h)
-	chunk = append(chunk, 8, 6, 0, 0, 0)
+	chunk = append(chunk, depth, colorType, 0, 0, interlace)
 	b = append(b, chunk...)
 	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(chunk))
 }
@@ -179,6 +183,15 @@ func FuzzJPEGOrientation(f *testing.F) {
 	})
 }
 
+// processPhoto is what decodePhoto does around the decode budget: check, then render.
+func processPhoto(data []byte) ([]byte, string, error) {
+	format, _, err := checkPhoto(data)
+	if err != nil {
+		return nil, "", err
+	}
+	return renderPhoto(data, format)
+}
+
 func TestProcessPhoto(t *testing.T) {
 	// EXIF orientation 6: the stored photo is turned a quarter clockwise (the left half,
 	// red, becomes the top) and carries no EXIF any more.
@@ -233,7 +246,10 @@ func TestProcessPhoto(t *testing.T) {
 		"text":                     {[]byte("hello"), errPhotoType},
 		"20000×20000 header":       {pngHeader(20000, 20000), errPhotoDimensions},
 		"8001×1 header":            {pngHeader(8001, 1), errPhotoDimensions},
-		"7000×7000 header":         {pngHeader(7000, 7000), errPhotoDimensions}, // 49 MP > 40 MP
+		"7000×7000 header":         {pngHeader(7000, 7000), errPhotoDimensions},     // 49 MP > 16 MP
+		"4001×4000 header":         {pngHeader(4001, 4000), errPhotoDimensions},     // just above 16 MP
+		"16-bit 4000×4000 header":  {pngIHDR(4000, 4000, 16, 6, 0), errPhotoMemory}, // 128 MB decoded
+		"interlaced 4000×4000":     {pngIHDR(4000, 4000, 8, 6, 1), errPhotoMemory},  // passes and image: 128 MB
 		"truncated png":            {pngHeader(100, 100), errPhotoCorrupt},
 		"png sniffed, jpeg inside": {append([]byte("\x89PNG\r\n\x1a\n"), encodeJPEG(t, halves(4, 4))...), errPhotoCorrupt},
 	} {
