@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"runtime"
 	"testing"
@@ -226,8 +227,15 @@ func FuzzReadJPEGFrame(f *testing.F) {
 	f.Add(encodeJPEG(f, halves(8, 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, ok := readJPEGFrame(b)
-		if ok && (len(fr.comps) == 0 || len(fr.comps) == 2 || len(fr.comps) > 4) {
+		if !ok {
+			return
+		}
+		if len(fr.comps) == 0 || len(fr.comps) == 2 || len(fr.comps) > 4 {
 			t.Fatalf("frame with %d components", len(fr.comps))
+		}
+		// The walk reads the frame image/jpeg reads.
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(b)); err == nil && (cfg.Width != fr.width || cfg.Height != fr.height) {
+			t.Fatalf("walked %d×%d, image/jpeg reads %d×%d", fr.width, fr.height, cfg.Width, cfg.Height)
 		}
 	})
 }
