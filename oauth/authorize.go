@@ -63,8 +63,7 @@ func (p *Provider) authenticate(w http.ResponseWriter, r *http.Request, ar fosit
 
 	sess, ok, err := p.sessions.Current(r)
 	if err != nil {
-		p.logger.ErrorContext(ctx, "current session", "err", err)
-		p.authorizeError(w, r, ar, fosite.ErrServerError)
+		p.authorizeError(w, r, ar, failure(err).WithWrap(err))
 		return storage.User{}, storage.Session{}, false
 	}
 	var user storage.User
@@ -74,8 +73,7 @@ func (p *Provider) authenticate(w http.ResponseWriter, r *http.Request, ar fosit
 		case errors.Is(err, storage.ErrNotFound):
 			ok = false
 		case err != nil:
-			p.logger.ErrorContext(ctx, "session user", "err", err)
-			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			p.authorizeError(w, r, ar, failure(err).WithWrap(err))
 			return storage.User{}, storage.Session{}, false
 		case user.Status != storage.UserActive:
 			ok = false
@@ -217,6 +215,18 @@ func redirectOK(ar fosite.AuthorizeRequester) bool {
 // or redirect URI is not trustworthy (never a redirect there), otherwise with fosite's error
 // redirect carrying iss (RFC 9207) and a sanitised description.
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if fault, ok := serverFault(err); ok {
+		// A failure on our side (the client lookup included, which fosite calls
+		// invalid_client) is not the request's fault: temporarily_unavailable or server_error,
+		// on a page when the redirect cannot be trusted, else to the client (RFC 6749
+		// §4.1.2.1 names both).
+		p.logFault(w, r, "authorization request failed", fault, err)
+		if !redirectOK(ar) {
+			p.errorPage(w, r, fault.CodeField, "", "", "")
+			return
+		}
+		err = fault
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	p.logger.InfoContext(r.Context(), "authorization request refused", "error", rfc.ErrorField,
 		"hint", rfc.HintField, "debug", rfc.DebugField)

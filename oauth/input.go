@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/storage"
 )
 
 // Bad input (issue 2): every endpoint reads its request through readInput before fosite or a
@@ -22,7 +24,7 @@ import (
 var (
 	errBodyTooLarge = errors.New("request body too large")
 	errBadForm      = errors.New("request form does not parse")
-	errNotUTF8      = errors.New("request parameter is not valid UTF-8")
+	errNotUTF8      = errors.New("request parameter is not valid UTF-8 or contains NUL")
 )
 
 // readInput bounds the body, parses the form (query and, for form bodies, the body) and
@@ -53,7 +55,7 @@ func readInput(w http.ResponseWriter, r *http.Request) error {
 		if secret, err = url.QueryUnescape(secret); err != nil {
 			return errBadForm
 		}
-		if !utf8.ValidString(id) || !utf8.ValidString(secret) {
+		if !storage.ValidText(id) || !storage.ValidText(secret) {
 			return errNotUTF8
 		}
 	}
@@ -63,13 +65,15 @@ func readInput(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// utf8Values reports whether every name and value is text the database can hold
+// (storage.ValidText: valid UTF-8 without NUL), the check cmd applies to every other route.
 func utf8Values(v url.Values) bool {
 	for k, vs := range v {
-		if !utf8.ValidString(k) {
+		if !storage.ValidText(k) {
 			return false
 		}
 		for _, s := range vs {
-			if !utf8.ValidString(s) {
+			if !storage.ValidText(s) {
 				return false
 			}
 		}
@@ -84,7 +88,7 @@ func inputError(err error) *fosite.RFC6749Error {
 	case errors.Is(err, errBodyTooLarge):
 		return fosite.ErrInvalidRequest.WithHint("The request body is larger than Facet accepts.")
 	case errors.Is(err, errNotUTF8):
-		return fosite.ErrInvalidRequest.WithHint("A request parameter is not valid UTF-8.")
+		return fosite.ErrInvalidRequest.WithHint("A request parameter is not valid UTF-8 or contains a NUL character.")
 	}
 	return fosite.ErrInvalidRequest.WithHint("The request body is not a valid form.")
 }

@@ -42,6 +42,12 @@ type Config struct {
 	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
 	IDTokenLifespan time.Duration // default 1 h
 
+	// RefreshGrace is how long after a refresh the refresh token it rotated may be presented
+	// again (configuration key refresh_token_grace): within it, the family's live refresh
+	// token is rotated once more instead of the family being revoked, so a client whose
+	// answer was lost keeps its grant. 0: none, every reuse revokes the family.
+	RefreshGrace time.Duration
+
 	// IDTokenOnRefresh makes every refresh-token grant with scope openid return a new ID token
 	// (configuration key id_token_on_refresh). Off by default: OIDC Core §12.2 lets a refresh
 	// response omit id_token, and signing one (RSA-2048) was most of a refresh's CPU. Relying
@@ -177,6 +183,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		clients:       p.clients,
 		codeSignature: hmacStrategy.AuthorizeCodeSignature,
 		codeLifespan:  cfg.CodeLifespan,
+		refreshGrace:  cfg.RefreshGrace,
 		now:           p.now,
 	}
 	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
@@ -192,7 +199,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		compose.OpenIDConnectExplicitFactory,
 	}
 	if cfg.IDTokenOnRefresh {
-		factories = append(factories, compose.OpenIDConnectRefreshFactory)
+		factories = append(factories, p.idTokenRefreshFactory)
 	}
 	factories = append(factories,
 		compose.OAuth2PKCEFactory,
@@ -294,4 +301,30 @@ func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fos
 	// into the rotated rows.
 	sess.IDTokenClaims().Extra = nil
 	return nil
+}
+
+// idTokenRefresh is fosite's OpenID Connect refresh handler. It signs the ID token after the
+// refresh handler committed the rotation, so a failure there (the signing keys unreadable)
+// would answer 500 for tokens that are stored and valid, and the client, holding only the
+// rotated refresh token, would lose the grant. The ID token is optional in a refresh response
+// (OIDC Core §12.2): on a server error the response goes out without it, and the error is
+// logged.
+type idTokenRefresh struct {
+	*openid.OpenIDConnectRefreshHandler
+	p *Provider
+}
+
+func (p *Provider) idTokenRefreshFactory(config fosite.Configurator, st any, strategy any) any {
+	inner := compose.OpenIDConnectRefreshFactory(config, st, strategy).(*openid.OpenIDConnectRefreshHandler)
+	return &idTokenRefresh{OpenIDConnectRefreshHandler: inner, p: p}
+}
+
+// PopulateTokenEndpointResponse issues the ID token, or none when that fails on our side.
+func (h *idTokenRefresh) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
+	err := h.OpenIDConnectRefreshHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+	if err != nil && fosite.ErrorToRFC6749Error(err).CodeField >= http.StatusInternalServerError {
+		h.p.logger.ErrorContext(ctx, "refresh answered without an ID token", "err", err)
+		return nil
+	}
+	return err
 }

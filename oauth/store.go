@@ -28,6 +28,9 @@ type store struct {
 	codeSignature func(ctx context.Context, code string) string
 	// codeLifespan is the fallback expiry of PKCE and OIDC rows whose session has none.
 	codeLifespan time.Duration
+	// refreshGrace is how long a rotated refresh token may be presented again (see graced);
+	// 0: never, every reuse revokes the family.
+	refreshGrace time.Duration
 	// now is the provider's clock. fosite checks token expiry against the wall clock; the
 	// store checks it again against this one, so an expired code is refused by the same clock
 	// that issued it (and tests can move it).
@@ -170,7 +173,10 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 	}, nil
 }
 
-// fositeErr maps storage's sentinel errors onto the ones fosite's handlers test for.
+// fositeErr maps storage's sentinel errors onto the ones fosite's handlers test for. Any
+// other storage error is a failure on our side, never "not found": it becomes
+// temporarily_unavailable (the database is unreachable, read-only or full) or server_error,
+// kept in the chain fosite wraps so the endpoints answer it (see serverFault).
 func fositeErr(err error) error {
 	switch {
 	case err == nil:
@@ -179,8 +185,10 @@ func fositeErr(err error) error {
 		return fmt.Errorf("%w: %w", fosite.ErrNotFound, err)
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
 		return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+	case errors.Is(err, storage.ErrUnavailable):
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err).WithDebug(err.Error())
 	}
-	return err
+	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 }
 
 func (s *store) create(ctx context.Context, kind storage.TokenKind, signature, accessSignature string, r fosite.Requester, expiry fosite.TokenType) error {
@@ -210,16 +218,13 @@ func (s *store) create(ctx context.Context, kind storage.TokenKind, signature, a
 		storage.TokenWrite{Op: storage.TokenCreate, Token: t})
 }
 
-// get loads a row; inactive rows come back with inactive=true and the request, so callers
+// get loads a row and its request; inactive rows come back too (t.Active false), so callers
 // can return fosite's "used" errors with the request attached.
-func (s *store) get(ctx context.Context, kind storage.TokenKind, signature string) (req fosite.Requester, active bool, err error) {
+func (s *store) get(ctx context.Context, kind storage.TokenKind, signature string) (req fosite.Requester, t storage.Token, err error) {
 	if ctx, err = s.readCtx(ctx); err != nil {
-		return nil, false, err
+		return nil, t, err
 	}
-	var (
-		t       storage.Token
-		version int64
-	)
+	var version int64
 	withVersion := kind == storage.KindAccessToken && ctx.Value(releaseVersionKey{}) != nil
 	if withVersion {
 		t, version, err = s.db.GetTokenReleaseVersion(ctx, kind, signature)
@@ -227,19 +232,19 @@ func (s *store) get(ctx context.Context, kind storage.TokenKind, signature strin
 		t, err = s.db.GetToken(ctx, kind, signature)
 	}
 	if err != nil {
-		return nil, false, fositeErr(err)
+		return nil, t, noteFault(ctx, fositeErr(err))
 	}
 	if t.Active && !t.ExpiresAt.IsZero() && s.now != nil && !s.now().Before(t.ExpiresAt) {
-		return nil, false, fmt.Errorf("%w: %s expired at %s", fosite.ErrNotFound, kind, t.ExpiresAt.Format(time.RFC3339))
+		return nil, t, fmt.Errorf("%w: %s expired at %s", fosite.ErrNotFound, kind, t.ExpiresAt.Format(time.RFC3339))
 	}
 	r, err := s.decodeRequest(ctx, t.Data)
 	if err != nil {
-		return nil, false, err
+		return nil, t, err
 	}
 	if sess, ok := r.Session.(*Session); ok && withVersion {
 		sess.releaseVersion, sess.hasReleaseVersion = version, true
 	}
-	return r, t.Active, nil
+	return r, t, nil
 }
 
 // releaseVersionKey in a ctx asks the store to read an access token together with its
@@ -251,11 +256,11 @@ type releaseVersionKey struct{}
 // together with the request when withRequest: fosite needs it to revoke what an invalidated
 // code or a reused refresh token issued.
 func (s *store) getActive(ctx context.Context, kind storage.TokenKind, signature string, inactiveErr error, withRequest bool) (fosite.Requester, error) {
-	r, active, err := s.get(ctx, kind, signature)
+	r, t, err := s.get(ctx, kind, signature)
 	switch {
 	case err != nil:
 		return nil, err
-	case active:
+	case t.Active:
 		return r, nil
 	case withRequest:
 		return r, inactiveErr
@@ -334,22 +339,92 @@ func (s *store) CreateRefreshTokenSession(ctx context.Context, signature, access
 }
 
 // GetRefreshTokenSession returns a rotated (or revoked) refresh token's request together
-// with fosite.ErrInactiveToken, which fosite treats as reuse and answers by revoking the family.
+// with fosite.ErrInactiveToken, which fosite treats as reuse and answers by revoking the family
+// (RFC 9700 §4.14.2) — except within the reuse grace (see graced): there the request comes back
+// as if the token were active, and RotateRefreshToken rotates the family's live token instead.
 func (s *store) GetRefreshTokenSession(ctx context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
-	return s.getActive(ctx, storage.KindRefreshToken, signature, fosite.ErrInactiveToken, true)
+	r, t, err := s.get(ctx, storage.KindRefreshToken, signature)
+	switch {
+	case err != nil:
+		return nil, err
+	case t.Active:
+		return r, nil
+	}
+	if g := graceFrom(ctx); g != nil {
+		live, err := s.graced(ctx, t)
+		if err != nil {
+			// A storage failure is no proof of reuse: revoking the family on it would end a
+			// grant over an outage.
+			return nil, err
+		}
+		if live != "" {
+			g.presented, g.live = signature, live
+			return r, nil
+		}
+	}
+	return r, fosite.ErrInactiveToken
+}
+
+// refreshGrace is the reuse grace of one token request, which the token endpoint puts in its
+// ctx (withRefreshGrace): GetRefreshTokenSession notes a graced token in it, and
+// RotateRefreshToken of that token then rotates live instead. Revocation and introspection
+// carry none, so to them a rotated token is simply inactive.
+type refreshGrace struct {
+	presented, live string // signatures: the rotated token presented, its family's live token
+}
+
+type refreshGraceKey struct{}
+
+func withRefreshGrace(ctx context.Context) context.Context {
+	return context.WithValue(ctx, refreshGraceKey{}, &refreshGrace{})
+}
+
+func graceFrom(ctx context.Context) *refreshGrace {
+	g, _ := ctx.Value(refreshGraceKey{}).(*refreshGrace)
+	return g
+}
+
+// graced returns the signature of the family's live refresh token when t, an inactive refresh
+// token, was rotated less than the grace ago, has not expired, and its family still has a live
+// token; "" when the reuse must be answered as reuse. It lets a client whose refresh answer was
+// lost (the rotation committed, the response never arrived) retry with the token it sent. Only
+// rotated tokens qualify: a revoked family (rotated_at is never set by revocation, and it has
+// no live token left) stays revoked. Presenting the token again rotates the live token, so the
+// family keeps exactly one live refresh token and the previous successor dies with its access
+// token: a thief replaying a stolen token within the grace takes over the family only until
+// the rightful client's next refresh, which, once the grace has passed, is a reuse that ends
+// it (the trade-off every reuse interval makes; refresh_token_grace 0 turns it off).
+func (s *store) graced(ctx context.Context, t storage.Token) (string, error) {
+	now := s.now()
+	if s.refreshGrace <= 0 || t.RotatedAt.IsZero() || !now.Before(t.RotatedAt.Add(s.refreshGrace)) ||
+		(!t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)) {
+		return "", nil
+	}
+	live, err := s.db.ActiveRefreshToken(ctx, t.RequestID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return live, nil
 }
 
 func (s *store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
 	return s.delete(ctx, storage.KindRefreshToken, signature)
 }
 
-// RotateRefreshToken deactivates the used refresh token and deletes the access tokens of
-// its request. A concurrent rotation of the same token gets fosite.ErrSerializationFailure
-// (at Commit, inside fosite's transaction), which fosite answers with invalid_request (400),
-// never a 5xx.
+// RotateRefreshToken deactivates the used refresh token, recording when, and deletes the
+// access tokens of its request; for a token GetRefreshTokenSession graced it rotates the
+// family's live token instead. A concurrent rotation of the same token gets
+// fosite.ErrSerializationFailure (at Commit, inside fosite's transaction), which the token
+// endpoint answers with invalid_grant (400), never a 5xx.
 func (s *store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	return s.write(ctx, func(ctx context.Context) error { return s.db.RotateRefreshToken(ctx, requestID, signature) },
-		storage.TokenWrite{Op: storage.TokenDeactivate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature}},
+	if g := graceFrom(ctx); g != nil && g.live != "" && g.presented == signature {
+		signature = g.live
+	}
+	at := s.now()
+	return s.write(ctx, func(ctx context.Context) error { return s.db.RotateRefreshToken(ctx, requestID, signature, at) },
+		storage.TokenWrite{Op: storage.TokenRotate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature, RotatedAt: at}},
 		storage.TokenWrite{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: storage.KindAccessToken, RequestID: requestID}})
 }
 
@@ -425,6 +500,10 @@ type writeUnit struct {
 	// rolls back after a failed Commit).
 	done bool
 	err  error
+	// proofKind and proofSig name the first token the unit creates. Its signature is new and
+	// random, so finding it stored proves the unit applied (see Commit).
+	proofKind storage.TokenKind
+	proofSig  string
 }
 
 func unitFrom(ctx context.Context) *writeUnit {
@@ -438,9 +517,17 @@ var errUnitDone = errors.New("token transaction already ended")
 // when it has one, else at once through direct.
 func (s *store) write(ctx context.Context, direct func(ctx context.Context) error, writes ...storage.TokenWrite) error {
 	u := unitFrom(ctx)
+	if u != nil && !u.done && u.proofSig == "" {
+		for i := range writes {
+			if writes[i].Op == storage.TokenCreate {
+				u.proofKind, u.proofSig = writes[i].Token.Kind, writes[i].Token.Signature
+				break
+			}
+		}
+	}
 	switch {
 	case u == nil:
-		return fositeErr(direct(ctx))
+		return noteFault(ctx, fositeErr(direct(ctx)))
 	case u.done:
 		return errUnitDone
 	case u.txCtx != nil:
@@ -466,7 +553,7 @@ func (s *store) readCtx(ctx context.Context) (context.Context, error) {
 	}
 	txCtx, err := s.db.BeginTx(ctx)
 	if err != nil {
-		return ctx, err
+		return ctx, fositeErr(err)
 	}
 	if err := s.db.ApplyTokenWrites(txCtx, u.writes); err != nil {
 		if rbErr := s.db.Rollback(txCtx); rbErr != nil {
@@ -490,6 +577,13 @@ func (s *store) BeginTX(ctx context.Context) (context.Context, error) {
 
 // Commit applies the unit's writes as one (or commits its transaction). A failed precondition
 // answers fosite.ErrSerializationFailure (a concurrent request won) or fosite.ErrNotFound.
+//
+// Any other error leaves the outcome unknown: the database may have committed and the answer
+// been lost on the way back (a connection cut by a restart). Then a token the unit created is
+// looked up: present, the unit applied and the tokens fosite is about to send are valid, so
+// the request succeeds rather than answering 500 for tokens that exist — a client that got a
+// 500 would retry with a refresh token already rotated, or a code already used. Absent, or
+// unreadable, the error stands (and the reuse grace covers the retry).
 func (s *store) Commit(ctx context.Context) error {
 	u := unitFrom(ctx)
 	switch {
@@ -501,12 +595,19 @@ func (s *store) Commit(ctx context.Context) error {
 		return errUnitDone
 	}
 	u.done = true
+	var err error
 	if u.txCtx != nil {
-		u.err = fositeErr(s.db.Commit(u.txCtx))
+		err = s.db.Commit(u.txCtx)
 	} else {
-		u.err = fositeErr(s.db.ApplyTokenWrites(ctx, u.writes))
+		err = s.db.ApplyTokenWrites(ctx, u.writes)
 	}
-	u.writes = nil
+	if err != nil && u.proofSig != "" && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) &&
+		!errors.Is(err, storage.ErrAlreadyExists) {
+		if _, getErr := s.db.GetToken(ctx, u.proofKind, u.proofSig); getErr == nil {
+			err = nil
+		}
+	}
+	u.err, u.writes = fositeErr(err), nil
 	return u.err
 }
 

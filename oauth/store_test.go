@@ -34,6 +34,7 @@ func newTestStore(t *testing.T, db storage.Storage) *store {
 		clients:       newClientCache(db, time.Now),
 		codeSignature: func(_ context.Context, code string) string { return "sig-" + code },
 		codeLifespan:  5 * time.Minute,
+		now:           time.Now,
 	}
 }
 

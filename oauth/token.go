@@ -13,6 +13,10 @@ import (
 // refresh_token and client_credentials.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if p.cfg.RefreshGrace > 0 && r.PostForm.Get("grant_type") == "refresh_token" {
+		// tokenInput parsed the form already.
+		ctx = withRefreshGrace(ctx)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
@@ -51,13 +55,29 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 && (errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) ||
-		errors.Is(rfc.Cause(), fosite.ErrInvalidatedAuthorizeCode)) {
+	if fault, ok := serverFault(err); ok && !spent(rfc) {
+		// Not the client's doing, whatever fosite wrapped it in (invalid_client when the
+		// client lookup failed, invalid_grant when the code lookup did).
+		p.logFault(w, r, "token request failed", fault, err)
+		p.oauth.WriteAccessError(r.Context(), w, ar, sanitize(fault))
+		return
+	}
+	if spent(rfc) {
 		// A concurrent request redeemed the same code first: fosite wraps the storage conflict
 		// as server_error, but the grant is simply spent (RFC 6749 §4.1.2, single-use codes).
 		// fosite also reads the code a second time when issuing the tokens, and wraps the
 		// "already used" it may find then as server_error too.
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code or refresh token was used by a concurrent request.")
+		rfc = fosite.ErrorToRFC6749Error(err)
+	}
+	if rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField && ar != nil && ar.GetGrantTypes().ExactOne("refresh_token") &&
+		(errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) || errors.Is(rfc.Cause(), fosite.ErrNotFound) ||
+			errors.Is(rfc.Cause(), fosite.ErrInactiveToken)) {
+		// A concurrent request rotated (or reuse detection deleted) the refresh token between
+		// our read and our write. fosite asks the client to "retry the request", but the token
+		// is spent: RFC 6749 §5.2 names this invalid_grant, and a retry with it is a reuse
+		// (answered by the reuse grace, or by revoking the family).
+		err = fosite.ErrInvalidGrant.WithHint("The refresh token was used by a concurrent request.")
 		rfc = fosite.ErrorToRFC6749Error(err)
 	}
 	level := "token request refused"
@@ -69,10 +89,29 @@ func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite
 	p.oauth.WriteAccessError(r.Context(), w, ar, sanitize(err))
 }
 
+// spent reports whether rfc is fosite's server_error around a lost race for a code or
+// refresh token (see accessError).
+func spent(rfc *fosite.RFC6749Error) bool {
+	return rfc.CodeField >= 500 && (errors.Is(rfc.Cause(), fosite.ErrSerializationFailure) ||
+		errors.Is(rfc.Cause(), fosite.ErrInvalidatedAuthorizeCode))
+}
+
 // handleRevoke is the revocation endpoint (RFC 7009); the client authenticates.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	err := p.oauth.NewRevocationRequest(r.Context(), r)
+	ctx, noted := withFaults(r.Context())
+	err := p.oauth.NewRevocationRequest(ctx, r)
+	if fault, ok := serverFault(err); ok {
+		// fosite writes any error other than invalid_request and invalid_client as 200: a
+		// revocation that did not happen must not look done (RFC 7009 §2.2.1 allows
+		// temporarily_unavailable for exactly this). fosite says temporarily_unavailable for
+		// any failed lookup; what the store met tells an outage from another fault.
+		if len(noted.errs) > 0 {
+			fault = failure(errors.Join(noted.errs...))
+		}
+		p.writeFault(w, r, "revocation failed", fault, err, noted.errs...)
+		return
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		p.logger.InfoContext(r.Context(), "revocation refused", "error", rfc.ErrorField, "hint", rfc.HintField)
@@ -92,6 +131,12 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := p.oauth.NewIntrospectionRequest(ctx, r, newSession())
+	if fault, ok := serverFault(err); ok {
+		// Neither "invalid_client" nor "active": false: the token may well be active
+		// (RFC 7662 §2.2 "active": false means the token is not).
+		p.writeFault(w, r, "introspection failed", fault, err)
+		return
+	}
 	if err != nil {
 		if fosite.ErrorToRFC6749Error(err).ErrorField == fosite.ErrRequestUnauthorized.ErrorField {
 			// Wrong or unknown client credentials: RFC 7662 §2.3 answers as RFC 6749 §5.2
@@ -107,8 +152,7 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		sess.tokenUse = resp.GetTokenUse()
 		extra, err := p.introspectionClaims(ctx, resp.GetAccessRequester())
 		if err != nil {
-			p.logger.ErrorContext(ctx, "introspection claims", "err", err)
-			p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrServerError)
+			p.writeFault(w, r, "introspection claims", failure(err), err)
 			return
 		}
 		sess.introspection = extra

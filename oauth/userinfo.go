@@ -32,6 +32,12 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tu, ar, err := p.oauth.IntrospectToken(context.WithValue(ctx, releaseVersionKey{}, true), token, fosite.AccessToken, newSession())
+	if fault, ok := serverFault(err); ok {
+		// The token may be valid: a resource server told invalid_token would drop it.
+		p.logFault(w, r, "userinfo failed", fault, err)
+		bearerError(w, fault.CodeField, fault.ErrorField, fault.DescriptionField)
+		return
+	}
 	if err != nil || tu != fosite.AccessToken {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
 		return
@@ -60,8 +66,9 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.ErrorContext(ctx, "userinfo claims", "err", err)
-		w.WriteHeader(http.StatusInternalServerError)
+		fault := failure(err)
+		p.logFault(w, r, "userinfo claims", fault, err)
+		bearerError(w, fault.CodeField, fault.ErrorField, fault.DescriptionField)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

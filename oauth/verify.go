@@ -3,8 +3,11 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/storage"
 )
 
 // ErrTokenInactive is VerifyAccessToken's answer for a token that is unknown, expired,
@@ -21,12 +24,16 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (subject
 		return "", "", nil, ErrTokenInactive
 	}
 	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
-	if err != nil {
-		rfc := fosite.ErrorToRFC6749Error(err)
-		if rfc.CodeField >= 500 {
-			// A storage failure is not an answer about the token.
-			return "", "", nil, err
+	if fault, ok := serverFault(err); ok {
+		// A storage failure is not an answer about the token: the caller gets the cause,
+		// with storage.ErrUnavailable in its chain when the database is out, and answers 5xx.
+		cause := rootCause(err)
+		if fault == fosite.ErrTemporarilyUnavailable && !errors.Is(cause, storage.ErrUnavailable) {
+			cause = fmt.Errorf("%w: %w", storage.ErrUnavailable, cause)
 		}
+		return "", "", nil, fmt.Errorf("verify access token: %w", cause)
+	}
+	if err != nil {
 		return "", "", nil, ErrTokenInactive
 	}
 	if tu != fosite.AccessToken || ar.GetClient() == nil || ar.GetSession() == nil {

@@ -261,7 +261,12 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int) 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := requestID(w, r)
 	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
-	h.render(w, r, http.StatusInternalServerError, "error", templates.ErrorPage{Status: http.StatusInternalServerError, RequestID: id})
+	status := http.StatusInternalServerError
+	if errors.Is(err, storage.ErrUnavailable) {
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	h.render(w, r, status, "error", templates.ErrorPage{Status: status, RequestID: id})
 }
 
 // requestID returns the id the request-id middleware assigned (it sets X-Request-Id on the

@@ -40,7 +40,8 @@ const APIPrefix = "/api/account"
 const AccountScope = "account"
 
 // TokenVerifier checks a bearer access token (oauth implements it; cmd wires it). It returns
-// the token's subject, client and granted scopes, or an error when the token is not active.
+// the token's subject, client and granted scopes, or an error when the token is not active —
+// one wrapping storage.ErrUnavailable when that cannot be known because the database is out.
 type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (subject, clientID string, scopes []string, err error)
 }
@@ -74,6 +75,11 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+			if errors.Is(err, storage.ErrUnavailable) {
+				// Whether the token is active is unknown: not invalid_token.
+				h.apiServerError(w, r, "verify access token", err)
+				return
+			}
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
@@ -85,6 +91,10 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			u, err := h.Store.GetUser(ctx, sub)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				h.apiServerError(w, r, "get user", err)
+				return
+			}
 			if err != nil || u.Status != storage.UserActive {
 				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
 				return
@@ -101,6 +111,10 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			u, err := h.Store.GetUser(ctx, s.UserID)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				h.apiServerError(w, r, "get user", err)
+				return
+			}
 			if err != nil || u.Status != storage.UserActive {
 				writeAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_again"))
 				return
@@ -160,12 +174,23 @@ func writeAPIError(w http.ResponseWriter, status int, code, text string) {
 	writeJSON(w, status, apiError{Error: code, Description: text})
 }
 
-// apiServerError logs err with the request id and answers 500 without internals.
+// apiServerError logs err with the request id and answers without internals: 503
+// temporarily_unavailable with Retry-After when the database is out (the request may be
+// retried as is, RFC 9110 §15.6.4), else 500 server_error.
 func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := requestID(w, r)
 	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	if errors.Is(err, storage.ErrUnavailable) {
+		w.Header().Set("Retry-After", retryAfter)
+		writeAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))
+		return
+	}
 	writeAPIError(w, http.StatusInternalServerError, "server_error", templates.T("api.err.server", id))
 }
+
+// retryAfter is the Retry-After, in seconds, of a 503 for a database outage: about the time
+// a database restart or a pool reconnect takes.
+const retryAfter = "5"
 
 // decodeJSON reads a bounded JSON body into v. On failure it has answered (400, 413 or 415)
 // and returns false.

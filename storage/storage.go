@@ -21,6 +21,11 @@ var (
 	// request, a serialization failure or lock timeout). The caller may retry or report it; it is
 	// never a server error.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database could not do the work for a reason of its own — the
+	// connection was lost or refused, the server is shutting down, the disk is full, the
+	// database is read-only or closed. It says nothing about the data asked for: callers answer
+	// 503 and let the client retry, never "not found" or "invalid".
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // User status values (DESIGN.md "Accounts").
@@ -123,6 +128,10 @@ type Grant struct {
 type Storage interface {
 	// Ping checks the database answers (readiness).
 	Ping(ctx context.Context) error
+	// ProbeWrite proves the database accepts and commits a write now (readiness: a full disk
+	// or a read-only database still answers Ping). It upserts one settings row that every
+	// node shares, so probes leave nothing behind however many nodes there are.
+	ProbeWrite(ctx context.Context, now time.Time) error
 	// Close releases the connection pool.
 	Close() error
 

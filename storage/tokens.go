@@ -32,7 +32,11 @@ type Token struct {
 	AccessSignature string    `db:"access_signature"` // refresh tokens: the access token issued with it
 	RequestedAt     time.Time `db:"requested_at"`
 	ExpiresAt       time.Time `db:"expires_at"`
-	Data            []byte    `db:"data"`
+	// RotatedAt is when a refresh made this refresh token inactive by issuing its successor
+	// (TokenRotate); zero for every other token, and for refresh tokens that are active or
+	// were revoked. A reuse grace reads it.
+	RotatedAt time.Time `db:"rotated_at"`
+	Data      []byte    `db:"data"`
 }
 
 // TokenOp names what one TokenWrite does.
@@ -51,11 +55,14 @@ const (
 	TokenDelete
 	// TokenRevokeRequest ends every token of Kind issued under RequestID (RevokeRequest).
 	TokenRevokeRequest
+	// TokenRotate is TokenDeactivate (the same precondition) of a refresh token a refresh
+	// supersedes: the row also records Token.RotatedAt.
+	TokenRotate
 )
 
 // TokenWrite is one write of a unit. Token is the row for TokenCreate; the other ops read
-// only Token.Kind and Token.Signature (TokenDeactivate, TokenDelete) or Token.RequestID
-// (TokenRevokeRequest).
+// only Token.Kind and Token.Signature (TokenDeactivate, TokenDelete; TokenRotate also
+// Token.RotatedAt) or Token.RequestID (TokenRevokeRequest).
 type TokenWrite struct {
 	Op    TokenOp
 	Token Token
@@ -76,8 +83,13 @@ type TokenStore interface {
 	// inactive (a concurrent request won), ErrNotFound when absent.
 	DeactivateToken(ctx context.Context, kind TokenKind, signature string) error
 	// RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active,
-	// ErrNotFound if absent) and deletes the access tokens of requestID, as one unit.
-	RotateRefreshToken(ctx context.Context, requestID, signature string) error
+	// ErrNotFound if absent), recording at as its RotatedAt, and deletes the access tokens of
+	// requestID, as one unit.
+	RotateRefreshToken(ctx context.Context, requestID, signature string, at time.Time) error
+	// ActiveRefreshToken returns the signature of requestID's active refresh token;
+	// ErrNotFound when it has none (every one rotated or revoked). Rotation keeps at most one
+	// refresh token of a request active.
+	ActiveRefreshToken(ctx context.Context, requestID string) (string, error)
 	// RevokeRequest ends every token of kind issued under requestID: refresh tokens are
 	// deactivated (kept for reuse detection), other kinds deleted.
 	RevokeRequest(ctx context.Context, kind TokenKind, requestID string) error
@@ -88,10 +100,10 @@ type TokenStore interface {
 	DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error)
 
 	// ApplyTokenWrites applies writes, in order, as one unit: every write applies or none
-	// does, and it returns only once the unit is durable. A TokenDeactivate that finds its
-	// token inactive fails the unit with ErrConflict, absent with ErrNotFound; a taken
-	// signature fails it with ErrAlreadyExists. Of concurrent units deactivating one token
-	// exactly one succeeds. Inside a transaction carried by ctx the unit joins it.
+	// does, and it returns only once the unit is durable. A TokenDeactivate or TokenRotate
+	// that finds its token inactive fails the unit with ErrConflict, absent with ErrNotFound;
+	// a taken signature fails it with ErrAlreadyExists. Of concurrent units deactivating one
+	// token exactly one succeeds. Inside a transaction carried by ctx the unit joins it.
 	//
 	// It is how fosite's token flows write (oauth/store.go defers the writes made between
 	// BeginTX and Commit): a code exchange, a refresh rotation or a reuse revocation costs one

@@ -89,6 +89,7 @@ var accountMessages = map[string]string{
 	"api.err.too_large":      "The request body is too large.",
 	"api.err.json_shape":     "The body is not valid JSON of the expected shape.",
 	"api.err.server":         "Something went wrong on our side (reference %s).",
+	"api.err.unavailable":    "Facet cannot answer right now; try again in a moment (reference %s).",
 
 	// field catalog: labels
 	"field.given_name":             "Given name",

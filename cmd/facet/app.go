@@ -39,6 +39,8 @@ type app struct {
 	// prof is kept for the maintenance job (activity-log retention); grants for tests.
 	prof   *profile.Handler
 	grants *consent.Service
+	// readiness is /health/ready's cached verdict (ready.go).
+	readiness *readiness
 }
 
 // newApp opens and migrates the database, resolves the system secret, makes sure a signing
@@ -56,7 +58,8 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, logger: logger, store: store, registry: prometheus.NewRegistry()}
+	a := &app{cfg: cfg, logger: logger, store: store, registry: prometheus.NewRegistry(),
+		readiness: &readiness{store: store, now: cfg.Now}}
 	if err := a.build(ctx); err != nil {
 		if cerr := store.Close(); cerr != nil {
 			logger.Error("close database", "err", cerr)
@@ -134,6 +137,7 @@ func (a *app) build(ctx context.Context) error {
 		CodeLifespan:     cfg.CodeLifespan,
 		AccessLifespan:   cfg.AccessTokenLifespan,
 		RefreshLifespan:  cfg.RefreshTokenLifespan,
+		RefreshGrace:     cfg.RefreshTokenGrace,
 		IDTokenLifespan:  cfg.IDTokenLifespan,
 		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
 		Now:              cfg.Now,
@@ -173,7 +177,7 @@ func (a *app) build(ctx context.Context) error {
 	})
 
 	exempt := append(oauth.CrossSitePaths(), "/health/", "/metrics", templates.StaticPrefix, "/.well-known/")
-	var h http.Handler = browserGuard(r, exempt, a.logger, tmpl)
+	var h http.Handler = browserGuard(textGuard(r, oauth.CrossSitePaths(), a.logger, tmpl), exempt, a.logger, tmpl)
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
@@ -189,18 +193,6 @@ func (a *app) Close() error { return a.store.Close() }
 
 func (a *app) alive(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// ready reports whether this node can serve: the database answers within two seconds.
-func (a *app) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := a.store.Ping(ctx); err != nil {
-		a.logger.WarnContext(r.Context(), "readiness: database unavailable", "err", err)
-		a.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
-		return
-	}
-	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok", "database": "up"})
 }
 
 func (a *app) writeJSON(w http.ResponseWriter, r *http.Request, status int, v map[string]string) {

@@ -44,10 +44,14 @@ type Config struct {
 	CodeLifespan         time.Duration
 	AccessTokenLifespan  time.Duration
 	RefreshTokenLifespan time.Duration
-	IDTokenLifespan      time.Duration
-	IDTokenOnRefresh     bool // refresh responses carry a new ID token
-	SessionIdle          time.Duration
-	SessionAbsolute      time.Duration
+	// RefreshTokenGrace is the reuse grace of a rotated refresh token (oauth.Config.RefreshGrace).
+	// Zero is meaningful (none), so withDefaults leaves it: a Config built in code has no grace
+	// unless it sets one; the configuration default is 30s.
+	RefreshTokenGrace time.Duration
+	IDTokenLifespan   time.Duration
+	IDTokenOnRefresh  bool // refresh responses carry a new ID token
+	SessionIdle       time.Duration
+	SessionAbsolute   time.Duration
 
 	Demo bool // serve the demo relying party at /demo
 
@@ -121,6 +125,7 @@ func settings() []setting {
 		{Key: "code_lifespan", Flag: "code-lifespan", Default: "5m", Help: "authorization code lifetime (at most 5m)", Serve: true},
 		{Key: "access_token_lifespan", Flag: "access-token-lifespan", Default: "15m", Help: "access token lifetime", Serve: true},
 		{Key: "refresh_token_lifespan", Flag: "refresh-token-lifespan", Default: "720h", Help: "refresh token absolute lifetime", Serve: true},
+		{Key: "refresh_token_grace", Flag: "refresh-token-grace", Default: "30s", Help: "how long a rotated refresh token may be presented again (a retry whose answer was lost) and get a new one instead of revoking the grant; 0 revokes on every reuse", Serve: true},
 		{Key: "id_token_lifespan", Flag: "id-token-lifespan", Default: "1h", Help: "ID token lifetime", Serve: true},
 		{Key: "id_token_on_refresh", Flag: "id-token-on-refresh", Default: "false", Help: "also issue a new ID token with every refresh (OIDC Core 12.2 makes it optional; it costs an RSA signature)", Serve: true},
 		{Key: "session_idle", Flag: "session-idle", Default: "24h", Help: "browser session idle timeout", Serve: true},
@@ -246,6 +251,7 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		{"code_lifespan", &cfg.CodeLifespan},
 		{"access_token_lifespan", &cfg.AccessTokenLifespan},
 		{"refresh_token_lifespan", &cfg.RefreshTokenLifespan},
+		{"refresh_token_grace", &cfg.RefreshTokenGrace},
 		{"id_token_lifespan", &cfg.IDTokenLifespan},
 		{"session_idle", &cfg.SessionIdle},
 		{"session_absolute", &cfg.SessionAbsolute},
@@ -343,6 +349,11 @@ func (cfg Config) validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
 		}
+	}
+	// The grace only tolerates a retry of a lost answer; one as long as the token's life
+	// would disable reuse detection (RFC 9700 §4.14.2).
+	if cfg.RefreshTokenGrace < 0 || cfg.RefreshTokenGrace > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("refresh_token_grace must be between 0 and 5m, got %s", cfg.RefreshTokenGrace))
 	}
 	// RFC 9700 §4.2.1 and SECURITY.md 4: codes live at most five minutes.
 	if cfg.CodeLifespan > 5*time.Minute {

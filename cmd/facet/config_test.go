@@ -69,6 +69,38 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestConfigRefreshGrace: refresh_token_grace defaults to 30s, 0 (strict reuse detection)
+// survives the defaults a Config built in code gets, and a grace that is negative or longer
+// than 5m is refused.
+func TestConfigRefreshGrace(t *testing.T) {
+	for _, c := range []struct {
+		env   map[string]string
+		flags []string
+		want  time.Duration
+	}{
+		{nil, nil, 30 * time.Second},
+		{map[string]string{"FACET_REFRESH_TOKEN_GRACE": "0"}, nil, 0},
+		{map[string]string{"FACET_REFRESH_TOKEN_GRACE": "0"}, []string{"--refresh-token-grace", "10s"}, 10 * time.Second},
+	} {
+		cfg, err := loadConfig("", envOf(c.env), serveFlags(t, c.flags...))
+		if err != nil {
+			t.Fatalf("env %v flags %v: %v", c.env, c.flags, err)
+		}
+		if cfg.RefreshTokenGrace != c.want {
+			t.Errorf("env %v flags %v: refresh_token_grace %s, want %s", c.env, c.flags, cfg.RefreshTokenGrace, c.want)
+		}
+		if got := cfg.withDefaults().RefreshTokenGrace; got != c.want {
+			t.Errorf("env %v flags %v: withDefaults changed refresh_token_grace to %s", c.env, c.flags, got)
+		}
+	}
+	for _, bad := range []string{"-1s", "6m", "soon"} {
+		if _, err := loadConfig("", envOf(map[string]string{"FACET_REFRESH_TOKEN_GRACE": bad}), serveFlags(t)); err == nil ||
+			!strings.Contains(err.Error(), "refresh_token_grace") {
+			t.Errorf("refresh_token_grace %q: error %v, want one naming the key", bad, err)
+		}
+	}
+}
+
 // TestConfigPrecedence: defaults < YAML file < FACET_* environment < flags, key by key.
 func TestConfigPrecedence(t *testing.T) {
 	yaml := writeFile(t, "facet.yaml", `

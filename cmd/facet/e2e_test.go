@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -103,7 +102,14 @@ type signedUp struct {
 // and redeems the code.
 func signUpAndExchange(t testing.TB, be storagetest.Backend, email, name string) signedUp {
 	t.Helper()
-	s := signedUp{f: startFacet(t, be.NewURL(t), nil)}
+	return signUpAndExchangeOn(t, be, nil, email, name)
+}
+
+// signUpAndExchangeOn is signUpAndExchange on a server with clock c (nil: the wall clock)
+// and opts applied to its Config.
+func signUpAndExchangeOn(t testing.TB, be storagetest.Backend, c *clock, email, name string, opts ...func(*Config)) signedUp {
+	t.Helper()
+	s := signedUp{f: startFacet(t, be.NewURL(t), c, opts...)}
 	s.r = newRP(t, s.f)
 	s.b = newAgent(t, s.f.issuer)
 	s.ar = s.r.start()
@@ -342,51 +348,6 @@ func revoke(t testing.TB, r *rp, token string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("revoke: status %d", resp.StatusCode)
-	}
-}
-
-// TestRefreshRace: 16 goroutines redeem one refresh token; exactly one wins, none gets a 5xx.
-func TestRefreshRace(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
-		t.Run(be.Name, func(t *testing.T) {
-			s := signUpAndExchange(t, be, "race@example.com", "")
-			r, tok := s.r, s.tok
-			const n = 16
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			wins, codes := 0, map[string]int{}
-			start := make(chan struct{})
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					_, err := r.conf.TokenSource(r.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-					mu.Lock()
-					defer mu.Unlock()
-					if err == nil {
-						wins++
-						return
-					}
-					var re *oauth2.RetrieveError
-					if !errors.As(err, &re) || re.Response.StatusCode >= 500 {
-						codes["5xx or transport: "+err.Error()]++
-						return
-					}
-					codes[re.ErrorCode]++
-				}()
-			}
-			close(start)
-			wg.Wait()
-			if wins != 1 {
-				t.Fatalf("%d refreshes succeeded, want exactly 1 (errors: %v)", wins, codes)
-			}
-			for c := range codes {
-				if strings.HasPrefix(c, "5xx") {
-					t.Fatalf("a concurrent refresh failed badly: %v", codes)
-				}
-			}
-		})
 	}
 }
 

@@ -108,6 +108,13 @@ func (f *facet) client() *http.Client { return f.srv.Client() }
 // countTokens counts every stored OAuth2 artefact (codes, tokens, PKCE and OIDC sessions).
 func (f *facet) countTokens(t testing.TB) int {
 	t.Helper()
+	return f.countTokensWhere(t, "TRUE")
+}
+
+// countTokensWhere counts the stored OAuth2 artefacts that match the SQL condition where (a
+// constant of the test).
+func (f *facet) countTokensWhere(t testing.TB, where string) int {
+	t.Helper()
 	driver, dsn := "postgres", f.dbURL
 	if rest, ok := strings.CutPrefix(f.dbURL, "sqlite://"); ok {
 		driver, dsn = "sqlite", rest
@@ -118,7 +125,7 @@ func (f *facet) countTokens(t testing.TB) int {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM tokens").Scan(&n); err != nil {
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM tokens WHERE "+where).Scan(&n); err != nil {
 		t.Fatalf("count tokens: %v", err)
 	}
 	return n

@@ -64,3 +64,19 @@ func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time
 	}
 	return n == 1, nil
 }
+
+// probeKey is the settings row ProbeWrite upserts.
+const probeKey = "readiness_probe"
+
+// ProbeWrite upserts the probe row in its own committed statement (on SQLite through the
+// group commit, as every write): a disk that is full or a database that is read-only fails
+// it, as it fails every token and session write.
+func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO settings (key, value, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		probeKey, now.UTC().Format(time.RFC3339Nano), ts(now))
+	if err != nil {
+		return fmt.Errorf("probe write: %w", mapErr(err))
+	}
+	return nil
+}

@@ -418,7 +418,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) (e
 	return s.Commit(txCtx)
 }
 
-// mapErr maps driver errors onto storage's sentinels, keeping the driver's error in the chain.
+// mapErr maps driver errors onto storage's sentinels (storage.ErrUnavailable included),
+// keeping the driver's error in the chain.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -434,7 +435,7 @@ func mapErr(err error) error {
 		case "40001", "40P01", "55P03": // serialization_failure, deadlock_detected, lock_not_available
 			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 		}
-		return err
+		return unavailable(err)
 	}
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) {
@@ -447,7 +448,7 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 		}
 	}
-	return err
+	return unavailable(err)
 }
 
 // ts normalizes a time before writing: UTC, microseconds (what PostgreSQL keeps; SQLite would

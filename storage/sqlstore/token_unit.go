@@ -27,7 +27,7 @@ func (s *Store) applyTokenWrites(ctx context.Context, writes []storage.TokenWrit
 		return nil
 	}
 	for _, w := range writes {
-		if w.Op < storage.TokenCreate || w.Op > storage.TokenRevokeRequest || w.Token.Kind == "" {
+		if w.Op < storage.TokenCreate || w.Op > storage.TokenRotate || w.Token.Kind == "" {
 			return fmt.Errorf("invalid token write: op %d, kind %q", w.Op, w.Token.Kind)
 		}
 	}
@@ -55,10 +55,11 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, writes []storage.TokenW
 		switch w.Op {
 		case storage.TokenCreate:
 			_, err = s.txExec(ctx, tx, insertToken, tokenArgs(t)...)
-		case storage.TokenDeactivate:
+		case storage.TokenDeactivate, storage.TokenRotate:
 			var res sql.Result
 			var n int64
-			if res, err = s.txExec(ctx, tx, deactivateToken, string(t.Kind), t.Signature); err != nil {
+			query, args := deactivation(w, make([]any, 0, 3))
+			if res, err = s.txExec(ctx, tx, query, args...); err != nil {
 				break
 			}
 			if n, err = res.RowsAffected(); err == nil && n == 0 {
@@ -76,6 +77,16 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, writes []storage.TokenW
 		}
 	}
 	return nil
+}
+
+// deactivation is the statement of a TokenDeactivate or TokenRotate, and args with its
+// arguments appended.
+func deactivation(w storage.TokenWrite, args []any) (string, []any) {
+	t := w.Token
+	if w.Op == storage.TokenRotate {
+		return rotateToken, append(args, ts(t.RotatedAt), string(t.Kind), t.Signature)
+	}
+	return deactivateToken, append(args, string(t.Kind), t.Signature)
 }
 
 // txExec runs query on tx through the writer's prepared statement when there is one.
@@ -165,7 +176,7 @@ func pgOneStatement(writes []storage.TokenWrite) (pre int, ok bool) {
 		switch w.Op {
 		case storage.TokenCreate:
 			continue
-		case storage.TokenDeactivate:
+		case storage.TokenDeactivate, storage.TokenRotate:
 			if pre >= 0 {
 				return -1, false
 			}
@@ -212,10 +223,10 @@ func pgUnitStatement(writes []storage.TokenWrite, pre int) (string, []any) {
 	}
 	gate := ""
 	if pre >= 0 {
-		t := writes[pre].Token
+		var query string
+		query, args = deactivation(writes[pre], args)
 		cte() // w0
-		q.WriteString(deactivateToken + " RETURNING 1)")
-		args = append(args, string(t.Kind), t.Signature)
+		q.WriteString(query + " RETURNING 1)")
 		gate = " AND EXISTS (SELECT 1 FROM w0)"
 	}
 	creates := 0

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -17,6 +18,7 @@ const (
 	insertToken       = `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	deleteToken       = `DELETE FROM tokens WHERE kind = ? AND signature = ?`
 	deactivateToken   = `UPDATE tokens SET active = FALSE WHERE kind = ? AND signature = ? AND active`
+	rotateToken       = `UPDATE tokens SET active = FALSE, rotated_at = ? WHERE kind = ? AND signature = ? AND active`
 	tokenExists       = `SELECT 1 FROM tokens WHERE kind = ? AND signature = ?`
 	deleteRequest     = `DELETE FROM tokens WHERE kind = ? AND request_id = ?`
 	deactivateRequest = `UPDATE tokens SET active = FALSE WHERE kind = ? AND request_id = ? AND active`
@@ -47,14 +49,14 @@ func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
 
 // GetToken returns the token, active or not.
 func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature string) (storage.Token, error) {
-	return s.getToken(ctx, `SELECT `+tokenCols+` FROM tokens WHERE kind = ? AND signature = ?`, kind, signature)
+	return s.getToken(ctx, `SELECT `+tokenCols+`, rotated_at FROM tokens WHERE kind = ? AND signature = ?`, kind, signature)
 }
 
 // tokenWithVersion is GetToken's statement with the subject's release_version joined: one
 // read where userinfo made two (the token, then the version its cached release data is
 // checked against).
 const tokenWithVersion = `SELECT t.kind, t.signature, t.request_id, t.client_id, t.subject, t.active, t.access_signature,
-	t.requested_at, t.expires_at, t.data, COALESCE(u.release_version, -1)
+	t.requested_at, t.expires_at, t.data, t.rotated_at, COALESCE(u.release_version, -1)
 	FROM tokens t LEFT JOIN users u ON u.id = t.subject WHERE t.kind = ? AND t.signature = ?`
 
 // GetTokenReleaseVersion returns the token, active or not, and its subject's release version
@@ -65,15 +67,22 @@ func (s *Store) GetTokenReleaseVersion(ctx context.Context, kind storage.TokenKi
 	return t, v, err
 }
 
-// getToken runs query, which selects tokenCols and then the columns extra scans into.
+// getToken runs query, which selects tokenCols, rotated_at and then the columns extra scans
+// into.
 func (s *Store) getToken(ctx context.Context, query string, kind storage.TokenKind, signature string, extra ...any) (storage.Token, error) {
-	var t storage.Token
+	var (
+		t       storage.Token
+		rotated sql.NullTime
+	)
 	dest := append([]any{&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &t.Active, &t.AccessSignature,
-		&t.RequestedAt, &t.ExpiresAt, &t.Data}, extra...)
+		&t.RequestedAt, &t.ExpiresAt, &t.Data, &rotated}, extra...)
 	if err := s.row(ctx, query, string(kind), signature).Scan(dest...); err != nil {
 		return storage.Token{}, fmt.Errorf("get %s: %w", kind, mapErr(err))
 	}
 	t.RequestedAt, t.ExpiresAt = t.RequestedAt.UTC(), t.ExpiresAt.UTC()
+	if rotated.Valid {
+		t.RotatedAt = rotated.Time.UTC()
+	}
 	return t, nil
 }
 
@@ -111,17 +120,29 @@ func (s *Store) deactivate(ctx context.Context, kind storage.TokenKind, signatur
 }
 
 // RotateRefreshToken deactivates the refresh token (ErrConflict if it was not active,
-// ErrNotFound if absent) and deletes the access tokens of requestID, as one unit (see
-// ApplyTokenWrites).
-func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+// ErrNotFound if absent), recording at as the time it was rotated, and deletes the access
+// tokens of requestID, as one unit (see ApplyTokenWrites).
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string, at time.Time) error {
 	err := s.applyTokenWrites(ctx, []storage.TokenWrite{
-		{Op: storage.TokenDeactivate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature}},
+		{Op: storage.TokenRotate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: signature, RotatedAt: at}},
 		{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: storage.KindAccessToken, RequestID: requestID}},
 	})
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)
 	}
 	return nil
+}
+
+// ActiveRefreshToken returns the signature of requestID's active refresh token (found through
+// the (request_id, kind) index); ErrNotFound when there is none.
+func (s *Store) ActiveRefreshToken(ctx context.Context, requestID string) (string, error) {
+	var sig string
+	err := s.row(ctx, `SELECT signature FROM tokens WHERE request_id = ? AND kind = ? AND active`,
+		requestID, string(storage.KindRefreshToken)).Scan(&sig)
+	if err != nil {
+		return "", fmt.Errorf("active refresh token of request: %w", mapErr(err))
+	}
+	return sig, nil
 }
 
 // RevokeRequest ends every token of kind issued under requestID: refresh tokens are

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"DeactivateToken", testDeactivateToken},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RotateRefreshTokenRace", testRotateRefreshTokenRace},
+		{"RotatedAt", testRotatedAt},
+		{"ActiveRefreshToken", testActiveRefreshToken},
 		{"TokenWrites", testTokenWrites},
 		{"TokenWritesInTx", testTokenWritesInTx},
 		{"TokenWritesRace", testTokenWritesRace},
@@ -376,9 +378,12 @@ func testRotateRefreshToken(t *testing.T, s storage.Storage) {
 	createToken(t, s, newToken(storage.KindAccessToken, "access-2", "req", "u1", "app"))
 	createToken(t, s, newToken(storage.KindAccessToken, "other", "req-other", "u1", "app"))
 
-	must(t, s.RotateRefreshToken(ctx, "req", "refresh"))
+	when := base.Add(time.Minute)
+	must(t, s.RotateRefreshToken(ctx, "req", "refresh", when))
 	if tok, ok := tokenExists(t, s, storage.KindRefreshToken, "refresh"); !ok || tok.Active {
 		t.Errorf("refresh token after rotation: present=%v active=%v, want present and inactive", ok, tok.Active)
+	} else if !tok.RotatedAt.Equal(at(time.Minute)) {
+		t.Errorf("refresh token after rotation: RotatedAt = %v, want %v", tok.RotatedAt, at(time.Minute))
 	}
 	for _, sig := range []string{"access-1", "access-2"} {
 		if _, ok := tokenExists(t, s, storage.KindAccessToken, sig); ok {
@@ -388,8 +393,8 @@ func testRotateRefreshToken(t *testing.T, s storage.Storage) {
 	if _, ok := tokenExists(t, s, storage.KindAccessToken, "other"); !ok {
 		t.Error("rotation deleted another request's access token")
 	}
-	wantErr(t, s.RotateRefreshToken(ctx, "req", "refresh"), storage.ErrConflict, "second RotateRefreshToken")
-	wantErr(t, s.RotateRefreshToken(ctx, "req", "nope"), storage.ErrNotFound, "RotateRefreshToken missing")
+	wantErr(t, s.RotateRefreshToken(ctx, "req", "refresh", when), storage.ErrConflict, "second RotateRefreshToken")
+	wantErr(t, s.RotateRefreshToken(ctx, "req", "nope", when), storage.ErrNotFound, "RotateRefreshToken missing")
 }
 
 // testRotateRefreshTokenRace: 16 concurrent refreshes of one token, exactly one wins and the
@@ -398,7 +403,7 @@ func testRotateRefreshTokenRace(t *testing.T, s storage.Storage) {
 	createToken(t, s, newToken(storage.KindRefreshToken, "refresh", "req", "u1", "app"))
 	createToken(t, s, newToken(storage.KindAccessToken, "access", "req", "u1", "app"))
 	const n = 16
-	errs := concurrently(n, func(int) error { return s.RotateRefreshToken(t.Context(), "req", "refresh") })
+	errs := concurrently(n, func(int) error { return s.RotateRefreshToken(t.Context(), "req", "refresh", base) })
 	wins := 0
 	for _, err := range errs {
 		switch {
@@ -625,7 +630,8 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetToken", second(s.GetToken(txCtx, storage.KindRefreshToken, "r")))
 	step("DeactivateToken", s.DeactivateToken(txCtx, storage.KindAuthorizeCode, "c"))
 	step("DeleteToken", s.DeleteToken(txCtx, storage.KindAuthorizeCode, "c"))
-	step("RotateRefreshToken", s.RotateRefreshToken(txCtx, "req", "r"))
+	step("ActiveRefreshToken", second(s.ActiveRefreshToken(txCtx, "req")))
+	step("RotateRefreshToken", s.RotateRefreshToken(txCtx, "req", "r", base))
 	step("RevokeRequest", s.RevokeRequest(txCtx, storage.KindRefreshToken, "req"))
 	step("RevokeSubject", second(s.RevokeSubject(txCtx, "u1", "")))
 	step("DeleteExpiredTokens", second(s.DeleteExpiredTokens(txCtx, base)))

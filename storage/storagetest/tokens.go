@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/facetid/facet/storage"
 )
@@ -19,6 +20,10 @@ func deleteW(kind storage.TokenKind, sig string) storage.TokenWrite {
 	return storage.TokenWrite{Op: storage.TokenDelete, Token: storage.Token{Kind: kind, Signature: sig}}
 }
 
+func rotateW(sig string, at time.Time) storage.TokenWrite {
+	return storage.TokenWrite{Op: storage.TokenRotate, Token: storage.Token{Kind: storage.KindRefreshToken, Signature: sig, RotatedAt: at}}
+}
+
 func revokeW(kind storage.TokenKind, request string) storage.TokenWrite {
 	return storage.TokenWrite{Op: storage.TokenRevokeRequest, Token: storage.Token{Kind: kind, RequestID: request}}
 }
@@ -27,11 +32,11 @@ func createW(t storage.Token) storage.TokenWrite {
 	return storage.TokenWrite{Op: storage.TokenCreate, Token: t}
 }
 
-// rotation is a refresh: deactivate the refresh token, delete the request's access tokens,
-// create a new access and refresh token.
+// rotation is a refresh: rotate the refresh token (at base+1m), delete the request's access
+// tokens, create a new access and refresh token.
 func rotation(request, refresh, newAccess, newRefresh string) []storage.TokenWrite {
 	return []storage.TokenWrite{
-		deactivateW(storage.KindRefreshToken, refresh),
+		rotateW(refresh, base.Add(time.Minute)),
 		revokeW(storage.KindAccessToken, request),
 		createW(newToken(storage.KindAccessToken, newAccess, request, "u1", "app")),
 		createW(newToken(storage.KindRefreshToken, newRefresh, request, "u1", "app")),
@@ -258,5 +263,121 @@ func testTokenWritesRace(t *testing.T, s storage.Storage) {
 			}
 			must(t, s.DeleteToken(ctx, storage.KindAccessToken, "at-old"))
 		})
+	}
+}
+
+// testRotatedAt: a rotation records when the refresh token was rotated, in every unit form;
+// deactivation and revocation record nothing, and a failed rotation changes nothing.
+func testRotatedAt(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	rotatedAt := func(sig string) time.Time {
+		t.Helper()
+		tok, err := s.GetToken(ctx, storage.KindRefreshToken, sig)
+		must(t, err)
+		return tok.RotatedAt
+	}
+	createToken(t, s, newToken(storage.KindRefreshToken, "rt0", "req", "u1", "app"))
+	if got := rotatedAt("rt0"); !got.IsZero() {
+		t.Errorf("new refresh token: RotatedAt = %v, want zero", got)
+	}
+	// A rotation as fosite's refresh makes it (one statement on PostgreSQL).
+	must(t, s.ApplyTokenWrites(ctx, rotation("req", "rt0", "at1", "rt1")))
+	if got := rotatedAt("rt0"); !got.Equal(at(time.Minute)) {
+		t.Errorf("rotated refresh token: RotatedAt = %v, want %v", got, at(time.Minute))
+	}
+	if got := rotatedAt("rt1"); !got.IsZero() {
+		t.Errorf("its successor: RotatedAt = %v, want zero", got)
+	}
+	// A second rotation of it fails and keeps the first time.
+	err := s.ApplyTokenWrites(ctx, []storage.TokenWrite{rotateW("rt0", base.Add(time.Hour))})
+	wantErr(t, err, storage.ErrConflict, "rotation of a rotated token")
+	if got := rotatedAt("rt0"); !got.Equal(at(time.Minute)) {
+		t.Errorf("after a failed rotation: RotatedAt = %v, want %v", got, at(time.Minute))
+	}
+	// The same unit inside a transaction (a savepoint).
+	must(t, s.InTx(ctx, func(ctx context.Context) error {
+		return s.ApplyTokenWrites(ctx, []storage.TokenWrite{rotateW("rt1", base.Add(2*time.Minute))})
+	}))
+	if got := rotatedAt("rt1"); !got.Equal(at(2 * time.Minute)) {
+		t.Errorf("rotated in a transaction: RotatedAt = %v, want %v", got, at(2*time.Minute))
+	}
+	// Revoked and deactivated refresh tokens were not rotated.
+	createToken(t, s, newToken(storage.KindRefreshToken, "rt-revoked", "req-r", "u1", "app"))
+	createToken(t, s, newToken(storage.KindRefreshToken, "rt-off", "req-d", "u1", "app"))
+	must(t, s.RevokeRequest(ctx, storage.KindRefreshToken, "req-r"))
+	must(t, s.DeactivateToken(ctx, storage.KindRefreshToken, "rt-off"))
+	createToken(t, s, newToken(storage.KindRefreshToken, "rt-subject", "req-s", "u2", "app"))
+	if _, err := s.RevokeSubject(ctx, "u2", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []string{"rt-revoked", "rt-off", "rt-subject"} {
+		if got := rotatedAt(sig); !got.IsZero() {
+			t.Errorf("%s: RotatedAt = %v, want zero", sig, got)
+		}
+	}
+}
+
+// testActiveRefreshToken: a request's one active refresh token through its rotations; none
+// once revoked. Of 16 concurrent units rotating the active token, one applies, and the
+// request still has exactly one active refresh token.
+func testActiveRefreshToken(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	active := func(request string) string {
+		t.Helper()
+		sig, err := s.ActiveRefreshToken(ctx, request)
+		if errors.Is(err, storage.ErrNotFound) {
+			return "none"
+		}
+		must(t, err)
+		return sig
+	}
+	createToken(t, s, newToken(storage.KindAuthorizeCode, "code", "req", "u1", "app"))
+	createToken(t, s, newToken(storage.KindRefreshToken, "other", "req-2", "u1", "app"))
+	if got := active("req"); got != "none" {
+		t.Errorf("request without a refresh token: %q, want none", got)
+	}
+	must(t, s.ApplyTokenWrites(ctx, exchange("req", "code", "at0", "rt0")))
+	if got := active("req"); got != "rt0" {
+		t.Errorf("after the exchange: %q, want rt0", got)
+	}
+	must(t, s.ApplyTokenWrites(ctx, rotation("req", "rt0", "at1", "rt1")))
+	if got := active("req"); got != "rt1" {
+		t.Errorf("after a rotation: %q, want rt1", got)
+	}
+
+	const n = 16
+	errs := concurrently(n, func(i int) error {
+		return s.ApplyTokenWrites(ctx, rotation("req", "rt1", fmt.Sprint("at-", i), fmt.Sprint("rt-", i)))
+	})
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Errorf("rotations %d and %d both applied", winner, i)
+		case !errors.Is(err, storage.ErrConflict):
+			t.Errorf("rotation %d: %v, want ErrConflict", i, err)
+		}
+	}
+	if got, want := active("req"), fmt.Sprint("rt-", winner); got != want {
+		t.Errorf("after concurrent rotations: %q, want the winner's %q", got, want)
+	}
+	live := 0
+	for i := range n {
+		if TokenState(ctx, t, s, storage.KindRefreshToken, fmt.Sprint("rt-", i)) == "active" {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Errorf("%d active refresh tokens of the request, want 1", live)
+	}
+
+	must(t, s.RevokeRequest(ctx, storage.KindRefreshToken, "req"))
+	if got := active("req"); got != "none" {
+		t.Errorf("after revocation: %q, want none", got)
+	}
+	if got := active("req-2"); got != "other" {
+		t.Errorf("another request: %q, want other", got)
 	}
 }
