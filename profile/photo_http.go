@@ -367,6 +367,10 @@ func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, 
 		return photoDenied, nil
 	}
 	sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Whether the token is active is unknown: an outage, not "no such photo".
+		return photoDenied, fmt.Errorf("verify access token: %w", err)
+	}
 	if err != nil || sub != p.UserID || clientID == "" {
 		return photoDenied, nil
 	}

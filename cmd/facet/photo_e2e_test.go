@@ -306,3 +306,29 @@ func TestPhotoHostileUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestPhotoOutage: with the database gone, a photo URL answers 503, for anyone and for an
+// app's token alike, never the 404 of a photo that does not exist or may not be seen.
+func TestPhotoOutage(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			db := newOutageDB(t, be)
+			f := startFacet(t, db.url, newClock())
+			r := newRP(t, f)
+			b := newAgent(t, f.issuer)
+			ar := r.start()
+			tok := exchange(t, r, ar, signUp(t, b, r, ar, "photo.outage@example.com", "correct horse battery", "Photo Outage"))
+			p := uploadPhoto(t, b, http.MethodPut, "/api/account/photo", noisePNG(t, 16))
+			var put struct{ Picture string }
+			if err := json.Unmarshal([]byte(p.body), &put); p.status != http.StatusOK || err != nil {
+				t.Fatalf("upload: %d %s", p.status, p.body)
+			}
+			db.stop(t, f.app)
+			for _, header := range [][]string{nil, {"Authorization", "Bearer " + tok.AccessToken}} {
+				if status, _ := getPhoto(t, f, put.Picture, header...); status != http.StatusServiceUnavailable {
+					t.Errorf("GET %s %v with the database stopped: %d, want 503", put.Picture, header, status)
+				}
+			}
+		})
+	}
+}
