@@ -62,8 +62,8 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	r.HandleFunc("/profile/phone", h.contactStart(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone/verify", h.contactVerify(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone/delete", h.contactDelete(phone)).Methods(http.MethodPost)
-	r.HandleFunc("/profile/photo", h.photoPage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/profile/photo", h.photoUpload).Methods(http.MethodPost)
+	r.HandleFunc(photoPagePath, h.photoPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(photoPagePath, h.photoUpload).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/available", h.photoAvailable).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/delete", h.photoDelete).Methods(http.MethodPost)
 	r.HandleFunc(PhotoPathPrefix+"{id}", h.photoServe).Methods(http.MethodGet, http.MethodHead)
@@ -77,8 +77,8 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	api.HandleFunc("/phone", h.apiPhoneStart).Methods(http.MethodPost)
 	api.HandleFunc("/phone/verify", h.apiContactVerify(phone)).Methods(http.MethodPost)
 	api.HandleFunc("/phone", h.apiContactDelete(phone)).Methods(http.MethodDelete)
-	api.HandleFunc("/photo", h.apiPhotoPut).Methods(http.MethodPut)
-	api.HandleFunc("/photo", h.apiPhotoDelete).Methods(http.MethodDelete)
+	api.HandleFunc(apiPhotoPath, h.apiPhotoPut).Methods(http.MethodPut)
+	api.HandleFunc(apiPhotoPath, h.apiPhotoDelete).Methods(http.MethodDelete)
 }
 
 // contactError is a refusal of a contact operation: the HTTP status and API error code, the

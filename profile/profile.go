@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/medama-io/go-useragent"
 	"golang.org/x/crypto/hkdf"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/notify"
@@ -107,13 +108,11 @@ type Handler struct {
 	limits    loginLimits
 	// ua parses User-Agent strings for the activity log (safe for concurrent use).
 	ua *useragent.Parser
-	// decodes bounds concurrent photo decodes: a 40-megapixel image takes about 160 MB
-	// decoded, so a burst of uploads waits here instead of taking gigabytes.
-	decodes chan struct{}
+	// decodes bounds the memory of the photo decodes running at once: each holds its
+	// photoCost of PhotoDecodeMemory, so a burst of uploads waits here instead of taking
+	// gigabytes.
+	decodes *semaphore.Weighted
 }
-
-// maxPhotoDecodes is how many photos are decoded at once.
-const maxPhotoDecodes = 2
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
 func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog.Logger) (*Handler, error) {
@@ -157,7 +156,7 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
 		ua:        useragent.NewParser(),
-		decodes:   make(chan struct{}, maxPhotoDecodes),
+		decodes:   semaphore.NewWeighted(PhotoDecodeMemory()),
 	}
 	// The catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {

@@ -187,7 +187,7 @@ func (a *app) build(ctx context.Context) error {
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
-	a.handler = observe(h, a.logger, metrics, tmpl)
+	a.handler = observe(h, a.logger, metrics, tmpl, prof.BodyLimit)
 
 	// The metrics (route counters, tokens issued, process figures) are for the operator, not
 	// the public: serve puts them on their own listener (metrics_listen), never on r.

@@ -248,7 +248,7 @@ func TestPanicRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), logger, m, nil)
+	h := observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), logger, m, nil, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 	if rec.Code != http.StatusInternalServerError {
@@ -273,7 +273,7 @@ func TestBodyLimit(t *testing.T) {
 	var readErr error
 	h := observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, readErr = io.ReadAll(r.Body)
-	}), logger, m, nil)
+	}), logger, m, nil, nil)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", bytes.NewReader(make([]byte, maxBodyBytes+1))))
 	var tooLarge *http.MaxBytesError
 	if !errors.As(readErr, &tooLarge) {

@@ -13,7 +13,7 @@ import (
 )
 
 // memoryLimitAuto is Config.MemoryLimit's "auto": memoryBase plus the memory of the password
-// hashes that may run at once.
+// hashes and of the photo decodes that may run at once.
 const memoryLimitAuto = -1
 
 // memoryBase is what a node holds besides password hashes: a live heap of ≈ 10–15 MB after
@@ -27,8 +27,13 @@ const memoryBase = 48 << 20
 // collections, and the live heap at a collection includes the hashes in flight, so logins
 // pushed a node's RSS to ≈ 190 MB. The limit makes the collector run before that; the
 // collections are cheap because argon2id's memory holds no pointers to scan.
+//
+// Photo decodes are counted the same way: each holds up to its budget (profile's photo cost,
+// ≈ 34 MiB for a 12-megapixel photo) for a fraction of a second, and left out of the limit
+// two of them pushed the heap past it, so the collector ran back to back and logins waited
+// on it.
 func autoMemoryLimit() int64 {
-	return memoryBase + int64(profile.PasswordHashMemory())
+	return memoryBase + int64(profile.PasswordHashMemory()) + profile.PhotoDecodeMemory()
 }
 
 // gcPercentUnderLimit is the GOGC serve runs with once a memory limit is set. With the default

@@ -27,7 +27,8 @@ func TestParseMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestApplyMemoryLimit: auto is the base plus every hash slot's memory, GOGC is raised under
+// TestApplyMemoryLimit: auto is the base plus every hash slot's and every photo decode's
+// memory, GOGC is raised under
 // the limit, the previous limit and GOGC come back, and a limit already set (GOMEMLIMIT) is left alone. Not parallel: the limit is
 // the process's.
 func TestApplyMemoryLimit(t *testing.T) {
@@ -35,7 +36,10 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Skipf("the test process runs with a memory limit (%d): GOMEMLIMIT is set", got)
 	}
-	want := int64(memoryBase + profile.PasswordHashMemory())
+	want := int64(memoryBase+profile.PasswordHashMemory()) + profile.PhotoDecodeMemory()
+	if profile.PhotoDecodeMemory() < 64<<20 {
+		t.Fatalf("PhotoDecodeMemory() = %d, want room for at least one large photo decode", profile.PhotoDecodeMemory())
+	}
 	if profile.PasswordHashMemory() < 19<<20 {
 		t.Fatalf("PasswordHashMemory() = %d, want at least one 19 MiB hash", profile.PasswordHashMemory())
 	}
