@@ -23,8 +23,11 @@ import (
 const photoDecodeBudget = 96 << 20
 
 // maxPhotoDecodes is how many budget-sized photos may be processed at once; smaller ones
-// share the same total.
-const maxPhotoDecodes = 2
+// share the same total (two or three phone photos at once). One: the total is added to the
+// automatic memory limit, and under the GC settings that limit allows, the heap of a node
+// that decodes no photo may grow to it too (uploads are rare beside logins; a second upload
+// waits a fraction of a second).
+const maxPhotoDecodes = 1
 
 // PhotoDecodeMemory is the most memory the photo decodes running at once can hold: the
 // server sizes its soft memory limit with it.
