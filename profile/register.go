@@ -111,6 +111,21 @@ func (h *Handler) verifiedOwner(ctx context.Context, addr string) (string, error
 	return users[0].ID, nil
 }
 
+// PurgeUnverified deletes the accounts older than cfg.UnverifiedAccountTTL that have no way
+// in but an unconfirmed email address (no confirmed address, phone number or username), with
+// their tokens, and returns how many. cmd runs it in its periodic cleanup, on one node at a
+// time.
+func (h *Handler) PurgeUnverified(ctx context.Context) (int, error) {
+	ids, err := h.Store.DeleteUnverifiedUsers(ctx, h.Now().Add(-h.cfg.UnverifiedAccountTTL))
+	if err != nil {
+		return 0, fmt.Errorf("purge unverified accounts: %w", err)
+	}
+	for _, id := range ids {
+		h.Logger.InfoContext(ctx, "unverified account expired", "user_id", id)
+	}
+	return len(ids), nil
+}
+
 // checkRegistration returns the catalog text for each invalid field of an already
 // normalized email, the password and the optional name.
 func (h *Handler) checkRegistration(email, password, name string) map[string]string {

@@ -118,6 +118,8 @@ func (a *app) build(ctx context.Context) error {
 		PhoneRegion:     cfg.PhoneRegion,
 		MaxPhotoBytes:   cfg.MaxPhotoBytes,
 		RecentAuth:      cfg.RecentAuth,
+
+		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, a.store, tmpl, a.logger)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
