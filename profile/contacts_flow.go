@@ -279,7 +279,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 // "expires_in"}.
 func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k contactKind, form url.Values) {
 	c := apiCaller(r.Context())
-	if h.apiReauth(w, c) {
+	if h.apiReauth(w, r, c) {
 		return
 	}
 	value, err := k.start(h, r.Context(), c.User, form)
@@ -317,7 +317,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := apiCaller(r.Context())
-		if h.apiReauth(w, c) {
+		if h.apiReauth(w, r, c) {
 			return
 		}
 		if err := h.deleteContact(r.Context(), r, k, c.User, c.ClientID); err != nil {

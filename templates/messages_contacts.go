@@ -15,6 +15,7 @@ var contactsMessages = map[string]string{
 	"contacts.reauth":            "For your security, confirm it is you before changing this.",
 	"contacts.reauth.link":       "Log in again",
 	"contacts.reauth.api":        "Log in again (within the last few minutes) before changing your email or phone number.",
+	"contacts.reauth.bearer":     "The login behind this access token is too old to change the email address or phone number. Ask the user to log in again (authorization request with prompt=login or max_age), then retry with the new token.",
 	"contacts.code.format":       "Enter the 6-digit code.",
 	"contacts.code.none":         "There is no code waiting for confirmation. Ask for a new code.",
 	"contacts.code.expired":      "This code has expired. Ask for a new code.",

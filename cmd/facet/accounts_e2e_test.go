@@ -10,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage"
@@ -323,6 +328,76 @@ func TestIPv6ThrottleByPrefix(t *testing.T) {
 			}
 			if res := newPeer(t, f, "::ffff:192.0.2.77").login("v4-x@example.com", "wrong password"); res.Code != http.StatusTooManyRequests {
 				t.Errorf("IPv4-mapped address after the IPv4 limit: %d, want 429", res.Code)
+			}
+		})
+	}
+}
+
+// TestBearerRecentAuth: an app's access token (scope account) starts an email change while
+// the login behind it is recent; once that login is older than recent_auth, a token from a
+// refresh is refused with a JSON login_required error, however new the token itself is.
+func TestBearerRecentAuth(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			// The login happens 20 minutes ago (past recent_auth, 15m) and the clock then
+			// returns to the wall clock, which fosite's own expiry checks read.
+			c := newClock()
+			c.advance(-20 * time.Minute)
+			f, _ := startMailFacet(t, be, c)
+			cl, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+				Name: "Account App", RedirectURIs: []string{rpRedirect},
+				GrantTypes: []string{"authorization_code", "refresh_token"},
+				Scopes:     []string{"openid", "profile", "email", "offline_access", profile.AccountScope},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRP(t, f)
+			r.clientID, r.secret = cl.ID, secret
+			r.conf.ClientID, r.conf.ClientSecret = cl.ID, secret
+			r.conf.Scopes = []string{"openid", "profile", "offline_access", profile.AccountScope}
+			r.verifier = r.provider.Verifier(&oidc.Config{ClientID: cl.ID})
+			b := newAgent(t, f.issuer)
+			ar := r.start()
+			tok := exchange(t, r, ar, signUp(t, b, r, ar, "bearer@example.com", "correct horse battery", "Ada Lovelace"))
+
+			start := func(access, addr string) (int, string) {
+				t.Helper()
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.issuer+"/api/account/email",
+					strings.NewReader(`{"email":"`+addr+`"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+access)
+				resp, err := f.client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var body struct {
+					Error       string `json:"error"`
+					Description string `json:"error_description"`
+				}
+				if resp.StatusCode != http.StatusAccepted {
+					if err := jsonDecode(resp, &body); err != nil {
+						t.Fatalf("error body: %v", err)
+					}
+				}
+				return resp.StatusCode, body.Error + ": " + body.Description
+			}
+			if status, msg := start(tok.AccessToken, "fresh@example.com"); status != http.StatusAccepted {
+				t.Fatalf("fresh login: %d %s, want 202", status, msg)
+			}
+
+			c.advance(20 * time.Minute)
+			fresh, err := r.conf.TokenSource(r.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			status, msg := start(fresh.AccessToken, "stale@example.com")
+			if status != http.StatusForbidden || !strings.HasPrefix(msg, "login_required: ") || !strings.Contains(msg, "prompt=login") {
+				t.Errorf("old login, new token: %d %q, want 403 login_required", status, msg)
 			}
 		})
 	}

@@ -146,6 +146,7 @@ func (a *app) build(ctx context.Context) error {
 	// The account API accepts the provider's access tokens (scope "account"), and a user
 	// whose profile lacks mandatory fields completes it before any app signs them in.
 	prof.Tokens = provider
+	var _ profile.AuthTimeVerifier = provider
 	provider.Completion = prof
 
 	var rp *demo
