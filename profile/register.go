@@ -34,18 +34,20 @@ const maxNameLen = 200
 // Register creates an active account with a password (the CLI's `facet users create` and the
 // registration page). email is trimmed and lower-cased. name, when given, is split into the
 // given_name and family_name profile fields, visible to apps only with consent
-// ("on_request"). The address starts unverified: it reserves nothing, and several accounts
-// may hold it until one of them confirms it (storage.AccountStore). Errors a caller can
-// show: ErrEmailTaken (another account has confirmed the address) and *FieldError.
+// ("on_request"). The address starts unverified. Errors a caller can show: ErrEmailTaken
+// (another account holds the address, confirmed or not: an administrator creating a second
+// account for one address is a mistake to point out) and *FieldError.
 func (h *Handler) Register(ctx context.Context, email, password, name string, admin bool) (storage.User, error) {
 	u, _, err := h.createAccount(ctx, email, password, name, admin, true)
 	return u, err
 }
 
-// createAccount is Register. With refuseTaken false it does not refuse an address another
-// account has confirmed: it creates the account all the same, holding the address unverified
-// (it can never confirm it), and returns the confirmed holder's id as owner, so that the
-// registration page answers alike whether an address is taken or not.
+// createAccount is Register. With refuseTaken false (the registration page) it refuses no
+// address: an unconfirmed one reserves nothing, so several accounts may hold it until one
+// confirms it (storage.AccountStore); for an address another account has confirmed it
+// creates the account all the same, holding the address unverified (it can never confirm
+// it), and returns the confirmed holder's id as owner, so that the page answers alike
+// whether an address is taken or not.
 func (h *Handler) createAccount(ctx context.Context, email, password, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
 	email = normalizeEmail(email)
 	errs := h.checkRegistration(email, password, name)
@@ -55,12 +57,15 @@ func (h *Handler) createAccount(ctx context.Context, email, password, name strin
 		}
 	}
 	// Checked before the expensive hash.
-	owner, err = h.verifiedOwner(ctx, email)
+	holders, err := h.Store.UsersByEmail(ctx, email, 1)
 	if err != nil {
-		return storage.User{}, "", err
+		return storage.User{}, "", fmt.Errorf("users by email: %w", err)
 	}
-	if owner != "" && refuseTaken {
+	if len(holders) > 0 && refuseTaken {
 		return storage.User{}, "", ErrEmailTaken
+	}
+	if len(holders) > 0 && holders[0].EmailVerified {
+		owner = holders[0].ID
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
