@@ -84,8 +84,7 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 	err = h.sendCode(ctx, emailContact(), u.ID, addr, "email", func(p pending) error {
 		if owner != "" && owner != u.ID {
 			h.Logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
-			h.ownerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
-			return nil
+			return h.ownerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
 		}
 		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
 		return mailer.Send(ctx, notify.Message{
@@ -165,18 +164,28 @@ func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 const ownerNoticesPerWindow = 3
 
 // ownerNotice mails the confirmed address addr of ownerID a notice about someone else's
-// attempt to use it, at most ownerNoticesPerWindow per rate-limit window. A failure is
-// logged; the caller's answer does not change.
-func (h *Handler) ownerNotice(ctx context.Context, ownerID, addr, subjectKey, textKey string) {
+// attempt to use it, at most ownerNoticesPerWindow per rate-limit window (past that it sends
+// nothing and returns nil). It returns the mailer's error, so that a caller answering as if
+// it had sent a code can fail as a failed code would.
+func (h *Handler) ownerNotice(ctx context.Context, ownerID, addr, subjectKey, textKey string) error {
 	retry, err := h.hit(ctx, []counter{{key: "notice:email:" + keyHash(addr), limit: ownerNoticesPerWindow}})
 	if err != nil {
-		h.Logger.ErrorContext(ctx, "count notices", "user_id", ownerID, "err", err)
-		return
+		return err
 	}
 	if retry > 0 {
-		return
+		h.Logger.InfoContext(ctx, "notice throttled", "user_id", ownerID, "notice", subjectKey)
+		return nil
 	}
-	h.notice(ctx, ownerID, addr, subjectKey, textKey)
+	mailer, ok := h.mailer()
+	if !ok {
+		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", ownerID, "notice", subjectKey)
+		return nil
+	}
+	msg := notify.Message{To: addr, Subject: templates.T(subjectKey), Text: templates.T(textKey)}
+	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
+		return fmt.Errorf("send notice %s: %w", subjectKey, err)
+	}
+	return nil
 }
 
 // clearEmail removes the account's address. Login is by email today, so the account must

@@ -268,7 +268,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
 	if owner != "" {
-		h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text")
+		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
+		if err := h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
+			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err,
+				"request_id", requestID(w, r))
+		}
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
 }

@@ -402,3 +402,42 @@ func TestBearerRecentAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestSquatterClaims: an app signed in by an account holding an address unconfirmed sees it
+// with email_verified false; once the address's owner registers and confirms it, that app's
+// userinfo carries no email for the squatter's account, and the owner's app sees it
+// confirmed.
+func TestSquatterClaims(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			f, box := startMailFacet(t, be, nil)
+			r := newRP(t, f)
+			const addr = "victim@example.com"
+			b := newAgent(t, f.issuer)
+			ar := r.start()
+			squatterTok := exchange(t, r, ar, signUp(t, b, r, ar, addr, "attacker secret pass", "Mal Lory"))
+			ui := userinfo(t, r, squatterTok)
+			if ui["email"] != addr || ui["email_verified"] != false {
+				t.Fatalf("squatter's userinfo: email %v, email_verified %v; want the address, unverified", ui["email"], ui["email_verified"])
+			}
+
+			victim := newPeer(t, f, "203.0.113.9")
+			if res := victim.register(addr, "victim secret pass"); res.Code != http.StatusSeeOther {
+				t.Fatalf("victim registers: %d\n%s", res.Code, res.Body)
+			}
+			victim.confirmEmail(box, addr)
+
+			ui = userinfo(t, r, squatterTok)
+			if _, has := ui["email"]; has {
+				t.Errorf("squatter's userinfo still has email %v (verified %v)", ui["email"], ui["email_verified"])
+			}
+			vb := newAgent(t, f.issuer)
+			ar = r.start()
+			victimTok := exchange(t, r, ar, logIn(t, vb, r, ar, addr, "victim secret pass"))
+			ui = userinfo(t, r, victimTok)
+			if ui["email"] != addr || ui["email_verified"] != true || ui["sub"] == idTokenClaims(t, r, squatterTok)["sub"] {
+				t.Errorf("victim's userinfo: %v", ui)
+			}
+		})
+	}
+}
