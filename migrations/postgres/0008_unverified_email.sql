@@ -11,8 +11,12 @@ UPDATE users SET unverified_email = email, email = NULL WHERE email IS NOT NULL 
 CREATE INDEX users_unverified_email ON users (unverified_email);
 
 -- +goose Down
-DROP INDEX users_unverified_email;
+-- Back to one holder per address: the verified holder, else the oldest unverified one; the
+-- other unverified holders lose the address.
 UPDATE users SET email = unverified_email
  WHERE email IS NULL AND unverified_email IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = users.unverified_email);
+   AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = users.unverified_email)
+   AND NOT EXISTS (SELECT 1 FROM users o WHERE o.unverified_email = users.unverified_email
+                   AND (o.created_at < users.created_at OR (o.created_at = users.created_at AND o.id < users.id)));
+DROP INDEX users_unverified_email;
 ALTER TABLE users DROP COLUMN unverified_email;
