@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -56,6 +57,8 @@ type emailPage struct {
 	Verified  bool
 	NewEmail  string // the form's value
 	CanDelete bool
+	// ExpiryDays is cfg.UnverifiedAccountTTL in whole days, for the unconfirmed-address hint.
+	ExpiryDays int
 }
 
 // startEmailChange sends a code and a one-click link to the address typed into form. The
@@ -244,7 +247,7 @@ func (h *Handler) accountNotice(ctx context.Context, userID, subjectKey, textKey
 
 // newEmailPage builds the panel for u, with the pending address if a code is waiting.
 func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
-	p := &emailPage{NewEmail: form.Get("email")}
+	p := &emailPage{NewEmail: form.Get("email"), ExpiryDays: int(math.Ceil(h.cfg.UnverifiedAccountTTL.Hours() / 24))}
 	if storage.HasEmail(u) {
 		p.Email, p.Verified = u.Email, u.EmailVerified
 	}

@@ -778,3 +778,22 @@ func TestLoginByUsername(t *testing.T) {
 		}
 	})
 }
+
+// TestEmailUnverifiedPanel: an address typed at registration is shown unconfirmed, with the
+// warning that it reserves nothing and when the account expires, and a button that sends it
+// a code; once confirmed the warning is gone.
+func TestEmailUnverifiedPanel(t *testing.T) {
+	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+		b := e.browser("192.0.2.90")
+		b.register("una@example.com", goodPassword, "Una", "/")
+		page := b.get("/profile/email")
+		wantStatus(t, "unconfirmed panel", page, 200, "not reserved for you", "7 days", "Send a code to this address")
+		wantStatus(t, "send to the current address", b.post("/profile/email", url.Values{"email": {"una@example.com"}}), 303)
+		code := e.box.code("una@example.com")
+		wantStatus(t, "confirm", b.post("/profile/email/verify", url.Values{"code": {code}}), 303)
+		page = b.get("/profile/email")
+		if strings.Contains(page.Body, "not reserved for you") {
+			t.Error("the warning is still shown once the address is confirmed")
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -164,8 +165,19 @@ func TestEmailSquatting(t *testing.T) {
 				t.Fatalf("victim registers the squatted address: %d, want 303\n%s", res.Code, res.Body)
 			}
 			victimID := victim.sessionUser()
-			victim.confirmEmail(box, victimAddr)
 
+			// While neither has confirmed it, each password opens its own account only.
+			for _, c := range []struct{ password, id string }{{"attacker secret pass", attackerID}, {"victim secret pass", victimID}} {
+				p := newPeer(t, f, "192.0.2.50")
+				if res := p.login(victimAddr, c.password); res.Code != http.StatusSeeOther {
+					t.Fatalf("login before confirmation: %d", res.Code)
+				}
+				if got := p.sessionUser(); got != c.id {
+					t.Errorf("login with one password opened account %s, want %s", got, c.id)
+				}
+			}
+
+			victim.confirmEmail(box, victimAddr)
 			wantSoleHolder(t, f, victimAddr, victimID, attackerID)
 			if res := newPeer(t, f, "198.51.100.8").login(victimAddr, "attacker secret pass"); res.Code == http.StatusSeeOther {
 				t.Error("the attacker's password still logs in with the victim's address")
@@ -437,6 +449,44 @@ func TestSquatterClaims(t *testing.T) {
 			ui = userinfo(t, r, victimTok)
 			if ui["email"] != addr || ui["email_verified"] != true || ui["sub"] == idTokenClaims(t, r, squatterTok)["sub"] {
 				t.Errorf("victim's userinfo: %v", ui)
+			}
+		})
+	}
+}
+
+// TestCleanupUnverifiedAccounts: the maintenance job deletes an account whose only way in is
+// an address never confirmed once it is older than unverified_account_ttl (7 days), and
+// keeps confirmed and younger accounts.
+func TestCleanupUnverifiedAccounts(t *testing.T) {
+	for _, be := range storagetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			c := newClock()
+			c.advance(-8 * 24 * time.Hour)
+			f, box := startMailFacet(t, be, c)
+			stale := newPeer(t, f, "192.0.2.60")
+			stale.register("stale@example.com", "stale secret pass")
+			staleID := stale.sessionUser()
+			kept := newPeer(t, f, "192.0.2.61")
+			kept.register("kept@example.com", "kept secret pass")
+			keptID := kept.sessionUser()
+			kept.confirmEmail(box, "kept@example.com")
+
+			c.advance(8 * 24 * time.Hour)
+			young := newPeer(t, f, "192.0.2.62")
+			young.register("young@example.com", "young secret pass")
+			youngID := young.sessionUser()
+
+			f.app.cleanupOnce(t.Context(), "node-a")
+			if _, err := f.app.store.GetUser(t.Context(), staleID); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("stale unverified account: %v, want ErrNotFound", err)
+			}
+			if res := newPeer(t, f, "192.0.2.63").login("stale@example.com", "stale secret pass"); res.Code == http.StatusSeeOther {
+				t.Error("the expired account still logs in")
+			}
+			for _, id := range []string{keptID, youngID} {
+				if _, err := f.app.store.GetUser(t.Context(), id); err != nil {
+					t.Errorf("account %s: %v", id, err)
+				}
 			}
 		})
 	}
