@@ -137,9 +137,11 @@ func cleanDetails(d map[string]string) map[string]string {
 	return out
 }
 
-// ipv6Prefix is how many leading bits of an IPv6 address per-IP counters key on: a single
-// subscriber or host is routinely given a whole /64 (RFC 7421 §2; RFC 6177), so counting
-// each of its 2^64 addresses apart would let one client multiply any per-IP limit.
+// ipv6Prefix is how many leading bits of an IPv6 address per-IP counters key on: a /64 is
+// the smallest subnet, and a single host or subscriber routinely has one to itself, picking
+// addresses in it at will (privacy addresses, RFC 8981; end sites get a /64 or more, RFC
+// 6177). Counting each of its 2^64 addresses apart would let one client multiply any
+// per-IP limit.
 const ipv6Prefix = 64
 
 // rateKey is the per-IP counter key of clientAddr's result: an IPv4 address as is (an

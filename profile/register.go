@@ -45,8 +45,8 @@ func (h *Handler) Register(ctx context.Context, email, password, name string, ad
 // createAccount is Register. With refuseTaken false (the registration page) it refuses no
 // address: an unconfirmed one reserves nothing, so several accounts may hold it until one
 // confirms it (storage.AccountStore); for an address another account has confirmed it
-// creates the account all the same, holding the address unverified (it can never confirm
-// it), and returns the confirmed holder's id as owner, so that the page answers alike
+// creates the account all the same, holding the address unverified (it cannot confirm it
+// while the owner keeps it), and returns the confirmed holder's id as owner, so that the page answers alike
 // whether an address is taken or not.
 func (h *Handler) createAccount(ctx context.Context, email, password, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
 	email = normalizeEmail(email)
@@ -248,7 +248,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	}
 	// An address another account has confirmed is not refused here: the answer would tell
 	// anyone which addresses have accounts (OWASP ASVS 5.0 V6.3.8). The new account holds it
-	// unverified and can never confirm it; the owner is told instead.
+	// unverified and cannot confirm it; the owner is told instead.
 	u, owner, err := h.createAccount(ctx, page.Email, password, page.Name, false, false)
 	var fe *FieldError
 	switch {

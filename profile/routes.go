@@ -47,8 +47,10 @@ type TokenVerifier interface {
 }
 
 // AuthTimeVerifier is a TokenVerifier that can also tell when the user logged in for the
-// grant a token descends from (oauth implements it). Without it, or without a recorded login
-// time, bearer calls cannot change contacts: the recent-login rule fails closed.
+// grant a token descends from (oauth implements it): the zero time when unknown or the token
+// is no longer active, an error only when it cannot answer (storage). Without it, or without
+// a recorded login time, bearer calls cannot change contacts: the recent-login rule fails
+// closed.
 type AuthTimeVerifier interface {
 	AccessTokenAuthTime(ctx context.Context, token string) (time.Time, error)
 }
