@@ -186,7 +186,7 @@ func TestBrowserProfile(t *testing.T) {
 	b.submit(`#contacts a[href="/profile/email"]`)
 	b.wantPath("/profile/email")
 	b.fill("#email", newEmail)
-	b.submit(`form[action="/profile/email"] button[type=submit]`)
+	b.submit(`section[aria-labelledby="email-new"] form[action="/profile/email"] button[type=submit]`)
 	code := waitCode(t, box, newEmail)
 	b.fill("#code", code)
 	b.submit(`form[action="/profile/email/verify"] button[type=submit]`)

@@ -60,6 +60,10 @@ type Config struct {
 	// RecentAuth is how recent the login of a browser session must be to change or delete
 	// the email address or phone number (SECURITY.md 15; default 15 minutes).
 	RecentAuth time.Duration
+	// UnverifiedAccountTTL is how long an account whose only way in is an unconfirmed email
+	// address lives (default 7 days): PurgeUnverified deletes it afterwards, so a
+	// registration with someone else's address does not linger.
+	UnverifiedAccountTTL time.Duration
 }
 
 // Default session lifetimes.
@@ -67,6 +71,8 @@ const (
 	DefaultSessionIdle     = 24 * time.Hour
 	DefaultSessionAbsolute = 30 * 24 * time.Hour
 	DefaultEventRetention  = 365 * 24 * time.Hour
+	// DefaultUnverifiedAccountTTL is UnverifiedAccountTTL's default.
+	DefaultUnverifiedAccountTTL = 7 * 24 * time.Hour
 )
 
 // maxFormBytes bounds a form body; the forms here are a few hundred bytes.
@@ -133,6 +139,9 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = DefaultEventRetention
+	}
+	if cfg.UnverifiedAccountTTL <= 0 {
+		cfg.UnverifiedAccountTTL = DefaultUnverifiedAccountTTL
 	}
 	hashKey, err := deriveKey(cfg.Secret, "facet session cookie authentication", 64)
 	if err != nil {

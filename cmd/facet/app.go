@@ -128,6 +128,8 @@ func (a *app) build(ctx context.Context) error {
 		PhoneRegion:     cfg.PhoneRegion,
 		MaxPhotoBytes:   cfg.MaxPhotoBytes,
 		RecentAuth:      cfg.RecentAuth,
+
+		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, a.store, tmpl, a.logger)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -155,6 +157,7 @@ func (a *app) build(ctx context.Context) error {
 	// The account API accepts the provider's access tokens (scope "account"), and a user
 	// whose profile lacks mandatory fields completes it before any app signs them in.
 	prof.Tokens = provider
+	var _ profile.AuthTimeVerifier = provider
 	provider.Completion = prof
 
 	var rp *demo

@@ -35,6 +35,7 @@ func TestConfigProfileDefaults(t *testing.T) {
 		{"max_photo_bytes", cfg.MaxPhotoBytes, int64(5 << 20)},
 		{"recent_auth", cfg.RecentAuth, 15 * time.Minute},
 		{"event_retention", cfg.EventRetention, 365 * 24 * time.Hour},
+		{"unverified_account_ttl", cfg.UnverifiedAccountTTL, 7 * 24 * time.Hour},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -153,6 +154,7 @@ func TestConfigProfileInvalid(t *testing.T) {
 		{"zero photo size", map[string]string{"FACET_MAX_PHOTO_BYTES": "0"}, []string{"max_photo_bytes"}},
 		{"bad recent auth", map[string]string{"FACET_RECENT_AUTH": "soon"}, []string{"recent_auth"}},
 		{"negative retention", map[string]string{"FACET_EVENT_RETENTION": "-1h"}, []string{"event_retention"}},
+		{"zero unverified account ttl", map[string]string{"FACET_UNVERIFIED_ACCOUNT_TTL": "0s"}, []string{"unverified_account_ttl"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
