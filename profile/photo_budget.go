@@ -13,8 +13,9 @@ import (
 // sample) besides the pixels, ≈ 570 MiB for that file (OWASP ASVS 5.0 V5.2.1: limit what an
 // upload may cost, not only its size). photoCost reads the header and returns an upper bound
 // of the bytes renderPhoto allocates; an image above photoDecodeBudget is refused, and the
-// decodes running at once share maxPhotoDecodes·photoDecodeBudget (Handler.decodes), which
-// the server's automatic memory limit counts (PhotoDecodeMemory).
+// decodes running at once share maxPhotoDecodes·photoDecodeBudget (Handler.decodes), and
+// the server's automatic memory limit is raised by what they hold while they run
+// (Config.HoldMemory).
 
 // photoDecodeBudget is the most one photo's processing may allocate: a 16-megapixel
 // baseline JPEG (≈ 50 MB in 4:2:0 with its scaling, ≈ 75 MB in 4:4:4) or RGBA PNG (≈ 90 MB)
@@ -23,10 +24,8 @@ import (
 const photoDecodeBudget = 96 << 20
 
 // maxPhotoDecodes is how many budget-sized photos may be processed at once; smaller ones
-// share the same total (two or three phone photos at once). One: the total is added to the
-// automatic memory limit, and under the GC settings that limit allows, the heap of a node
-// that decodes no photo may grow to it too (uploads are rare beside logins; a second upload
-// waits a fraction of a second).
+// share the same total (two or three phone photos at once). Uploads are rare beside logins: a
+// second large one waits a fraction of a second.
 const maxPhotoDecodes = 1
 
 // PhotoDecodeMemory is the most memory the photo decodes running at once can hold: the

@@ -163,6 +163,9 @@ func (h *Handler) decodePhoto(ctx context.Context, data []byte) ([]byte, string,
 		}
 		defer h.decodes.Release(cost)
 	}
+	if h.cfg.HoldMemory != nil {
+		defer h.cfg.HoldMemory(cost)()
+	}
 	return renderPhoto(data, format)
 }
 

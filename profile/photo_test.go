@@ -570,3 +570,34 @@ func TestPhotoDecodesBounded(t *testing.T) {
 		t.Fatal("part of the budget is still held")
 	}
 }
+
+// TestPhotoDecodeHoldsMemory: a decode tells HoldMemory its cost before it starts and
+// releases it when done, so the server's soft memory limit makes room for it only meanwhile.
+func TestPhotoDecodeHoldsMemory(t *testing.T) {
+	var held, calls atomic.Int64
+	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory()), cfg: Config{
+		HoldMemory: func(n int64) func() {
+			calls.Add(1)
+			held.Add(n)
+			return func() { held.Add(-n) }
+		},
+	}}
+	in := encodePNG(t, halves(64, 32))
+	_, cost, err := checkPhoto(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.decodePhoto(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 || held.Load() != 0 {
+		t.Fatalf("after one decode of cost %d: %d holds, %d bytes still held; want 1 and 0", cost, calls.Load(), held.Load())
+	}
+	// A photo refused before decoding holds nothing.
+	if _, _, err := h.decodePhoto(t.Context(), []byte("not an image")); err == nil {
+		t.Fatal("garbage decoded")
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("a refused photo held memory: %d holds", calls.Load())
+	}
+}

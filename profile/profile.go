@@ -57,6 +57,10 @@ type Config struct {
 	PhoneRegion string
 	// MaxPhotoBytes bounds a photo upload (default 5 MiB).
 	MaxPhotoBytes int64
+	// HoldMemory, when set, is told the memory a photo decode may take before it starts and
+	// calls the returned function when it is done, so the server's soft memory limit makes
+	// room for it only while it runs.
+	HoldMemory func(bytes int64) (release func())
 	// RecentAuth is how recent the login of a browser session must be to change or delete
 	// the email address or phone number (SECURITY.md 15; default 15 minutes).
 	RecentAuth time.Duration

@@ -127,6 +127,7 @@ func (a *app) build(ctx context.Context) error {
 		Development:     cfg.Mode == modeDevelopment,
 		PhoneRegion:     cfg.PhoneRegion,
 		MaxPhotoBytes:   cfg.MaxPhotoBytes,
+		HoldMemory:      cfg.HoldMemory,
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,

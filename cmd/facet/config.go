@@ -108,6 +108,9 @@ type Config struct {
 
 	// Now is the clock of every module; nil means time.Now.
 	Now func() time.Time
+	// HoldMemory raises the soft memory limit by bytes until the returned function is called
+	// (memoryReserve.Hold); serve sets it under the automatic limit, nil leaves the limit be.
+	HoldMemory func(bytes int64) (release func())
 	// HTTPClient is what the demo relying party uses to reach the issuer (discovery, token,
 	// userinfo); nil means a client with a timeout.
 	HTTPClient *http.Client
