@@ -101,6 +101,23 @@ func TestMigrateUnverifiedEmail(t *testing.T) {
 				t.Errorf("losers of an address held unverified since before 0008: %v, want [unver]", losers)
 			}
 
+			// An account from before 0008 never expires as unverified; one made since does.
+			must(s.CreateUser(ctx, storage.User{ID: "fresh", Email: "fresh@example.com", Status: storage.UserActive, CreatedAt: now.Add(-time.Hour), UpdatedAt: now}))
+			if _, err := db.ExecContext(ctx, `INSERT INTO users (id, email, unverified_email, email_verified, unverified_expires, created_at, updated_at)
+				SELECT 'old', NULL, 'old@example.com', email_verified, FALSE, created_at, updated_at FROM users WHERE id = 'ver'`); err != nil {
+				t.Fatal(err)
+			}
+			expired, err := s.DeleteUnverifiedUsers(ctx, now.Add(time.Hour*24*365*10))
+			must(err)
+			if len(expired) != 1 || expired[0] != "fresh" {
+				t.Errorf("DeleteUnverifiedUsers after 0008: %v, want [fresh] (never an account from before it)", expired)
+			}
+			for _, id := range []string{"old", "unver"} {
+				if _, err := s.GetUser(ctx, id); err != nil {
+					t.Errorf("unverified account %s from before 0008 after the cleanup: %v", id, err)
+				}
+			}
+
 			// Down again: of several unverified holders the oldest keeps the address.
 			for i, id := range []string{"dup-new", "dup-old"} {
 				at := now.Add(-time.Duration(i) * time.Hour)

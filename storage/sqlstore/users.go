@@ -136,12 +136,13 @@ func (s *Store) VerifyEmail(ctx context.Context, userID, email string, at time.T
 
 // DeleteUnverifiedUsers removes the accounts created before createdBefore that have no way
 // back in but an unconfirmed address: no verified email, no verified phone number, no
-// preferred_username, not an administrator. Their tokens go with them, in one transaction.
+// preferred_username, not an administrator, and made since registration asked for a
+// confirmation (users.unverified_expires). Their tokens go with them, in one transaction.
 func (s *Store) DeleteUnverifiedUsers(ctx context.Context, createdBefore time.Time) ([]string, error) {
 	var ids []string
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		rows, err := s.rows(ctx, `SELECT u.id FROM users u
-			WHERE u.email IS NULL AND NOT u.admin AND u.status = ? AND u.created_at < ?
+			WHERE u.email IS NULL AND u.unverified_expires AND NOT u.admin AND u.status = ? AND u.created_at < ?
 			  AND NOT EXISTS (SELECT 1 FROM profile_fields f WHERE f.user_id = u.id
 			                  AND f.field IN ('phone_number', 'preferred_username') AND f.value <> '')
 			ORDER BY u.id`, storage.UserActive, ts(createdBefore))
