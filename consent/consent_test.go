@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 func TestDecide(t *testing.T) {
@@ -71,7 +71,7 @@ func TestDecide(t *testing.T) {
 // TestServiceFlow runs consent's storage-backed steps on both backends: prompt, allow with a
 // claim unticked, release, a level change, revocation, the private profile and the record.
 func TestServiceFlow(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			db := b.Open(t)

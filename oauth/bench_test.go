@@ -10,14 +10,14 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // BenchmarkTokenHandler measures the token endpoint's client_credentials grant through the
 // router without HTTP transport, with fosite's token handlers guarded (skipOtherGrants, as
 // served) and unguarded (fosite's default), to keep the guard's gain visible.
 func BenchmarkTokenHandler(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			db := be.Open(b)
 			p, _ := fuzzProviderOn(b, db)
@@ -60,7 +60,7 @@ func BenchmarkTokenHandler(b *testing.B) {
 // BenchmarkDecodeRequest decodes a stored access-token request (the introspection and
 // userinfo hot path, minus the database), in the JSON form of older rows and the binary form.
 func BenchmarkDecodeRequest(b *testing.B) {
-	db := storagetest.Backends(b)[0].Open(b)
+	db := sqltest.Backends(b)[0].Open(b)
 	if _, _, err := CreateClient(b.Context(), db, ClientSpec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
 		b.Fatal(err)
 	}

@@ -30,7 +30,7 @@ import (
 
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -64,7 +64,7 @@ func TestBrowserProfile(t *testing.T) {
 
 	// The real profile module on SQLite, with real SMTP delivery into an in-process server,
 	// behind the static files and cross-origin protection, as cmd serves it.
-	store := storagetest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
+	store := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	tpl, err := templates.New()
 	if err != nil {
 		t.Fatal(err)

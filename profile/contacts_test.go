@@ -20,7 +20,7 @@ import (
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -132,7 +132,7 @@ type cEnv struct {
 }
 
 // newContactEnv is newEnv with real mail and SMS delivery; adjust changes the Config.
-func newContactEnv(t *testing.T, b storagetest.Backend, adjust func(*Config)) *cEnv {
+func newContactEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *cEnv {
 	t.Helper()
 	ce := &cEnv{box: startMailbox(t)}
 	ce.env = newEnvWired(t, b, adjust, func(h *Handler) {
@@ -158,7 +158,7 @@ func newContactEnv(t *testing.T, b storagetest.Backend, adjust func(*Config)) *c
 }
 
 func eachContactBackend(t *testing.T, fn func(t *testing.T, e *cEnv)) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, newContactEnv(t, b, nil)) })
 	}
 }
@@ -603,7 +603,7 @@ func TestContactsAPI(t *testing.T) {
 }
 
 func TestDevMail(t *testing.T) {
-	for _, backend := range storagetest.Backends(t) {
+	for _, backend := range sqltest.Backends(t) {
 		t.Run(backend.Name, func(t *testing.T) {
 			e := newContactEnv(t, backend, func(c *Config) { c.Development = true })
 			// /dev/mail answers a browser on this machine only.
@@ -636,7 +636,7 @@ func TestDevMail(t *testing.T) {
 }
 
 func TestUnconfiguredDelivery(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	mailer := e.h.Mail
 	e.h.Mail, e.h.Phone = nil, nil
 	b, u := e.person("lee@example.com", "192.0.2.90")

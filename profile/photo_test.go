@@ -26,7 +26,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // tiffWithOrientation is an Exif TIFF body (big- or little-endian) holding Orientation o.
@@ -421,7 +421,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestPhotoTooLarge(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	b, _ := e.person("sam@example.com", "192.0.2.110")
 	r := mux.NewRouter()
 	e.h.Routes(r)
@@ -471,7 +471,7 @@ func (p pictureList) AvailablePictures(context.Context, string) ([]AvailablePict
 }
 
 func TestPhotoAvailable(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	b, u := e.person("tia@example.com", "192.0.2.120")
 	var hits atomic.Int32
 	png64 := encodePNG(t, halves(64, 64))

@@ -19,7 +19,7 @@ import (
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -125,7 +125,7 @@ func (p *peer) sessionUser() string {
 }
 
 // startMailFacet starts a server on be whose mail goes to a real SMTP server in process.
-func startMailFacet(t *testing.T, be storagetest.Backend, c *clock) (*facet, *notifytest.Mailbox) {
+func startMailFacet(t *testing.T, be sqltest.Backend, c *clock) (*facet, *notifytest.Mailbox) {
 	t.Helper()
 	box := notifytest.StartMailbox(t)
 	f := startFacet(t, be.NewURL(t), c, func(cfg *Config) {
@@ -150,7 +150,7 @@ func holders(t testing.TB, f *facet, addr string) []storage.User {
 // holds it alone: the attacker's account lost it, its password no longer logs in with the
 // address, and the victim's does.
 func TestEmailSquatting(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name+"/register", func(t *testing.T) {
 			f, box := startMailFacet(t, be, nil)
 			const victimAddr = "victim@example.com"
@@ -233,7 +233,7 @@ func wantSoleHolder(t testing.TB, f *facet, addr, owner, squatter string) {
 // TestRegisterTakenAddress: registering an address another account has confirmed answers
 // exactly like registering a free one (no "already exists"), and the owner is mailed.
 func TestRegisterTakenAddress(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f, box := startMailFacet(t, be, nil)
 			owner := newPeer(t, f, "203.0.113.9")
@@ -268,7 +268,7 @@ func TestRegisterTakenAddress(t *testing.T) {
 // another account confirmed and a free one (the taken one gets a notice, not a code), and
 // the send throttle comes first for both.
 func TestEmailChangeTakenAddress(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f, box := startMailFacet(t, be, nil)
 			owner := newPeer(t, f, "203.0.113.9")
@@ -305,7 +305,7 @@ func TestEmailChangeTakenAddress(t *testing.T) {
 // TestIPv6ThrottleByPrefix: the per-IP login and registration limits count a whole IPv6 /64
 // as one client; another /64 is apart; an IPv4-mapped address counts as its IPv4 address.
 func TestIPv6ThrottleByPrefix(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f := startFacet(t, be.NewURL(t), nil)
 			const perIP = 20 // login attempts per IP per window
@@ -349,7 +349,7 @@ func TestIPv6ThrottleByPrefix(t *testing.T) {
 // the login behind it is recent; once that login is older than recent_auth, a token from a
 // refresh is refused with a JSON login_required error, however new the token itself is.
 func TestBearerRecentAuth(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			// The login happens 20 minutes ago (past recent_auth, 15m) and the clock then
 			// returns to the wall clock, which fosite's own expiry checks read.
@@ -420,7 +420,7 @@ func TestBearerRecentAuth(t *testing.T) {
 // userinfo carries no email for the squatter's account, and the owner's app sees it
 // confirmed.
 func TestSquatterClaims(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f, box := startMailFacet(t, be, nil)
 			r := newRP(t, f)
@@ -458,7 +458,7 @@ func TestSquatterClaims(t *testing.T) {
 // an address never confirmed once it is older than unverified_account_ttl (7 days), and
 // keeps confirmed and younger accounts.
 func TestCleanupUnverifiedAccounts(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			c := newClock()
 			c.advance(-8 * 24 * time.Hour)

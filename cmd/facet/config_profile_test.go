@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConfigProfileDefaults: the personal-account keys' defaults, and sms_sender following
@@ -201,7 +201,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 // the account pages and the consent service; a bad key stops newApp; the SMTP password is not
 // in the start-up log.
 func TestNewAppCatalog(t *testing.T) {
-	dbURL := storagetest.Backends(t)[0].NewURL(t)
+	dbURL := sqltest.Backends(t)[0].NewURL(t)
 	var logs syncBuffer
 	cfg := Config{
 		Issuer: "http://127.0.0.1:1", DatabaseURL: dbURL,
@@ -245,7 +245,7 @@ func TestNewAppCatalog(t *testing.T) {
 // verification disabled (profile answers 503), and says so in the log.
 func TestNewAppProductionWithoutSMTP(t *testing.T) {
 	var logs syncBuffer
-	cfg := Config{Issuer: "https://id.example.com", DatabaseURL: storagetest.Backends(t)[0].NewURL(t), Mode: modeProduction, Secret: testSecret}
+	cfg := Config{Issuer: "https://id.example.com", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Mode: modeProduction, Secret: testSecret}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

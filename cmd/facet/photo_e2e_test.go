@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // noisePNG is a side×side PNG of pseudo-random opaque pixels: noise does not compress, so
@@ -64,7 +64,7 @@ func uploadPhoto(t testing.TB, b *agent, method, path string, data []byte) page 
 // which get max_photo_bytes (5 MiB by default) plus the multipart framing; beyond that the
 // upload gets the readable 413, and other routes keep 1 MiB.
 func TestPhotoUploadBodyLimit(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "big.photo@example.com", "Big Photo")
 			photo := noisePNG(t, 640)
@@ -129,7 +129,7 @@ func getPhoto(t testing.TB, f *facet, path string, header ...string) (int, http.
 // while it is on request; after the owner makes it private, an anonymous request for the
 // same URL is 404.
 func TestPhotoPrivacy(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "private.photo@example.com", "Private Photo")
 			p := uploadPhoto(t, s.b, http.MethodPut, "/api/account/photo", noisePNG(t, 32))
@@ -215,7 +215,7 @@ func TestPhotoPrivacy(t *testing.T) {
 // counted in the database, so uploads spread over two nodes share the limit; the next is
 // 429 with Retry-After, and the next hour allows uploads again.
 func TestPhotoUploadThrottle(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			c := newClock()
 			f := startFacet(t, be.NewURL(t), c)
@@ -274,7 +274,7 @@ func hostileJPEG(w, h int) []byte {
 // are refused with 422 from their headers; the server allocates a few MiB for the requests,
 // not the hundreds of MiB a decode would take.
 func TestPhotoHostileUpload(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "hostile.photo@example.com", "Hostile Photo")
 			for _, c := range []struct {
@@ -310,7 +310,7 @@ func TestPhotoHostileUpload(t *testing.T) {
 // TestPhotoOutage: with the database gone, a photo URL answers 503, for anyone and for an
 // app's token alike, never the 404 of a photo that does not exist or may not be seen.
 func TestPhotoOutage(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			db := newOutageDB(t, be)
 			f := startFacet(t, db.url, newClock())

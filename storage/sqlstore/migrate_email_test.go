@@ -13,14 +13,14 @@ import (
 	"github.com/facetid/facet/migrations"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestMigrateUnverifiedEmail upgrades a database at migration 0007 holding a verified and an
 // unverified address: after 0008 both read back as before, and the unverified address no
 // longer blocks another account from holding it, while the verified one still does.
 func TestMigrateUnverifiedEmail(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			url := b.NewURL(t)
 			driver, dsn, dialect := "postgres", url, goose.DialectPostgres

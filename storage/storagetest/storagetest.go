@@ -1,8 +1,9 @@
-// Package storagetest is the conformance suite every storage.Storage backend runs (Run), and
-// the test databases to run it on (Backends). Each case states one behaviour callers rely on:
-// fosite's token semantics (inactive tokens readable, exactly one winner of a refresh
-// rotation), transactions carried in ctx, sentinel errors, first-writer-wins settings, counters
-// and leases shared by several nodes.
+// Package storagetest is the conformance suite every storage.Storage backend runs: Run and
+// RunNodes take an opener, so the suite knows only the storage interface and no
+// implementation (a backend's own tests say how to open one). Each case states one behaviour
+// callers rely on: fosite's token semantics (inactive tokens readable, exactly one winner of a
+// refresh rotation), transactions carried in ctx, sentinel errors, first-writer-wins settings,
+// counters and leases shared by several nodes.
 package storagetest
 
 import (
