@@ -119,7 +119,7 @@ var errValidation = errors.New("profile values not valid")
 // that differ from a's values, all in one transaction with the profile_updated event. It
 // returns the keys it changed. On any invalid value it saves nothing and returns
 // errValidation with a message key per field. required lists keys that must not be empty.
-func (h *Handler) saveProfile(ctx context.Context, r *http.Request, a account, changes map[string]string, required []string) ([]string, map[string]string, error) {
+func (h *Handler) saveProfile(ctx context.Context, o Origin, a account, changes map[string]string, required []string) ([]string, map[string]string, error) {
 	errs := map[string]string{}
 	values := map[string]string{}
 	for k, raw := range changes {
@@ -180,7 +180,7 @@ func (h *Handler) saveProfile(ctx context.Context, r *http.Request, a account, c
 			return err
 		}
 		// Names of the changed fields only, never their values.
-		h.Record(ctx, r, a.User.ID, Event{Category: CategoryProfileUpdated, Details: map[string]string{"fields": strings.Join(keys, ",")}})
+		h.Record(ctx, o, a.User.ID, Event{Category: CategoryProfileUpdated, Details: map[string]string{"fields": strings.Join(keys, ",")}})
 		return nil
 	})
 	switch {

@@ -227,7 +227,7 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
 	errs := map[string]string{}
 	changes, parts := formChanges(r.PostForm, fields, errs)
 	if len(errs) == 0 {
-		_, errs, err = h.saveProfile(ctx, r, a, changes, nil)
+		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, nil)
 		if err != nil && !errors.Is(err, errValidation) {
 			h.serverError(w, r, "save profile", err)
 			return
@@ -315,7 +315,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	errs := map[string]string{}
 	changes, parts := formChanges(r.PostForm, fields, errs)
 	if len(errs) == 0 {
-		_, errs, err = h.saveProfile(ctx, r, a, changes, missing)
+		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, missing)
 		if err != nil && !errors.Is(err, errValidation) {
 			h.serverError(w, r, "save profile", err)
 			return

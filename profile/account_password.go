@@ -33,7 +33,7 @@ type passwordChange struct {
 //
 // Errors: errValidation with a message key per field, errWrongPassword, errThrottled with
 // the time to wait, or an internal error.
-func (h *Handler) changePassword(ctx context.Context, r *http.Request, u storage.User, c passwordChange) (map[string]string, time.Duration, error) {
+func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, c passwordChange) (map[string]string, time.Duration, error) {
 	errs := map[string]string{}
 	if c.Current == "" {
 		errs["current_password"] = "account.password.current_required"
@@ -79,7 +79,7 @@ func (h *Handler) changePassword(ctx context.Context, r *http.Request, u storage
 		if _, err := h.Store.RevokeSubject(ctx, u.ID, ""); err != nil {
 			return err
 		}
-		h.Record(ctx, r, u.ID, Event{Category: CategoryPasswordChanged})
+		h.Record(ctx, o, u.ID, Event{Category: CategoryPasswordChanged})
 		return nil
 	})
 	if err != nil {
@@ -120,7 +120,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	errs, retry, err := h.changePassword(r.Context(), r, u, passwordChange{
+	errs, retry, err := h.changePassword(r.Context(), h.Origin(r), u, passwordChange{
 		Current:      r.PostForm.Get("current_password"),
 		New:          r.PostForm.Get("new_password"),
 		Confirm:      r.PostForm.Get("confirm"),

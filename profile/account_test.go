@@ -279,7 +279,7 @@ func TestLockedFields(t *testing.T) {
 
 func TestCompleteProfileAfterLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "ann@example.com", goodPassword, "Ann", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "ann@example.com", goodPassword, "Ann", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("192.0.2.3")

@@ -123,7 +123,7 @@ func (h *Handler) apiPatchProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(errs) == 0 {
-		_, errs, err = h.saveProfile(ctx, r, a, changes, nil)
+		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, nil)
 		if err != nil && !errors.Is(err, errValidation) {
 			h.apiServerError(w, r, "save profile", err)
 			return
@@ -208,7 +208,7 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	errs, retry, err := h.changePassword(ctx, r, c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword})
+	errs, retry, err := h.changePassword(ctx, h.Origin(r), c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword})
 	switch {
 	case err == nil:
 		if c.ClientID == "" {

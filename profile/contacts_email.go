@@ -277,7 +277,7 @@ func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = h.confirmContact(ctx, r, emailContact(), v, "")
+		err = h.confirmContact(ctx, h.Origin(r), emailContact(), v, "")
 	}
 	h.contactDone(w, r, emailContact(), u, s, nil, err, "saved")
 }

@@ -112,7 +112,7 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 // confirmContact makes a confirmed verification the account's value: it uses the code up and
 // saves the value in one transaction (the unique index on verified values settles a race
 // between two accounts), then records the change and tells the account.
-func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contactKind, v storage.Verification, clientID string) error {
+func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v storage.Verification, clientID string) error {
 	var (
 		old    string
 		losers []string
@@ -133,7 +133,7 @@ func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contact
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, r, v.UserID, Event{Category: k.Changed, ClientID: clientID})
+	h.Record(ctx, o, v.UserID, Event{Category: k.Changed, ClientID: clientID})
 	k.changed(h, ctx, v.UserID, old, v.Value)
 	if k.lost != nil && len(losers) > 0 {
 		k.lost(h, ctx, v.Value, losers)
@@ -143,7 +143,7 @@ func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contact
 
 // deleteContact removes the account's value and any pending one, records it and tells the
 // account.
-func (h *Handler) deleteContact(ctx context.Context, r *http.Request, k contactKind, u storage.User, clientID string) error {
+func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u storage.User, clientID string) error {
 	old, err := k.current(h, ctx, u)
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func (h *Handler) deleteContact(ctx context.Context, r *http.Request, k contactK
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, r, u.ID, Event{Category: k.Deleted, ClientID: clientID})
+	h.Record(ctx, o, u.ID, Event{Category: k.Deleted, ClientID: clientID})
 	k.deleted(h, ctx, u.ID, old)
 	return nil
 }
@@ -257,7 +257,7 @@ func (h *Handler) contactVerify(k contactKind) http.HandlerFunc {
 		ctx := r.Context()
 		v, err := h.checkCode(ctx, u.ID, k.Kind, r.PostForm.Get("code"))
 		if err == nil {
-			err = h.confirmContact(ctx, r, k, v, "")
+			err = h.confirmContact(ctx, h.Origin(r), k, v, "")
 		}
 		h.contactDone(w, r, k, u, s, nil, err, "saved")
 	}
@@ -270,7 +270,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		err := h.deleteContact(r.Context(), r, k, u, "")
+		err := h.deleteContact(r.Context(), h.Origin(r), k, u, "")
 		h.contactDone(w, r, k, u, s, nil, err, "deleted")
 	}
 }
@@ -303,7 +303,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 		ctx := r.Context()
 		v, err := h.checkCode(ctx, c.User.ID, k.Kind, body.Code)
 		if err == nil {
-			err = h.confirmContact(ctx, r, k, v, c.ClientID)
+			err = h.confirmContact(ctx, h.Origin(r), k, v, c.ClientID)
 		}
 		if err != nil {
 			h.writeContactAPIError(w, r, k.Name+" verify", err)
@@ -320,7 +320,7 @@ func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 		if h.apiReauth(w, r, c) {
 			return
 		}
-		if err := h.deleteContact(r.Context(), r, k, c.User, c.ClientID); err != nil {
+		if err := h.deleteContact(r.Context(), h.Origin(r), k, c.User, c.ClientID); err != nil {
 			h.writeContactAPIError(w, r, k.Name+" delete", err)
 			return
 		}

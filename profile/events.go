@@ -50,17 +50,17 @@ const (
 	maxEventDetails  = 16
 	maxDetailKey     = 64
 	maxDetailValue   = 256
+	maxOriginPart    = 64
 	// recordTimeout bounds the INSERT; it is detached from the request's cancellation so a
 	// client hanging up right after logging in does not erase the trace of that login.
 	recordTimeout = 5 * time.Second
 )
 
 // Record adds an event to userID's activity log: one INSERT, nothing else. It never fails the
-// caller: a write error is logged (error level) and the action goes on. r gives the device
-// (User-Agent) and the IP address (see clientAddr); it may be nil for actions without a
-// request (CLI, jobs). When ctx carries a transaction, the event commits or rolls back with it.
-func (h *Handler) Record(ctx context.Context, r *http.Request, userID string, e Event) {
-	ev := h.newEvent(r, userID, e)
+// caller: a write error is logged (error level) and the action goes on. o gives the device and
+// the IP address. When ctx carries a transaction, the event commits or rolls back with it.
+func (h *Handler) Record(ctx context.Context, o Origin, userID string, e Event) {
+	ev := h.newEvent(o, userID, e)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if err := h.Store.AddEvent(ctx, ev); err != nil {
@@ -68,9 +68,9 @@ func (h *Handler) Record(ctx context.Context, r *http.Request, userID string, e 
 	}
 }
 
-// newEvent builds the stored event: a random id, the time in UTC, the parsed User-Agent and
-// the client's address, with every caller-supplied string bounded.
-func (h *Handler) newEvent(r *http.Request, userID string, e Event) storage.Event {
+// newEvent builds the stored event: a random id, the time in UTC, the origin, with every
+// caller-supplied string bounded.
+func (h *Handler) newEvent(o Origin, userID string, e Event) storage.Event {
 	ev := storage.Event{
 		ID:       newID(),
 		UserID:   userID,
@@ -78,18 +78,10 @@ func (h *Handler) newEvent(r *http.Request, userID string, e Event) storage.Even
 		At:       h.Now().UTC(),
 		ClientID: truncateUTF8(e.ClientID, maxEventClientID),
 		Details:  cleanDetails(e.Details),
-	}
-	if r != nil {
-		if ua := r.UserAgent(); ua != "" && h.ua != nil {
-			agent := h.ua.Parse(truncateUTF8(ua, maxUserAgent))
-			ev.Device = strings.ToLower(agent.Device().String())
-			ev.Browser = agent.Browser().String()
-			if v := agent.BrowserVersionMajor(); ev.Browser != "" && v != "" {
-				ev.Browser += " " + v
-			}
-			ev.OS = agent.OS().String()
-		}
-		ev.IP = h.clientAddr(r)
+		Device:   truncateUTF8(o.Device, maxOriginPart),
+		Browser:  truncateUTF8(o.Browser, maxOriginPart),
+		OS:       truncateUTF8(o.OS, maxOriginPart),
+		IP:       truncateUTF8(o.IP, maxOriginPart),
 	}
 	return ev
 }

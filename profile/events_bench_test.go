@@ -43,7 +43,7 @@ func BenchmarkRecord(b *testing.B) {
 	for _, backend := range sqltest.Backends(b) {
 		b.Run(backend.Name, func(b *testing.B) {
 			h := benchHandler(b, backend)
-			u, err := h.Register(b.Context(), "bench@example.com", goodPassword, "", false)
+			u, err := h.Register(b.Context(), CommandLine(), "bench@example.com", goodPassword, "", false)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func BenchmarkRecord(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				h.Record(b.Context(), r, u.ID, e)
+				h.Record(b.Context(), h.Origin(r), u.ID, e)
 			}
 		})
 	}
@@ -69,7 +69,7 @@ func BenchmarkNewEvent(b *testing.B) {
 	e := Event{Category: CategoryLogin, Details: map[string]string{"method": "password"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		h.newEvent(r, "user", e)
+		h.newEvent(h.newOrigin(r), "user", e)
 	}
 }
 
@@ -86,7 +86,7 @@ func BenchmarkLogin(b *testing.B) {
 	for _, backend := range sqltest.Backends(b) {
 		b.Run(backend.Name, func(b *testing.B) {
 			h := benchHandler(b, backend)
-			if _, err := h.Register(b.Context(), "bench@example.com", goodPassword, "", false); err != nil {
+			if _, err := h.Register(b.Context(), CommandLine(), "bench@example.com", goodPassword, "", false); err != nil {
 				b.Fatal(err)
 			}
 			store := h.Store

@@ -26,10 +26,10 @@ const (
 	iPhoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
 )
 
-// newUserID registers a user through the service function and returns its id.
+// newUserID creates an account with an empty activity log and returns its id.
 func (e *env) newUserID(email string) string {
 	e.t.Helper()
-	u, err := e.h.Register(e.t.Context(), email, goodPassword, "", false)
+	u, _, err := e.h.createAccount(e.t.Context(), email, goodPassword, "", false, true)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestRecordStoresEvent(t *testing.T) {
 		req.RemoteAddr = "198.51.100.7:50000"
 		req.Header.Set("User-Agent", chromeUA)
 		req.Header.Set("X-Forwarded-For", "203.0.113.9") // from an untrusted peer: ignored
-		e.h.Record(t.Context(), req, uid, Event{Category: CategoryLogin, ClientID: "app-1",
+		e.h.Record(t.Context(), e.h.Origin(req), uid, Event{Category: CategoryLogin, ClientID: "app-1",
 			Details: map[string]string{"method": "password", "password": "hunter2", "code": "123456", "access_token": "x"}})
 
 		evs := e.userEvents(uid)
@@ -81,7 +81,7 @@ func TestRecordStoresEvent(t *testing.T) {
 		req.RemoteAddr = "10.1.2.3:443"
 		req.Header.Set("User-Agent", iPhoneUA)
 		req.Header.Set("X-Forwarded-For", "6.6.6.6, 203.0.113.9")
-		e.h.Record(t.Context(), req, uid, Event{Category: CategoryLogout})
+		e.h.Record(t.Context(), e.h.Origin(req), uid, Event{Category: CategoryLogout})
 		got = e.userEvents(uid)[0]
 		if got.Category != "logout" || got.Device != "mobile" || got.Browser != "Safari 17" || got.OS != "iOS" ||
 			got.IP != "203.0.113.9" || got.ClientID != "" || got.Details != nil {
@@ -96,7 +96,7 @@ func TestRecordNeverFailsCaller(t *testing.T) {
 		e.h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
 		// No such user: the foreign key refuses the row; Record logs and returns.
-		e.h.Record(t.Context(), req, "no-such-user", Event{Category: CategoryLogin})
+		e.h.Record(t.Context(), e.h.Origin(req), "no-such-user", Event{Category: CategoryLogin})
 		if !strings.Contains(logs.String(), `"level":"ERROR","msg":"record event"`) {
 			t.Errorf("log %s", logs.String())
 		}
@@ -104,7 +104,7 @@ func TestRecordNeverFailsCaller(t *testing.T) {
 		uid := e.newUserID("cancel@example.com")
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		e.h.Record(ctx, req.WithContext(ctx), uid, Event{Category: CategoryLogout})
+		e.h.Record(ctx, e.h.Origin(req), uid, Event{Category: CategoryLogout})
 		if evs := e.userEvents(uid); len(evs) != 1 {
 			t.Errorf("events after a canceled request: %+v", evs)
 		}

@@ -119,7 +119,7 @@ func TestRegisterErrors(t *testing.T) {
 
 func TestRegisterAPI(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		u, err := e.h.Register(t.Context(), "Admin@Example.com", goodPassword, "", true)
+		u, err := e.h.Register(t.Context(), CommandLine(), "Admin@Example.com", goodPassword, "", true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,20 +130,20 @@ func TestRegisterAPI(t *testing.T) {
 			t.Errorf("fields %v %v", fields, err)
 		}
 		// The CLI refuses an address any account holds, confirmed or not.
-		if _, err := e.h.Register(t.Context(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("taken, unconfirmed: %v", err)
 		}
 		if _, err := e.store.VerifyEmail(t.Context(), u.ID, u.Email, u.CreatedAt); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Register(t.Context(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("taken: %v", err)
 		}
 		var fe *FieldError
-		if _, err := e.h.Register(t.Context(), "x@example.com", "12345678", "", false); !errors.As(err, &fe) || fe.Field != "password" {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "x@example.com", "12345678", "", false); !errors.As(err, &fe) || fe.Field != "password" {
 			t.Errorf("common: %v", err)
 		}
-		if _, err := e.h.Register(t.Context(), "x@", goodPassword, "", false); !errors.As(err, &fe) || fe.Field != "email" {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "x@", goodPassword, "", false); !errors.As(err, &fe) || fe.Field != "email" {
 			t.Errorf("email: %v", err)
 		}
 	})
@@ -151,7 +151,7 @@ func TestRegisterAPI(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "ann@example.com", goodPassword, "Ann Lee", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "ann@example.com", goodPassword, "Ann Lee", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("192.0.2.3")
@@ -206,7 +206,7 @@ func TestLogin(t *testing.T) {
 
 func TestLoginRefusesInactiveAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		u, err := e.h.Register(t.Context(), "gone@example.com", goodPassword, "", false)
+		u, err := e.h.Register(t.Context(), CommandLine(), "gone@example.com", goodPassword, "", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +333,7 @@ func TestSessionTimeouts(t *testing.T) {
 
 func TestThrottlePerAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "kim@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "kim@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		// Failures from several IPs add up on the account.
@@ -354,7 +354,7 @@ func TestThrottlePerAccount(t *testing.T) {
 			t.Errorf("Retry-After %q", ra)
 		}
 		// Another account from the same IP is not affected.
-		if _, err := e.h.Register(t.Context(), "lee@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "lee@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		if res := b.login("lee@example.com", goodPassword); res.Status != http.StatusSeeOther {
@@ -370,7 +370,7 @@ func TestThrottlePerAccount(t *testing.T) {
 
 func TestThrottlePerIP(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "pat@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("203.0.113.7")
@@ -395,7 +395,7 @@ func TestThrottlePerIP(t *testing.T) {
 
 func TestReturnToOpenRedirects(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), "ria@example.com", goodPassword, "Ria Roe", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "ria@example.com", goodPassword, "Ria Roe", false); err != nil {
 			t.Fatal(err)
 		}
 		for i, evil := range []string{"//evil.com", "https://evil.com", "/\\evil.com", "\\\\evil.com", "javascript:alert(1)", "/\t/evil.com", "evil.com", "///evil.com"} {
@@ -467,7 +467,7 @@ func TestThrottleBehindTrustedProxy(t *testing.T) {
 		e.h.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 		e.h.limits.PerIP = 3
 		window := e.clock.Now().Truncate(e.h.limits.Window)
-		if _, err := e.h.Register(t.Context(), "pat@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		viaProxy := func(client string) *browser {

@@ -118,7 +118,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errLoginFailed):
 		if u.ID != "" {
 			// Only for an existing account: unknown emails would let anyone fill the log.
-			h.Record(ctx, r, u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
+			h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
 				Details: map[string]string{"method": "password"}})
 		}
 		page.Alert = templates.T("login.failed")
@@ -132,7 +132,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "start session", err)
 		return
 	}
-	h.Record(ctx, r, u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestID(w, r))
 	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system

@@ -193,7 +193,7 @@ func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
 // setPhoto counts the photo toward the user's hourly limit, processes it, stores it under a new random id, points the picture field at
 // it (keeping the field's privacy level) and deletes the user's previous photo, in one
 // transaction. It returns the picture path.
-func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, data []byte, clientID string) (string, error) {
+func (h *Handler) setPhoto(ctx context.Context, o Origin, userID string, data []byte, clientID string) (string, error) {
 	if err := h.throttlePhoto(ctx, userID); err != nil {
 		return "", err
 	}
@@ -223,13 +223,13 @@ func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, 
 	if err != nil {
 		return "", err
 	}
-	h.Record(ctx, r, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
+	h.Record(ctx, o, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
 	return path, nil
 }
 
 // deletePhoto deletes the user's photo id (the current one when id is ""). Another user's id
 // is "not found".
-func (h *Handler) deletePhoto(ctx context.Context, r *http.Request, userID, id, clientID string) error {
+func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientID string) error {
 	current, _, err := h.fieldLevel(ctx, userID, "picture")
 	if err != nil {
 		return err
@@ -256,7 +256,7 @@ func (h *Handler) deletePhoto(ctx context.Context, r *http.Request, userID, id, 
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, r, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
+	h.Record(ctx, o, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
 	return nil
 }
 
@@ -491,7 +491,7 @@ func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := h.readPhotoUpload(w, r)
 	if err == nil {
-		_, err = h.setPhoto(r.Context(), r, u.ID, data, "")
+		_, err = h.setPhoto(r.Context(), h.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
 		h.photoError(w, r, u.ID, err)
@@ -505,7 +505,7 @@ func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.parseForm(w, r) {
 		return
 	}
-	err := h.deletePhoto(r.Context(), r, u.ID, r.PostForm.Get("id"), "")
+	err := h.deletePhoto(r.Context(), h.Origin(r), u.ID, r.PostForm.Get("id"), "")
 	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
 		h.errorPage(w, r, http.StatusNotFound)
 		return
@@ -547,7 +547,7 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := h.fetchPicture(ctx, want)
 	if err == nil {
-		_, err = h.setPhoto(ctx, r, u.ID, data, "")
+		_, err = h.setPhoto(ctx, h.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
 		h.photoError(w, r, u.ID, err)
@@ -643,7 +643,7 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 	data, err := h.readPhotoUpload(w, r)
 	var path string
 	if err == nil {
-		path, err = h.setPhoto(r.Context(), r, c.User.ID, data, c.ClientID)
+		path, err = h.setPhoto(r.Context(), h.Origin(r), c.User.ID, data, c.ClientID)
 	}
 	if err != nil {
 		if ce, ok := asContactError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
@@ -658,7 +658,7 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 // apiPhotoDelete: DELETE /api/account/photo → 204; 404 when there is no photo.
 func (h *Handler) apiPhotoDelete(w http.ResponseWriter, r *http.Request) {
 	c := apiCaller(r.Context())
-	if err := h.deletePhoto(r.Context(), r, c.User.ID, "", c.ClientID); err != nil {
+	if err := h.deletePhoto(r.Context(), h.Origin(r), c.User.ID, "", c.ClientID); err != nil {
 		h.writeContactAPIError(w, r, "photo delete", err)
 		return
 	}

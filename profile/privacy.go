@@ -42,7 +42,7 @@ func (h *Handler) privacy() *consent.Service {
 // setLevel is the one service function behind the form and the API: it checks field (404
 // when unknown) and level (422 when not a level), stores the level and records
 // privacy_changed.
-func (h *Handler) setLevel(ctx context.Context, r *http.Request, u storage.User, field, level string) error {
+func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field, level string) error {
 	if strings.HasPrefix(field, identifierPrefix) {
 		return errUnknownIdentifier
 	}
@@ -60,12 +60,12 @@ func (h *Handler) setLevel(ctx context.Context, r *http.Request, u storage.User,
 	if !found {
 		return errUnknownField
 	}
-	h.Record(ctx, r, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
+	h.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
 	return nil
 }
 
 // setPrivateProfile stores the private-profile switch and records privacy_changed.
-func (h *Handler) setPrivateProfile(ctx context.Context, r *http.Request, u storage.User, on bool) error {
+func (h *Handler) setPrivateProfile(ctx context.Context, o Origin, u storage.User, on bool) error {
 	if err := h.Store.SetPrivateProfile(ctx, u.ID, on, h.Now().UTC()); err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (h *Handler) setPrivateProfile(ctx context.Context, r *http.Request, u stor
 	if on {
 		state = "on"
 	}
-	h.Record(ctx, r, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"private_profile": state}})
+	h.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"private_profile": state}})
 	return nil
 }
 
@@ -90,7 +90,7 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	field := mux.Vars(r)["field"]
-	switch err := h.setLevel(r.Context(), r, u, field, r.PostForm.Get("level")); {
+	switch err := h.setLevel(r.Context(), h.Origin(r), u, field, r.PostForm.Get("level")); {
 	case errors.Is(err, errUnknownField), errors.Is(err, errUnknownIdentifier):
 		h.errorPage(w, r, http.StatusNotFound)
 	case errors.Is(err, errBadLevel):
@@ -123,7 +123,7 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusUnprocessableEntity)
 		return
 	}
-	if err := h.setPrivateProfile(r.Context(), r, u, on); err != nil {
+	if err := h.setPrivateProfile(r.Context(), h.Origin(r), u, on); err != nil {
 		h.serverError(w, r, "set private profile", err)
 		return
 	}
@@ -144,7 +144,7 @@ func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	field := mux.Vars(r)["field"]
-	switch err := h.setLevel(r.Context(), r, c.User, field, body.Level); {
+	switch err := h.setLevel(r.Context(), h.Origin(r), c.User, field, body.Level); {
 	case errors.Is(err, errUnknownIdentifier):
 		writeAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.identifier"))
 	case errors.Is(err, errUnknownField):
@@ -176,7 +176,7 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 			Description: templates.T("privacy.err.enabled"), Fields: map[string]string{"enabled": templates.T("privacy.err.enabled")}})
 		return
 	}
-	if err := h.setPrivateProfile(r.Context(), r, c.User, *body.Enabled); err != nil {
+	if err := h.setPrivateProfile(r.Context(), h.Origin(r), c.User, *body.Enabled); err != nil {
 		h.apiServerError(w, r, "set private profile", err)
 		return
 	}

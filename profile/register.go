@@ -37,9 +37,14 @@ const maxNameLen = 200
 // ("on_request"). The address starts unverified. Errors a caller can show: ErrEmailTaken
 // (another account holds the address, confirmed or not: an administrator creating a second
 // account for one address is a mistake to point out) and *FieldError.
-func (h *Handler) Register(ctx context.Context, email, password, name string, admin bool) (storage.User, error) {
+// The registration is recorded in the account's activity log as coming from o.
+func (h *Handler) Register(ctx context.Context, o Origin, email, password, name string, admin bool) (storage.User, error) {
 	u, _, err := h.createAccount(ctx, email, password, name, admin, true)
-	return u, err
+	if err != nil {
+		return storage.User{}, err
+	}
+	h.Record(ctx, o, u.ID, Event{Category: CategoryRegistration, Details: map[string]string{"method": "password"}})
+	return u, nil
 }
 
 // createAccount is Register. With refuseTaken false (the registration page) it refuses no
@@ -264,7 +269,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "start session", err)
 		return
 	}
-	h.Record(ctx, r, u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
 	if owner != "" {

@@ -17,8 +17,11 @@ import (
 
 // Routes lists profile's pages and the account JSON API. Each area of the personal account
 // registers its own routes (accountRoutes, contactRoutes, eventRoutes) on the page router and
-// on the API subrouter, whose handlers only run for an authenticated user.
-func (h *Handler) Routes(r *mux.Router) {
+// on the API subrouter, whose handlers only run for an authenticated user. Every request
+// they serve carries its Origin (withOrigin).
+func (h *Handler) Routes(root *mux.Router) {
+	r := root.NewRoute().Subrouter()
+	r.Use(h.withOrigin)
 	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", h.loginForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", h.login).Methods(http.MethodPost)

@@ -113,7 +113,7 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	if !sessionExpired(s, h.Now(), h.cfg.SessionIdle, h.cfg.SessionAbsolute) {
-		h.Record(ctx, r, s.UserID, Event{Category: CategoryLogout})
+		h.Record(ctx, h.Origin(r), s.UserID, Event{Category: CategoryLogout})
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func TestSecureCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := h.Register(t.Context(), "sec@example.com", goodPassword, "", false)
+	u, err := h.Register(t.Context(), CommandLine(), "sec@example.com", goodPassword, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ var eventsMessages = map[string]string{
 	"events.device.tablet":  "Tablet",
 	"events.device.tv":      "TV",
 	"events.device.bot":     "Automated client",
+	"events.device.cli":     "Command line",
 	"events.device.unknown": "Unknown device",
 
 	// detail labels (an event's details map)

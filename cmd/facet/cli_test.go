@@ -264,6 +264,30 @@ func TestCLIUsers(t *testing.T) {
 	}
 }
 
+// TestCLIUsersCreateRecorded: an account the command line creates has its registration in
+// its activity log, coming from the command line rather than from a browser.
+func TestCLIUsersCreateRecorded(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var u userJSON
+			cli.mustJSON(&u, "users", "create", "--email", "eve@example.com", "--password", "correct horse battery", "--json")
+			store, err := sqlstore.Open(t.Context(), cli.env["FACET_DATABASE_URL"], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			evs, err := store.ListEvents(t.Context(), u.ID, storage.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 || evs[0].Category != profile.CategoryRegistration || evs[0].Device != "cli" || evs[0].IP != "" {
+				t.Fatalf("events of a CLI-created account: %+v", evs)
+			}
+		})
+	}
+}
+
 func TestCLIKeys(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -97,7 +97,7 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		u, err := accounts.Register(ctx, email, password, name, admin)
+		u, err := accounts.Register(ctx, profile.CommandLine(), email, password, name, admin)
 		var fieldErr *profile.FieldError
 		switch {
 		case errors.Is(err, profile.ErrEmailTaken):
