@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -38,7 +39,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	if c.Current == "" {
 		errs["current_password"] = "account.password.current_required"
 	}
-	if msg := checkPasswordPolicy(c.New, h.common); msg != "" {
+	if msg := h.policy.Check(c.New); msg != "" {
 		errs["new_password"] = msg
 	}
 	if c.CheckConfirm && c.Confirm != c.New && errs["new_password"] == "" {
@@ -55,7 +56,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	if retry > 0 {
 		return nil, retry, errThrottled
 	}
-	ok, err := CheckPassword(u.PasswordHash, c.Current)
+	ok, err := password.Check(u.PasswordHash, c.Current)
 	if err != nil {
 		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
 	}
@@ -65,7 +66,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	if c.New == c.Current {
 		return map[string]string{"new_password": "account.password.same"}, 0, errValidation
 	}
-	hash, err := HashPassword(c.New)
+	hash, err := password.Hash(c.New)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -94,11 +95,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// The field keeps its name "email" (password managers and links know it) but takes a
 	// username too.
 	page.Login = strings.TrimSpace(r.PostForm.Get("email"))
-	password := r.PostForm.Get("password")
+	pw := r.PostForm.Get("password")
 	if page.Login == "" {
 		page.Errors["email"] = templates.T("login.email_required")
 	}
-	if password == "" {
+	if pw == "" {
 		page.Errors["password"] = templates.T("login.password_required")
 	}
 	if len(page.Errors) > 0 {
@@ -107,7 +108,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ip := h.clientAddr(r)
-	u, retry, err := h.authenticate(ctx, page.Login, password, ip)
+	u, retry, err := h.authenticate(ctx, page.Login, pw, ip)
 	switch {
 	case errors.Is(err, errThrottled):
 		h.Logger.WarnContext(ctx, "login throttled", "ip", ip, "request_id", requestID(w, r))
@@ -156,7 +157,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // unconfirmed), so neither text nor timing tells them apart; an unknown login is throttled like an
 // account, on its own counter. With errLoginFailed the returned user carries only the ID of an
 // existing account (for the activity log), empty for an unknown login.
-func (h *Handler) authenticate(ctx context.Context, login, password, ip string) (storage.User, time.Duration, error) {
+func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (storage.User, time.Duration, error) {
 	candidates, err := h.findLogin(ctx, login)
 	if err != nil {
 		return storage.User{}, 0, err
@@ -180,7 +181,7 @@ func (h *Handler) authenticate(ctx context.Context, login, password, ip string) 
 	}
 
 	if !found {
-		if _, err := CheckPassword(h.dummyHash, password); err != nil {
+		if _, err := password.Check(h.dummyHash, pw); err != nil {
 			h.Logger.ErrorContext(ctx, "dummy password hash unreadable", "err", err)
 		}
 		return storage.User{}, 0, errLoginFailed
@@ -192,7 +193,7 @@ func (h *Handler) authenticate(ctx context.Context, login, password, ip string) 
 	// owner confirmed the address logs in like any account, so logging in does not tell a
 	// registrant whether the address was taken.
 	for _, u := range candidates {
-		ok, err := CheckPassword(u.PasswordHash, password)
+		ok, err := password.Check(u.PasswordHash, pw)
 		if err != nil {
 			h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
 			ok = false

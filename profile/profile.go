@@ -26,6 +26,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/notify"
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -111,7 +112,7 @@ type Handler struct {
 	cfg        Config
 	cookies    *sessions.CookieStore
 	cookieName string
-	common     map[string]struct{}
+	policy     *password.Policy
 	// dummyHash is checked when the email is unknown, so an unknown account costs the same
 	// time as a wrong password (SECURITY.md 14).
 	dummyHash string
@@ -155,7 +156,7 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 	if err != nil {
 		return nil, err
 	}
-	dummy, err := HashPassword(rand.Text())
+	dummy, err := password.Hash(rand.Text())
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		Logger:    logger,
 		Now:       time.Now,
 		cfg:       cfg,
-		common:    commonPasswords(),
+		policy:    password.NewPolicy(),
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
 		ua:        useragent.NewParser(),

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -38,8 +39,8 @@ const maxNameLen = 200
 // (another account holds the address, confirmed or not: an administrator creating a second
 // account for one address is a mistake to point out) and *FieldError.
 // The registration is recorded in the account's activity log as coming from o.
-func (h *Handler) Register(ctx context.Context, o Origin, email, password, name string, admin bool) (storage.User, error) {
-	u, _, err := h.createAccount(ctx, email, password, name, admin, true)
+func (h *Handler) Register(ctx context.Context, o Origin, email, pw, name string, admin bool) (storage.User, error) {
+	u, _, err := h.createAccount(ctx, email, pw, name, admin, true)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -53,9 +54,9 @@ func (h *Handler) Register(ctx context.Context, o Origin, email, password, name 
 // creates the account all the same, holding the address unverified (it cannot confirm it
 // while the owner keeps it), and returns the confirmed holder's id as owner, so that the page answers alike
 // whether an address is taken or not.
-func (h *Handler) createAccount(ctx context.Context, email, password, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
+func (h *Handler) createAccount(ctx context.Context, email, pw, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
 	email = normalizeEmail(email)
-	errs := h.checkRegistration(email, password, name)
+	errs := h.checkRegistration(email, pw, name)
 	for _, field := range []string{"email", "password", "name"} {
 		if msg, ok := errs[field]; ok {
 			return storage.User{}, "", &FieldError{Field: field, Msg: msg}
@@ -72,7 +73,7 @@ func (h *Handler) createAccount(ctx context.Context, email, password, name strin
 	if len(holders) > 0 && holders[0].EmailVerified {
 		owner = holders[0].ID
 	}
-	hash, err := HashPassword(password)
+	hash, err := password.Hash(pw)
 	if err != nil {
 		return storage.User{}, "", err
 	}
@@ -138,7 +139,7 @@ func (h *Handler) PurgeUnverified(ctx context.Context) (int, error) {
 
 // checkRegistration returns the catalog text for each invalid field of an already
 // normalized email, the password and the optional name.
-func (h *Handler) checkRegistration(email, password, name string) map[string]string {
+func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
 	errs := map[string]string{}
 	switch {
 	case email == "":
@@ -146,7 +147,7 @@ func (h *Handler) checkRegistration(email, password, name string) map[string]str
 	case !validEmail(email):
 		errs["email"] = templates.T("register.email_invalid")
 	}
-	if key := checkPasswordPolicy(password, h.common); key != "" {
+	if key := h.policy.Check(pw); key != "" {
 		errs["password"] = templates.T(key)
 	}
 	switch {
@@ -227,7 +228,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	page := h.newRegisterPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
 	page.Name = strings.TrimSpace(r.PostForm.Get("name"))
 	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
-	password, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
+	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
 
 	// Registration costs a password hash and may mail an account's owner: throttled per IP
 	// like login.
@@ -243,8 +244,8 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	page.Errors = h.checkRegistration(normalizeEmail(page.Email), password, page.Name)
-	if _, bad := page.Errors["password"]; !bad && confirm != password {
+	page.Errors = h.checkRegistration(normalizeEmail(page.Email), pw, page.Name)
+	if _, bad := page.Errors["password"]; !bad && confirm != pw {
 		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
 	}
 	if len(page.Errors) > 0 {
@@ -254,7 +255,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	// An address another account has confirmed is not refused here: the answer would tell
 	// anyone which addresses have accounts (OWASP ASVS 5.0 V6.3.8). The new account holds it
 	// unverified and cannot confirm it; the owner is told instead.
-	u, owner, err := h.createAccount(ctx, page.Email, password, page.Name, false, false)
+	u, owner, err := h.createAccount(ctx, page.Email, pw, page.Name, false, false)
 	var fe *FieldError
 	switch {
 	case errors.As(err, &fe):

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/password"
 )
 
 // userHZ is the unit of utime and stime in /proc/<pid>/stat: the kernel reports them in
@@ -110,7 +110,7 @@ func serverCPU(pids []int) (time.Duration, bool) {
 }
 
 // argonCPU measures the CPU time of one argon2id password hash with Facet's parameters in
-// this process (profile.HashPassword; a login verifies with the same cost): the yardstick of
+// this process (password.Hash; a login verifies with the same cost): the yardstick of
 // the authcode target (≤ 1.2 × one hash).
 func argonCPU() float64 {
 	const n = 4
@@ -119,7 +119,7 @@ func argonCPU() float64 {
 		return 0
 	}
 	for range n {
-		if _, err := profile.HashPassword(rand.Text()); err != nil {
+		if _, err := password.Hash(rand.Text()); err != nil {
 			return 0
 		}
 	}

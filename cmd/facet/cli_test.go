@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -248,7 +249,7 @@ func TestCLIUsers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the --password-stdin account: %v", err)
 			}
-			if ok, err := profile.CheckPassword(carol.PasswordHash, " stdin pass phrase "); err != nil || !ok {
+			if ok, err := password.Check(carol.PasswordHash, " stdin pass phrase "); err != nil || !ok {
 				t.Errorf("the --password-stdin account's password is not the first input line (ok=%v, err=%v)", ok, err)
 			}
 

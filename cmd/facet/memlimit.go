@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/password"
 )
 
 // memoryLimitAuto is Config.MemoryLimit's "auto": memoryBase plus the memory of the password
@@ -37,7 +37,7 @@ const memoryBase = 48 << 20
 // two decodes pushed the heap past the limit, so the collector ran back to back and logins
 // waited on it.
 func autoMemoryLimit() int64 {
-	return memoryBase + int64(profile.PasswordHashMemory())
+	return memoryBase + int64(password.HashMemory())
 }
 
 // memoryReserve moves the process's soft memory limit by the memory held for work known to

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/password"
 )
 
 func TestParseMemoryLimit(t *testing.T) {
@@ -36,9 +37,9 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Skipf("the test process runs with a memory limit (%d): GOMEMLIMIT is set", got)
 	}
-	want := int64(memoryBase + profile.PasswordHashMemory())
-	if profile.PasswordHashMemory() < 19<<20 {
-		t.Fatalf("PasswordHashMemory() = %d, want at least one 19 MiB hash", profile.PasswordHashMemory())
+	want := int64(memoryBase + password.HashMemory())
+	if password.HashMemory() < 19<<20 {
+		t.Fatalf("password.HashMemory() = %d, want at least one 19 MiB hash", password.HashMemory())
 	}
 	restore, reserve := applyMemoryLimit(memoryLimitAuto, logger)
 	if got := debug.SetMemoryLimit(-1); got != want {

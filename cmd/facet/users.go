@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/facetid/facet/profile"
+	pw "github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/templates"
@@ -91,6 +92,10 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 	}
 	if email == "" || password == "" {
 		return errors.New("users create needs --email and --password or --password-stdin")
+	}
+	// The policy is the registration page's; checked before the database is opened.
+	if key := pw.NewPolicy().Check(password); key != "" {
+		return fmt.Errorf("password: %s", templates.T(key))
 	}
 	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
 		accounts, err := c.accounts(ctx, cfg, store, logger)

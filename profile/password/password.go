@@ -1,4 +1,7 @@
-package profile
+// Package password owns how Facet stores and judges passwords: argon2id hashes in the PHC
+// string format, and the policy a new password must meet. It has no HTTP: the account pages,
+// the login and the command line all call it. It does not know accounts or throttles.
+package password
 
 import (
 	"bufio"
@@ -25,22 +28,22 @@ const (
 	argonKeyLen  = 32
 )
 
-// Password policy (SECURITY.md 14, after NIST SP 800-63B 3.1.1.2): a length range counted in
+// Password policy (NIST SP 800-63B 3.1.1.2, OWASP ASVS 5.0 V6.2): a length range counted in
 // characters, no composition rules, no truncation, and a list of common passwords.
 const (
-	passwordMinLen = 8
-	passwordMaxLen = 128
+	minLen = 8
+	maxLen = 128
 )
 
 // hashSlots bounds how many argon2id hashes run at once: each takes 19 MiB and a core for tens
-// of milliseconds, so an unbounded burst of logins could exhaust memory. HashPassword and
-// CheckPassword are plain functions (the CLI calls them too), so the semaphore is the one
-// package-level value; it holds no data.
+// of milliseconds, so an unbounded burst of logins could exhaust memory. Hash and Check are
+// plain functions (the CLI calls them too), so the semaphore is the one package-level value;
+// it holds no data.
 var hashSlots = make(chan struct{}, max(1, runtime.NumCPU()))
 
-// PasswordHashMemory is the most memory the password hashes running at once can hold (in
+// HashMemory is the most memory the password hashes running at once can hold (in
 // bytes, at Facet's parameters): the server sizes its soft memory limit with it.
-func PasswordHashMemory() uint64 {
+func HashMemory() uint64 {
 	return uint64(cap(hashSlots)) * argonMemory * 1024
 }
 
@@ -51,10 +54,10 @@ func argonKey(pw string, salt []byte, time, memory uint32, threads uint8, keyLen
 	return argon2.IDKey([]byte(pw), salt, time, memory, threads, keyLen)
 }
 
-// HashPassword returns the argon2id hash of pw as a PHC string:
+// Hash returns the argon2id hash of pw as a PHC string:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
-// It does not check the policy; see checkPasswordPolicy.
-func HashPassword(pw string) (string, error) {
+// It does not check the policy; see Policy.
+func Hash(pw string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
@@ -68,9 +71,9 @@ func HashPassword(pw string) (string, error) {
 // errBadHash: the stored hash is not a PHC argon2id string we can verify.
 var errBadHash = errors.New("password hash is not a supported argon2id PHC string")
 
-// CheckPassword reports whether pw matches hash (a PHC argon2id string, with the parameters
+// Check reports whether pw matches hash (a PHC argon2id string, with the parameters
 // it records). The comparison takes constant time. An error means the hash is malformed.
-func CheckPassword(hash, pw string) (bool, error) {
+func Check(hash, pw string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
@@ -109,6 +112,17 @@ func CheckPassword(hash, pw string) (bool, error) {
 //go:embed common-passwords.txt
 var commonPasswordList []byte
 
+// Policy judges a new password: length in characters and the common-passwords list. Build
+// it once with NewPolicy; it is safe for concurrent use.
+type Policy struct {
+	common map[string]struct{}
+}
+
+// NewPolicy parses the common-passwords list.
+func NewPolicy() *Policy {
+	return &Policy{common: commonPasswords()}
+}
+
 // commonPasswords parses commonPasswordList into a set.
 func commonPasswords() map[string]struct{} {
 	set := make(map[string]struct{}, 1024)
@@ -123,19 +137,19 @@ func commonPasswords() map[string]struct{} {
 	return set
 }
 
-// checkPasswordPolicy returns the catalog key of the rule pw breaks, or "".
-func checkPasswordPolicy(pw string, common map[string]struct{}) string {
+// Check returns the message key (templates) of the rule pw breaks, or "" when pw is fine.
+func (p *Policy) Check(pw string) string {
 	if !utf8.ValidString(pw) {
 		return "register.password_invalid"
 	}
 	n := utf8.RuneCountInString(pw)
 	switch {
-	case n < passwordMinLen:
+	case n < minLen:
 		return "register.password_short"
-	case n > passwordMaxLen:
+	case n > maxLen:
 		return "register.password_long"
 	}
-	if _, ok := common[strings.ToLower(pw)]; ok {
+	if _, ok := p.common[strings.ToLower(pw)]; ok {
 		return "register.password_common"
 	}
 	return ""

@@ -1,4 +1,4 @@
-package profile
+package password
 
 import (
 	"strings"
@@ -6,27 +6,27 @@ import (
 	"testing"
 )
 
-func TestHashAndCheckPassword(t *testing.T) {
-	hash, err := HashPassword(goodPassword)
+func TestHashAndCheck(t *testing.T) {
+	hash, err := Hash(goodPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q", hash)
 	}
-	again, err := HashPassword(goodPassword)
+	again, err := Hash(goodPassword)
 	if err != nil || again == hash {
 		t.Fatalf("salt not random: %q %q %v", hash, again, err)
 	}
 	for pw, want := range map[string]bool{goodPassword: true, goodPassword + " ": false, "": false, strings.ToUpper(goodPassword): false} {
-		ok, err := CheckPassword(hash, pw)
+		ok, err := Check(hash, pw)
 		if err != nil || ok != want {
-			t.Errorf("CheckPassword(%q) = %v, %v; want %v", pw, ok, err, want)
+			t.Errorf("Check(%q) = %v, %v; want %v", pw, ok, err, want)
 		}
 	}
 	// Parameters come from the stored string, so older hashes keep working.
 	weaker := "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$" // salt "saltsaltsalt"
-	if _, err := CheckPassword(weaker+"AAAAAAAAAAAAAAAAAAAAAA", "x"); err != nil {
+	if _, err := Check(weaker+"AAAAAAAAAAAAAAAAAAAAAA", "x"); err != nil {
 		t.Errorf("weaker params: %v", err)
 	}
 	for _, bad := range []string{
@@ -37,8 +37,8 @@ func TestHashAndCheckPassword(t *testing.T) {
 		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AA",
 		"$2a$10$abcdefghijklmnopqrstuu",
 	} {
-		if ok, err := CheckPassword(bad, "x"); err == nil || ok {
-			t.Errorf("CheckPassword(%q) = %v, %v; want error", bad, ok, err)
+		if ok, err := Check(bad, "x"); err == nil || ok {
+			t.Errorf("Check(%q) = %v, %v; want error", bad, ok, err)
 		}
 	}
 }
@@ -48,10 +48,10 @@ func TestHashConcurrent(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			h, err := HashPassword("parallel password")
+			h, err := Hash("parallel password")
 			if err == nil {
 				var ok bool
-				ok, err = CheckPassword(h, "parallel password")
+				ok, err = Check(h, "parallel password")
 				if !ok && err == nil {
 					t.Error("mismatch")
 				}
@@ -69,8 +69,8 @@ func TestHashConcurrent(t *testing.T) {
 }
 
 func TestPasswordPolicy(t *testing.T) {
-	common := commonPasswords()
-	if len(common) < 300 {
+	p := NewPolicy()
+	if common := p.common; len(common) < 300 {
 		t.Fatalf("common list has %d entries", len(common))
 	}
 	cases := map[string]string{
@@ -90,7 +90,7 @@ func TestPasswordPolicy(t *testing.T) {
 		"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8": "register.password_invalid",
 	}
 	for pw, want := range cases {
-		if got := checkPasswordPolicy(pw, common); got != want {
+		if got := p.Check(pw); got != want {
 			t.Errorf("policy(%q) = %q, want %q", pw, got, want)
 		}
 	}
@@ -99,21 +99,23 @@ func TestPasswordPolicy(t *testing.T) {
 func BenchmarkHashPassword(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := HashPassword(goodPassword); err != nil {
+		if _, err := Hash(goodPassword); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkCheckPassword(b *testing.B) {
-	hash, err := HashPassword(goodPassword)
+	hash, err := Hash(goodPassword)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if ok, err := CheckPassword(hash, goodPassword); !ok || err != nil {
+		if ok, err := Check(hash, goodPassword); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 	}
 }
+
+const goodPassword = "correct horse battery staple"
