@@ -32,24 +32,24 @@ func (h *Handler) accountRoutes(r, api *mux.Router) {
 	api.HandleFunc("/password", h.apiPutPassword).Methods(http.MethodPut)
 }
 
-// account is one user's profile as the account pages and the account API show it: every
+// Account is one user's profile as the account pages and the account API show it: every
 // catalog field's value (the account email under "email"), the privacy level the user chose
 // for it, and the private-profile switch.
-type account struct {
+type Account struct {
 	User    storage.User
 	Values  map[string]string
 	Levels  map[string]consent.Level
 	Private bool
 }
 
-// loadAccount reads u's profile fields. The level of each catalog field is the one consent
+// LoadAccount reads u's profile fields. The level of each catalog field is the one consent
 // derives from the stored choice (or the catalog default): pages never decide it themselves.
-func (h *Handler) loadAccount(ctx context.Context, u storage.User) (account, error) {
+func (h *Handler) LoadAccount(ctx context.Context, u storage.User) (Account, error) {
 	fields, err := h.Store.GetProfileFields(ctx, u.ID)
 	if err != nil {
-		return account{}, fmt.Errorf("get profile fields: %w", err)
+		return Account{}, fmt.Errorf("get profile fields: %w", err)
 	}
-	a := account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}}
+	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}}
 	stored := map[string]string{}
 	for _, f := range fields {
 		a.Values[f.Field] = f.Value
@@ -61,7 +61,7 @@ func (h *Handler) loadAccount(ctx context.Context, u storage.User) (account, err
 		a.Levels[f.Key] = consent.FieldLevel(h.Catalog, f.Key, stored[f.Key])
 	}
 	if a.Private, err = h.Store.GetPrivateProfile(ctx, u.ID); err != nil {
-		return account{}, fmt.Errorf("get private profile: %w", err)
+		return Account{}, fmt.Errorf("get private profile: %w", err)
 	}
 	return a, nil
 }
@@ -75,7 +75,7 @@ func editable(f consent.Field) bool {
 // missing returns the mandatory fields a's user still has to fill in on the "Complete your
 // profile" page: locked fields and those with their own flows (email, phone, photo) are left
 // out, since that page cannot fill them and must never trap the user.
-func (h *Handler) missing(a account) []string {
+func (h *Handler) missing(a Account) []string {
 	var out []string
 	for _, k := range h.Catalog.Missing(a.Values) {
 		if f, ok := h.Catalog.Field(k); ok && editable(f) {
@@ -92,7 +92,7 @@ func (h *Handler) NeedsCompletion(ctx context.Context, userID string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("get user: %w", err)
 	}
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.LoadAccount(ctx, u)
 	if err != nil {
 		return false, err
 	}
@@ -119,7 +119,7 @@ var errValidation = errors.New("profile values not valid")
 // that differ from a's values, all in one transaction with the profile_updated event. It
 // returns the keys it changed. On any invalid value it saves nothing and returns
 // errValidation with a message key per field. required lists keys that must not be empty.
-func (h *Handler) saveProfile(ctx context.Context, o Origin, a account, changes map[string]string, required []string) ([]string, map[string]string, error) {
+func (h *Handler) saveProfile(ctx context.Context, o Origin, a Account, changes map[string]string, required []string) ([]string, map[string]string, error) {
 	errs := map[string]string{}
 	values := map[string]string{}
 	for k, raw := range changes {
@@ -180,7 +180,7 @@ func (h *Handler) saveProfile(ctx context.Context, o Origin, a account, changes 
 			return err
 		}
 		// Names of the changed fields only, never their values.
-		h.Record(ctx, o, a.User.ID, Event{Category: CategoryProfileUpdated, Details: map[string]string{"fields": strings.Join(keys, ",")}})
+		h.Events.Record(ctx, o, a.User.ID, Event{Category: CategoryProfileUpdated, Details: map[string]string{"fields": strings.Join(keys, ",")}})
 		return nil
 	})
 	switch {
@@ -251,17 +251,16 @@ type blockView struct {
 	Fields  []fieldView
 }
 
-// tabView is one tab of the personal account.
-type tabView struct {
+// Tab is one tab of the personal account.
+type Tab struct {
 	Label   string
 	URL     string
 	Current bool
 }
 
-// accountTabs lists the personal account's tabs that have a page. Scopes and Requests join
-// when their issues add the routes.
-func accountTabs(current string) []tabView {
-	tabs := []tabView{
+// accountTabs lists the personal account's tabs that have a page.
+func accountTabs(current string) []Tab {
+	tabs := []Tab{
 		{Label: templates.T("account.tab.profile"), URL: "/profile"},
 		{Label: templates.T("account.tab.events"), URL: "/profile/events"},
 	}
@@ -271,18 +270,19 @@ func accountTabs(current string) []tabView {
 	return tabs
 }
 
-// sidebarView is the personal account's left column.
-type sidebarView struct {
+// Sidebar is the personal account's left column.
+type Sidebar struct {
 	Name     string
 	Email    string
 	Initials string
 	Picture  string
-	Tabs     []tabView
+	Tabs     []Tab
 }
 
-func newSidebar(a account, current string) sidebarView {
+// NewSidebar is the sidebar of a's personal account with the tab at current marked.
+func NewSidebar(a Account, current string) Sidebar {
 	name := displayName(a.Values)
-	return sidebarView{
+	return Sidebar{
 		Name:     name,
 		Email:    a.User.Email,
 		Initials: initials(name, a.User.Email),
@@ -324,7 +324,7 @@ func initials(name, email string) string {
 
 // profilePageData is profile.html's data.
 type profilePageData struct {
-	Sidebar       sidebarView
+	Sidebar       Sidebar
 	Notice        string
 	Missing       []string // labels of the missing mandatory fields
 	Blocks        []blockView
@@ -351,24 +351,24 @@ var notices = map[string]string{
 
 // profilePage is the personal account (UI.md): the sidebar and the blocks.
 func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.LoadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.ServerError(w, r, "load account", err)
 		return
 	}
 	now := h.Now()
 	sessions, err := h.Store.CountUserSessions(ctx, u.ID, now.Add(-h.cfg.SessionIdle), now)
 	if err != nil {
-		h.serverError(w, r, "count sessions", err)
+		h.ServerError(w, r, "count sessions", err)
 		return
 	}
 	data := profilePageData{
-		Sidebar:       newSidebar(a, "/profile"),
+		Sidebar:       NewSidebar(a, "/profile"),
 		EmailVerified: u.EmailVerified,
 		Email:         h.fieldView(a, "email"),
 		Phone:         h.fieldView(a, "phone_number"),
@@ -393,11 +393,11 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Blocks = append(data.Blocks, bv)
 	}
-	h.render(w, r, http.StatusOK, "profile", data)
+	h.Render(w, r, http.StatusOK, "profile", data)
 }
 
 // fieldView shows one field's value and level.
-func (h *Handler) fieldView(a account, key string) fieldView {
+func (h *Handler) fieldView(a Account, key string) fieldView {
 	f, _ := h.Catalog.Field(key)
 	v := fieldView{
 		Key:       key,

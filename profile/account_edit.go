@@ -176,46 +176,46 @@ func formChanges(form url.Values, fields []consent.Field, errs map[string]string
 
 // editForm shows the form of one block: /profile/edit?block=main|additional.
 func (h *Handler) editForm(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	block := r.URL.Query().Get("block")
 	if _, ok := blockTitles[block]; !ok {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
-	a, err := h.loadAccount(r.Context(), u)
+	a, err := h.LoadAccount(r.Context(), u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.ServerError(w, r, "load account", err)
 		return
 	}
 	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.T(blockTitles[block])}
 	for _, f := range h.Catalog.Block(block) {
 		data.Inputs = append(data.Inputs, h.inputFor(f, a.Values[f.Key], nil, nil))
 	}
-	h.render(w, r, http.StatusOK, "profile_edit", data)
+	h.Render(w, r, http.StatusOK, "profile_edit", data)
 }
 
 // edit saves one block: every value valid, or nothing saved and the form shown again with
 // the entered values and a message next to each wrong field.
 func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	block := r.PostForm.Get("block")
 	if _, ok := blockTitles[block]; !ok {
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.ErrorPage(w, r, http.StatusBadRequest)
 		return
 	}
 	ctx := r.Context()
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.LoadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.ServerError(w, r, "load account", err)
 		return
 	}
 	var fields []consent.Field
@@ -229,7 +229,7 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
 	if len(errs) == 0 {
 		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, nil)
 		if err != nil && !errors.Is(err, errValidation) {
-			h.serverError(w, r, "save profile", err)
+			h.ServerError(w, r, "save profile", err)
 			return
 		}
 	}
@@ -245,7 +245,7 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Inputs = append(data.Inputs, h.inputFor(f, v, partsIf(f, parts), errs))
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
+	h.Render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
 }
 
 // partsIf returns the entered address parts for the address field.
@@ -258,14 +258,14 @@ func partsIf(f consent.Field, parts map[string]string) map[string]string {
 
 // completeForm asks for the missing mandatory fields only, then goes on to return_to.
 func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
-	a, err := h.loadAccount(r.Context(), u)
+	a, err := h.LoadAccount(r.Context(), u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.ServerError(w, r, "load account", err)
 		return
 	}
 	missing := h.missing(a)
@@ -278,7 +278,7 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 		f, _ := h.Catalog.Field(k)
 		data.Inputs = append(data.Inputs, h.inputFor(f, "", nil, nil))
 	}
-	h.render(w, r, http.StatusOK, "profile_edit", data)
+	h.Render(w, r, http.StatusOK, "profile_edit", data)
 }
 
 func (h *Handler) completePage(returnTo string) editPageData {
@@ -292,18 +292,18 @@ func (h *Handler) completePage(returnTo string) editPageData {
 
 // complete saves the missing mandatory fields (each required) and continues to return_to.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
 	returnTo := safeReturnTo(r.PostForm.Get("return_to"))
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.LoadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.ServerError(w, r, "load account", err)
 		return
 	}
 	missing := h.missing(a)
@@ -317,7 +317,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	if len(errs) == 0 {
 		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, missing)
 		if err != nil && !errors.Is(err, errValidation) {
-			h.serverError(w, r, "save profile", err)
+			h.ServerError(w, r, "save profile", err)
 			return
 		}
 	}
@@ -330,5 +330,5 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	for _, f := range fields {
 		data.Inputs = append(data.Inputs, h.inputFor(f, r.PostForm.Get(f.Key), partsIf(f, parts), errs))
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
+	h.Render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
 }

@@ -80,7 +80,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 		if _, err := h.Store.RevokeSubject(ctx, u.ID, ""); err != nil {
 			return err
 		}
-		h.Record(ctx, o, u.ID, Event{Category: CategoryPasswordChanged})
+		h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPasswordChanged})
 		return nil
 	})
 	if err != nil {
@@ -105,20 +105,20 @@ type passwordPageData struct {
 
 // passwordForm shows the password change form.
 func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := h.signedIn(w, r); !ok {
+	if _, _, ok := h.SignedIn(w, r); !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, "password", passwordPageData{Errors: map[string]string{}})
+	h.Render(w, r, http.StatusOK, "password", passwordPageData{Errors: map[string]string{}})
 }
 
 // password changes the password; on success the person is logged out everywhere and sent to
 // the login page (spec "Changing Password": "you will be logged out").
 func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	errs, retry, err := h.changePassword(r.Context(), h.Origin(r), u, passwordChange{
@@ -137,15 +137,15 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		for k, v := range errs {
 			data.Errors[k] = templates.T(v)
 		}
-		h.render(w, r, http.StatusUnprocessableEntity, "password", data)
+		h.Render(w, r, http.StatusUnprocessableEntity, "password", data)
 	case errors.Is(err, errWrongPassword):
 		data.Errors["current_password"] = templates.T("account.password.wrong")
-		h.render(w, r, http.StatusUnprocessableEntity, "password", data)
+		h.Render(w, r, http.StatusUnprocessableEntity, "password", data)
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		data.Alert = throttleMessage(retry)
-		h.render(w, r, http.StatusTooManyRequests, "password", data)
+		h.Render(w, r, http.StatusTooManyRequests, "password", data)
 	default:
-		h.serverError(w, r, "change password", err)
+		h.ServerError(w, r, "change password", err)
 	}
 }

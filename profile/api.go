@@ -14,7 +14,7 @@ import (
 )
 
 // The account API's profile routes call the same service functions as the pages
-// (loadAccount, saveProfile, changePassword); they only translate JSON.
+// (LoadAccount, saveProfile, changePassword); they only translate JSON.
 
 // apiField is one profile field: its value (a string, the address object, or null when
 // empty) and its privacy level (the stored one or the catalog default).
@@ -45,7 +45,7 @@ type apiProfile struct {
 }
 
 // newAPIProfile renders a as the API shows it.
-func (h *Handler) newAPIProfile(a account) apiProfile {
+func (h *Handler) newAPIProfile(a Account) apiProfile {
 	p := apiProfile{
 		Sub:              a.User.ID,
 		Fields:           map[string]apiField{},
@@ -98,34 +98,34 @@ func nonEmpty(s string) *string {
 
 // apiGetProfile: GET /api/account/profile.
 func (h *Handler) apiGetProfile(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
-	a, err := h.loadAccount(r.Context(), c.User)
+	c := CallerFrom(r.Context())
+	a, err := h.LoadAccount(r.Context(), c.User)
 	if err != nil {
-		h.apiServerError(w, r, "load account", err)
+		h.APIServerError(w, r, "load account", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.newAPIProfile(a))
+	WriteJSON(w, http.StatusOK, h.newAPIProfile(a))
 }
 
 // apiPatchProfile: PATCH /api/account/profile with {"key": value, ...}; a string sets, null
 // or "" clears, the address takes its object. Every value valid or 422 and nothing saved.
 func (h *Handler) apiPatchProfile(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c := apiCaller(ctx)
+	c := CallerFrom(ctx)
 	var body map[string]json.RawMessage
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	changes, errs := apiChanges(h.Catalog, body)
-	a, err := h.loadAccount(ctx, c.User)
+	a, err := h.LoadAccount(ctx, c.User)
 	if err != nil {
-		h.apiServerError(w, r, "load account", err)
+		h.APIServerError(w, r, "load account", err)
 		return
 	}
 	if len(errs) == 0 {
 		_, errs, err = h.saveProfile(ctx, h.Origin(r), a, changes, nil)
 		if err != nil && !errors.Is(err, errValidation) {
-			h.apiServerError(w, r, "save profile", err)
+			h.APIServerError(w, r, "save profile", err)
 			return
 		}
 	}
@@ -133,11 +133,11 @@ func (h *Handler) apiPatchProfile(w http.ResponseWriter, r *http.Request) {
 		writeValidation(w, errs)
 		return
 	}
-	if a, err = h.loadAccount(ctx, c.User); err != nil {
-		h.apiServerError(w, r, "load account", err)
+	if a, err = h.LoadAccount(ctx, c.User); err != nil {
+		h.APIServerError(w, r, "load account", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.newAPIProfile(a))
+	WriteJSON(w, http.StatusOK, h.newAPIProfile(a))
 }
 
 // apiChanges turns a PATCH body into the entered values; a value of the wrong JSON type is a
@@ -184,7 +184,7 @@ func writeValidation(w http.ResponseWriter, errs map[string]string) {
 	for k, msg := range errs {
 		fields[k] = templates.T(msg)
 	}
-	writeJSON(w, http.StatusUnprocessableEntity, apiError{
+	WriteJSON(w, http.StatusUnprocessableEntity, apiError{
 		Error:       "validation_failed",
 		Description: templates.T("account.api.validation_failed"),
 		Fields:      fields,
@@ -203,9 +203,9 @@ type apiPasswordRequest struct {
 // Success ends every session and token of the user, the caller's own included.
 func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c := apiCaller(ctx)
+	c := CallerFrom(ctx)
 	var body apiPasswordRequest
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	errs, retry, err := h.changePassword(ctx, h.Origin(r), c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword})
@@ -219,11 +219,11 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errValidation):
 		writeValidation(w, errs)
 	case errors.Is(err, errWrongPassword):
-		writeAPIError(w, http.StatusForbidden, "invalid_current_password", templates.T("account.password.wrong"))
+		WriteAPIError(w, http.StatusForbidden, "invalid_current_password", templates.T("account.password.wrong"))
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		writeAPIError(w, http.StatusTooManyRequests, "too_many_attempts", throttleMessage(retry))
+		WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", throttleMessage(retry))
 	default:
-		h.apiServerError(w, r, "change password", err)
+		h.APIServerError(w, r, "change password", err)
 	}
 }

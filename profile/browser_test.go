@@ -76,7 +76,7 @@ func TestBrowserProfile(t *testing.T) {
 	base := "http://" + l.Addr().String()
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	h, err := New(Config{Issuer: base, Secret: secret}, store, tpl, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	h, err := newHandler(Config{Issuer: base, Secret: secret}, store, tpl, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -369,15 +369,15 @@ func setRetryAfter(w http.ResponseWriter, ce *contactError) {
 func (h *Handler) writeContactAPIError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	ce, ok := asContactError(err)
 	if !ok {
-		h.apiServerError(w, r, what, err)
+		h.APIServerError(w, r, what, err)
 		return
 	}
 	setRetryAfter(w, ce)
 	if ce.Field != "" {
-		writeJSON(w, ce.Status, apiError{Error: ce.Code, Description: ce.Text(), Fields: map[string]string{ce.Field: ce.Text()}})
+		WriteJSON(w, ce.Status, apiError{Error: ce.Code, Description: ce.Text(), Fields: map[string]string{ce.Field: ce.Text()}})
 		return
 	}
-	writeAPIError(w, ce.Status, ce.Code, ce.Text())
+	WriteAPIError(w, ce.Status, ce.Code, ce.Text())
 }
 
 // apiReauth answers 403 when an API call needs a fresh login. A bearer call is held to the
@@ -385,19 +385,19 @@ func (h *Handler) writeContactAPIError(w http.ResponseWriter, r *http.Request, w
 // (OIDC auth_time, kept through refreshes): a token is no fresher than the login behind it,
 // and refresh tokens live far longer than recent_auth. The app gets a fresh login by sending
 // the user through authorization with prompt=login or max_age (OIDC Core §3.1.2.1).
-func (h *Handler) apiReauth(w http.ResponseWriter, r *http.Request, c caller) bool {
+func (h *Handler) apiReauth(w http.ResponseWriter, r *http.Request, c Caller) bool {
 	if c.ClientID == "" {
 		if !h.needsReauth(c.Session) {
 			return false
 		}
-		writeAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
+		WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
 		return true
 	}
 	var authTime time.Time
 	if v, ok := h.Tokens.(AuthTimeVerifier); ok {
 		t, err := v.AccessTokenAuthTime(r.Context(), c.token)
 		if err != nil {
-			h.apiServerError(w, r, "token auth time", err)
+			h.APIServerError(w, r, "token auth time", err)
 			return true
 		}
 		authTime = t
@@ -405,6 +405,6 @@ func (h *Handler) apiReauth(w http.ResponseWriter, r *http.Request, c caller) bo
 	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.recentAuth() {
 		return false
 	}
-	writeAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.bearer"))
+	WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.bearer"))
 	return true
 }

@@ -23,15 +23,15 @@ type devMailPage struct {
 // in the database, so every node shows them.
 func (h *Handler) devMail(w http.ResponseWriter, r *http.Request) {
 	if !loopbackPeer(r) {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	msgs, err := h.Store.ListDevMail(r.Context(), devMailShown)
 	if err != nil {
-		h.serverError(w, r, "list dev mail", err)
+		h.ServerError(w, r, "list dev mail", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
+	h.Render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
 }
 
 // loopbackPeer reports whether r came straight from this machine: its TCP peer is a loopback

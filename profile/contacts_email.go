@@ -266,14 +266,14 @@ func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Se
 // the link was sent to (after logging in, the login page comes back here); for anyone else
 // the link does not exist.
 func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.signedIn(w, r)
+	u, s, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	v, err := h.checkLink(ctx, u.ID, r.URL.Query().Get("token"))
 	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if err == nil {
@@ -287,7 +287,7 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Email string `json:"email"`
 	}
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	h.apiContactStart(w, r, emailContact(), url.Values{"email": {body.Email}})

@@ -133,7 +133,7 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, o, v.UserID, Event{Category: k.Changed, ClientID: clientID})
+	h.Events.Record(ctx, o, v.UserID, Event{Category: k.Changed, ClientID: clientID})
 	k.changed(h, ctx, v.UserID, old, v.Value)
 	if k.lost != nil && len(losers) > 0 {
 		k.lost(h, ctx, v.Value, losers)
@@ -160,7 +160,7 @@ func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u 
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, o, u.ID, Event{Category: k.Deleted, ClientID: clientID})
+	h.Events.Record(ctx, o, u.ID, Event{Category: k.Deleted, ClientID: clientID})
 	k.deleted(h, ctx, u.ID, old)
 	return nil
 }
@@ -168,13 +168,13 @@ func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u 
 // contactPageHandler shows k's panel, with the notice of the step just done.
 func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, s, ok := h.signedIn(w, r)
+		u, s, ok := h.SignedIn(w, r)
 		if !ok {
 			return
 		}
 		page, err := k.page(h, r.Context(), u, s, nil)
 		if err != nil {
-			h.serverError(w, r, k.Name+" page", err)
+			h.ServerError(w, r, k.Name+" page", err)
 			return
 		}
 		p := page.panel()
@@ -184,7 +184,7 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 		case "saved", "deleted":
 			p.Notice = templates.T(k.msg(done))
 		}
-		h.render(w, r, http.StatusOK, "contacts_"+k.Name, page)
+		h.Render(w, r, http.StatusOK, "contacts_"+k.Name, page)
 	}
 }
 
@@ -193,12 +193,12 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactKind, u storage.User, s storage.Session, form url.Values, err error) {
 	ce, ok := asContactError(err)
 	if !ok {
-		h.serverError(w, r, k.Name+" change", err)
+		h.ServerError(w, r, k.Name+" change", err)
 		return
 	}
 	page, perr := k.page(h, r.Context(), u, s, form)
 	if perr != nil {
-		h.serverError(w, r, k.Name+" page", perr)
+		h.ServerError(w, r, k.Name+" page", perr)
 		return
 	}
 	p := page.panel()
@@ -208,14 +208,14 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 		p.Alert = ce.Text()
 	}
 	setRetryAfter(w, ce)
-	h.render(w, r, ce.Status, "contacts_"+k.Name, page)
+	h.Render(w, r, ce.Status, "contacts_"+k.Name, page)
 }
 
 // contactForm reads a posted panel form: a signed-in user and a parsed form, and when
 // recent, a login recent enough to change a contact (else it redirects to the login page).
 func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request, k contactKind, recent bool) (storage.User, storage.Session, bool) {
-	u, s, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
+	u, s, ok := h.SignedIn(w, r)
+	if !ok || !h.ParseForm(w, r) {
 		return u, s, false
 	}
 	if recent && h.needsReauth(s) {
@@ -278,7 +278,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 // apiContactStart answers a decoded start call: 202 {"status":"code_sent", <Field>,
 // "expires_in"}.
 func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k contactKind, form url.Values) {
-	c := apiCaller(r.Context())
+	c := CallerFrom(r.Context())
 	if h.apiReauth(w, r, c) {
 		return
 	}
@@ -287,17 +287,17 @@ func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k cont
 		h.writeContactAPIError(w, r, k.Name+" change", err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.Field: value, "expires_in": int(k.TTL / time.Second)})
+	WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.Field: value, "expires_in": int(k.TTL / time.Second)})
 }
 
 // apiContactVerify: POST /api/account/<Name>/verify {"code"} → 200 {<Field>, "verified":true}.
 func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := apiCaller(r.Context())
+		c := CallerFrom(r.Context())
 		var body struct {
 			Code string `json:"code"`
 		}
-		if !decodeJSON(w, r, &body) {
+		if !DecodeJSON(w, r, &body) {
 			return
 		}
 		ctx := r.Context()
@@ -309,14 +309,14 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 			h.writeContactAPIError(w, r, k.Name+" verify", err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{k.Field: v.Value, "verified": true})
+		WriteJSON(w, http.StatusOK, map[string]any{k.Field: v.Value, "verified": true})
 	}
 }
 
 // apiContactDelete: DELETE /api/account/<Name> → 204.
 func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := apiCaller(r.Context())
+		c := CallerFrom(r.Context())
 		if h.apiReauth(w, r, c) {
 			return
 		}

@@ -198,7 +198,7 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 		PhoneNumber string `json:"phone_number"`
 		Channel     string `json:"channel"`
 	}
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	h.apiContactStart(w, r, phoneContact(), url.Values{"phone_number": {body.PhoneNumber}, "channel": {body.Channel}})

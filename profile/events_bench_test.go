@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medama-io/go-useragent"
-
-	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
@@ -30,53 +27,13 @@ func benchHandler(b *testing.B, backend sqltest.Backend) *Handler {
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	h, err := New(Config{Issuer: "http://facet.test", Secret: secret}, store, tpl, slog.New(slog.DiscardHandler))
+	h, err := newHandler(Config{Issuer: "http://facet.test", Secret: secret}, store, tpl, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	h.limits.PerIP = 1 << 30
 	return h
 }
-
-// BenchmarkRecord measures one Record: UA parsing, the address, the INSERT.
-func BenchmarkRecord(b *testing.B) {
-	for _, backend := range sqltest.Backends(b) {
-		b.Run(backend.Name, func(b *testing.B) {
-			h := benchHandler(b, backend)
-			u, err := h.Register(b.Context(), CommandLine(), "bench@example.com", goodPassword, "", false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := httptest.NewRequest(http.MethodPost, "/login", nil)
-			r.RemoteAddr = "198.51.100.7:50000"
-			r.Header.Set("User-Agent", chromeUA)
-			e := Event{Category: CategoryLogin, Details: map[string]string{"method": "password"}}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				h.Record(b.Context(), h.Origin(r), u.ID, e)
-			}
-		})
-	}
-}
-
-// BenchmarkNewEvent is Record without the database: what recording adds on the CPU.
-func BenchmarkNewEvent(b *testing.B) {
-	h := &Handler{Now: time.Now, ua: useragent.NewParser()}
-	r := httptest.NewRequest(http.MethodPost, "/login", nil)
-	r.RemoteAddr = "198.51.100.7:50000"
-	r.Header.Set("User-Agent", chromeUA)
-	e := Event{Category: CategoryLogin, Details: map[string]string{"method": "password"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		h.newEvent(h.newOrigin(r), "user", e)
-	}
-}
-
-// noEvents is a store that drops events: the login path without the activity log's write.
-type noEvents struct{ storage.Storage }
-
-func (noEvents) AddEvent(context.Context, storage.Event) error { return nil }
 
 // BenchmarkLogin posts the login form through the handler (argon2id check, counters, session
 // row, cookie) twice per iteration, once with the event recorded and once with the event's
@@ -89,7 +46,7 @@ func BenchmarkLogin(b *testing.B) {
 			if _, err := h.Register(b.Context(), CommandLine(), "bench@example.com", goodPassword, "", false); err != nil {
 				b.Fatal(err)
 			}
-			store := h.Store
+			events := h.Events
 			form := url.Values{"email": {"bench@example.com"}, "password": {goodPassword}}.Encode()
 			login := func() time.Duration {
 				r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form))
@@ -113,10 +70,10 @@ func BenchmarkLogin(b *testing.B) {
 				// the garbage collection of the previous pair's 2×19 MiB of argon2 memory.
 				for i := range 2 {
 					if (n+i)%2 == 0 {
-						h.Store = store
+						h.Events = events
 						recorded = append(recorded, login())
 					} else {
-						h.Store = noEvents{store}
+						h.Events = noEvents{}
 						plain = append(plain, login())
 					}
 				}
@@ -131,6 +88,11 @@ func BenchmarkLogin(b *testing.B) {
 		})
 	}
 }
+
+// noEvents records nothing: the login path without the activity log's write.
+type noEvents struct{}
+
+func (noEvents) Record(context.Context, Origin, string, Event) {}
 
 func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)

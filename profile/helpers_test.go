@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -78,7 +79,7 @@ func newEnvWired(t *testing.T, b sqltest.Backend, adjust func(*Config), wire fun
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	h, err := New(cfg, store, tpl, slog.New(slog.DiscardHandler))
+	h, err := newHandler(cfg, store, tpl, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +99,33 @@ func newEnvWired(t *testing.T, b sqltest.Backend, adjust func(*Config), wire fun
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, h: h, store: store, clock: c, srv: srv}
+}
+
+// storeRecorder writes events straight to the store with h.Now's time: the activity log the
+// core's tests read. activity's Recorder (with its bounds on what an event holds) is tested in
+// its own package, which imports this one.
+type storeRecorder struct {
+	store storage.EventStore
+	h     *Handler
+}
+
+func (r *storeRecorder) Record(ctx context.Context, o Origin, userID string, e Event) {
+	err := r.store.AddEvent(context.WithoutCancel(ctx), storage.Event{ID: NewID(), UserID: userID, Category: e.Category,
+		At: r.h.Now().UTC(), ClientID: e.ClientID, Device: o.Device, Browser: o.Browser, OS: o.OS, IP: o.IP, Details: e.Details})
+	if err != nil && r.h.Logger != nil {
+		r.h.Logger.ErrorContext(ctx, "record event", "err", err)
+	}
+}
+
+// newHandler is New with the core's test dependencies: store, templates and a storeRecorder.
+func newHandler(cfg Config, store storage.Storage, tpl *templates.Templates, logger *slog.Logger) (*Handler, error) {
+	rec := &storeRecorder{store: store}
+	h, err := New(cfg, Deps{Store: store, Templates: tpl, Logger: logger, Events: rec})
+	if err != nil {
+		return nil, err
+	}
+	rec.h = h
+	return h, nil
 }
 
 // browser is a client with its own cookie jar and IP that does not follow redirects.

@@ -55,7 +55,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if !hasWord(q.Get("prompt"), "login") {
 		_, ok, err := h.Current(r)
 		if err != nil {
-			h.serverError(w, r, "current session", err)
+			h.ServerError(w, r, "current session", err)
 			return
 		}
 		if ok {
@@ -67,7 +67,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if key, ok := loginNotices[q.Get("notice")]; ok {
 		page.Alert = templates.T(key)
 	}
-	h.render(w, r, http.StatusOK, "login", page)
+	h.Render(w, r, http.StatusOK, "login", page)
 }
 
 // loginNotices are the messages another page may ask the login form to show after a
@@ -87,7 +87,7 @@ func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
 
 // login checks the credentials and starts a new session.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -103,7 +103,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		page.Errors["password"] = templates.T("login.password_required")
 	}
 	if len(page.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "login", page)
+		h.Render(w, r, http.StatusUnprocessableEntity, "login", page)
 		return
 	}
 
@@ -111,36 +111,36 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	u, retry, err := h.authenticate(ctx, page.Login, pw, ip)
 	switch {
 	case errors.Is(err, errThrottled):
-		h.Logger.WarnContext(ctx, "login throttled", "ip", ip, "request_id", requestID(w, r))
+		h.Logger.WarnContext(ctx, "login throttled", "ip", ip, "request_id", RequestID(w, r))
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		page.Alert = throttleMessage(retry)
-		h.render(w, r, http.StatusTooManyRequests, "login", page)
+		h.Render(w, r, http.StatusTooManyRequests, "login", page)
 		return
 	case errors.Is(err, errLoginFailed):
 		if u.ID != "" {
 			// Only for an existing account: unknown emails would let anyone fill the log.
-			h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
+			h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
 				Details: map[string]string{"method": "password"}})
 		}
 		page.Alert = templates.T("login.failed")
-		h.render(w, r, http.StatusOK, "login", page)
+		h.Render(w, r, http.StatusOK, "login", page)
 		return
 	case err != nil:
-		h.serverError(w, r, "authenticate", err)
+		h.ServerError(w, r, "authenticate", err)
 		return
 	}
 	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.serverError(w, r, "start session", err)
+		h.ServerError(w, r, "start session", err)
 		return
 	}
-	h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestID(w, r))
+	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", RequestID(w, r))
 	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system
 	// will request the missing data during your next login").
 	switch need, err := h.NeedsCompletion(ctx, u.ID); {
 	case err != nil:
-		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err, "request_id", requestID(w, r))
+		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err, "request_id", RequestID(w, r))
 	case need:
 		http.Redirect(w, r, completionURL(page.ReturnTo), http.StatusSeeOther)
 		return
@@ -310,12 +310,12 @@ func hasWord(s, w string) bool {
 
 // logout ends the session and goes to a same-origin return_to or "/".
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	// End records the logout.
 	if err := h.End(w, r); err != nil {
-		h.serverError(w, r, "end session", err)
+		h.ServerError(w, r, "end session", err)
 		return
 	}
 	http.Redirect(w, r, safeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)

@@ -223,7 +223,7 @@ func (h *Handler) setPhoto(ctx context.Context, o Origin, userID string, data []
 	if err != nil {
 		return "", err
 	}
-	h.Record(ctx, o, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
+	h.Events.Record(ctx, o, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
 	return path, nil
 }
 
@@ -256,7 +256,7 @@ func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientI
 	if err != nil {
 		return err
 	}
-	h.Record(ctx, o, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
+	h.Events.Record(ctx, o, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
 	return nil
 }
 
@@ -293,12 +293,12 @@ func (h *Handler) photoServe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, "get photo", err)
+		h.ServerError(w, r, "get photo", err)
 		return
 	}
 	audience, err := h.photoAccess(r, p)
 	if err != nil {
-		h.serverError(w, r, "photo access", err)
+		h.ServerError(w, r, "photo access", err)
 		return
 	}
 	switch audience {
@@ -443,13 +443,13 @@ func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, e
 }
 
 func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	page, err := h.newPhotoPage(r.Context(), u.ID)
 	if err != nil {
-		h.serverError(w, r, "photo page", err)
+		h.ServerError(w, r, "photo page", err)
 		return
 	}
 	switch r.URL.Query().Get("done") {
@@ -458,18 +458,18 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 	case "deleted":
 		page.Notice = templates.T("contacts.photo.deleted")
 	}
-	h.render(w, r, http.StatusOK, "contacts_photo", page)
+	h.Render(w, r, http.StatusOK, "contacts_photo", page)
 }
 
 func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID string, err error) {
 	ce, ok := asContactError(err)
 	if !ok {
-		h.serverError(w, r, "photo", err)
+		h.ServerError(w, r, "photo", err)
 		return
 	}
 	page, perr := h.newPhotoPage(r.Context(), userID)
 	if perr != nil {
-		h.serverError(w, r, "photo page", perr)
+		h.ServerError(w, r, "photo page", perr)
 		return
 	}
 	if ce.Field != "" {
@@ -481,11 +481,11 @@ func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID stri
 		// The rest of the body was not read; do not keep the connection for another request.
 		w.Header().Set("Connection", "close")
 	}
-	h.render(w, r, ce.Status, "contacts_photo", page)
+	h.Render(w, r, ce.Status, "contacts_photo", page)
 }
 
 func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -501,13 +501,13 @@ func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
+	u, _, ok := h.SignedIn(w, r)
+	if !ok || !h.ParseForm(w, r) {
 		return
 	}
 	err := h.deletePhoto(r.Context(), h.Origin(r), u.ID, r.PostForm.Get("id"), "")
 	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -520,8 +520,8 @@ func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
 // photoAvailable takes a picture the user's external identifiers offer. Nothing is fetched
 // unless the URL is in the PictureSource's list for this user.
 func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
-	if !ok || !h.parseForm(w, r) {
+	u, _, ok := h.SignedIn(w, r)
+	if !ok || !h.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -530,7 +530,7 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 	if h.Pictures != nil {
 		var err error
 		if list, err = h.Pictures.AvailablePictures(ctx, u.ID); err != nil {
-			h.serverError(w, r, "available pictures", err)
+			h.ServerError(w, r, "available pictures", err)
 			return
 		}
 	}
@@ -542,7 +542,7 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !found {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	data, err := h.fetchPicture(ctx, want)
@@ -639,7 +639,7 @@ func publicHTTPSClient() *http.Client {
 
 // apiPhotoPut: PUT /api/account/photo (multipart "photo") → 200 {"picture": path}.
 func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
+	c := CallerFrom(r.Context())
 	data, err := h.readPhotoUpload(w, r)
 	var path string
 	if err == nil {
@@ -652,12 +652,12 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 		h.writeContactAPIError(w, r, "photo upload", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"picture": path})
+	WriteJSON(w, http.StatusOK, map[string]any{"picture": path})
 }
 
 // apiPhotoDelete: DELETE /api/account/photo → 204; 404 when there is no photo.
 func (h *Handler) apiPhotoDelete(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
+	c := CallerFrom(r.Context())
 	if err := h.deletePhoto(r.Context(), h.Origin(r), c.User.ID, "", c.ClientID); err != nil {
 		h.writeContactAPIError(w, r, "photo delete", err)
 		return

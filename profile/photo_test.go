@@ -183,7 +183,7 @@ func FuzzJPEGOrientation(f *testing.F) {
 	})
 }
 
-// processPhoto is what decodePhoto does around the decode budget: check, then render.
+// processPhoto is what decodePhoto does around the decode budget: check, then Render.
 func processPhoto(data []byte) ([]byte, string, error) {
 	format, _, err := checkPhoto(data)
 	if err != nil {

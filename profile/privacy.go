@@ -60,7 +60,7 @@ func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field,
 	if !found {
 		return errUnknownField
 	}
-	h.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
+	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
 	return nil
 }
 
@@ -73,30 +73,30 @@ func (h *Handler) setPrivateProfile(ctx context.Context, o Origin, u storage.Use
 	if on {
 		state = "on"
 	}
-	h.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"private_profile": state}})
+	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"private_profile": state}})
 	return nil
 }
 
 // privacyForm is POST /profile/privacy/{field} with level=private|on_request|public; it goes
 // back to the field on the profile page.
 func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.ErrorPage(w, r, http.StatusBadRequest)
 		return
 	}
 	field := mux.Vars(r)["field"]
 	switch err := h.setLevel(r.Context(), h.Origin(r), u, field, r.PostForm.Get("level")); {
 	case errors.Is(err, errUnknownField), errors.Is(err, errUnknownIdentifier):
-		h.errorPage(w, r, http.StatusNotFound)
+		h.ErrorPage(w, r, http.StatusNotFound)
 	case errors.Is(err, errBadLevel):
-		h.errorPage(w, r, http.StatusUnprocessableEntity)
+		h.ErrorPage(w, r, http.StatusUnprocessableEntity)
 	case err != nil:
-		h.serverError(w, r, "set privacy level", err)
+		h.ServerError(w, r, "set privacy level", err)
 	default:
 		http.Redirect(w, r, "/profile#"+url.PathEscape(field), http.StatusSeeOther)
 	}
@@ -104,13 +104,13 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 
 // privateProfileForm is POST /profile/private-profile with enabled=on|off.
 func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.ErrorPage(w, r, http.StatusBadRequest)
 		return
 	}
 	var on bool
@@ -120,11 +120,11 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 	case "off":
 		on = false
 	default:
-		h.errorPage(w, r, http.StatusUnprocessableEntity)
+		h.ErrorPage(w, r, http.StatusUnprocessableEntity)
 		return
 	}
 	if err := h.setPrivateProfile(r.Context(), h.Origin(r), u, on); err != nil {
-		h.serverError(w, r, "set private profile", err)
+		h.ServerError(w, r, "set private profile", err)
 		return
 	}
 	http.Redirect(w, r, "/profile#privacy", http.StatusSeeOther)
@@ -138,24 +138,24 @@ type privacyLevel struct {
 
 // apiPutPrivacy is PUT /api/account/privacy/{field} {"level": "..."}.
 func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
+	c := CallerFrom(r.Context())
 	var body privacyLevel
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	field := mux.Vars(r)["field"]
 	switch err := h.setLevel(r.Context(), h.Origin(r), c.User, field, body.Level); {
 	case errors.Is(err, errUnknownIdentifier):
-		writeAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.identifier"))
+		WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.identifier"))
 	case errors.Is(err, errUnknownField):
-		writeAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.field"))
+		WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.field"))
 	case errors.Is(err, errBadLevel):
-		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.T("privacy.err.level"), Fields: map[string]string{"level": templates.T("privacy.err.level")}})
 	case err != nil:
-		h.apiServerError(w, r, "set privacy level", err)
+		h.APIServerError(w, r, "set privacy level", err)
 	default:
-		writeJSON(w, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
+		WriteJSON(w, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
 	}
 }
 
@@ -166,19 +166,19 @@ type privateProfile struct {
 
 // apiPutPrivateProfile is PUT /api/account/private-profile {"enabled": true|false}.
 func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
+	c := CallerFrom(r.Context())
 	var body privateProfile
-	if !decodeJSON(w, r, &body) {
+	if !DecodeJSON(w, r, &body) {
 		return
 	}
 	if body.Enabled == nil {
-		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.T("privacy.err.enabled"), Fields: map[string]string{"enabled": templates.T("privacy.err.enabled")}})
 		return
 	}
 	if err := h.setPrivateProfile(r.Context(), h.Origin(r), c.User, *body.Enabled); err != nil {
-		h.apiServerError(w, r, "set private profile", err)
+		h.APIServerError(w, r, "set private profile", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	WriteJSON(w, http.StatusOK, body)
 }

@@ -48,8 +48,6 @@ type Config struct {
 	// client's IP address (login and registration throttles, sessions, the activity log);
 	// from any other peer the header is ignored.
 	TrustedProxies []netip.Prefix
-	// EventRetention is how long activity-log events are kept (default 365 days).
-	EventRetention time.Duration
 	// Development enables the /dev/mail page (recent mail and texts of the development
 	// senders). Never set it in production: that page shows one-time codes.
 	Development bool
@@ -75,7 +73,6 @@ type Config struct {
 const (
 	DefaultSessionIdle     = 24 * time.Hour
 	DefaultSessionAbsolute = 30 * 24 * time.Hour
-	DefaultEventRetention  = 365 * 24 * time.Hour
 	// DefaultUnverifiedAccountTTL is UnverifiedAccountTTL's default.
 	DefaultUnverifiedAccountTTL = 7 * 24 * time.Hour
 )
@@ -94,7 +91,7 @@ type Handler struct {
 	// Tokens verifies bearer tokens for the account API; nil refuses bearer calls.
 	Tokens TokenVerifier
 	// Catalog is the profile field catalog (mandatory and locked fields come from the
-	// configuration); New sets the default catalog, cmd replaces it with the configured one.
+	// configuration).
 	Catalog *consent.Catalog
 	// Mail delivers verification codes and notices by email (notify.Mailer); nil sends
 	// nothing, except in development, where notify.LogMailer keeps mail for /dev/mail.
@@ -102,6 +99,8 @@ type Handler struct {
 	// Phone delivers codes by SMS or voice call (notify.LogSender, WebhookSender or
 	// TwilioSender); nil disables phone verification, except in development (LogSender).
 	Phone notify.Sender
+	// Events records the security-relevant actions in the user's activity log.
+	Events Recorder
 	// Pictures lists the pictures of the user's linked external identifiers for the
 	// "Available" button; nil offers none.
 	Pictures PictureSource
@@ -117,7 +116,7 @@ type Handler struct {
 	// time as a wrong password (SECURITY.md 14).
 	dummyHash string
 	limits    loginLimits
-	// ua parses User-Agent strings for the activity log (safe for concurrent use).
+	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
 	// decodes bounds the memory of the photo decodes running at once: each holds its
 	// photoCost of PhotoDecodeMemory, so a burst of uploads waits here instead of taking
@@ -125,25 +124,40 @@ type Handler struct {
 	decodes *semaphore.Weighted
 }
 
+// Deps are the modules the handler works with. Store, Templates and Events are required.
+type Deps struct {
+	Store     storage.Storage
+	Templates *templates.Templates
+	Logger    *slog.Logger // nil discards
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Catalog is the profile field catalog; nil uses the default catalog.
+	Catalog *consent.Catalog
+	Mail    MailSender
+	Phone   notify.Sender
+	Events  Recorder
+}
+
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
-func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog.Logger) (*Handler, error) {
+func New(cfg Config, d Deps) (*Handler, error) {
 	if len(cfg.Secret) < 32 {
 		return nil, errors.New("profile: the system secret must be at least 32 bytes")
 	}
-	if store == nil || t == nil {
-		return nil, errors.New("profile: store and templates are required")
+	if d.Store == nil || d.Templates == nil || d.Events == nil {
+		return nil, errors.New("profile: store, templates and an event recorder are required")
 	}
+	store, t, logger := d.Store, d.Templates, d.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
 	}
 	if cfg.SessionAbsolute <= 0 {
 		cfg.SessionAbsolute = DefaultSessionAbsolute
-	}
-	if cfg.EventRetention <= 0 {
-		cfg.EventRetention = DefaultEventRetention
 	}
 	if cfg.UnverifiedAccountTTL <= 0 {
 		cfg.UnverifiedAccountTTL = DefaultUnverifiedAccountTTL
@@ -164,7 +178,11 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		Store:     store,
 		Templates: t,
 		Logger:    logger,
-		Now:       time.Now,
+		Now:       d.Now,
+		Catalog:   d.Catalog,
+		Mail:      d.Mail,
+		Phone:     d.Phone,
+		Events:    d.Events,
 		cfg:       cfg,
 		policy:    password.NewPolicy(),
 		dummyHash: dummy,
@@ -172,9 +190,11 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		ua:        useragent.NewParser(),
 		decodes:   semaphore.NewWeighted(PhotoDecodeMemory()),
 	}
-	// The catalog's clock follows h.Now, so a test clock also decides "not in the future".
-	if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {
-		return nil, err
+	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
+	if h.Catalog == nil {
+		if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {
+			return nil, err
+		}
 	}
 	h.cookies = sessions.NewCookieStore(hashKey, blockKey)
 	h.cookies.Options = &sessions.Options{
@@ -207,7 +227,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	var data homePage
 	s, ok, err := h.Current(r)
 	if err != nil {
-		h.serverError(w, r, "current session", err)
+		h.ServerError(w, r, "current session", err)
 		return
 	}
 	if ok {
@@ -215,13 +235,13 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
-			h.serverError(w, r, "get user", err)
+			h.ServerError(w, r, "get user", err)
 			return
 		default:
 			data = homePage{SignedIn: true, Email: u.Email}
 		}
 	}
-	h.render(w, r, http.StatusOK, "home", data)
+	h.Render(w, r, http.StatusOK, "home", data)
 }
 
 // homePage is home.html's data.
@@ -230,27 +250,27 @@ type homePage struct {
 	Email    string
 }
 
-// parseForm reads a bounded urlencoded body. On failure it has written a 400 (or 413) page and
+// ParseForm reads a bounded urlencoded body. On failure it has written a 400 (or 413) page and
 // returns false.
-func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.errorPage(w, r, http.StatusRequestEntityTooLarge)
+			h.ErrorPage(w, r, http.StatusRequestEntityTooLarge)
 			return false
 		}
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.ErrorPage(w, r, http.StatusBadRequest)
 		return false
 	}
 	for k, vs := range r.Form {
 		if !utf8.ValidString(k) {
-			h.errorPage(w, r, http.StatusBadRequest)
+			h.ErrorPage(w, r, http.StatusBadRequest)
 			return false
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				h.errorPage(w, r, http.StatusBadRequest)
+				h.ErrorPage(w, r, http.StatusBadRequest)
 				return false
 			}
 		}
@@ -258,35 +278,35 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// render writes a page; a rendering failure was already answered with a 500 page by Render
+// Render writes a page; a rendering failure was already answered with a 500 page by Render
 // and only needs logging.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	if err := h.Templates.Render(w, status, page, data); err != nil {
-		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err, "request_id", requestID(w, r))
+		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err, "request_id", RequestID(w, r))
 	}
 }
 
-// errorPage answers with the catalog's error page for status.
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int) {
-	h.render(w, r, status, "error", templates.ErrorPage{Status: status, RequestID: requestID(w, r)})
+// ErrorPage answers with the catalog's error page for status.
+func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+	h.Render(w, r, status, "error", templates.ErrorPage{Status: status, RequestID: RequestID(w, r)})
 }
 
-// serverError logs err with the request id and shows a 500 page carrying that id.
-func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	id := requestID(w, r)
+// ServerError logs err with the request id and shows a 500 page carrying that id.
+func (h *Handler) ServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	id := RequestID(w, r)
 	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
 	status := http.StatusInternalServerError
 	if errors.Is(err, storage.ErrUnavailable) {
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", retryAfter)
 	}
-	h.render(w, r, status, "error", templates.ErrorPage{Status: status, RequestID: id})
+	h.Render(w, r, status, "error", templates.ErrorPage{Status: status, RequestID: id})
 }
 
-// requestID returns the id the request-id middleware assigned (it sets X-Request-Id on the
+// RequestID returns the id the request-id middleware assigned (it sets X-Request-Id on the
 // response, and on the request when a trusted proxy sent one), or a fresh one so the page and
 // the log line still agree.
-func requestID(w http.ResponseWriter, r *http.Request) string {
+func RequestID(w http.ResponseWriter, r *http.Request) string {
 	if id := w.Header().Get("X-Request-Id"); id != "" {
 		return id
 	}
@@ -298,8 +318,8 @@ func requestID(w http.ResponseWriter, r *http.Request) string {
 	return id
 }
 
-// newID returns a random identifier for a user (the OIDC "sub"): a UUID version 4.
-func newID() string {
+// NewID returns a random identifier for a user (the OIDC "sub"): a UUID version 4.
+func NewID() string {
 	var b [16]byte
 	rand.Read(b[:]) // crypto/rand.Read never returns an error since Go 1.24; it crashes instead.
 	b[6] = b[6]&0x0f | 0x40

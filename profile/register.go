@@ -44,7 +44,7 @@ func (h *Handler) Register(ctx context.Context, o Origin, email, pw, name string
 	if err != nil {
 		return storage.User{}, err
 	}
-	h.Record(ctx, o, u.ID, Event{Category: CategoryRegistration, Details: map[string]string{"method": "password"}})
+	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryRegistration, Details: map[string]string{"method": "password"}})
 	return u, nil
 }
 
@@ -79,7 +79,7 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 	}
 	now := h.Now().UTC()
 	u = storage.User{
-		ID:           newID(),
+		ID:           NewID(),
 		Email:        email,
 		PasswordHash: hash,
 		Admin:        admin,
@@ -216,12 +216,12 @@ func (h *Handler) newRegisterPage(ctx context.Context, returnTo string) register
 // registerForm shows the registration form.
 func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
 	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
-	h.render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
+	h.Render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
 }
 
 // register creates the account, logs the new user in and goes on to return_to.
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if !h.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -234,13 +234,13 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	// like login.
 	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + rateKey(h.clientAddr(r)), limit: h.limits.RegisterPerIP}})
 	if err != nil {
-		h.serverError(w, r, "count registration", err)
+		h.ServerError(w, r, "count registration", err)
 		return
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		page.Alert = throttleMessage(retry)
-		h.render(w, r, http.StatusTooManyRequests, "register", page)
+		h.Render(w, r, http.StatusTooManyRequests, "register", page)
 		return
 	}
 
@@ -249,7 +249,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
 	}
 	if len(page.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
+		h.Render(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	}
 	// An address another account has confirmed is not refused here: the answer would tell
@@ -260,24 +260,24 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &fe):
 		page.Errors[fe.Field] = fe.Msg
-		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
+		h.Render(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	case err != nil:
-		h.serverError(w, r, "register", err)
+		h.ServerError(w, r, "register", err)
 		return
 	}
 	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.serverError(w, r, "start session", err)
+		h.ServerError(w, r, "start session", err)
 		return
 	}
-	h.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
+	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", RequestID(w, r))
 	if owner != "" {
 		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
 		if err := h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
 			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err,
-				"request_id", requestID(w, r))
+				"request_id", RequestID(w, r))
 		}
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)

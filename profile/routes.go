@@ -15,11 +15,11 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// Routes lists profile's pages and the account JSON API. Each area of the personal account
-// registers its own routes (accountRoutes, contactRoutes, eventRoutes) on the page router and
-// on the API subrouter, whose handlers only run for an authenticated user. Every request
-// they serve carries its Origin (withOrigin).
-func (h *Handler) Routes(root *mux.Router) {
+// Routes lists profile's pages and the account JSON API, and returns the two routers the
+// sub-packages of the personal account add theirs to: pages, whose requests carry their Origin
+// (withOrigin), and api, the account API under APIPrefix, whose handlers only run for an
+// authenticated caller (CallerFrom).
+func (h *Handler) Routes(root *mux.Router) (pages, api *mux.Router) {
 	r := root.NewRoute().Subrouter()
 	r.Use(h.withOrigin)
 	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
@@ -29,12 +29,12 @@ func (h *Handler) Routes(root *mux.Router) {
 	r.HandleFunc("/register", h.register).Methods(http.MethodPost)
 	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
 
-	api := r.PathPrefix(APIPrefix).Subrouter()
+	api = r.PathPrefix(APIPrefix).Subrouter()
 	api.Use(h.apiAuth)
 	h.accountRoutes(r, api)
 	h.contactRoutes(r, api)
-	h.eventRoutes(r, api)
 	h.privacyRoutes(r, api)
+	return r, api
 }
 
 // APIPrefix is where the account JSON API lives.
@@ -59,8 +59,8 @@ type AuthTimeVerifier interface {
 	AccessTokenAuthTime(ctx context.Context, token string) (time.Time, error)
 }
 
-// caller is who calls the account API: the user, and the app when a bearer token was used.
-type caller struct {
+// Caller is who calls the account API: the user, and the app when a bearer token was used.
+type Caller struct {
 	User     storage.User
 	Session  storage.Session // zero for bearer calls
 	ClientID string          // empty for browser-session calls
@@ -70,8 +70,8 @@ type caller struct {
 type callerKey struct{}
 
 // apiCaller returns the authenticated caller apiAuth put in ctx.
-func apiCaller(ctx context.Context) caller {
-	c, _ := ctx.Value(callerKey{}).(caller)
+func CallerFrom(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
 }
 
@@ -81,70 +81,70 @@ func apiCaller(ctx context.Context) caller {
 func (h *Handler) apiAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		var c caller
+		var c Caller
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			token, ok := strings.CutPrefix(auth, "Bearer ")
 			if !ok || h.Tokens == nil {
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.bearer_format"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.bearer_format"))
 				return
 			}
 			sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
 			if errors.Is(err, storage.ErrUnavailable) {
 				// Whether the token is active is unknown: not invalid_token.
-				h.apiServerError(w, r, "verify access token", err)
+				h.APIServerError(w, r, "verify access token", err)
 				return
 			}
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
 				return
 			}
 			if !contains(scopes, AccountScope) {
 				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+AccountScope+`"`)
-				writeAPIError(w, http.StatusForbidden, "insufficient_scope", templates.T("api.err.scope"))
+				WriteAPIError(w, http.StatusForbidden, "insufficient_scope", templates.T("api.err.scope"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, sub)
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				h.apiServerError(w, r, "get user", err)
+				h.APIServerError(w, r, "get user", err)
 				return
 			}
 			if err != nil || u.Status != storage.UserActive {
-				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
 				return
 			}
-			c = caller{User: u, ClientID: clientID, token: strings.TrimSpace(token)}
+			c = Caller{User: u, ClientID: clientID, token: strings.TrimSpace(token)}
 		} else {
 			s, ok, err := h.Current(r)
 			if err != nil {
-				h.apiServerError(w, r, "current session", err)
+				h.APIServerError(w, r, "current session", err)
 				return
 			}
 			if !ok {
-				writeAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_required"))
+				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_required"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, s.UserID)
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				h.apiServerError(w, r, "get user", err)
+				h.APIServerError(w, r, "get user", err)
 				return
 			}
 			if err != nil || u.Status != storage.UserActive {
-				writeAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_again"))
+				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_again"))
 				return
 			}
-			c = caller{User: u, Session: s}
+			c = Caller{User: u, Session: s}
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callerKey{}, c)))
 	})
 }
 
-// signedIn returns the user of r's browser session. Without one it redirects to the login
+// SignedIn returns the user of r's browser session. Without one it redirects to the login
 // page (coming back to this page afterwards) and returns false.
-func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (storage.User, storage.Session, bool) {
+func (h *Handler) SignedIn(w http.ResponseWriter, r *http.Request) (storage.User, storage.Session, bool) {
 	s, ok, err := h.Current(r)
 	if err != nil {
-		h.serverError(w, r, "current session", err)
+		h.ServerError(w, r, "current session", err)
 		return storage.User{}, storage.Session{}, false
 	}
 	if ok {
@@ -153,7 +153,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (storage.User
 		case err == nil && u.Status == storage.UserActive:
 			return u, s, true
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			h.serverError(w, r, "get user", err)
+			h.ServerError(w, r, "get user", err)
 			return storage.User{}, storage.Session{}, false
 		}
 	}
@@ -174,8 +174,8 @@ type apiError struct {
 	Fields      map[string]string `json:"fields,omitempty"`
 }
 
-// writeJSON writes v as the JSON response body with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as the JSON response body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -183,34 +183,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeAPIError writes {"error": code, "error_description": text} with status.
-func writeAPIError(w http.ResponseWriter, status int, code, text string) {
-	writeJSON(w, status, apiError{Error: code, Description: text})
+// WriteAPIError writes {"error": code, "error_description": text} with status.
+func WriteAPIError(w http.ResponseWriter, status int, code, text string) {
+	WriteJSON(w, status, apiError{Error: code, Description: text})
 }
 
-// apiServerError logs err with the request id and answers without internals: 503
+// APIServerError logs err with the request id and answers without internals: 503
 // temporarily_unavailable with Retry-After when the database is out (the request may be
 // retried as is, RFC 9110 §15.6.4), else 500 server_error.
-func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	id := requestID(w, r)
+func (h *Handler) APIServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	id := RequestID(w, r)
 	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
 	if errors.Is(err, storage.ErrUnavailable) {
 		w.Header().Set("Retry-After", retryAfter)
-		writeAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))
+		WriteAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))
 		return
 	}
-	writeAPIError(w, http.StatusInternalServerError, "server_error", templates.T("api.err.server", id))
+	WriteAPIError(w, http.StatusInternalServerError, "server_error", templates.T("api.err.server", id))
 }
 
 // retryAfter is the Retry-After, in seconds, of a 503 for a database outage: about the time
 // a database restart or a pool reconnect takes.
 const retryAfter = "5"
 
-// decodeJSON reads a bounded JSON body into v. On failure it has answered (400, 413 or 415)
+// DecodeJSON reads a bounded JSON body into v. On failure it has answered (400, 413 or 415)
 // and returns false.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		writeAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", templates.T("api.err.json_type"))
+		WriteAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", templates.T("api.err.json_type"))
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -219,10 +219,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", templates.T("api.err.too_large"))
+			WriteAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", templates.T("api.err.too_large"))
 			return false
 		}
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.json_shape"))
+		WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.json_shape"))
 		return false
 	}
 	return true

@@ -113,7 +113,7 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	if !sessionExpired(s, h.Now(), h.cfg.SessionIdle, h.cfg.SessionAbsolute) {
-		h.Record(ctx, h.Origin(r), s.UserID, Event{Category: CategoryLogout})
+		h.Events.Record(ctx, h.Origin(r), s.UserID, Event{Category: CategoryLogout})
 	}
 	return nil
 }
@@ -140,7 +140,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID st
 		ExpiresAt:  now.Add(h.cfg.SessionAbsolute),
 		AMR:        amr,
 		IP:         h.clientAddr(r),
-		UserAgent:  truncateUTF8(r.UserAgent(), maxUserAgent),
+		UserAgent:  TruncateUTF8(r.UserAgent(), maxUserAgent),
 	}
 	if err := h.Store.CreateSession(ctx, s); err != nil {
 		return storage.Session{}, fmt.Errorf("create session: %w", err)
@@ -162,9 +162,9 @@ func (h *Handler) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, sessions.NewCookie(h.cookieName, "", &opts))
 }
 
-// truncateUTF8 cuts s to at most n bytes without splitting a character, and drops invalid
+// TruncateUTF8 cuts s to at most n bytes without splitting a character, and drops invalid
 // bytes.
-func truncateUTF8(s string, n int) string {
+func TruncateUTF8(s string, n int) string {
 	s = strings.ToValidUTF8(s, "")
 	if len(s) <= n {
 		return s

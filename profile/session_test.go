@@ -25,7 +25,7 @@ func TestCookieAcrossNodesAndTampering(t *testing.T) {
 			t.Fatalf("cookies %v", cookies)
 		}
 		// A second node with the same system secret reads the cookie.
-		other, err := New(Config{Secret: e.h.cfg.Secret}, e.store, e.h.Templates, nil)
+		other, err := newHandler(Config{Secret: e.h.cfg.Secret}, e.store, e.h.Templates, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestCookieAcrossNodesAndTampering(t *testing.T) {
 			t.Fatalf("other node: %v %v", ok, err)
 		}
 		// A node with another secret, or a changed cookie, sees nobody.
-		stranger, err := New(Config{Secret: bytes.Repeat([]byte{7}, 32)}, e.store, e.h.Templates, nil)
+		stranger, err := newHandler(Config{Secret: bytes.Repeat([]byte{7}, 32)}, e.store, e.h.Templates, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestSecureCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Issuer: "https://id.example", Secret: bytes.Repeat([]byte{1}, 32), SecureCookies: true}, store, tpl, slog.New(slog.DiscardHandler))
+	h, err := newHandler(Config{Issuer: "https://id.example", Secret: bytes.Repeat([]byte{1}, 32), SecureCookies: true}, store, tpl, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSecureCookie(t *testing.T) {
 	if c[0].MaxAge != int(DefaultSessionAbsolute.Seconds()) {
 		t.Errorf("Max-Age %d", c[0].MaxAge)
 	}
-	if _, err := New(Config{Secret: []byte("short")}, store, tpl, nil); err == nil {
+	if _, err := newHandler(Config{Secret: []byte("short")}, store, tpl, nil); err == nil {
 		t.Error("short secret accepted")
 	}
 }

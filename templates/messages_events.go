@@ -42,9 +42,6 @@ var eventsMessages = map[string]string{
 	"events.category.phone_deleted":    "Phone number deleted",
 	"events.category.password_changed": "Password changed",
 	"events.category.privacy_changed":  "Privacy settings changed",
-	"events.category.consent_granted":  "App allowed",
-	"events.category.consent_revoked":  "App access revoked",
-	"events.category.sessions_ended":   "Sessions ended",
 
 	// device types (from the User-Agent)
 	"events.device.desktop": "Computer",

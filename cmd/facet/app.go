@@ -19,6 +19,7 @@ import (
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/templates"
@@ -37,8 +38,10 @@ type app struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 	metrics  http.Handler
-	// prof is kept for the maintenance job (activity-log retention); grants for tests.
+	// prof and events are kept for the maintenance job (unverified accounts, activity-log
+	// retention); grants for tests.
 	prof   *profile.Handler
+	events *activity.Handler
 	grants *consent.Service
 	// readiness is /health/ready's cached verdict (ready.go).
 	readiness *readiness
@@ -116,6 +119,7 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("sms_sender %s: %w", cfg.SMSSender, err)
 	}
 	cfg.logNotify(a.logger)
+	events := activity.NewRecorder(a.store, a.logger, cfg.Now)
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -123,7 +127,6 @@ func (a *app) build(ctx context.Context) error {
 		SessionAbsolute: cfg.SessionAbsolute,
 		SecureCookies:   cfg.secureCookies(),
 		TrustedProxies:  cfg.TrustedProxies,
-		EventRetention:  cfg.EventRetention,
 		Development:     cfg.Mode == modeDevelopment,
 		PhoneRegion:     cfg.PhoneRegion,
 		MaxPhotoBytes:   cfg.MaxPhotoBytes,
@@ -131,16 +134,14 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, a.store, tmpl, a.logger)
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
+		Mail: mail, Phone: phone, Events: events})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
-	prof.Now = cfg.Now
-	prof.Catalog = catalog
-	prof.Mail = mail
-	prof.Phone = phone
+	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
 	grants := &consent.Service{Store: a.store, Catalog: catalog, Logger: a.logger, Now: cfg.Now}
-	a.prof, a.grants = prof, grants
+	a.prof, a.events, a.grants = prof, eventLog, grants
 	provider, err := oauth.New(oauth.Config{
 		Issuer:           cfg.Issuer,
 		Secret:           secret,
@@ -175,7 +176,8 @@ func (a *app) build(ctx context.Context) error {
 	r.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
 	provider.Routes(r)
-	prof.Routes(r)
+	pages, api := prof.Routes(r)
+	eventLog.Routes(pages, api)
 	if rp != nil {
 		rp.Routes(r)
 	}

@@ -51,7 +51,7 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: expired sessions", "err", err)
 	}
-	events, err := a.prof.PurgeEvents(ctx)
+	events, err := a.events.Purge(ctx)
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: old activity-log events", "err", err)
 	}

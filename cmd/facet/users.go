@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
 	pw "github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -163,7 +164,7 @@ func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, l
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
 		SecureCookies:   cfg.secureCookies(),
-	}, store, tmpl, logger)
+	}, profile.Deps{Store: store, Templates: tmpl, Logger: logger, Events: activity.NewRecorder(store, logger, nil)})
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}

@@ -1,4 +1,4 @@
-package profile
+package activity
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -23,8 +24,32 @@ import (
 // once.
 const eventPageSize = 50
 
-// eventRoutes registers the Event Log tab and its JSON route.
-func (h *Handler) eventRoutes(r, api *mux.Router) {
+// DefaultRetention is how long events are kept unless configured otherwise.
+const DefaultRetention = 365 * 24 * time.Hour
+
+// Handler serves the Event Log tab and GET /api/account/events, and deletes events past their
+// retention.
+type Handler struct {
+	kit       *profile.Handler
+	store     storage.EventStore
+	now       func() time.Time
+	retention time.Duration
+}
+
+// New builds the handler on profile's console kit. retention is how long events are kept
+// (DefaultRetention when not positive); a nil now is time.Now.
+func New(kit *profile.Handler, store storage.EventStore, retention time.Duration, now func() time.Time) *Handler {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Handler{kit: kit, store: store, now: now, retention: retention}
+}
+
+// Routes registers the Event Log tab on the page router and its JSON route on the account API.
+func (h *Handler) Routes(r, api *mux.Router) {
 	r.HandleFunc("/profile/events", h.eventLog).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/events/{id}", h.eventDetail).Methods(http.MethodGet, http.MethodHead)
 	api.HandleFunc("/events", h.apiEvents).Methods(http.MethodGet, http.MethodHead)
@@ -57,7 +82,7 @@ func (h *Handler) events(ctx context.Context, userID string, q eventQuery) (even
 		}
 		f.Before = &c
 	}
-	evs, err := h.Store.ListEvents(ctx, userID, f)
+	evs, err := h.store.ListEvents(ctx, userID, f)
 	if err != nil {
 		return eventPage{}, err
 	}
@@ -110,59 +135,14 @@ func eventQueryFrom(r *http.Request) (eventQuery, bool) {
 	return q, ok
 }
 
-// PurgeEvents deletes the events older than the retention period (cfg.EventRetention) and
-// returns how many. cmd runs it periodically on one node at a time, under a storage lease
-// (see RunPurgeEvents).
-func (h *Handler) PurgeEvents(ctx context.Context) (int64, error) {
-	n, err := h.Store.DeleteEventsBefore(ctx, h.Now().Add(-h.cfg.EventRetention))
+// Purge deletes the events older than the retention period and returns how many. cmd runs
+// it in its periodic cleanup, on one node at a time.
+func (h *Handler) Purge(ctx context.Context) (int64, error) {
+	n, err := h.store.DeleteEventsBefore(ctx, h.now().Add(-h.retention))
 	if err != nil {
 		return n, fmt.Errorf("purge events: %w", err)
 	}
 	return n, nil
-}
-
-// EventPurgeLease is the storage lease RunPurgeEvents takes, so only one node purges at a time.
-const EventPurgeLease = "events_purge"
-
-// RunPurgeEvents calls h.PurgeEvents every period until ctx ends, on the one node that holds
-// the EventPurgeLease (holder names this node, e.g. rand.Text() once per process). The lease
-// lasts one period and is renewed by its holder each time, so when that node stops another
-// takes over after at most one period. Errors are logged and retried at the next tick.
-func (h *Handler) RunPurgeEvents(ctx context.Context, holder string, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		h.purgeEventsOnce(ctx, holder, every)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// purgeEventsOnce purges when this node holds (or takes) the lease.
-func (h *Handler) purgeEventsOnce(ctx context.Context, holder string, ttl time.Duration) {
-	ok, err := h.Store.TryLease(ctx, EventPurgeLease, holder, h.Now(), ttl)
-	if err != nil {
-		if ctx.Err() == nil {
-			h.Logger.WarnContext(ctx, "events purge: take lease", "err", err)
-		}
-		return
-	}
-	if !ok {
-		return
-	}
-	n, err := h.PurgeEvents(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			h.Logger.ErrorContext(ctx, "events purge", "err", err, "deleted", n)
-		}
-		return
-	}
-	if n > 0 {
-		h.Logger.InfoContext(ctx, "events purge", "deleted", n)
-	}
 }
 
 // apiEvent is one event in GET /api/account/events.
@@ -187,19 +167,19 @@ type apiEventList struct {
 
 // apiEvents serves GET /api/account/events?category=&client_id=&cursor=.
 func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
-	c := apiCaller(r.Context())
+	c := profile.CallerFrom(r.Context())
 	q, ok := eventQueryFrom(r)
 	if !ok {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.filter_long"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.filter_long"))
 		return
 	}
 	p, err := h.events(r.Context(), c.User.ID, q)
 	if errors.Is(err, errBadCursor) {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.cursor"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.cursor"))
 		return
 	}
 	if err != nil {
-		h.apiServerError(w, r, "list events", err)
+		h.kit.APIServerError(w, r, "list events", err)
 		return
 	}
 	body := apiEventList{Events: make([]apiEvent, 0, len(p.Events))}
@@ -216,12 +196,12 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	if p.Next != "" {
 		body.NextCursor = &p.Next
 	}
-	writeJSON(w, http.StatusOK, body)
+	profile.WriteJSON(w, http.StatusOK, body)
 }
 
 // eventsPage is events.html's data.
 type eventsPage struct {
-	Sidebar    sidebarView
+	Sidebar    profile.Sidebar
 	Zone       string // the time zone the times are shown in
 	Events     []eventRow
 	Categories []eventOption
@@ -259,37 +239,37 @@ type eventOption struct {
 
 // eventLog serves the Event Log tab: GET /profile/events?category=&client_id=&cursor=.
 func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.kit.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	q, ok := eventQueryFrom(r)
 	if !ok {
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.kit.ErrorPage(w, r, http.StatusBadRequest)
 		return
 	}
 	p, err := h.events(ctx, u.ID, q)
 	if errors.Is(err, errBadCursor) {
-		h.errorPage(w, r, http.StatusBadRequest)
+		h.kit.ErrorPage(w, r, http.StatusBadRequest)
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, "list events", err)
+		h.kit.ServerError(w, r, "list events", err)
 		return
 	}
-	facets, err := h.Store.EventFacets(ctx, u.ID)
+	facets, err := h.store.EventFacets(ctx, u.ID)
 	if err != nil {
-		h.serverError(w, r, "event facets", err)
+		h.kit.ServerError(w, r, "event facets", err)
 		return
 	}
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.kit.LoadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.kit.ServerError(w, r, "load account", err)
 		return
 	}
 	loc := zoneOf(a.Values)
-	page := eventsPage{Sidebar: newSidebar(a, "/profile/events"), Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
+	page := eventsPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
 	for _, e := range p.Events {
 		page.Events = append(page.Events, newEventRow(e, loc))
 	}
@@ -303,12 +283,12 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	if q.Cursor != "" {
 		page.NewestURL = eventLogURL(q.Category, q.ClientID, "")
 	}
-	h.render(w, r, http.StatusOK, "events", page)
+	h.kit.Render(w, r, http.StatusOK, "events", page)
 }
 
 // eventDetailPage is event.html's data.
 type eventDetailPage struct {
-	Sidebar sidebarView
+	Sidebar profile.Sidebar
 	Zone    string
 	UserID  string
 	Event   eventRow
@@ -317,27 +297,27 @@ type eventDetailPage struct {
 // eventDetail serves GET /profile/events/{id}: one of the user's events with every detail the
 // spec lists. Another user's event is 404 like a missing one.
 func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.signedIn(w, r)
+	u, _, ok := h.kit.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	e, err := h.Store.GetEvent(ctx, u.ID, mux.Vars(r)["id"])
+	e, err := h.store.GetEvent(ctx, u.ID, mux.Vars(r)["id"])
 	if errors.Is(err, storage.ErrNotFound) {
-		h.errorPage(w, r, http.StatusNotFound)
+		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, "get event", err)
+		h.kit.ServerError(w, r, "get event", err)
 		return
 	}
-	a, err := h.loadAccount(ctx, u)
+	a, err := h.kit.LoadAccount(ctx, u)
 	if err != nil {
-		h.serverError(w, r, "load account", err)
+		h.kit.ServerError(w, r, "load account", err)
 		return
 	}
 	loc := zoneOf(a.Values)
-	h.render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: newSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
+	h.kit.Render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
 }
 
 // zoneOf is the time zone of the zoneinfo profile field, UTC when unset or not a zone this
