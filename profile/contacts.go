@@ -81,38 +81,6 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	api.HandleFunc(apiPhotoPath, h.apiPhotoDelete).Methods(http.MethodDelete)
 }
 
-// contactError is a refusal of a contact operation: the HTTP status and API error code, the
-// catalog message a person reads (with its arguments), the form field it belongs to (empty
-// for the whole form), and for 429 how long to wait.
-type contactError struct {
-	Status     int
-	Code       string
-	Msg        string
-	Args       []any
-	Field      string
-	RetryAfter time.Duration
-}
-
-func (e *contactError) Error() string { return e.Code }
-
-// Text is the message a person reads.
-func (e *contactError) Text() string { return templates.T(e.Msg, e.Args...) }
-
-func refuse(status int, code, msg string, args ...any) *contactError {
-	return &contactError{Status: status, Code: code, Msg: msg, Args: args}
-}
-
-func invalidField(field, msg string, args ...any) *contactError {
-	return &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: msg, Args: args, Field: field}
-}
-
-// asContactError returns err's contactError, if it is one.
-func asContactError(err error) (*contactError, bool) {
-	var ce *contactError
-	ok := errors.As(err, &ce)
-	return ce, ok
-}
-
 // recentAuth returns how recent a session's login must be to change a contact.
 func (h *Handler) recentAuth() time.Duration {
 	if h.cfg.RecentAuth > 0 {
@@ -229,7 +197,7 @@ func (h *Handler) startVerification(ctx context.Context, userID, kind, value, ch
 		return pending{}, fmt.Errorf("count sends: %w", err)
 	}
 	if n > sendsPerHour {
-		ce := refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.hourly_limit")
+		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.hourly_limit")
 		ce.RetryAfter = now.Truncate(time.Hour).Add(time.Hour).Sub(now)
 		return pending{}, ce
 	}
@@ -258,7 +226,7 @@ func (h *Handler) startVerification(ctx context.Context, userID, kind, value, ch
 			wait = prev.LastSentAt.Add(resendAfter).Sub(now)
 		}
 		wait = max(wait, time.Second)
-		ce := refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.wait", int(wait.Round(time.Second)/time.Second))
+		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.wait", int(wait.Round(time.Second)/time.Second))
 		ce.RetryAfter = wait
 		return pending{}, ce
 	}
@@ -278,11 +246,11 @@ func (h *Handler) abandon(ctx context.Context, p pending) {
 func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (storage.Verification, error) {
 	code, ok := cleanCode(typed)
 	if !ok {
-		return storage.Verification{}, invalidField("code", "contacts.code.format")
+		return storage.Verification{}, InvalidField("code", "contacts.code.format")
 	}
 	v, err := h.Store.GetVerification(ctx, userID, kind)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Verification{}, refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
+		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("get verification: %w", err)
@@ -291,11 +259,11 @@ func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (st
 		if err := h.Store.DeleteVerification(ctx, userID, kind); err != nil {
 			return storage.Verification{}, fmt.Errorf("delete expired verification: %w", err)
 		}
-		return storage.Verification{}, refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.code.expired")
+		return storage.Verification{}, Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.code.expired")
 	}
 	n, err := h.Store.CountVerificationAttempt(ctx, userID, kind, maxCodeAttempts)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Verification{}, refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
+		return storage.Verification{}, Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("count attempt: %w", err)
@@ -306,10 +274,10 @@ func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (st
 	}
 	if !hmac.Equal(want, v.CodeHash) {
 		if left := maxCodeAttempts - n; left > 0 {
-			ce := invalidField("code", "contacts.code.wrong", left)
+			ce := InvalidField("code", "contacts.code.wrong", left)
 			return storage.Verification{}, ce
 		}
-		return storage.Verification{}, refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
+		return storage.Verification{}, Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
 	}
 	return v, nil
 }
@@ -318,11 +286,11 @@ func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (st
 // another user's verification is "not found", like an unknown one.
 func (h *Handler) checkLink(ctx context.Context, userID, token string) (storage.Verification, error) {
 	if token == "" || len(token) > 128 {
-		return storage.Verification{}, refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
+		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
 	}
 	v, err := h.Store.GetVerificationByLink(ctx, linkHash(token))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (v.UserID != userID || v.Kind != storage.ContactEmail)) {
-		return storage.Verification{}, refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
+		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("get verification by link: %w", err)
@@ -331,7 +299,7 @@ func (h *Handler) checkLink(ctx context.Context, userID, token string) (storage.
 		if err := h.Store.DeleteVerification(ctx, userID, storage.ContactEmail); err != nil {
 			return storage.Verification{}, fmt.Errorf("delete expired verification: %w", err)
 		}
-		return storage.Verification{}, refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.link.expired")
+		return storage.Verification{}, Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.link.expired")
 	}
 	return v, nil
 }
@@ -355,29 +323,6 @@ func (h *Handler) fieldLevel(ctx context.Context, userID, key string) (string, s
 		}
 	}
 	return "", level, nil
-}
-
-// setRetryAfter writes the Retry-After header of a 429.
-func setRetryAfter(w http.ResponseWriter, ce *contactError) {
-	if ce.Status == http.StatusTooManyRequests && ce.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((ce.RetryAfter+time.Second-1)/time.Second)))
-	}
-}
-
-// writeContactAPIError answers an API call with err: its status and code for a
-// contactError, a 500 otherwise.
-func (h *Handler) writeContactAPIError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	ce, ok := asContactError(err)
-	if !ok {
-		h.APIServerError(w, r, what, err)
-		return
-	}
-	setRetryAfter(w, ce)
-	if ce.Field != "" {
-		WriteJSON(w, ce.Status, apiError{Error: ce.Code, Description: ce.Text(), Fields: map[string]string{ce.Field: ce.Text()}})
-		return
-	}
-	WriteAPIError(w, ce.Status, ce.Code, ce.Text())
 }
 
 // apiReauth answers 403 when an API call needs a fresh login. A bearer call is held to the

@@ -70,15 +70,15 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 	addr := normalizeEmail(form.Get("email"))
 	switch {
 	case addr == "":
-		return "", invalidField("email", "contacts.email.required")
+		return "", InvalidField("email", "contacts.email.required")
 	case !validEmail(addr):
-		return "", invalidField("email", "contacts.email.invalid")
+		return "", InvalidField("email", "contacts.email.invalid")
 	case addr == u.Email && u.EmailVerified:
-		return "", invalidField("email", "contacts.email.same")
+		return "", InvalidField("email", "contacts.email.same")
 	}
 	mailer, ok := h.mailer()
 	if !ok {
-		return "", refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
+		return "", Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
 	}
 	owner, err := h.verifiedOwner(ctx, addr)
 	if err != nil {
@@ -200,7 +200,7 @@ func (h *Handler) clearEmail(ctx context.Context, userID string) error {
 		return err
 	}
 	if !ok {
-		return refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
+		return Refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
 	}
 	u, err := h.Store.GetUser(ctx, userID)
 	if err != nil {
@@ -272,7 +272,7 @@ func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v, err := h.checkLink(ctx, u.ID, r.URL.Query().Get("token"))
-	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
+	if ce, ok := AsError(err); ok && ce.Status == http.StatusNotFound {
 		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}

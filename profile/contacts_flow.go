@@ -58,8 +58,8 @@ func (k contactKind) msg(name string) string { return "contacts." + k.Name + "."
 func (k contactKind) path() string { return "/profile/" + k.Name }
 
 // taken refuses a value that belongs to another account (one verified value, one account).
-func (k contactKind) taken() *contactError {
-	return &contactError{Status: http.StatusConflict, Code: k.Name + "_taken", Msg: k.msg("taken"), Field: k.Field}
+func (k contactKind) taken() *Error {
+	return &Error{Status: http.StatusConflict, Code: k.Name + "_taken", Msg: k.msg("taken"), Field: k.Field}
 }
 
 // contactPanel is what the email and phone panels share.
@@ -104,7 +104,7 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 	if err := send(p); err != nil {
 		h.abandon(ctx, p)
 		h.Logger.ErrorContext(ctx, "send "+k.Name+" code", "user_id", userID, "channel", channel, "err", err)
-		return refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.msg("send_failed"))
+		return Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.msg("send_failed"))
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 	)
 	err := h.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.Store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
-			return refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
+			return Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
 		} else if err != nil {
 			return fmt.Errorf("consume verification: %w", err)
 		}
@@ -149,7 +149,7 @@ func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u 
 		return err
 	}
 	if old == "" {
-		return refuse(http.StatusNotFound, "not_found", k.msg("none"))
+		return Refuse(http.StatusNotFound, "not_found", k.msg("none"))
 	}
 	err = h.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := k.clear(h, ctx, u.ID); err != nil {
@@ -191,7 +191,7 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 // contactFail shows k's panel again with err's message next to its field (or on top),
 // keeping what form held.
 func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactKind, u storage.User, s storage.Session, form url.Values, err error) {
-	ce, ok := asContactError(err)
+	ce, ok := AsError(err)
 	if !ok {
 		h.ServerError(w, r, k.Name+" change", err)
 		return
@@ -207,7 +207,7 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 	} else {
 		p.Alert = ce.Text()
 	}
-	setRetryAfter(w, ce)
+	SetRetryAfter(w, ce)
 	h.Render(w, r, ce.Status, "contacts_"+k.Name, page)
 }
 
@@ -284,7 +284,7 @@ func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k cont
 	}
 	value, err := k.start(h, r.Context(), c.User, form)
 	if err != nil {
-		h.writeContactAPIError(w, r, k.Name+" change", err)
+		h.APIError(w, r, k.Name+" change", err)
 		return
 	}
 	WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.Field: value, "expires_in": int(k.TTL / time.Second)})
@@ -306,7 +306,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 			err = h.confirmContact(ctx, h.Origin(r), k, v, c.ClientID)
 		}
 		if err != nil {
-			h.writeContactAPIError(w, r, k.Name+" verify", err)
+			h.APIError(w, r, k.Name+" verify", err)
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]any{k.Field: v.Value, "verified": true})
@@ -321,7 +321,7 @@ func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 			return
 		}
 		if err := h.deleteContact(r.Context(), h.Origin(r), k, c.User, c.ClientID); err != nil {
-			h.writeContactAPIError(w, r, k.Name+" delete", err)
+			h.APIError(w, r, k.Name+" delete", err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")

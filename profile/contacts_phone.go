@@ -91,14 +91,14 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 	typed, channel := form.Get("phone_number"), form.Get("channel")
 	sender, ok := h.phoneSender()
 	if !ok {
-		return "", refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.phone.unavailable")
+		return "", Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.phone.unavailable")
 	}
 	number, ok := normalizePhone(typed, h.phoneRegion())
 	if !ok {
 		if strings.TrimSpace(typed) == "" {
-			return "", invalidField("phone_number", "contacts.phone.required")
+			return "", InvalidField("phone_number", "contacts.phone.required")
 		}
-		return "", invalidField("phone_number", "contacts.phone.invalid")
+		return "", InvalidField("phone_number", "contacts.phone.invalid")
 	}
 	ch := notify.Channel(channel)
 	if channel == "" {
@@ -108,14 +108,14 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 		}
 	}
 	if !ch.Valid() || !sender.Supports(ch) {
-		return "", invalidField("channel", "contacts.phone.channel")
+		return "", InvalidField("channel", "contacts.phone.channel")
 	}
 	current, _, err := h.fieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
 		return "", err
 	}
 	if number == current {
-		return "", invalidField("phone_number", "contacts.phone.same")
+		return "", InvalidField("phone_number", "contacts.phone.same")
 	}
 	if err := h.phoneFree(ctx, u.ID, number); err != nil {
 		return "", err

@@ -34,10 +34,10 @@ const (
 
 // Photo refusals.
 var (
-	errPhotoType       = &contactError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "contacts.photo.type", Field: "photo"}
-	errPhotoDimensions = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoPixels / 1_000_000, maxPhotoSide}, Field: "photo"}
-	errPhotoMemory     = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.memory", Field: "photo"}
-	errPhotoCorrupt    = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.corrupt", Field: "photo"}
+	errPhotoType       = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "contacts.photo.type", Field: "photo"}
+	errPhotoDimensions = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoPixels / 1_000_000, maxPhotoSide}, Field: "photo"}
+	errPhotoMemory     = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.memory", Field: "photo"}
+	errPhotoCorrupt    = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.corrupt", Field: "photo"}
 )
 
 // sniffImage names the format of data from its magic bytes: "jpeg", "png", "webp" or "".

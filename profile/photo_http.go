@@ -90,8 +90,8 @@ func (h *Handler) maxPhotoBytes() int64 {
 	return defaultMaxPhotoBytes
 }
 
-func (h *Handler) errPhotoTooLarge() *contactError {
-	return &contactError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Msg: "contacts.photo.too_large",
+func (h *Handler) errPhotoTooLarge() *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Msg: "contacts.photo.too_large",
 		Args: []any{h.maxPhotoBytes() >> 20}, Field: "photo"}
 }
 
@@ -105,12 +105,12 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" {
-		return nil, refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "contacts.photo.multipart")
+		return nil, Refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "contacts.photo.multipart")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+		return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 	}
 	tooBig := func(err error) bool {
 		var mbe *http.MaxBytesError
@@ -119,13 +119,13 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, invalidField("photo", "contacts.photo.required")
+			return nil, InvalidField("photo", "contacts.photo.required")
 		}
 		if err != nil {
 			if tooBig(err) {
 				return nil, h.errPhotoTooLarge()
 			}
-			return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+			return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 		}
 		if part.FormName() != "photo" {
 			if _, err := io.Copy(io.Discard, part); err != nil && tooBig(err) {
@@ -138,13 +138,13 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 			if tooBig(err) {
 				return nil, h.errPhotoTooLarge()
 			}
-			return nil, refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+			return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 		}
 		if int64(len(data)) > limit {
 			return nil, h.errPhotoTooLarge()
 		}
 		if len(data) == 0 {
-			return nil, invalidField("photo", "contacts.photo.required")
+			return nil, InvalidField("photo", "contacts.photo.required")
 		}
 		return data, nil
 	}
@@ -183,7 +183,7 @@ func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
 		return fmt.Errorf("count photo uploads: %w", err)
 	}
 	if n > photoUploadsPerHour {
-		ce := refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
+		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
 		ce.RetryAfter = window.Add(time.Hour).Sub(now)
 		return ce
 	}
@@ -238,11 +238,11 @@ func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientI
 		id = photoID(current)
 	}
 	if id == "" {
-		return refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+		return Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
 	}
 	err = h.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.Store.DeletePhoto(ctx, userID, id); errors.Is(err, storage.ErrNotFound) {
-			return refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+			return Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
 		} else if err != nil {
 			return fmt.Errorf("delete photo: %w", err)
 		}
@@ -462,7 +462,7 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID string, err error) {
-	ce, ok := asContactError(err)
+	ce, ok := AsError(err)
 	if !ok {
 		h.ServerError(w, r, "photo", err)
 		return
@@ -506,7 +506,7 @@ func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := h.deletePhoto(r.Context(), h.Origin(r), u.ID, r.PostForm.Get("id"), "")
-	if ce, ok := asContactError(err); ok && ce.Status == http.StatusNotFound {
+	if ce, ok := AsError(err); ok && ce.Status == http.StatusNotFound {
 		h.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
@@ -558,7 +558,7 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 
 // fetchPicture downloads an offered picture over https, bounded in time and size.
 func (h *Handler) fetchPicture(ctx context.Context, raw string) ([]byte, error) {
-	failed := refuse(http.StatusUnprocessableEntity, "validation_failed", "contacts.photo.fetch_failed")
+	failed := Refuse(http.StatusUnprocessableEntity, "validation_failed", "contacts.photo.fetch_failed")
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, failed
@@ -646,10 +646,10 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 		path, err = h.setPhoto(r.Context(), h.Origin(r), c.User.ID, data, c.ClientID)
 	}
 	if err != nil {
-		if ce, ok := asContactError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
+		if ce, ok := AsError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
 			w.Header().Set("Connection", "close")
 		}
-		h.writeContactAPIError(w, r, "photo upload", err)
+		h.APIError(w, r, "photo upload", err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"picture": path})
@@ -659,7 +659,7 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) apiPhotoDelete(w http.ResponseWriter, r *http.Request) {
 	c := CallerFrom(r.Context())
 	if err := h.deletePhoto(r.Context(), h.Origin(r), c.User.ID, "", c.ClientID); err != nil {
-		h.writeContactAPIError(w, r, "photo delete", err)
+		h.APIError(w, r, "photo delete", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
