@@ -148,7 +148,7 @@ func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 		if !ok {
 			continue
 		}
-		phone, _, err := h.fieldLevel(ctx, id, "phone_number")
+		phone, _, err := h.FieldLevel(ctx, id, "phone_number")
 		if err != nil {
 			h.Logger.ErrorContext(ctx, "notice: get phone number", "user_id", id, "err", err)
 			continue
@@ -215,7 +215,7 @@ func (h *Handler) clearEmail(ctx context.Context, userID string) error {
 
 // hasUsername reports whether userID has a preferred_username to sign in with.
 func (h *Handler) hasUsername(ctx context.Context, userID string) (bool, error) {
-	username, _, err := h.fieldLevel(ctx, userID, "preferred_username")
+	username, _, err := h.FieldLevel(ctx, userID, "preferred_username")
 	return username != "", err
 }
 

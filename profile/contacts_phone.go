@@ -54,7 +54,7 @@ func phoneContact() contactKind {
 		free:  (*Handler).phoneFree,
 		save:  (*Handler).savePhone,
 		current: func(h *Handler, ctx context.Context, u storage.User) (string, error) {
-			current, _, err := h.fieldLevel(ctx, u.ID, "phone_number")
+			current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
 			return current, err
 		},
 		clear: func(h *Handler, ctx context.Context, userID string) error {
@@ -110,7 +110,7 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 	if !ch.Valid() || !sender.Supports(ch) {
 		return "", InvalidField("channel", "contacts.phone.channel")
 	}
-	current, _, err := h.fieldLevel(ctx, u.ID, "phone_number")
+	current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +150,7 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 
 // savePhone stores a confirmed number as phone_number, keeping the field's privacy level.
 func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, []string, error) {
-	_, level, err := h.fieldLevel(ctx, v.UserID, "phone_number")
+	_, level, err := h.FieldLevel(ctx, v.UserID, "phone_number")
 	if err != nil {
 		return "", nil, err
 	}
@@ -167,7 +167,7 @@ func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string
 // newPhonePage builds the panel for u: the number, a pending one, the channels offered.
 func (h *Handler) newPhonePage(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
 	p := &phonePage{Region: h.phoneRegion(), NewPhone: form.Get("phone_number")}
-	current, _, err := h.fieldLevel(ctx, u.ID, "phone_number")
+	current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/medama-io/go-useragent"
 	"golang.org/x/crypto/hkdf"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/notify"
@@ -54,12 +53,6 @@ type Config struct {
 	// PhoneRegion is the region (ISO 3166 alpha-2, e.g. "US") a phone number written without
 	// a country code is read in (default "US").
 	PhoneRegion string
-	// MaxPhotoBytes bounds a photo upload (default 5 MiB).
-	MaxPhotoBytes int64
-	// HoldMemory, when set, is told the memory a photo decode may take before it starts and
-	// calls the returned function when it is done, so the server's soft memory limit makes
-	// room for it only while it runs.
-	HoldMemory func(bytes int64) (release func())
 	// RecentAuth is how recent the login of a browser session must be to change or delete
 	// the email address or phone number (SECURITY.md 15; default 15 minutes).
 	RecentAuth time.Duration
@@ -101,12 +94,6 @@ type Handler struct {
 	Phone notify.Sender
 	// Events records the security-relevant actions in the user's activity log.
 	Events Recorder
-	// Pictures lists the pictures of the user's linked external identifiers for the
-	// "Available" button; nil offers none.
-	Pictures PictureSource
-	// PictureClient fetches an available picture; nil uses a client that only reaches
-	// public addresses over https.
-	PictureClient *http.Client
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -118,10 +105,6 @@ type Handler struct {
 	limits    loginLimits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
-	// decodes bounds the memory of the photo decodes running at once: each holds its
-	// photoCost of PhotoDecodeMemory, so a burst of uploads waits here instead of taking
-	// gigabytes.
-	decodes *semaphore.Weighted
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -188,7 +171,6 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
 		ua:        useragent.NewParser(),
-		decodes:   semaphore.NewWeighted(PhotoDecodeMemory()),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {

@@ -56,8 +56,8 @@ type DevMail struct {
 // read back as "".
 func HasEmail(u User) bool { return u.Email != "" }
 
-// ContactStore persists contact verification (one-time codes for email and phone), profile
-// photos and the development outbox.
+// ContactStore persists contact verification (one-time codes for email and phone) and the
+// development outbox.
 //
 // Conventions: PutVerification is a conditional upsert (the resend throttle holds across
 // nodes); CountVerificationAttempt is a single statement, so concurrent guesses cannot exceed
@@ -88,6 +88,14 @@ type ContactStore interface {
 	// phone_number) is phone; ErrNotFound when nobody has it.
 	PhoneOwner(ctx context.Context, phone string) (string, error)
 
+	// AddDevMail appends m to the development outbox and keeps only the newest keep messages.
+	AddDevMail(ctx context.Context, m DevMail, keep int) error
+	// ListDevMail returns up to limit messages, newest first.
+	ListDevMail(ctx context.Context, limit int) ([]DevMail, error)
+}
+
+// PhotoStore persists profile photos, stored apart from the profile field that points at them.
+type PhotoStore interface {
 	// CreatePhoto stores p; ErrAlreadyExists when its id is taken.
 	CreatePhoto(ctx context.Context, p Photo) error
 	// GetPhoto returns the photo with id.
@@ -96,9 +104,4 @@ type ContactStore interface {
 	DeletePhoto(ctx context.Context, userID, id string) error
 	// DeleteOtherPhotos removes userID's photos other than keepID and returns how many.
 	DeleteOtherPhotos(ctx context.Context, userID, keepID string) (int64, error)
-
-	// AddDevMail appends m to the development outbox and keeps only the newest keep messages.
-	AddDevMail(ctx context.Context, m DevMail, keep int) error
-	// ListDevMail returns up to limit messages, newest first.
-	ListDevMail(ctx context.Context, limit int) ([]DevMail, error)
 }

@@ -202,6 +202,7 @@ type Storage interface {
 	TokenStore
 	AccountStore
 	ContactStore
+	PhotoStore
 	EventStore
 	PrivacyStore
 }

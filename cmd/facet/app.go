@@ -20,6 +20,7 @@ import (
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
+	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/templates"
@@ -129,8 +130,6 @@ func (a *app) build(ctx context.Context) error {
 		TrustedProxies:  cfg.TrustedProxies,
 		Development:     cfg.Mode == modeDevelopment,
 		PhoneRegion:     cfg.PhoneRegion,
-		MaxPhotoBytes:   cfg.MaxPhotoBytes,
-		HoldMemory:      cfg.HoldMemory,
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
@@ -161,6 +160,11 @@ func (a *app) build(ctx context.Context) error {
 	prof.Tokens = provider
 	var _ profile.AuthTimeVerifier = provider
 	provider.Completion = prof
+	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
+		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("photo: %w", err)
+	}
 
 	var rp *demo
 	if cfg.Demo {
@@ -178,6 +182,7 @@ func (a *app) build(ctx context.Context) error {
 	provider.Routes(r)
 	pages, api := prof.Routes(r)
 	eventLog.Routes(pages, api)
+	photos.Routes(pages, api)
 	if rp != nil {
 		rp.Routes(r)
 	}
@@ -193,7 +198,7 @@ func (a *app) build(ctx context.Context) error {
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
-	a.handler = observe(h, a.logger, metrics, tmpl, prof.BodyLimit)
+	a.handler = observe(h, a.logger, metrics, tmpl, photos.BodyLimit)
 
 	// The metrics (route counters, tokens issued, process figures) are for the operator, not
 	// the public: serve puts them on their own listener (metrics_listen), never on r.

@@ -30,7 +30,7 @@ const memoryBase = 48 << 20
 // collections are cheap because argon2id's memory holds no pointers to scan.
 //
 // Photo decodes are not in it: each holds up to its budget (≈ 34 MiB for a 12-megapixel
-// photo, at most profile.PhotoDecodeMemory at once) for a fraction of a second, and a limit
+// photo, at most photo.DecodeMemory at once) for a fraction of a second, and a limit
 // that counted them all the time would let the heap of a node that decodes nothing grow by
 // as much (under GOGC 400 it does: peak RSS 120 → 215 MB under protocol load). serve raises
 // the limit by a decode's memory while it runs instead (memoryReserve): left out entirely,

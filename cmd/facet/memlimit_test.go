@@ -8,8 +8,8 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/password"
+	"github.com/facetid/facet/profile/photo"
 )
 
 func TestParseMemoryLimit(t *testing.T) {
@@ -48,7 +48,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if reserve == nil {
 		t.Fatal("auto gave no reserve for photo decodes")
 	}
-	decode := profile.PhotoDecodeMemory()
+	decode := photo.DecodeMemory()
 	first, second := reserve.Hold(decode), reserve.Hold(1<<20)
 	if got := debug.SetMemoryLimit(-1); got != want+decode+1<<20 {
 		t.Errorf("limit while two decodes hold memory = %d, want %d", got, want+decode+1<<20)

@@ -68,6 +68,9 @@ type Env struct {
 	Store storage.Storage
 	Clock *Clock
 	URL   string
+	// Handler is the router the server serves (without the client-IP rewrite), for requests
+	// a test sends straight to it.
+	Handler http.Handler
 }
 
 // ClientIPHeader lets a test choose the client IP, as cmd's trusted-proxy handling would by
@@ -113,7 +116,7 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config), events R
 		r.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Core: core, Store: store, Clock: c, URL: srv.URL}
+	return &Env{T: t, Core: core, Store: store, Clock: c, URL: srv.URL, Handler: r}
 }
 
 // Each runs fn on SQLite and, when configured, PostgreSQL, with the env new builds.
@@ -142,6 +145,18 @@ func (e *Env) Browser(ip string) *Browser {
 			return http.ErrUseLastResponse
 		},
 	}}
+}
+
+// T is the test the browser belongs to.
+func (b *Browser) T() testing.TB { return b.e.T }
+
+// Cookies are the cookies the browser holds for the server.
+func (b *Browser) Cookies() []*http.Cookie {
+	u, err := url.Parse(b.e.URL)
+	if err != nil {
+		b.e.T.Fatal(err)
+	}
+	return b.client.Jar.Cookies(u)
 }
 
 // Response is a finished response with its body read.

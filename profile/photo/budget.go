@@ -1,4 +1,4 @@
-package profile
+package photo
 
 import (
 	"bytes"
@@ -28,9 +28,9 @@ const photoDecodeBudget = 96 << 20
 // second large one waits a fraction of a second.
 const maxPhotoDecodes = 1
 
-// PhotoDecodeMemory is the most memory the photo decodes running at once can hold: the
-// server sizes its soft memory limit with it.
-func PhotoDecodeMemory() int64 { return maxPhotoDecodes * photoDecodeBudget }
+// DecodeMemory is the most memory the photo decodes running at once can hold: the server
+// sizes its soft memory limit with it.
+func DecodeMemory() int64 { return maxPhotoDecodes * photoDecodeBudget }
 
 // photoCostSlack covers what the estimates below leave out: decoder tables and state, the
 // bufio and zlib buffers, the encoder's own buffers (≈ 1 MiB measured; ≈ 3.5 MiB under the

@@ -1,4 +1,4 @@
-package profile
+package photo
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
+	"github.com/facetid/facet/profile/profiletest"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -21,13 +24,124 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/gorilla/mux"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
+
+// env is the account core with the photo module mounted, on a fresh database.
+type env struct {
+	*profiletest.Env
+	t *testing.T
+	h *Handler
+}
+
+func newEnv(t *testing.T, b sqltest.Backend) *env {
+	e := &env{t: t}
+	e.Env = profiletest.New(t, b, nil, recorder, func(k profiletest.Kit) []profiletest.Module {
+		h, err := New(Config{}, Deps{Kit: k.Core, Store: k.Store, Events: k.Events, Now: k.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.h = h
+		return []profiletest.Module{h}
+	})
+	return e
+}
+
+// recorder is the activity log's recorder on the env's store and clock.
+func recorder(store storage.Storage, now func() time.Time) profile.Recorder {
+	return activity.NewRecorder(store, nil, now)
+}
+
+func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newEnv(t, b)) })
+	}
+}
+
+// browser is a profiletest browser that also uploads and calls the API.
+type browser struct{ *profiletest.Browser }
+
+func (e *env) browser(ip string) *browser { return &browser{e.Browser(ip)} }
+
+func (b *browser) get(path string) profiletest.Response { return b.Get(path) }
+
+func (b *browser) post(path string, form url.Values) profiletest.Response {
+	if form == nil {
+		form = url.Values{}
+	}
+	return b.Post(path, form)
+}
+
+// upload sends data as the multipart part "photo".
+func (b *browser) upload(method, path string, data []byte) profiletest.Response {
+	body, ct := multipartPhoto(b.T(), data)
+	return b.Do(method, path, ct, body)
+}
+
+// callJSON sends a JSON body (or none).
+func (b *browser) callJSON(method, path, body string) profiletest.Response {
+	if body == "" {
+		return b.Do(method, path, "", nil)
+	}
+	return b.Do(method, path, "application/json", strings.NewReader(body))
+}
+
+// person registers email in a new browser, confirms the address and returns both.
+func (e *env) person(email, ip string) (*browser, storage.User) {
+	e.t.Helper()
+	b, u := e.SignUp(email, "Test Person", ip)
+	if _, err := e.Store.VerifyEmail(e.t.Context(), u.ID, email, u.UpdatedAt); err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{b}, u
+}
+
+// field returns the value and privacy level of userID's profile field key.
+func (e *env) field(userID, key string) (string, string) {
+	e.t.Helper()
+	fields, err := e.Store.GetProfileFields(e.t.Context(), userID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, f := range fields {
+		if f.Field == key {
+			return f.Value, f.Privacy
+		}
+	}
+	return "", ""
+}
+
+// publicGet fetches a URL of the server without cookies.
+func (e *env) publicGet(path string, header ...string) profiletest.Response {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return profiletest.Response{Status: res.StatusCode, Header: res.Header, Body: string(out)}
+}
+
+func wantStatus(t *testing.T, what string, res profiletest.Response, status int, parts ...string) {
+	t.Helper()
+	profiletest.WantStatus(t, what, res, status, parts...)
+}
 
 // tiffWithOrientation is an Exif TIFF body (big- or little-endian) holding Orientation o.
 func tiffWithOrientation(o uint16, little bool) []byte {
@@ -279,45 +393,11 @@ func multipartPhoto(t testing.TB, data []byte) (*bytes.Buffer, string) {
 	return &body, mw.FormDataContentType()
 }
 
-func (b *browser) upload(method, path string, data []byte) response {
-	b.e.t.Helper()
-	body, ct := multipartPhoto(b.e.t, data)
-	req, err := http.NewRequestWithContext(b.e.t.Context(), method, b.e.srv.URL+path, body)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set(testIPHeader, b.ip)
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: string(out), Location: res.Header.Get("Location")}
-}
-
-// publicGet fetches a URL of the server without cookies.
-func (e *env) publicGet(path string, header ...string) response {
-	e.t.Helper()
-	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.srv.URL+path, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: string(out)}
-}
-
 func TestPhotoUploadAndServe(t *testing.T) {
-	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+	eachBackend(t, func(t *testing.T, e *env) {
 		a, ua := e.person("pia@example.com", "192.0.2.100")
 		other, _ := e.person("rob@example.com", "192.0.2.101")
-		if err := e.store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: ua.ID, Field: "picture", Value: "", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+		if err := e.Store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: ua.ID, Field: "picture", Value: "", Privacy: "public", UpdatedAt: e.Clock.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		wantStatus(t, "photo page", a.get("/profile/photo"), 200, `enctype="multipart/form-data"`, `accept="image/jpeg,image/png,image/webp"`)
@@ -350,10 +430,10 @@ func TestPhotoUploadAndServe(t *testing.T) {
 		if r := e.publicGet(pic, "If-None-Match", `"`+id+`"`); r.Status != http.StatusNotModified {
 			t.Errorf("If-None-Match: %d", r.Status)
 		}
-		if r := e.publicGet(PhotoPathPrefix + "0123456789abcdef0123456789abcdef"); r.Status != 404 {
+		if r := e.publicGet(PathPrefix + "0123456789abcdef0123456789abcdef"); r.Status != 404 {
 			t.Errorf("unknown id: %d", r.Status)
 		}
-		if r := e.publicGet(PhotoPathPrefix + "..%2f..%2fetc"); r.Status != 404 {
+		if r := e.publicGet(PathPrefix + "..%2f..%2fetc"); r.Status != 404 {
 			t.Errorf("bad id: %d", r.Status)
 		}
 
@@ -421,11 +501,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestPhotoTooLarge(t *testing.T) {
-	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
+	e := newEnv(t, sqltest.Backend{Name: "sqlite"})
 	b, _ := e.person("sam@example.com", "192.0.2.110")
-	r := mux.NewRouter()
-	e.h.Routes(r)
-	u, _ := url.Parse(e.srv.URL)
+	r := e.Handler
 	const size = 6 << 20
 	prefix := []byte("--B\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\xFF\xD8\xFF")
 	for _, tc := range []struct {
@@ -446,7 +524,7 @@ func TestPhotoTooLarge(t *testing.T) {
 		if tc.declared {
 			req.ContentLength = size
 		}
-		for _, c := range b.client.Jar.Cookies(u) {
+		for _, c := range b.Cookies() {
 			req.AddCookie(c)
 		}
 		rec := httptest.NewRecorder()
@@ -471,7 +549,7 @@ func (p pictureList) AvailablePictures(context.Context, string) ([]AvailablePict
 }
 
 func TestPhotoAvailable(t *testing.T) {
-	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
+	e := newEnv(t, sqltest.Backend{Name: "sqlite"})
 	b, u := e.person("tia@example.com", "192.0.2.120")
 	var hits atomic.Int32
 	png64 := encodePNG(t, halves(64, 64))
@@ -481,9 +559,9 @@ func TestPhotoAvailable(t *testing.T) {
 		w.Write(png64)
 	}))
 	defer remote.Close()
-	e.h.PictureClient = remote.Client()
+	e.h.client = remote.Client()
 	offered := remote.URL + "/avatar.png"
-	e.h.Pictures = pictureList{{URL: offered, Source: "GitHub"}}
+	e.h.pictures = pictureList{{URL: offered, Source: "GitHub"}}
 
 	wantStatus(t, "page", b.get("/profile/photo"), 200, `action="/profile/photo/available"`, "Use the photo from GitHub")
 	wantStatus(t, "not offered", b.post("/profile/photo/available", url.Values{"url": {remote.URL + "/other.png"}}), 404)
@@ -498,12 +576,12 @@ func TestPhotoAvailable(t *testing.T) {
 		t.Fatalf("picture %q", p)
 	}
 	// The default client refuses addresses that are not public.
-	e.h.PictureClient = nil
+	e.h.client = nil
 	wantStatus(t, "loopback refused", b.post("/profile/photo/available", url.Values{"url": {offered}}), 422, "could not be fetched")
 }
 
 func TestPhotoAPI(t *testing.T) {
-	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+	eachBackend(t, func(t *testing.T, e *env) {
 		b, u := e.person("uma@example.com", "192.0.2.130")
 		res := b.upload(http.MethodPut, "/api/account/photo", encodePNG(t, halves(32, 32)))
 		wantStatus(t, "put", res, 200, `"picture":"/public/images/profile/`)
@@ -524,13 +602,13 @@ func TestPhotoAPI(t *testing.T) {
 	})
 }
 
-// TestPhotoDecodesBounded: the photos decoded at once hold at most PhotoDecodeMemory between
+// TestPhotoDecodesBounded: the photos decoded at once hold at most DecodeMemory between
 // them, each its photoCost; a request that finds too little left waits, and gives up with its
 // context.
 func TestPhotoDecodesBounded(t *testing.T) {
-	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory())}
+	h := &Handler{decodes: semaphore.NewWeighted(DecodeMemory())}
 	in := encodePNG(t, halves(64, 32))
-	if err := h.decodes.Acquire(t.Context(), PhotoDecodeMemory()-1); err != nil {
+	if err := h.decodes.Acquire(t.Context(), DecodeMemory()-1); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -544,14 +622,14 @@ func TestPhotoDecodesBounded(t *testing.T) {
 		_, _, err := h.decodePhoto(t.Context(), in)
 		done <- err
 	}()
-	h.decodes.Release(PhotoDecodeMemory() - 1)
+	h.decodes.Release(DecodeMemory() - 1)
 	if err := <-done; err != nil {
 		t.Fatalf("after the budget was released: %v", err)
 	}
-	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+	if !h.decodes.TryAcquire(DecodeMemory()) {
 		t.Fatal("part of the budget is still held")
 	}
-	h.decodes.Release(PhotoDecodeMemory())
+	h.decodes.Release(DecodeMemory())
 
 	// Many concurrent decodes all finish and give their share back.
 	errs := make(chan error, 16)
@@ -566,7 +644,7 @@ func TestPhotoDecodesBounded(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+	if !h.decodes.TryAcquire(DecodeMemory()) {
 		t.Fatal("part of the budget is still held")
 	}
 }
@@ -575,7 +653,7 @@ func TestPhotoDecodesBounded(t *testing.T) {
 // releases it when done, so the server's soft memory limit makes room for it only meanwhile.
 func TestPhotoDecodeHoldsMemory(t *testing.T) {
 	var held, calls atomic.Int64
-	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory()), cfg: Config{
+	h := &Handler{decodes: semaphore.NewWeighted(DecodeMemory()), cfg: Config{
 		HoldMemory: func(n int64) func() {
 			calls.Add(1)
 			held.Add(n)

@@ -1,4 +1,9 @@
-package profile
+// Package photo owns the profile photo: the upload (page and account API), its checks and
+// processing (type sniffed from the bytes, dimensions and decode cost bounded before decoding,
+// EXIF orientation applied, metadata dropped by re-encoding), the picture offered by a linked
+// external identifier, and serving a photo to whom its privacy level allows. The privacy
+// decision itself is consent's.
+package photo
 
 import (
 	"bytes"
@@ -12,6 +17,8 @@ import (
 	"golang.org/x/image/draw"
 	// Registers the WebP decoder with image.Decode and image.DecodeConfig.
 	_ "golang.org/x/image/webp"
+
+	"github.com/facetid/facet/profile"
 )
 
 // Profile photos: the upload is bounded before it is read, its type is sniffed from its bytes
@@ -34,10 +41,10 @@ const (
 
 // Photo refusals.
 var (
-	errPhotoType       = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "contacts.photo.type", Field: "photo"}
-	errPhotoDimensions = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoPixels / 1_000_000, maxPhotoSide}, Field: "photo"}
-	errPhotoMemory     = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.memory", Field: "photo"}
-	errPhotoCorrupt    = &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.corrupt", Field: "photo"}
+	errPhotoType       = &profile.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "contacts.photo.type", Field: "photo"}
+	errPhotoDimensions = &profile.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoPixels / 1_000_000, maxPhotoSide}, Field: "photo"}
+	errPhotoMemory     = &profile.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.memory", Field: "photo"}
+	errPhotoCorrupt    = &profile.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.corrupt", Field: "photo"}
 )
 
 // sniffImage names the format of data from its magic bytes: "jpeg", "png", "webp" or "".

@@ -1,4 +1,4 @@
-package profile
+package photo
 
 import (
 	"bytes"
@@ -21,13 +21,14 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
-// PhotoPathPrefix is where profile photos are served; the picture field holds
-// PhotoPathPrefix + id (consent makes it absolute with the issuer).
-const PhotoPathPrefix = "/public/images/profile/"
+// PathPrefix is where profile photos are served; the picture field holds PathPrefix + id
+// (consent makes it absolute with the issuer).
+const PathPrefix = "/public/images/profile/"
 
 // photoIDPattern matches the ids newPhotoID makes (128 random bits in hex).
 var photoIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -36,7 +37,8 @@ var photoIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // headers, a small field or two).
 const multipartOverhead = 64 << 10
 
-// The photo page (POST uploads) and the API's photo resource (under APIPrefix; PUT uploads).
+// The photo page (POST uploads) and the API's photo resource (under profile.APIPrefix; PUT
+// uploads).
 const (
 	photoPagePath = "/profile/photo"
 	apiPhotoPath  = "/photo"
@@ -49,7 +51,7 @@ const (
 func (h *Handler) BodyLimit(r *http.Request) (int64, bool) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == photoPagePath,
-		r.Method == http.MethodPut && r.URL.Path == APIPrefix+apiPhotoPath:
+		r.Method == http.MethodPut && r.URL.Path == profile.APIPrefix+apiPhotoPath:
 		return h.maxPhotoBytes() + multipartOverhead, true
 	}
 	return 0, false
@@ -61,9 +63,8 @@ type AvailablePicture struct {
 	Source string // the provider's display name, e.g. "GitHub"
 }
 
-// PictureSource lists the pictures a user's linked external identifiers offer (the
-// external-identifier module implements it; cmd sets Handler.Pictures). Only URLs it returns
-// are ever fetched.
+// PictureSource lists the pictures a user's linked external identifiers offer (Deps.Pictures).
+// Only URLs it returns are ever fetched.
 type PictureSource interface {
 	AvailablePictures(ctx context.Context, userID string) ([]AvailablePicture, error)
 }
@@ -76,7 +77,7 @@ func newPhotoID() string {
 
 // photoID returns the id of a picture value of ours, or "".
 func photoID(picture string) string {
-	id, ok := strings.CutPrefix(picture, PhotoPathPrefix)
+	id, ok := strings.CutPrefix(picture, PathPrefix)
 	if !ok || !photoIDPattern.MatchString(id) {
 		return ""
 	}
@@ -84,14 +85,14 @@ func photoID(picture string) string {
 }
 
 func (h *Handler) maxPhotoBytes() int64 {
-	if h.cfg.MaxPhotoBytes > 0 {
-		return h.cfg.MaxPhotoBytes
+	if h.cfg.MaxBytes > 0 {
+		return h.cfg.MaxBytes
 	}
 	return defaultMaxPhotoBytes
 }
 
-func (h *Handler) errPhotoTooLarge() *Error {
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Msg: "contacts.photo.too_large",
+func (h *Handler) errPhotoTooLarge() *profile.Error {
+	return &profile.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Msg: "contacts.photo.too_large",
 		Args: []any{h.maxPhotoBytes() >> 20}, Field: "photo"}
 }
 
@@ -105,12 +106,12 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" {
-		return nil, Refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "contacts.photo.multipart")
+		return nil, profile.Refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "contacts.photo.multipart")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+		return nil, profile.Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 	}
 	tooBig := func(err error) bool {
 		var mbe *http.MaxBytesError
@@ -119,13 +120,13 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, InvalidField("photo", "contacts.photo.required")
+			return nil, profile.InvalidField("photo", "contacts.photo.required")
 		}
 		if err != nil {
 			if tooBig(err) {
 				return nil, h.errPhotoTooLarge()
 			}
-			return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+			return nil, profile.Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 		}
 		if part.FormName() != "photo" {
 			if _, err := io.Copy(io.Discard, part); err != nil && tooBig(err) {
@@ -138,13 +139,13 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 			if tooBig(err) {
 				return nil, h.errPhotoTooLarge()
 			}
-			return nil, Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
+			return nil, profile.Refuse(http.StatusBadRequest, "invalid_request", "contacts.photo.multipart")
 		}
 		if int64(len(data)) > limit {
 			return nil, h.errPhotoTooLarge()
 		}
 		if len(data) == 0 {
-			return nil, InvalidField("photo", "contacts.photo.required")
+			return nil, profile.InvalidField("photo", "contacts.photo.required")
 		}
 		return data, nil
 	}
@@ -176,14 +177,14 @@ const photoUploadsPerHour = 10
 
 // throttlePhoto counts one photo for userID and refuses it (429) beyond photoUploadsPerHour.
 func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
-	now := h.Now()
+	now := h.now()
 	window := now.Truncate(time.Hour)
-	n, err := h.Store.Hit(ctx, "photo:upload:"+userID, window)
+	n, err := h.store.Hit(ctx, "photo:upload:"+userID, window)
 	if err != nil {
 		return fmt.Errorf("count photo uploads: %w", err)
 	}
 	if n > photoUploadsPerHour {
-		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
+		ce := profile.Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
 		ce.RetryAfter = window.Add(time.Hour).Sub(now)
 		return ce
 	}
@@ -193,7 +194,7 @@ func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
 // setPhoto counts the photo toward the user's hourly limit, processes it, stores it under a new random id, points the picture field at
 // it (keeping the field's privacy level) and deletes the user's previous photo, in one
 // transaction. It returns the picture path.
-func (h *Handler) setPhoto(ctx context.Context, o Origin, userID string, data []byte, clientID string) (string, error) {
+func (h *Handler) setPhoto(ctx context.Context, o profile.Origin, userID string, data []byte, clientID string) (string, error) {
 	if err := h.throttlePhoto(ctx, userID); err != nil {
 		return "", err
 	}
@@ -202,20 +203,20 @@ func (h *Handler) setPhoto(ctx context.Context, o Origin, userID string, data []
 		return "", err
 	}
 	id := newPhotoID()
-	path := PhotoPathPrefix + id
-	err = h.Store.InTx(ctx, func(ctx context.Context) error {
-		now := h.Now()
-		if err := h.Store.CreatePhoto(ctx, storage.Photo{ID: id, UserID: userID, ContentType: contentType, Data: out, CreatedAt: now}); err != nil {
+	path := PathPrefix + id
+	err = h.store.InTx(ctx, func(ctx context.Context) error {
+		now := h.now()
+		if err := h.store.CreatePhoto(ctx, storage.Photo{ID: id, UserID: userID, ContentType: contentType, Data: out, CreatedAt: now}); err != nil {
 			return fmt.Errorf("create photo: %w", err)
 		}
-		_, level, err := h.fieldLevel(ctx, userID, "picture")
+		_, level, err := h.kit.FieldLevel(ctx, userID, "picture")
 		if err != nil {
 			return err
 		}
-		if err := h.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: userID, Field: "picture", Value: path, Privacy: level, UpdatedAt: now}}); err != nil {
+		if err := h.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: userID, Field: "picture", Value: path, Privacy: level, UpdatedAt: now}}); err != nil {
 			return fmt.Errorf("put picture: %w", err)
 		}
-		if _, err := h.Store.DeleteOtherPhotos(ctx, userID, id); err != nil {
+		if _, err := h.store.DeleteOtherPhotos(ctx, userID, id); err != nil {
 			return fmt.Errorf("delete previous photo: %w", err)
 		}
 		return nil
@@ -223,14 +224,14 @@ func (h *Handler) setPhoto(ctx context.Context, o Origin, userID string, data []
 	if err != nil {
 		return "", err
 	}
-	h.Events.Record(ctx, o, userID, Event{Category: CategoryPhotoChanged, ClientID: clientID})
+	h.events.Record(ctx, o, userID, profile.Event{Category: profile.CategoryPhotoChanged, ClientID: clientID})
 	return path, nil
 }
 
 // deletePhoto deletes the user's photo id (the current one when id is ""). Another user's id
 // is "not found".
-func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientID string) error {
-	current, _, err := h.fieldLevel(ctx, userID, "picture")
+func (h *Handler) deletePhoto(ctx context.Context, o profile.Origin, userID, id, clientID string) error {
+	current, _, err := h.kit.FieldLevel(ctx, userID, "picture")
 	if err != nil {
 		return err
 	}
@@ -238,16 +239,16 @@ func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientI
 		id = photoID(current)
 	}
 	if id == "" {
-		return Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+		return profile.Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
 	}
-	err = h.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := h.Store.DeletePhoto(ctx, userID, id); errors.Is(err, storage.ErrNotFound) {
-			return Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
+	err = h.store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.store.DeletePhoto(ctx, userID, id); errors.Is(err, storage.ErrNotFound) {
+			return profile.Refuse(http.StatusNotFound, "not_found", "contacts.photo.none")
 		} else if err != nil {
 			return fmt.Errorf("delete photo: %w", err)
 		}
-		if current == PhotoPathPrefix+id {
-			if err := h.Store.DeleteProfileField(ctx, userID, "picture"); err != nil {
+		if current == PathPrefix+id {
+			if err := h.store.DeleteProfileField(ctx, userID, "picture"); err != nil {
 				return fmt.Errorf("delete picture: %w", err)
 			}
 		}
@@ -256,7 +257,7 @@ func (h *Handler) deletePhoto(ctx context.Context, o Origin, userID, id, clientI
 	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, userID, Event{Category: CategoryPhotoDeleted, ClientID: clientID})
+	h.events.Record(ctx, o, userID, profile.Event{Category: profile.CategoryPhotoDeleted, ClientID: clientID})
 	return nil
 }
 
@@ -287,18 +288,18 @@ func (h *Handler) photoServe(w http.ResponseWriter, r *http.Request) {
 		photoNotFound(w, r)
 		return
 	}
-	p, err := h.Store.GetPhoto(r.Context(), id)
+	p, err := h.store.GetPhoto(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
 		photoNotFound(w, r)
 		return
 	}
 	if err != nil {
-		h.ServerError(w, r, "get photo", err)
+		h.kit.ServerError(w, r, "get photo", err)
 		return
 	}
 	audience, err := h.photoAccess(r, p)
 	if err != nil {
-		h.ServerError(w, r, "photo access", err)
+		h.kit.ServerError(w, r, "photo access", err)
 		return
 	}
 	switch audience {
@@ -344,8 +345,8 @@ func photoNotFound(w http.ResponseWriter, r *http.Request) {
 // served to nobody.
 func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, error) {
 	ctx := r.Context()
-	path := PhotoPathPrefix + p.ID
-	d, err := h.Store.GetReleaseData(ctx, p.UserID, "")
+	path := PathPrefix + p.ID
+	d, err := h.store.GetReleaseData(ctx, p.UserID, "")
 	if errors.Is(err, storage.ErrNotFound) {
 		return photoDenied, nil
 	}
@@ -358,7 +359,7 @@ func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, 
 	if h.releasesPicture(consent.TargetPublicProfile, d, nil, path) {
 		return photoPublic, nil
 	}
-	s, ok, err := h.Current(r)
+	s, ok, err := h.kit.Current(r)
 	if err != nil {
 		return photoDenied, err
 	}
@@ -366,10 +367,10 @@ func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, 
 		return photoOwner, nil
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || h.Tokens == nil {
+	if !ok || h.tokens == nil {
 		return photoDenied, nil
 	}
-	sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+	sub, clientID, scopes, err := h.tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
 	if errors.Is(err, storage.ErrUnavailable) {
 		// Whether the token is active is unknown: an outage, not "no such photo".
 		return photoDenied, fmt.Errorf("verify access token: %w", err)
@@ -377,7 +378,7 @@ func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, 
 	if err != nil || sub != p.UserID || clientID == "" {
 		return photoDenied, nil
 	}
-	d, err = h.Store.GetReleaseData(ctx, p.UserID, clientID)
+	d, err = h.store.GetReleaseData(ctx, p.UserID, clientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return photoDenied, nil
 	}
@@ -394,7 +395,7 @@ func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, 
 // target. The issuer is left empty so the claim keeps the stored path.
 func (h *Handler) releasesPicture(target consent.Target, d storage.ReleaseData, scopes []string, path string) bool {
 	claims := consent.Release(consent.ReleaseInput{
-		Target: target, User: d.User, Fields: d.Fields, Catalog: h.Catalog,
+		Target: target, User: d.User, Fields: d.Fields, Catalog: h.catalog,
 		PrivateProfile: d.PrivateProfile, Grant: d.Grant, Scopes: scopes,
 	})
 	v, _ := claims["picture"].(string)
@@ -424,18 +425,18 @@ type photoPage struct {
 
 func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, error) {
 	p := photoPage{Errors: map[string]string{}, MaxMB: h.maxPhotoBytes() >> 20}
-	current, _, err := h.fieldLevel(ctx, userID, "picture")
+	current, _, err := h.kit.FieldLevel(ctx, userID, "picture")
 	if err != nil {
 		return p, err
 	}
 	if id := photoID(current); id != "" {
 		p.Picture, p.PhotoID = current, id
 	}
-	if h.Pictures != nil {
-		list, err := h.Pictures.AvailablePictures(ctx, userID)
+	if h.pictures != nil {
+		list, err := h.pictures.AvailablePictures(ctx, userID)
 		if err != nil {
 			// The button is hidden; the page still works.
-			h.Logger.WarnContext(ctx, "available pictures", "user_id", userID, "err", err)
+			h.logger.WarnContext(ctx, "available pictures", "user_id", userID, "err", err)
 		}
 		p.Available = list
 	}
@@ -443,13 +444,13 @@ func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, e
 }
 
 func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
+	u, _, ok := h.kit.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	page, err := h.newPhotoPage(r.Context(), u.ID)
 	if err != nil {
-		h.ServerError(w, r, "photo page", err)
+		h.kit.ServerError(w, r, "photo page", err)
 		return
 	}
 	switch r.URL.Query().Get("done") {
@@ -458,18 +459,18 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 	case "deleted":
 		page.Notice = templates.T("contacts.photo.deleted")
 	}
-	h.Render(w, r, http.StatusOK, "contacts_photo", page)
+	h.kit.Render(w, r, http.StatusOK, "contacts_photo", page)
 }
 
 func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID string, err error) {
-	ce, ok := AsError(err)
+	ce, ok := profile.AsError(err)
 	if !ok {
-		h.ServerError(w, r, "photo", err)
+		h.kit.ServerError(w, r, "photo", err)
 		return
 	}
 	page, perr := h.newPhotoPage(r.Context(), userID)
 	if perr != nil {
-		h.ServerError(w, r, "photo page", perr)
+		h.kit.ServerError(w, r, "photo page", perr)
 		return
 	}
 	if ce.Field != "" {
@@ -481,17 +482,17 @@ func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID stri
 		// The rest of the body was not read; do not keep the connection for another request.
 		w.Header().Set("Connection", "close")
 	}
-	h.Render(w, r, ce.Status, "contacts_photo", page)
+	h.kit.Render(w, r, ce.Status, "contacts_photo", page)
 }
 
 func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
+	u, _, ok := h.kit.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	data, err := h.readPhotoUpload(w, r)
 	if err == nil {
-		_, err = h.setPhoto(r.Context(), h.Origin(r), u.ID, data, "")
+		_, err = h.setPhoto(r.Context(), h.kit.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
 		h.photoError(w, r, u.ID, err)
@@ -501,13 +502,13 @@ func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
-	if !ok || !h.ParseForm(w, r) {
+	u, _, ok := h.kit.SignedIn(w, r)
+	if !ok || !h.kit.ParseForm(w, r) {
 		return
 	}
-	err := h.deletePhoto(r.Context(), h.Origin(r), u.ID, r.PostForm.Get("id"), "")
-	if ce, ok := AsError(err); ok && ce.Status == http.StatusNotFound {
-		h.ErrorPage(w, r, http.StatusNotFound)
+	err := h.deletePhoto(r.Context(), h.kit.Origin(r), u.ID, r.PostForm.Get("id"), "")
+	if ce, ok := profile.AsError(err); ok && ce.Status == http.StatusNotFound {
+		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -520,17 +521,17 @@ func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
 // photoAvailable takes a picture the user's external identifiers offer. Nothing is fetched
 // unless the URL is in the PictureSource's list for this user.
 func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
-	if !ok || !h.ParseForm(w, r) {
+	u, _, ok := h.kit.SignedIn(w, r)
+	if !ok || !h.kit.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
 	want := r.PostForm.Get("url")
 	var list []AvailablePicture
-	if h.Pictures != nil {
+	if h.pictures != nil {
 		var err error
-		if list, err = h.Pictures.AvailablePictures(ctx, u.ID); err != nil {
-			h.ServerError(w, r, "available pictures", err)
+		if list, err = h.pictures.AvailablePictures(ctx, u.ID); err != nil {
+			h.kit.ServerError(w, r, "available pictures", err)
 			return
 		}
 	}
@@ -542,12 +543,12 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !found {
-		h.ErrorPage(w, r, http.StatusNotFound)
+		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	data, err := h.fetchPicture(ctx, want)
 	if err == nil {
-		_, err = h.setPhoto(ctx, h.Origin(r), u.ID, data, "")
+		_, err = h.setPhoto(ctx, h.kit.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
 		h.photoError(w, r, u.ID, err)
@@ -558,12 +559,12 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 
 // fetchPicture downloads an offered picture over https, bounded in time and size.
 func (h *Handler) fetchPicture(ctx context.Context, raw string) ([]byte, error) {
-	failed := Refuse(http.StatusUnprocessableEntity, "validation_failed", "contacts.photo.fetch_failed")
+	failed := profile.Refuse(http.StatusUnprocessableEntity, "validation_failed", "contacts.photo.fetch_failed")
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, failed
 	}
-	client := h.PictureClient
+	client := h.client
 	if client == nil {
 		client = publicHTTPSClient()
 	}
@@ -576,12 +577,12 @@ func (h *Handler) fetchPicture(ctx context.Context, raw string) ([]byte, error) 
 	req.Header.Set("Accept", "image/jpeg, image/png, image/webp")
 	res, err := client.Do(req)
 	if err != nil {
-		h.Logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "err", err)
+		h.logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "err", err)
 		return nil, failed
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		h.Logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "status", res.StatusCode)
+		h.logger.WarnContext(ctx, "fetch available picture", "host", u.Host, "status", res.StatusCode)
 		return nil, failed
 	}
 	limit := h.maxPhotoBytes()
@@ -639,27 +640,27 @@ func publicHTTPSClient() *http.Client {
 
 // apiPhotoPut: PUT /api/account/photo (multipart "photo") → 200 {"picture": path}.
 func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
-	c := CallerFrom(r.Context())
+	c := profile.CallerFrom(r.Context())
 	data, err := h.readPhotoUpload(w, r)
 	var path string
 	if err == nil {
-		path, err = h.setPhoto(r.Context(), h.Origin(r), c.User.ID, data, c.ClientID)
+		path, err = h.setPhoto(r.Context(), h.kit.Origin(r), c.User.ID, data, c.ClientID)
 	}
 	if err != nil {
-		if ce, ok := AsError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
+		if ce, ok := profile.AsError(err); ok && ce.Status == http.StatusRequestEntityTooLarge {
 			w.Header().Set("Connection", "close")
 		}
-		h.APIError(w, r, "photo upload", err)
+		h.kit.APIError(w, r, "photo upload", err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"picture": path})
+	profile.WriteJSON(w, http.StatusOK, map[string]any{"picture": path})
 }
 
 // apiPhotoDelete: DELETE /api/account/photo → 204; 404 when there is no photo.
 func (h *Handler) apiPhotoDelete(w http.ResponseWriter, r *http.Request) {
-	c := CallerFrom(r.Context())
-	if err := h.deletePhoto(r.Context(), h.Origin(r), c.User.ID, "", c.ClientID); err != nil {
-		h.APIError(w, r, "photo delete", err)
+	c := profile.CallerFrom(r.Context())
+	if err := h.deletePhoto(r.Context(), h.kit.Origin(r), c.User.ID, "", c.ClientID); err != nil {
+		h.kit.APIError(w, r, "photo delete", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
