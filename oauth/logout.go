@@ -16,16 +16,8 @@ import (
 const logoutField = "facet_logout"
 
 // PathLogoutConfirm receives the user's confirmation from logout.html. Unlike
-// PathEndSession it is a browser form endpoint under cross-origin protection.
+// PathEndSession it is a browser form endpoint under cross-origin protection (Routes).
 const PathLogoutConfirm = PathEndSession + "/confirm"
-
-// CrossSitePaths are the paths other sites send requests to by design, which cmd exempts
-// from cross-origin protection: the protocol endpoints (ProtocolPaths) and the
-// end_session_endpoint, to which a relying party may POST from its own origin (RP-Initiated
-// Logout 1.0 §2). PathLogoutConfirm is not among them.
-func CrossSitePaths() []string {
-	return append(ProtocolPaths(), PathEndSession)
-}
 
 // logoutPage is the data of logout.html.
 type logoutPage struct {

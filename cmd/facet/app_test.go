@@ -281,22 +281,6 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
-func TestIsExempt(t *testing.T) {
-	exempt := []string{"/oauth2/token", "/.well-known/", "/static/*"}
-	for path, want := range map[string]bool{
-		"/oauth2/token":                     true,
-		"/oauth2/token/x":                   false,
-		"/.well-known/openid-configuration": true,
-		"/static/facet.css":                 true,
-		"/login":                            false,
-		"/":                                 false,
-	} {
-		if got := isExempt(path, exempt); got != want {
-			t.Errorf("isExempt(%q) = %v", path, got)
-		}
-	}
-}
-
 // listeningRE matches serve's "listening" log line: the public and the metrics address.
 var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) metrics=(\S+)`)
 
