@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -226,16 +225,7 @@ func (a *app) MetricsHandler() http.Handler { return a.metrics }
 func (a *app) Close() error { return a.store.Close() }
 
 func (a *app) alive(w http.ResponseWriter, r *http.Request) {
-	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (a *app) writeJSON(w http.ResponseWriter, r *http.Request, status int, v map[string]string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		a.logger.DebugContext(r.Context(), "write response", "err", err)
-	}
+	writeJSON(w, r, a.logger, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // openStore opens the configured database and applies the embedded migrations (under a

@@ -51,12 +51,7 @@ const invalidTextMessage = "A parameter or field is not valid UTF-8 text or cont
 // bad bodies) under the API prefix, else the readable error page (JSON for non-browsers).
 func writeInvalidText(w http.ResponseWriter, r *http.Request, t *templates.Templates, logger *slog.Logger) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusBadRequest)
-		if err := json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": invalidTextMessage}); err != nil {
-			logger.DebugContext(r.Context(), "write error body", "err", err)
-		}
+		writeJSON(w, r, logger, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": invalidTextMessage})
 		return
 	}
 	writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusBadRequest, Message: invalidTextMessage})

@@ -294,11 +294,18 @@ func writeError(w http.ResponseWriter, r *http.Request, t *templates.Templates, 
 	if msg == "" && t != nil {
 		msg = page.Text()
 	}
+	writeJSON(w, r, logger, page.Status, map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID})
+}
+
+// writeJSON writes v as the JSON body of a response with status. Nothing cmd answers in
+// JSON (errors, health) may be stored by a cache. An encoding error means the client went
+// away; it is logged at debug level, as there is no one left to tell.
+func writeJSON(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(page.Status)
-	if err := json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID}); err != nil {
-		logger.DebugContext(r.Context(), "write error body", "err", err)
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		logger.DebugContext(r.Context(), "write response", "err", err)
 	}
 }
 
