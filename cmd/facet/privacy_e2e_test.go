@@ -29,7 +29,7 @@ func TestPrivacyConsent(t *testing.T) {
 			ar := r.start(oauth2.SetAuthURLParam("claims", `{"id_token":{"given_name":{"essential":true},"birthdate":null}}`))
 			p := b.get(ar.url)
 			reg := b.get(registerLink(t, p))
-			p = b.submit(reg, reg.formWith(t, "/register"), url.Values{
+			b.submit(reg, reg.formWith(t, "/register"), url.Values{
 				"email": {"privacy@example.com"}, "password": {"correct horse battery"}, "confirm": {"correct horse battery"},
 				"name": {"Alex Timofeeva"},
 			}, "")
