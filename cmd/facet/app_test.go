@@ -130,7 +130,8 @@ func TestReadyWhenDatabaseDown(t *testing.T) {
 	}
 }
 
-// TestBrowserProtections: SECURITY.md 13 on browser pages, not on protocol endpoints.
+// TestBrowserProtections: cross-origin protection and the page headers (CSP frame-ancestors,
+// Referrer-Policy, nosniff, X-Frame-Options) on browser pages, not on protocol endpoints.
 func TestBrowserProtections(t *testing.T) {
 	s := newTestServer(t, sqltest.Backends(t)[0], nil)
 

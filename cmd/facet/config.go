@@ -413,7 +413,7 @@ func (cfg Config) validate() error {
 	if cfg.RefreshTokenGrace < 0 || cfg.RefreshTokenGrace > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("refresh_token_grace must be between 0 and 5m, got %s", cfg.RefreshTokenGrace))
 	}
-	// RFC 9700 §4.2.1 and SECURITY.md 4: codes live at most five minutes.
+	// RFC 9700 §4.2.1, RFC 6749 §4.1.2: codes are short-lived; at most five minutes.
 	if cfg.CodeLifespan > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("code_lifespan must be at most 5m, got %s", cfg.CodeLifespan))
 	}
