@@ -264,7 +264,7 @@ func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 // and only needs logging.
 func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	if err := h.Templates.Render(w, status, page, data); err != nil {
-		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err, "request_id", RequestID(w, r))
+		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }
 
@@ -276,7 +276,7 @@ func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int) 
 // ServerError logs err with the request id and shows a 500 page carrying that id.
 func (h *Handler) ServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := RequestID(w, r)
-	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	h.Logger.ErrorContext(r.Context(), what, "err", err)
 	status := http.StatusInternalServerError
 	if errors.Is(err, storage.ErrUnavailable) {
 		status = http.StatusServiceUnavailable

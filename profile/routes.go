@@ -69,7 +69,7 @@ type Caller struct {
 
 type callerKey struct{}
 
-// apiCaller returns the authenticated caller apiAuth put in ctx.
+// CallerFrom returns the authenticated caller apiAuth put in ctx.
 func CallerFrom(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
@@ -193,7 +193,7 @@ func WriteAPIError(w http.ResponseWriter, status int, code, text string) {
 // retried as is, RFC 9110 §15.6.4), else 500 server_error.
 func (h *Handler) APIServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := RequestID(w, r)
-	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	h.Logger.ErrorContext(r.Context(), what, "err", err)
 	if errors.Is(err, storage.ErrUnavailable) {
 		w.Header().Set("Retry-After", retryAfter)
 		WriteAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))

@@ -100,7 +100,7 @@ var contactsMessages = map[string]string{
 	"contacts.photo.empty":          "You have no photo.",
 	"contacts.photo.upload":         "Upload a photo",
 	"contacts.photo.file":           "Photo file",
-	"contacts.photo.file_hint":      "JPEG, PNG or WebP, up to %d MB. It is resized to 512 pixels and its metadata (location, camera) removed.",
+	"contacts.photo.file_hint":      "JPEG, PNG or WebP, up to %d MB and 16 megapixels. It is resized to 512 pixels and its metadata (location, camera) removed.",
 	"contacts.photo.submit":         "Upload",
 	"contacts.photo.available":      "Available",
 	"contacts.photo.available_hint": "Photos from your linked accounts.",

@@ -108,12 +108,12 @@ func TestDemoSignInAndOut(t *testing.T) {
 			s := newTestServer(t, backend, nil)
 			b := newBrowser(t, s.URL)
 
-			u, status, body := b.page(http.MethodGet, "/demo", nil)
+			_, status, body := b.page(http.MethodGet, "/demo", nil)
 			if status != http.StatusOK || !strings.Contains(body, "Sign in with Facet") {
 				t.Fatalf("GET /demo: %d\n%s", status, body)
 			}
 			// Sign in: the authorization request sends us to Facet's login page.
-			u, status, body = b.submit(body, nil, "")
+			u, status, body := b.submit(body, nil, "")
 			if status != http.StatusOK || u.Path != "/login" {
 				t.Fatalf("after Sign in: %d at %s\n%s", status, u, body)
 			}
