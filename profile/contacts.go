@@ -53,7 +53,7 @@ const (
 // contactRoutes registers this area's pages on r and its JSON routes on api (under APIPrefix,
 // authenticated by apiAuth).
 func (h *Handler) contactRoutes(r, api *mux.Router) {
-	email, phone := emailContact(), phoneContact()
+	email, phone := emailKind{h}, phoneKind{h}
 	r.HandleFunc("/profile/email", h.contactPageHandler(email)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/email", h.contactStart(email)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/email/verify", h.contactVerify(email)).Methods(http.MethodPost)

@@ -22,32 +22,53 @@ import (
 // deleting the address needs another way to sign in: a preferred_username (login by
 // username is not built yet; see clearEmail).
 
-// emailContact is the email address as a contactKind.
-func emailContact() contactKind {
-	return contactKind{
-		Kind: storage.ContactEmail, Name: "email", Field: "email", TTL: emailCodeTTL, Link: true,
-		Changed: CategoryEmailChanged, Deleted: CategoryEmailDeleted,
-		start: (*Handler).startEmailChange,
-		free:  (*Handler).emailFree,
-		save:  (*Handler).saveEmail,
-		lost:  (*Handler).emailLost,
-		current: func(_ *Handler, _ context.Context, u storage.User) (string, error) {
-			if !storage.HasEmail(u) {
-				return "", nil
-			}
-			return u.Email, nil
-		},
-		clear: (*Handler).clearEmail,
-		changed: func(h *Handler, ctx context.Context, userID, old, value string) {
-			if old != "" && old != value {
-				h.notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
-			}
-		},
-		deleted: func(h *Handler, ctx context.Context, userID, old string) {
-			h.notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
-		},
-		page: (*Handler).newEmailPage,
+// emailKind is the email address as a contactKind.
+type emailKind struct{ h *Handler }
+
+func (emailKind) spec() contactSpec {
+	return contactSpec{Kind: storage.ContactEmail, Name: "email", Field: "email", TTL: emailCodeTTL, Link: true,
+		Changed: CategoryEmailChanged, Deleted: CategoryEmailDeleted}
+}
+
+func (k emailKind) start(ctx context.Context, u storage.User, form url.Values) (string, error) {
+	return k.h.startEmailChange(ctx, u, form)
+}
+
+func (k emailKind) free(ctx context.Context, userID, value string) error {
+	return k.h.emailFree(ctx, userID, value)
+}
+
+func (k emailKind) save(ctx context.Context, v storage.Verification) (string, []string, error) {
+	return k.h.saveEmail(ctx, v)
+}
+
+func (k emailKind) lost(ctx context.Context, value string, losers []string) {
+	k.h.emailLost(ctx, value, losers)
+}
+
+func (emailKind) current(_ context.Context, u storage.User) (string, error) {
+	if !storage.HasEmail(u) {
+		return "", nil
 	}
+	return u.Email, nil
+}
+
+func (k emailKind) clear(ctx context.Context, userID string) error {
+	return k.h.clearEmail(ctx, userID)
+}
+
+func (k emailKind) changed(ctx context.Context, userID, old, value string) {
+	if old != "" && old != value {
+		k.h.notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
+	}
+}
+
+func (k emailKind) deleted(ctx context.Context, userID, old string) {
+	k.h.notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+}
+
+func (k emailKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
+	return k.h.newEmailPage(ctx, u, s, form)
 }
 
 // emailPage is contacts_email.html's data.
@@ -84,7 +105,7 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 	if err != nil {
 		return "", err
 	}
-	err = h.sendCode(ctx, emailContact(), u.ID, addr, "email", func(p pending) error {
+	err = h.sendCode(ctx, emailKind{h}, u.ID, addr, "email", func(p pending) error {
 		if owner != "" && owner != u.ID {
 			h.Logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
 			return h.ownerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
@@ -110,7 +131,7 @@ func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
 		return err
 	}
 	if owner != "" && owner != userID {
-		return emailContact().taken()
+		return emailKind{}.spec().taken()
 	}
 	return nil
 }
@@ -130,7 +151,7 @@ func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string
 	}
 	losers, err := h.Store.VerifyEmail(ctx, v.UserID, v.Value, h.Now())
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		return "", nil, emailContact().taken()
+		return "", nil, emailKind{}.spec().taken()
 	} else if err != nil {
 		return "", nil, fmt.Errorf("verify email: %w", err)
 	}
@@ -251,7 +272,7 @@ func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Se
 	if storage.HasEmail(u) {
 		p.Email, p.Verified = u.Email, u.EmailVerified
 	}
-	if err := h.fillPanel(ctx, emailContact(), u.ID, s, &p.contactPanel); err != nil {
+	if err := h.fillPanel(ctx, emailKind{h}, u.ID, s, &p.contactPanel); err != nil {
 		return nil, err
 	}
 	ok, err := h.hasUsername(ctx, u.ID)
@@ -277,9 +298,9 @@ func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = h.confirmContact(ctx, h.Origin(r), emailContact(), v, "")
+		err = h.confirmContact(ctx, h.Origin(r), emailKind{h}, v, "")
 	}
-	h.contactDone(w, r, emailContact(), u, s, nil, err, "saved")
+	h.contactDone(w, r, emailKind{h}, u, s, nil, err, "saved")
 }
 
 // apiEmailStart: POST /api/account/email {"email"} → 202 {"status":"code_sent","email"}.
@@ -290,5 +311,5 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	if !DecodeJSON(w, r, &body) {
 		return
 	}
-	h.apiContactStart(w, r, emailContact(), url.Values{"email": {body.Email}})
+	h.apiContactStart(w, r, emailKind{h}, url.Values{"email": {body.Email}})
 }

@@ -15,11 +15,37 @@ import (
 // The flow every contact confirmed with a code goes through, written once for the email
 // address (contacts_email.go) and the phone number (contacts_phone.go): send a code, check
 // it, apply the confirmed value, delete it; and the panel and JSON handlers around them. A
-// contactKind holds what differs between the two.
+// contactKind is what differs between the two.
 
-// contactKind describes one kind of contact. Its messages are the catalog's
-// "contacts.<Name>.*" keys.
-type contactKind struct {
+// contactKind is one kind of contact confirmed with a code: emailKind or phoneKind. Its
+// messages are the catalog's "contacts.<Name>.*" keys.
+type contactKind interface {
+	// spec is what the flow needs to know of the kind.
+	spec() contactSpec
+	// start checks the value typed into form and sends a code for it; it returns the value
+	// as normalised.
+	start(ctx context.Context, u storage.User, form url.Values) (string, error)
+	// free refuses a value another account holds.
+	free(ctx context.Context, userID, value string) error
+	// save makes a confirmed value the account's, inside the confirming transaction, and
+	// returns the one it replaced if the notice needs it, and the accounts that held the
+	// value unverified and lost it.
+	save(ctx context.Context, v storage.Verification) (old string, losers []string, err error)
+	// lost tells the accounts that lost value to the one that confirmed it.
+	lost(ctx context.Context, value string, losers []string)
+	// current is the account's value, "" for none.
+	current(ctx context.Context, u storage.User) (string, error)
+	// clear removes the account's value, inside the deleting transaction.
+	clear(ctx context.Context, userID string) error
+	// changed and deleted tell the account about a change; a failure is logged only.
+	changed(ctx context.Context, userID, old, value string)
+	deleted(ctx context.Context, userID, old string)
+	// page builds the panel for u, keeping what form held when it is shown again.
+	page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error)
+}
+
+// contactSpec is what differs between the kinds as data.
+type contactSpec struct {
 	Kind    string        // storage.ContactEmail or storage.ContactPhone
 	Name    string        // "email", "phone": the panel's path, its template, messages and logs
 	Field   string        // the value's form field and JSON member
@@ -27,38 +53,16 @@ type contactKind struct {
 	Link    bool          // the code mail also carries a one-click link
 	Changed string        // the event recorded when a value is confirmed
 	Deleted string        // the event recorded when the value is deleted
-
-	// start checks the value typed into form and sends a code for it; it returns the value
-	// as normalised.
-	start func(h *Handler, ctx context.Context, u storage.User, form url.Values) (string, error)
-	// free refuses a value another account holds.
-	free func(h *Handler, ctx context.Context, userID, value string) error
-	// save makes a confirmed value the account's, inside the confirming transaction, and
-	// returns the one it replaced if the notice needs it, and the accounts that held the
-	// value unverified and lost it.
-	save func(h *Handler, ctx context.Context, v storage.Verification) (old string, losers []string, err error)
-	// lost tells the accounts that lost value to the one that confirmed it; nil when no
-	// account holds an unconfirmed value of this kind.
-	lost func(h *Handler, ctx context.Context, value string, losers []string)
-	// current is the account's value, "" for none.
-	current func(h *Handler, ctx context.Context, u storage.User) (string, error)
-	// clear removes the account's value, inside the deleting transaction.
-	clear func(h *Handler, ctx context.Context, userID string) error
-	// changed and deleted tell the account about a change; a failure is logged only.
-	changed func(h *Handler, ctx context.Context, userID, old, value string)
-	deleted func(h *Handler, ctx context.Context, userID, old string)
-	// page builds the panel for u, keeping what form held when it is shown again.
-	page func(h *Handler, ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error)
 }
 
-// msg is the catalog key of one of k's messages.
-func (k contactKind) msg(name string) string { return "contacts." + k.Name + "." + name }
+// msg is the catalog key of one of the kind's messages.
+func (k contactSpec) msg(name string) string { return "contacts." + k.Name + "." + name }
 
-// path is k's panel.
-func (k contactKind) path() string { return "/profile/" + k.Name }
+// path is the kind's panel.
+func (k contactSpec) path() string { return "/profile/" + k.Name }
 
 // taken refuses a value that belongs to another account (one verified value, one account).
-func (k contactKind) taken() *Error {
+func (k contactSpec) taken() *Error {
 	return &Error{Status: http.StatusConflict, Code: k.Name + "_taken", Msg: k.msg("taken"), Field: k.Field}
 }
 
@@ -81,7 +85,7 @@ type contactPage interface{ panel() *contactPanel }
 // session must log in again before changing anything.
 func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s storage.Session, p *contactPanel) error {
 	p.Errors = map[string]string{}
-	v, err := h.Store.GetVerification(ctx, userID, k.Kind)
+	v, err := h.Store.GetVerification(ctx, userID, k.spec().Kind)
 	switch {
 	case err == nil && h.Now().Before(v.ExpiresAt):
 		p.Pending = v.Value
@@ -89,7 +93,7 @@ func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s
 		return fmt.Errorf("get verification: %w", err)
 	}
 	if h.needsReauth(s) {
-		p.Reauth, p.ReauthURL = true, reauthURL(k.path())
+		p.Reauth, p.ReauthURL = true, reauthURL(k.spec().path())
 	}
 	return nil
 }
@@ -97,14 +101,14 @@ func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s
 // sendCode stores a new code for value and hands it to send; when sending fails the code is
 // removed again, so the user can try again at once.
 func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, channel string, send func(p pending) error) error {
-	p, err := h.startVerification(ctx, userID, k.Kind, value, channel, k.TTL, k.Link)
+	p, err := h.startVerification(ctx, userID, k.spec().Kind, value, channel, k.spec().TTL, k.spec().Link)
 	if err != nil {
 		return err
 	}
 	if err := send(p); err != nil {
 		h.abandon(ctx, p)
-		h.Logger.ErrorContext(ctx, "send "+k.Name+" code", "user_id", userID, "channel", channel, "err", err)
-		return Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.msg("send_failed"))
+		h.Logger.ErrorContext(ctx, "send "+k.spec().Name+" code", "user_id", userID, "channel", channel, "err", err)
+		return Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.spec().msg("send_failed"))
 	}
 	return nil
 }
@@ -123,20 +127,20 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 		} else if err != nil {
 			return fmt.Errorf("consume verification: %w", err)
 		}
-		if err := k.free(h, ctx, v.UserID, v.Value); err != nil {
+		if err := k.free(ctx, v.UserID, v.Value); err != nil {
 			return err
 		}
 		var err error
-		old, losers, err = k.save(h, ctx, v)
+		old, losers, err = k.save(ctx, v)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, v.UserID, Event{Category: k.Changed, ClientID: clientID})
-	k.changed(h, ctx, v.UserID, old, v.Value)
-	if k.lost != nil && len(losers) > 0 {
-		k.lost(h, ctx, v.Value, losers)
+	h.Events.Record(ctx, o, v.UserID, Event{Category: k.spec().Changed, ClientID: clientID})
+	k.changed(ctx, v.UserID, old, v.Value)
+	if len(losers) > 0 {
+		k.lost(ctx, v.Value, losers)
 	}
 	return nil
 }
@@ -144,24 +148,24 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 // deleteContact removes the account's value and any pending one, records it and tells the
 // account.
 func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u storage.User, clientID string) error {
-	old, err := k.current(h, ctx, u)
+	old, err := k.current(ctx, u)
 	if err != nil {
 		return err
 	}
 	if old == "" {
-		return Refuse(http.StatusNotFound, "not_found", k.msg("none"))
+		return Refuse(http.StatusNotFound, "not_found", k.spec().msg("none"))
 	}
 	err = h.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := k.clear(h, ctx, u.ID); err != nil {
+		if err := k.clear(ctx, u.ID); err != nil {
 			return err
 		}
-		return h.Store.DeleteVerification(ctx, u.ID, k.Kind)
+		return h.Store.DeleteVerification(ctx, u.ID, k.spec().Kind)
 	})
 	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, u.ID, Event{Category: k.Deleted, ClientID: clientID})
-	k.deleted(h, ctx, u.ID, old)
+	h.Events.Record(ctx, o, u.ID, Event{Category: k.spec().Deleted, ClientID: clientID})
+	k.deleted(ctx, u.ID, old)
 	return nil
 }
 
@@ -172,19 +176,19 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		page, err := k.page(h, r.Context(), u, s, nil)
+		page, err := k.page(r.Context(), u, s, nil)
 		if err != nil {
-			h.ServerError(w, r, k.Name+" page", err)
+			h.ServerError(w, r, k.spec().Name+" page", err)
 			return
 		}
 		p := page.panel()
 		switch done := r.URL.Query().Get("done"); done {
 		case "sent":
-			p.Notice = templates.T(k.msg("sent"), p.Pending)
+			p.Notice = templates.T(k.spec().msg("sent"), p.Pending)
 		case "saved", "deleted":
-			p.Notice = templates.T(k.msg(done))
+			p.Notice = templates.T(k.spec().msg(done))
 		}
-		h.Render(w, r, http.StatusOK, "contacts_"+k.Name, page)
+		h.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
 	}
 }
 
@@ -193,12 +197,12 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactKind, u storage.User, s storage.Session, form url.Values, err error) {
 	ce, ok := AsError(err)
 	if !ok {
-		h.ServerError(w, r, k.Name+" change", err)
+		h.ServerError(w, r, k.spec().Name+" change", err)
 		return
 	}
-	page, perr := k.page(h, r.Context(), u, s, form)
+	page, perr := k.page(r.Context(), u, s, form)
 	if perr != nil {
-		h.ServerError(w, r, k.Name+" page", perr)
+		h.ServerError(w, r, k.spec().Name+" page", perr)
 		return
 	}
 	p := page.panel()
@@ -208,7 +212,7 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 		p.Alert = ce.Text()
 	}
 	SetRetryAfter(w, ce)
-	h.Render(w, r, ce.Status, "contacts_"+k.Name, page)
+	h.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)
 }
 
 // contactForm reads a posted panel form: a signed-in user and a parsed form, and when
@@ -219,7 +223,7 @@ func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request, k contactK
 		return u, s, false
 	}
 	if recent && h.needsReauth(s) {
-		http.Redirect(w, r, reauthURL(k.path()), http.StatusSeeOther)
+		http.Redirect(w, r, reauthURL(k.spec().path()), http.StatusSeeOther)
 		return u, s, false
 	}
 	return u, s, true
@@ -232,7 +236,7 @@ func (h *Handler) contactDone(w http.ResponseWriter, r *http.Request, k contactK
 		h.contactFail(w, r, k, u, s, form, err)
 		return
 	}
-	http.Redirect(w, r, k.path()+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, k.spec().path()+"?done="+done, http.StatusSeeOther)
 }
 
 // contactStart is the panel's form that sends a code.
@@ -242,7 +246,7 @@ func (h *Handler) contactStart(k contactKind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		_, err := k.start(h, r.Context(), u, r.PostForm)
+		_, err := k.start(r.Context(), u, r.PostForm)
 		h.contactDone(w, r, k, u, s, r.PostForm, err, "sent")
 	}
 }
@@ -255,7 +259,7 @@ func (h *Handler) contactVerify(k contactKind) http.HandlerFunc {
 			return
 		}
 		ctx := r.Context()
-		v, err := h.checkCode(ctx, u.ID, k.Kind, r.PostForm.Get("code"))
+		v, err := h.checkCode(ctx, u.ID, k.spec().Kind, r.PostForm.Get("code"))
 		if err == nil {
 			err = h.confirmContact(ctx, h.Origin(r), k, v, "")
 		}
@@ -282,12 +286,12 @@ func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k cont
 	if h.apiReauth(w, r, c) {
 		return
 	}
-	value, err := k.start(h, r.Context(), c.User, form)
+	value, err := k.start(r.Context(), c.User, form)
 	if err != nil {
-		h.APIError(w, r, k.Name+" change", err)
+		h.APIError(w, r, k.spec().Name+" change", err)
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.Field: value, "expires_in": int(k.TTL / time.Second)})
+	WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.spec().Field: value, "expires_in": int(k.spec().TTL / time.Second)})
 }
 
 // apiContactVerify: POST /api/account/<Name>/verify {"code"} → 200 {<Field>, "verified":true}.
@@ -301,15 +305,15 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 			return
 		}
 		ctx := r.Context()
-		v, err := h.checkCode(ctx, c.User.ID, k.Kind, body.Code)
+		v, err := h.checkCode(ctx, c.User.ID, k.spec().Kind, body.Code)
 		if err == nil {
 			err = h.confirmContact(ctx, h.Origin(r), k, v, c.ClientID)
 		}
 		if err != nil {
-			h.APIError(w, r, k.Name+" verify", err)
+			h.APIError(w, r, k.spec().Name+" verify", err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{k.Field: v.Value, "verified": true})
+		WriteJSON(w, http.StatusOK, map[string]any{k.spec().Field: v.Value, "verified": true})
 	}
 }
 
@@ -321,7 +325,7 @@ func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 			return
 		}
 		if err := h.deleteContact(r.Context(), h.Origin(r), k, c.User, c.ClientID); err != nil {
-			h.APIError(w, r, k.Name+" delete", err)
+			h.APIError(w, r, k.spec().Name+" delete", err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -45,33 +45,52 @@ func (h *Handler) phoneRegion() string {
 	return defaultRegion
 }
 
-// phoneContact is the phone number as a contactKind.
-func phoneContact() contactKind {
-	return contactKind{
-		Kind: storage.ContactPhone, Name: "phone", Field: "phone_number", TTL: phoneCodeTTL,
-		Changed: CategoryPhoneChanged, Deleted: CategoryPhoneDeleted,
-		start: (*Handler).startPhoneChange,
-		free:  (*Handler).phoneFree,
-		save:  (*Handler).savePhone,
-		current: func(h *Handler, ctx context.Context, u storage.User) (string, error) {
-			current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
-			return current, err
-		},
-		clear: func(h *Handler, ctx context.Context, userID string) error {
-			if err := h.Store.DeleteProfileField(ctx, userID, "phone_number"); err != nil {
-				return fmt.Errorf("delete phone number: %w", err)
-			}
-			return nil
-		},
-		// The account's email address is told of both.
-		changed: func(h *Handler, ctx context.Context, userID, _, value string) {
-			h.accountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
-		},
-		deleted: func(h *Handler, ctx context.Context, userID, old string) {
-			h.accountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
-		},
-		page: (*Handler).newPhonePage,
+// phoneKind is the phone number as a contactKind.
+type phoneKind struct{ h *Handler }
+
+func (phoneKind) spec() contactSpec {
+	return contactSpec{Kind: storage.ContactPhone, Name: "phone", Field: "phone_number", TTL: phoneCodeTTL,
+		Changed: CategoryPhoneChanged, Deleted: CategoryPhoneDeleted}
+}
+
+func (k phoneKind) start(ctx context.Context, u storage.User, form url.Values) (string, error) {
+	return k.h.startPhoneChange(ctx, u, form)
+}
+
+func (k phoneKind) free(ctx context.Context, userID, value string) error {
+	return k.h.phoneFree(ctx, userID, value)
+}
+
+func (k phoneKind) save(ctx context.Context, v storage.Verification) (string, []string, error) {
+	return k.h.savePhone(ctx, v)
+}
+
+// lost does nothing: no account holds an unconfirmed phone number.
+func (phoneKind) lost(context.Context, string, []string) {}
+
+func (k phoneKind) current(ctx context.Context, u storage.User) (string, error) {
+	current, _, err := k.h.FieldLevel(ctx, u.ID, "phone_number")
+	return current, err
+}
+
+func (k phoneKind) clear(ctx context.Context, userID string) error {
+	if err := k.h.Store.DeleteProfileField(ctx, userID, "phone_number"); err != nil {
+		return fmt.Errorf("delete phone number: %w", err)
 	}
+	return nil
+}
+
+// changed and deleted tell the account's email address of both.
+func (k phoneKind) changed(ctx context.Context, userID, _, value string) {
+	k.h.accountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
+}
+
+func (k phoneKind) deleted(ctx context.Context, userID, old string) {
+	k.h.accountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
+}
+
+func (k phoneKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
+	return k.h.newPhonePage(ctx, u, s, form)
 }
 
 // phonePage is contacts_phone.html's data.
@@ -120,7 +139,7 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 	if err := h.phoneFree(ctx, u.ID, number); err != nil {
 		return "", err
 	}
-	err = h.sendCode(ctx, phoneContact(), u.ID, number, string(ch), func(p pending) error {
+	err = h.sendCode(ctx, phoneKind{h}, u.ID, number, string(ch), func(p pending) error {
 		text := templates.T("contacts.sms.code", p.Code, int(phoneCodeTTL/time.Minute))
 		if ch == notify.Call {
 			// Digits read one by one: "1, 2, 3, 4, 5, 6".
@@ -143,7 +162,7 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 	case err != nil:
 		return fmt.Errorf("phone owner: %w", err)
 	case owner != userID:
-		return phoneContact().taken()
+		return phoneKind{}.spec().taken()
 	}
 	return nil
 }
@@ -156,7 +175,7 @@ func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string
 	}
 	err = h.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: v.UserID, Field: "phone_number", Value: v.Value, Privacy: level, UpdatedAt: h.Now()}})
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		return "", nil, phoneContact().taken()
+		return "", nil, phoneKind{}.spec().taken()
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("put phone number: %w", err)
@@ -172,7 +191,7 @@ func (h *Handler) newPhonePage(ctx context.Context, u storage.User, s storage.Se
 		return nil, err
 	}
 	p.Phone = current
-	if err := h.fillPanel(ctx, phoneContact(), u.ID, s, &p.contactPanel); err != nil {
+	if err := h.fillPanel(ctx, phoneKind{h}, u.ID, s, &p.contactPanel); err != nil {
 		return nil, err
 	}
 	if sender, ok := h.phoneSender(); ok {
@@ -201,5 +220,5 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 	if !DecodeJSON(w, r, &body) {
 		return
 	}
-	h.apiContactStart(w, r, phoneContact(), url.Values{"phone_number": {body.PhoneNumber}, "channel": {body.Channel}})
+	h.apiContactStart(w, r, phoneKind{h}, url.Values{"phone_number": {body.PhoneNumber}, "channel": {body.Channel}})
 }
