@@ -25,11 +25,11 @@ type passwordChange struct {
 }
 
 // changePassword is the one service behind the page and PUT /api/account/password. The
-// current password is always required: it is the recent authentication SECURITY.md 15 asks
-// for, for browser sessions and bearer tokens alike. A wrong one counts toward the same
-// per-account throttle as failed logins (SECURITY.md 14). On success it replaces the hash
+// current password is always required: it is the re-authentication a sensitive change needs
+// (OWASP ASVS 5.0 V7.5), for browser sessions and bearer tokens alike. A wrong one counts
+// toward the same per-account throttle as failed logins (ASVS V6.3). On success it replaces the hash
 // and, in the same transaction, ends every browser session and every token of the user
-// (SECURITY.md 12) and records password_changed; then it emails a notice to the account's
+// (ASVS V7.4: sessions end when the credential changes) and records password_changed; then it emails a notice to the account's
 // address, when it has one.
 //
 // Errors: errValidation with a message key per field, errWrongPassword, errThrottled with

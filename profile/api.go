@@ -198,8 +198,8 @@ type apiPasswordRequest struct {
 }
 
 // apiPutPassword: PUT /api/account/password → 204. The current password is required from
-// every caller, bearer tokens included: it is the recent authentication SECURITY.md 15 asks
-// for. A wrong one is 403 and counts toward the per-account login throttle (429 when over).
+// every caller, bearer tokens included: it is the re-authentication a sensitive change
+// needs (OWASP ASVS 5.0 V7.5). A wrong one is 403 and counts toward the per-account login throttle (429 when over).
 // Success ends every session and token of the user, the caller's own included.
 func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()

@@ -17,8 +17,8 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// loginLimits throttles password guessing across nodes with storage counters (SECURITY.md
-// 14): failed attempts per account, and attempts per client IP, in fixed windows.
+// loginLimits throttles password guessing across nodes with storage counters (OWASP ASVS 5.0
+// V6.3, NIST SP 800-63B 5.2.2): failed attempts per account, and attempts per client IP, in fixed windows.
 type loginLimits struct {
 	Window        time.Duration
 	PerAccount    int // failed logins per account per window

@@ -1,5 +1,9 @@
 // Package profile owns the person's side of Facet: registration, login, logout and browser
-// sessions (and, in later issues, the personal account pages).
+// sessions, the personal account's profile, contacts, privacy and password pages and the
+// account JSON API, and the console kit its sub-packages build their pages on (Caller,
+// Origin, Error, page rendering with the sidebar, forms, JSON answers, the signed-in check).
+// The sub-packages (activity, photo, password) import it; it imports none of them, and
+// declares what it needs from them (Recorder).
 //
 // It does not speak OAuth2: oauth asks it "who is signed in?" through Current and End, and
 // redirects here with a return_to path when someone must log in. What a person's profile
@@ -54,7 +58,7 @@ type Config struct {
 	// a country code is read in (default "US").
 	PhoneRegion string
 	// RecentAuth is how recent the login of a browser session must be to change or delete
-	// the email address or phone number (SECURITY.md 15; default 15 minutes).
+	// the email address or phone number (OWASP ASVS 5.0 V7.5: re-authentication before a sensitive change; default 15 minutes).
 	RecentAuth time.Duration
 	// UnverifiedAccountTTL is how long an account whose only way in is an unconfirmed email
 	// address lives (default 7 days): PurgeUnverified deletes it afterwards, so a
@@ -100,7 +104,7 @@ type Handler struct {
 	cookieName string
 	policy     *password.Policy
 	// dummyHash is checked when the email is unknown, so an unknown account costs the same
-	// time as a wrong password (SECURITY.md 14).
+	// time as a wrong password (OWASP ASVS 5.0 V6.3: no account enumeration through timing).
 	dummyHash string
 	limits    loginLimits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).

@@ -13,7 +13,8 @@ const maxReturnTo = 4096
 // read as another origin is refused: a scheme ("https://evil", "javascript:"), a
 // scheme-relative "//evil" and its backslash twin "/\evil" (browsers treat \ as /), and any
 // control character or space (browsers drop tab and newline, so "/\t/evil" would become
-// "//evil"). SECURITY.md 1: our own return_to parameters are same-origin paths.
+// "//evil"). Our own return_to parameters are same-origin paths, so the login page is no open
+// redirector (RFC 6749 §10.15).
 func safeReturnTo(s string) string {
 	if s == "" || len(s) > maxReturnTo || s[0] != '/' {
 		return "/"

@@ -119,7 +119,7 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 }
 
 // startSession logs userID in: it deletes the session r came with, if any, and issues a new
-// session id (SECURITY.md 12: a new id at every login, against session fixation).
+// session id (a new id at every login, against session fixation: OWASP ASVS 5.0 V7.2).
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.Session, error) {
 	ctx := r.Context()
 	if old := h.cookieToken(r); old != "" {

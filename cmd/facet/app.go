@@ -81,7 +81,7 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) 
 	return a, nil
 }
 
-// build wires the modules; the one place where packages meet (DESIGN.md).
+// build wires the modules; the one place where packages meet.
 func (a *app) build(ctx context.Context) error {
 	cfg := a.cfg
 	secret, err := resolveSecret(ctx, cfg, a.store, a.logger)
