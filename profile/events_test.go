@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"github.com/medama-io/go-useragent"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/medama-io/go-useragent"
 
 	"github.com/facetid/facet/storage"
 )

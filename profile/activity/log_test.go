@@ -3,11 +3,6 @@ package activity
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/facetid/facet/profile"
-	"github.com/facetid/facet/profile/profiletest"
-	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/sqltest"
-	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,6 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // env is the account core with the Event Log mounted, on a fresh database.

@@ -1,14 +1,15 @@
 package activity
 
 import (
-	"github.com/facetid/facet/profile"
-	"github.com/facetid/facet/profile/profiletest"
-	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/sqltest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // BenchmarkRecord measures one Record: UA parsing, the address, the INSERT.

@@ -3,14 +3,16 @@ package photo
 import (
 	"context"
 	"errors"
-	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/profile"
-	"github.com/facetid/facet/storage"
-	"github.com/gorilla/mux"
-	"golang.org/x/sync/semaphore"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage"
 )
 
 // Config is what photo needs from Facet's configuration.

@@ -7,9 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/facetid/facet/profile"
-	"github.com/facetid/facet/profile/activity"
-	"github.com/facetid/facet/profile/profiletest"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -28,6 +25,9 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
+	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
