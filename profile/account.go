@@ -429,3 +429,24 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 	}
 	return v
 }
+
+// FieldLevel returns the value of userID's field key and its privacy level: the one the user
+// chose (an existing row, even with an empty value), or the catalog's default.
+func (h *Handler) FieldLevel(ctx context.Context, userID, key string) (string, string, error) {
+	fields, err := h.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		return "", "", fmt.Errorf("get profile fields: %w", err)
+	}
+	for _, f := range fields {
+		if f.Field == key {
+			return f.Value, f.Privacy, nil
+		}
+	}
+	level := string(consent.LevelPrivate)
+	if h.Catalog != nil {
+		if f, ok := h.Catalog.Field(key); ok && f.DefaultLevel != "" {
+			level = string(f.DefaultLevel)
+		}
+	}
+	return "", level, nil
+}

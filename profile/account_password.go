@@ -92,7 +92,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	h.Logger.InfoContext(ctx, "password changed", "user_id", u.ID)
 	// The spec's "A notice is emailed": someone who did not change it learns at once.
 	if storage.HasEmail(u) {
-		h.notice(ctx, u.ID, u.Email, "account.mail.password.subject", "account.mail.password.text")
+		h.Notice(ctx, u.ID, u.Email, "account.mail.password.subject", "account.mail.password.text")
 	}
 	return nil, 0, nil
 }

@@ -16,10 +16,8 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/templates"
 )
 
 // The Contacts block: the email address and the phone number, each confirmed with a one-time
@@ -32,22 +30,16 @@ import (
 // 5 attempts counted by one atomic UPDATE before the comparison, and is deleted when used.
 // A new code is sent at most once a minute and 10 times an hour per user and kind.
 
-// MailSender delivers one email (notify.Mailer and notify.LogMailer implement it).
-type MailSender interface {
-	Send(ctx context.Context, m notify.Message) error
-}
-
 // Limits of contact verification.
 const (
-	codeDigits        = 6
-	emailCodeTTL      = 10 * time.Minute
-	phoneCodeTTL      = 5 * time.Minute
-	maxCodeAttempts   = 5
-	resendAfter       = time.Minute
-	sendsPerHour      = 10
-	linkTokenBytes    = 32 // 256 bits
-	defaultRecentAuth = 15 * time.Minute
-	defaultRegion     = "US"
+	codeDigits      = 6
+	emailCodeTTL    = 10 * time.Minute
+	phoneCodeTTL    = 5 * time.Minute
+	maxCodeAttempts = 5
+	resendAfter     = time.Minute
+	sendsPerHour    = 10
+	linkTokenBytes  = 32 // 256 bits
+	defaultRegion   = "US"
 )
 
 // contactRoutes registers this area's pages on r and its JSON routes on api (under APIPrefix,
@@ -73,39 +65,6 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	api.HandleFunc("/phone", h.apiPhoneStart).Methods(http.MethodPost)
 	api.HandleFunc("/phone/verify", h.apiContactVerify(phone)).Methods(http.MethodPost)
 	api.HandleFunc("/phone", h.apiContactDelete(phone)).Methods(http.MethodDelete)
-}
-
-// recentAuth returns how recent a session's login must be to change a contact.
-func (h *Handler) recentAuth() time.Duration {
-	if h.cfg.RecentAuth > 0 {
-		return h.cfg.RecentAuth
-	}
-	return defaultRecentAuth
-}
-
-// needsReauth reports whether the browser session s logged in too long ago to change a
-// contact. Bearer calls (zero session) are checked on their token's login time instead
-// (apiReauth).
-func (h *Handler) needsReauth(s storage.Session) bool {
-	return s.ID != "" && h.Now().Sub(s.AuthTime) > h.recentAuth()
-}
-
-// reauthURL is the login page that asks for the password again and comes back to page.
-func reauthURL(page string) string {
-	return "/login?prompt=login&return_to=" + page
-}
-
-// mailer returns the configured mail sender, or in development the log mailer.
-func (h *Handler) mailer() (MailSender, bool) {
-	if h.Mail != nil {
-		return h.Mail, true
-	}
-	if h.cfg.Development {
-		l := notify.NewLogMailer(h.Store, h.Logger)
-		l.Now = h.Now
-		return l, true
-	}
-	return nil, false
 }
 
 // phoneSender returns the configured SMS/voice sender, or in development the log sender.
@@ -134,7 +93,7 @@ func newCode() string {
 // secret, over the user, the kind and the pending value as well as the code, so a code only
 // confirms the change it was sent for.
 func (h *Handler) codeMAC(userID, kind, value, code string) ([]byte, error) {
-	key, err := deriveKey(h.cfg.Secret, "facet contact verification code", 32)
+	key, err := DeriveKey(h.cfg.Secret, "facet contact verification code", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -296,54 +255,4 @@ func (h *Handler) checkLink(ctx context.Context, userID, token string) (storage.
 		return storage.Verification{}, Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.link.expired")
 	}
 	return v, nil
-}
-
-// FieldLevel returns the value of userID's field key and its privacy level: the one the user
-// chose (an existing row, even with an empty value), or the catalog's default.
-func (h *Handler) FieldLevel(ctx context.Context, userID, key string) (string, string, error) {
-	fields, err := h.Store.GetProfileFields(ctx, userID)
-	if err != nil {
-		return "", "", fmt.Errorf("get profile fields: %w", err)
-	}
-	for _, f := range fields {
-		if f.Field == key {
-			return f.Value, f.Privacy, nil
-		}
-	}
-	level := string(consent.LevelPrivate)
-	if h.Catalog != nil {
-		if f, ok := h.Catalog.Field(key); ok && f.DefaultLevel != "" {
-			level = string(f.DefaultLevel)
-		}
-	}
-	return "", level, nil
-}
-
-// apiReauth answers 403 when an API call needs a fresh login. A bearer call is held to the
-// same rule as a browser session, on the login time of the grant its token descends from
-// (OIDC auth_time, kept through refreshes): a token is no fresher than the login behind it,
-// and refresh tokens live far longer than recent_auth. The app gets a fresh login by sending
-// the user through authorization with prompt=login or max_age (OIDC Core §3.1.2.1).
-func (h *Handler) apiReauth(w http.ResponseWriter, r *http.Request, c Caller) bool {
-	if c.ClientID == "" {
-		if !h.needsReauth(c.Session) {
-			return false
-		}
-		WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
-		return true
-	}
-	var authTime time.Time
-	if v, ok := h.Tokens.(AuthTimeVerifier); ok {
-		t, err := v.AccessTokenAuthTime(r.Context(), c.token)
-		if err != nil {
-			h.APIServerError(w, r, "token auth time", err)
-			return true
-		}
-		authTime = t
-	}
-	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.recentAuth() {
-		return false
-	}
-	WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.bearer"))
-	return true
 }

@@ -59,12 +59,12 @@ func (k emailKind) clear(ctx context.Context, userID string) error {
 
 func (k emailKind) changed(ctx context.Context, userID, old, value string) {
 	if old != "" && old != value {
-		k.h.notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
+		k.h.Notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
 	}
 }
 
 func (k emailKind) deleted(ctx context.Context, userID, old string) {
-	k.h.notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+	k.h.Notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
 }
 
 func (k emailKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
@@ -88,27 +88,27 @@ type emailPage struct {
 // the code is stored all the same (the send throttle counts it) but the address receives a
 // notice instead, and confirming can only fail.
 func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url.Values) (string, error) {
-	addr := normalizeEmail(form.Get("email"))
+	addr := NormalizeEmail(form.Get("email"))
 	switch {
 	case addr == "":
 		return "", InvalidField("email", "contacts.email.required")
-	case !validEmail(addr):
+	case !ValidEmail(addr):
 		return "", InvalidField("email", "contacts.email.invalid")
 	case addr == u.Email && u.EmailVerified:
 		return "", InvalidField("email", "contacts.email.same")
 	}
-	mailer, ok := h.mailer()
+	mailer, ok := h.Mailer()
 	if !ok {
 		return "", Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
 	}
-	owner, err := h.verifiedOwner(ctx, addr)
+	owner, err := h.VerifiedOwner(ctx, addr)
 	if err != nil {
 		return "", err
 	}
 	err = h.sendCode(ctx, emailKind{h}, u.ID, addr, "email", func(p pending) error {
 		if owner != "" && owner != u.ID {
 			h.Logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
-			return h.ownerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
+			return h.OwnerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
 		}
 		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
 		return mailer.Send(ctx, notify.Message{
@@ -126,7 +126,7 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 // emailFree refuses an address another account has confirmed (one verified address, one
 // account); accounts holding it unconfirmed do not count.
 func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
-	owner, err := h.verifiedOwner(ctx, addr)
+	owner, err := h.VerifiedOwner(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -183,35 +183,6 @@ func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 	}
 }
 
-// ownerNoticesPerWindow bounds the notices one address receives about others' attempts to
-// use it, so registering or adding someone's address in a loop does not flood their inbox.
-const ownerNoticesPerWindow = 3
-
-// ownerNotice mails the confirmed address addr of ownerID a notice about someone else's
-// attempt to use it, at most ownerNoticesPerWindow per rate-limit window (past that it sends
-// nothing and returns nil). It returns the mailer's error, so that a caller answering as if
-// it had sent a code can fail as a failed code would.
-func (h *Handler) ownerNotice(ctx context.Context, ownerID, addr, subjectKey, textKey string) error {
-	retry, err := h.hit(ctx, []counter{{key: "notice:email:" + keyHash(addr), limit: ownerNoticesPerWindow}})
-	if err != nil {
-		return err
-	}
-	if retry > 0 {
-		h.Logger.InfoContext(ctx, "notice throttled", "user_id", ownerID, "notice", subjectKey)
-		return nil
-	}
-	mailer, ok := h.mailer()
-	if !ok {
-		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", ownerID, "notice", subjectKey)
-		return nil
-	}
-	msg := notify.Message{To: addr, Subject: templates.T(subjectKey), Text: templates.T(textKey)}
-	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
-		return fmt.Errorf("send notice %s: %w", subjectKey, err)
-	}
-	return nil
-}
-
 // clearEmail removes the account's address. Login is by email today, so the account must
 // keep another way to sign in: a preferred_username (login by username is not built yet).
 // Without one the deletion is refused.
@@ -238,32 +209,6 @@ func (h *Handler) clearEmail(ctx context.Context, userID string) error {
 func (h *Handler) hasUsername(ctx context.Context, userID string) (bool, error) {
 	username, _, err := h.FieldLevel(ctx, userID, "preferred_username")
 	return username != "", err
-}
-
-// notice emails a short notice; a failure is logged, the change stands.
-func (h *Handler) notice(ctx context.Context, userID, to, subjectKey, textKey string, args ...any) {
-	mailer, ok := h.mailer()
-	if !ok {
-		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", userID, "notice", subjectKey)
-		return
-	}
-	msg := notify.Message{To: to, Subject: templates.T(subjectKey), Text: templates.T(textKey, args...)}
-	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
-		h.Logger.ErrorContext(ctx, "send notice", "user_id", userID, "notice", subjectKey, "err", err)
-	}
-}
-
-// accountNotice emails a notice to userID's current address; an account without one gets
-// none. A failure is logged, the change stands.
-func (h *Handler) accountNotice(ctx context.Context, userID, subjectKey, textKey string, args ...any) {
-	u, err := h.Store.GetUser(ctx, userID)
-	if err != nil {
-		h.Logger.ErrorContext(ctx, "notice: get user", "user_id", userID, "notice", subjectKey, "err", err)
-		return
-	}
-	if storage.HasEmail(u) {
-		h.notice(ctx, userID, u.Email, subjectKey, textKey, args...)
-	}
 }
 
 // newEmailPage builds the panel for u, with the pending address if a code is waiting.

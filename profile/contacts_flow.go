@@ -92,8 +92,8 @@ func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("get verification: %w", err)
 	}
-	if h.needsReauth(s) {
-		p.Reauth, p.ReauthURL = true, reauthURL(k.spec().path())
+	if h.NeedsReauth(s) {
+		p.Reauth, p.ReauthURL = true, ReauthURL(k.spec().path())
 	}
 	return nil
 }
@@ -222,8 +222,8 @@ func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request, k contactK
 	if !ok || !h.ParseForm(w, r) {
 		return u, s, false
 	}
-	if recent && h.needsReauth(s) {
-		http.Redirect(w, r, reauthURL(k.spec().path()), http.StatusSeeOther)
+	if recent && h.NeedsReauth(s) {
+		http.Redirect(w, r, ReauthURL(k.spec().path()), http.StatusSeeOther)
 		return u, s, false
 	}
 	return u, s, true
@@ -283,7 +283,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 // "expires_in"}.
 func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k contactKind, form url.Values) {
 	c := CallerFrom(r.Context())
-	if h.apiReauth(w, r, c) {
+	if h.APIReauth(w, r, c) {
 		return
 	}
 	value, err := k.start(r.Context(), c.User, form)
@@ -321,7 +321,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := CallerFrom(r.Context())
-		if h.apiReauth(w, r, c) {
+		if h.APIReauth(w, r, c) {
 			return
 		}
 		if err := h.deleteContact(r.Context(), h.Origin(r), k, c.User, c.ClientID); err != nil {

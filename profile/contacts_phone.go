@@ -82,11 +82,11 @@ func (k phoneKind) clear(ctx context.Context, userID string) error {
 
 // changed and deleted tell the account's email address of both.
 func (k phoneKind) changed(ctx context.Context, userID, _, value string) {
-	k.h.accountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
+	k.h.AccountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
 }
 
 func (k phoneKind) deleted(ctx context.Context, userID, old string) {
-	k.h.accountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
+	k.h.AccountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
 }
 
 func (k phoneKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {

@@ -149,11 +149,11 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if cfg.UnverifiedAccountTTL <= 0 {
 		cfg.UnverifiedAccountTTL = DefaultUnverifiedAccountTTL
 	}
-	hashKey, err := deriveKey(cfg.Secret, "facet session cookie authentication", 64)
+	hashKey, err := DeriveKey(cfg.Secret, "facet session cookie authentication", 64)
 	if err != nil {
 		return nil, err
 	}
-	blockKey, err := deriveKey(cfg.Secret, "facet session cookie encryption", 32)
+	blockKey, err := DeriveKey(cfg.Secret, "facet session cookie encryption", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +199,8 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	return h, nil
 }
 
-// deriveKey expands the system secret into an n-byte key for one purpose.
-func deriveKey(secret []byte, info string, n int) ([]byte, error) {
+// DeriveKey expands the system secret into an n-byte key for one purpose.
+func DeriveKey(secret []byte, info string, n int) ([]byte, error) {
 	key := make([]byte, n)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(info)), key); err != nil {
 		return nil, fmt.Errorf("derive %s key: %w", info, err)

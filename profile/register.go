@@ -55,7 +55,7 @@ func (h *Handler) Register(ctx context.Context, o Origin, email, pw, name string
 // while the owner keeps it), and returns the confirmed holder's id as owner, so that the page answers alike
 // whether an address is taken or not.
 func (h *Handler) createAccount(ctx context.Context, email, pw, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
-	email = normalizeEmail(email)
+	email = NormalizeEmail(email)
 	errs := h.checkRegistration(email, pw, name)
 	for _, field := range []string{"email", "password", "name"} {
 		if msg, ok := errs[field]; ok {
@@ -110,8 +110,8 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 	return u, owner, nil
 }
 
-// verifiedOwner returns the id of the account holding addr verified, "" when none does.
-func (h *Handler) verifiedOwner(ctx context.Context, addr string) (string, error) {
+// VerifiedOwner returns the id of the account holding addr verified, "" when none does.
+func (h *Handler) VerifiedOwner(ctx context.Context, addr string) (string, error) {
 	users, err := h.Store.UsersByEmail(ctx, addr, 1)
 	if err != nil {
 		return "", fmt.Errorf("users by email: %w", err)
@@ -144,7 +144,7 @@ func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
 	switch {
 	case email == "":
 		errs["email"] = templates.T("register.email_required")
-	case !validEmail(email):
+	case !ValidEmail(email):
 		errs["email"] = templates.T("register.email_invalid")
 	}
 	if key := h.policy.Check(pw); key != "" {
@@ -159,14 +159,14 @@ func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
 	return errs
 }
 
-// normalizeEmail trims and lower-cases an address; users' emails are stored this way.
-func normalizeEmail(s string) string {
+// NormalizeEmail trims and lower-cases an address; users' emails are stored this way.
+func NormalizeEmail(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
-// validEmail is a basic syntax check: a bare address (no display name, no spaces) that
+// ValidEmail is a basic syntax check: a bare address (no display name, no spaces) that
 // net/mail accepts, with a dot in the domain. Whether it receives mail is for verification.
-func validEmail(s string) bool {
+func ValidEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsFunc(s, unicode.IsSpace) {
 		return false
 	}
@@ -244,7 +244,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	page.Errors = h.checkRegistration(normalizeEmail(page.Email), pw, page.Name)
+	page.Errors = h.checkRegistration(NormalizeEmail(page.Email), pw, page.Name)
 	if _, bad := page.Errors["password"]; !bad && confirm != pw {
 		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
 	}
@@ -275,7 +275,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID)
 	if owner != "" {
 		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
-		if err := h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
+		if err := h.OwnerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
 			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err)
 		}
 	}
