@@ -271,3 +271,30 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 }
 
 const goodPassword = "correct horse battery staple"
+
+// callJSON sends a JSON body (or none) from browser b.
+func (b *browser) callJSON(method, path, body string) response {
+	b.e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(b.e.t.Context(), method, b.e.srv.URL+path, rd)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set(testIPHeader, b.ip)
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		b.e.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: buf.String(), Location: res.Header.Get("Location")}
+}

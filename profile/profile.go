@@ -1,9 +1,10 @@
 // Package profile owns the person's side of Facet: registration, login, logout and browser
-// sessions, the personal account's profile, contacts, privacy and password pages and the
-// account JSON API, and the console kit its sub-packages build their pages on (Caller,
-// Origin, Error, page rendering with the sidebar, forms, JSON answers, the signed-in check).
-// The sub-packages (activity, photo, password) import it; it imports none of them, and
-// declares what it needs from them (Recorder).
+// sessions, the personal account's profile, privacy and password pages, the account JSON
+// API, the notices mailed about account changes, and the console kit its sub-packages build
+// their pages on (Caller, Origin, Error, page rendering with the sidebar, forms, JSON
+// answers, the signed-in check, the recent-login rule). The sub-packages (activity, contact,
+// photo, password) import it; it imports none of them, and declares what it needs from them
+// (Recorder).
 //
 // It does not speak OAuth2: oauth asks it "who is signed in?" through Current and End, and
 // redirects here with a return_to path when someone must log in. What a person's profile
@@ -28,7 +29,6 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -51,14 +51,12 @@ type Config struct {
 	// client's IP address (login and registration throttles, sessions, the activity log);
 	// from any other peer the header is ignored.
 	TrustedProxies []netip.Prefix
-	// Development enables the /dev/mail page (recent mail and texts of the development
-	// senders). Never set it in production: that page shows one-time codes.
+	// Development makes the mail of the development sender (kept for /dev/mail) the mailer
+	// when none is configured. Never set it in production.
 	Development bool
-	// PhoneRegion is the region (ISO 3166 alpha-2, e.g. "US") a phone number written without
-	// a country code is read in (default "US").
-	PhoneRegion string
 	// RecentAuth is how recent the login of a browser session must be to change or delete
-	// the email address or phone number (OWASP ASVS 5.0 V7.5: re-authentication before a sensitive change; default 15 minutes).
+	// the email address or phone number (OWASP ASVS 5.0 V7.5: re-authentication before a
+	// sensitive change; default 15 minutes).
 	RecentAuth time.Duration
 	// UnverifiedAccountTTL is how long an account whose only way in is an unconfirmed email
 	// address lives (default 7 days): PurgeUnverified deletes it afterwards, so a
@@ -93,9 +91,6 @@ type Handler struct {
 	// Mail delivers verification codes and notices by email (notify.Mailer); nil sends
 	// nothing, except in development, where notify.LogMailer keeps mail for /dev/mail.
 	Mail MailSender
-	// Phone delivers codes by SMS or voice call (notify.LogSender, WebhookSender or
-	// TwilioSender); nil disables phone verification, except in development (LogSender).
-	Phone notify.Sender
 	// Events records the security-relevant actions in the user's activity log.
 	Events Recorder
 
@@ -121,7 +116,6 @@ type Deps struct {
 	// Catalog is the profile field catalog; nil uses the default catalog.
 	Catalog *consent.Catalog
 	Mail    MailSender
-	Phone   notify.Sender
 	Events  Recorder
 }
 
@@ -168,7 +162,6 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Now:       d.Now,
 		Catalog:   d.Catalog,
 		Mail:      d.Mail,
-		Phone:     d.Phone,
 		Events:    d.Events,
 		cfg:       cfg,
 		policy:    password.NewPolicy(),

@@ -32,7 +32,6 @@ func (h *Handler) Routes(root *mux.Router) (pages, api *mux.Router) {
 	api = r.PathPrefix(APIPrefix).Subrouter()
 	api.Use(h.apiAuth)
 	h.accountRoutes(r, api)
-	h.contactRoutes(r, api)
 	h.privacyRoutes(r, api)
 	return r, api
 }

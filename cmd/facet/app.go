@@ -19,6 +19,8 @@ import (
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
+	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -43,6 +45,8 @@ type app struct {
 	prof   *profile.Handler
 	events *activity.Handler
 	grants *consent.Service
+	// phone is the SMS and voice sender the contacts were built with (tests check it).
+	phone notify.Sender
 	// readiness is /health/ready's cached verdict (ready.go).
 	readiness *readiness
 	// router is the public router under the outer middleware (tests walk its routes).
@@ -130,18 +134,27 @@ func (a *app) build(ctx context.Context) error {
 		SecureCookies:   cfg.secureCookies(),
 		TrustedProxies:  cfg.TrustedProxies,
 		Development:     cfg.Mode == modeDevelopment,
-		PhoneRegion:     cfg.PhoneRegion,
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
-		Mail: mail, Phone: phone, Events: events})
+		Mail: mail, Events: events})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
 	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
+	contacts, err := contact.New(contact.Config{
+		Issuer:               cfg.Issuer,
+		Secret:               secret,
+		Development:          cfg.Mode == modeDevelopment,
+		PhoneRegion:          cfg.PhoneRegion,
+		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
+	}, contact.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("contact: %w", err)
+	}
 	grants := &consent.Service{Store: a.store, Catalog: catalog, Logger: a.logger, Now: cfg.Now}
-	a.prof, a.events, a.grants = prof, eventLog, grants
+	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	provider, err := oauth.New(oauth.Config{
 		Issuer:           cfg.Issuer,
 		Secret:           secret,
@@ -201,6 +214,7 @@ func (a *app) build(ctx context.Context) error {
 	protocol.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
 	provider.Routes(browser, protocol)
 	account, api := prof.Routes(browser)
+	contacts.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
 	if rp != nil {

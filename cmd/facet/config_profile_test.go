@@ -228,7 +228,7 @@ func TestNewAppCatalog(t *testing.T) {
 	if f, _ := cat.Field("birthdate"); f.DefaultLevel != consent.LevelPublic {
 		t.Errorf("birthdate default level %q, want public", f.DefaultLevel)
 	}
-	if a.prof.Mail == nil || a.prof.Phone == nil {
+	if a.prof.Mail == nil || a.phone == nil {
 		t.Error("development with smtp_host: want the SMTP mailer and the log SMS sender")
 	}
 	if !strings.Contains(logs.String(), "mail.invalid") || strings.Contains(logs.String(), "pw-never-logged") {
@@ -251,8 +251,8 @@ func TestNewAppProductionWithoutSMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.prof.Mail != nil || a.prof.Phone != nil {
-		t.Errorf("production without SMTP or SMS: Mail %v, Phone %v; want none", a.prof.Mail, a.prof.Phone)
+	if a.prof.Mail != nil || a.phone != nil {
+		t.Errorf("production without SMTP or SMS: Mail %v, Phone %v; want none", a.prof.Mail, a.phone)
 	}
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "smtp_host") {
 		t.Errorf("want a warning naming smtp_host:\n%s", logs.String())

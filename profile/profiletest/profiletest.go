@@ -54,6 +54,7 @@ type Module interface {
 
 // Kit is what a sub-package's constructor needs from the environment.
 type Kit struct {
+	Config    profile.Config
 	Core      *profile.Handler
 	Store     storage.Storage
 	Templates *templates.Templates
@@ -81,8 +82,8 @@ const ClientIPHeader = "X-Test-Client-IP"
 type Recorder func(store storage.Storage, now func() time.Time) profile.Recorder
 
 // New builds the core on b's database with the recorder events builds (adjust may change its
-// Config) and mounts the modules build returns.
-func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config), events Recorder, build func(Kit) []Module) *Env {
+// Config and Deps, e.g. set a mailer) and mounts the modules build returns.
+func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.Deps), events Recorder, build func(Kit) []Module) *Env {
 	t.Helper()
 	store := b.Open(t)
 	tpl, err := templates.New()
@@ -92,20 +93,21 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config), events R
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	cfg := profile.Config{Issuer: "http://facet.test", Secret: secret}
-	if adjust != nil {
-		adjust(&cfg)
-	}
 	// A fixed start in the middle of a throttling window keeps window arithmetic exact.
 	c := &Clock{t: time.Date(2030, 1, 2, 3, 1, 0, 0, time.UTC)}
 	rec := events(store, c.Now)
-	core, err := profile.New(cfg, profile.Deps{Store: store, Templates: tpl, Now: c.Now, Events: rec})
+	deps := profile.Deps{Store: store, Templates: tpl, Now: c.Now, Events: rec}
+	if adjust != nil {
+		adjust(&cfg, &deps)
+	}
+	core, err := profile.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := mux.NewRouter()
 	pages, api := core.Routes(r)
 	if build != nil {
-		for _, m := range build(Kit{Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now}) {
+		for _, m := range build(Kit{Config: cfg, Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now}) {
 			m.Routes(pages, api)
 		}
 	}
@@ -157,6 +159,20 @@ func (b *Browser) Cookies() []*http.Cookie {
 		b.e.T.Fatal(err)
 	}
 	return b.client.Jar.Cookies(u)
+}
+
+// Current asks the core who is signed in with the browser's cookies.
+func (b *Browser) Current() (storage.Session, bool) {
+	b.e.T.Helper()
+	req := httptest.NewRequestWithContext(b.e.T.Context(), http.MethodGet, "/", nil)
+	for _, c := range b.Cookies() {
+		req.AddCookie(c)
+	}
+	s, ok, err := b.e.Core.Current(req)
+	if err != nil {
+		b.e.T.Fatalf("Current: %v", err)
+	}
+	return s, ok
 }
 
 // Response is a finished response with its body read.

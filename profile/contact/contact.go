@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"context"
@@ -16,10 +16,15 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 )
 
+// Package contact owns the verified contacts of an account: the email address and the phone
+// number, their panels and account API routes, and the development outbox page. How mail and
+// texts are delivered is notify's business; the notices the core sends are the core's.
+//
 // The Contacts block: the email address and the phone number, each confirmed with a one-time
 // code before it applies (OWASP ASVS 5.0 V6.2: a change of an authentication factor needs
 // the owner's confirmation).
@@ -42,9 +47,9 @@ const (
 	defaultRegion   = "US"
 )
 
-// contactRoutes registers this area's pages on r and its JSON routes on api (under APIPrefix,
-// authenticated by apiAuth).
-func (h *Handler) contactRoutes(r, api *mux.Router) {
+// Routes registers the email and phone panels on the page router (and /dev/mail in
+// development) and their JSON routes on the account API.
+func (h *Handler) Routes(r, api *mux.Router) {
 	email, phone := emailKind{h}, phoneKind{h}
 	r.HandleFunc("/profile/email", h.contactPageHandler(email)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/email", h.contactStart(email)).Methods(http.MethodPost)
@@ -69,12 +74,12 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 
 // phoneSender returns the configured SMS/voice sender, or in development the log sender.
 func (h *Handler) phoneSender() (notify.Sender, bool) {
-	if h.Phone != nil {
-		return h.Phone, true
+	if h.phone != nil {
+		return h.phone, true
 	}
 	if h.cfg.Development {
-		l := notify.NewLogSender(h.Store, h.Logger)
-		l.Now = h.Now
+		l := notify.NewLogSender(h.store, h.logger)
+		l.Now = h.now
 		return l, true
 	}
 	return nil, false
@@ -93,7 +98,7 @@ func newCode() string {
 // secret, over the user, the kind and the pending value as well as the code, so a code only
 // confirms the change it was sent for.
 func (h *Handler) codeMAC(userID, kind, value, code string) ([]byte, error) {
-	key, err := DeriveKey(h.cfg.Secret, "facet contact verification code", 32)
+	key, err := profile.DeriveKey(h.cfg.Secret, "facet contact verification code", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -144,13 +149,13 @@ type pending struct {
 // sending. The caller sends it and calls abandon when sending fails, so the user can try
 // again at once.
 func (h *Handler) startVerification(ctx context.Context, userID, kind, value, channel string, ttl time.Duration, link bool) (pending, error) {
-	now := h.Now()
-	n, err := h.Store.Hit(ctx, "verify:send:"+kind+":"+userID, now.Truncate(time.Hour))
+	now := h.now()
+	n, err := h.store.Hit(ctx, "verify:send:"+kind+":"+userID, now.Truncate(time.Hour))
 	if err != nil {
 		return pending{}, fmt.Errorf("count sends: %w", err)
 	}
 	if n > sendsPerHour {
-		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.hourly_limit")
+		ce := profile.Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.hourly_limit")
 		ce.RetryAfter = now.Truncate(time.Hour).Add(time.Hour).Sub(now)
 		return pending{}, ce
 	}
@@ -169,17 +174,17 @@ func (h *Handler) startVerification(ctx context.Context, userID, kind, value, ch
 		p.Token = base64.RawURLEncoding.EncodeToString(raw)
 		p.V.LinkHash = linkHash(p.Token)
 	}
-	stored, err := h.Store.PutVerification(ctx, p.V, now.Add(-resendAfter))
+	stored, err := h.store.PutVerification(ctx, p.V, now.Add(-resendAfter))
 	if err != nil {
 		return pending{}, fmt.Errorf("store verification: %w", err)
 	}
 	if !stored {
 		wait := resendAfter
-		if prev, err := h.Store.GetVerification(ctx, userID, kind); err == nil {
+		if prev, err := h.store.GetVerification(ctx, userID, kind); err == nil {
 			wait = prev.LastSentAt.Add(resendAfter).Sub(now)
 		}
 		wait = max(wait, time.Second)
-		ce := Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.wait", int(wait.Round(time.Second)/time.Second))
+		ce := profile.Refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.code.wait", int(wait.Round(time.Second)/time.Second))
 		ce.RetryAfter = wait
 		return pending{}, ce
 	}
@@ -188,8 +193,8 @@ func (h *Handler) startVerification(ctx context.Context, userID, kind, value, ch
 
 // abandon removes a verification whose message could not be sent.
 func (h *Handler) abandon(ctx context.Context, p pending) {
-	if err := h.Store.ConsumeVerification(context.WithoutCancel(ctx), p.V); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		h.Logger.WarnContext(ctx, "remove unsent verification", "err", err)
+	if err := h.store.ConsumeVerification(context.WithoutCancel(ctx), p.V); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		h.logger.WarnContext(ctx, "remove unsent verification", "err", err)
 	}
 }
 
@@ -199,24 +204,24 @@ func (h *Handler) abandon(ctx context.Context, p pending) {
 func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (storage.Verification, error) {
 	code, ok := cleanCode(typed)
 	if !ok {
-		return storage.Verification{}, InvalidField("code", "contacts.code.format")
+		return storage.Verification{}, profile.InvalidField("code", "contacts.code.format")
 	}
-	v, err := h.Store.GetVerification(ctx, userID, kind)
+	v, err := h.store.GetVerification(ctx, userID, kind)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
+		return storage.Verification{}, profile.Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("get verification: %w", err)
 	}
-	if !h.Now().Before(v.ExpiresAt) {
-		if err := h.Store.DeleteVerification(ctx, userID, kind); err != nil {
+	if !h.now().Before(v.ExpiresAt) {
+		if err := h.store.DeleteVerification(ctx, userID, kind); err != nil {
 			return storage.Verification{}, fmt.Errorf("delete expired verification: %w", err)
 		}
-		return storage.Verification{}, Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.code.expired")
+		return storage.Verification{}, profile.Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.code.expired")
 	}
-	n, err := h.Store.CountVerificationAttempt(ctx, userID, kind, maxCodeAttempts)
+	n, err := h.store.CountVerificationAttempt(ctx, userID, kind, maxCodeAttempts)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Verification{}, Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
+		return storage.Verification{}, profile.Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("count attempt: %w", err)
@@ -227,10 +232,10 @@ func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (st
 	}
 	if !hmac.Equal(want, v.CodeHash) {
 		if left := maxCodeAttempts - n; left > 0 {
-			ce := InvalidField("code", "contacts.code.wrong", left)
+			ce := profile.InvalidField("code", "contacts.code.wrong", left)
 			return storage.Verification{}, ce
 		}
-		return storage.Verification{}, Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
+		return storage.Verification{}, profile.Refuse(http.StatusTooManyRequests, "too_many_attempts", "contacts.code.attempts")
 	}
 	return v, nil
 }
@@ -239,20 +244,20 @@ func (h *Handler) checkCode(ctx context.Context, userID, kind, typed string) (st
 // another user's verification is "not found", like an unknown one.
 func (h *Handler) checkLink(ctx context.Context, userID, token string) (storage.Verification, error) {
 	if token == "" || len(token) > 128 {
-		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
+		return storage.Verification{}, profile.Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
 	}
-	v, err := h.Store.GetVerificationByLink(ctx, linkHash(token))
+	v, err := h.store.GetVerificationByLink(ctx, linkHash(token))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (v.UserID != userID || v.Kind != storage.ContactEmail)) {
-		return storage.Verification{}, Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
+		return storage.Verification{}, profile.Refuse(http.StatusNotFound, "no_pending_verification", "contacts.link.invalid")
 	}
 	if err != nil {
 		return storage.Verification{}, fmt.Errorf("get verification by link: %w", err)
 	}
-	if !h.Now().Before(v.ExpiresAt) {
-		if err := h.Store.DeleteVerification(ctx, userID, storage.ContactEmail); err != nil {
+	if !h.now().Before(v.ExpiresAt) {
+		if err := h.store.DeleteVerification(ctx, userID, storage.ContactEmail); err != nil {
 			return storage.Verification{}, fmt.Errorf("delete expired verification: %w", err)
 		}
-		return storage.Verification{}, Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.link.expired")
+		return storage.Verification{}, profile.Refuse(http.StatusUnprocessableEntity, "code_expired", "contacts.link.expired")
 	}
 	return v, nil
 }

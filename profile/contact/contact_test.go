@@ -1,8 +1,10 @@
-package profile
+package contact
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,8 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
+	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -124,64 +129,113 @@ func (g *gateway) code(number string) string {
 	return c[1]
 }
 
-// cEnv is a profile module with real delivery: SMTP into a mailbox, texts into a gateway.
+// cEnv is the account core with the contacts mounted and real delivery: SMTP into a
+// mailbox, texts into a gateway.
 type cEnv struct {
-	*env
+	*profiletest.Env
+	t   *testing.T
+	h   *Handler
 	box *mailbox
 	gw  *gateway
 }
 
-// newContactEnv is newEnv with real mail and SMS delivery; adjust changes the Config.
-func newContactEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *cEnv {
+// recorder is the activity log's recorder on the env's store and clock.
+func recorder(store storage.Storage, now func() time.Time) profile.Recorder {
+	return activity.NewRecorder(store, nil, now)
+}
+
+// newContactEnv builds the env; dev is development mode (the log senders and /dev/mail
+// instead of the mailbox and the gateway).
+func newContactEnv(t *testing.T, b sqltest.Backend, dev bool) *cEnv {
 	t.Helper()
-	ce := &cEnv{box: startMailbox(t)}
-	ce.env = newEnvWired(t, b, adjust, func(h *Handler) {
-		var err error
+	ce := &cEnv{t: t, box: startMailbox(t)}
+	gw, gsrv := startGateway(t)
+	ce.gw = gw
+	ce.Env = profiletest.New(t, b, func(c *profile.Config, d *profile.Deps) {
+		c.Development = dev
+		if dev {
+			return
+		}
 		host, port, _ := net.SplitHostPort(ce.box.addr)
 		p, _ := strconv.Atoi(port)
-		if h.Mail == nil && !h.cfg.Development {
-			h.Mail, err = notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
+		m, err := notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Mail = m
+	}, recorder, func(k profiletest.Kit) []profiletest.Module {
+		var phone notify.Sender
+		if !dev {
+			var err error
+			phone, err = notify.NewWebhookSender(notify.WebhookConfig{URL: gsrv.URL, Secret: gw.secret, Channels: []notify.Channel{notify.SMS}, Backoff: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		gw, gsrv := startGateway(t)
-		ce.gw = gw
-		if !h.cfg.Development {
-			h.Phone, err = notify.NewWebhookSender(notify.WebhookConfig{URL: gsrv.URL, Secret: gw.secret, Channels: []notify.Channel{notify.SMS}, Backoff: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
+		h, err := New(Config{Issuer: k.Config.Issuer, Secret: k.Config.Secret, Development: dev},
+			Deps{Kit: k.Core, Store: k.Store, Events: k.Events, Phone: phone, Now: k.Now})
+		if err != nil {
+			t.Fatal(err)
 		}
+		ce.h = h
+		return []profiletest.Module{h}
 	})
 	return ce
 }
 
 func eachContactBackend(t *testing.T, fn func(t *testing.T, e *cEnv)) {
 	for _, b := range sqltest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { fn(t, newContactEnv(t, b, nil)) })
+		t.Run(b.Name, func(t *testing.T) { fn(t, newContactEnv(t, b, false)) })
 	}
 }
 
-// person registers email in a new browser and returns it with the user.
+// browser is a profiletest browser with the calls these tests make.
+type browser struct{ *profiletest.Browser }
+
+func (e *cEnv) browser(ip string) *browser { return &browser{e.Browser(ip)} }
+
+func (b *browser) get(path string) profiletest.Response { return b.Get(path) }
+
+func (b *browser) post(path string, form url.Values) profiletest.Response {
+	if form == nil {
+		form = url.Values{}
+	}
+	return b.Post(path, form)
+}
+
+func (b *browser) login(email, password string) profiletest.Response {
+	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+}
+
+func (b *browser) current() (storage.Session, bool) { return b.Current() }
+
+// accountCounter is the core's per-account login counter key (login.go).
+func accountCounter(userID string) string {
+	sum := sha256.Sum256([]byte(userID))
+	return "login:account:" + hex.EncodeToString(sum[:16])
+}
+
+// callJSON sends a JSON body (or none) from browser b.
+func (b *browser) callJSON(method, path, body string) profiletest.Response {
+	if body == "" {
+		return b.Do(method, path, "", nil)
+	}
+	return b.Do(method, path, "application/json", strings.NewReader(body))
+}
+
+// person registers email in a new browser, confirms the address and returns both.
 func (e *cEnv) person(email, ip string) (*browser, storage.User) {
 	e.t.Helper()
-	b := e.browser(ip)
-	b.register(email, goodPassword, "Test Person", "/")
-	u, err := e.store.GetUserByEmail(e.t.Context(), email)
-	if err != nil {
+	b, u := e.SignUp(email, "Test Person", ip)
+	if _, err := e.Store.VerifyEmail(e.t.Context(), u.ID, email, u.UpdatedAt); err != nil {
 		e.t.Fatal(err)
 	}
-	// The person owns the address: it is confirmed.
-	if _, err := e.store.VerifyEmail(e.t.Context(), u.ID, email, u.UpdatedAt); err != nil {
-		e.t.Fatal(err)
-	}
-	return b, e.user(u.ID)
+	return &browser{b}, e.user(u.ID)
 }
 
 func (e *cEnv) user(id string) storage.User {
 	e.t.Helper()
-	u, err := e.store.GetUser(e.t.Context(), id)
+	u, err := e.Store.GetUser(e.t.Context(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -190,7 +244,7 @@ func (e *cEnv) user(id string) storage.User {
 
 func (e *cEnv) field(userID, key string) (string, string) {
 	e.t.Helper()
-	fields, err := e.store.GetProfileFields(e.t.Context(), userID)
+	fields, err := e.Store.GetProfileFields(e.t.Context(), userID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -202,41 +256,13 @@ func (e *cEnv) field(userID, key string) (string, string) {
 	return "", ""
 }
 
-func wantStatus(t *testing.T, what string, res response, status int, parts ...string) {
+func wantStatus(t *testing.T, what string, res profiletest.Response, status int, parts ...string) {
 	t.Helper()
-	if res.Status != status {
-		t.Fatalf("%s: status %d, want %d\n%s", what, res.Status, status, res.Body)
-	}
-	for _, p := range parts {
-		if !strings.Contains(res.Body, p) {
-			t.Fatalf("%s: body lacks %q:\n%s", what, p, res.Body)
-		}
-	}
+	profiletest.WantStatus(t, what, res, status, parts...)
 }
 
-// callJSON sends a JSON body (or none) from browser b.
-func (b *browser) callJSON(method, path, body string) response {
-	b.e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(b.e.t.Context(), method, b.e.srv.URL+path, rd)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set(testIPHeader, b.ip)
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: string(out), Location: res.Header.Get("Location")}
-}
+// goodPassword is the password profiletest registers with.
+const goodPassword = profiletest.Password
 
 func TestEmailChangeWithCode(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
@@ -258,14 +284,14 @@ func TestEmailChangeWithCode(t *testing.T) {
 		wantStatus(t, "page with pending code", b.get("/profile/email?done=sent"), 200, "new@example.com", `action="/profile/email/verify"`, `autocomplete="one-time-code"`)
 
 		// The code is stored only as an HMAC.
-		v, err := e.store.GetVerification(t.Context(), u.ID, storage.ContactEmail)
+		v, err := e.Store.GetVerification(t.Context(), u.ID, storage.ContactEmail)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(v.CodeHash, []byte(code)) || len(v.CodeHash) != 32 || len(v.LinkHash) != 32 {
 			t.Errorf("stored verification %+v", v)
 		}
-		if !v.ExpiresAt.Equal(e.clock.Now().Add(10 * time.Minute)) {
+		if !v.ExpiresAt.Equal(e.Clock.Now().Add(10 * time.Minute)) {
 			t.Errorf("expires %v", v.ExpiresAt)
 		}
 
@@ -343,7 +369,7 @@ func TestEmailChangeWithLink(t *testing.T) {
 func TestEmailCodeLimits(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
 		b, u := e.person("cat@example.com", "192.0.2.30")
-		start := func(addr string) response { return b.post("/profile/email", url.Values{"email": {addr}}) }
+		start := func(addr string) profiletest.Response { return b.post("/profile/email", url.Values{"email": {addr}}) }
 
 		// Resend throttled for a minute, across addresses.
 		wantStatus(t, "first", start("cat2@example.com"), 303)
@@ -353,19 +379,19 @@ func TestEmailCodeLimits(t *testing.T) {
 			t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
 		}
 		wantStatus(t, "other address at once", start("cat3@example.com"), 429)
-		e.clock.Add(61 * time.Second)
+		e.Clock.Add(61 * time.Second)
 		wantStatus(t, "resend after a minute", start("cat2@example.com"), 303)
 		code := e.box.code("cat2@example.com")
 
 		// Expired after 10 minutes.
-		e.clock.Add(10*time.Minute + time.Second)
+		e.Clock.Add(10*time.Minute + time.Second)
 		wantStatus(t, "expired", b.post("/profile/email/verify", url.Values{"code": {code}}), 422, "expired")
 		if e.user(u.ID).Email != "cat@example.com" {
 			t.Fatal("expired code applied")
 		}
 
 		// Five wrong attempts, then even the right code is refused.
-		e.clock.Add(time.Minute)
+		e.Clock.Add(time.Minute)
 		// Login is no longer recent (12+ minutes ago is within 15: still fine).
 		wantStatus(t, "new code", start("cat4@example.com"), 303)
 		code = e.box.code("cat4@example.com")
@@ -383,7 +409,7 @@ func TestEmailCodeLimits(t *testing.T) {
 		}
 
 		// A login older than RecentAuth must be repeated before changing the address.
-		e.clock.Add(16 * time.Minute)
+		e.Clock.Add(16 * time.Minute)
 		res = start("cat5@example.com")
 		if res.Status != http.StatusSeeOther || res.Location != "/login?prompt=login&return_to=/profile/email" {
 			t.Fatalf("stale login: %d %s", res.Status, res.Location)
@@ -397,7 +423,7 @@ func TestEmailHourlyLimit(t *testing.T) {
 		b, _ := e.person("dan@example.com", "192.0.2.35")
 		for i := range sendsPerHour {
 			wantStatus(t, "send "+strconv.Itoa(i), b.post("/profile/email", url.Values{"email": {"dan2@example.com"}}), 303)
-			e.clock.Add(61 * time.Second)
+			e.Clock.Add(61 * time.Second)
 		}
 		wantStatus(t, "eleventh in the hour", b.post("/profile/email", url.Values{"email": {"dan2@example.com"}}), 429, "last hour")
 	})
@@ -416,7 +442,7 @@ func TestEmailOwnership(t *testing.T) {
 			t.Errorf("mail to the taken address: %+v", m)
 		}
 		wantStatus(t, "taken, pending", a.get("/profile/email"), 200, "bob@example.com")
-		e.clock.Add(61 * time.Second)
+		e.Clock.Add(61 * time.Second)
 		wantStatus(t, "invalid", a.post("/profile/email", url.Values{"email": {"not-an-address"}}), 422, "name@example.com")
 
 		// Someone else's pending verification cannot be confirmed by another user: the code is
@@ -433,7 +459,7 @@ func TestEmailOwnership(t *testing.T) {
 		// Someone registers the address unconfirmed between sending and confirming: it
 		// reserves nothing, eve confirms it and the squatter loses it.
 		other := e.browser("192.0.2.42")
-		other.register("eve.new@example.com", goodPassword, "Squatter", "/")
+		other.Register("eve.new@example.com", goodPassword, "Squatter", "/")
 		squatter, _ := other.current()
 		wantStatus(t, "confirm over an unconfirmed holder", a.post("/profile/email/verify", url.Values{"code": {code}}), 303)
 		if got := e.user(ua.ID); got.Email != "eve.new@example.com" || !got.EmailVerified {
@@ -445,7 +471,7 @@ func TestEmailOwnership(t *testing.T) {
 
 		// Another account confirms the address between sending and confirming: 409,
 		// nothing changes.
-		e.clock.Add(61 * time.Second)
+		e.Clock.Add(61 * time.Second)
 		wantStatus(t, "start again", a.post("/profile/email", url.Values{"email": {"eve.third@example.com"}}), 303)
 		code = e.box.code("eve.third@example.com")
 		e.person("eve.third@example.com", "192.0.2.43")
@@ -467,7 +493,7 @@ func TestEmailDelete(t *testing.T) {
 		if e.user(u.ID).Email != "fay@example.com" {
 			t.Fatal("deleted anyway")
 		}
-		if err := e.store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "preferred_username", Value: "fay", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+		if err := e.Store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "preferred_username", Value: "fay", Privacy: "public", UpdatedAt: e.Clock.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		wantStatus(t, "offered", b.get("/profile/email"), 200, `action="/profile/email/delete"`)
@@ -496,7 +522,7 @@ func TestEmailDelete(t *testing.T) {
 func TestPhoneVerificationByWebhook(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
 		b, u := e.person("gil@example.com", "192.0.2.60")
-		if err := e.store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "phone_number", Value: "", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+		if err := e.Store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "phone_number", Value: "", Privacy: "public", UpdatedAt: e.Clock.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		page := b.get("/profile/phone")
@@ -513,8 +539,8 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		}
 		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;12015550123", `action="/profile/phone/verify"`)
 		code := e.gw.code("+12015550123")
-		v, err := e.store.GetVerification(t.Context(), u.ID, storage.ContactPhone)
-		if err != nil || !v.ExpiresAt.Equal(e.clock.Now().Add(5*time.Minute)) || v.Channel != "sms" {
+		v, err := e.Store.GetVerification(t.Context(), u.ID, storage.ContactPhone)
+		if err != nil || !v.ExpiresAt.Equal(e.Clock.Now().Add(5*time.Minute)) || v.Channel != "sms" {
 			t.Fatalf("verification %+v %v", v, err)
 		}
 		res = b.post("/profile/phone/verify", url.Values{"code": {code}})
@@ -538,7 +564,7 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		wantStatus(t, "taken", h.post("/profile/phone", url.Values{"phone_number": {"+1 201 555 0123"}}), 409, "belongs to another account")
 		wantStatus(t, "hal's own", h.post("/profile/phone", url.Values{"phone_number": {"+1 201 555 0199"}}), 303)
 		hcode := e.gw.code("+12015550199")
-		if err := e.store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "phone_number", Value: "+12015550199", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+		if err := e.Store.PutProfileFields(t.Context(), []storage.ProfileField{{UserID: u.ID, Field: "phone_number", Value: "+12015550199", Privacy: "public", UpdatedAt: e.Clock.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		wantStatus(t, "confirm taken", h.post("/profile/phone/verify", url.Values{"code": {hcode}}), 409)
@@ -547,10 +573,10 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		}
 
 		// Expired after 5 minutes.
-		e.clock.Add(61 * time.Second)
+		e.Clock.Add(61 * time.Second)
 		wantStatus(t, "hal again", h.post("/profile/phone", url.Values{"phone_number": {"+1 201 555 0188"}}), 303)
 		hcode = e.gw.code("+12015550188")
-		e.clock.Add(5*time.Minute + time.Second)
+		e.Clock.Add(5*time.Minute + time.Second)
 		wantStatus(t, "expired", h.post("/profile/phone/verify", url.Values{"code": {hcode}}), 422, "expired")
 
 		// Delete.
@@ -574,7 +600,7 @@ func TestContactsAPI(t *testing.T) {
 		anon := e.browser("192.0.2.71")
 		wantStatus(t, "anonymous", anon.callJSON(http.MethodPost, "/api/account/email", `{"email":"x@example.com"}`), 401)
 
-		wantStatus(t, "not json", b.do(http.MethodPost, "/api/account/email", url.Values{"email": {"x@example.com"}}), 415)
+		wantStatus(t, "not json", b.post("/api/account/email", url.Values{"email": {"x@example.com"}}), 415)
 		wantStatus(t, "bad email", b.callJSON(http.MethodPost, "/api/account/email", `{"email":"nope"}`), 422, `"error":"validation_failed"`, `"fields":{"email":`)
 		wantStatus(t, "start", b.callJSON(http.MethodPost, "/api/account/email", `{"email":"ivy.new@example.com"}`), 202, `"status":"code_sent"`, `"email":"ivy.new@example.com"`)
 		wantStatus(t, "throttled", b.callJSON(http.MethodPost, "/api/account/email", `{"email":"ivy.new@example.com"}`), 429, `"error":"too_many_requests"`)
@@ -596,7 +622,7 @@ func TestContactsAPI(t *testing.T) {
 		wantStatus(t, "phone delete again", b.callJSON(http.MethodDelete, "/api/account/phone", ""), 404)
 
 		// A stale browser login cannot change contacts through the API either.
-		e.clock.Add(16 * time.Minute)
+		e.Clock.Add(16 * time.Minute)
 		wantStatus(t, "stale", b.callJSON(http.MethodPost, "/api/account/phone", `{"phone_number":"+44 20 7946 0958"}`), 403, `"error":"login_required"`)
 		wantStatus(t, "stale delete", b.callJSON(http.MethodDelete, "/api/account/email", ""), 403)
 	})
@@ -605,7 +631,7 @@ func TestContactsAPI(t *testing.T) {
 func TestDevMail(t *testing.T) {
 	for _, backend := range sqltest.Backends(t) {
 		t.Run(backend.Name, func(t *testing.T) {
-			e := newContactEnv(t, backend, func(c *Config) { c.Development = true })
+			e := newContactEnv(t, backend, true)
 			// /dev/mail answers a browser on this machine only.
 			b, u := e.person("jo@example.com", "127.0.0.1")
 			wantStatus(t, "start", b.post("/profile/email", url.Values{"email": {"jo.new@example.com"}}), 303)
@@ -628,7 +654,7 @@ func TestDevMail(t *testing.T) {
 				t.Error("development mail went to SMTP")
 			}
 
-			prod := newContactEnv(t, backend, nil)
+			prod := newContactEnv(t, backend, false)
 			pb, _ := prod.person("kay@example.com", "192.0.2.81")
 			wantStatus(t, "no dev mail outside development", pb.get("/dev/mail"), 404)
 		})
@@ -636,20 +662,20 @@ func TestDevMail(t *testing.T) {
 }
 
 func TestUnconfiguredDelivery(t *testing.T) {
-	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
-	mailer := e.h.Mail
-	e.h.Mail, e.h.Phone = nil, nil
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, false)
+	mailer := e.Core.Mail
+	e.Core.Mail, e.h.phone = nil, nil
 	b, u := e.person("lee@example.com", "192.0.2.90")
 	wantStatus(t, "no mailer", b.post("/profile/email", url.Values{"email": {"lee2@example.com"}}), 503, "cannot be sent")
 	wantStatus(t, "no phone sender", b.get("/profile/phone"), 200, "cannot be confirmed on this server")
 	wantStatus(t, "no phone sender (API)", b.callJSON(http.MethodPost, "/api/account/phone", `{"phone_number":"+12015550123"}`), 503)
 	// A failing mail server: nothing stays pending, so the user can retry at once.
-	e.h.Mail = failingMailer{}
+	e.Core.Mail = failingMailer{}
 	wantStatus(t, "send fails", b.post("/profile/email", url.Values{"email": {"lee2@example.com"}}), 503, "could not be sent")
-	if _, err := e.store.GetVerification(t.Context(), u.ID, storage.ContactEmail); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := e.Store.GetVerification(t.Context(), u.ID, storage.ContactEmail); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("verification left after a failed send: %v", err)
 	}
-	e.h.Mail = mailer
+	e.Core.Mail = mailer
 	wantStatus(t, "retry at once", b.post("/profile/email", url.Values{"email": {"lee2@example.com"}}), 303)
 }
 
@@ -720,7 +746,7 @@ func TestLoginByUsername(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
 		ctx := t.Context()
 		b, u := e.person("kim@example.com", "192.0.2.80")
-		if err := e.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: u.ID, Field: "preferred_username", Value: "kim.lee", Privacy: "public", UpdatedAt: e.clock.Now()}}); err != nil {
+		if err := e.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: u.ID, Field: "preferred_username", Value: "kim.lee", Privacy: "public", UpdatedAt: e.Clock.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		other := e.browser("192.0.2.81")
@@ -731,7 +757,7 @@ func TestLoginByUsername(t *testing.T) {
 		failed := templates.T("login.failed")
 		wantStatus(t, "wrong by email", other.login("kim@example.com", "not the password"), 200, failed)
 		wantStatus(t, "wrong by username", other.login("KIM.LEE", "not the password"), 200, failed)
-		n, err := e.store.Hit(ctx, accountCounter(u.ID), e.clock.Now().Truncate(15*time.Minute))
+		n, err := e.Store.Hit(ctx, accountCounter(u.ID), e.Clock.Now().Truncate(15*time.Minute))
 		if err != nil || n != 3 {
 			t.Errorf("account counter = %d %v, want 3 (two failures and this hit)", n, err)
 		}
@@ -787,7 +813,7 @@ func TestLoginByUsername(t *testing.T) {
 func TestEmailUnverifiedPanel(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
 		b := e.browser("192.0.2.90")
-		b.register("una@example.com", goodPassword, "Una", "/")
+		b.Register("una@example.com", goodPassword, "Una", "/")
 		page := b.get("/profile/email")
 		wantStatus(t, "unconfirmed panel", page, 200, "not reserved for you", "7 days", "Send a code to this address")
 		wantStatus(t, "send to the current address", b.post("/profile/email", url.Values{"email": {"una@example.com"}}), 303)

@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"bytes"
@@ -28,6 +28,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -62,7 +64,7 @@ func TestBrowserProfile(t *testing.T) {
 	exec := requireChromium(t)
 	start := time.Now()
 
-	// The real profile module on SQLite, with real SMTP delivery into an in-process server,
+	// The real account core and contacts on SQLite, with real SMTP delivery into an in-process server,
 	// behind the static files and cross-origin protection, as cmd serves it.
 	store := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	tpl, err := templates.New()
@@ -76,20 +78,27 @@ func TestBrowserProfile(t *testing.T) {
 	base := "http://" + l.Addr().String()
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	h, err := newHandler(Config{Issuer: base, Secret: secret}, store, tpl, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	box := startMailbox(t)
 	host, port, _ := net.SplitHostPort(box.addr)
 	p, _ := strconv.Atoi(port)
-	h.Mail, err = notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>", Timeout: 5 * time.Second})
+	mailer, err := notify.NewMailer(notify.MailConfig{Host: host, Port: p, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := activity.NewRecorder(store, logger, nil)
+	core, err := profile.New(profile.Config{Issuer: base, Secret: secret}, profile.Deps{Store: store, Templates: tpl, Logger: logger, Mail: mailer, Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contacts, err := New(Config{Issuer: base, Secret: secret}, Deps{Kit: core, Store: store, Events: events, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := mux.NewRouter()
 	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
-	h.Routes(r)
+	pages, api := core.Routes(r)
+	contacts.Routes(pages, api)
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.NewCrossOriginProtection().Handler(r)}}
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -50,7 +51,7 @@ type phoneKind struct{ h *Handler }
 
 func (phoneKind) spec() contactSpec {
 	return contactSpec{Kind: storage.ContactPhone, Name: "phone", Field: "phone_number", TTL: phoneCodeTTL,
-		Changed: CategoryPhoneChanged, Deleted: CategoryPhoneDeleted}
+		Changed: profile.CategoryPhoneChanged, Deleted: profile.CategoryPhoneDeleted}
 }
 
 func (k phoneKind) start(ctx context.Context, u storage.User, form url.Values) (string, error) {
@@ -69,12 +70,12 @@ func (k phoneKind) save(ctx context.Context, v storage.Verification) (string, []
 func (phoneKind) lost(context.Context, string, []string) {}
 
 func (k phoneKind) current(ctx context.Context, u storage.User) (string, error) {
-	current, _, err := k.h.FieldLevel(ctx, u.ID, "phone_number")
+	current, _, err := k.h.kit.FieldLevel(ctx, u.ID, "phone_number")
 	return current, err
 }
 
 func (k phoneKind) clear(ctx context.Context, userID string) error {
-	if err := k.h.Store.DeleteProfileField(ctx, userID, "phone_number"); err != nil {
+	if err := k.h.store.DeleteProfileField(ctx, userID, "phone_number"); err != nil {
 		return fmt.Errorf("delete phone number: %w", err)
 	}
 	return nil
@@ -82,11 +83,11 @@ func (k phoneKind) clear(ctx context.Context, userID string) error {
 
 // changed and deleted tell the account's email address of both.
 func (k phoneKind) changed(ctx context.Context, userID, _, value string) {
-	k.h.AccountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
+	k.h.kit.AccountNotice(ctx, userID, "contacts.mail.phone_changed.subject", "contacts.mail.phone_changed.text", value)
 }
 
 func (k phoneKind) deleted(ctx context.Context, userID, old string) {
-	k.h.AccountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
+	k.h.kit.AccountNotice(ctx, userID, "contacts.mail.phone_deleted.subject", "contacts.mail.phone_deleted.text", old)
 }
 
 func (k phoneKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
@@ -110,14 +111,14 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 	typed, channel := form.Get("phone_number"), form.Get("channel")
 	sender, ok := h.phoneSender()
 	if !ok {
-		return "", Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.phone.unavailable")
+		return "", profile.Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.phone.unavailable")
 	}
 	number, ok := normalizePhone(typed, h.phoneRegion())
 	if !ok {
 		if strings.TrimSpace(typed) == "" {
-			return "", InvalidField("phone_number", "contacts.phone.required")
+			return "", profile.InvalidField("phone_number", "contacts.phone.required")
 		}
-		return "", InvalidField("phone_number", "contacts.phone.invalid")
+		return "", profile.InvalidField("phone_number", "contacts.phone.invalid")
 	}
 	ch := notify.Channel(channel)
 	if channel == "" {
@@ -127,14 +128,14 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 		}
 	}
 	if !ch.Valid() || !sender.Supports(ch) {
-		return "", InvalidField("channel", "contacts.phone.channel")
+		return "", profile.InvalidField("channel", "contacts.phone.channel")
 	}
-	current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
+	current, _, err := h.kit.FieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
 		return "", err
 	}
 	if number == current {
-		return "", InvalidField("phone_number", "contacts.phone.same")
+		return "", profile.InvalidField("phone_number", "contacts.phone.same")
 	}
 	if err := h.phoneFree(ctx, u.ID, number); err != nil {
 		return "", err
@@ -155,7 +156,7 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 
 // phoneFree refuses a number another account has verified.
 func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
-	owner, err := h.Store.PhoneOwner(ctx, number)
+	owner, err := h.store.PhoneOwner(ctx, number)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil
@@ -169,11 +170,11 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 
 // savePhone stores a confirmed number as phone_number, keeping the field's privacy level.
 func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, []string, error) {
-	_, level, err := h.FieldLevel(ctx, v.UserID, "phone_number")
+	_, level, err := h.kit.FieldLevel(ctx, v.UserID, "phone_number")
 	if err != nil {
 		return "", nil, err
 	}
-	err = h.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: v.UserID, Field: "phone_number", Value: v.Value, Privacy: level, UpdatedAt: h.Now()}})
+	err = h.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: v.UserID, Field: "phone_number", Value: v.Value, Privacy: level, UpdatedAt: h.now()}})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return "", nil, phoneKind{}.spec().taken()
 	}
@@ -186,7 +187,7 @@ func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string
 // newPhonePage builds the panel for u: the number, a pending one, the channels offered.
 func (h *Handler) newPhonePage(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
 	p := &phonePage{Region: h.phoneRegion(), NewPhone: form.Get("phone_number")}
-	current, _, err := h.FieldLevel(ctx, u.ID, "phone_number")
+	current, _, err := h.kit.FieldLevel(ctx, u.ID, "phone_number")
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func (h *Handler) apiPhoneStart(w http.ResponseWriter, r *http.Request) {
 		PhoneNumber string `json:"phone_number"`
 		Channel     string `json:"channel"`
 	}
-	if !DecodeJSON(w, r, &body) {
+	if !profile.DecodeJSON(w, r, &body) {
 		return
 	}
 	h.apiContactStart(w, r, phoneKind{h}, url.Values{"phone_number": {body.PhoneNumber}, "channel": {body.Channel}})

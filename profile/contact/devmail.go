@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"net"
@@ -18,20 +18,20 @@ type devMailPage struct {
 
 // devMail lists the newest messages of the development mailer and SMS/voice sender, so a
 // newcomer running Facet locally can read a verification code without any mail server. The
-// route exists only when Config.Development is set (see contactRoutes), and answers only a
+// route exists only when Config.Development is set (see Routes), and answers only a
 // caller on this machine (loopbackPeer): the page holds every user's codes. The messages live
 // in the database, so every node shows them.
 func (h *Handler) devMail(w http.ResponseWriter, r *http.Request) {
 	if !loopbackPeer(r) {
-		h.ErrorPage(w, r, http.StatusNotFound)
+		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
-	msgs, err := h.Store.ListDevMail(r.Context(), devMailShown)
+	msgs, err := h.store.ListDevMail(r.Context(), devMailShown)
 	if err != nil {
-		h.ServerError(w, r, "list dev mail", err)
+		h.kit.ServerError(w, r, "list dev mail", err)
 		return
 	}
-	h.Render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
+	h.kit.Render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
 }
 
 // loopbackPeer reports whether r came straight from this machine: its TCP peer is a loopback

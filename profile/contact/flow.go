@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"context"
@@ -8,14 +8,15 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
 // The flow every contact confirmed with a code goes through, written once for the email
-// address (contacts_email.go) and the phone number (contacts_phone.go): send a code, check
-// it, apply the confirmed value, delete it; and the panel and JSON handlers around them. A
-// contactKind is what differs between the two.
+// address (email.go) and the phone number (phone.go): send a code, check it, apply the
+// confirmed value, delete it; and the panel and JSON handlers around them. A contactKind is
+// what differs between the two.
 
 // contactKind is one kind of contact confirmed with a code: emailKind or phoneKind. Its
 // messages are the catalog's "contacts.<Name>.*" keys.
@@ -62,8 +63,8 @@ func (k contactSpec) msg(name string) string { return "contacts." + k.Name + "."
 func (k contactSpec) path() string { return "/profile/" + k.Name }
 
 // taken refuses a value that belongs to another account (one verified value, one account).
-func (k contactSpec) taken() *Error {
-	return &Error{Status: http.StatusConflict, Code: k.Name + "_taken", Msg: k.msg("taken"), Field: k.Field}
+func (k contactSpec) taken() *profile.Error {
+	return &profile.Error{Status: http.StatusConflict, Code: k.Name + "_taken", Msg: k.msg("taken"), Field: k.Field}
 }
 
 // contactPanel is what the email and phone panels share.
@@ -85,15 +86,15 @@ type contactPage interface{ panel() *contactPanel }
 // session must log in again before changing anything.
 func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s storage.Session, p *contactPanel) error {
 	p.Errors = map[string]string{}
-	v, err := h.Store.GetVerification(ctx, userID, k.spec().Kind)
+	v, err := h.store.GetVerification(ctx, userID, k.spec().Kind)
 	switch {
-	case err == nil && h.Now().Before(v.ExpiresAt):
+	case err == nil && h.now().Before(v.ExpiresAt):
 		p.Pending = v.Value
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("get verification: %w", err)
 	}
-	if h.NeedsReauth(s) {
-		p.Reauth, p.ReauthURL = true, ReauthURL(k.spec().path())
+	if h.kit.NeedsReauth(s) {
+		p.Reauth, p.ReauthURL = true, profile.ReauthURL(k.spec().path())
 	}
 	return nil
 }
@@ -107,8 +108,8 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 	}
 	if err := send(p); err != nil {
 		h.abandon(ctx, p)
-		h.Logger.ErrorContext(ctx, "send "+k.spec().Name+" code", "user_id", userID, "channel", channel, "err", err)
-		return Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.spec().msg("send_failed"))
+		h.logger.ErrorContext(ctx, "send "+k.spec().Name+" code", "user_id", userID, "channel", channel, "err", err)
+		return profile.Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", k.spec().msg("send_failed"))
 	}
 	return nil
 }
@@ -116,14 +117,14 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 // confirmContact makes a confirmed verification the account's value: it uses the code up and
 // saves the value in one transaction (the unique index on verified values settles a race
 // between two accounts), then records the change and tells the account.
-func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v storage.Verification, clientID string) error {
+func (h *Handler) confirmContact(ctx context.Context, o profile.Origin, k contactKind, v storage.Verification, clientID string) error {
 	var (
 		old    string
 		losers []string
 	)
-	err := h.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := h.Store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
-			return Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
+	err := h.store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
+			return profile.Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
 		} else if err != nil {
 			return fmt.Errorf("consume verification: %w", err)
 		}
@@ -137,7 +138,7 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, v.UserID, Event{Category: k.spec().Changed, ClientID: clientID})
+	h.events.Record(ctx, o, v.UserID, profile.Event{Category: k.spec().Changed, ClientID: clientID})
 	k.changed(ctx, v.UserID, old, v.Value)
 	if len(losers) > 0 {
 		k.lost(ctx, v.Value, losers)
@@ -147,24 +148,24 @@ func (h *Handler) confirmContact(ctx context.Context, o Origin, k contactKind, v
 
 // deleteContact removes the account's value and any pending one, records it and tells the
 // account.
-func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u storage.User, clientID string) error {
+func (h *Handler) deleteContact(ctx context.Context, o profile.Origin, k contactKind, u storage.User, clientID string) error {
 	old, err := k.current(ctx, u)
 	if err != nil {
 		return err
 	}
 	if old == "" {
-		return Refuse(http.StatusNotFound, "not_found", k.spec().msg("none"))
+		return profile.Refuse(http.StatusNotFound, "not_found", k.spec().msg("none"))
 	}
-	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+	err = h.store.InTx(ctx, func(ctx context.Context) error {
 		if err := k.clear(ctx, u.ID); err != nil {
 			return err
 		}
-		return h.Store.DeleteVerification(ctx, u.ID, k.spec().Kind)
+		return h.store.DeleteVerification(ctx, u.ID, k.spec().Kind)
 	})
 	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, u.ID, Event{Category: k.spec().Deleted, ClientID: clientID})
+	h.events.Record(ctx, o, u.ID, profile.Event{Category: k.spec().Deleted, ClientID: clientID})
 	k.deleted(ctx, u.ID, old)
 	return nil
 }
@@ -172,13 +173,13 @@ func (h *Handler) deleteContact(ctx context.Context, o Origin, k contactKind, u 
 // contactPageHandler shows k's panel, with the notice of the step just done.
 func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, s, ok := h.SignedIn(w, r)
+		u, s, ok := h.kit.SignedIn(w, r)
 		if !ok {
 			return
 		}
 		page, err := k.page(r.Context(), u, s, nil)
 		if err != nil {
-			h.ServerError(w, r, k.spec().Name+" page", err)
+			h.kit.ServerError(w, r, k.spec().Name+" page", err)
 			return
 		}
 		p := page.panel()
@@ -188,21 +189,21 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 		case "saved", "deleted":
 			p.Notice = templates.T(k.spec().msg(done))
 		}
-		h.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
+		h.kit.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
 	}
 }
 
 // contactFail shows k's panel again with err's message next to its field (or on top),
 // keeping what form held.
 func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactKind, u storage.User, s storage.Session, form url.Values, err error) {
-	ce, ok := AsError(err)
+	ce, ok := profile.AsError(err)
 	if !ok {
-		h.ServerError(w, r, k.spec().Name+" change", err)
+		h.kit.ServerError(w, r, k.spec().Name+" change", err)
 		return
 	}
 	page, perr := k.page(r.Context(), u, s, form)
 	if perr != nil {
-		h.ServerError(w, r, k.spec().Name+" page", perr)
+		h.kit.ServerError(w, r, k.spec().Name+" page", perr)
 		return
 	}
 	p := page.panel()
@@ -211,19 +212,19 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 	} else {
 		p.Alert = ce.Text()
 	}
-	SetRetryAfter(w, ce)
-	h.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)
+	profile.SetRetryAfter(w, ce)
+	h.kit.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)
 }
 
 // contactForm reads a posted panel form: a signed-in user and a parsed form, and when
 // recent, a login recent enough to change a contact (else it redirects to the login page).
 func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request, k contactKind, recent bool) (storage.User, storage.Session, bool) {
-	u, s, ok := h.SignedIn(w, r)
-	if !ok || !h.ParseForm(w, r) {
+	u, s, ok := h.kit.SignedIn(w, r)
+	if !ok || !h.kit.ParseForm(w, r) {
 		return u, s, false
 	}
-	if recent && h.NeedsReauth(s) {
-		http.Redirect(w, r, ReauthURL(k.spec().path()), http.StatusSeeOther)
+	if recent && h.kit.NeedsReauth(s) {
+		http.Redirect(w, r, profile.ReauthURL(k.spec().path()), http.StatusSeeOther)
 		return u, s, false
 	}
 	return u, s, true
@@ -261,7 +262,7 @@ func (h *Handler) contactVerify(k contactKind) http.HandlerFunc {
 		ctx := r.Context()
 		v, err := h.checkCode(ctx, u.ID, k.spec().Kind, r.PostForm.Get("code"))
 		if err == nil {
-			err = h.confirmContact(ctx, h.Origin(r), k, v, "")
+			err = h.confirmContact(ctx, h.kit.Origin(r), k, v, "")
 		}
 		h.contactDone(w, r, k, u, s, nil, err, "saved")
 	}
@@ -274,7 +275,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		err := h.deleteContact(r.Context(), h.Origin(r), k, u, "")
+		err := h.deleteContact(r.Context(), h.kit.Origin(r), k, u, "")
 		h.contactDone(w, r, k, u, s, nil, err, "deleted")
 	}
 }
@@ -282,50 +283,50 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 // apiContactStart answers a decoded start call: 202 {"status":"code_sent", <Field>,
 // "expires_in"}.
 func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k contactKind, form url.Values) {
-	c := CallerFrom(r.Context())
-	if h.APIReauth(w, r, c) {
+	c := profile.CallerFrom(r.Context())
+	if h.kit.APIReauth(w, r, c) {
 		return
 	}
 	value, err := k.start(r.Context(), c.User, form)
 	if err != nil {
-		h.APIError(w, r, k.spec().Name+" change", err)
+		h.kit.APIError(w, r, k.spec().Name+" change", err)
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.spec().Field: value, "expires_in": int(k.spec().TTL / time.Second)})
+	profile.WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.spec().Field: value, "expires_in": int(k.spec().TTL / time.Second)})
 }
 
 // apiContactVerify: POST /api/account/<Name>/verify {"code"} → 200 {<Field>, "verified":true}.
 func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := CallerFrom(r.Context())
+		c := profile.CallerFrom(r.Context())
 		var body struct {
 			Code string `json:"code"`
 		}
-		if !DecodeJSON(w, r, &body) {
+		if !profile.DecodeJSON(w, r, &body) {
 			return
 		}
 		ctx := r.Context()
 		v, err := h.checkCode(ctx, c.User.ID, k.spec().Kind, body.Code)
 		if err == nil {
-			err = h.confirmContact(ctx, h.Origin(r), k, v, c.ClientID)
+			err = h.confirmContact(ctx, h.kit.Origin(r), k, v, c.ClientID)
 		}
 		if err != nil {
-			h.APIError(w, r, k.spec().Name+" verify", err)
+			h.kit.APIError(w, r, k.spec().Name+" verify", err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{k.spec().Field: v.Value, "verified": true})
+		profile.WriteJSON(w, http.StatusOK, map[string]any{k.spec().Field: v.Value, "verified": true})
 	}
 }
 
 // apiContactDelete: DELETE /api/account/<Name> → 204.
 func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := CallerFrom(r.Context())
-		if h.APIReauth(w, r, c) {
+		c := profile.CallerFrom(r.Context())
+		if h.kit.APIReauth(w, r, c) {
 			return
 		}
-		if err := h.deleteContact(r.Context(), h.Origin(r), k, c.User, c.ClientID); err != nil {
-			h.APIError(w, r, k.spec().Name+" delete", err)
+		if err := h.deleteContact(r.Context(), h.kit.Origin(r), k, c.User, c.ClientID); err != nil {
+			h.kit.APIError(w, r, k.spec().Name+" delete", err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -1,4 +1,4 @@
-package profile
+package contact
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -27,7 +28,7 @@ type emailKind struct{ h *Handler }
 
 func (emailKind) spec() contactSpec {
 	return contactSpec{Kind: storage.ContactEmail, Name: "email", Field: "email", TTL: emailCodeTTL, Link: true,
-		Changed: CategoryEmailChanged, Deleted: CategoryEmailDeleted}
+		Changed: profile.CategoryEmailChanged, Deleted: profile.CategoryEmailDeleted}
 }
 
 func (k emailKind) start(ctx context.Context, u storage.User, form url.Values) (string, error) {
@@ -59,12 +60,12 @@ func (k emailKind) clear(ctx context.Context, userID string) error {
 
 func (k emailKind) changed(ctx context.Context, userID, old, value string) {
 	if old != "" && old != value {
-		k.h.Notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
+		k.h.kit.Notice(ctx, userID, old, "contacts.mail.changed.subject", "contacts.mail.changed.text", value)
 	}
 }
 
 func (k emailKind) deleted(ctx context.Context, userID, old string) {
-	k.h.Notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+	k.h.kit.Notice(ctx, userID, old, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
 }
 
 func (k emailKind) page(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
@@ -88,27 +89,27 @@ type emailPage struct {
 // the code is stored all the same (the send throttle counts it) but the address receives a
 // notice instead, and confirming can only fail.
 func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url.Values) (string, error) {
-	addr := NormalizeEmail(form.Get("email"))
+	addr := profile.NormalizeEmail(form.Get("email"))
 	switch {
 	case addr == "":
-		return "", InvalidField("email", "contacts.email.required")
-	case !ValidEmail(addr):
-		return "", InvalidField("email", "contacts.email.invalid")
+		return "", profile.InvalidField("email", "contacts.email.required")
+	case !profile.ValidEmail(addr):
+		return "", profile.InvalidField("email", "contacts.email.invalid")
 	case addr == u.Email && u.EmailVerified:
-		return "", InvalidField("email", "contacts.email.same")
+		return "", profile.InvalidField("email", "contacts.email.same")
 	}
-	mailer, ok := h.Mailer()
+	mailer, ok := h.kit.Mailer()
 	if !ok {
-		return "", Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
+		return "", profile.Refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
 	}
-	owner, err := h.VerifiedOwner(ctx, addr)
+	owner, err := h.kit.VerifiedOwner(ctx, addr)
 	if err != nil {
 		return "", err
 	}
 	err = h.sendCode(ctx, emailKind{h}, u.ID, addr, "email", func(p pending) error {
 		if owner != "" && owner != u.ID {
-			h.Logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
-			return h.OwnerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
+			h.logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
+			return h.kit.OwnerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
 		}
 		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
 		return mailer.Send(ctx, notify.Message{
@@ -126,7 +127,7 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 // emailFree refuses an address another account has confirmed (one verified address, one
 // account); accounts holding it unconfirmed do not count.
 func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
-	owner, err := h.VerifiedOwner(ctx, addr)
+	owner, err := h.kit.VerifiedOwner(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
 // told of the change: "" for none, as for an unconfirmed one (it may be someone else's, the
 // very address a squatter typed).
 func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string, []string, error) {
-	u, err := h.Store.GetUser(ctx, v.UserID)
+	u, err := h.store.GetUser(ctx, v.UserID)
 	if err != nil {
 		return "", nil, fmt.Errorf("get user: %w", err)
 	}
@@ -149,7 +150,7 @@ func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string
 	if !storage.HasEmail(u) || !u.EmailVerified {
 		old = ""
 	}
-	losers, err := h.Store.VerifyEmail(ctx, v.UserID, v.Value, h.Now())
+	losers, err := h.store.VerifyEmail(ctx, v.UserID, v.Value, h.now())
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return "", nil, emailKind{}.spec().taken()
 	} else if err != nil {
@@ -165,20 +166,20 @@ func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string
 func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 	sender, ok := h.phoneSender()
 	for _, id := range losers {
-		h.Logger.InfoContext(ctx, "unconfirmed email taken by the account that confirmed it", "user_id", id)
+		h.logger.InfoContext(ctx, "unconfirmed email taken by the account that confirmed it", "user_id", id)
 		if !ok {
 			continue
 		}
-		phone, _, err := h.FieldLevel(ctx, id, "phone_number")
+		phone, _, err := h.kit.FieldLevel(ctx, id, "phone_number")
 		if err != nil {
-			h.Logger.ErrorContext(ctx, "notice: get phone number", "user_id", id, "err", err)
+			h.logger.ErrorContext(ctx, "notice: get phone number", "user_id", id, "err", err)
 			continue
 		}
 		if phone == "" || !sender.Supports(notify.SMS) {
 			continue
 		}
 		if err := sender.Send(context.WithoutCancel(ctx), phone, templates.T("contacts.sms.lost", addr), notify.SMS); err != nil {
-			h.Logger.ErrorContext(ctx, "send notice", "user_id", id, "notice", "contacts.sms.lost", "err", err)
+			h.logger.ErrorContext(ctx, "send notice", "user_id", id, "notice", "contacts.sms.lost", "err", err)
 		}
 	}
 }
@@ -192,14 +193,14 @@ func (h *Handler) clearEmail(ctx context.Context, userID string) error {
 		return err
 	}
 	if !ok {
-		return Refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
+		return profile.Refuse(http.StatusConflict, "sign_in_method_required", "contacts.email.delete_refused")
 	}
-	u, err := h.Store.GetUser(ctx, userID)
+	u, err := h.store.GetUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("get user: %w", err)
 	}
-	u.Email, u.EmailVerified, u.UpdatedAt = "", false, h.Now()
-	if err := h.Store.UpdateUser(ctx, u); err != nil {
+	u.Email, u.EmailVerified, u.UpdatedAt = "", false, h.now()
+	if err := h.store.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
 	return nil
@@ -207,7 +208,7 @@ func (h *Handler) clearEmail(ctx context.Context, userID string) error {
 
 // hasUsername reports whether userID has a preferred_username to sign in with.
 func (h *Handler) hasUsername(ctx context.Context, userID string) (bool, error) {
-	username, _, err := h.FieldLevel(ctx, userID, "preferred_username")
+	username, _, err := h.kit.FieldLevel(ctx, userID, "preferred_username")
 	return username != "", err
 }
 
@@ -232,18 +233,18 @@ func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Se
 // the link was sent to (after logging in, the login page comes back here); for anyone else
 // the link does not exist.
 func (h *Handler) emailConfirmLink(w http.ResponseWriter, r *http.Request) {
-	u, s, ok := h.SignedIn(w, r)
+	u, s, ok := h.kit.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	v, err := h.checkLink(ctx, u.ID, r.URL.Query().Get("token"))
-	if ce, ok := AsError(err); ok && ce.Status == http.StatusNotFound {
-		h.ErrorPage(w, r, http.StatusNotFound)
+	if ce, ok := profile.AsError(err); ok && ce.Status == http.StatusNotFound {
+		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if err == nil {
-		err = h.confirmContact(ctx, h.Origin(r), emailKind{h}, v, "")
+		err = h.confirmContact(ctx, h.kit.Origin(r), emailKind{h}, v, "")
 	}
 	h.contactDone(w, r, emailKind{h}, u, s, nil, err, "saved")
 }
@@ -253,7 +254,7 @@ func (h *Handler) apiEmailStart(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Email string `json:"email"`
 	}
-	if !DecodeJSON(w, r, &body) {
+	if !profile.DecodeJSON(w, r, &body) {
 		return
 	}
 	h.apiContactStart(w, r, emailKind{h}, url.Values{"email": {body.Email}})
