@@ -192,10 +192,14 @@ func FuzzDecodeRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, b := range []string{string(seed), string(legacyJSON(f, r)), `{}`, `{"client_id":"app"}`, `{"client_id":"app","session":null}`,
-		`{"client_id":"app","session":{"ext":{"n":1e400,"m":[1,2.5,{"x":1e3}]}}}`, `{"client_id":"nobody"}`,
-		`{"client_id":"app","form":{"a":["\u0000"]},"at":-1}`, `[`, `null`, `{"client_id":"\udcff"}`} {
-		f.Add([]byte(b))
+	head := []any{"r", 1, "app", nil, nil, nil, nil}
+	for _, b := range [][]byte{seed, v1Row(f),
+		cborRow(f, append(head, nil, nil)),
+		cborRow(f, append(head, []string{"nonce", "\x00"}, []any{"u", -1, 0, "", nil, []byte(`{"n":1e400,"m":[1,2.5,{"x":1e3}]}`), nil, 0, ""})),
+		cborRow(f, append(head, []string{"a"}, []any{"u", 0, 0, "", nil, []byte("null"), []any{[]any{"access_token", -1}}, 0, `{"userinfo":{}}`})),
+		cborRow(f, []any{"r", 1, "nobody", nil, nil, nil, nil, nil, nil}),
+		{codecCBOR}, {codecV1}, {codecCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := st.decodeRequest(ctx, data)
