@@ -68,7 +68,11 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p, err := New(cfg, db, fs, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	cs, err := consent.NewService(db, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, db, fs, cs, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

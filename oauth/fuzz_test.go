@@ -43,7 +43,11 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, &fakeSessions{}, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	cs, err := consent.NewService(db, nil, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, &fakeSessions{}, cs, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		tb.Fatal(err)
 	}

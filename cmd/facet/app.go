@@ -136,7 +136,10 @@ func (a *app) build(ctx context.Context) error {
 	prof.Catalog = catalog
 	prof.Mail = mail
 	prof.Phone = phone
-	grants := &consent.Service{Store: a.store, Catalog: catalog, Logger: a.logger, Now: cfg.Now}
+	grants, err := consent.NewService(a.store, catalog, a.logger, cfg.Now)
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
 	a.prof, a.grants = prof, grants
 	provider, err := oauth.New(oauth.Config{
 		Issuer:           cfg.Issuer,
