@@ -295,14 +295,6 @@ func TestReleasePrivateNeverLeaves(t *testing.T) {
 	}
 }
 
-func TestClaimsForScopes(t *testing.T) {
-	got := ClaimsForScopes([]string{"openid", "email", "phone"})
-	want := []string{"email", "email_verified", "phone_number", "phone_number_verified"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Error(diff)
-	}
-}
-
 func TestLevels(t *testing.T) {
 	cat := defaultCatalog(t)
 	for _, c := range []struct {
