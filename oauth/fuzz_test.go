@@ -20,7 +20,7 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// Fuzz targets for the parsers of untrusted input (STYLE.md, Tests): the id_token_hint of
+// Fuzz targets for the parsers of untrusted input: the id_token_hint of
 // end_session, registered redirect URIs and the redirect-URI match, and the stored-request
 // decoder (whose input is a database row, but one a compromised or corrupted row can shape).
 // `go test -fuzz FuzzX ./oauth/` explores; plain `go test` runs the seeds.
@@ -121,7 +121,8 @@ func FuzzValidateClientSpec(f *testing.F) {
 		if err := ValidateClientSpec(spec); err != nil {
 			return
 		}
-		// Accepted: SECURITY.md 1 holds for it.
+		// Accepted: an absolute URI with a host, no fragment, wildcard or user info, https or
+		// http on loopback (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3).
 		u, err := url.Parse(uri)
 		if err != nil {
 			t.Fatalf("accepted %q, which does not parse: %v", uri, err)

@@ -37,7 +37,7 @@ type Config struct {
 	Issuer string // e.g. https://id.example.com, no trailing slash
 	Secret []byte // the 32-byte system secret; HMAC and key-encryption keys are derived from it
 
-	CodeLifespan    time.Duration // default 5 min (never more: SECURITY.md 4)
+	CodeLifespan    time.Duration // default 5 min, never more: codes are short-lived (RFC 6749 §4.1.2)
 	AccessLifespan  time.Duration // default 15 min
 	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
 	IDTokenLifespan time.Duration // default 1 h
@@ -158,7 +158,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		RefreshTokenLifespan:  cfg.RefreshLifespan,
 		IDTokenLifespan:       cfg.IDTokenLifespan,
 		GlobalSecret:          hmacKey,
-		// SECURITY.md 2: PKCE for every code request, S256 only.
+		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2).
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
@@ -186,8 +186,8 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		refreshGrace:  cfg.RefreshGrace,
 		now:           p.now,
 	}
-	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
-	// JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
+	// Only the factories Facet serves: no implicit or password grant (RFC 9700 §2.1.2, §2.4),
+	// no hybrid flow, PAR or JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
 	// authorization-code handler issued, and the OpenID refresh handler reads the scopes the
 	// refresh handler granted.
 	// Without IDTokenOnRefresh the OpenID refresh handler is not composed at all: a refresh
@@ -242,7 +242,7 @@ func (p *Provider) Routes(r *mux.Router) {
 // refreshHandler is fosite's refresh-token grant with two additions:
 //
 //   - an absolute lifetime: fosite sets every new refresh token's expiry to now+lifespan,
-//     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (SECURITY.md 5);
+//     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (RFC 9700 §4.14);
 //   - current data: a user who is no longer active gets invalid_grant, and (with
 //     Config.IDTokenOnRefresh) the ID token claims are recomputed through consent.Release, so
 //     a refreshed ID token never carries a value the user has since hidden. Without it no ID

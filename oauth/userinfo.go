@@ -15,7 +15,7 @@ import (
 
 // handleUserinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes from the
 // Authorization header or, for POST, the form body (RFC 6750 §2.1–2.2) — never the query
-// string (SECURITY.md 10), where it would leak into logs and Referer headers. The claims
+// string (RFC 6750 §2.3, §5.3), where it would leak into logs and Referer headers. The claims
 // are consent's release over the user's current data, the grant, the token's scopes and the
 // claims parameter's userinfo member; consent also keeps the disclosure record.
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
