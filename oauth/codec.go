@@ -13,9 +13,9 @@ import (
 // A stored request is a version byte and CBOR (RFC 8949). Every token read (introspection,
 // userinfo, refresh, the code exchange) decodes one: encoding/json's reflection was ≈ 15 % of
 // introspection's CPU; CBOR of arrays takes a fraction of that, within 1 µs of a hand-written
-// binary form (BenchmarkDecodeRequest; docs/performance.md). Each
-// struct is a CBOR array in field order (toarray), so no member names are stored, and the
-// encoding is the core deterministic one (RFC 8949 §4.2.1): one request, one byte string.
+// binary form (BenchmarkDecodeRequest; docs/performance.md). Each struct is a CBOR array in
+// field order (toarray), so no member names are stored, and the encoding is the core
+// deterministic one (RFC 8949 §4.2.1): one request, one byte string.
 //
 // Version 1, a hand-written binary form, is still read (decodeV1): its rows live until their
 // token expires, refresh tokens the longest (refresh_token_lifespan), and every rotation
