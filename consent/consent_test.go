@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 func TestDecide(t *testing.T) {
@@ -71,7 +71,7 @@ func TestDecide(t *testing.T) {
 // TestServiceFlow runs consent's storage-backed steps on both backends: prompt, allow with a
 // claim unticked, release, a level change, revocation, the private profile and the record.
 func TestServiceFlow(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			db := b.Open(t)
@@ -257,7 +257,7 @@ func TestNewService(t *testing.T) {
 	if s, err := NewService(nil, nil, nil, nil); err == nil || s != nil {
 		t.Errorf("no store: %v, %v; want an error", s, err)
 	}
-	db := storagetest.Backends(t)[0].Open(t)
+	db := sqltest.Backends(t)[0].Open(t)
 	ctx := t.Context()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	if err := db.CreateUser(ctx, storage.User{ID: "u1", Email: "u1@example.com", Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}); err != nil {

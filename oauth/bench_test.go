@@ -12,14 +12,14 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // BenchmarkTokenHandler measures the token endpoint's client_credentials grant through the
 // router without HTTP transport, with fosite's token handlers guarded (skipOtherGrants, as
 // served) and unguarded (fosite's default), to keep the guard's gain visible.
 func BenchmarkTokenHandler(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			db := be.Open(b)
 			p, _ := fuzzProviderOn(b, db)
@@ -63,7 +63,7 @@ func BenchmarkTokenHandler(b *testing.B) {
 // token, so no user data is loaded) through the router without HTTP transport: one stored
 // request decoded per call, the denominator for the stored form's cost.
 func BenchmarkIntrospectHandler(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			db := be.Open(b)
 			p, _ := fuzzProviderOn(b, db)
@@ -105,7 +105,7 @@ func BenchmarkIntrospectHandler(b *testing.B) {
 // three form members, a session with expiries and no extra claims) in version 1 of the stored
 // form; benchRequest decodes it.
 func benchRequest(b *testing.B) (*store, *fosite.Request, []byte) {
-	db := storagetest.Backends(b)[0].Open(b)
+	db := sqltest.Backends(b)[0].Open(b)
 	if _, _, err := CreateClient(b.Context(), db, ClientSpec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
 		b.Fatal(err)
 	}

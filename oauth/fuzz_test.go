@@ -16,7 +16,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -28,7 +28,7 @@ import (
 // fuzzProvider is a provider on a fresh SQLite database with client "app".
 func fuzzProvider(tb testing.TB) (*Provider, storage.Storage) {
 	tb.Helper()
-	return fuzzProviderOn(tb, storagetest.Backends(tb)[0].Open(tb))
+	return fuzzProviderOn(tb, sqltest.Backends(tb)[0].Open(tb))
 }
 
 // fuzzProviderOn is a provider on db with client "app".

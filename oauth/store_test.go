@@ -11,13 +11,13 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // forEachBackend runs fn against a fresh, migrated database of every backend.
 func forEachBackend(t *testing.T, fn func(t *testing.T, db storage.Storage)) {
 	t.Helper()
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b.Open(t)) })
 	}
 }

@@ -30,7 +30,7 @@ import (
 
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -64,7 +64,7 @@ func TestBrowserProfile(t *testing.T) {
 
 	// The real profile module on SQLite, with real SMTP delivery into an in-process server,
 	// behind the static files and cross-origin protection, as cmd serves it.
-	store := storagetest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
+	store := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	tpl, err := templates.New()
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +186,7 @@ func TestBrowserProfile(t *testing.T) {
 	b.submit(`#contacts a[href="/profile/email"]`)
 	b.wantPath("/profile/email")
 	b.fill("#email", newEmail)
-	b.submit(`form[action="/profile/email"] button[type=submit]`)
+	b.submit(`section[aria-labelledby="email-new"] form[action="/profile/email"] button[type=submit]`)
 	code := waitCode(t, box, newEmail)
 	b.fill("#code", code)
 	b.submit(`form[action="/profile/email/verify"] button[type=submit]`)

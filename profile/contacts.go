@@ -62,8 +62,8 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	r.HandleFunc("/profile/phone", h.contactStart(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone/verify", h.contactVerify(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone/delete", h.contactDelete(phone)).Methods(http.MethodPost)
-	r.HandleFunc("/profile/photo", h.photoPage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/profile/photo", h.photoUpload).Methods(http.MethodPost)
+	r.HandleFunc(photoPagePath, h.photoPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(photoPagePath, h.photoUpload).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/available", h.photoAvailable).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/delete", h.photoDelete).Methods(http.MethodPost)
 	r.HandleFunc(PhotoPathPrefix+"{id}", h.photoServe).Methods(http.MethodGet, http.MethodHead)
@@ -77,8 +77,8 @@ func (h *Handler) contactRoutes(r, api *mux.Router) {
 	api.HandleFunc("/phone", h.apiPhoneStart).Methods(http.MethodPost)
 	api.HandleFunc("/phone/verify", h.apiContactVerify(phone)).Methods(http.MethodPost)
 	api.HandleFunc("/phone", h.apiContactDelete(phone)).Methods(http.MethodDelete)
-	api.HandleFunc("/photo", h.apiPhotoPut).Methods(http.MethodPut)
-	api.HandleFunc("/photo", h.apiPhotoDelete).Methods(http.MethodDelete)
+	api.HandleFunc(apiPhotoPath, h.apiPhotoPut).Methods(http.MethodPut)
+	api.HandleFunc(apiPhotoPath, h.apiPhotoDelete).Methods(http.MethodDelete)
 }
 
 // contactError is a refusal of a contact operation: the HTTP status and API error code, the
@@ -122,8 +122,8 @@ func (h *Handler) recentAuth() time.Duration {
 }
 
 // needsReauth reports whether the browser session s logged in too long ago to change a
-// contact. Bearer calls (zero session) carry an app's token obtained through a login and
-// consent for the account scope; they are not asked again.
+// contact. Bearer calls (zero session) are checked on their token's login time instead
+// (apiReauth).
 func (h *Handler) needsReauth(s storage.Session) bool {
 	return s.ID != "" && h.Now().Sub(s.AuthTime) > h.recentAuth()
 }
@@ -380,11 +380,31 @@ func (h *Handler) writeContactAPIError(w http.ResponseWriter, r *http.Request, w
 	writeAPIError(w, ce.Status, ce.Code, ce.Text())
 }
 
-// apiReauth answers 403 when a browser-session API call needs a fresh login.
-func (h *Handler) apiReauth(w http.ResponseWriter, c caller) bool {
-	if !h.needsReauth(c.Session) {
+// apiReauth answers 403 when an API call needs a fresh login. A bearer call is held to the
+// same rule as a browser session, on the login time of the grant its token descends from
+// (OIDC auth_time, kept through refreshes): a token is no fresher than the login behind it,
+// and refresh tokens live far longer than recent_auth. The app gets a fresh login by sending
+// the user through authorization with prompt=login or max_age (OIDC Core §3.1.2.1).
+func (h *Handler) apiReauth(w http.ResponseWriter, r *http.Request, c caller) bool {
+	if c.ClientID == "" {
+		if !h.needsReauth(c.Session) {
+			return false
+		}
+		writeAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
+		return true
+	}
+	var authTime time.Time
+	if v, ok := h.Tokens.(AuthTimeVerifier); ok {
+		t, err := v.AccessTokenAuthTime(r.Context(), c.token)
+		if err != nil {
+			h.apiServerError(w, r, "token auth time", err)
+			return true
+		}
+		authTime = t
+	}
+	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.recentAuth() {
 		return false
 	}
-	writeAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
+	writeAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.bearer"))
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -14,7 +15,10 @@ import (
 )
 
 // The Email panel: the account's address (users.email) changes only when the new address
-// confirms a code or a one-click link; the old address is told. Login is by email today, so
+// confirms a code or a one-click link; the old address is told. An unconfirmed address
+// (one typed at registration) reserves nothing: the first account to confirm an address
+// takes it from the accounts holding it unconfirmed, so nobody can lock an address's owner
+// out by registering it first (account pre-hijacking). Login is by email today, so
 // deleting the address needs another way to sign in: a preferred_username (login by
 // username is not built yet; see clearEmail).
 
@@ -26,6 +30,7 @@ func emailContact() contactKind {
 		start: (*Handler).startEmailChange,
 		free:  (*Handler).emailFree,
 		save:  (*Handler).saveEmail,
+		lost:  (*Handler).emailLost,
 		current: func(_ *Handler, _ context.Context, u storage.User) (string, error) {
 			if !storage.HasEmail(u) {
 				return "", nil
@@ -52,9 +57,15 @@ type emailPage struct {
 	Verified  bool
 	NewEmail  string // the form's value
 	CanDelete bool
+	// ExpiryDays is cfg.UnverifiedAccountTTL in whole days, for the unconfirmed-address hint.
+	ExpiryDays int
 }
 
-// startEmailChange sends a code and a one-click link to the address typed into form.
+// startEmailChange sends a code and a one-click link to the address typed into form. The
+// answer is the same whether another account has confirmed the address or not, or it would
+// tell anyone which addresses have accounts (OWASP ASVS 5.0 V6.3.8): for a taken address
+// the code is stored all the same (the send throttle counts it) but the address receives a
+// notice instead, and confirming can only fail.
 func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url.Values) (string, error) {
 	addr := normalizeEmail(form.Get("email"))
 	switch {
@@ -65,14 +76,19 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 	case addr == u.Email && u.EmailVerified:
 		return "", invalidField("email", "contacts.email.same")
 	}
-	if err := h.emailFree(ctx, u.ID, addr); err != nil {
-		return "", err
-	}
 	mailer, ok := h.mailer()
 	if !ok {
 		return "", refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "contacts.email.unavailable")
 	}
-	err := h.sendCode(ctx, emailContact(), u.ID, addr, "email", func(p pending) error {
+	owner, err := h.verifiedOwner(ctx, addr)
+	if err != nil {
+		return "", err
+	}
+	err = h.sendCode(ctx, emailContact(), u.ID, addr, "email", func(p pending) error {
+		if owner != "" && owner != u.ID {
+			h.Logger.InfoContext(ctx, "email change to an address another account confirmed", "user_id", u.ID)
+			return h.ownerNotice(ctx, owner, addr, "contacts.mail.claimed.subject", "contacts.mail.claimed.text")
+		}
 		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
 		return mailer.Send(ctx, notify.Message{
 			To:      addr,
@@ -86,38 +102,93 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 	return addr, nil
 }
 
-// emailFree refuses an address another account holds (one verified address, one account).
+// emailFree refuses an address another account has confirmed (one verified address, one
+// account); accounts holding it unconfirmed do not count.
 func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
-	other, err := h.Store.GetUserByEmail(ctx, addr)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("get user by email: %w", err)
-	case other.ID != userID:
+	owner, err := h.verifiedOwner(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if owner != "" && owner != userID {
 		return emailContact().taken()
 	}
 	return nil
 }
 
-// saveEmail makes a confirmed address users.email and returns the address it replaced ("" for
-// none), which is told of the change.
-func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string, error) {
+// saveEmail makes a confirmed address the account's verified users.email, taking it from the
+// accounts that hold it unconfirmed, and returns the confirmed address it replaced, which is
+// told of the change: "" for none, as for an unconfirmed one (it may be someone else's, the
+// very address a squatter typed).
+func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string, []string, error) {
 	u, err := h.Store.GetUser(ctx, v.UserID)
 	if err != nil {
-		return "", fmt.Errorf("get user: %w", err)
+		return "", nil, fmt.Errorf("get user: %w", err)
 	}
 	old := u.Email
-	if !storage.HasEmail(u) {
+	if !storage.HasEmail(u) || !u.EmailVerified {
 		old = ""
 	}
-	u.Email, u.EmailVerified, u.UpdatedAt = v.Value, true, h.Now()
-	if err := h.Store.UpdateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
-		return "", emailContact().taken()
+	losers, err := h.Store.VerifyEmail(ctx, v.UserID, v.Value, h.Now())
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return "", nil, emailContact().taken()
 	} else if err != nil {
-		return "", fmt.Errorf("update user: %w", err)
+		return "", nil, fmt.Errorf("verify email: %w", err)
 	}
-	return old, nil
+	return old, losers, nil
+}
+
+// emailLost tells the accounts that held addr unconfirmed that another account confirmed it.
+// Their email is gone, and mail to addr would reach the new owner; an account with a
+// confirmed phone number gets a text message, others nothing (the next login by email fails
+// and the account expires unless it confirms another address).
+func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
+	sender, ok := h.phoneSender()
+	for _, id := range losers {
+		h.Logger.InfoContext(ctx, "unconfirmed email taken by the account that confirmed it", "user_id", id)
+		if !ok {
+			continue
+		}
+		phone, _, err := h.fieldLevel(ctx, id, "phone_number")
+		if err != nil {
+			h.Logger.ErrorContext(ctx, "notice: get phone number", "user_id", id, "err", err)
+			continue
+		}
+		if phone == "" || !sender.Supports(notify.SMS) {
+			continue
+		}
+		if err := sender.Send(context.WithoutCancel(ctx), phone, templates.T("contacts.sms.lost", addr), notify.SMS); err != nil {
+			h.Logger.ErrorContext(ctx, "send notice", "user_id", id, "notice", "contacts.sms.lost", "err", err)
+		}
+	}
+}
+
+// ownerNoticesPerWindow bounds the notices one address receives about others' attempts to
+// use it, so registering or adding someone's address in a loop does not flood their inbox.
+const ownerNoticesPerWindow = 3
+
+// ownerNotice mails the confirmed address addr of ownerID a notice about someone else's
+// attempt to use it, at most ownerNoticesPerWindow per rate-limit window (past that it sends
+// nothing and returns nil). It returns the mailer's error, so that a caller answering as if
+// it had sent a code can fail as a failed code would.
+func (h *Handler) ownerNotice(ctx context.Context, ownerID, addr, subjectKey, textKey string) error {
+	retry, err := h.hit(ctx, []counter{{key: "notice:email:" + keyHash(addr), limit: ownerNoticesPerWindow}})
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		h.Logger.InfoContext(ctx, "notice throttled", "user_id", ownerID, "notice", subjectKey)
+		return nil
+	}
+	mailer, ok := h.mailer()
+	if !ok {
+		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", ownerID, "notice", subjectKey)
+		return nil
+	}
+	msg := notify.Message{To: addr, Subject: templates.T(subjectKey), Text: templates.T(textKey)}
+	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
+		return fmt.Errorf("send notice %s: %w", subjectKey, err)
+	}
+	return nil
 }
 
 // clearEmail removes the account's address. Login is by email today, so the account must
@@ -176,7 +247,7 @@ func (h *Handler) accountNotice(ctx context.Context, userID, subjectKey, textKey
 
 // newEmailPage builds the panel for u, with the pending address if a code is waiting.
 func (h *Handler) newEmailPage(ctx context.Context, u storage.User, s storage.Session, form url.Values) (contactPage, error) {
-	p := &emailPage{NewEmail: form.Get("email")}
+	p := &emailPage{NewEmail: form.Get("email"), ExpiryDays: int(math.Ceil(h.cfg.UnverifiedAccountTTL.Hours() / 24))}
 	if storage.HasEmail(u) {
 		p.Email, p.Verified = u.Email, u.EmailVerified
 	}

@@ -34,8 +34,12 @@ type contactKind struct {
 	// free refuses a value another account holds.
 	free func(h *Handler, ctx context.Context, userID, value string) error
 	// save makes a confirmed value the account's, inside the confirming transaction, and
-	// returns the one it replaced if the notice needs it.
-	save func(h *Handler, ctx context.Context, v storage.Verification) (string, error)
+	// returns the one it replaced if the notice needs it, and the accounts that held the
+	// value unverified and lost it.
+	save func(h *Handler, ctx context.Context, v storage.Verification) (old string, losers []string, err error)
+	// lost tells the accounts that lost value to the one that confirmed it; nil when no
+	// account holds an unconfirmed value of this kind.
+	lost func(h *Handler, ctx context.Context, value string, losers []string)
 	// current is the account's value, "" for none.
 	current func(h *Handler, ctx context.Context, u storage.User) (string, error)
 	// clear removes the account's value, inside the deleting transaction.
@@ -109,7 +113,10 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 // saves the value in one transaction (the unique index on verified values settles a race
 // between two accounts), then records the change and tells the account.
 func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contactKind, v storage.Verification, clientID string) error {
-	var old string
+	var (
+		old    string
+		losers []string
+	)
 	err := h.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.Store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
 			return refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
@@ -120,7 +127,7 @@ func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contact
 			return err
 		}
 		var err error
-		old, err = k.save(h, ctx, v)
+		old, losers, err = k.save(h, ctx, v)
 		return err
 	})
 	if err != nil {
@@ -128,6 +135,9 @@ func (h *Handler) confirmContact(ctx context.Context, r *http.Request, k contact
 	}
 	h.Record(ctx, r, v.UserID, Event{Category: k.Changed, ClientID: clientID})
 	k.changed(h, ctx, v.UserID, old, v.Value)
+	if k.lost != nil && len(losers) > 0 {
+		k.lost(h, ctx, v.Value, losers)
+	}
 	return nil
 }
 
@@ -269,7 +279,7 @@ func (h *Handler) contactDelete(k contactKind) http.HandlerFunc {
 // "expires_in"}.
 func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k contactKind, form url.Values) {
 	c := apiCaller(r.Context())
-	if h.apiReauth(w, c) {
+	if h.apiReauth(w, r, c) {
 		return
 	}
 	value, err := k.start(h, r.Context(), c.User, form)
@@ -307,7 +317,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 func (h *Handler) apiContactDelete(k contactKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := apiCaller(r.Context())
-		if h.apiReauth(w, c) {
+		if h.apiReauth(w, r, c) {
 			return
 		}
 		if err := h.deleteContact(r.Context(), r, k, c.User, c.ClientID); err != nil {

@@ -149,19 +149,19 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 }
 
 // savePhone stores a confirmed number as phone_number, keeping the field's privacy level.
-func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, error) {
+func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, []string, error) {
 	_, level, err := h.fieldLevel(ctx, v.UserID, "phone_number")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	err = h.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: v.UserID, Field: "phone_number", Value: v.Value, Privacy: level, UpdatedAt: h.Now()}})
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		return "", phoneContact().taken()
+		return "", nil, phoneContact().taken()
 	}
 	if err != nil {
-		return "", fmt.Errorf("put phone number: %w", err)
+		return "", nil, fmt.Errorf("put phone number: %w", err)
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // newPhonePage builds the panel for u: the number, a pending one, the channels offered.

@@ -20,7 +20,7 @@ import (
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -132,7 +132,7 @@ type cEnv struct {
 }
 
 // newContactEnv is newEnv with real mail and SMS delivery; adjust changes the Config.
-func newContactEnv(t *testing.T, b storagetest.Backend, adjust func(*Config)) *cEnv {
+func newContactEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *cEnv {
 	t.Helper()
 	ce := &cEnv{box: startMailbox(t)}
 	ce.env = newEnvWired(t, b, adjust, func(h *Handler) {
@@ -158,7 +158,7 @@ func newContactEnv(t *testing.T, b storagetest.Backend, adjust func(*Config)) *c
 }
 
 func eachContactBackend(t *testing.T, fn func(t *testing.T, e *cEnv)) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, newContactEnv(t, b, nil)) })
 	}
 }
@@ -172,7 +172,11 @@ func (e *cEnv) person(email, ip string) (*browser, storage.User) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return b, u
+	// The person owns the address: it is confirmed.
+	if _, err := e.store.VerifyEmail(e.t.Context(), u.ID, email, u.UpdatedAt); err != nil {
+		e.t.Fatal(err)
+	}
+	return b, e.user(u.ID)
 }
 
 func (e *cEnv) user(id string) storage.User {
@@ -404,8 +408,15 @@ func TestEmailOwnership(t *testing.T) {
 		a, ua := e.person("eve@example.com", "192.0.2.40")
 		bob, ub := e.person("bob@example.com", "192.0.2.41")
 
-		// An address of another account: 409 at once.
-		wantStatus(t, "taken", a.post("/profile/email", url.Values{"email": {"bob@example.com"}}), 409, "belongs to another account")
+		// An address another account confirmed: answered like any other (the answer must not
+		// tell which addresses have accounts); the address gets a notice, not a code, and
+		// the change cannot be confirmed.
+		wantStatus(t, "taken", a.post("/profile/email", url.Values{"email": {"bob@example.com"}}), 303)
+		if m := e.box.last("bob@example.com"); m.Subject != templates.T("contacts.mail.claimed.subject") || strings.Contains(m.Text, "/profile/email/confirm") {
+			t.Errorf("mail to the taken address: %+v", m)
+		}
+		wantStatus(t, "taken, pending", a.get("/profile/email"), 200, "bob@example.com")
+		e.clock.Add(61 * time.Second)
 		wantStatus(t, "invalid", a.post("/profile/email", url.Values{"email": {"not-an-address"}}), 422, "name@example.com")
 
 		// Someone else's pending verification cannot be confirmed by another user: the code is
@@ -419,11 +430,27 @@ func TestEmailOwnership(t *testing.T) {
 			t.Fatal("bob's address changed")
 		}
 
-		// The address is taken between sending and confirming: 409, nothing changes.
+		// Someone registers the address unconfirmed between sending and confirming: it
+		// reserves nothing, eve confirms it and the squatter loses it.
 		other := e.browser("192.0.2.42")
 		other.register("eve.new@example.com", goodPassword, "Squatter", "/")
+		squatter, _ := other.current()
+		wantStatus(t, "confirm over an unconfirmed holder", a.post("/profile/email/verify", url.Values{"code": {code}}), 303)
+		if got := e.user(ua.ID); got.Email != "eve.new@example.com" || !got.EmailVerified {
+			t.Fatalf("eve after confirming: %+v", got)
+		}
+		if got := e.user(squatter.UserID); got.Email != "" {
+			t.Fatalf("squatter kept the address: %+v", got)
+		}
+
+		// Another account confirms the address between sending and confirming: 409,
+		// nothing changes.
+		e.clock.Add(61 * time.Second)
+		wantStatus(t, "start again", a.post("/profile/email", url.Values{"email": {"eve.third@example.com"}}), 303)
+		code = e.box.code("eve.third@example.com")
+		e.person("eve.third@example.com", "192.0.2.43")
 		wantStatus(t, "confirm taken", a.post("/profile/email/verify", url.Values{"code": {code}}), 409, "belongs to another account")
-		if e.user(ua.ID).Email != "eve@example.com" {
+		if e.user(ua.ID).Email != "eve.new@example.com" {
 			t.Fatal("eve's address changed to a taken one")
 		}
 	})
@@ -576,7 +603,7 @@ func TestContactsAPI(t *testing.T) {
 }
 
 func TestDevMail(t *testing.T) {
-	for _, backend := range storagetest.Backends(t) {
+	for _, backend := range sqltest.Backends(t) {
 		t.Run(backend.Name, func(t *testing.T) {
 			e := newContactEnv(t, backend, func(c *Config) { c.Development = true })
 			// /dev/mail answers a browser on this machine only.
@@ -609,7 +636,7 @@ func TestDevMail(t *testing.T) {
 }
 
 func TestUnconfiguredDelivery(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	mailer := e.h.Mail
 	e.h.Mail, e.h.Phone = nil, nil
 	b, u := e.person("lee@example.com", "192.0.2.90")
@@ -750,6 +777,25 @@ func TestLoginByUsername(t *testing.T) {
 		}
 		if n := e.box.count("kim@example.com"); n != mails {
 			t.Errorf("mails to the deleted address: %d, want %d", n, mails)
+		}
+	})
+}
+
+// TestEmailUnverifiedPanel: an address typed at registration is shown unconfirmed, with the
+// warning that it reserves nothing and when the account expires, and a button that sends it
+// a code; once confirmed the warning is gone.
+func TestEmailUnverifiedPanel(t *testing.T) {
+	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+		b := e.browser("192.0.2.90")
+		b.register("una@example.com", goodPassword, "Una", "/")
+		page := b.get("/profile/email")
+		wantStatus(t, "unconfirmed panel", page, 200, "not reserved for you", "7 days", "Send a code to this address")
+		wantStatus(t, "send to the current address", b.post("/profile/email", url.Values{"email": {"una@example.com"}}), 303)
+		code := e.box.code("una@example.com")
+		wantStatus(t, "confirm", b.post("/profile/email/verify", url.Values{"code": {code}}), 303)
+		page = b.get("/profile/email")
+		if strings.Contains(page.Body, "not reserved for you") {
+			t.Error("the warning is still shown once the address is confirmed")
 		}
 	})
 }

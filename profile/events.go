@@ -137,6 +137,28 @@ func cleanDetails(d map[string]string) map[string]string {
 	return out
 }
 
+// ipv6Prefix is how many leading bits of an IPv6 address per-IP counters key on: a /64 is
+// the smallest subnet, and a single host or subscriber routinely has one to itself, picking
+// addresses in it at will (privacy addresses, RFC 8981; end sites get a /64 or more, RFC
+// 6177). Counting each of its 2^64 addresses apart would let one client multiply any
+// per-IP limit.
+const ipv6Prefix = 64
+
+// rateKey is the per-IP counter key of clientAddr's result: an IPv4 address as is (an
+// IPv4-mapped IPv6 address counts as its IPv4 address), an IPv6 address as its /64. Every
+// per-IP rate limit keys on it (OWASP ASVS 5.0 V2.4 anti-automation).
+func rateKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, ipv6Prefix).Masked().String()
+}
+
 // clientAddr is the address of the client that sent r. Every use of a client address in
 // profile goes through it: the login and registration throttles, the session row and the
 // activity log. It is RemoteAddr's host, or, when RemoteAddr is one of cfg.TrustedProxies, the

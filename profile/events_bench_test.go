@@ -15,13 +15,13 @@ import (
 	"github.com/medama-io/go-useragent"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
 // benchHandler is a handler on a fresh database of backend b, with the login throttle out of
 // the way (every iteration logs in from one IP).
-func benchHandler(b *testing.B, backend storagetest.Backend) *Handler {
+func benchHandler(b *testing.B, backend sqltest.Backend) *Handler {
 	b.Helper()
 	store := backend.Open(b)
 	tpl, err := templates.New()
@@ -40,7 +40,7 @@ func benchHandler(b *testing.B, backend storagetest.Backend) *Handler {
 
 // BenchmarkRecord measures one Record: UA parsing, the address, the INSERT.
 func BenchmarkRecord(b *testing.B) {
-	for _, backend := range storagetest.Backends(b) {
+	for _, backend := range sqltest.Backends(b) {
 		b.Run(backend.Name, func(b *testing.B) {
 			h := benchHandler(b, backend)
 			u, err := h.Register(b.Context(), "bench@example.com", goodPassword, "", false)
@@ -83,7 +83,7 @@ func (noEvents) AddEvent(context.Context, storage.Event) error { return nil }
 // INSERT dropped, interleaved so that load on the machine hits both alike. It reports the
 // median of each and their difference (ns/op is the pair).
 func BenchmarkLogin(b *testing.B) {
-	for _, backend := range storagetest.Backends(b) {
+	for _, backend := range sqltest.Backends(b) {
 		b.Run(backend.Name, func(b *testing.B) {
 			h := benchHandler(b, backend)
 			if _, err := h.Register(b.Context(), "bench@example.com", goodPassword, "", false); err != nil {

@@ -144,6 +144,24 @@ func TestClientAddr(t *testing.T) {
 	}
 }
 
+func TestRateKey(t *testing.T) {
+	cases := []struct{ addr, want string }{
+		{"198.51.100.1", "198.51.100.1"},
+		{"::ffff:198.51.100.1", "198.51.100.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+		{"not-an-address", "not-an-address"},
+	}
+	for _, c := range cases {
+		if got := rateKey(c.addr); got != c.want {
+			t.Errorf("rateKey(%q) = %q, want %q", c.addr, got, c.want)
+		}
+	}
+}
+
 func TestCleanDetails(t *testing.T) {
 	got := cleanDetails(map[string]string{
 		"fields": "given_name,birthdate", "method": "password", "new_password": "x", "code": "1",

@@ -108,12 +108,12 @@ func TestRegisterErrors(t *testing.T) {
 		// 128 characters (multi-byte) is allowed.
 		b.register("long@example.com", strings.Repeat("é", 127)+"x", "", "/")
 
-		// A taken email says so, in any case or spacing.
+		// An address another account holds unconfirmed reserves nothing: registering it again,
+		// in any case or spacing, succeeds.
 		res := b.post("/register", form(" LONG@example.com", goodPassword, goodPassword, ""))
-		if res.Status != http.StatusConflict {
-			t.Fatalf("taken: status %d", res.Status)
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("unconfirmed duplicate: status %d\n%s", res.Status, res.Body)
 		}
-		mustContain(t, res, "already exists", `id="email-error"`)
 	})
 }
 
@@ -128,6 +128,13 @@ func TestRegisterAPI(t *testing.T) {
 		}
 		if fields, err := e.store.GetProfileFields(t.Context(), u.ID); err != nil || len(fields) != 0 {
 			t.Errorf("fields %v %v", fields, err)
+		}
+		// The CLI refuses an address any account holds, confirmed or not.
+		if _, err := e.h.Register(t.Context(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+			t.Errorf("taken, unconfirmed: %v", err)
+		}
+		if _, err := e.store.VerifyEmail(t.Context(), u.ID, u.Email, u.CreatedAt); err != nil {
+			t.Fatal(err)
 		}
 		if _, err := e.h.Register(t.Context(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("taken: %v", err)

@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -52,20 +52,20 @@ type env struct {
 // by rewriting RemoteAddr.
 const testIPHeader = "X-Test-Client-IP"
 
-func newEnv(t *testing.T, b storagetest.Backend) *env {
+func newEnv(t *testing.T, b sqltest.Backend) *env {
 	t.Helper()
 	return newEnvWith(t, b, nil)
 }
 
 // newEnvWith is newEnv with adjust changing the Config first.
-func newEnvWith(t *testing.T, b storagetest.Backend, adjust func(*Config)) *env {
+func newEnvWith(t *testing.T, b sqltest.Backend, adjust func(*Config)) *env {
 	t.Helper()
 	return newEnvWired(t, b, adjust, nil)
 }
 
 // newEnvWired is newEnvWith with wire setting the Handler's dependencies (mail, phone)
 // before its routes are built.
-func newEnvWired(t *testing.T, b storagetest.Backend, adjust func(*Config), wire func(h *Handler)) *env {
+func newEnvWired(t *testing.T, b sqltest.Backend, adjust func(*Config), wire func(h *Handler)) *env {
 	t.Helper()
 	store := b.Open(t)
 	tpl, err := templates.New()
@@ -237,7 +237,7 @@ func (e *env) userID(email string) string {
 
 // eachBackend runs fn on SQLite and, when configured, PostgreSQL.
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, newEnv(t, b)) })
 	}
 }

@@ -152,21 +152,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // identifier is typed; then it counts the attempt and refuses without looking at the password
 // while the account or the IP is over its limit. An unknown login, a wrong password and an
 // account that is not active all return errLoginFailed after the same work (one argon2id
-// check), so neither text nor timing tells them apart; an unknown login is throttled like an
+// check for each account holding the login: one, but for an address several accounts hold
+// unconfirmed), so neither text nor timing tells them apart; an unknown login is throttled like an
 // account, on its own counter. With errLoginFailed the returned user carries only the ID of an
 // existing account (for the activity log), empty for an unknown login.
 func (h *Handler) authenticate(ctx context.Context, login, password, ip string) (storage.User, time.Duration, error) {
-	u, found, err := h.findLogin(ctx, login)
+	candidates, err := h.findLogin(ctx, login)
 	if err != nil {
 		return storage.User{}, 0, err
 	}
-	accountKey := accountCounter(u.ID)
-	if !found {
+	found := len(candidates) > 0
+	var accountKey string
+	if found {
+		accountKey = accountCounter(candidates[0].ID)
+	} else {
 		accountKey = "login:unknown:" + keyHash(normalizeLogin(login))
 	}
 	retry, err := h.hit(ctx, []counter{
 		{key: accountKey, limit: h.limits.PerAccount},
-		{key: "login:ip:" + ip, limit: h.limits.PerIP},
+		{key: "login:ip:" + rateKey(ip), limit: h.limits.PerIP},
 	})
 	if err != nil {
 		return storage.User{}, 0, err
@@ -175,53 +179,75 @@ func (h *Handler) authenticate(ctx context.Context, login, password, ip string) 
 		return storage.User{}, retry, errThrottled
 	}
 
-	hash := h.dummyHash
-	if found {
-		hash = u.PasswordHash
-	}
-	ok, err := CheckPassword(hash, password)
-	if err != nil {
-		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
-		ok = false
-	}
 	if !found {
+		if _, err := CheckPassword(h.dummyHash, password); err != nil {
+			h.Logger.ErrorContext(ctx, "dummy password hash unreadable", "err", err)
+		}
 		return storage.User{}, 0, errLoginFailed
 	}
-	if !ok || u.Status != storage.UserActive {
-		return storage.User{ID: u.ID}, 0, errLoginFailed
+	// Several accounts can hold one address, one of them at most confirmed: the password
+	// picks the account. The one holding it confirmed comes first, so an unconfirmed
+	// duplicate (a squatter's) never stands in for the owner's account; a squatter's own
+	// password opens only the squatter's own account. A duplicate registered after the
+	// owner confirmed the address logs in like any account, so logging in does not tell a
+	// registrant whether the address was taken.
+	for _, u := range candidates {
+		ok, err := CheckPassword(u.PasswordHash, password)
+		if err != nil {
+			h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		if u.Status != storage.UserActive {
+			return storage.User{ID: u.ID}, 0, errLoginFailed
+		}
+		// The per-account counter counts failures: success clears it, when it is this
+		// account's. The per-IP counter is not cleared, or one valid account would let an
+		// attacker reset it at will.
+		if u.ID == candidates[0].ID {
+			if err := h.Store.ResetCounter(ctx, accountKey); err != nil {
+				return storage.User{}, 0, fmt.Errorf("reset login counter: %w", err)
+			}
+		}
+		return u, 0, nil
 	}
-	// The per-account counter counts failures: success clears it. The per-IP counter is
-	// not cleared, or one valid account would let an attacker reset it at will.
-	if err := h.Store.ResetCounter(ctx, accountKey); err != nil {
-		return storage.User{}, 0, fmt.Errorf("reset login counter: %w", err)
-	}
-	return u, 0, nil
+	return storage.User{ID: candidates[0].ID}, 0, errLoginFailed
 }
+
+// maxLoginCandidates bounds the accounts one login by email tries the password on (each try
+// is an argon2id hash): the confirmed holder, else the oldest unconfirmed holders.
+const maxLoginCandidates = 3
 
 // normalizeLogin trims and lower-cases what was typed in the login field. Emails are stored
 // lower-case and usernames may only use lower-case letters, so logins are case-insensitive.
 func normalizeLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// findLogin resolves a login to its account: an email address when it has an "@" (a username
-// cannot), a preferred_username otherwise. found is false when no account matches.
-func (h *Handler) findLogin(ctx context.Context, login string) (u storage.User, found bool, err error) {
+// findLogin resolves a login to the accounts it may name: for an email address (it has an
+// "@", a username cannot) the account holding it confirmed, then the accounts holding it
+// unconfirmed, oldest first, at most maxLoginCandidates; for a preferred_username its
+// account. None is not an error.
+func (h *Handler) findLogin(ctx context.Context, login string) ([]storage.User, error) {
 	login = normalizeLogin(login)
 	if strings.Contains(login, "@") {
-		u, err = h.Store.GetUserByEmail(ctx, login)
-	} else {
-		var id string
-		id, err = h.Store.FindUserIDByField(ctx, "preferred_username", login)
-		if err == nil {
-			u, err = h.Store.GetUser(ctx, id)
+		users, err := h.Store.UsersByEmail(ctx, login, maxLoginCandidates)
+		if err != nil {
+			return nil, fmt.Errorf("find login: %w", err)
+		}
+		return users, nil
+	}
+	id, err := h.Store.FindUserIDByField(ctx, "preferred_username", login)
+	if err == nil {
+		var u storage.User
+		if u, err = h.Store.GetUser(ctx, id); err == nil {
+			return []storage.User{u}, nil
 		}
 	}
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return storage.User{}, false, nil
-	case err != nil:
-		return storage.User{}, false, fmt.Errorf("find login: %w", err)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
 	}
-	return u, true, nil
+	return nil, fmt.Errorf("find login: %w", err)
 }
 
 // accountCounter is the key of userID's failed-login counter: logins by email and by username

@@ -14,17 +14,20 @@ import (
 	_ "golang.org/x/image/webp"
 )
 
-// Profile photos (SECURITY.md 18): the upload is bounded before it is read, its type is
-// sniffed from its bytes (JPEG, PNG or WebP; never SVG), its dimensions are read from the
-// header with image.DecodeConfig and refused above the limits before anything is decoded
-// (a 100-byte PNG can declare 20000×20000 pixels), the EXIF orientation of a JPEG is applied,
-// the image is scaled to fit photoSide and encoded again, which drops every metadata block.
+// Profile photos: the upload is bounded before it is read, its type is sniffed from its bytes
+// (JPEG, PNG or WebP; never SVG), its dimensions are read from the header with
+// image.DecodeConfig and refused above the limits before anything is decoded (a 100-byte PNG
+// can declare 20000×20000 pixels), and so is an image whose processing would need more than
+// photoDecodeBudget (photoCost: a small progressive JPEG can need hundreds of MB). The EXIF
+// orientation of a JPEG is applied, the image is scaled to fit photoSide and encoded again,
+// which drops every metadata block.
 
-// Photo limits.
+// Photo limits. maxPhotoPixels is 16 megapixels: a phone's 12-megapixel photo (4032×3024)
+// passes, as does 4000×4000.
 const (
 	defaultMaxPhotoBytes = 5 << 20
 	maxPhotoSide         = 8000
-	maxPhotoPixels       = 40_000_000
+	maxPhotoPixels       = 16_000_000
 	photoSide            = 512
 	photoJPEGQuality     = 85
 )
@@ -32,7 +35,8 @@ const (
 // Photo refusals.
 var (
 	errPhotoType       = &contactError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "contacts.photo.type", Field: "photo"}
-	errPhotoDimensions = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoSide, maxPhotoSide}, Field: "photo"}
+	errPhotoDimensions = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.dimensions", Args: []any{maxPhotoPixels / 1_000_000, maxPhotoSide}, Field: "photo"}
+	errPhotoMemory     = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.memory", Field: "photo"}
 	errPhotoCorrupt    = &contactError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Msg: "contacts.photo.corrupt", Field: "photo"}
 )
 
@@ -49,24 +53,36 @@ func sniffImage(data []byte) string {
 	return ""
 }
 
-// processPhoto turns an uploaded image into the stored photo: checked, oriented, scaled to
-// fit photoSide×photoSide and re-encoded (JPEG, or PNG when it has transparency).
-func processPhoto(data []byte) ([]byte, string, error) {
+// checkPhoto reads data's header and refuses what renderPhoto must not decode: an unknown
+// or mislabelled type, dimensions above the limits, a cost above photoDecodeBudget. It
+// returns the format and the cost (photoCost).
+func checkPhoto(data []byte) (string, int64, error) {
 	format := sniffImage(data)
 	if format == "" {
-		return nil, "", errPhotoType
+		return "", 0, errPhotoType
 	}
 	cfg, name, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", errPhotoCorrupt
+		return "", 0, errPhotoCorrupt
 	}
 	if name != format {
-		return nil, "", errPhotoType
+		return "", 0, errPhotoType
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide ||
 		cfg.Width*cfg.Height > maxPhotoPixels {
-		return nil, "", errPhotoDimensions
+		return "", 0, errPhotoDimensions
 	}
+	cost := photoCost(data, format, cfg)
+	if cost > photoDecodeBudget {
+		return "", 0, errPhotoMemory
+	}
+	return format, cost, nil
+}
+
+// renderPhoto decodes an image checkPhoto accepted and makes the stored photo of it:
+// oriented, scaled to fit photoSide×photoSide and re-encoded (JPEG, or PNG when it has
+// transparency).
+func renderPhoto(data []byte, format string) ([]byte, string, error) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", errPhotoCorrupt
@@ -89,23 +105,78 @@ func processPhoto(data []byte) ([]byte, string, error) {
 	return buf.Bytes(), "image/png", nil
 }
 
+// fitSize is the size fit scales a w×h image to: the same when it fits side×side, otherwise
+// scaled down keeping its aspect ratio.
+func fitSize(w, h, side int) (int, int) {
+	if w <= side && h <= side {
+		return w, h
+	}
+	if w >= h {
+		return side, max(1, h*side/w)
+	}
+	return max(1, w*side/h), side
+}
+
+// reduceFactor is the factor boxReduce shrinks a w×h image by before fit's Catmull-Rom pass,
+// so that pass reads at most 2·side pixels each way; 1 means no reduction.
+func reduceFactor(w, h, side int) int {
+	return max(1, (max(w, h)+2*side-1)/(2*side))
+}
+
 // fit scales img down (never up) to fit side×side, with Catmull-Rom resampling, into a new
-// NRGBA image with its origin at (0, 0).
+// NRGBA image with its origin at (0, 0). A large image is first box-filtered by an integer
+// factor (boxReduce): Catmull-Rom's buffer holds dw×sh float64 quadruples, 64 MB for a
+// 4000-pixel-high source, but only 16 MB for one reduced to 2·side.
 func fit(img image.Image, side int) *image.NRGBA {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w > side || h > side {
-		if w >= h {
-			w, h = side, max(1, h*side/w)
-		} else {
-			w, h = max(1, w*side/h), side
-		}
+	w, h := fitSize(b.Dx(), b.Dy(), side)
+	if k := reduceFactor(b.Dx(), b.Dy(), side); k >= 2 {
+		img = boxReduce(img, k)
+		b = img.Bounds()
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	if w == b.Dx() && h == b.Dy() {
 		draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
 	} else {
 		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	}
+	return dst
+}
+
+// boxReduce shrinks src by the factor k: each pixel of the result is the average of a k×k
+// block (smaller at the right and bottom edges), in premultiplied RGBA, so transparent
+// pixels do not darken their neighbours. src is read k rows at a time through one RGBA strip,
+// which draw converts from any image type.
+func boxReduce(src image.Image, k int) *image.RGBA {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	rw, rh := (w+k-1)/k, (h+k-1)/k
+	dst := image.NewRGBA(image.Rect(0, 0, rw, rh))
+	strip := image.NewRGBA(image.Rect(0, 0, w, k))
+	sums := make([]uint32, 4*rw)
+	for ry := range rh {
+		y0 := b.Min.Y + ry*k
+		rows := min(k, b.Max.Y-y0)
+		draw.Draw(strip, image.Rect(0, 0, w, rows), src, image.Pt(b.Min.X, y0), draw.Src)
+		clear(sums)
+		for y := range rows {
+			row := strip.Pix[y*strip.Stride : y*strip.Stride+4*w]
+			for x := range w {
+				s := sums[4*(x/k) : 4*(x/k)+4]
+				p := row[4*x : 4*x+4]
+				s[0] += uint32(p[0])
+				s[1] += uint32(p[1])
+				s[2] += uint32(p[2])
+				s[3] += uint32(p[3])
+			}
+		}
+		out := dst.Pix[ry*dst.Stride : ry*dst.Stride+4*rw]
+		for rx := range rw {
+			n := uint32(min(k, w-rx*k) * rows)
+			for c := range 4 {
+				out[4*rx+c] = uint8((sums[4*rx+c] + n/2) / n)
+			}
+		}
 	}
 	return dst
 }

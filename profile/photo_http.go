@@ -11,15 +11,15 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
+	"code.dny.dev/ssrf"
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -34,6 +34,25 @@ var photoIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // multipartOverhead is what a multipart body may carry besides the photo (boundaries, part
 // headers, a small field or two).
 const multipartOverhead = 64 << 10
+
+// The photo page (POST uploads) and the API's photo resource (under APIPrefix; PUT uploads).
+const (
+	photoPagePath = "/profile/photo"
+	apiPhotoPath  = "/photo"
+)
+
+// BodyLimit is the request body limit of the routes that take more than a server's default:
+// the photo uploads carry up to max_photo_bytes plus the multipart framing. It answers false
+// for every other request. The upload handlers enforce the same limit themselves before
+// reading, and answer a readable 413 beyond it.
+func (h *Handler) BodyLimit(r *http.Request) (int64, bool) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == photoPagePath,
+		r.Method == http.MethodPut && r.URL.Path == APIPrefix+apiPhotoPath:
+		return h.maxPhotoBytes() + multipartOverhead, true
+	}
+	return 0, false
+}
 
 // AvailablePicture is a picture offered by one of the user's linked external identifiers.
 type AvailablePicture struct {
@@ -130,24 +149,53 @@ func (h *Handler) readPhotoUpload(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 }
 
-// decodePhoto runs processPhoto once one of the decode slots is free, or returns ctx's error
-// when the client gives up waiting.
+// decodePhoto checks data (checkPhoto) and makes the stored photo of it once its cost fits
+// in the decode budget left, or returns ctx's error when the client gives up waiting.
 func (h *Handler) decodePhoto(ctx context.Context, data []byte) ([]byte, string, error) {
-	if h.decodes != nil {
-		select {
-		case h.decodes <- struct{}{}:
-			defer func() { <-h.decodes }()
-		case <-ctx.Done():
-			return nil, "", fmt.Errorf("wait to decode photo: %w", ctx.Err())
-		}
+	format, cost, err := checkPhoto(data)
+	if err != nil {
+		return nil, "", err
 	}
-	return processPhoto(data)
+	if h.decodes != nil {
+		if err := h.decodes.Acquire(ctx, cost); err != nil {
+			return nil, "", fmt.Errorf("wait to decode photo: %w", err)
+		}
+		defer h.decodes.Release(cost)
+	}
+	if h.cfg.HoldMemory != nil {
+		defer h.cfg.HoldMemory(cost)()
+	}
+	return renderPhoto(data, format)
 }
 
-// setPhoto processes an image, stores it under a new random id, points the picture field at
+// photoUploadsPerHour bounds the photos one account may submit per hour (uploads and
+// pictures taken from linked accounts, refused ones included): each may cost a decode of up
+// to photoDecodeBudget. The counter is in the database, so the limit holds across nodes.
+const photoUploadsPerHour = 10
+
+// throttlePhoto counts one photo for userID and refuses it (429) beyond photoUploadsPerHour.
+func (h *Handler) throttlePhoto(ctx context.Context, userID string) error {
+	now := h.Now()
+	window := now.Truncate(time.Hour)
+	n, err := h.Store.Hit(ctx, "photo:upload:"+userID, window)
+	if err != nil {
+		return fmt.Errorf("count photo uploads: %w", err)
+	}
+	if n > photoUploadsPerHour {
+		ce := refuse(http.StatusTooManyRequests, "too_many_requests", "contacts.photo.throttled")
+		ce.RetryAfter = window.Add(time.Hour).Sub(now)
+		return ce
+	}
+	return nil
+}
+
+// setPhoto counts the photo toward the user's hourly limit, processes it, stores it under a new random id, points the picture field at
 // it (keeping the field's privacy level) and deletes the user's previous photo, in one
 // transaction. It returns the picture path.
 func (h *Handler) setPhoto(ctx context.Context, r *http.Request, userID string, data []byte, clientID string) (string, error) {
+	if err := h.throttlePhoto(ctx, userID); err != nil {
+		return "", err
+	}
 	out, contentType, err := h.decodePhoto(ctx, data)
 	if err != nil {
 		return "", err
@@ -211,33 +259,155 @@ func (h *Handler) deletePhoto(ctx context.Context, r *http.Request, userID, id, 
 	return nil
 }
 
-// photoServe serves a stored photo. Ids are random and never reused, so the response is
-// immutable; nosniff and a sandboxing CSP keep a browser from reading it as anything but an
-// image.
+// photoAudience is who a photo is served to, decided per request by photoAccess.
+type photoAudience int
+
+const (
+	photoDenied photoAudience = iota // nobody the picture's level allows: 404
+	photoPublic                      // the picture is public: anyone
+	photoOwner                       // the owner, by their browser session
+	photoApp                         // an app the owner's consent releases the picture to
+)
+
+// photoServe serves a stored photo to those its picture's current privacy level allows
+// (photoAccess); anyone else gets the 404 of an unknown id, so a photo made private stops
+// being served at once and nobody learns that it exists. Every answer must be revalidated
+// before a cache reuses it (RFC 9111 §5.2.2.4 no-cache): the ETag makes that a 304, and a
+// narrowed level turns it into a 404 instead of a copy that outlives the change. Answers to
+// the owner or an app are private (§5.2.2.7); the answer depends on the credentials sent
+// (Vary, RFC 9110 §12.5.5). nosniff and a sandboxing CSP keep a browser from reading the
+// image as anything else.
 func (h *Handler) photoServe(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Vary", "Cookie, Authorization")
 	id := mux.Vars(r)["id"]
 	if !photoIDPattern.MatchString(id) {
-		http.NotFound(w, r)
+		photoNotFound(w, r)
 		return
 	}
 	p, err := h.Store.GetPhoto(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.NotFound(w, r)
+		photoNotFound(w, r)
 		return
 	}
 	if err != nil {
 		h.serverError(w, r, "get photo", err)
 		return
 	}
-	hd := w.Header()
+	audience, err := h.photoAccess(r, p)
+	if err != nil {
+		h.serverError(w, r, "photo access", err)
+		return
+	}
+	switch audience {
+	case photoPublic:
+		hd.Set("Cache-Control", "public, no-cache")
+		hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	case photoOwner, photoApp:
+		hd.Set("Cache-Control", "private, no-cache")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	case photoDenied:
+		photoNotFound(w, r)
+		return
+	default:
+		photoNotFound(w, r)
+		return
+	}
 	hd.Set("Content-Type", p.ContentType)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 	hd.Set("ETag", `"`+p.ID+`"`)
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	http.ServeContent(w, r, "", p.CreatedAt, bytes.NewReader(p.Data))
+}
+
+// photoNotFound is the one answer for an unknown photo and for one the caller may not see;
+// it is not stored by caches, so making a picture public shows it at once.
+func photoNotFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.NotFound(w, r)
+}
+
+// photoAccess decides who may see photo p now. consent.Release makes every privacy decision,
+// from the owner's current fields, private-profile switch and grants:
+//
+//   - public: when Release gives p as the picture of the public profile (the picture is
+//     public and the private profile off);
+//   - the owner, signed in with a browser session, always;
+//   - an app: a bearer access token of the owner (RFC 6750 §2.1) for which Release gives p as
+//     the userinfo picture — the token's scopes ask for it (profile) and, on request, the
+//     owner's grant to that app lists picture. This is how a relying party's back end fetches
+//     an on-request picture; a browser showing it in <img> sends no token, so there it loads
+//     only for the owner, or for everyone once the owner makes it public.
+//
+// A photo that is not the owner's current picture, or of an account that is not active, is
+// served to nobody.
+func (h *Handler) photoAccess(r *http.Request, p storage.Photo) (photoAudience, error) {
+	ctx := r.Context()
+	path := PhotoPathPrefix + p.ID
+	d, err := h.Store.GetReleaseData(ctx, p.UserID, "")
+	if errors.Is(err, storage.ErrNotFound) {
+		return photoDenied, nil
+	}
+	if err != nil {
+		return photoDenied, fmt.Errorf("release data of %q: %w", p.UserID, err)
+	}
+	if d.User.Status != storage.UserActive {
+		return photoDenied, nil
+	}
+	if h.releasesPicture(consent.TargetPublicProfile, d, nil, path) {
+		return photoPublic, nil
+	}
+	s, ok, err := h.Current(r)
+	if err != nil {
+		return photoDenied, err
+	}
+	if ok && s.UserID == p.UserID && photoIDOf(d) == p.ID {
+		return photoOwner, nil
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || h.Tokens == nil {
+		return photoDenied, nil
+	}
+	sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Whether the token is active is unknown: an outage, not "no such photo".
+		return photoDenied, fmt.Errorf("verify access token: %w", err)
+	}
+	if err != nil || sub != p.UserID || clientID == "" {
+		return photoDenied, nil
+	}
+	d, err = h.Store.GetReleaseData(ctx, p.UserID, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return photoDenied, nil
+	}
+	if err != nil {
+		return photoDenied, fmt.Errorf("release data of %q for %q: %w", p.UserID, clientID, err)
+	}
+	if d.User.Status == storage.UserActive && h.releasesPicture(consent.TargetUserinfo, d, scopes, path) {
+		return photoApp, nil
+	}
+	return photoDenied, nil
+}
+
+// releasesPicture reports whether consent.Release gives path as the picture claim for
+// target. The issuer is left empty so the claim keeps the stored path.
+func (h *Handler) releasesPicture(target consent.Target, d storage.ReleaseData, scopes []string, path string) bool {
+	claims := consent.Release(consent.ReleaseInput{
+		Target: target, User: d.User, Fields: d.Fields, Catalog: h.Catalog,
+		PrivateProfile: d.PrivateProfile, Grant: d.Grant, Scopes: scopes,
+	})
+	v, _ := claims["picture"].(string)
+	return v == path
+}
+
+// photoIDOf returns the id of the photo the user's picture field points at, or "".
+func photoIDOf(d storage.ReleaseData) string {
+	for _, f := range d.Fields {
+		if f.Field == "picture" {
+			return photoID(f.Value)
+		}
+	}
+	return ""
 }
 
 // photoPage is contacts_photo.html's data.
@@ -427,28 +597,18 @@ func (h *Handler) fetchPicture(ctx context.Context, raw string) ([]byte, error) 
 	return data, nil
 }
 
-// publicHTTPSClient reaches only public addresses (no loopback, private, link-local or
-// unspecified ones, checked on the address actually dialled, so DNS cannot steer it inside),
-// follows at most 3 redirects, all https.
+// publicDialer dials public addresses on port 443 only (see publicHTTPSClient).
+func publicDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 5 * time.Second, Control: ssrf.New(ssrf.WithPorts(443)).Safe}
+}
+
+// publicHTTPSClient reaches only public addresses on port 443, checked on the address
+// actually dialled (so DNS cannot steer it inside): code.dny.dev/ssrf refuses every prefix of
+// the IANA special-purpose registries (loopback, private, shared 100.64.0.0/10, benchmarking,
+// documentation, link-local, NAT64, 6to4, ...), the usual server-side request forgery targets
+// (OWASP ASVS 5.0 V1.3.6). It follows at most 3 redirects, all https.
 func publicHTTPSClient() *http.Client {
-	dialer := &net.Dialer{
-		Timeout: 5 * time.Second,
-		Control: func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil {
-				return err
-			}
-			ip = ip.Unmap()
-			if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-				return fmt.Errorf("refusing to connect to non-public address %s", ip)
-			}
-			return nil
-		},
-	}
+	dialer := publicDialer()
 	return &http.Client{
 		Timeout: 15 * time.Second,
 		Transport: &http.Transport{

@@ -23,9 +23,10 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // tiffWithOrientation is an Exif TIFF body (big- or little-endian) holding Orientation o.
@@ -97,14 +98,18 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 	return b.Bytes()
 }
 
-// pngHeader is a PNG of just a signature and an IHDR declaring w×h (no pixel data).
-func pngHeader(w, h uint32) []byte {
+// pngHeader is a PNG of just a signature and an IHDR declaring w×h 8-bit RGBA (no pixel
+// data).
+func pngHeader(w, h uint32) []byte { return pngIHDR(w, h, 8, 6, 0) }
+
+// pngIHDR is a PNG of just a signature and an IHDR: w×h, bit depth, colour type, interlace.
+func pngIHDR(w, h uint32, depth, colorType, interlace byte) []byte {
 	b := []byte("\x89PNG\r\n\x1a\n")
 	b = binary.BigEndian.AppendUint32(b, 13)
 	chunk := []byte("IHDR")
 	chunk = binary.BigEndian.AppendUint32(chunk, w)
 	chunk = binary.BigEndian.AppendUint32(chunk, h)
-	chunk = append(chunk, 8, 6, 0, 0, 0)
+	chunk = append(chunk, depth, colorType, 0, 0, interlace)
 	b = append(b, chunk...)
 	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(chunk))
 }
@@ -178,6 +183,15 @@ func FuzzJPEGOrientation(f *testing.F) {
 	})
 }
 
+// processPhoto is what decodePhoto does around the decode budget: check, then render.
+func processPhoto(data []byte) ([]byte, string, error) {
+	format, _, err := checkPhoto(data)
+	if err != nil {
+		return nil, "", err
+	}
+	return renderPhoto(data, format)
+}
+
 func TestProcessPhoto(t *testing.T) {
 	// EXIF orientation 6: the stored photo is turned a quarter clockwise (the left half,
 	// red, becomes the top) and carries no EXIF any more.
@@ -232,7 +246,10 @@ func TestProcessPhoto(t *testing.T) {
 		"text":                     {[]byte("hello"), errPhotoType},
 		"20000×20000 header":       {pngHeader(20000, 20000), errPhotoDimensions},
 		"8001×1 header":            {pngHeader(8001, 1), errPhotoDimensions},
-		"7000×7000 header":         {pngHeader(7000, 7000), errPhotoDimensions}, // 49 MP > 40 MP
+		"7000×7000 header":         {pngHeader(7000, 7000), errPhotoDimensions},     // 49 MP > 16 MP
+		"4001×4000 header":         {pngHeader(4001, 4000), errPhotoDimensions},     // just above 16 MP
+		"16-bit 4000×4000 header":  {pngIHDR(4000, 4000, 16, 6, 0), errPhotoMemory}, // 128 MB decoded
+		"interlaced 4000×4000":     {pngIHDR(4000, 4000, 8, 6, 1), errPhotoMemory},  // passes and image: 128 MB
 		"truncated png":            {pngHeader(100, 100), errPhotoCorrupt},
 		"png sniffed, jpeg inside": {append([]byte("\x89PNG\r\n\x1a\n"), encodeJPEG(t, halves(4, 4))...), errPhotoCorrupt},
 	} {
@@ -321,7 +338,7 @@ func TestPhotoUploadAndServe(t *testing.T) {
 
 		got := e.publicGet(pic)
 		if got.Status != 200 || got.Header.Get("Content-Type") != "image/jpeg" || got.Header.Get("X-Content-Type-Options") != "nosniff" ||
-			got.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || got.Header.Get("ETag") != `"`+id+`"` {
+			got.Header.Get("Cache-Control") != "public, no-cache" || got.Header.Get("ETag") != `"`+id+`"` {
 			t.Fatalf("public photo: %d %v", got.Status, got.Header)
 		}
 		if bytes.Contains([]byte(got.Body), []byte("Exif")) {
@@ -404,7 +421,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestPhotoTooLarge(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	b, _ := e.person("sam@example.com", "192.0.2.110")
 	r := mux.NewRouter()
 	e.h.Routes(r)
@@ -454,7 +471,7 @@ func (p pictureList) AvailablePictures(context.Context, string) ([]AvailablePict
 }
 
 func TestPhotoAvailable(t *testing.T) {
-	e := newContactEnv(t, storagetest.Backend{Name: "sqlite"}, nil)
+	e := newContactEnv(t, sqltest.Backend{Name: "sqlite"}, nil)
 	b, u := e.person("tia@example.com", "192.0.2.120")
 	var hits atomic.Int32
 	png64 := encodePNG(t, halves(64, 64))
@@ -507,35 +524,36 @@ func TestPhotoAPI(t *testing.T) {
 	})
 }
 
-// TestPhotoDecodesBounded: at most maxPhotoDecodes photos are decoded at once; a request that
-// finds every slot taken waits, and gives up with its context.
+// TestPhotoDecodesBounded: the photos decoded at once hold at most PhotoDecodeMemory between
+// them, each its photoCost; a request that finds too little left waits, and gives up with its
+// context.
 func TestPhotoDecodesBounded(t *testing.T) {
-	h := &Handler{decodes: make(chan struct{}, maxPhotoDecodes)}
+	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory())}
 	in := encodePNG(t, halves(64, 32))
-	for range maxPhotoDecodes {
-		h.decodes <- struct{}{}
+	if err := h.decodes.Acquire(t.Context(), PhotoDecodeMemory()-1); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, _, err := h.decodePhoto(ctx, in); !errors.Is(err, context.Canceled) {
-		t.Fatalf("saturated, cancelled: %v, want context.Canceled", err)
+		t.Fatalf("budget taken, cancelled: %v, want context.Canceled", err)
 	}
-	// A waiting decode goes on once a slot is freed.
+	// A waiting decode goes on once the budget is released.
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := h.decodePhoto(t.Context(), in)
 		done <- err
 	}()
-	<-h.decodes
+	h.decodes.Release(PhotoDecodeMemory() - 1)
 	if err := <-done; err != nil {
-		t.Fatalf("after a slot was freed: %v", err)
+		t.Fatalf("after the budget was released: %v", err)
 	}
-	<-h.decodes
-	if len(h.decodes) != 0 {
-		t.Fatalf("%d slots still held", len(h.decodes))
+	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+		t.Fatal("part of the budget is still held")
 	}
+	h.decodes.Release(PhotoDecodeMemory())
 
-	// Many concurrent decodes all finish and give their slots back.
+	// Many concurrent decodes all finish and give their share back.
 	errs := make(chan error, 16)
 	for range 16 {
 		go func() {
@@ -548,7 +566,38 @@ func TestPhotoDecodesBounded(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if len(h.decodes) != 0 {
-		t.Fatalf("%d slots still held", len(h.decodes))
+	if !h.decodes.TryAcquire(PhotoDecodeMemory()) {
+		t.Fatal("part of the budget is still held")
+	}
+}
+
+// TestPhotoDecodeHoldsMemory: a decode tells HoldMemory its cost before it starts and
+// releases it when done, so the server's soft memory limit makes room for it only meanwhile.
+func TestPhotoDecodeHoldsMemory(t *testing.T) {
+	var held, calls atomic.Int64
+	h := &Handler{decodes: semaphore.NewWeighted(PhotoDecodeMemory()), cfg: Config{
+		HoldMemory: func(n int64) func() {
+			calls.Add(1)
+			held.Add(n)
+			return func() { held.Add(-n) }
+		},
+	}}
+	in := encodePNG(t, halves(64, 32))
+	_, cost, err := checkPhoto(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.decodePhoto(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 || held.Load() != 0 {
+		t.Fatalf("after one decode of cost %d: %d holds, %d bytes still held; want 1 and 0", cost, calls.Load(), held.Load())
+	}
+	// A photo refused before decoding holds nothing.
+	if _, _, err := h.decodePhoto(t.Context(), []byte("not an image")); err == nil {
+		t.Fatal("garbage decoded")
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("a refused photo held memory: %d holds", calls.Load())
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/medama-io/go-useragent"
 	"golang.org/x/crypto/hkdf"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/notify"
@@ -56,9 +57,17 @@ type Config struct {
 	PhoneRegion string
 	// MaxPhotoBytes bounds a photo upload (default 5 MiB).
 	MaxPhotoBytes int64
+	// HoldMemory, when set, is told the memory a photo decode may take before it starts and
+	// calls the returned function when it is done, so the server's soft memory limit makes
+	// room for it only while it runs.
+	HoldMemory func(bytes int64) (release func())
 	// RecentAuth is how recent the login of a browser session must be to change or delete
 	// the email address or phone number (SECURITY.md 15; default 15 minutes).
 	RecentAuth time.Duration
+	// UnverifiedAccountTTL is how long an account whose only way in is an unconfirmed email
+	// address lives (default 7 days): PurgeUnverified deletes it afterwards, so a
+	// registration with someone else's address does not linger.
+	UnverifiedAccountTTL time.Duration
 }
 
 // Default session lifetimes.
@@ -66,6 +75,8 @@ const (
 	DefaultSessionIdle     = 24 * time.Hour
 	DefaultSessionAbsolute = 30 * 24 * time.Hour
 	DefaultEventRetention  = 365 * 24 * time.Hour
+	// DefaultUnverifiedAccountTTL is UnverifiedAccountTTL's default.
+	DefaultUnverifiedAccountTTL = 7 * 24 * time.Hour
 )
 
 // maxFormBytes bounds a form body; the forms here are a few hundred bytes.
@@ -107,13 +118,11 @@ type Handler struct {
 	limits    loginLimits
 	// ua parses User-Agent strings for the activity log (safe for concurrent use).
 	ua *useragent.Parser
-	// decodes bounds concurrent photo decodes: a 40-megapixel image takes about 160 MB
-	// decoded, so a burst of uploads waits here instead of taking gigabytes.
-	decodes chan struct{}
+	// decodes bounds the memory of the photo decodes running at once: each holds its
+	// photoCost of PhotoDecodeMemory, so a burst of uploads waits here instead of taking
+	// gigabytes.
+	decodes *semaphore.Weighted
 }
-
-// maxPhotoDecodes is how many photos are decoded at once.
-const maxPhotoDecodes = 2
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
 func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog.Logger) (*Handler, error) {
@@ -134,6 +143,9 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = DefaultEventRetention
+	}
+	if cfg.UnverifiedAccountTTL <= 0 {
+		cfg.UnverifiedAccountTTL = DefaultUnverifiedAccountTTL
 	}
 	hashKey, err := deriveKey(cfg.Secret, "facet session cookie authentication", 64)
 	if err != nil {
@@ -157,7 +169,7 @@ func New(cfg Config, store storage.Storage, t *templates.Templates, logger *slog
 		dummyHash: dummy,
 		limits:    defaultLoginLimits(),
 		ua:        useragent.NewParser(),
-		decodes:   make(chan struct{}, maxPhotoDecodes),
+		decodes:   semaphore.NewWeighted(PhotoDecodeMemory()),
 	}
 	// The catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog, err = consent.NewCatalog(consent.CatalogConfig{Now: func() time.Time { return h.Now() }}); err != nil {

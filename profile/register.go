@@ -34,28 +34,45 @@ const maxNameLen = 200
 // Register creates an active account with a password (the CLI's `facet users create` and the
 // registration page). email is trimmed and lower-cased. name, when given, is split into the
 // given_name and family_name profile fields, visible to apps only with consent
-// ("on_request"). Errors a caller can show: ErrEmailTaken and *FieldError.
+// ("on_request"). The address starts unverified. Errors a caller can show: ErrEmailTaken
+// (another account holds the address, confirmed or not: an administrator creating a second
+// account for one address is a mistake to point out) and *FieldError.
 func (h *Handler) Register(ctx context.Context, email, password, name string, admin bool) (storage.User, error) {
+	u, _, err := h.createAccount(ctx, email, password, name, admin, true)
+	return u, err
+}
+
+// createAccount is Register. With refuseTaken false (the registration page) it refuses no
+// address: an unconfirmed one reserves nothing, so several accounts may hold it until one
+// confirms it (storage.AccountStore); for an address another account has confirmed it
+// creates the account all the same, holding the address unverified (it cannot confirm it
+// while the owner keeps it), and returns the confirmed holder's id as owner, so that the page answers alike
+// whether an address is taken or not.
+func (h *Handler) createAccount(ctx context.Context, email, password, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
 	email = normalizeEmail(email)
 	errs := h.checkRegistration(email, password, name)
 	for _, field := range []string{"email", "password", "name"} {
 		if msg, ok := errs[field]; ok {
-			return storage.User{}, &FieldError{Field: field, Msg: msg}
+			return storage.User{}, "", &FieldError{Field: field, Msg: msg}
 		}
 	}
-	// Checked before the expensive hash; the unique index still decides a race.
-	switch _, err := h.Store.GetUserByEmail(ctx, email); {
-	case err == nil:
-		return storage.User{}, ErrEmailTaken
-	case !errors.Is(err, storage.ErrNotFound):
-		return storage.User{}, fmt.Errorf("get user by email: %w", err)
+	// Checked before the expensive hash.
+	holders, err := h.Store.UsersByEmail(ctx, email, 1)
+	if err != nil {
+		return storage.User{}, "", fmt.Errorf("users by email: %w", err)
+	}
+	if len(holders) > 0 && refuseTaken {
+		return storage.User{}, "", ErrEmailTaken
+	}
+	if len(holders) > 0 && holders[0].EmailVerified {
+		owner = holders[0].ID
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
-		return storage.User{}, err
+		return storage.User{}, "", err
 	}
 	now := h.Now().UTC()
-	u := storage.User{
+	u = storage.User{
 		ID:           newID(),
 		Email:        email,
 		PasswordHash: hash,
@@ -66,9 +83,7 @@ func (h *Handler) Register(ctx context.Context, email, password, name string, ad
 	}
 	err = h.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.Store.CreateUser(ctx, u); err != nil {
-			if errors.Is(err, storage.ErrAlreadyExists) {
-				return ErrEmailTaken
-			}
+			// An unverified address never collides: only the id could.
 			return fmt.Errorf("create user: %w", err)
 		}
 		fields := nameFields(u.ID, name)
@@ -84,9 +99,36 @@ func (h *Handler) Register(ctx context.Context, email, password, name string, ad
 		return nil
 	})
 	if err != nil {
-		return storage.User{}, err
+		return storage.User{}, "", err
 	}
-	return u, nil
+	return u, owner, nil
+}
+
+// verifiedOwner returns the id of the account holding addr verified, "" when none does.
+func (h *Handler) verifiedOwner(ctx context.Context, addr string) (string, error) {
+	users, err := h.Store.UsersByEmail(ctx, addr, 1)
+	if err != nil {
+		return "", fmt.Errorf("users by email: %w", err)
+	}
+	if len(users) == 0 || !users[0].EmailVerified {
+		return "", nil
+	}
+	return users[0].ID, nil
+}
+
+// PurgeUnverified deletes the accounts older than cfg.UnverifiedAccountTTL that have no way
+// in but an unconfirmed email address (no confirmed address, phone number or username), with
+// their tokens, and returns how many. cmd runs it in its periodic cleanup, on one node at a
+// time.
+func (h *Handler) PurgeUnverified(ctx context.Context) (int, error) {
+	ids, err := h.Store.DeleteUnverifiedUsers(ctx, h.Now().Add(-h.cfg.UnverifiedAccountTTL))
+	if err != nil {
+		return 0, fmt.Errorf("purge unverified accounts: %w", err)
+	}
+	for _, id := range ids {
+		h.Logger.InfoContext(ctx, "unverified account expired", "user_id", id)
+	}
+	return len(ids), nil
 }
 
 // checkRegistration returns the catalog text for each invalid field of an already
@@ -182,8 +224,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
 	password, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
 
-	// Registration tells whether an email is taken, so it is throttled per IP like login.
-	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + h.clientAddr(r), limit: h.limits.RegisterPerIP}})
+	// Registration costs a password hash and may mail an account's owner: throttled per IP
+	// like login.
+	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + rateKey(h.clientAddr(r)), limit: h.limits.RegisterPerIP}})
 	if err != nil {
 		h.serverError(w, r, "count registration", err)
 		return
@@ -203,13 +246,12 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	}
-	u, err := h.Register(ctx, page.Email, password, page.Name, false)
+	// An address another account has confirmed is not refused here: the answer would tell
+	// anyone which addresses have accounts (OWASP ASVS 5.0 V6.3.8). The new account holds it
+	// unverified and cannot confirm it; the owner is told instead.
+	u, owner, err := h.createAccount(ctx, page.Email, password, page.Name, false, false)
 	var fe *FieldError
 	switch {
-	case errors.Is(err, ErrEmailTaken):
-		page.Errors["email"] = templates.T("register.email_taken")
-		h.render(w, r, http.StatusConflict, "register", page)
-		return
 	case errors.As(err, &fe):
 		page.Errors[fe.Field] = fe.Msg
 		h.render(w, r, http.StatusUnprocessableEntity, "register", page)
@@ -225,5 +267,12 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	h.Record(ctx, r, u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
 	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
+	if owner != "" {
+		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
+		if err := h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
+			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err,
+				"request_id", requestID(w, r))
+		}
+	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -46,11 +47,21 @@ type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (subject, clientID string, scopes []string, err error)
 }
 
+// AuthTimeVerifier is a TokenVerifier that can also tell when the user logged in for the
+// grant a token descends from (oauth implements it): the zero time when unknown or the token
+// is no longer active, an error only when it cannot answer (storage). Without it, or without
+// a recorded login time, bearer calls cannot change contacts: the recent-login rule fails
+// closed.
+type AuthTimeVerifier interface {
+	AccessTokenAuthTime(ctx context.Context, token string) (time.Time, error)
+}
+
 // caller is who calls the account API: the user, and the app when a bearer token was used.
 type caller struct {
 	User     storage.User
 	Session  storage.Session // zero for bearer calls
 	ClientID string          // empty for browser-session calls
+	token    string          // the bearer token, for AuthTimeVerifier
 }
 
 type callerKey struct{}
@@ -99,7 +110,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				writeAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
 				return
 			}
-			c = caller{User: u, ClientID: clientID}
+			c = caller{User: u, ClientID: clientID, token: strings.TrimSpace(token)}
 		} else {
 			s, ok, err := h.Current(r)
 			if err != nil {

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -60,7 +60,7 @@ func TestCookieAcrossNodesAndTampering(t *testing.T) {
 }
 
 func TestSecureCookie(t *testing.T) {
-	b := storagetest.Backends(t)[0]
+	b := sqltest.Backends(t)[0]
 	store := b.Open(t)
 	tpl, err := templates.New()
 	if err != nil {

@@ -35,7 +35,8 @@ const (
 	UserPurged          = "purged"
 )
 
-// User is an account. Email is stored lower-cased and is unique among users.
+// User is an account. Email is stored lower-cased. A verified Email is unique among users; an
+// unverified one may be held by several accounts (see AccountStore).
 type User struct {
 	ID            string    `db:"id"`
 	Email         string    `db:"email"`
@@ -145,6 +146,8 @@ type Storage interface {
 	// Users.
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByEmail returns the account holding email verified, else the oldest holding it
+	// unverified (AccountStore.UsersByEmail's first).
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error

@@ -58,7 +58,6 @@ var english = map[string]string{
 	"register.login_link":       "Log in",
 	"register.email_required":   "Enter your email address.",
 	"register.email_invalid":    "Enter an email address like name@example.com.",
-	"register.email_taken":      "An account with this email already exists. Log in instead, or use another address.",
 	"register.password_short":   "Use at least 8 characters.",
 	"register.password_long":    "Use at most 128 characters.",
 	"register.password_common":  "This password is too common and easy to guess. Choose another one.",

@@ -127,7 +127,10 @@ func (a *app) build(ctx context.Context) error {
 		Development:     cfg.Mode == modeDevelopment,
 		PhoneRegion:     cfg.PhoneRegion,
 		MaxPhotoBytes:   cfg.MaxPhotoBytes,
+		HoldMemory:      cfg.HoldMemory,
 		RecentAuth:      cfg.RecentAuth,
+
+		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, a.store, tmpl, a.logger)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -158,6 +161,7 @@ func (a *app) build(ctx context.Context) error {
 	// The account API accepts the provider's access tokens (scope "account"), and a user
 	// whose profile lacks mandatory fields completes it before any app signs them in.
 	prof.Tokens = provider
+	var _ profile.AuthTimeVerifier = provider
 	provider.Completion = prof
 
 	var rp *demo
@@ -190,7 +194,7 @@ func (a *app) build(ctx context.Context) error {
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
-	a.handler = observe(h, a.logger, metrics, tmpl)
+	a.handler = observe(h, a.logger, metrics, tmpl, prof.BodyLimit)
 
 	// The metrics (route counters, tokens issued, process figures) are for the operator, not
 	// the public: serve puts them on their own listener (metrics_listen), never on r.

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a server goroutine writing and a test reading.
@@ -46,7 +46,7 @@ type testServer struct {
 	logs *syncBuffer
 }
 
-func newTestServer(t *testing.T, b storagetest.Backend, env map[string]string) *testServer {
+func newTestServer(t *testing.T, b sqltest.Backend, env map[string]string) *testServer {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
@@ -100,7 +100,7 @@ func (s *testServer) do(t *testing.T, method, path string, header http.Header, b
 }
 
 func TestHealth(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newTestServer(t, b, nil)
 			for _, path := range []string{"/health/alive", "/health/ready"} {
@@ -117,7 +117,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestReadyWhenDatabaseDown(t *testing.T) {
-	s := newTestServer(t, storagetest.Backends(t)[0], nil)
+	s := newTestServer(t, sqltest.Backends(t)[0], nil)
 	if err := s.app.store.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestReadyWhenDatabaseDown(t *testing.T) {
 
 // TestBrowserProtections: SECURITY.md 13 on browser pages, not on protocol endpoints.
 func TestBrowserProtections(t *testing.T) {
-	s := newTestServer(t, storagetest.Backends(t)[0], nil)
+	s := newTestServer(t, sqltest.Backends(t)[0], nil)
 
 	for _, path := range []string{"/demo", "/login", "/register", "/"} {
 		resp, _ := s.do(t, http.MethodGet, path, nil, nil)
@@ -189,7 +189,7 @@ func TestBrowserProtections(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	s := newTestServer(t, storagetest.Backends(t)[0], nil)
+	s := newTestServer(t, sqltest.Backends(t)[0], nil)
 	resp, body := s.do(t, http.MethodGet, "/no/such/page", http.Header{"Accept": {"text/html"}}, nil)
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("browser 404: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -204,7 +204,7 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestMetricsAndAccessLog(t *testing.T) {
-	s := newTestServer(t, storagetest.Backends(t)[0], nil)
+	s := newTestServer(t, sqltest.Backends(t)[0], nil)
 	s.do(t, http.MethodGet, "/health/alive", nil, nil)
 	s.do(t, http.MethodGet, "/demo/callback?code=SECRETCODE123&state=STATE456", nil, nil)
 
@@ -248,7 +248,7 @@ func TestPanicRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), logger, m, nil)
+	h := observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), logger, m, nil, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 	if rec.Code != http.StatusInternalServerError {
@@ -273,7 +273,7 @@ func TestBodyLimit(t *testing.T) {
 	var readErr error
 	h := observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, readErr = io.ReadAll(r.Body)
-	}), logger, m, nil)
+	}), logger, m, nil, nil)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", bytes.NewReader(make([]byte, maxBodyBytes+1))))
 	var tooLarge *http.MaxBytesError
 	if !errors.As(readErr, &tooLarge) {
@@ -376,7 +376,7 @@ func TestServe(t *testing.T) {
 // TestCleanup: the maintenance job removes expired tokens and sessions, on the lease holder
 // only.
 func TestCleanup(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newTestServer(t, b, map[string]string{"FACET_DEMO": "false"})
 			ctx := t.Context()
@@ -431,7 +431,7 @@ func TestCleanup(t *testing.T) {
 // the rest takes the defaults, and the injected clock reaches the modules.
 func TestNewAppMinimalConfig(t *testing.T) {
 	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	cfg := Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: storagetest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
+	cfg := Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -451,7 +451,7 @@ func TestNewAppMinimalConfig(t *testing.T) {
 // TestCleanupPurgesEvents: under the cleanup lease, activity-log events older than
 // event_retention go and recent ones stay.
 func TestCleanupPurgesEvents(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newTestServer(t, b, map[string]string{"FACET_DEMO": "false", "FACET_EVENT_RETENTION": "720h"})
 			ctx := t.Context()

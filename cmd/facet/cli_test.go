@@ -11,7 +11,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // facetCLI runs the program against one database, as an operator would.
@@ -21,7 +21,7 @@ type facetCLI struct {
 	stdin io.Reader // what the next command reads as standard input
 }
 
-func newFacetCLI(t *testing.T, b storagetest.Backend) *facetCLI {
+func newFacetCLI(t *testing.T, b sqltest.Backend) *facetCLI {
 	t.Helper()
 	return &facetCLI{t: t, env: map[string]string{
 		"FACET_DATABASE_URL": b.NewURL(t),
@@ -59,7 +59,7 @@ func (c *facetCLI) mustJSON(v any, args ...string) {
 }
 
 func TestCLIMigrate(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			cli := newFacetCLI(t, b)
 			out := cli.must("migrate")
@@ -72,7 +72,7 @@ func TestCLIMigrate(t *testing.T) {
 }
 
 func TestCLIClients(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			cli := newFacetCLI(t, b)
 
@@ -163,7 +163,7 @@ func TestCLIClients(t *testing.T) {
 // follow, however it is written on the command line; a client registered before the rule
 // can still be named (after "--") and updated.
 func TestCLIClientIDStartsWithLetterOrDigit(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			cli := newFacetCLI(t, b)
 			create := []string{"clients", "create", "--name", "Dash", "--public", "--redirect-uri", "https://dash.example.com/cb"}
@@ -208,7 +208,7 @@ func TestCLIClientIDStartsWithLetterOrDigit(t *testing.T) {
 }
 
 func TestCLIUsers(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			cli := newFacetCLI(t, b)
 			var u userJSON
@@ -265,7 +265,7 @@ func TestCLIUsers(t *testing.T) {
 }
 
 func TestCLIKeys(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			cli := newFacetCLI(t, b)
 			var keys []keyJSON
@@ -314,7 +314,7 @@ func TestCLIKeys(t *testing.T) {
 // TestCLISharedSecret: in development mode the generated system secret is stored once, so a
 // key rotated by the CLI can be opened by serve (and by every other node).
 func TestCLISharedSecret(t *testing.T) {
-	b := storagetest.Backends(t)[0]
+	b := sqltest.Backends(t)[0]
 	cli := newFacetCLI(t, b)
 	cli.must("keys", "rotate")
 	cfg, err := loadConfig("", envOf(cli.env), nil)

@@ -101,11 +101,16 @@ type Config struct {
 	MemoryLimit    int64         // Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto
 	RecentAuth     time.Duration // how recent a login must be to change email or phone
 	EventRetention time.Duration // how long the activity log keeps events
+	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
+	UnverifiedAccountTTL time.Duration
 
 	// Not loaded from configuration; tests inject them.
 
 	// Now is the clock of every module; nil means time.Now.
 	Now func() time.Time
+	// HoldMemory raises the soft memory limit by bytes until the returned function is called
+	// (memoryReserve.Hold); serve sets it under the automatic limit, nil leaves the limit be.
+	HoldMemory func(bytes int64) (release func())
 	// HTTPClient is what the demo relying party uses to reach the issuer (discovery, token,
 	// userinfo); nil means a client with a timeout.
 	HTTPClient *http.Client
@@ -165,6 +170,7 @@ func settings() []setting {
 		{Key: "max_photo_bytes", Flag: "max-photo-bytes", Default: "5MiB", Help: "largest photo upload: bytes, or with KiB/MiB", Serve: true},
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
+		{Key: "unverified_account_ttl", Flag: "unverified-account-ttl", Default: "168h", Help: "how long an account whose only way in is an unconfirmed email address lives before the cleanup job deletes it", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
@@ -269,6 +275,7 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		{"session_absolute", &cfg.SessionAbsolute},
 		{"recent_auth", &cfg.RecentAuth},
 		{"event_retention", &cfg.EventRetention},
+		{"unverified_account_ttl", &cfg.UnverifiedAccountTTL},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(k.String(d.key))
@@ -456,6 +463,7 @@ func (cfg Config) withDefaults() Config {
 	dur(&cfg.SessionAbsolute, "session_absolute")
 	dur(&cfg.RecentAuth, "recent_auth")
 	dur(&cfg.EventRetention, "event_retention")
+	dur(&cfg.UnverifiedAccountTTL, "unverified_account_ttl")
 	str(&cfg.SMTPTLS, "smtp_tls")
 	str(&cfg.MailFrom, "mail_from")
 	str(&cfg.PhoneRegion, "phone_region")

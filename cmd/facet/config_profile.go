@@ -131,6 +131,9 @@ func (cfg Config) validateProfile() error {
 	if cfg.EventRetention <= 0 {
 		errs = append(errs, fmt.Errorf("event_retention must be positive, got %s", cfg.EventRetention))
 	}
+	if cfg.UnverifiedAccountTTL <= 0 {
+		errs = append(errs, fmt.Errorf("unverified_account_ttl must be positive, got %s", cfg.UnverifiedAccountTTL))
+	}
 	return errors.Join(errs...)
 }
 

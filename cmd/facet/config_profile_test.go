@@ -10,7 +10,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConfigProfileDefaults: the personal-account keys' defaults, and sms_sender following
@@ -36,6 +36,7 @@ func TestConfigProfileDefaults(t *testing.T) {
 		{"max_photo_bytes", cfg.MaxPhotoBytes, int64(5 << 20)},
 		{"recent_auth", cfg.RecentAuth, 15 * time.Minute},
 		{"event_retention", cfg.EventRetention, 365 * 24 * time.Hour},
+		{"unverified_account_ttl", cfg.UnverifiedAccountTTL, 7 * 24 * time.Hour},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -154,6 +155,7 @@ func TestConfigProfileInvalid(t *testing.T) {
 		{"zero photo size", map[string]string{"FACET_MAX_PHOTO_BYTES": "0"}, []string{"max_photo_bytes"}},
 		{"bad recent auth", map[string]string{"FACET_RECENT_AUTH": "soon"}, []string{"recent_auth"}},
 		{"negative retention", map[string]string{"FACET_EVENT_RETENTION": "-1h"}, []string{"event_retention"}},
+		{"zero unverified account ttl", map[string]string{"FACET_UNVERIFIED_ACCOUNT_TTL": "0s"}, []string{"unverified_account_ttl"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,7 +202,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 // the account pages and the consent service; a bad key stops newApp; the SMTP password is not
 // in the start-up log.
 func TestNewAppCatalog(t *testing.T) {
-	dbURL := storagetest.Backends(t)[0].NewURL(t)
+	dbURL := sqltest.Backends(t)[0].NewURL(t)
 	var logs syncBuffer
 	cfg := Config{
 		Issuer: "http://127.0.0.1:1", DatabaseURL: dbURL,
@@ -249,7 +251,7 @@ func TestNewAppCatalog(t *testing.T) {
 // verification disabled (profile answers 503), and says so in the log.
 func TestNewAppProductionWithoutSMTP(t *testing.T) {
 	var logs syncBuffer
-	cfg := Config{Issuer: "https://id.example.com", DatabaseURL: storagetest.Backends(t)[0].NewURL(t), Mode: modeProduction, Secret: testSecret}
+	cfg := Config{Issuer: "https://id.example.com", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Mode: modeProduction, Secret: testSecret}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // browser is a cookie-keeping HTTP client that follows redirects, like a person's browser
@@ -103,17 +103,17 @@ func (b *browser) submit(body string, extra url.Values, button string) (*url.URL
 // Facet (registration, consent), back at /demo/callback with verified ID token claims and
 // userinfo, then RP-initiated logout back to /demo.
 func TestDemoSignInAndOut(t *testing.T) {
-	for _, backend := range storagetest.Backends(t) {
+	for _, backend := range sqltest.Backends(t) {
 		t.Run(backend.Name, func(t *testing.T) {
 			s := newTestServer(t, backend, nil)
 			b := newBrowser(t, s.URL)
 
-			u, status, body := b.page(http.MethodGet, "/demo", nil)
+			_, status, body := b.page(http.MethodGet, "/demo", nil)
 			if status != http.StatusOK || !strings.Contains(body, "Sign in with Facet") {
 				t.Fatalf("GET /demo: %d\n%s", status, body)
 			}
 			// Sign in: the authorization request sends us to Facet's login page.
-			u, status, body = b.submit(body, nil, "")
+			u, status, body := b.submit(body, nil, "")
 			if status != http.StatusOK || u.Path != "/login" {
 				t.Fatalf("after Sign in: %d at %s\n%s", status, u, body)
 			}
@@ -192,7 +192,7 @@ func TestDemoSignInAndOut(t *testing.T) {
 
 // TestDemoOff: with demo off there is no /demo and no demo client.
 func TestDemoOff(t *testing.T) {
-	s := newTestServer(t, storagetest.Backends(t)[0], map[string]string{"FACET_DEMO": "false"})
+	s := newTestServer(t, sqltest.Backends(t)[0], map[string]string{"FACET_DEMO": "false"})
 	resp, _ := s.do(t, http.MethodGet, "/demo", nil, nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /demo with demo off: %d", resp.StatusCode)
@@ -205,7 +205,7 @@ func TestDemoOff(t *testing.T) {
 // TestDemoClientFollowsIssuer: a second start with another issuer (a new port) updates the
 // demo client's URLs instead of failing; the same issuer leaves it alone.
 func TestDemoClientFollowsIssuer(t *testing.T) {
-	store := storagetest.Backends(t)[0].Open(t)
+	store := sqltest.Backends(t)[0].Open(t)
 	ctx := t.Context()
 	for _, issuer := range []string{"http://127.0.0.1:8080", "http://127.0.0.1:8080", "http://localhost:9090"} {
 		if err := registerDemoClient(ctx, issuer, store); err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 const rpRedirect = "https://rp.example.com/cb"
@@ -100,14 +100,14 @@ type signedUp struct {
 
 // signUpAndExchange starts a server on be, signs a new person up through a relying party
 // and redeems the code.
-func signUpAndExchange(t testing.TB, be storagetest.Backend, email, name string) signedUp {
+func signUpAndExchange(t testing.TB, be sqltest.Backend, email, name string) signedUp {
 	t.Helper()
 	return signUpAndExchangeOn(t, be, nil, email, name)
 }
 
 // signUpAndExchangeOn is signUpAndExchange on a server with clock c (nil: the wall clock)
 // and opts applied to its Config.
-func signUpAndExchangeOn(t testing.TB, be storagetest.Backend, c *clock, email, name string, opts ...func(*Config)) signedUp {
+func signUpAndExchangeOn(t testing.TB, be sqltest.Backend, c *clock, email, name string, opts ...func(*Config)) signedUp {
 	t.Helper()
 	s := signedUp{f: startFacet(t, be.NewURL(t), c, opts...)}
 	s.r = newRP(t, s.f)
@@ -211,7 +211,7 @@ func oauthError(t testing.TB, err error) string {
 }
 
 func TestFullFlow(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "alex@example.com", "Alex Timofeeva")
 			f, r, b, ar, tok := s.f, s.r, s.b, s.ar, s.tok

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConfigMetricsListen: the metrics listener defaults to loopback; off or an empty value
@@ -60,7 +60,7 @@ func TestConfigMetricsListen(t *testing.T) {
 // this machine unless allow_dev_on_public_issuer says otherwise, since it lists every user's
 // codes at /dev/mail. Production is not concerned.
 func TestDevelopmentPublicIssuer(t *testing.T) {
-	be := storagetest.Backends(t)[0]
+	be := sqltest.Backends(t)[0]
 	logger := slog.New(slog.DiscardHandler)
 	for _, issuer := range []string{"http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://127.0.0.2"} {
 		a, err := newApp(t.Context(), Config{Issuer: issuer, DatabaseURL: be.NewURL(t)}, logger)
@@ -145,7 +145,7 @@ func TestDevelopmentPublicIssuer(t *testing.T) {
 // this machine, through the router: a remote peer, or a loopback peer that is a proxy
 // forwarding someone (trusted or not), gets 404.
 func TestDevMailLoopbackOnly(t *testing.T) {
-	be := storagetest.Backends(t)[0]
+	be := sqltest.Backends(t)[0]
 	f := startFacet(t, be.NewURL(t), nil, func(c *Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	})

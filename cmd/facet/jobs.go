@@ -26,8 +26,9 @@ func (a *app) runJobs(ctx context.Context) {
 	}
 }
 
-// cleanupOnce removes expired tokens and sessions, and activity-log events older than
-// event_retention, when this node holds the cleanup lease. Expired tokens and sessions are
+// cleanupOnce removes expired tokens and sessions, activity-log events older than
+// event_retention and accounts left with only an unconfirmed email for longer than
+// unverified_account_ttl, when this node holds the cleanup lease. Expired tokens and sessions are
 // already refused by every check; for them this only keeps the tables small. Old events are
 // personal data kept no longer than announced.
 func (a *app) cleanupOnce(ctx context.Context, holder string) {
@@ -54,7 +55,12 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: old activity-log events", "err", err)
 	}
-	if tokens > 0 || sessions > 0 || events > 0 {
-		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events)
+	unverified, err := a.prof.PurgeUnverified(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: unverified accounts", "err", err)
+	}
+	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 {
+		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events,
+			"unverified_accounts", unverified)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 var smtpCodeRE = regexp.MustCompile(`\b(\d{6})\b`)
@@ -19,7 +19,7 @@ var smtpCodeRE = regexp.MustCompile(`\b(\d{6})\b`)
 // server, and the code from that mail verifies the address.
 func TestVerificationMailOverSMTP(t *testing.T) {
 	box := notifytest.StartMailbox(t)
-	be := storagetest.Backends(t)[0]
+	be := sqltest.Backends(t)[0]
 	f := startFacet(t, be.NewURL(t), nil, func(cfg *Config) {
 		cfg.SMTPHost = box.Host
 		cfg.SMTPPort = box.Port

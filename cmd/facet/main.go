@@ -146,7 +146,11 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	ctx := cmd.Context()
-	defer applyMemoryLimit(cfg.MemoryLimit, logger)()
+	restoreMemory, reserve := applyMemoryLimit(cfg.MemoryLimit, logger)
+	defer restoreMemory()
+	if reserve != nil {
+		cfg.HoldMemory = reserve.Hold
+	}
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		return err

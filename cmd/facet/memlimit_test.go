@@ -27,8 +27,9 @@ func TestParseMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestApplyMemoryLimit: auto is the base plus every hash slot's memory, GOGC is raised under
-// the limit, the previous limit and GOGC come back, and a limit already set (GOMEMLIMIT) is left alone. Not parallel: the limit is
+// TestApplyMemoryLimit: auto is the base plus every hash slot's memory, raised by what photo
+// decodes hold while they hold it; GOGC is raised under the limit; the previous limit and
+// GOGC come back; a limit already set (GOMEMLIMIT) is left alone. Not parallel: the limit is
 // the process's.
 func TestApplyMemoryLimit(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,9 +40,26 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if profile.PasswordHashMemory() < 19<<20 {
 		t.Fatalf("PasswordHashMemory() = %d, want at least one 19 MiB hash", profile.PasswordHashMemory())
 	}
-	restore := applyMemoryLimit(memoryLimitAuto, logger)
+	restore, reserve := applyMemoryLimit(memoryLimitAuto, logger)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("auto limit = %d, want %d", got, want)
+	}
+	if reserve == nil {
+		t.Fatal("auto gave no reserve for photo decodes")
+	}
+	decode := profile.PhotoDecodeMemory()
+	first, second := reserve.Hold(decode), reserve.Hold(1<<20)
+	if got := debug.SetMemoryLimit(-1); got != want+decode+1<<20 {
+		t.Errorf("limit while two decodes hold memory = %d, want %d", got, want+decode+1<<20)
+	}
+	first()
+	first() // a second call releases nothing more
+	if got := debug.SetMemoryLimit(-1); got != want+1<<20 {
+		t.Errorf("limit after one decode = %d, want %d", got, want+1<<20)
+	}
+	second()
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("limit after both decodes = %d, want %d", got, want)
 	}
 	if os.Getenv("GOGC") == "" {
 		got := debug.SetGCPercent(gcPercentUnderLimit)
@@ -50,7 +68,11 @@ func TestApplyMemoryLimit(t *testing.T) {
 		}
 	}
 	// A second call sees a limit in force and keeps it, as with GOMEMLIMIT.
-	applyMemoryLimit(512<<20, logger)()
+	restoreFixed, fixedReserve := applyMemoryLimit(512<<20, logger)
+	restoreFixed()
+	if fixedReserve != nil {
+		t.Error("a limit already in force gave a reserve")
+	}
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("limit after a call under an existing limit = %d, want %d kept", got, want)
 	}
@@ -63,7 +85,11 @@ func TestApplyMemoryLimit(t *testing.T) {
 			t.Errorf("GOGC after restore = %d, want 100", got)
 		}
 	}
-	applyMemoryLimit(0, logger)()
+	restoreOff, offReserve := applyMemoryLimit(0, logger)
+	restoreOff()
+	if offReserve != nil {
+		t.Error("memory_limit off gave a reserve")
+	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("off set a limit: %d", got)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// maxBodyBytes bounds every request body; handlers that need more (uploads) set their own
-// limit before reading.
+// maxBodyBytes bounds every request body except those of the routes that name a larger limit
+// of their own (photo uploads: see observe's bodyLimit).
 const maxBodyBytes = 1 << 20
 
 // contentSecurityPolicy is sent with every browser page. There is no form-action directive on
@@ -85,7 +85,10 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 
 // observe wraps the whole router: request id, panic recovery, body limit, access log and
 // metrics. It is the outermost layer so a panic anywhere still gets a 500 and a log line.
-func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *templates.Templates) http.Handler {
+// bodyLimit names the body limit of the few routes that take more than maxBodyBytes (it
+// answers false for every other request); nil keeps maxBodyBytes for all. Handlers still
+// set their own tighter limit before reading: this one only keeps any body bounded.
+func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *templates.Templates, bodyLimit func(*http.Request) (int64, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		// One allocation for the request's bookkeeping.
@@ -94,7 +97,13 @@ func observe(next http.Handler, logger *slog.Logger, m *httpMetrics, t *template
 		ctx := context.WithValue(r.Context(), requestInfoKey, info)
 		r = r.WithContext(ctx)
 		w.Header()["X-Request-Id"] = []string{info.id}
-		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+		limit := int64(maxBodyBytes)
+		if bodyLimit != nil {
+			if n, ok := bodyLimit(r); ok {
+				limit = n
+			}
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 
 		defer func() {
 			if p := recover(); p != nil {

@@ -9,13 +9,13 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestAuthorizeRejects covers bad authorization requests: each gets the right OAuth2 error
 // (or an error page when the redirect URI cannot be trusted) and stores nothing.
 func TestAuthorizeRejects(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f := startFacet(t, be.NewURL(t), nil)
 			r := newRP(t, f)
@@ -138,7 +138,7 @@ func TestAuthorizeRejects(t *testing.T) {
 
 // TestTokenRejects covers bad token requests.
 func TestTokenRejects(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			clock := newClock()
 			f := startFacet(t, be.NewURL(t), clock)

@@ -24,7 +24,7 @@ import (
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // outageDB is a database a test can take away from a running server: for SQLite the store
@@ -32,17 +32,17 @@ import (
 // connections are terminated and new ones refused (ALLOW_CONNECTIONS false holds for
 // superusers too, where CONNECTION LIMIT does not).
 type outageDB struct {
-	be   storagetest.Backend
+	be   sqltest.Backend
 	url  string
 	name string // PostgreSQL database name
 }
 
-func newOutageDB(t *testing.T, be storagetest.Backend) *outageDB {
+func newOutageDB(t *testing.T, be sqltest.Backend) *outageDB {
 	t.Helper()
 	if be.Name == sqlstore.DialectSQLite {
 		return &outageDB{be: be, url: be.NewURL(t)}
 	}
-	base := os.Getenv(storagetest.EnvDatabaseURL)
+	base := os.Getenv(sqltest.EnvDatabaseURL)
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func (d *outageDB) restart(t *testing.T) {
 // pgAdmin runs one statement on the server of FACET_TEST_DATABASE_URL.
 func pgAdmin(t *testing.T, stmt string) {
 	t.Helper()
-	db, err := sql.Open("postgres", os.Getenv(storagetest.EnvDatabaseURL))
+	db, err := sql.Open("postgres", os.Getenv(sqltest.EnvDatabaseURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ type outageCall struct {
 // logged at ERROR. Once PostgreSQL is back, the same tokens work at once: no failure was
 // cached and nothing was revoked.
 func TestDatabaseOutage(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			db := newOutageDB(t, be)
 			c := newClock()
@@ -309,7 +309,7 @@ func TestDatabaseOutage(t *testing.T) {
 // fosite's {"error": "error", "error_description": "The error is unrecognizable"}, not
 // invalid_client, and not "active": false.
 func TestStorageFaultAnswersServerError(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			db := newOutageDB(t, be)
 			f, logs := startFacetLogged(t, db.url, newClock())

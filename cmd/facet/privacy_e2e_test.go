@@ -11,14 +11,14 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestPrivacyConsent walks issue 4 end to end with the go-oidc relying party on both
 // databases: selective consent, a field made private after consent, a field moved from
 // private to on request, the private profile, and Deny.
 func TestPrivacyConsent(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			f := startFacet(t, be.NewURL(t), nil)
 			r := newRP(t, f, "openid", "profile", "email")
@@ -29,7 +29,7 @@ func TestPrivacyConsent(t *testing.T) {
 			ar := r.start(oauth2.SetAuthURLParam("claims", `{"id_token":{"given_name":{"essential":true},"birthdate":null}}`))
 			p := b.get(ar.url)
 			reg := b.get(registerLink(t, p))
-			p = b.submit(reg, reg.formWith(t, "/register"), url.Values{
+			b.submit(reg, reg.formWith(t, "/register"), url.Values{
 				"email": {"privacy@example.com"}, "password": {"correct horse battery"}, "confirm": {"correct horse battery"},
 				"name": {"Alex Timofeeva"},
 			}, "")

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConsentPageSecurityHeaders: the consent page is rendered by the authorization endpoint,
@@ -21,7 +21,7 @@ import (
 // no other site can frame it and clickjack Allow (SECURITY.md 13). So do the HTML error pages
 // of protocol endpoints; their JSON does not get the page CSP.
 func TestConsentPageSecurityHeaders(t *testing.T) {
-	f := startFacet(t, storagetest.Backends(t)[0].NewURL(t), nil)
+	f := startFacet(t, sqltest.Backends(t)[0].NewURL(t), nil)
 	r := newRP(t, f)
 	b := newAgent(t, f.issuer)
 	ar := r.start()
@@ -98,7 +98,7 @@ func crossSite(b *agent, method, path string, form url.Values) page {
 // (RP-Initiated Logout 1.0 §2), while the user's confirmation goes to a same-origin form
 // endpoint another site cannot submit.
 func TestEndSessionCrossSite(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "bye@example.com", "Bye Bye")
 			f, r, b, tok := s.f, s.r, s.b, s.tok
@@ -155,7 +155,7 @@ func TestEndSessionCrossSite(t *testing.T) {
 // went through storage (code exchange). updated_at comes with released
 // profile claims, so the user makes given_name public first.
 func TestIDTokenNumericClaims(t *testing.T) {
-	f := startFacet(t, storagetest.Backends(t)[0].NewURL(t), nil)
+	f := startFacet(t, sqltest.Backends(t)[0].NewURL(t), nil)
 	r := newRP(t, f)
 	b := newAgent(t, f.issuer)
 	ar := r.start()
@@ -241,7 +241,7 @@ func rawRequest(t *testing.T, f *facet, method, path, contentType string, body i
 // mistyped requests to the protocol endpoints get the right OAuth2 error or a readable HTML
 // page, never a 5xx, and store nothing.
 func TestProtocolBadInput(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "bad@example.com", "Bad Input")
 			f, r, ar, tok := s.f, s.r, s.ar, s.tok

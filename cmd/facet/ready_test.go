@@ -8,7 +8,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // getReady polls /health/ready and returns its status and body.
@@ -60,7 +60,7 @@ func reconnected(t *testing.T, f *facet, c *clock) (int, map[string]string) {
 // ready, and the answer names the check that failed. Within readyTTL a poll gets the cached
 // verdict; once the database writes again, the node is ready again.
 func TestReadyReadOnlyDatabase(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			db := newOutageDB(t, be)
 			c := newClock()

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // The reuse grace of rotated refresh tokens (refresh_token_grace), black-box through the
@@ -44,7 +44,7 @@ func wantUserinfo(t testing.TB, r *rp, tok *oauth2.Token, what string) {
 // token within the grace and gets a working pair; the family lives on with one live refresh
 // token, and the successor nobody received is revoked with its access token.
 func TestRefreshGraceRetry(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			c := newClock()
 			s := signUpAndExchangeOn(t, be, c, "grace@example.com", "", withGrace(testGrace))
@@ -102,7 +102,7 @@ func TestRefreshReuseOutsideGrace(t *testing.T) {
 		{"grace 0", 0, 0, false},
 		{"revoked family within the grace", testGrace, time.Second, true},
 	}
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		for _, tc := range cases {
 			t.Run(be.Name+"/"+tc.name, func(t *testing.T) {
 				c := newClock()
@@ -176,7 +176,7 @@ func raceRefresh(t *testing.T, r *rp, token string, n int) []*oauth2.Token {
 // the others get invalid_grant (the token is spent: asking them to retry would have them
 // present a rotated token), none a 5xx.
 func TestRefreshRace(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "race@example.com", "")
 			if wins := raceRefresh(t, s.r, s.tok.RefreshToken, 16); len(wins) != 1 {
@@ -191,7 +191,7 @@ func TestRefreshRace(t *testing.T) {
 // never forks: afterwards exactly one refresh token handed out is live, only its access token
 // is active, and it refreshes. None gets a 5xx; the losers get invalid_grant.
 func TestRefreshRaceGrace(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchangeOn(t, be, newClock(), "race-grace@example.com", "", withGrace(testGrace))
 			r := s.r

@@ -10,13 +10,13 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestRestart stops the server and starts a new one on the same database and address:
 // signing keys, browser sessions and refresh tokens survive.
 func TestRestart(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			dbURL := be.NewURL(t)
 			f1 := startFacet(t, dbURL, nil)
@@ -55,13 +55,13 @@ func TestRestart(t *testing.T) {
 }
 
 // benchFacet prepares a server, a confidential client and a user with tokens.
-func benchFacet(b *testing.B, be storagetest.Backend) (*facet, *rp, *oauth2.Token) {
+func benchFacet(b *testing.B, be sqltest.Backend) (*facet, *rp, *oauth2.Token) {
 	s := signUpAndExchange(b, be, "bench@example.com", "Bench Mark")
 	return s.f, s.r, s.tok
 }
 
 func BenchmarkTokenClientCredentials(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f, r, _ := benchFacet(b, be)
 			body := url.Values{"grant_type": {"client_credentials"}}.Encode()
@@ -76,7 +76,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 
 // BenchmarkTokenRefresh measures a refresh (rotation) with the served default reuse grace.
 func BenchmarkTokenRefresh(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := signUpAndExchangeOn(b, be, nil, "bench@example.com", "Bench Mark", withGrace(testGrace))
 			r, tok := s.r, s.tok
@@ -95,7 +95,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 }
 
 func BenchmarkIntrospect(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f, r, tok := benchFacet(b, be)
 			body := url.Values{"token": {tok.AccessToken}}.Encode()
@@ -109,7 +109,7 @@ func BenchmarkIntrospect(b *testing.B) {
 }
 
 func BenchmarkUserinfo(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f, _, tok := benchFacet(b, be)
 			b.ReportAllocs()
@@ -148,7 +148,7 @@ func benchPost(b *testing.B, f *facet, path string, r *rp, body string) {
 // (every catalog field, public, plus six rows the catalog does not know, which consent
 // skips), so each call releases the full profile and keeps the disclosure record.
 func BenchmarkUserinfo20Fields(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f := startFacet(b, be.NewURL(b), nil)
 			r := newRP(b, f, "openid", "profile", "email", "phone", "address")

@@ -26,7 +26,7 @@ import (
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // documentedKeyCacheTTL is how long a node may serve a stale JWKS after a rotation on another
@@ -169,8 +169,8 @@ const (
 // through one node is seen by the others at once (or, for signing keys, within the documented
 // cache time).
 func TestScaleOut(t *testing.T) {
-	var pg *storagetest.Backend
-	for _, be := range storagetest.Backends(t) {
+	var pg *sqltest.Backend
+	for _, be := range sqltest.Backends(t) {
 		if be.Name == sqlstore.DialectPostgres {
 			pg = &be
 		}

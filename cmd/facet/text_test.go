@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestInvalidTextRefused: NUL and invalid UTF-8 in a path, query, form, JSON body or OAuth2
 // parameter are a 400 on both backends — PostgreSQL would otherwise fail the query (SQLSTATE
 // 22021) with a 500 where SQLite stores the text or answers 404.
 func TestInvalidTextRefused(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := signUpAndExchange(t, be, "nul@example.com", "Nul Byte")
 			base := s.f.issuer

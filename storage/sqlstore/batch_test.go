@@ -8,14 +8,14 @@ import (
 
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestSQLiteGroupCommit runs many concurrent writes through SQLite's group commit: every
 // insert lands, a taken key fails alone with ErrAlreadyExists (the rest of its batch
 // commits), and of concurrent deactivations of one token exactly one succeeds.
 func TestSQLiteGroupCommit(t *testing.T) {
-	s := storagetest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
+	s := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	ctx := t.Context()
 	const n = 200
 	if err := s.CreateToken(ctx, benchToken(-1)); err != nil {
@@ -77,7 +77,7 @@ func TestSQLiteGroupCommit(t *testing.T) {
 // commit: every plain insert and every good unit lands; a unit whose code was used already,
 // or whose insert takes a used signature, fails with its own error and writes nothing.
 func TestSQLiteGroupCommitUnits(t *testing.T) {
-	s := storagetest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
+	s := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	ctx := t.Context()
 	const n = 200
 	code := func(i int) storage.Token {

@@ -150,7 +150,7 @@ func (s *Store) ListDisclosures(ctx context.Context, userID string) ([]storage.D
 // one round trip (two for an unprepared one). The field rows reuse the user row's columns:
 // field → id, value → email, privacy → password_hash, updated_at → created_at.
 const releasePostgres = `
-SELECT 0, u.id, COALESCE(u.email, ''), u.email_verified, u.password_hash, u.admin, u.status,
+SELECT 0, u.id, COALESCE(u.email, u.unverified_email, ''), u.email_verified, u.password_hash, u.admin, u.status,
        u.created_at, u.updated_at, COALESCE(p.private_profile, FALSE), u.release_version,
        g.client_id, g.scopes, g.claims, g.created_at, g.updated_at
   FROM users u

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // BenchmarkGetReleaseData reads what userinfo reads: a user with 20 profile fields, the
@@ -17,7 +17,7 @@ import (
 //   - stale: the node keeps data of an older version (a change between two reads, not timed):
 //     the version read, then the reads of a miss.
 func BenchmarkGetReleaseData(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			ctx := b.Context()
 			s := openURL(b, be.NewURL(b))

@@ -17,7 +17,7 @@ const releaseCacheSize = 4096
 // user's release_version it was read at (migration 0007). It is only ever trusted after a
 // fresh read of that version: triggers bump the version in the same transaction as every
 // change of the data, on whichever node, so an entry at the current version is the current
-// data. Nothing else invalidates entries, and nothing needs to: a stale entry is simply
+// data (TestReleaseTriggers fails for a table the release reads without such a trigger). Nothing else invalidates entries, and nothing needs to: a stale entry is simply
 // replaced at the next read. The zero value is an empty cache, so every Store starts with one
 // of its own.
 //
@@ -67,11 +67,4 @@ func (c *releaseCache) drop(k releaseKey) {
 	c.mu.Lock()
 	delete(c.m, k)
 	c.mu.Unlock()
-}
-
-// len returns the number of entries.
-func (c *releaseCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
 }

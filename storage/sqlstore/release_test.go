@@ -12,12 +12,13 @@ import (
 
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/storage/storagetest"
 )
 
 // TestConformanceNodes runs storagetest.RunNodes: two stores on one database, as two nodes.
 func TestConformanceNodes(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			storagetest.RunNodes(t, func(t *testing.T) (storage.Storage, storage.Storage) {
@@ -62,7 +63,7 @@ func rawDB(t testing.TB, dialect, url string) *sql.DB {
 // returns the kept data, and a user deleted under a kept entry (with its rows, by cascade)
 // is ErrNotFound.
 func TestReleaseVersion(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
@@ -143,9 +144,9 @@ func TestReleaseVersion(t *testing.T) {
 // wait for the first transaction, and two profile saves with overlapping fields would
 // deadlock.
 func TestReleaseVersionConcurrentWrites(t *testing.T) {
-	b := storagetest.Backend{Name: sqlstore.DialectPostgres}
-	if !slices.Contains(storagetest.Backends(t), b) {
-		t.Skipf("%s is not set", storagetest.EnvDatabaseURL)
+	b := sqltest.Backend{Name: sqlstore.DialectPostgres}
+	if !slices.Contains(sqltest.Backends(t), b) {
+		t.Skipf("%s is not set", sqltest.EnvDatabaseURL)
 	}
 	ctx := t.Context()
 	s := openURL(t, b.NewURL(t))

@@ -19,11 +19,12 @@ import (
 	"github.com/facetid/facet/migrations"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/storage/storagetest"
 )
 
 func TestConformance(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			storagetest.Run(t, func(t *testing.T) storage.Storage { return b.Open(t) })
@@ -64,7 +65,7 @@ func TestMigrationFoldersMatch(t *testing.T) {
 }
 
 func TestSQLiteBindType(t *testing.T) {
-	storagetest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
+	sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(t)
 	if got := sqlx.BindType("sqlite"); got != sqlx.QUESTION {
 		t.Errorf(`sqlx.BindType("sqlite") = %d, want sqlx.QUESTION (%d)`, got, sqlx.QUESTION)
 	}
@@ -98,8 +99,8 @@ func TestOpenURLs(t *testing.T) {
 			t.Errorf("database file not where the URL says: %v", err)
 		}
 	}
-	if slices.Contains(storagetest.Backends(t), storagetest.Backend{Name: sqlstore.DialectPostgres}) {
-		u := storagetest.Backend{Name: sqlstore.DialectPostgres}.NewURL(t)
+	if slices.Contains(sqltest.Backends(t), sqltest.Backend{Name: sqlstore.DialectPostgres}) {
+		u := sqltest.Backend{Name: sqlstore.DialectPostgres}.NewURL(t)
 		pg, err := sqlstore.Open(t.Context(), "postgresql://"+strings.TrimPrefix(u, "postgres://"), nil)
 		if err != nil {
 			t.Fatalf("Open postgresql://: %v", err)
@@ -122,7 +123,7 @@ func TestOpenURLs(t *testing.T) {
 // version table is created beforehand: goose retries its own creation after a second, which
 // would hide a missing lock around the migrations themselves.
 func TestMigrateConcurrently(t *testing.T) {
-	for _, b := range storagetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			url := b.NewURL(t)
@@ -199,7 +200,7 @@ func benchToken(i int) storage.Token {
 }
 
 func BenchmarkCreateToken(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := be.Open(b)
 			toks := make([]storage.Token, b.N)
@@ -218,7 +219,7 @@ func BenchmarkCreateToken(b *testing.B) {
 }
 
 func BenchmarkGetToken(b *testing.B) {
-	for _, be := range storagetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := be.Open(b)
 			const n = 1000

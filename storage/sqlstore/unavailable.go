@@ -10,6 +10,7 @@ import (
 	"net"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -33,7 +34,7 @@ var closedMessages = map[string]bool{"sql: database is closed": true, "sql: stat
 func isUnavailable(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		if pqErr.Severity == pq.Efatal || pqErr.Severity == pq.Epanic {
+		if pqErr.Severity == pqerror.SeverityFatal || pqErr.Severity == pqerror.SeverityPanic {
 			// The server ended the session: shut down, terminated, or it refuses connections
 			// to the database (ALLOW_CONNECTIONS false, too many connections).
 			return true

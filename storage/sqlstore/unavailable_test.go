@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/storagetest"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestUnavailable: a store that cannot reach its database answers storage.ErrUnavailable,
 // never ErrNotFound — callers would otherwise call a valid client or token unknown — and the
 // write probe works on a writable database again and again (one upserted row).
 func TestUnavailable(t *testing.T) {
-	for _, be := range storagetest.Backends(t) {
+	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := be.Open(t)
 			for range 2 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"github.com/facetid/facet/storage"
 )
@@ -18,8 +19,8 @@ func TestUnavailableClassification(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{"terminated by the administrator", &pq.Error{Severity: pq.Efatal, Code: "57P01"}, true},
-		{"database not accepting connections", &pq.Error{Severity: pq.Efatal, Code: "55000"}, true},
+		{"terminated by the administrator", &pq.Error{Severity: pqerror.SeverityFatal, Code: "57P01"}, true},
+		{"database not accepting connections", &pq.Error{Severity: pqerror.SeverityFatal, Code: "55000"}, true},
 		{"read-only transaction", &pq.Error{Severity: "ERROR", Code: "25006"}, true},
 		{"disk full", &pq.Error{Severity: "ERROR", Code: "53100"}, true},
 		{"connection failure", &pq.Error{Severity: "ERROR", Code: "08006"}, true},

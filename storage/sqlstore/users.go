@@ -3,16 +3,30 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/facetid/facet/storage"
 )
 
-const userCols = `id, email, email_verified, password_hash, admin, status, created_at, updated_at`
+const userCols = `id, email, unverified_email, email_verified, password_hash, admin, status, created_at, updated_at`
 
-// userSelect reads userCols; an account whose address was deleted has a NULL email (UNIQUE
-// admits many NULLs on both dialects), which storage.User carries as "".
-const userSelect = `id, COALESCE(email, ''), email_verified, password_hash, admin, status, created_at, updated_at`
+// userSelect reads a storage.User. users.email holds a verified address only (UNIQUE, which
+// admits many NULLs on both dialects) and users.unverified_email an address not confirmed
+// yet, which several accounts may hold (migration 0008); storage.User carries whichever is
+// set as Email, "" for an account without an address.
+const userSelect = `id, COALESCE(email, unverified_email, ''), email_verified, password_hash, admin, status, created_at, updated_at`
+
+// emailColumns splits u's address into the values of users.email and users.unverified_email:
+// only a verified address takes the unique column.
+func emailColumns(u storage.User) (verified, unverified string) {
+	if u.EmailVerified {
+		return u.Email, ""
+	}
+	return "", u.Email
+}
 
 func scanUser(sc scanner) (storage.User, error) {
 	var u storage.User
@@ -21,14 +35,15 @@ func scanUser(sc scanner) (storage.User, error) {
 	return u, err
 }
 
-// CreateUser stores u; ErrAlreadyExists when its id or email is taken. An empty Status is
+// CreateUser stores u; ErrAlreadyExists when its id or its verified email is taken. An empty Status is
 // stored as storage.UserActive.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	if u.Status == "" {
 		u.Status = storage.UserActive
 	}
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.CreatedAt), ts(u.UpdatedAt))
+	verified, unverified := emailColumns(u)
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?, ?, ?, ?)`,
+		u.ID, verified, unverified, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.CreatedAt), ts(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.ID, mapErr(err))
 	}
@@ -44,13 +59,121 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 	return u, nil
 }
 
-// GetUserByEmail returns the user with email (compared exactly; callers lower-case it).
+// GetUserByEmail returns the account holding email verified, else the oldest holding it
+// unverified (compared exactly; callers lower-case it).
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User, error) {
-	u, err := scanUser(s.row(ctx, `SELECT `+userSelect+` FROM users WHERE email = ?`, email))
+	users, err := s.UsersByEmail(ctx, email, 1)
 	if err != nil {
-		return storage.User{}, fmt.Errorf("get user by email: %w", mapErr(err))
+		return storage.User{}, fmt.Errorf("get user by email: %w", err)
 	}
-	return u, nil
+	if len(users) == 0 {
+		return storage.User{}, fmt.Errorf("get user by email: %w", storage.ErrNotFound)
+	}
+	return users[0], nil
+}
+
+// UsersByEmail returns up to limit accounts holding email: the verified holder first, then
+// the unverified holders, oldest first.
+func (s *Store) UsersByEmail(ctx context.Context, email string, limit int) ([]storage.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rows(ctx, `SELECT `+userSelect+` FROM users WHERE email = ? OR unverified_email = ?
+		ORDER BY email_verified DESC, created_at, id LIMIT ?`, email, email, limit)
+	if err != nil {
+		return nil, fmt.Errorf("users by email: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []storage.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users by email: %w", mapErr(err))
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("users by email: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// VerifyEmail makes email userID's verified address and takes it from every other account
+// holding it unverified, in one transaction; the unique index on users.email settles two
+// accounts confirming at once.
+func (s *Store) VerifyEmail(ctx context.Context, userID, email string, at time.Time) ([]string, error) {
+	var losers []string
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.execN(ctx, `UPDATE users SET email = ?, unverified_email = NULL, email_verified = TRUE, updated_at = ?
+			WHERE id = ?`, email, ts(at), userID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n == 0 {
+			return storage.ErrNotFound
+		}
+		rows, err := s.rows(ctx, `UPDATE users SET unverified_email = NULL, updated_at = ?
+			WHERE unverified_email = ? AND id <> ? RETURNING id`, ts(at), email, userID)
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return mapErr(err)
+			}
+			losers = append(losers, id)
+		}
+		return mapErr(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify email of %q: %w", userID, err)
+	}
+	slices.Sort(losers)
+	return losers, nil
+}
+
+// DeleteUnverifiedUsers removes the accounts created before createdBefore that have no way
+// back in but an unconfirmed address: no verified email, no verified phone number, no
+// preferred_username, not an administrator, and made since registration asked for a
+// confirmation (users.unverified_expires). Their tokens go with them, in one transaction.
+func (s *Store) DeleteUnverifiedUsers(ctx context.Context, createdBefore time.Time) ([]string, error) {
+	var ids []string
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		rows, err := s.rows(ctx, `SELECT u.id FROM users u
+			WHERE u.email IS NULL AND u.unverified_expires AND NOT u.admin AND u.status = ? AND u.created_at < ?
+			  AND NOT EXISTS (SELECT 1 FROM profile_fields f WHERE f.user_id = u.id
+			                  AND f.field IN ('phone_number', 'preferred_username') AND f.value <> '')
+			ORDER BY u.id`, storage.UserActive, ts(createdBefore))
+		if err != nil {
+			return mapErr(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return mapErr(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return mapErr(err)
+		}
+		for _, id := range ids {
+			if _, err := s.exec(ctx, `DELETE FROM tokens WHERE subject = ?`, id); err != nil {
+				return mapErr(err)
+			}
+			if _, err := s.exec(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete unverified users: %w", err)
+	}
+	return ids, nil
 }
 
 // ListUsers returns every user, oldest first.
@@ -75,11 +198,12 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 }
 
 // UpdateUser overwrites every field of the user u.ID but CreatedAt; ErrNotFound when absent,
-// ErrAlreadyExists when the new email is taken.
+// ErrAlreadyExists when the new email is verified and another account holds it verified.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
-	n, err := s.execN(ctx, `UPDATE users SET email = NULLIF(?, ''), email_verified = ?, password_hash = ?, admin = ?,
-		status = ?, updated_at = ? WHERE id = ?`,
-		u.Email, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.UpdatedAt), u.ID)
+	verified, unverified := emailColumns(u)
+	n, err := s.execN(ctx, `UPDATE users SET email = NULLIF(?, ''), unverified_email = NULLIF(?, ''), email_verified = ?,
+		password_hash = ?, admin = ?, status = ?, updated_at = ? WHERE id = ?`,
+		verified, unverified, u.EmailVerified, u.PasswordHash, u.Admin, u.Status, ts(u.UpdatedAt), u.ID)
 	if err != nil {
 		return fmt.Errorf("update user %q: %w", u.ID, mapErr(err))
 	}

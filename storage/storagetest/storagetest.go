@@ -1,8 +1,9 @@
-// Package storagetest is the conformance suite every storage.Storage backend runs (Run), and
-// the test databases to run it on (Backends). Each case states one behaviour callers rely on:
-// fosite's token semantics (inactive tokens readable, exactly one winner of a refresh
-// rotation), transactions carried in ctx, sentinel errors, first-writer-wins settings, counters
-// and leases shared by several nodes.
+// Package storagetest is the conformance suite every storage.Storage backend runs: Run and
+// RunNodes take an opener, so the suite knows only the storage interface and no
+// implementation (a backend's own tests say how to open one). Each case states one behaviour
+// callers rely on: fosite's token semantics (inactive tokens readable, exactly one winner of a
+// refresh rotation), transactions carried in ctx, sentinel errors, first-writer-wins settings,
+// counters and leases shared by several nodes.
 package storagetest
 
 import (
@@ -65,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"AccountProfileValues", testAccountProfileValues},
 		{"AccountUsernameRace", testAccountUsernameRace},
 		{"AccountPasswordAndSessions", testAccountPasswordAndSessions},
+		{"UnverifiedEmail", testUnverifiedEmail},
+		{"VerifyEmailRace", testVerifyEmailRace},
+		{"DeleteUnverifiedUsers", testDeleteUnverifiedUsers},
 		{"Contacts", testContacts},
 	}
 	for _, c := range cases {
@@ -128,7 +132,9 @@ func testUsers(t *testing.T, s storage.Storage) {
 	must(t, err)
 	diff(t, "GetUserByEmail", wantU, got)
 
-	wantErr(t, s.CreateUser(ctx, newUser("u2", "ann@example.com")), storage.ErrAlreadyExists, "CreateUser same email")
+	dup := newUser("u2", "ann@example.com")
+	dup.EmailVerified = true
+	wantErr(t, s.CreateUser(ctx, dup), storage.ErrAlreadyExists, "CreateUser same verified email")
 	wantErr(t, s.CreateUser(ctx, newUser("u1", "other@example.com")), storage.ErrAlreadyExists, "CreateUser same id")
 	_, err = s.GetUser(ctx, "nobody")
 	wantErr(t, err, storage.ErrNotFound, "GetUser missing")
@@ -136,7 +142,7 @@ func testUsers(t *testing.T, s storage.Storage) {
 	wantErr(t, err, storage.ErrNotFound, "GetUserByEmail missing")
 
 	bob := newUser("u2", "bob@example.com")
-	bob.CreatedAt = base.Add(time.Minute)
+	bob.EmailVerified, bob.CreatedAt = true, base.Add(time.Minute)
 	must(t, s.CreateUser(ctx, bob))
 
 	u.Email, u.Status, u.PasswordHash, u.Admin, u.UpdatedAt = "ann2@example.com", storage.UserPendingDeletion, "new", false, base.Add(time.Hour)
@@ -585,9 +591,9 @@ func testTransactions(t *testing.T, s storage.Storage) {
 	// A failed statement inside InTx rolls the whole transaction back.
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		must(t, s.CreateUser(ctx, newUser("u6", "u6@example.com")))
-		return s.CreateUser(ctx, newUser("u7", "u1@example.com"))
+		return s.CreateUser(ctx, newUser("u1", "u7@example.com"))
 	})
-	wantErr(t, err, storage.ErrAlreadyExists, "InTx with a duplicate email")
+	wantErr(t, err, storage.ErrAlreadyExists, "InTx with a duplicate id")
 	_, err = s.GetUser(ctx, "u6")
 	wantErr(t, err, storage.ErrNotFound, "GetUser u6 after a failed InTx")
 }
@@ -615,6 +621,9 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetUserByEmail", second(s.GetUserByEmail(txCtx, "u1@example.com")))
 	step("ListUsers", second(s.ListUsers(txCtx)))
 	step("UpdateUser", s.UpdateUser(txCtx, newUser("base-user", "changed@example.com")))
+	step("UsersByEmail", second(s.UsersByEmail(txCtx, "u1@example.com", 3)))
+	step("VerifyEmail", second(s.VerifyEmail(txCtx, "u1", "u1@example.com", base)))
+	step("DeleteUnverifiedUsers", second(s.DeleteUnverifiedUsers(txCtx, base.Add(-time.Hour))))
 	step("PutProfileFields", s.PutProfileFields(txCtx, []storage.ProfileField{{UserID: "u1", Field: "name", Value: "x", UpdatedAt: base}}))
 	step("GetProfileFields", second(s.GetProfileFields(txCtx, "u1")))
 	step("DeleteProfileField", s.DeleteProfileField(txCtx, "u1", "none"))

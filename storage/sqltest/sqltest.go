@@ -1,4 +1,8 @@
-package storagetest
+// Package sqltest opens sqlstore databases for tests: a fresh SQLite file in t.TempDir()
+// always, and a fresh PostgreSQL schema per test when FACET_TEST_DATABASE_URL is set. The
+// conformance suite (storagetest) takes an opener and knows no implementation; this package
+// is where sqlstore's tests, and the tests of packages that need a real store, get one.
+package sqltest
 
 import (
 	"crypto/rand"
