@@ -77,7 +77,7 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 		t.Fatal(err)
 	}
 	r := mux.NewRouter()
-	p.Routes(r)
+	p.Routes(r, r)
 	if _, _, err := CreateClient(ctx, db, ClientSpec{ID: "app", Name: "Demo App", Public: true,
 		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/bye"}}); err != nil {
 		t.Fatal(err)

@@ -16,16 +16,8 @@ import (
 const logoutField = "facet_logout"
 
 // PathLogoutConfirm receives the user's confirmation from logout.html. Unlike
-// PathEndSession it is a browser form endpoint under cross-origin protection.
+// PathEndSession it is a browser form endpoint under cross-origin protection (Routes).
 const PathLogoutConfirm = PathEndSession + "/confirm"
-
-// CrossSitePaths are the paths other sites send requests to by design, which cmd exempts
-// from cross-origin protection: the protocol endpoints (ProtocolPaths) and the
-// end_session_endpoint, to which a relying party may POST from its own origin (RP-Initiated
-// Logout 1.0 §2). PathLogoutConfirm is not among them.
-func CrossSitePaths() []string {
-	return append(ProtocolPaths(), PathEndSession)
-}
 
 // logoutPage is the data of logout.html.
 type logoutPage struct {
@@ -75,8 +67,9 @@ func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims
 
 // handleEndSession is the end_session_endpoint (OIDC RP-Initiated Logout 1.0 §2), GET and
 // POST. Relying parties send the browser here from their own origin, so a POST is
-// cross-site by design and cmd exempts this path from cross-origin protection; for the
-// same reason a request here never ends a session on the user's say-so alone. It redirects
+// cross-site by design and Routes puts this path in the protocol group, without cross-origin
+// protection; for the same reason a request here never ends a session on the user's say-so
+// alone. It redirects
 // only to a post_logout_redirect_uri registered exactly for the client the valid
 // id_token_hint was issued to (echoing state); in every other case it asks the user, whose
 // confirmation goes to PathLogoutConfirm, a same-origin form endpoint (OIDC RP-Initiated

@@ -78,12 +78,6 @@ const (
 	pathLogin      = "/login"
 )
 
-// ProtocolPaths are the endpoints that take no cookies and are exempt from cross-origin
-// protection (cross-site by design). Entries ending in "/" are prefixes.
-func ProtocolPaths() []string {
-	return []string{PathAuth, PathToken, PathRevoke, PathIntrospect, PathUserinfo, "/.well-known/"}
-}
-
 // maxBody bounds every request body the protocol endpoints read.
 const maxBody = 64 << 10
 
@@ -224,19 +218,25 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 	return p, nil
 }
 
-// Routes registers every endpoint on r. Every endpoint that reads parameters reads them
-// through an input guard (input.go) first.
-func (p *Provider) Routes(r *mux.Router) {
-	r.HandleFunc(PathAuth, p.pageInput(p.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(PathConsent, p.pageInput(p.handleConsent)).Methods(http.MethodPost)
-	r.HandleFunc(PathToken, cors(p.tokenInput(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)
-	r.HandleFunc(PathRevoke, cors(p.revokeInput(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
-	r.HandleFunc(PathIntrospect, p.introspectInput(p.handleIntrospect)).Methods(http.MethodPost)
-	r.HandleFunc(PathUserinfo, cors(p.userinfoInput(p.handleUserinfo))).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
-	r.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
-	r.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
-	r.HandleFunc(PathEndSession, p.pageInput(p.handleEndSession)).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(PathLogoutConfirm, p.pageInput(p.handleLogoutConfirm)).Methods(http.MethodPost)
+// Routes registers every endpoint in its group. protocol holds the endpoints other sites
+// send requests to by design, so cmd gives them no cross-origin protection: those that take
+// client authentication or a bearer token (token, revocation, introspection, userinfo),
+// discovery and JWKS, the authorization endpoint a relying party redirects or posts to, and
+// the end_session_endpoint, to which a relying party may POST from its own origin
+// (RP-Initiated Logout 1.0 §2). browser holds the forms of our own pages (consent, logout
+// confirmation), which are under cross-origin protection. Every endpoint that reads
+// parameters reads them through an input guard (input.go) first.
+func (p *Provider) Routes(browser, protocol *mux.Router) {
+	protocol.HandleFunc(PathAuth, p.pageInput(p.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
+	browser.HandleFunc(PathConsent, p.pageInput(p.handleConsent)).Methods(http.MethodPost)
+	protocol.HandleFunc(PathToken, cors(p.tokenInput(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)
+	protocol.HandleFunc(PathRevoke, cors(p.revokeInput(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
+	protocol.HandleFunc(PathIntrospect, p.introspectInput(p.handleIntrospect)).Methods(http.MethodPost)
+	protocol.HandleFunc(PathUserinfo, cors(p.userinfoInput(p.handleUserinfo))).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	protocol.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
+	protocol.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
+	protocol.HandleFunc(PathEndSession, p.pageInput(p.handleEndSession)).Methods(http.MethodGet, http.MethodPost)
+	browser.HandleFunc(PathLogoutConfirm, p.pageInput(p.handleLogoutConfirm)).Methods(http.MethodPost)
 }
 
 // refreshHandler is fosite's refresh-token grant with two additions:

@@ -110,7 +110,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	u, retry, err := h.authenticate(ctx, page.Login, password, ip)
 	switch {
 	case errors.Is(err, errThrottled):
-		h.Logger.WarnContext(ctx, "login throttled", "ip", ip, "request_id", requestID(w, r))
+		h.Logger.WarnContext(ctx, "login throttled", "ip", ip)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		page.Alert = throttleMessage(retry)
 		h.render(w, r, http.StatusTooManyRequests, "login", page)
@@ -134,12 +134,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Record(ctx, r, u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestID(w, r))
+	h.Logger.InfoContext(ctx, "login", "user_id", u.ID)
 	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system
 	// will request the missing data during your next login").
 	switch need, err := h.NeedsCompletion(ctx, u.ID); {
 	case err != nil:
-		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err, "request_id", requestID(w, r))
+		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err)
 	case need:
 		http.Redirect(w, r, completionURL(page.ReturnTo), http.StatusSeeOther)
 		return

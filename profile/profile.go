@@ -261,7 +261,7 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 // and only needs logging.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	if err := h.Templates.Render(w, status, page, data); err != nil {
-		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err, "request_id", requestID(w, r))
+		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }
 
@@ -273,7 +273,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int) 
 // serverError logs err with the request id and shows a 500 page carrying that id.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := requestID(w, r)
-	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	h.Logger.ErrorContext(r.Context(), what, "err", err)
 	status := http.StatusInternalServerError
 	if errors.Is(err, storage.ErrUnavailable) {
 		status = http.StatusServiceUnavailable

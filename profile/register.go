@@ -266,12 +266,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Record(ctx, r, u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID, "request_id", requestID(w, r))
+	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID)
 	if owner != "" {
 		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
 		if err := h.ownerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
-			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err,
-				"request_id", requestID(w, r))
+			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err)
 		}
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)

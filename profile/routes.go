@@ -190,7 +190,7 @@ func writeAPIError(w http.ResponseWriter, status int, code, text string) {
 // retried as is, RFC 9110 §15.6.4), else 500 server_error.
 func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	id := requestID(w, r)
-	h.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
+	h.Logger.ErrorContext(r.Context(), what, "err", err)
 	if errors.Is(err, storage.ErrUnavailable) {
 		w.Header().Set("Retry-After", retryAfter)
 		writeAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))

@@ -28,7 +28,7 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 )
 
-// User status values (DESIGN.md "Accounts").
+// User status values: active, then pending_deletion during the recovery window, then purged.
 const (
 	UserActive          = "active"
 	UserPendingDeletion = "pending_deletion"

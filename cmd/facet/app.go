@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +41,8 @@ type app struct {
 	grants *consent.Service
 	// readiness is /health/ready's cached verdict (ready.go).
 	readiness *readiness
+	// router is the public router under the outer middleware (tests walk its routes).
+	router *mux.Router
 }
 
 // newApp opens and migrates the database, resolves the system secret, makes sure a signing
@@ -171,26 +172,39 @@ func (a *app) build(ctx context.Context) error {
 		}
 	}
 
-	// One routes list: every module adds its own, the machine endpoints are here.
+	// One routes list: every module adds its own routes to the group they belong to, the
+	// machine endpoints are here. The protocol group comes first: its few routes are the hot
+	// paths (token, userinfo, introspection), matched before the many pages.
 	r := mux.NewRouter()
 	r.Use(routeName)
-	r.HandleFunc("/health/alive", a.alive).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
-	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
-	provider.Routes(r)
-	prof.Routes(r)
-	if rp != nil {
-		rp.Routes(r)
-	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusNotFound})
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, tmpl, a.logger, templates.ErrorPage{Status: http.StatusMethodNotAllowed})
 	})
+	// mux runs a group's middleware only for a route it matched: the groups' own 405 and the
+	// router's 404 (an unknown path is treated as a page) are wrapped here.
+	pages := browserPages(a.logger, tmpl)
+	protocol := r.NewRoute().Subrouter()
+	protocol.Use(protocolEndpoints)
+	protocol.MethodNotAllowedHandler = protocolEndpoints(methodNotAllowed)
+	browser := r.NewRoute().Subrouter()
+	browser.Use(pages)
+	browser.MethodNotAllowedHandler = pages(methodNotAllowed)
+	r.NotFoundHandler = pages(notFound)
 
-	exempt := append(oauth.CrossSitePaths(), "/health/", templates.StaticPrefix, "/.well-known/")
-	var h http.Handler = browserGuard(textGuard(r, oauth.CrossSitePaths(), a.logger, tmpl), exempt, a.logger, tmpl)
+	protocol.HandleFunc("/health/alive", a.alive).Methods(http.MethodGet, http.MethodHead)
+	protocol.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
+	protocol.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
+	provider.Routes(browser, protocol)
+	prof.Routes(browser)
+	if rp != nil {
+		rp.Routes(browser)
+	}
+	a.router = r
+
+	var h http.Handler = r
 	if cfg.secureCookies() {
 		h = strictTransport(h)
 	}
@@ -214,16 +228,7 @@ func (a *app) MetricsHandler() http.Handler { return a.metrics }
 func (a *app) Close() error { return a.store.Close() }
 
 func (a *app) alive(w http.ResponseWriter, r *http.Request) {
-	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (a *app) writeJSON(w http.ResponseWriter, r *http.Request, status int, v map[string]string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		a.logger.DebugContext(r.Context(), "write response", "err", err)
-	}
+	writeJSON(w, r, a.logger, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // openStore opens the configured database and applies the embedded migrations (under a

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/providers/posflag"
@@ -38,82 +40,84 @@ const (
 // Config (defaults < YAML file < FACET_* environment < flags), so `facet clients create` acts
 // on the database `facet serve` uses.
 type Config struct {
-	Issuer      string // public base URL, no trailing slash; the OIDC "iss"
-	Listen      string // address serve listens on
-	DatabaseURL string // sqlite://path or postgres://...
-	Secret      []byte // 32-byte system secret; nil in development means "generate and store one"
-	Mode        string // development | production
+	Issuer      string `koanf:"issuer"`       // public base URL, no trailing slash; the OIDC "iss"
+	Listen      string `koanf:"listen"`       // address serve listens on
+	DatabaseURL string `koanf:"database_url"` // sqlite://path or postgres://...
+	Secret      []byte `koanf:"secret"`       // 32-byte system secret; nil in development means "generate and store one"
+	Mode        string `koanf:"mode"`         // development | production
 	// AllowDevPublicIssuer lets development mode run with an issuer that is not this machine
 	// (localhost or a loopback IP); without it newApp refuses, since development shows every
 	// user's mail and codes at /dev/mail.
-	AllowDevPublicIssuer bool
+	AllowDevPublicIssuer bool `koanf:"allow_dev_on_public_issuer"`
 	// MetricsListen is the address of the /metrics listener, apart from the public one; ""
 	// serves no metrics. Only serve reads it.
-	MetricsListen string
+	MetricsListen string `koanf:"metrics_listen"`
 
-	CodeLifespan         time.Duration
-	AccessTokenLifespan  time.Duration
-	RefreshTokenLifespan time.Duration
+	CodeLifespan         time.Duration `koanf:"code_lifespan"`
+	AccessTokenLifespan  time.Duration `koanf:"access_token_lifespan"`
+	RefreshTokenLifespan time.Duration `koanf:"refresh_token_lifespan"`
 	// RefreshTokenGrace is the reuse grace of a rotated refresh token (oauth.Config.RefreshGrace).
 	// Zero is meaningful (none), so withDefaults leaves it: a Config built in code has no grace
 	// unless it sets one; the configuration default is 30s.
-	RefreshTokenGrace time.Duration
-	IDTokenLifespan   time.Duration
-	IDTokenOnRefresh  bool // refresh responses carry a new ID token
-	SessionIdle       time.Duration
-	SessionAbsolute   time.Duration
+	RefreshTokenGrace time.Duration `koanf:"refresh_token_grace"`
+	IDTokenLifespan   time.Duration `koanf:"id_token_lifespan"`
+	IDTokenOnRefresh  bool          `koanf:"id_token_on_refresh"` // refresh responses carry a new ID token
+	SessionIdle       time.Duration `koanf:"session_idle"`
+	SessionAbsolute   time.Duration `koanf:"session_absolute"`
 
-	Demo bool // serve the demo relying party at /demo
+	Demo bool `koanf:"demo"` // serve the demo relying party at /demo
 
 	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For header is
 	// believed for a client's IP address; empty trusts none and uses the peer address.
-	TrustedProxies []netip.Prefix
+	TrustedProxies []netip.Prefix `koanf:"trusted_proxies"`
 
-	LogLevel  string // debug | info | warn | error
-	LogFormat string // text | json
+	LogLevel  string `koanf:"log_level"`  // debug | info | warn | error
+	LogFormat string `koanf:"log_format"` // text | json
 
 	// The profile field catalog. MandatoryFields nil means consent.DefaultMandatory (an
 	// empty, non-nil list makes no field mandatory); DefaultPrivacy overrides the built-in
 	// levels of the fields it names.
-	MandatoryFields []string
-	LockedFields    []string
-	DefaultPrivacy  map[string]consent.Level
+	MandatoryFields []string                 `koanf:"mandatory_fields"`
+	LockedFields    []string                 `koanf:"locked_fields"`
+	DefaultPrivacy  map[string]consent.Level `koanf:"default_privacy"`
 
 	// Mail. Without SMTPHost, development keeps mail in the log and on /dev/mail, and
 	// production answers email verification with 503.
-	SMTPHost     string
-	SMTPPort     int    // 0: by SMTPTLS (587 starttls, 465 tls, 25 none)
-	SMTPTLS      string // starttls | tls | none
-	SMTPUsername string
-	SMTPPassword secretString
-	MailFrom     string
+	SMTPHost     string       `koanf:"smtp_host"`
+	SMTPPort     int          `koanf:"smtp_port"` // 0: by SMTPTLS (587 starttls, 465 tls, 25 none)
+	SMTPTLS      string       `koanf:"smtp_tls"`  // starttls | tls | none
+	SMTPUsername string       `koanf:"smtp_username"`
+	SMTPPassword secretString `koanf:"smtp_password"`
+	MailFrom     string       `koanf:"mail_from"`
 
 	// SMS and voice calls. SMSSender "" means log in development and none in production.
-	SMSSender        string // log | webhook | twilio | none
-	SMSWebhookURL    string
-	SMSWebhookSecret secretString
-	TwilioAccountSID string
-	TwilioAuthToken  secretString
-	TwilioFrom       string
-	PhoneRegion      string // ISO 3166 alpha-2 region of numbers typed without +country code
+	SMSSender        string       `koanf:"sms_sender"` // log | webhook | twilio | none
+	SMSWebhookURL    string       `koanf:"sms_webhook_url"`
+	SMSWebhookSecret secretString `koanf:"sms_webhook_secret"`
+	TwilioAccountSID string       `koanf:"twilio_account_sid"`
+	TwilioAuthToken  secretString `koanf:"twilio_auth_token"`
+	TwilioFrom       string       `koanf:"twilio_from"`
+	PhoneRegion      string       `koanf:"phone_region"` // ISO 3166 alpha-2 region of numbers typed without +country code
 
-	MaxPhotoBytes  int64
-	MemoryLimit    int64         // Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto
-	RecentAuth     time.Duration // how recent a login must be to change email or phone
-	EventRetention time.Duration // how long the activity log keeps events
+	MaxPhotoBytes int64 `koanf:"max_photo_bytes"`
+	// MemoryLimit is the Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto. Its
+	// key also takes auto and off, so parseConfig reads it apart from the byte sizes.
+	MemoryLimit    int64         `koanf:"-"`
+	RecentAuth     time.Duration `koanf:"recent_auth"`     // how recent a login must be to change email or phone
+	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
 	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
-	UnverifiedAccountTTL time.Duration
+	UnverifiedAccountTTL time.Duration `koanf:"unverified_account_ttl"`
 
 	// Not loaded from configuration; tests inject them.
 
 	// Now is the clock of every module; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `koanf:"-"`
 	// HoldMemory raises the soft memory limit by bytes until the returned function is called
 	// (memoryReserve.Hold); serve sets it under the automatic limit, nil leaves the limit be.
-	HoldMemory func(bytes int64) (release func())
+	HoldMemory func(bytes int64) (release func()) `koanf:"-"`
 	// HTTPClient is what the demo relying party uses to reach the issuer (discovery, token,
 	// userinfo); nil means a client with a timeout.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `koanf:"-"`
 }
 
 // setting is one configuration key with its environment variable, flag and default. The
@@ -251,89 +255,31 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 	return parseConfig(k)
 }
 
-// parseConfig turns the merged key/values into a Config and checks it.
+// parseConfig turns the merged key/values into a Config (each field names its key in its
+// koanf tag; decodeSetting converts the values) and checks it.
 func parseConfig(k *koanf.Koanf) (Config, error) {
-	cfg := Config{
-		Issuer:      strings.TrimRight(strings.TrimSpace(k.String("issuer")), "/"),
-		Listen:      k.String("listen"),
-		DatabaseURL: strings.TrimSpace(k.String("database_url")),
-		Mode:        strings.ToLower(strings.TrimSpace(k.String("mode"))),
-		LogLevel:    strings.ToLower(k.String("log_level")),
-		LogFormat:   strings.ToLower(k.String("log_format")),
-	}
+	var cfg Config
 	var errs []error
-	durations := []struct {
-		key string
-		dst *time.Duration
-	}{
-		{"code_lifespan", &cfg.CodeLifespan},
-		{"access_token_lifespan", &cfg.AccessTokenLifespan},
-		{"refresh_token_lifespan", &cfg.RefreshTokenLifespan},
-		{"refresh_token_grace", &cfg.RefreshTokenGrace},
-		{"id_token_lifespan", &cfg.IDTokenLifespan},
-		{"session_idle", &cfg.SessionIdle},
-		{"session_absolute", &cfg.SessionAbsolute},
-		{"recent_auth", &cfg.RecentAuth},
-		{"event_retention", &cfg.EventRetention},
-		{"unverified_account_ttl", &cfg.UnverifiedAccountTTL},
+	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook:       decodeSetting,
+		WeaklyTypedInput: true, // a YAML number or bool where a string is expected
+	}})
+	if err != nil {
+		errs = append(errs, settingErrors(err)...)
 	}
-	for _, d := range durations {
-		v, err := time.ParseDuration(k.String(d.key))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 15m or 720h", d.key, k.String(d.key)))
-			continue
-		}
-		*d.dst = v
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	for _, v := range []*string{&cfg.Mode, &cfg.LogLevel, &cfg.LogFormat, &cfg.SMTPTLS, &cfg.SMSSender} {
+		*v = strings.ToLower(*v)
 	}
-
-	if secret := strings.TrimSpace(k.String("secret")); secret != "" {
-		b, err := decodeSecret(secret)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("secret (FACET_SECRET): %w", err))
-		}
-		cfg.Secret = b
+	cfg.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
+	if strings.EqualFold(cfg.MetricsListen, "off") {
+		cfg.MetricsListen = ""
 	}
-
-	if v, err := strconv.ParseBool(k.String("allow_dev_on_public_issuer")); err != nil {
-		errs = append(errs, fmt.Errorf("allow_dev_on_public_issuer: %q is not true or false", k.String("allow_dev_on_public_issuer")))
-	} else {
-		cfg.AllowDevPublicIssuer = v
-	}
-
-	switch v := strings.TrimSpace(k.String("metrics_listen")); strings.ToLower(v) {
-	case "", "off":
-	default:
-		cfg.MetricsListen = v
-	}
-
-	if v, err := strconv.ParseBool(k.String("id_token_on_refresh")); err != nil {
-		errs = append(errs, fmt.Errorf("id_token_on_refresh: %q is not true or false", k.String("id_token_on_refresh")))
-	} else {
-		cfg.IDTokenOnRefresh = v
-	}
-
-	if k.Exists("demo") {
-		v, err := strconv.ParseBool(k.String("demo"))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("demo: %q is not true or false", k.String("demo")))
-		}
-		cfg.Demo = v
-	} else {
+	if !k.Exists("demo") {
 		cfg.Demo = isLocalIssuer(cfg.Issuer)
 	}
-
-	rawProxies := k.String("trusted_proxies")
-	if list := k.Strings("trusted_proxies"); len(list) > 0 {
-		rawProxies = strings.Join(list, ",") // a YAML list
-	}
-	proxies, err := parsePrefixes(rawProxies)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("trusted_proxies (FACET_TRUSTED_PROXIES): %w", err))
-	}
-	cfg.TrustedProxies = proxies
-
-	if err := parseProfileSettings(k, &cfg); err != nil {
-		errs = append(errs, err)
+	if cfg.MemoryLimit, err = parseMemoryLimit(k.String("memory_limit")); err != nil {
+		errs = append(errs, fmt.Errorf("memory_limit (FACET_MEMORY_LIMIT): %w", err))
 	}
 	cfg.SMSSender = cfg.smsSenderOrDefault()
 
@@ -344,6 +290,82 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// decodeSetting converts a configuration value (a string from the defaults, the environment
+// or a flag; a string, number, bool, list or map from YAML) to the type of its Config field.
+// Its errors say what is wrong with the value; settingErrors adds the key. Every plain string
+// is trimmed; the secrets (secretString) are taken as given.
+func decodeSetting(_, to reflect.Type, data any) (any, error) {
+	switch to {
+	case reflect.TypeFor[string]():
+		if s, ok := data.(string); ok {
+			return strings.TrimSpace(s), nil
+		}
+	case reflect.TypeFor[bool]():
+		if s, ok := data.(string); ok {
+			v, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				return nil, fmt.Errorf("%q is not true or false", s)
+			}
+			return v, nil
+		}
+	case reflect.TypeFor[int](): // smtp_port, the one integer key
+		if s, ok := data.(string); ok {
+			if s = strings.TrimSpace(s); s == "" {
+				return 0, nil
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a port number", s)
+			}
+			return n, nil
+		}
+	case reflect.TypeFor[int64](): // the byte sizes
+		return parseBytes(fmt.Sprint(data))
+	case reflect.TypeFor[time.Duration]():
+		raw := fmt.Sprint(data)
+		d, err := time.ParseDuration(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a duration like 15m or 720h", raw)
+		}
+		return d, nil
+	case reflect.TypeFor[[]byte](): // the system secret
+		if s := strings.TrimSpace(fmt.Sprint(data)); s != "" {
+			return decodeSecret(s)
+		}
+		return nil, nil
+	case reflect.TypeFor[[]string]():
+		return stringList(data), nil
+	case reflect.TypeFor[[]netip.Prefix]():
+		return parsePrefixes(stringList(data))
+	case reflect.TypeFor[map[string]consent.Level]():
+		return parseLevels(data)
+	}
+	return data, nil
+}
+
+// settingErrors names the key and its environment variable in each error of the decoder
+// ("smtp_port (FACET_SMTP_PORT): ..."), so the message says what to fix where.
+func settingErrors(err error) []error {
+	errs := []error{err}
+	// mapstructure wraps the errors.Join of its per-key errors in a sentence of its own.
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if joined, ok := e.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+			break
+		}
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		var de *mapstructure.DecodeError
+		if !errors.As(e, &de) {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, fmt.Errorf("%s (%s): %w", de.Name(), setting{Key: de.Name()}.Env(), de.Unwrap()))
+	}
+	return out
 }
 
 // validate checks the rules that do not depend on how a value was parsed. newApp calls it too,
@@ -391,7 +413,7 @@ func (cfg Config) validate() error {
 	if cfg.RefreshTokenGrace < 0 || cfg.RefreshTokenGrace > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("refresh_token_grace must be between 0 and 5m, got %s", cfg.RefreshTokenGrace))
 	}
-	// RFC 9700 §4.2.1 and SECURITY.md 4: codes live at most five minutes.
+	// RFC 9700 §4.2.1, RFC 6749 §4.1.2: codes are short-lived; at most five minutes.
 	if cfg.CodeLifespan > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("code_lifespan must be at most 5m, got %s", cfg.CodeLifespan))
 	}
@@ -471,8 +493,11 @@ func (cfg Config) withDefaults() Config {
 		cfg.MandatoryFields = splitList(def["mandatory_fields"])
 	}
 	if cfg.MaxPhotoBytes == 0 {
-		// A constant of settings(), checked by TestConfigDefaults.
-		cfg.MaxPhotoBytes, _ = parseBytes(def["max_photo_bytes"])
+		// A constant of settings(), checked by TestConfigDefaults; were it broken, validate
+		// would report the zero size.
+		if n, err := parseBytes(def["max_photo_bytes"]); err == nil {
+			cfg.MaxPhotoBytes = n
+		}
 	}
 	if cfg.MemoryLimit == 0 {
 		cfg.MemoryLimit = memoryLimitAuto
@@ -505,16 +530,11 @@ func decodeSecret(s string) ([]byte, error) {
 	return nil, errors.New("is neither hex nor base64 of 32 bytes")
 }
 
-// parsePrefixes reads a comma-separated list of CIDRs ("10.0.0.0/8, fd00::/8"); a bare
-// address means that one host (/32 or /128). Prefixes are masked, so 10.1.2.3/8 reads as
-// 10.0.0.0/8.
-func parsePrefixes(s string) ([]netip.Prefix, error) {
+// parsePrefixes reads CIDRs ("10.0.0.0/8", "fd00::/8"); a bare address means that one host
+// (/32 or /128). Prefixes are masked, so 10.1.2.3/8 reads as 10.0.0.0/8.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range list {
 		if !strings.Contains(part, "/") {
 			a, err := netip.ParseAddr(part)
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knadh/koanf/v2"
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/facetid/facet/consent"
@@ -39,52 +38,6 @@ func (secretString) MarshalText() ([]byte, error) { return []byte(redacted), nil
 
 // reveal returns the secret itself, for the one place that uses it.
 func (s secretString) reveal() string { return string(s) }
-
-// parseProfileSettings reads the keys of the personal account: field catalog, mail, SMS,
-// photo size, re-authentication and activity-log retention (the durations are read with the
-// others in parseConfig).
-func parseProfileSettings(k *koanf.Koanf, cfg *Config) error {
-	var errs []error
-	cfg.MandatoryFields = stringList(k, "mandatory_fields")
-	cfg.LockedFields = stringList(k, "locked_fields")
-
-	levels, err := parseLevels(k)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("default_privacy (FACET_DEFAULT_PRIVACY): %w", err))
-	}
-	cfg.DefaultPrivacy = levels
-
-	cfg.SMTPHost = strings.TrimSpace(k.String("smtp_host"))
-	if p := strings.TrimSpace(k.String("smtp_port")); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("smtp_port (FACET_SMTP_PORT): %q is not a port number", p))
-		}
-		cfg.SMTPPort = n
-	}
-	cfg.SMTPTLS = strings.ToLower(strings.TrimSpace(k.String("smtp_tls")))
-	cfg.SMTPUsername = k.String("smtp_username")
-	cfg.SMTPPassword = secretString(k.String("smtp_password"))
-	cfg.MailFrom = strings.TrimSpace(k.String("mail_from"))
-
-	cfg.SMSSender = strings.ToLower(strings.TrimSpace(k.String("sms_sender")))
-	cfg.SMSWebhookURL = strings.TrimSpace(k.String("sms_webhook_url"))
-	cfg.SMSWebhookSecret = secretString(k.String("sms_webhook_secret"))
-	cfg.TwilioAccountSID = strings.TrimSpace(k.String("twilio_account_sid"))
-	cfg.TwilioAuthToken = secretString(k.String("twilio_auth_token"))
-	cfg.TwilioFrom = strings.TrimSpace(k.String("twilio_from"))
-	cfg.PhoneRegion = strings.ToUpper(strings.TrimSpace(k.String("phone_region")))
-
-	n, err := parseBytes(k.String("max_photo_bytes"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("max_photo_bytes (FACET_MAX_PHOTO_BYTES): %w", err))
-	}
-	cfg.MaxPhotoBytes = n
-	if cfg.MemoryLimit, err = parseMemoryLimit(k.String("memory_limit")); err != nil {
-		errs = append(errs, fmt.Errorf("memory_limit (FACET_MEMORY_LIMIT): %w", err))
-	}
-	return errors.Join(errs...)
-}
 
 // validateProfile checks the personal-account settings, building what they configure (the
 // catalog, the mailer, the SMS sender) so a bad value fails at start with its key named.
@@ -273,16 +226,21 @@ func (cfg Config) smsSenderOrDefault() string {
 	}
 }
 
-// stringList reads a comma-separated key, or a YAML list. An empty value given on purpose
-// (YAML `locked_fields: ""`) is an empty, non-nil list; an absent key is nil.
-func stringList(k *koanf.Koanf, key string) []string {
-	if !k.Exists(key) {
-		return nil
+// stringList reads a list key: a comma-separated string, or a YAML list. An empty value
+// given on purpose (YAML `locked_fields: ""`) is an empty, non-nil list; an absent key never
+// reaches it and stays nil.
+func stringList(data any) []string {
+	items, ok := data.([]any)
+	if !ok {
+		return splitList(fmt.Sprint(data))
 	}
-	if list := k.Strings(key); len(list) > 1 {
-		return trimAll(list)
+	out := []string{}
+	for _, v := range items {
+		if s := strings.TrimSpace(fmt.Sprint(v)); s != "" {
+			out = append(out, s)
+		}
 	}
-	return splitList(k.String(key))
+	return out
 }
 
 // splitList splits "a, b,c" into its non-empty, trimmed parts (never nil).
@@ -296,24 +254,16 @@ func splitList(s string) []string {
 	return out
 }
 
-func trimAll(list []string) []string {
-	out := []string{}
-	for _, v := range list {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // parseLevels reads default_privacy: "field=level,field=level", or a YAML map of field to
-// level. A level must be private, on_request or public.
-func parseLevels(k *koanf.Koanf) (map[string]consent.Level, error) {
+// level. A level must be private, on_request or public. No pairs is nil.
+func parseLevels(data any) (map[string]consent.Level, error) {
 	pairs := map[string]string{}
-	if m := k.StringMap("default_privacy"); len(m) > 0 {
-		pairs = m
+	if m, ok := data.(map[string]any); ok {
+		for field, level := range m {
+			pairs[field] = fmt.Sprint(level)
+		}
 	} else {
-		for _, part := range splitList(k.String("default_privacy")) {
+		for _, part := range splitList(fmt.Sprint(data)) {
 			field, level, ok := strings.Cut(part, "=")
 			if !ok {
 				return nil, fmt.Errorf("%q is not field=level", part)

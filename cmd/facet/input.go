@@ -15,39 +15,33 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// textGuard refuses, before any handler runs, a request whose path, query, urlencoded form or
-// JSON body carries text the database cannot hold (storage.ValidText: NUL or invalid UTF-8).
-// Checking once here, for every route, makes both backends answer the same 400 (PostgreSQL
-// would otherwise fail the query with a 5xx, SQLite store or miss it) and leaves no handler
-// that forgot to check (OWASP ASVS V1 "Encoding and Sanitization": validate input at the
-// trusted edge). Paths in exempt (the OAuth2 endpoints) check their own input the same way,
-// because they answer with OAuth2 errors.
+// validText refuses, before any handler of the browser group runs, a request whose path,
+// query, urlencoded form or JSON body carries text the database cannot hold
+// (storage.ValidText: NUL or invalid UTF-8); it writes the answer and returns false. Checking
+// once here makes both backends answer the same 400 (PostgreSQL would otherwise fail the
+// query with a 5xx, SQLite store or miss it) and leaves no page that forgot to check (OWASP
+// ASVS V1 "Encoding and Sanitization": validate input at the trusted edge). The protocol
+// endpoints check their own input the same way, because they answer with OAuth2 errors.
 //
 // Form and JSON bodies are read here (observe already bounds them) and handed on unchanged, so
 // each handler still applies its own, smaller limit. Multipart bodies (photo uploads) are left
 // to their handler: reading them here would buffer an upload before its route's limit.
-func textGuard(next http.Handler, exempt []string, logger *slog.Logger, t *templates.Templates) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isExempt(r.URL.Path, exempt) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ok, err := validRequestText(r)
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusRequestEntityTooLarge})
-			return
-		case err != nil:
-			writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusBadRequest})
-			return
-		case !ok:
-			logger.InfoContext(r.Context(), "request refused: text is not valid UTF-8 or holds NUL", "path", r.URL.EscapedPath())
-			writeInvalidText(w, r, t, logger)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+func validText(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *templates.Templates) bool {
+	ok, err := validRequestText(r)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusRequestEntityTooLarge})
+		return false
+	case err != nil:
+		writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusBadRequest})
+		return false
+	case !ok:
+		logger.InfoContext(r.Context(), "request refused: text is not valid UTF-8 or holds NUL", "path", r.URL.EscapedPath())
+		writeInvalidText(w, r, t, logger)
+		return false
+	}
+	return true
 }
 
 // invalidTextMessage says what to fix; it is the description of the 400 page and JSON error.
@@ -57,12 +51,7 @@ const invalidTextMessage = "A parameter or field is not valid UTF-8 text or cont
 // bad bodies) under the API prefix, else the readable error page (JSON for non-browsers).
 func writeInvalidText(w http.ResponseWriter, r *http.Request, t *templates.Templates, logger *slog.Logger) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusBadRequest)
-		if err := json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": invalidTextMessage}); err != nil {
-			logger.DebugContext(r.Context(), "write error body", "err", err)
-		}
+		writeJSON(w, r, logger, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": invalidTextMessage})
 		return
 	}
 	writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusBadRequest, Message: invalidTextMessage})

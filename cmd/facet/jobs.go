@@ -7,7 +7,7 @@ import (
 )
 
 // cleanupEvery is how often a node tries to remove expired tokens and sessions. The work
-// runs on one node at a time: the node holding the "cleanup" lease (DESIGN.md, runtime model).
+// runs on one node at a time: the node holding the "cleanup" lease in the database.
 const cleanupEvery = 10 * time.Minute
 
 // runJobs runs the periodic maintenance until ctx ends. serve starts it; tests call

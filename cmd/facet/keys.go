@@ -39,7 +39,7 @@ func (c *cli) keysRotate(cmd *cobra.Command, _ []string) error {
 	}
 	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
 		if publish <= 0 {
-			// SECURITY.md 6: a retired key stays published until the ID tokens it signed
+			// A retired key stays published (OIDC Core §10.1.1, signing key rotation) until the ID tokens it signed
 			// expire, plus a margin for clocks and the nodes' key caches.
 			publish = cfg.IDTokenLifespan + time.Hour
 		}

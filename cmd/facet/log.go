@@ -31,11 +31,13 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(requestIDHandler{h})
 }
 
-// requestIDHandler adds the request id found in a record's context.
+// requestIDHandler adds the request id found in a record's context (put there by observe)
+// as the attribute request_id. It is the one place a log line gets the id: handlers and
+// modules only pass their request's context to the *Context methods.
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := requestIDFrom(ctx); id != "" && !hasAttr(r, "request_id") {
+	if id := requestIDFrom(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
@@ -47,13 +49,4 @@ func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
-}
-
-func hasAttr(r slog.Record, key string) bool {
-	found := false
-	r.Attrs(func(a slog.Attr) bool {
-		found = a.Key == key
-		return !found
-	})
-	return found
 }

@@ -2,7 +2,7 @@
 // node, and `migrate`, `clients`, `users` and `keys` act on the same database, read from the
 // same configuration (defaults < YAML file < FACET_* environment < flags).
 //
-// This package is the only place where Facet's packages are wired together (DESIGN.md); it
+// This package is the only place where Facet's packages are wired together; it
 // owns configuration, the HTTP middleware, the machine endpoints (/health, /metrics) and the
 // demo relying party at /demo. It owns no protocol or profile logic.
 package main

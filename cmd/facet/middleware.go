@@ -169,32 +169,45 @@ func routeName(next http.Handler) http.Handler {
 	})
 }
 
-// browserGuard adds the browser protections (SECURITY.md 13). Every path except the exempt
-// ones gets http.CrossOriginProtection (403 on cross-origin unsafe requests) and the browser
-// headers: CSP with frame-ancestors 'none', Referrer-Policy, nosniff. The exempt paths are
-// the endpoints other sites call by design (token, introspection, end_session, ...) and the
-// machine endpoints: no cross-origin protection there, and their JSON keeps its own headers,
-// but any HTML page they answer with (the consent page shown by /oauth2/auth, an error page)
-// still gets the browser headers, so it cannot be framed to clickjack its buttons.
-func browserGuard(next http.Handler, exempt []string, logger *slog.Logger, t *templates.Templates) http.Handler {
+// browserPages is the middleware of the browser group: the pages a person's browser loads
+// with the session cookie. Every response gets the page headers (setBrowserHeaders); an
+// unsafe cross-origin request is refused with 403 by http.CrossOriginProtection, which reads
+// Sec-Fetch-Site and Origin (OWASP's CSRF defence by standard headers, with the SameSite=Lax
+// cookie as the second layer); and text the database cannot hold is refused before any
+// handler runs (validText). It is built once and returns a wrapper per matched route.
+func browserPages(logger *slog.Logger, t *templates.Templates) mux.MiddlewareFunc {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
-		writeError(w, r, t, logger, templates.ErrorPage{
-			Status:  http.StatusForbidden,
-			Title:   templates.T("crossorigin.title"),
-			Message: templates.T("crossorigin.message"),
-			Next:    templates.T("crossorigin.next"),
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setBrowserHeaders(w.Header())
+			if err := cop.Check(r); err != nil {
+				logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
+				writeError(w, r, t, logger, templates.ErrorPage{
+					Status:  http.StatusForbidden,
+					Title:   templates.T("crossorigin.title"),
+					Message: templates.T("crossorigin.message"),
+					Next:    templates.T("crossorigin.next"),
+				})
+				return
+			}
+			if !validText(w, r, logger, t) {
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
-	}))
-	guarded := cop.Handler(next)
+	}
+}
+
+// protocolEndpoints is the middleware of the protocol group: the endpoints other sites and
+// programs call by design (token, revocation, introspection, userinfo, discovery, JWKS,
+// authorization, end_session) and the machine endpoints (health, static files). They take no
+// cross-origin protection, and their JSON keeps its own headers, but any HTML page they answer
+// with (the consent page shown by /oauth2/auth, an error page) still gets the page headers, so
+// it cannot be framed to clickjack its buttons. The OAuth endpoints check their own input
+// text, because they answer with OAuth2 errors.
+func protocolEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isExempt(r.URL.Path, exempt) {
-			next.ServeHTTP(&htmlHeaders{ResponseWriter: w}, r)
-			return
-		}
-		setBrowserHeaders(w.Header())
-		guarded.ServeHTTP(w, r)
+		next.ServeHTTP(&htmlHeaders{ResponseWriter: w}, r)
 	})
 }
 
@@ -248,28 +261,6 @@ func strictTransport(next http.Handler) http.Handler {
 	})
 }
 
-// isExempt matches path against exact paths and prefixes (entries ending in "/" or "/*").
-func isExempt(path string, exempt []string) bool {
-	for _, e := range exempt {
-		if prefix, ok := strings.CutSuffix(e, "*"); ok {
-			if strings.HasPrefix(path, prefix) {
-				return true
-			}
-			continue
-		}
-		if strings.HasSuffix(e, "/") {
-			if strings.HasPrefix(path, e) {
-				return true
-			}
-			continue
-		}
-		if path == e {
-			return true
-		}
-	}
-	return false
-}
-
 // writeError answers with a page a person understands (browsers) or a small JSON body
 // (everything else); never an internal error message. Empty Title, Message and Next in page
 // take the message catalog's text for page.Status.
@@ -286,11 +277,18 @@ func writeError(w http.ResponseWriter, r *http.Request, t *templates.Templates, 
 	if msg == "" && t != nil {
 		msg = page.Text()
 	}
+	writeJSON(w, r, logger, page.Status, map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID})
+}
+
+// writeJSON writes v as the JSON body of a response with status. Nothing cmd answers in
+// JSON (errors, health) may be stored by a cache. An encoding error means the client went
+// away; it is logged at debug level, as there is no one left to tell.
+func writeJSON(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(page.Status)
-	if err := json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID}); err != nil {
-		logger.DebugContext(r.Context(), "write error body", "err", err)
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		logger.DebugContext(r.Context(), "write response", "err", err)
 	}
 }
 

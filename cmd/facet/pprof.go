@@ -45,6 +45,10 @@ func startPprof(addr string) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v (profiling listener stopped)\n", pprofEnv, err)
+		}
+	}()
 	return nil
 }

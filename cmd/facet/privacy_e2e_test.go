@@ -14,7 +14,7 @@ import (
 	"github.com/facetid/facet/storage/sqltest"
 )
 
-// TestPrivacyConsent walks issue 4 end to end with the go-oidc relying party on both
+// TestPrivacyConsent walks per-field privacy and consent end to end with the go-oidc relying party on both
 // databases: selective consent, a field made private after consent, a field moved from
 // private to on request, the private profile, and Deny.
 func TestPrivacyConsent(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 
 // TestConsentPageSecurityHeaders: the consent page is rendered by the authorization endpoint,
 // a protocol path without cross-origin protection; it still carries the browser headers, so
-// no other site can frame it and clickjack Allow (SECURITY.md 13). So do the HTML error pages
+// no other site can frame it and clickjack Allow (CSP frame-ancestors, OWASP ASVS 5.0 V3.4). So do the HTML error pages
 // of protocol endpoints; their JSON does not get the page CSP.
 func TestConsentPageSecurityHeaders(t *testing.T) {
 	f := startFacet(t, sqltest.Backends(t)[0].NewURL(t), nil)
@@ -237,7 +237,7 @@ func rawRequest(t *testing.T, f *facet, method, path, contentType string, body i
 	return res
 }
 
-// TestProtocolBadInput (issue 2, "Bad input"): malformed, oversized, non-UTF-8 and
+// TestProtocolBadInput: malformed, oversized, non-UTF-8 and
 // mistyped requests to the protocol endpoints get the right OAuth2 error or a readable HTML
 // page, never a 5xx, and store nothing.
 func TestProtocolBadInput(t *testing.T) {

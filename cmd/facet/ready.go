@@ -60,5 +60,5 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.logger.WarnContext(r.Context(), "readiness: node cannot serve", "database", body["database"], "write", body["write"], "err", err)
 	}
-	a.writeJSON(w, r, status, body)
+	writeJSON(w, r, a.logger, status, body)
 }
