@@ -137,7 +137,7 @@ func (p *Provider) userinfoInput(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := readInput(w, r); err != nil {
 			w.Header().Set("Cache-Control", "no-store")
-			bearerError(w, http.StatusBadRequest, "invalid_request", inputError(err).GetDescription())
+			p.bearerError(w, r, http.StatusBadRequest, "invalid_request", inputError(err).GetDescription())
 			return
 		}
 		next(w, r)
