@@ -19,10 +19,19 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
+// Store is what the consent decisions read and record: grants, privacy levels and the
+// release data (profile, levels, grant) of a user, and the disclosure record.
+type Store interface {
+	storage.Transactor
+	storage.GrantStore
+	storage.PrivacyStore
+	GetProfileFields(ctx context.Context, userID string) ([]storage.ProfileField, error)
+}
+
 // Service loads what the decisions need, records grants and keeps the disclosure record.
 // NewService builds it.
 type Service struct {
-	store       storage.Storage
+	store       Store
 	cat         *Catalog
 	now         func() time.Time
 	disclosures *disclosureLog
@@ -31,7 +40,7 @@ type Service struct {
 // NewService returns the service over store. cat is the field catalog in use (nil: the
 // built-in one); logger receives what the disclosure record could not store (nil: nowhere);
 // now is the clock (nil: time.Now).
-func NewService(store storage.Storage, cat *Catalog, logger *slog.Logger, now func() time.Time) (*Service, error) {
+func NewService(store Store, cat *Catalog, logger *slog.Logger, now func() time.Time) (*Service, error) {
 	if store == nil {
 		return nil, errors.New("consent: no store")
 	}

@@ -56,7 +56,7 @@ const clientCacheTTL = 5 * time.Second
 // clientCache caches client rows per node; authorization and token requests read the same
 // client several times per request and on every request.
 type clientCache struct {
-	db  storage.Storage
+	db  storage.ClientStore
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]cachedClient
@@ -69,7 +69,7 @@ type cachedClient struct {
 	expires time.Time
 }
 
-func newClientCache(db storage.Storage, now func() time.Time) *clientCache {
+func newClientCache(db storage.ClientStore, now func() time.Time) *clientCache {
 	return &clientCache{db: db, now: now, m: map[string]cachedClient{}}
 }
 
@@ -362,7 +362,7 @@ func applySpec(c *storage.Client, spec ClientSpec) {
 
 // CreateClient validates spec and registers the client. For a confidential client it returns
 // the plaintext secret, which is shown once and stored only as a hash.
-func CreateClient(ctx context.Context, store storage.Storage, spec ClientSpec) (storage.Client, string, error) {
+func CreateClient(ctx context.Context, store storage.ClientStore, spec ClientSpec) (storage.Client, string, error) {
 	spec = withDefaults(spec)
 	if err := ValidateClientSpec(spec); err != nil {
 		return storage.Client{}, "", err
@@ -392,7 +392,7 @@ func CreateClient(ctx context.Context, store storage.Storage, spec ClientSpec) (
 // UpdateClient replaces the client's registration with spec (its ID is kept). With
 // rotateSecret, or when a public client becomes confidential, a new secret is generated and
 // returned once; the old one stops working on every node within clientCacheTTL.
-func UpdateClient(ctx context.Context, store storage.Storage, id string, spec ClientSpec, rotateSecret bool) (storage.Client, string, error) {
+func UpdateClient(ctx context.Context, store storage.ClientStore, id string, spec ClientSpec, rotateSecret bool) (storage.Client, string, error) {
 	spec = withDefaults(spec)
 	spec.ID = id
 	if err := ValidateClientSpec(spec); err != nil {

@@ -6,7 +6,7 @@
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
 // profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules. store.go adapts storage.Storage to fosite's storage interfaces.
+// or privacy rules. store.go adapts Store to fosite's storage interfaces.
 package oauth
 
 import (
@@ -57,6 +57,16 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Store is what the provider persists: tokens with their requests (in transactions, as
+// fosite's write units), the apps, the signing keys, and the accounts tokens belong to.
+type Store interface {
+	storage.Transactor
+	storage.TokenStore
+	storage.ClientStore
+	storage.KeyStore
+	GetUser(ctx context.Context, id string) (storage.User, error)
+}
+
 // Sessions answers "who is signed in?" for the authorize and end-session endpoints.
 // profile.Handler implements it.
 type Sessions interface {
@@ -88,7 +98,7 @@ type Provider struct {
 	Completion Completion
 
 	cfg       Config
-	store     storage.Storage
+	store     Store
 	sessions  Sessions
 	consent   *consent.Service
 	templates *templates.Templates
@@ -103,7 +113,7 @@ type Provider struct {
 }
 
 // New composes fosite and builds the provider. Call EnsureSigningKey before serving.
-func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service, t *templates.Templates,
+func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templates.Templates,
 	logger *slog.Logger, reg prometheus.Registerer) (*Provider, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("oauth: issuer is required")

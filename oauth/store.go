@@ -16,11 +16,11 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
-// store adapts storage.Storage to every storage interface fosite's factories assert. Each
+// store adapts Store to every storage interface fosite's factories assert. Each
 // fosite request is kept as one storage.Token row per (kind, signature); the request itself is
 // kept compactly in Token.Data (see storedRequest).
 type store struct {
-	db      storage.Storage
+	db      Store
 	clients *clientCache
 	// codeSignature turns a raw authorization code into its HMAC signature: fosite keys the
 	// OpenID Connect session by the raw code, which must not reach the database.
