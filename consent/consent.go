@@ -14,57 +14,51 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/facetid/facet/storage"
 )
 
-// Service loads what the decisions need, records grants and keeps the disclosure record.
-// The zero value of every optional field works.
-type Service struct {
-	Store storage.Storage
-	// Catalog is the configured field catalog (default levels); nil means the built-in one.
-	Catalog *Catalog
-	Logger  *slog.Logger
-	Now     func() time.Time
+// Store is what the consent decisions read and record: grants, privacy levels and the
+// release data (profile, levels, grant) of a user, and the disclosure record.
+type Store interface {
+	storage.Transactor
+	storage.GrantStore
+	storage.PrivacyStore
+	GetProfileFields(ctx context.Context, userID string) ([]storage.ProfileField, error)
+}
 
-	once        sync.Once
+// Service loads what the decisions need, records grants and keeps the disclosure record.
+// NewService builds it.
+type Service struct {
+	store       Store
 	cat         *Catalog
+	now         func() time.Time
 	disclosures *disclosureLog
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
+// NewService returns the service over store. cat is the field catalog in use (nil: the
+// built-in one); logger receives what the disclosure record could not store (nil: nowhere);
+// now is the clock (nil: time.Now).
+func NewService(store Store, cat *Catalog, logger *slog.Logger, now func() time.Time) (*Service, error) {
+	if store == nil {
+		return nil, errors.New("consent: no store")
 	}
-	return time.Now().UTC()
-}
-
-// init builds the defaults once: the catalog and the disclosure log.
-func (s *Service) init() {
-	s.once.Do(func() {
-		s.cat = s.Catalog
-		if s.cat == nil {
-			// The built-in catalog has no configuration to get wrong.
-			c, err := NewCatalog(CatalogConfig{Now: s.Now})
-			if err != nil {
-				panic(fmt.Sprintf("consent: built-in catalog: %v", err))
-			}
-			s.cat = c
+	if now == nil {
+		now = time.Now
+	}
+	if cat == nil {
+		var err error
+		if cat, err = NewCatalog(CatalogConfig{Now: now}); err != nil {
+			return nil, fmt.Errorf("consent: built-in catalog: %w", err)
 		}
-		logger := s.Logger
-		if logger == nil {
-			logger = slog.New(slog.DiscardHandler)
-		}
-		s.disclosures = &disclosureLog{store: s.Store, now: s.now, logger: logger}
-	})
-}
-
-// catalog returns the catalog in use.
-func (s *Service) catalog() *Catalog {
-	s.init()
-	return s.cat
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{store: store, cat: cat, now: func() time.Time { return now().UTC() }}
+	s.disclosures = &disclosureLog{store: store, now: s.now, logger: logger}
+	return s, nil
 }
 
 // Prompt decides the consent page for userID's authorization request from clientID: which
@@ -79,7 +73,7 @@ func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string
 	if err != nil {
 		return Prompt{}, err
 	}
-	return Decide(PromptInput{User: user, Fields: fields, Catalog: s.catalog(), PrivateProfile: private, Grant: g, Request: req}), nil
+	return Decide(PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}), nil
 }
 
 // Allow records the user's Allow on the consent page: the request's scopes and the
@@ -99,8 +93,8 @@ func (s *Service) Allow(ctx context.Context, user storage.User, clientID string,
 // Grant merges scopes and claims into the user's grant for clientID (creating it).
 func (s *Service) Grant(ctx context.Context, userID, clientID string, scopes, claims []string) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(ctx context.Context) error {
-		g, err := s.Store.GetGrant(ctx, userID, clientID)
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		g, err := s.store.GetGrant(ctx, userID, clientID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			g = storage.Grant{UserID: userID, ClientID: clientID, CreatedAt: now}
@@ -110,7 +104,7 @@ func (s *Service) Grant(ctx context.Context, userID, clientID string, scopes, cl
 		g.Scopes = union(g.Scopes, scopes)
 		g.Claims = union(g.Claims, claims)
 		g.UpdatedAt = now
-		if err := s.Store.PutGrant(ctx, g); err != nil {
+		if err := s.store.PutGrant(ctx, g); err != nil {
 			return fmt.Errorf("put grant of %q for %q: %w", userID, clientID, err)
 		}
 		return nil
@@ -121,7 +115,6 @@ func (s *Service) Grant(ctx context.Context, userID, clientID string, scopes, cl
 // for a release to an app (userinfo, ID token), records which claim names went to clientID.
 // issuer makes the picture URL absolute. For the public profile and the vCard pass clientID "".
 func (s *Service) Claims(ctx context.Context, target Target, issuer string, user storage.User, clientID string, scopes []string, cr ClaimsRequest) (map[string]any, error) {
-	s.init()
 	in := ReleaseInput{Target: target, Issuer: issuer, User: user, Catalog: s.cat, Scopes: scopes, Claims: cr}
 	switch target {
 	case TargetUserinfo, TargetIDToken:
@@ -158,15 +151,14 @@ func (s *Service) UserClaims(ctx context.Context, target Target, issuer, userID,
 // its own data (userinfo, with the access token): storage serves its cached release data at
 // that version without another read (storage GetReleaseDataAt). version -1: not read.
 func (s *Service) UserClaimsAt(ctx context.Context, target Target, issuer, userID, clientID string, scopes []string, cr ClaimsRequest, version int64) (map[string]any, storage.User, error) {
-	s.init()
 	var (
 		d   storage.ReleaseData
 		err error
 	)
 	if version >= 0 {
-		d, err = s.Store.GetReleaseDataAt(ctx, userID, clientID, version)
+		d, err = s.store.GetReleaseDataAt(ctx, userID, clientID, version)
 	} else {
-		d, err = s.Store.GetReleaseData(ctx, userID, clientID)
+		d, err = s.store.GetReleaseData(ctx, userID, clientID)
 	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.User.Status != storage.UserActive) {
 		return nil, d.User, ErrUserInactive
@@ -194,11 +186,11 @@ func (s *Service) release(ctx context.Context, in ReleaseInput, clientID string)
 
 // profile loads the user's fields and private-profile switch.
 func (s *Service) profile(ctx context.Context, userID string) ([]storage.ProfileField, bool, error) {
-	fields, err := s.Store.GetProfileFields(ctx, userID)
+	fields, err := s.store.GetProfileFields(ctx, userID)
 	if err != nil {
 		return nil, false, fmt.Errorf("profile fields of %q: %w", userID, err)
 	}
-	private, err := s.Store.GetPrivateProfile(ctx, userID)
+	private, err := s.store.GetPrivateProfile(ctx, userID)
 	if err != nil {
 		return nil, false, fmt.Errorf("private profile of %q: %w", userID, err)
 	}
@@ -210,7 +202,7 @@ func (s *Service) grant(ctx context.Context, userID, clientID string) (storage.G
 	if clientID == "" {
 		return storage.Grant{}, nil
 	}
-	g, err := s.Store.GetGrant(ctx, userID, clientID)
+	g, err := s.store.GetGrant(ctx, userID, clientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Grant{}, nil
 	}
@@ -224,13 +216,13 @@ func (s *Service) grant(ctx context.Context, userID, clientID string) (storage.G
 // without a value gets a row with an empty value, which carries only the level). It returns
 // false when key is not a catalog field. The change applies to the next release at once.
 func (s *Service) SetLevel(ctx context.Context, userID, key string, l Level) (bool, error) {
-	if _, ok := s.catalog().Field(key); !ok {
+	if _, ok := s.cat.Field(key); !ok {
 		return false, nil
 	}
 	if _, ok := ParseLevel(string(l)); !ok {
 		return false, fmt.Errorf("set level of %q: unknown level %q", key, l)
 	}
-	if err := s.Store.SetFieldPrivacy(ctx, userID, key, string(l), s.now()); err != nil {
+	if err := s.store.SetFieldPrivacy(ctx, userID, key, string(l), s.now()); err != nil {
 		return false, fmt.Errorf("set level of %q for %q: %w", key, userID, err)
 	}
 	return true, nil
@@ -248,7 +240,7 @@ func (s *Service) Levels(ctx context.Context, userID string) (map[string]Level, 
 		stored[f.Field] = f.Privacy
 	}
 	out := map[string]Level{}
-	for _, f := range s.catalog().Fields() {
+	for _, f := range s.cat.Fields() {
 		out[f.Key] = FieldLevel(s.cat, f.Key, stored[f.Key])
 	}
 	return out, private, nil

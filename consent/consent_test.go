@@ -89,7 +89,10 @@ func TestServiceFlow(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := updated
-			s := &Service{Store: db, Now: func() time.Time { return now }}
+			s, err := NewService(db, nil, discard(), func() time.Time { return now })
+			if err != nil {
+				t.Fatal(err)
+			}
 			req := Request{Scopes: []string{"openid", "profile", "email"}}
 			userinfo := func() map[string]any {
 				t.Helper()
@@ -244,5 +247,48 @@ func TestDisclosureLogConcurrent(t *testing.T) {
 	wg.Wait()
 	if f.calls != 1 {
 		t.Fatalf("calls = %d, want 1", f.calls)
+	}
+}
+
+// TestNewService: the constructor returns a service ready for every method (the built-in
+// catalog when none is given, the given one otherwise) or an error, never a value that
+// initialises itself on first use or panics.
+func TestNewService(t *testing.T) {
+	if s, err := NewService(nil, nil, nil, nil); err == nil || s != nil {
+		t.Errorf("no store: %v, %v; want an error", s, err)
+	}
+	db := sqltest.Backends(t)[0].Open(t)
+	ctx := t.Context()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := db.CreateUser(ctx, storage.User{ID: "u1", Email: "u1@example.com", Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	builtin, err := NewService(db, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, err := NewCatalog(CatalogConfig{DefaultLevels: map[string]Level{"birthdate": LevelPublic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := NewService(db, configured, discard(), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		s    *Service
+		want Level
+	}{"built-in": {builtin, LevelPrivate}, "configured": {custom, LevelPublic}} {
+		levels, _, err := c.s.Levels(ctx, "u1")
+		if err != nil || levels["birthdate"] != c.want {
+			t.Errorf("%s catalog: birthdate %q (%v), want %q", name, levels["birthdate"], err, c.want)
+		}
+	}
+	if ok, err := custom.SetLevel(ctx, "u1", "birthdate", LevelOnRequest); err != nil || !ok {
+		t.Fatalf("SetLevel: %v, %v", ok, err)
+	}
+	fields, err := db.GetProfileFields(ctx, "u1")
+	if err != nil || len(fields) != 1 || !fields[0].UpdatedAt.Equal(now) {
+		t.Errorf("SetLevel stored %+v (%v), want one row at the service's clock", fields, err)
 	}
 }

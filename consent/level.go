@@ -1,6 +1,6 @@
 package consent
 
-// Privacy levels a profile field can have (DESIGN.md "Privacy and consent"). Release is the
+// Privacy levels a profile field can have. Release is the
 // one place that gives them meaning.
 const (
 	LevelPrivate   Level = "private"    // "Only you": never leaves Facet
@@ -24,7 +24,8 @@ func ParseLevel(s string) (Level, bool) {
 // FieldLevel is the level a field has for a user: the stored one (a ProfileField's Privacy),
 // the catalog's DefaultLevel while the user has not chosen one (stored is ""), and
 // LevelPrivate for anything else — a stored value that names no level, a field the catalog
-// does not know, or no catalog at all (privacy fails closed, STYLE.md).
+// does not know, or no catalog at all (privacy fails closed: OWASP ASVS 5.0 V8, access
+// denied by default).
 func FieldLevel(cat *Catalog, key, stored string) Level {
 	if stored != "" {
 		if l, ok := ParseLevel(stored); ok {

@@ -65,17 +65,6 @@ func Claims() []string {
 	return slices.Concat([]string{"sub"}, slices.DeleteFunc(slices.Clone(allClaims), func(c string) bool { return c == "profile" }))
 }
 
-// ClaimsForScopes returns the claims the given scopes request, in catalog order.
-func ClaimsForScopes(scopes []string) []string {
-	var out []string
-	for _, s := range claimScopes {
-		if slices.Contains(scopes, s) {
-			out = append(out, scopeClaims[s]...)
-		}
-	}
-	return out
-}
-
 // Target is where released claims go. Each target asks differently (see Release).
 type Target int
 

@@ -42,7 +42,8 @@ func sampleUser() storage.User {
 	return storage.User{ID: "u1", Email: sampleEmail, EmailVerified: true}
 }
 
-// TestReleaseDecisionTable is the decision table of DESIGN.md, exhaustively for every catalog
+// TestReleaseDecisionTable is the release decision (a claim goes out only when its level, the
+// private-profile switch, the request and the grant all allow it), exhaustively for every catalog
 // field: level (private, on request, public, unknown, unset = catalog default) × private
 // profile off/on × requested through the scope / through the claims parameter / not
 // requested × granted / not granted / granted then revoked, for both app targets (userinfo
@@ -96,7 +97,7 @@ func TestReleaseDecisionTable(t *testing.T) {
 								in.Grant = storage.Grant{}
 							}
 
-							// The expectation, written from the table in DESIGN.md.
+							// The expectation, written from the rule, not from Release.
 							level := stored
 							if level == "" {
 								level = string(f.DefaultLevel)
@@ -292,14 +293,6 @@ func TestReleasePrivateNeverLeaves(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestClaimsForScopes(t *testing.T) {
-	got := ClaimsForScopes([]string{"openid", "email", "phone"})
-	want := []string{"email", "email_verified", "phone_number", "phone_number_verified"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Error(diff)
 	}
 }
 

@@ -202,7 +202,8 @@ func prompts(ar fosite.AuthorizeRequester) []string {
 }
 
 // redirectOK reports whether errors may be sent to the request's redirect URI: fosite
-// matched it, and it passes Facet's strict match too (SECURITY.md 1).
+// matched it, and it passes Facet's exact match too (RFC 9700 §4.1.3; an unchecked
+// redirect URI makes the error response an open redirector, RFC 6749 §4.1.2.1).
 func redirectOK(ar fosite.AuthorizeRequester) bool {
 	if ar == nil || ar.GetClient() == nil || !ar.IsRedirectURIValid() {
 		return false

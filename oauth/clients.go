@@ -39,7 +39,7 @@ func (c client) GetScopes() fosite.Arguments     { return c.c.Scopes }
 func (c client) IsPublic() bool                  { return c.c.Public }
 func (c client) GetAudience() fosite.Arguments   { return c.c.Audience }
 
-// GetResponseTypes: only the code flow exists (SECURITY.md 3).
+// GetResponseTypes: only the code flow exists (RFC 9700 §2.1.2: no implicit grant).
 func (c client) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
 
 // GetResponseModes lets a client say response_mode=query explicitly; query is the only
@@ -56,7 +56,7 @@ const clientCacheTTL = 5 * time.Second
 // clientCache caches client rows per node; authorization and token requests read the same
 // client several times per request and on every request.
 type clientCache struct {
-	db  storage.Storage
+	db  storage.ClientStore
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]cachedClient
@@ -69,7 +69,7 @@ type cachedClient struct {
 	expires time.Time
 }
 
-func newClientCache(db storage.Storage, now func() time.Time) *clientCache {
+func newClientCache(db storage.ClientStore, now func() time.Time) *clientCache {
 	return &clientCache{db: db, now: now, m: map[string]cachedClient{}}
 }
 
@@ -169,9 +169,10 @@ var (
 	DefaultScopes     = []string{"openid", "profile", "email", "offline_access"}
 )
 
-// ValidateClientSpec checks a registration against SECURITY.md 1 and 11: exact redirect
-// URIs without fragments or wildcards, https except loopback, `none` authentication only for
-// public clients, and only the grants Facet serves.
+// ValidateClientSpec checks a registration: exact redirect URIs without fragments or
+// wildcards, https except loopback (RFC 9700 §2.1, §4.1.3; RFC 6749 §3.1.2; RFC 8252 §7.3),
+// `none` authentication only for public clients (RFC 6749 §2.1, §2.3), and only the grants
+// Facet serves.
 func ValidateClientSpec(spec ClientSpec) error {
 	spec = withDefaults(spec)
 	if spec.ID != "" && !clientIDPattern.MatchString(spec.ID) {
@@ -253,7 +254,8 @@ func withDefaults(spec ClientSpec) ClientSpec {
 }
 
 // validateRegisteredURI accepts an absolute https URL, or http on a loopback host
-// (127.0.0.0/8, [::1], localhost), with no fragment, user info or wildcard (SECURITY.md 1).
+// (127.0.0.0/8, [::1], localhost), with no fragment, user info or wildcard (RFC 9700 §4.1.3,
+// RFC 6749 §3.1.2, RFC 8252 §7.3).
 func validateRegisteredURI(raw string) error {
 	if strings.Contains(raw, "*") {
 		return errors.New("wildcards are not allowed")
@@ -360,7 +362,7 @@ func applySpec(c *storage.Client, spec ClientSpec) {
 
 // CreateClient validates spec and registers the client. For a confidential client it returns
 // the plaintext secret, which is shown once and stored only as a hash.
-func CreateClient(ctx context.Context, store storage.Storage, spec ClientSpec) (storage.Client, string, error) {
+func CreateClient(ctx context.Context, store storage.ClientStore, spec ClientSpec) (storage.Client, string, error) {
 	spec = withDefaults(spec)
 	if err := ValidateClientSpec(spec); err != nil {
 		return storage.Client{}, "", err
@@ -390,7 +392,7 @@ func CreateClient(ctx context.Context, store storage.Storage, spec ClientSpec) (
 // UpdateClient replaces the client's registration with spec (its ID is kept). With
 // rotateSecret, or when a public client becomes confidential, a new secret is generated and
 // returned once; the old one stops working on every node within clientCacheTTL.
-func UpdateClient(ctx context.Context, store storage.Storage, id string, spec ClientSpec, rotateSecret bool) (storage.Client, string, error) {
+func UpdateClient(ctx context.Context, store storage.ClientStore, id string, spec ClientSpec, rotateSecret bool) (storage.Client, string, error) {
 	spec = withDefaults(spec)
 	spec.ID = id
 	if err := ValidateClientSpec(spec); err != nil {

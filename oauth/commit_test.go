@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
 )
 
@@ -47,7 +46,7 @@ type tokenPair struct {
 func codeTokens(t *testing.T, s *testServer) tokenPair {
 	t.Helper()
 	s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
-	if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, consent.ClaimsForScopes([]string{"email"})); err != nil {
+	if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, []string{"email", "email_verified"}); err != nil {
 		t.Fatal(err)
 	}
 	loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))

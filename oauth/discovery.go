@@ -54,5 +54,6 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	p.keys.serveJWKS(w, r, p.logger)
 }
 
-// supportedGrantTypes are the grants the composed fosite handlers serve (SECURITY.md 3).
+// supportedGrantTypes are the grants the composed fosite handlers serve: no implicit or
+// password grant (RFC 9700 §2.1.2, §2.4).
 var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}

@@ -68,7 +68,11 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p, err := New(cfg, db, fs, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	cs, err := consent.NewService(db, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, db, fs, cs, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +295,7 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		s := newTestServer(t, db)
 		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
-		if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, consent.ClaimsForScopes([]string{"email"})); err != nil {
+		if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, []string{"email", "email_verified"}); err != nil {
 			t.Fatal(err)
 		}
 		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
@@ -386,7 +390,7 @@ func TestRefreshAbsoluteLifetime(t *testing.T) {
 		ctx := t.Context()
 		s := newTestServer(t, db)
 		s.sessions.sess = &storage.Session{ID: "s1", UserID: "u1", AuthTime: time.Now().Add(-time.Minute), AMR: []string{"pwd"}}
-		if err := s.p.consent.Grant(ctx, "u1", "app", []string{"openid", "email", "offline_access"}, consent.ClaimsForScopes([]string{"email"})); err != nil {
+		if err := s.p.consent.Grant(ctx, "u1", "app", []string{"openid", "email", "offline_access"}, []string{"email", "email_verified"}); err != nil {
 			t.Fatal(err)
 		}
 		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
@@ -465,7 +469,7 @@ func TestRefreshIDToken(t *testing.T) {
 					t.Fatal(err)
 				}
 				scopes := []string{"openid", "profile", "email", "offline_access"}
-				if err := s.p.consent.Grant(ctx, "u1", "app", scopes, consent.ClaimsForScopes([]string{"email"})); err != nil {
+				if err := s.p.consent.Grant(ctx, "u1", "app", scopes, []string{"email", "email_verified"}); err != nil {
 					t.Fatal(err)
 				}
 				params := authorizeParams("scope", strings.Join(scopes, " "),

@@ -20,7 +20,7 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// Fuzz targets for the parsers of untrusted input (STYLE.md, Tests): the id_token_hint of
+// Fuzz targets for the parsers of untrusted input: the id_token_hint of
 // end_session, registered redirect URIs and the redirect-URI match, and the stored-request
 // decoder (whose input is a database row, but one a compromised or corrupted row can shape).
 // `go test -fuzz FuzzX ./oauth/` explores; plain `go test` runs the seeds.
@@ -43,7 +43,11 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, &fakeSessions{}, &consent.Service{Store: db}, tpl, nil, prometheus.NewRegistry())
+	cs, err := consent.NewService(db, nil, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, &fakeSessions{}, cs, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -117,7 +121,8 @@ func FuzzValidateClientSpec(f *testing.F) {
 		if err := ValidateClientSpec(spec); err != nil {
 			return
 		}
-		// Accepted: SECURITY.md 1 holds for it.
+		// Accepted: an absolute URI with a host, no fragment, wildcard or user info, https or
+		// http on loopback (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3).
 		u, err := url.Parse(uri)
 		if err != nil {
 			t.Fatalf("accepted %q, which does not parse: %v", uri, err)
@@ -192,10 +197,14 @@ func FuzzDecodeRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, b := range []string{string(seed), string(legacyJSON(f, r)), `{}`, `{"client_id":"app"}`, `{"client_id":"app","session":null}`,
-		`{"client_id":"app","session":{"ext":{"n":1e400,"m":[1,2.5,{"x":1e3}]}}}`, `{"client_id":"nobody"}`,
-		`{"client_id":"app","form":{"a":["\u0000"]},"at":-1}`, `[`, `null`, `{"client_id":"\udcff"}`} {
-		f.Add([]byte(b))
+	head := []any{"r", 1, "app", nil, nil, nil, nil}
+	for _, b := range [][]byte{seed, v1Row(f),
+		cborRow(f, append(head, nil, nil)),
+		cborRow(f, append(head, []string{"nonce", "\x00"}, []any{"u", -1, 0, "", nil, []byte(`{"n":1e400,"m":[1,2.5,{"x":1e3}]}`), nil, 0, ""})),
+		cborRow(f, append(head, []string{"a"}, []any{"u", 0, 0, "", nil, []byte("null"), []any{[]any{"access_token", -1}}, 0, `{"userinfo":{}}`})),
+		cborRow(f, []any{"r", 1, "nobody", nil, nil, nil, nil, nil, nil}),
+		{codecCBOR}, {codecV1}, {codecCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := st.decodeRequest(ctx, data)

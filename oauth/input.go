@@ -13,7 +13,7 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
-// Bad input (issue 2): every endpoint reads its request through readInput before fosite or a
+// Bad input: every endpoint reads its request through readInput before fosite or a
 // handler sees it. A body larger than maxBody, a form that does not parse, or a parameter or
 // client credential that is not valid UTF-8 is refused up front with the endpoint's own kind
 // of error (an OAuth2 JSON error, a bearer error or a readable HTML page), so no half-read
@@ -137,7 +137,7 @@ func (p *Provider) userinfoInput(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := readInput(w, r); err != nil {
 			w.Header().Set("Cache-Control", "no-store")
-			bearerError(w, http.StatusBadRequest, "invalid_request", inputError(err).GetDescription())
+			p.bearerError(w, r, http.StatusBadRequest, "invalid_request", inputError(err).GetDescription())
 			return
 		}
 		next(w, r)

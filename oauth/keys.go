@@ -130,7 +130,7 @@ func newSigningKey(secret []byte, now time.Time) (storage.SigningKey, error) {
 // EnsureSigningKey creates the first signing key when there is no active one (first start).
 // Two nodes starting at once may both create one; the later retires the earlier, which stays
 // published for DefaultPublishRetiredFor, so nothing either signed stops verifying.
-func EnsureSigningKey(ctx context.Context, store storage.Storage, secret []byte) error {
+func EnsureSigningKey(ctx context.Context, store storage.KeyStore, secret []byte) error {
 	keys, err := store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
@@ -148,7 +148,7 @@ func EnsureSigningKey(ctx context.Context, store storage.Storage, secret []byte)
 // publishRetiredFor (DefaultPublishRetiredFor when ≤ 0), which must cover the ID-token
 // lifetime plus a margin so tokens signed before the rotation keep verifying. Every node
 // starts signing with the new key keyCacheTTL after its creation.
-func RotateSigningKey(ctx context.Context, store storage.Storage, secret []byte, publishRetiredFor time.Duration) (string, error) {
+func RotateSigningKey(ctx context.Context, store storage.KeyStore, secret []byte, publishRetiredFor time.Duration) (string, error) {
 	if publishRetiredFor <= 0 {
 		publishRetiredFor = DefaultPublishRetiredFor
 	}
@@ -175,7 +175,7 @@ type keyState struct {
 
 // keySet serves signing keys from the database through a per-node cache.
 type keySet struct {
-	db     storage.Storage
+	db     storage.KeyStore
 	secret []byte
 	now    func() time.Time
 
@@ -185,7 +185,7 @@ type keySet struct {
 	lastMiss time.Time
 }
 
-func newKeySet(db storage.Storage, secret []byte, now func() time.Time) *keySet {
+func newKeySet(db storage.KeyStore, secret []byte, now func() time.Time) *keySet {
 	return &keySet{db: db, secret: secret, now: now, private: map[string]*rsa.PrivateKey{}}
 }
 

@@ -72,7 +72,8 @@ func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims
 // alone. It redirects
 // only to a post_logout_redirect_uri registered exactly for the client the valid
 // id_token_hint was issued to (echoing state); in every other case it asks the user, whose
-// confirmation goes to PathLogoutConfirm, a same-origin form endpoint (SECURITY.md 9, 13).
+// confirmation goes to PathLogoutConfirm, a same-origin form endpoint (OIDC RP-Initiated
+// Logout §2, §3; cross-origin posts refused as OWASP ASVS 5.0 V3.5 asks).
 func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	p.endSession(w, r, false)
 }

@@ -6,7 +6,7 @@
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
 // profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules. store.go adapts storage.Storage to fosite's storage interfaces.
+// or privacy rules. store.go adapts Store to fosite's storage interfaces.
 package oauth
 
 import (
@@ -37,7 +37,7 @@ type Config struct {
 	Issuer string // e.g. https://id.example.com, no trailing slash
 	Secret []byte // the 32-byte system secret; HMAC and key-encryption keys are derived from it
 
-	CodeLifespan    time.Duration // default 5 min (never more: SECURITY.md 4)
+	CodeLifespan    time.Duration // default 5 min, never more: codes are short-lived (RFC 6749 §4.1.2)
 	AccessLifespan  time.Duration // default 15 min
 	RefreshLifespan time.Duration // default 720 h; absolute, counted from the user's authorization
 	IDTokenLifespan time.Duration // default 1 h
@@ -55,6 +55,16 @@ type Config struct {
 	IDTokenOnRefresh bool
 
 	Now func() time.Time
+}
+
+// Store is what the provider persists: tokens with their requests (in transactions, as
+// fosite's write units), the apps, the signing keys, and the accounts tokens belong to.
+type Store interface {
+	storage.Transactor
+	storage.TokenStore
+	storage.ClientStore
+	storage.KeyStore
+	GetUser(ctx context.Context, id string) (storage.User, error)
 }
 
 // Sessions answers "who is signed in?" for the authorize and end-session endpoints.
@@ -88,7 +98,7 @@ type Provider struct {
 	Completion Completion
 
 	cfg       Config
-	store     storage.Storage
+	store     Store
 	sessions  Sessions
 	consent   *consent.Service
 	templates *templates.Templates
@@ -103,7 +113,7 @@ type Provider struct {
 }
 
 // New composes fosite and builds the provider. Call EnsureSigningKey before serving.
-func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service, t *templates.Templates,
+func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templates.Templates,
 	logger *slog.Logger, reg prometheus.Registerer) (*Provider, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("oauth: issuer is required")
@@ -152,7 +162,7 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		RefreshTokenLifespan:  cfg.RefreshLifespan,
 		IDTokenLifespan:       cfg.IDTokenLifespan,
 		GlobalSecret:          hmacKey,
-		// SECURITY.md 2: PKCE for every code request, S256 only.
+		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2).
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
@@ -180,8 +190,8 @@ func New(cfg Config, db storage.Storage, sessions Sessions, cs *consent.Service,
 		refreshGrace:  cfg.RefreshGrace,
 		now:           p.now,
 	}
-	// Only the factories Facet serves (SECURITY.md 3): no implicit, hybrid, password, PAR or
-	// JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
+	// Only the factories Facet serves: no implicit or password grant (RFC 9700 §2.1.2, §2.4),
+	// no hybrid flow, PAR or JWT-bearer grants. Order matters: PKCE and OpenID Connect read the code the
 	// authorization-code handler issued, and the OpenID refresh handler reads the scopes the
 	// refresh handler granted.
 	// Without IDTokenOnRefresh the OpenID refresh handler is not composed at all: a refresh
@@ -242,7 +252,7 @@ func (p *Provider) Routes(browser, protocol *mux.Router) {
 // refreshHandler is fosite's refresh-token grant with two additions:
 //
 //   - an absolute lifetime: fosite sets every new refresh token's expiry to now+lifespan,
-//     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (SECURITY.md 5);
+//     sliding it forever; we cap it at Session.GrantedAt+RefreshLifespan (RFC 9700 §4.14);
 //   - current data: a user who is no longer active gets invalid_grant, and (with
 //     Config.IDTokenOnRefresh) the ID token claims are recomputed through consent.Release, so
 //     a refreshed ID token never carries a value the user has since hidden. Without it no ID

@@ -3,7 +3,10 @@ package oauth
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -82,21 +85,6 @@ func (s *Session) GetExtraClaims() map[string]any {
 	return out
 }
 
-// wireSession is the compact stored form: only what later steps read back. ID-token
-// bookkeeping (exp, iat, jti, at_hash, nonce, aud, iss) is recomputed each time an ID token
-// is signed, so it is not stored.
-type wireSession struct {
-	Subject   string           `json:"sub,omitempty"`
-	AuthTime  int64            `json:"auth_time,omitempty"`
-	Requested int64            `json:"rat,omitempty"`
-	ACR       string           `json:"acr,omitempty"`
-	AMR       []string         `json:"amr,omitempty"`
-	Extra     map[string]any   `json:"ext,omitempty"`
-	ExpiresAt map[string]int64 `json:"exp,omitempty"`
-	GrantedAt int64            `json:"granted_at,omitempty"`
-	Claims    string           `json:"claims,omitempty"`
-}
-
 func unix(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -111,61 +99,32 @@ func fromUnix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// wire is the compact stored form of s.
-func (s *Session) wire() wireSession {
+// stored is the stored form of s.
+func (s *Session) stored() (*storedSession, error) {
 	c := s.IDTokenClaims()
-	w := wireSession{
+	w := &storedSession{
 		Subject:   s.GetSubject(),
 		AuthTime:  unix(c.AuthTime),
 		Requested: unix(c.RequestedAt),
 		ACR:       c.AuthenticationContextClassReference,
 		AMR:       c.AuthenticationMethodsReferences,
-		Extra:     c.Extra,
 		GrantedAt: unix(s.GrantedAt),
 		Claims:    s.ClaimsRequest.String(),
 	}
-	if len(s.ExpiresAt) > 0 {
-		w.ExpiresAt = make(map[string]int64, len(s.ExpiresAt))
-		for k, v := range s.ExpiresAt {
-			w.ExpiresAt[string(k)] = unix(v)
+	if len(c.Extra) > 0 {
+		var err error
+		if w.Extra, err = json.Marshal(c.Extra); err != nil {
+			return nil, fmt.Errorf("encode request: extra claims: %w", err)
 		}
 	}
-	return w
-}
-
-// MarshalJSON writes the compact stored form.
-func (s *Session) MarshalJSON() ([]byte, error) {
-	return json.Marshal(s.wire())
-}
-
-// storedSession is wireSession as read back. It decodes as part of the stored request in the
-// same json.Unmarshal (see storedRequestIn): the extra claims stay raw and are decoded on
-// their own only when there are any (most tokens carry none), with UseNumber, and the claims
-// parameter is parsed only when the request had one.
-type storedSession struct {
-	Subject   string           `json:"sub,omitempty"`
-	AuthTime  int64            `json:"auth_time,omitempty"`
-	Requested int64            `json:"rat,omitempty"`
-	ACR       string           `json:"acr,omitempty"`
-	AMR       []string         `json:"amr,omitempty"`
-	Extra     json.RawMessage  `json:"ext,omitempty"`
-	ExpiresAt map[string]int64 `json:"exp,omitempty"`
-	GrantedAt int64            `json:"granted_at,omitempty"`
-	Claims    string           `json:"claims,omitempty"`
-}
-
-// UnmarshalJSON reads the compact stored form.
-func (s *Session) UnmarshalJSON(b []byte) error {
-	var w storedSession
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
+	if len(s.ExpiresAt) > 0 {
+		w.ExpiresAt = make([]storedExpiry, 0, len(s.ExpiresAt))
+		for k, v := range s.ExpiresAt {
+			w.ExpiresAt = append(w.ExpiresAt, storedExpiry{Type: string(k), At: unix(v)})
+		}
+		slices.SortFunc(w.ExpiresAt, func(a, b storedExpiry) int { return strings.Compare(a.Type, b.Type) })
 	}
-	fresh, err := w.session()
-	if err != nil {
-		return err
-	}
-	*s = *fresh
-	return nil
+	return w, nil
 }
 
 // session builds the Session. The extra claims are decoded with UseNumber and typed by
@@ -196,8 +155,8 @@ func (w *storedSession) session() (*Session, error) {
 	c.AuthenticationMethodsReferences = w.AMR
 	if len(w.ExpiresAt) > 0 {
 		fresh.ExpiresAt = make(map[fosite.TokenType]time.Time, len(w.ExpiresAt))
-		for k, v := range w.ExpiresAt {
-			fresh.ExpiresAt[fosite.TokenType(k)] = fromUnix(v)
+		for _, e := range w.ExpiresAt {
+			fresh.ExpiresAt[fosite.TokenType(e.Type)] = fromUnix(e.At)
 		}
 	}
 	fresh.GrantedAt = fromUnix(w.GrantedAt)

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,11 +16,11 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
-// store adapts storage.Storage to every storage interface fosite's factories assert. Each
+// store adapts Store to every storage interface fosite's factories assert. Each
 // fosite request is kept as one storage.Token row per (kind, signature); the request itself is
-// serialized compactly into Token.Data (see storedRequest).
+// kept compactly in Token.Data (see storedRequest).
 type store struct {
-	db      storage.Storage
+	db      Store
 	clients *clientCache
 	// codeSignature turns a raw authorization code into its HMAC signature: fosite keys the
 	// OpenID Connect session by the raw code, which must not reach the database.
@@ -57,90 +56,29 @@ var (
 var storedForm = []string{"redirect_uri", "code_challenge", "code_challenge_method", "nonce",
 	"max_age", "prompt", "acr_values", "id_token_hint", "grant_type", "response_type"}
 
-// storedRequest is the compact JSON of a fosite request. Session holds a wireSession for a
-// *Session (encoded in the same json.Marshal, not through Session.MarshalJSON, whose output
-// encoding/json would scan again), else the session itself.
-type storedRequest struct {
-	ID              string     `json:"id"`
-	RequestedAt     int64      `json:"at"`
-	ClientID        string     `json:"client_id"`
-	Scopes          []string   `json:"scopes,omitempty"`
-	GrantedScopes   []string   `json:"granted_scopes,omitempty"`
-	Audience        []string   `json:"aud,omitempty"`
-	GrantedAudience []string   `json:"granted_aud,omitempty"`
-	Form            url.Values `json:"form,omitempty"`
-	Session         any        `json:"session,omitempty"`
-}
-
-// storedRequestIn is storedRequest as read back: the same JSON, decoded in one json.Unmarshal
-// together with the session (see storedSession), instead of an outer decode keeping the
-// session raw and a second decode of it.
-type storedRequestIn struct {
-	ID              string         `json:"id"`
-	RequestedAt     int64          `json:"at"`
-	ClientID        string         `json:"client_id"`
-	Scopes          []string       `json:"scopes,omitempty"`
-	GrantedScopes   []string       `json:"granted_scopes,omitempty"`
-	Audience        []string       `json:"aud,omitempty"`
-	GrantedAudience []string       `json:"granted_aud,omitempty"`
-	Form            url.Values     `json:"form,omitempty"`
-	Session         *storedSession `json:"session,omitempty"`
-}
-
-// encodeRequest stores r in the binary form (codec.go), or as JSON when its session is not
-// Facet's.
+// encodeRequest writes r's stored form (codec.go). Every request Facet hands fosite carries a
+// *Session (or none), so any other session is a programming error, refused rather than
+// stored in a form nothing reads back.
 func encodeRequest(r fosite.Requester) ([]byte, error) {
 	switch s := r.GetSession().(type) {
 	case nil:
-		return encodeBinary(r, nil)
+		return encodeStored(r, nil)
 	case *Session:
-		return encodeBinary(r, s)
-	}
-	sr := storedRequest{
-		ID:              r.GetID(),
-		RequestedAt:     r.GetRequestedAt().UnixMilli(),
-		ClientID:        r.GetClient().GetID(),
-		Scopes:          r.GetRequestedScopes(),
-		GrantedScopes:   r.GetGrantedScopes(),
-		Audience:        r.GetRequestedAudience(),
-		GrantedAudience: r.GetGrantedAudience(),
-	}
-	form := r.GetRequestForm()
-	for _, k := range storedForm {
-		if v := form.Get(k); v != "" {
-			if sr.Form == nil {
-				sr.Form = url.Values{}
-			}
-			sr.Form.Set(k, v)
+		if s == nil {
+			return encodeStored(r, nil)
 		}
-	}
-	switch s := r.GetSession().(type) {
-	case nil:
-	case *Session:
-		if s != nil {
-			sr.Session = s.wire()
-		}
+		return encodeStored(r, s)
 	default:
-		sr.Session = s
+		return nil, fmt.Errorf("encode request: session of type %T", s)
 	}
-	b, err := json.Marshal(sr)
-	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
-	}
-	return b, nil
 }
 
 // decodeRequest rebuilds the request with a fresh *Session. It never writes into the
 // session fosite passes: in the code exchange fosite passes the live session of the token
 // request (which already carries the new tokens' expiry) and only reads the returned request.
 func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request, error) {
-	var sr storedRequestIn
-	if len(data) > 0 && data[0] == codecV1 {
-		var err error
-		if sr, err = decodeBinary(data); err != nil {
-			return nil, fmt.Errorf("decode request: %w", err)
-		}
-	} else if err := json.Unmarshal(data, &sr); err != nil {
+	sr, err := decodeStored(data)
+	if err != nil {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
 	client, err := s.GetClient(ctx, sr.ClientID)
@@ -156,9 +94,9 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 	} else {
 		session = newSession()
 	}
-	form := sr.Form
-	if form == nil {
-		form = url.Values{}
+	form := make(url.Values, len(sr.Form)/2)
+	for i := 0; i < len(sr.Form); i += 2 {
+		form[sr.Form[i]] = sr.Form[i+1 : i+2 : i+2]
 	}
 	return &fosite.Request{
 		ID:                sr.ID,

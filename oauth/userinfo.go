@@ -15,14 +15,14 @@ import (
 
 // handleUserinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes from the
 // Authorization header or, for POST, the form body (RFC 6750 §2.1–2.2) — never the query
-// string (SECURITY.md 10), where it would leak into logs and Referer headers. The claims
+// string (RFC 6750 §2.3, §5.3), where it would leak into logs and Referer headers. The claims
 // are consent's release over the user's current data, the grant, the token's scopes and the
 // claims parameter's userinfo member; consent also keeps the disclosure record.
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
 	if r.URL.Query().Has("access_token") {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "Send the access token in the Authorization header, not the URL.")
+		p.bearerError(w, r, http.StatusUnauthorized, "invalid_token", "Send the access token in the Authorization header, not the URL.")
 		return
 	}
 	token, ok := bearerToken(w, r)
@@ -35,15 +35,15 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if fault, ok := serverFault(err); ok {
 		// The token may be valid: a resource server told invalid_token would drop it.
 		p.logFault(w, r, "userinfo failed", fault, err)
-		bearerError(w, fault.CodeField, fault.ErrorField, fault.DescriptionField)
+		p.bearerError(w, r, fault.CodeField, fault.ErrorField, fault.DescriptionField)
 		return
 	}
 	if err != nil || tu != fosite.AccessToken {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
+		p.bearerError(w, r, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
 		return
 	}
 	if !ar.GetGrantedScopes().Has("openid") {
-		bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not issued for openid.")
+		p.bearerError(w, r, http.StatusForbidden, "insufficient_scope", "The access token was not issued for openid.")
 		return
 	}
 	sess, _ := ar.GetSession().(*Session)
@@ -62,17 +62,21 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	claims, _, err := p.consent.UserClaimsAt(ctx, consent.TargetUserinfo, p.cfg.Issuer, ar.GetSession().GetSubject(),
 		ar.GetClient().GetID(), ar.GetGrantedScopes(), cr, version)
 	if errors.Is(err, consent.ErrUserInactive) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
+		p.bearerError(w, r, http.StatusUnauthorized, "invalid_token", "The account is no longer active.")
 		return
 	}
 	if err != nil {
 		fault := failure(err)
 		p.logFault(w, r, "userinfo claims", fault, err)
-		bearerError(w, fault.CodeField, fault.ErrorField, fault.DescriptionField)
+		p.bearerError(w, r, fault.CodeField, fault.ErrorField, fault.DescriptionField)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(claims)
+	if err := json.NewEncoder(w).Encode(claims); err != nil {
+		// The claims are strings, numbers, booleans and maps: only the client going away
+		// fails here.
+		p.logger.DebugContext(r.Context(), "write userinfo", "err", err)
+	}
 }
 
 // bearerToken reads the token from "Authorization: Bearer" or a POSTed form body.
@@ -98,9 +102,12 @@ func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 // bearerError writes an RFC 6750 §3 error.
-func bearerError(w http.ResponseWriter, status int, code, desc string) {
+func (p *Provider) bearerError(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+sanitizeDescription(desc)+`"`)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": sanitizeDescription(desc)})
+	if err := json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": sanitizeDescription(desc)}); err != nil {
+		// A map of strings always encodes: only the client going away fails here.
+		p.logger.DebugContext(r.Context(), "write userinfo error", "err", err)
+	}
 }

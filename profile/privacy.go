@@ -35,8 +35,8 @@ var (
 )
 
 // privacy is consent's service over this handler's store and catalog.
-func (h *Handler) privacy() *consent.Service {
-	return &consent.Service{Store: h.Store, Catalog: h.Catalog, Logger: h.Logger, Now: h.Now}
+func (h *Handler) privacy() (*consent.Service, error) {
+	return consent.NewService(h.Store, h.Catalog, h.Logger, h.Now)
 }
 
 // setLevel is the one service function behind the form and the API: it checks field (404
@@ -53,7 +53,11 @@ func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field,
 	if !ok {
 		return errBadLevel
 	}
-	found, err := h.privacy().SetLevel(ctx, u.ID, field, l)
+	svc, err := h.privacy()
+	if err != nil {
+		return err
+	}
+	found, err := svc.SetLevel(ctx, u.ID, field, l)
 	if err != nil {
 		return err
 	}

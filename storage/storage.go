@@ -136,14 +136,36 @@ type Storage interface {
 	// Close releases the connection pool.
 	Close() error
 
-	// BeginTx starts a transaction and returns a ctx carrying it. Commit and Rollback end the
-	// transaction carried by ctx. InTx runs fn in a transaction, committing when it returns nil.
+	// One interface per area; a module takes the ones it uses.
+	Transactor
+	UserStore
+	ClientStore
+	KeyStore
+	SessionStore
+	GrantStore
+	SettingStore
+	CounterStore
+	LeaseStore
+	TokenStore
+	AccountStore
+	ContactStore
+	PhotoStore
+	EventStore
+	PrivacyStore
+}
+
+// Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx
+// carrying it; Commit and Rollback end the transaction carried by ctx. InTx runs fn in a
+// transaction, committing when it returns nil.
+type Transactor interface {
 	BeginTx(ctx context.Context) (context.Context, error)
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
 
-	// Users.
+// UserStore persists accounts and their profile fields.
+type UserStore interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)
 	// GetUserByEmail returns the account holding email verified, else the oldest holding it
@@ -156,53 +178,61 @@ type Storage interface {
 	GetProfileFields(ctx context.Context, userID string) ([]ProfileField, error)
 	PutProfileFields(ctx context.Context, fields []ProfileField) error
 	DeleteProfileField(ctx context.Context, userID, field string) error
+}
 
-	// Clients.
+// ClientStore persists the registered apps.
+type ClientStore interface {
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
 	UpdateClient(ctx context.Context, c Client) error
 	DeleteClient(ctx context.Context, id string) error
+}
 
-	// Signing keys. CreateSigningKey with Active retires (Active=false, RetiredAt, PublishUntil)
-	// every other active key in the same transaction.
+// KeyStore persists signing keys. CreateSigningKey with Active retires (Active=false,
+// RetiredAt, PublishUntil) every other active key in the same transaction.
+type KeyStore interface {
 	CreateSigningKey(ctx context.Context, k SigningKey, publishRetiredUntil time.Time) error
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+}
 
-	// Browser sessions.
+// SessionStore persists browser sessions.
+type SessionStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, idleBefore, now time.Time) (int64, error)
+}
 
-	// Consent grants, one per (user, client).
+// GrantStore persists consent grants, one per (user, client).
+type GrantStore interface {
 	GetGrant(ctx context.Context, userID, clientID string) (Grant, error)
 	PutGrant(ctx context.Context, g Grant) error
 	DeleteGrant(ctx context.Context, userID, clientID string) error
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+}
 
-	// Settings: PutSettingIfAbsent stores value under key unless a value is there already, and
-	// returns the stored value (first writer wins, so several nodes agree).
+// SettingStore persists node-wide settings. PutSettingIfAbsent stores value under key unless
+// a value is there already, and returns the stored value (first writer wins, so several nodes
+// agree).
+type SettingStore interface {
 	GetSetting(ctx context.Context, key string) (string, error)
 	PutSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+}
 
-	// Counters for rate limits: Hit adds one to key's counter for the window starting at
-	// windowStart (a new window resets it) and returns the new count, in one upsert.
+// CounterStore keeps the counters of rate limits: Hit adds one to key's counter for the
+// window starting at windowStart (a new window resets it) and returns the new count, in one
+// upsert.
+type CounterStore interface {
 	Hit(ctx context.Context, key string, windowStart time.Time) (int, error)
 	ResetCounter(ctx context.Context, key string) error
+}
 
-	// Leases for jobs that must run on one node at a time: TryLease takes or renews the lease
-	// name for holder until now+ttl when it is free, expired or already held by holder.
+// LeaseStore keeps the leases of jobs that must run on one node at a time: TryLease takes or
+// renews the lease name for holder until now+ttl when it is free, expired or already held by
+// holder.
+type LeaseStore interface {
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
-
-	// OAuth2 tokens (tokens.go) and the personal account's data, one interface per area,
-	// each in its own file.
-	TokenStore
-	AccountStore
-	ContactStore
-	PhotoStore
-	EventStore
-	PrivacyStore
 }

@@ -153,7 +153,10 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
 	}
-	grants := &consent.Service{Store: a.store, Catalog: catalog, Logger: a.logger, Now: cfg.Now}
+	grants, err := consent.NewService(a.store, catalog, a.logger, cfg.Now)
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	provider, err := oauth.New(oauth.Config{
 		Issuer:           cfg.Issuer,

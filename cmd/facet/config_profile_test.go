@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -215,8 +216,13 @@ func TestNewAppCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.prof.Catalog == nil || a.prof.Catalog != a.grants.Catalog {
-		t.Fatal("profile and consent do not share one catalog")
+	// Consent decides with the configured catalog too: birthdate is public by default there.
+	now := time.Now().UTC()
+	if err := a.store.CreateUser(t.Context(), storage.User{ID: "u1", Email: "u1@example.com", Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if levels, _, err := a.grants.Levels(t.Context(), "u1"); err != nil || levels["birthdate"] != consent.LevelPublic {
+		t.Fatalf("consent's birthdate level %q (%v), want public from the configured catalog", levels["birthdate"], err)
 	}
 	cat := a.prof.Catalog
 	if f, _ := cat.Field("nickname"); !f.Mandatory {

@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -48,36 +47,20 @@ func requestIDFrom(ctx context.Context) string {
 	return ""
 }
 
-// httpMetrics are the per-route request metrics, registered on the app's own registry.
+// httpMetrics are the per-route request metrics, registered on the app's own registry. Labels
+// stay few: routes are templates, methods are the router's few, and an unmatched path counts
+// as "unmatched".
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// counters and observers keep the children already looked up (keyed by route, method
-	// and status; by route), so a request does not hash its label values through the vectors
-	// (and format its status code) every time. Routes are templates and methods are the
-	// router's few, so the maps stay small; an unmatched path counts as "unmatched".
-	counters  sync.Map // counterKey → prometheus.Counter
-	observers sync.Map // route → prometheus.Observer
 }
 
-type counterKey struct {
-	route, method string
-	code          int
-}
-
-// observe records one request.
+// observe records one request. Keeping the children looked up would save ≈ 0.1 µs a request
+// (BenchmarkHTTPMetrics), about 0.1 % of a userinfo or introspection request, so nothing
+// caches them.
 func (m *httpMetrics) observe(route, method string, code int, elapsed time.Duration) {
-	k := counterKey{route, method, code}
-	c, ok := m.counters.Load(k)
-	if !ok {
-		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
-	}
-	c.(prometheus.Counter).Inc()
-	o, ok := m.observers.Load(route)
-	if !ok {
-		o, _ = m.observers.LoadOrStore(route, m.duration.WithLabelValues(route))
-	}
-	o.(prometheus.Observer).Observe(elapsed.Seconds())
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {

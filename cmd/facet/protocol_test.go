@@ -164,7 +164,7 @@ func TestIDTokenNumericClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := (&consent.Service{Store: f.app.store}).SetLevel(t.Context(), u.ID, "given_name", consent.LevelPublic); err != nil || !ok {
+	if ok, err := f.app.grants.SetLevel(t.Context(), u.ID, "given_name", consent.LevelPublic); err != nil || !ok {
 		t.Fatalf("make given_name public: %v %v", ok, err)
 	}
 	// Profile claims go to userinfo unless the ID token asks for them (OIDC Core §5.4, §5.5).

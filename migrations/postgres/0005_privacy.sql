@@ -1,4 +1,4 @@
--- Privacy settings beyond per-field levels, and the disclosure record (issue 4).
+-- Privacy settings beyond per-field levels, and the disclosure record.
 
 -- +goose Up
 CREATE TABLE privacy_settings (

@@ -33,14 +33,14 @@ type Config struct {
 // confirmed value is written to, the counters and the development outbox.
 type Store interface {
 	storage.ContactStore
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	storage.Transactor
+	storage.CounterStore
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	UpdateUser(ctx context.Context, u storage.User) error
 	VerifyEmail(ctx context.Context, userID, email string, at time.Time) ([]string, error)
 	GetProfileFields(ctx context.Context, userID string) ([]storage.ProfileField, error)
 	PutProfileFields(ctx context.Context, fields []storage.ProfileField) error
 	DeleteProfileField(ctx context.Context, userID, field string) error
-	Hit(ctx context.Context, key string, windowStart time.Time) (int, error)
 }
 
 // Deps are the modules contact works with. Kit, Store and Events are required.

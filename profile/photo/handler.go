@@ -29,10 +29,10 @@ type Config struct {
 // the data a release of the picture claim is decided on.
 type Store interface {
 	storage.PhotoStore
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	storage.Transactor
+	storage.CounterStore
 	PutProfileFields(ctx context.Context, fields []storage.ProfileField) error
 	DeleteProfileField(ctx context.Context, userID, field string) error
-	Hit(ctx context.Context, key string, windowStart time.Time) (int, error)
 	GetReleaseData(ctx context.Context, userID, clientID string) (storage.ReleaseData, error)
 }
 
