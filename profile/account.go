@@ -99,9 +99,9 @@ func (h *Handler) NeedsCompletion(ctx context.Context, userID string) (bool, err
 	return len(h.missing(a)) > 0, nil
 }
 
-// completionURL is where a user with missing mandatory fields goes before returnTo.
-func completionURL(returnTo string) string {
-	return withReturnTo("/profile/complete", returnTo)
+// CompletionURL is where a user with missing mandatory fields goes before returnTo.
+func CompletionURL(returnTo string) string {
+	return WithReturnTo("/profile/complete", returnTo)
 }
 
 // Message keys of the account service's own checks (the catalog's are consent.Msg*).

@@ -262,7 +262,7 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
+	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
 	a, err := h.LoadAccount(r.Context(), u)
 	if err != nil {
 		h.ServerError(w, r, "load account", err)
@@ -300,7 +300,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	returnTo := safeReturnTo(r.PostForm.Get("return_to"))
+	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
 	a, err := h.LoadAccount(ctx, u)
 	if err != nil {
 		h.ServerError(w, r, "load account", err)

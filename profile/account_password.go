@@ -48,8 +48,8 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	if len(errs) > 0 {
 		return errs, 0, errValidation
 	}
-	accountKey := accountCounter(u.ID)
-	retry, err := h.hit(ctx, []counter{{key: accountKey, limit: h.limits.PerAccount}})
+	accountKey := AccountCounter(u.ID)
+	retry, err := h.Hit(ctx, Counter{Key: accountKey, Limit: h.limits.PerAccount})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -143,7 +143,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		h.Render(w, r, http.StatusUnprocessableEntity, "password", data)
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		data.Alert = throttleMessage(retry)
+		data.Alert = ThrottleMessage(retry)
 		h.Render(w, r, http.StatusTooManyRequests, "password", data)
 	default:
 		h.ServerError(w, r, "change password", err)

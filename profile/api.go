@@ -222,7 +222,7 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 		WriteAPIError(w, http.StatusForbidden, "invalid_current_password", templates.T("account.password.wrong"))
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", throttleMessage(retry))
+		WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", ThrottleMessage(retry))
 	default:
 		h.APIServerError(w, r, "change password", err)
 	}

@@ -1,9 +1,6 @@
 package profile
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // Event categories: the "event header" of the activity log (spec, "Activity Log and Login
 // History"). Each has a message "events.category.<name>" in templates/messages_events.go.
@@ -37,18 +34,4 @@ type Event struct {
 // never fails the action it records.
 type Recorder interface {
 	Record(ctx context.Context, o Origin, userID string, e Event)
-}
-
-// flowClientID is the app whose authorization request waits in a flow page's returnTo, when
-// the page found that app (appName is its name): the login or registration then happened for
-// that app. No query: the page already looked the client up.
-func flowClientID(returnTo, appName string) string {
-	if appName == "" {
-		return ""
-	}
-	u, err := url.Parse(returnTo)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("client_id")
 }

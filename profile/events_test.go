@@ -4,11 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/medama-io/go-useragent"
 
 	"github.com/facetid/facet/storage"
@@ -104,71 +101,8 @@ func TestRateKey(t *testing.T) {
 		{"not-an-address", "not-an-address"},
 	}
 	for _, c := range cases {
-		if got := rateKey(c.addr); got != c.want {
-			t.Errorf("rateKey(%q) = %q, want %q", c.addr, got, c.want)
+		if got := RateKey(c.addr); got != c.want {
+			t.Errorf("RateKey(%q) = %q, want %q", c.addr, got, c.want)
 		}
 	}
-}
-
-func TestLoginEvents(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		ctx := t.Context()
-		if err := e.store.CreateClient(ctx, storage.Client{ID: "notes", Name: "Notes", CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		b := e.browser("192.0.2.40")
-		b.register("ev@example.com", goodPassword, "", "/oauth2/auth?client_id=notes&state=1")
-		u, err := e.store.GetUserByEmail(ctx, "ev@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.clock.Add(time.Second)
-		if res := b.post("/logout", nil); res.Status != http.StatusSeeOther {
-			t.Fatalf("logout %d", res.Status)
-		}
-		e.clock.Add(time.Second)
-		b.login("ev@example.com", "wrong password")
-		e.clock.Add(time.Second)
-		b.login("nobody@example.com", "wrong password") // unknown: no event anywhere
-		e.clock.Add(time.Second)
-		res := b.post("/login", url.Values{"email": {"ev@example.com"}, "password": {goodPassword}, "return_to": {"/oauth2/auth?client_id=notes"}})
-		if res.Status != http.StatusSeeOther {
-			t.Fatalf("login %d", res.Status)
-		}
-		e.clock.Add(time.Second)
-		// A client id that does not exist is not recorded as an app.
-		b.post("/login", url.Values{"email": {"ev@example.com"}, "password": {goodPassword}, "return_to": {"/oauth2/auth?client_id=forged"}})
-
-		type row struct{ Category, ClientID, Method, IP string }
-		var got []row
-		for _, ev := range e.userEvents(u.ID) {
-			got = append(got, row{ev.Category, ev.ClientID, ev.Details["method"], ev.IP})
-			if ev.Device != "" || ev.UserID != u.ID {
-				t.Errorf("event %+v", ev)
-			}
-		}
-		want := []row{
-			{"login", "", "password", "192.0.2.40"},
-			{"login", "notes", "password", "192.0.2.40"},
-			{"login_failed", "", "password", "192.0.2.40"},
-			{"logout", "", "", "192.0.2.40"},
-			{"registration", "notes", "password", "192.0.2.40"},
-		}
-		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("events (-want +got):\n%s", d)
-		}
-		users, err := e.store.ListUsers(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(users) != 1 {
-			t.Fatalf("users %+v", users)
-		}
-		// Logging out without a session records nothing.
-		before := len(e.userEvents(u.ID))
-		e.browser("192.0.2.41").post("/logout", nil)
-		if after := len(e.userEvents(u.ID)); after != before {
-			t.Errorf("events %d → %d after an anonymous logout", before, after)
-		}
-	})
 }

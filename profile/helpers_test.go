@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -90,7 +91,10 @@ func newEnvWired(t *testing.T, b sqltest.Backend, adjust func(*Config), wire fun
 		wire(h)
 	}
 	r := mux.NewRouter()
-	h.Routes(r)
+	pages, _ := h.Routes(r)
+	e := &env{t: t, h: h, store: store, clock: c}
+	pages.HandleFunc("/register", e.registerStandIn).Methods(http.MethodPost)
+	pages.HandleFunc("/login", e.loginStandIn).Methods(http.MethodPost)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ip := req.Header.Get(testIPHeader); ip != "" {
 			req.RemoteAddr = ip + ":1234"
@@ -98,7 +102,77 @@ func newEnvWired(t *testing.T, b sqltest.Backend, adjust func(*Config), wire fun
 		r.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, h: h, store: store, clock: c, srv: srv}
+	e.srv = srv
+	return e
+}
+
+// registerStandIn and loginStandIn stand in for signin's pages, which cannot be mounted here
+// (signin imports profile): POST /register creates an active account with the password and
+// the name's given_name and family_name and signs it in; POST /login signs in with a correct
+// password (303 to /) and answers 200 otherwise. signin's own tests run the real pages.
+func (e *env) registerStandIn(w http.ResponseWriter, r *http.Request) {
+	if !e.h.ParseForm(w, r) {
+		return
+	}
+	u := e.createUser(NormalizeEmail(r.PostForm.Get("email")), r.PostForm.Get("password"), r.PostForm.Get("name"))
+	if _, err := e.h.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		e.h.ServerError(w, r, "start session", err)
+		return
+	}
+	http.Redirect(w, r, SafeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
+}
+
+func (e *env) loginStandIn(w http.ResponseWriter, r *http.Request) {
+	if !e.h.ParseForm(w, r) {
+		return
+	}
+	u, err := e.store.GetUserByEmail(r.Context(), NormalizeEmail(r.PostForm.Get("email")))
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if ok, err := password.Check(u.PasswordHash, r.PostForm.Get("password")); err != nil || !ok {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if _, err := e.h.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		e.h.ServerError(w, r, "start session", err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// createUser stores an active account with a password and, when name is given, its
+// given_name (first word) and family_name (the rest).
+func (e *env) createUser(email, pw, name string) storage.User {
+	e.t.Helper()
+	return createUser(e.t, e.store, e.h.Now(), email, pw, name)
+}
+
+func createUser(t testing.TB, store storage.Storage, now time.Time, email, pw, name string) storage.User {
+	t.Helper()
+	hash, err := password.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.UTC()
+	u := storage.User{ID: NewID(), Email: email, PasswordHash: hash, Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}
+	if err := store.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	var fields []storage.ProfileField
+	if words := strings.Fields(name); len(words) > 0 {
+		fields = append(fields, storage.ProfileField{UserID: u.ID, Field: "given_name", Value: words[0], Privacy: "on_request", UpdatedAt: now})
+		if len(words) > 1 {
+			fields = append(fields, storage.ProfileField{UserID: u.ID, Field: "family_name", Value: strings.Join(words[1:], " "), Privacy: "on_request", UpdatedAt: now})
+		}
+	}
+	if len(fields) > 0 {
+		if err := store.PutProfileFields(t.Context(), fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
 }
 
 // storeRecorder writes events straight to the store with h.Now's time: the activity log the

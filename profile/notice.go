@@ -62,7 +62,7 @@ const ownerNoticesPerWindow = 3
 // nothing and returns nil). It returns the mailer's error, so that a caller answering as if
 // it had sent a code can fail as a failed code would.
 func (h *Handler) OwnerNotice(ctx context.Context, ownerID, addr, subjectKey, textKey string) error {
-	retry, err := h.hit(ctx, []counter{{key: "notice:email:" + keyHash(addr), limit: ownerNoticesPerWindow}})
+	retry, err := h.Hit(ctx, Counter{Key: "notice:email:" + KeyHash(addr), Limit: ownerNoticesPerWindow})
 	if err != nil {
 		return err
 	}

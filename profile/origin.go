@@ -63,10 +63,10 @@ func (h *Handler) newOrigin(r *http.Request) Origin {
 // per-IP limit.
 const ipv6Prefix = 64
 
-// rateKey is the per-IP counter key of clientAddr's result: an IPv4 address as is (an
+// RateKey is the per-IP counter key of clientAddr's result: an IPv4 address as is (an
 // IPv4-mapped IPv6 address counts as its IPv4 address), an IPv6 address as its /64. Every
 // per-IP rate limit keys on it (OWASP ASVS 5.0 V2.4 anti-automation).
-func rateKey(addr string) string {
+func RateKey(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		return addr

@@ -1,10 +1,10 @@
-// Package profile owns the person's side of Facet: registration, login, logout and browser
-// sessions, the personal account's profile, privacy and password pages, the account JSON
-// API, the notices mailed about account changes, and the console kit its sub-packages build
-// their pages on (Caller, Origin, Error, page rendering with the sidebar, forms, JSON
-// answers, the signed-in check, the recent-login rule). The sub-packages (activity, contact,
-// photo, password) import it; it imports none of them, and declares what it needs from them
-// (Recorder).
+// Package profile owns the person's side of Facet: browser sessions, the personal account's
+// profile, privacy and password pages, the account JSON API, the notices mailed about account
+// changes, and the console kit its sub-packages build their pages on (Caller, Origin, Error,
+// page rendering with the sidebar, forms, JSON answers, the signed-in check, the recent-login
+// rule, the throttle counters, return_to). The sub-packages (activity, contact, photo,
+// password, signin) import it; it imports none of them, and declares what it needs from them
+// (Recorder). Login, logout and registration are signin's.
 //
 // It does not speak OAuth2: oauth asks it "who is signed in?" through Current and End, and
 // redirects here with a return_to path when someone must log in. What a person's profile
@@ -75,7 +75,7 @@ const (
 // maxFormBytes bounds a form body; the forms here are a few hundred bytes.
 const maxFormBytes = 64 << 10
 
-// Handler serves the login, registration, logout and start pages and answers "who is
+// Handler serves the start page and the personal account's pages and API, and answers "who is
 // signed in?" for the other modules.
 type Handler struct {
 	Store     storage.Storage
@@ -98,10 +98,7 @@ type Handler struct {
 	cookies    *sessions.CookieStore
 	cookieName string
 	policy     *password.Policy
-	// dummyHash is checked when the email is unknown, so an unknown account costs the same
-	// time as a wrong password (OWASP ASVS 5.0 V6.3: no account enumeration through timing).
-	dummyHash string
-	limits    loginLimits
+	limits     limits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
 }
@@ -151,10 +148,6 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	dummy, err := password.Hash(rand.Text())
-	if err != nil {
-		return nil, err
-	}
 	h := &Handler{
 		Store:     store,
 		Templates: t,
@@ -165,8 +158,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Events:    d.Events,
 		cfg:       cfg,
 		policy:    password.NewPolicy(),
-		dummyHash: dummy,
-		limits:    defaultLoginLimits(),
+		limits:    defaultLimits(),
 		ua:        useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"context"
 	"net/url"
 	"strings"
 )
@@ -9,13 +8,13 @@ import (
 // maxReturnTo bounds a return_to; an authorization request with its parameters fits easily.
 const maxReturnTo = 4096
 
-// safeReturnTo returns s when it is a same-origin path, else "/". Anything a browser could
+// SafeReturnTo returns s when it is a same-origin path, else "/". Anything a browser could
 // read as another origin is refused: a scheme ("https://evil", "javascript:"), a
 // scheme-relative "//evil" and its backslash twin "/\evil" (browsers treat \ as /), and any
 // control character or space (browsers drop tab and newline, so "/\t/evil" would become
 // "//evil"). Our own return_to parameters are same-origin paths, so the login page is no open
 // redirector (RFC 6749 §10.15).
-func safeReturnTo(s string) string {
+func SafeReturnTo(s string) string {
 	if s == "" || len(s) > maxReturnTo || s[0] != '/' {
 		return "/"
 	}
@@ -38,28 +37,10 @@ func safeReturnTo(s string) string {
 	return s
 }
 
-// withReturnTo appends a return_to parameter to path unless it is the default "/".
-func withReturnTo(path, returnTo string) string {
+// WithReturnTo appends a return_to parameter to path unless it is the default "/".
+func WithReturnTo(path, returnTo string) string {
 	if returnTo == "" || returnTo == "/" {
 		return path
 	}
 	return path + "?" + url.Values{"return_to": {returnTo}}.Encode()
-}
-
-// appName returns the name of the client whose authorization request waits in returnTo, so
-// the flow pages can say "to continue to App" (UI.md). Any failure just omits the name.
-func (h *Handler) appName(ctx context.Context, returnTo string) string {
-	u, err := url.Parse(returnTo)
-	if err != nil || u.Path != "/oauth2/auth" {
-		return ""
-	}
-	id := u.Query().Get("client_id")
-	if id == "" {
-		return ""
-	}
-	c, err := h.Store.GetClient(ctx, id)
-	if err != nil {
-		return ""
-	}
-	return c.Name
 }

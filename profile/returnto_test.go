@@ -30,8 +30,8 @@ func TestSafeReturnTo(t *testing.T) {
 		"/" + strings.Repeat("a", 5000):    "/",
 	}
 	for in, want := range cases {
-		if got := safeReturnTo(in); got != want {
-			t.Errorf("safeReturnTo(%q) = %q, want %q", in, got, want)
+		if got := SafeReturnTo(in); got != want {
+			t.Errorf("SafeReturnTo(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -45,19 +45,19 @@ func FuzzSafeReturnTo(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := safeReturnTo(s)
+		got := SafeReturnTo(s)
 		if got != "/" && got != s {
-			t.Fatalf("safeReturnTo(%q) = %q: neither the input nor /", s, got)
+			t.Fatalf("SafeReturnTo(%q) = %q: neither the input nor /", s, got)
 		}
 		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\t\r\n ") {
-			t.Fatalf("safeReturnTo(%q) = %q", s, got)
+			t.Fatalf("SafeReturnTo(%q) = %q", s, got)
 		}
 		ref, err := url.Parse(got)
 		if err != nil {
 			t.Fatalf("result %q does not parse: %v", got, err)
 		}
 		if u := base.ResolveReference(ref); u.Host != base.Host || u.Scheme != base.Scheme || u.User != nil {
-			t.Fatalf("safeReturnTo(%q) = %q resolves to %v", s, got, u)
+			t.Fatalf("SafeReturnTo(%q) = %q resolves to %v", s, got, u)
 		}
 	})
 }

@@ -23,11 +23,6 @@ func (h *Handler) Routes(root *mux.Router) (pages, api *mux.Router) {
 	r := root.NewRoute().Subrouter()
 	r.Use(h.withOrigin)
 	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/login", h.loginForm).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/login", h.login).Methods(http.MethodPost)
-	r.HandleFunc("/register", h.registerForm).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/register", h.register).Methods(http.MethodPost)
-	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
 
 	api = r.PathPrefix(APIPrefix).Subrouter()
 	api.Use(h.apiAuth)

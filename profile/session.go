@@ -118,9 +118,9 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// startSession logs userID in: it deletes the session r came with, if any, and issues a new
+// StartSession logs userID in: it deletes the session r came with, if any, and issues a new
 // session id (a new id at every login, against session fixation: OWASP ASVS 5.0 V7.2).
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.Session, error) {
+func (h *Handler) StartSession(w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.Session, error) {
 	ctx := r.Context()
 	if old := h.cookieToken(r); old != "" {
 		if err := h.Store.DeleteSession(ctx, sessionID(old)); err != nil && !errors.Is(err, storage.ErrNotFound) {

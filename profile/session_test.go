@@ -16,6 +16,10 @@ func TestCookieAcrossNodesAndTampering(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b := e.browser("192.0.2.30")
 		b.register("node@example.com", goodPassword, "", "/")
+		// The row id is the hash of the cookie's token, never the token.
+		if s, ok := b.current(); !ok || s.ID != sessionID(b.token()) || s.ID == b.token() {
+			t.Errorf("row id %q (signed in %v), token %q", s.ID, ok, b.token())
+		}
 		u, err := url.Parse(e.srv.URL)
 		if err != nil {
 			t.Fatal(err)
@@ -70,13 +74,10 @@ func TestSecureCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := h.Register(t.Context(), CommandLine(), "sec@example.com", goodPassword, "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := createUser(t, store, h.Now(), "sec@example.com", goodPassword, "")
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequestWithContext(t.Context(), "POST", "https://id.example/login", nil)
-	if _, err := h.startSession(rec, req, u.ID, []string{"pwd"}); err != nil {
+	if _, err := h.StartSession(rec, req, u.ID, []string{"pwd"}); err != nil {
 		t.Fatal(err)
 	}
 	c := rec.Result().Cookies()

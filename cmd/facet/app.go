@@ -22,6 +22,7 @@ import (
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/templates"
@@ -143,6 +144,10 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
+	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("signin: %w", err)
+	}
 	contacts, err := contact.New(contact.Config{
 		Issuer:               cfg.Issuer,
 		Secret:               secret,
@@ -217,6 +222,7 @@ func (a *app) build(ctx context.Context) error {
 	protocol.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
 	provider.Routes(browser, protocol)
 	account, api := prof.Routes(browser)
+	signIn.Routes(account, api)
 	contacts.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)

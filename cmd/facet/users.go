@@ -15,6 +15,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	pw "github.com/facetid/facet/profile/password"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/templates"
@@ -104,9 +105,9 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 		u, err := accounts.Register(ctx, profile.CommandLine(), email, password, name, admin)
-		var fieldErr *profile.FieldError
+		var fieldErr *signin.FieldError
 		switch {
-		case errors.Is(err, profile.ErrEmailTaken):
+		case errors.Is(err, signin.ErrEmailTaken):
 			return fmt.Errorf("an account with email %s exists already", email)
 		case errors.As(err, &fieldErr):
 			return fmt.Errorf("%s: %s", fieldErr.Field, fieldErr.Msg)
@@ -147,9 +148,9 @@ func readPassword(r io.Reader) (string, error) {
 	return line, nil
 }
 
-// accounts builds the profile handler, whose Register applies the same rules as the
+// accounts builds the signin handler, whose Register applies the same rules as the
 // registration page (email form, password policy, name split into profile fields).
-func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger) (*profile.Handler, error) {
+func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger) (*signin.Handler, error) {
 	secret, err := resolveSecret(ctx, cfg, store, logger)
 	if err != nil {
 		return nil, err
@@ -158,17 +159,22 @@ func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, l
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	events := activity.NewRecorder(store, logger, nil)
 	h, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
 		SecureCookies:   cfg.secureCookies(),
-	}, profile.Deps{Store: store, Templates: tmpl, Logger: logger, Events: activity.NewRecorder(store, logger, nil)})
+	}, profile.Deps{Store: store, Templates: tmpl, Logger: logger, Events: events})
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	return h, nil
+	accounts, err := signin.New(signin.Deps{Kit: h, Store: store, Events: events, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("signin: %w", err)
+	}
+	return accounts, nil
 }
 
 func (c *cli) usersList(cmd *cobra.Command, _ []string) error {

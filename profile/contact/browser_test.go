@@ -31,6 +31,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/notify"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -95,9 +96,14 @@ func TestBrowserProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: events, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := mux.NewRouter()
 	r.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
 	pages, api := core.Routes(r)
+	signIn.Routes(pages, api)
 	contacts.Routes(pages, api)
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.NewCrossOriginProtection().Handler(r)}}
 	srv.Start()

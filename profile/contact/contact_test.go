@@ -209,7 +209,7 @@ func (b *browser) login(email, password string) profiletest.Response {
 
 func (b *browser) current() (storage.Session, bool) { return b.Current() }
 
-// accountCounter is the core's per-account login counter key (login.go).
+// accountCounter is the core's per-account login counter key.
 func accountCounter(userID string) string {
 	sum := sha256.Sum256([]byte(userID))
 	return "login:account:" + hex.EncodeToString(sum[:16])

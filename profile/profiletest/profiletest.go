@@ -1,5 +1,5 @@
-// Package profiletest runs the account core of profile with the sub-packages under test behind
-// a real HTTP server on a real database, and drives it like a browser: the test harness of
+// Package profiletest runs the account core of profile and its sign-in pages (signin) with the
+// sub-packages under test behind a real HTTP server on a real database, and drives it like a browser: the test harness of
 // profile's sub-packages. It holds no fakes: the caller passes the event recorder (activity's).
 package profiletest
 
@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -62,13 +63,16 @@ type Kit struct {
 	Now       func() time.Time
 }
 
-// Env is the core and the modules on a fresh database behind an httptest server.
+// Env is the core, the sign-in pages and the modules on a fresh database behind an httptest
+// server.
 type Env struct {
-	T     testing.TB
-	Core  *profile.Handler
-	Store storage.Storage
-	Clock *Clock
-	URL   string
+	T    testing.TB
+	Core *profile.Handler
+	// SignIn serves /login, /register and /logout.
+	SignIn *signin.Handler
+	Store  storage.Storage
+	Clock  *Clock
+	URL    string
 	// Handler is the router the server serves (without the client-IP rewrite), for requests
 	// a test sends straight to it.
 	Handler http.Handler
@@ -104,8 +108,13 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 	if err != nil {
 		t.Fatal(err)
 	}
+	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: rec, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := mux.NewRouter()
 	pages, api := core.Routes(r)
+	signIn.Routes(pages, api)
 	if build != nil {
 		for _, m := range build(Kit{Config: cfg, Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now}) {
 			m.Routes(pages, api)
@@ -118,7 +127,7 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 		r.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Core: core, Store: store, Clock: c, URL: srv.URL, Handler: r}
+	return &Env{T: t, Core: core, SignIn: signIn, Store: store, Clock: c, URL: srv.URL, Handler: r}
 }
 
 // Each runs fn on SQLite and, when configured, PostgreSQL, with the env new builds.

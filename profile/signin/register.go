@@ -1,4 +1,4 @@
-package profile
+package signin
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -39,12 +39,12 @@ const maxNameLen = 200
 // (another account holds the address, confirmed or not: an administrator creating a second
 // account for one address is a mistake to point out) and *FieldError.
 // The registration is recorded in the account's activity log as coming from o.
-func (h *Handler) Register(ctx context.Context, o Origin, email, pw, name string, admin bool) (storage.User, error) {
+func (h *Handler) Register(ctx context.Context, o profile.Origin, email, pw, name string, admin bool) (storage.User, error) {
 	u, _, err := h.createAccount(ctx, email, pw, name, admin, true)
 	if err != nil {
 		return storage.User{}, err
 	}
-	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryRegistration, Details: map[string]string{"method": "password"}})
+	h.events.Record(ctx, o, u.ID, profile.Event{Category: profile.CategoryRegistration, Details: map[string]string{"method": "password"}})
 	return u, nil
 }
 
@@ -55,7 +55,7 @@ func (h *Handler) Register(ctx context.Context, o Origin, email, pw, name string
 // while the owner keeps it), and returns the confirmed holder's id as owner, so that the page answers alike
 // whether an address is taken or not.
 func (h *Handler) createAccount(ctx context.Context, email, pw, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
-	email = NormalizeEmail(email)
+	email = profile.NormalizeEmail(email)
 	errs := h.checkRegistration(email, pw, name)
 	for _, field := range []string{"email", "password", "name"} {
 		if msg, ok := errs[field]; ok {
@@ -63,7 +63,7 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 		}
 	}
 	// Checked before the expensive hash.
-	holders, err := h.Store.UsersByEmail(ctx, email, 1)
+	holders, err := h.store.UsersByEmail(ctx, email, 1)
 	if err != nil {
 		return storage.User{}, "", fmt.Errorf("users by email: %w", err)
 	}
@@ -77,9 +77,9 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 	if err != nil {
 		return storage.User{}, "", err
 	}
-	now := h.Now().UTC()
+	now := h.now().UTC()
 	u = storage.User{
-		ID:           NewID(),
+		ID:           profile.NewID(),
 		Email:        email,
 		PasswordHash: hash,
 		Admin:        admin,
@@ -87,8 +87,8 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	err = h.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := h.Store.CreateUser(ctx, u); err != nil {
+	err = h.store.InTx(ctx, func(ctx context.Context) error {
+		if err := h.store.CreateUser(ctx, u); err != nil {
 			// An unverified address never collides: only the id could.
 			return fmt.Errorf("create user: %w", err)
 		}
@@ -99,7 +99,7 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 		for i := range fields {
 			fields[i].UpdatedAt = now
 		}
-		if err := h.Store.PutProfileFields(ctx, fields); err != nil {
+		if err := h.store.PutProfileFields(ctx, fields); err != nil {
 			return fmt.Errorf("store name: %w", err)
 		}
 		return nil
@@ -110,33 +110,6 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 	return u, owner, nil
 }
 
-// VerifiedOwner returns the id of the account holding addr verified, "" when none does.
-func (h *Handler) VerifiedOwner(ctx context.Context, addr string) (string, error) {
-	users, err := h.Store.UsersByEmail(ctx, addr, 1)
-	if err != nil {
-		return "", fmt.Errorf("users by email: %w", err)
-	}
-	if len(users) == 0 || !users[0].EmailVerified {
-		return "", nil
-	}
-	return users[0].ID, nil
-}
-
-// PurgeUnverified deletes the accounts older than cfg.UnverifiedAccountTTL that have no way
-// in but an unconfirmed email address (no confirmed address, phone number or username), with
-// their tokens, and returns how many. cmd runs it in its periodic cleanup, on one node at a
-// time.
-func (h *Handler) PurgeUnverified(ctx context.Context) (int, error) {
-	ids, err := h.Store.DeleteUnverifiedUsers(ctx, h.Now().Add(-h.cfg.UnverifiedAccountTTL))
-	if err != nil {
-		return 0, fmt.Errorf("purge unverified accounts: %w", err)
-	}
-	for _, id := range ids {
-		h.Logger.InfoContext(ctx, "unverified account expired", "user_id", id)
-	}
-	return len(ids), nil
-}
-
 // checkRegistration returns the catalog text for each invalid field of an already
 // normalized email, the password and the optional name.
 func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
@@ -144,7 +117,7 @@ func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
 	switch {
 	case email == "":
 		errs["email"] = templates.T("register.email_required")
-	case !ValidEmail(email):
+	case !profile.ValidEmail(email):
 		errs["email"] = templates.T("register.email_invalid")
 	}
 	if key := h.policy.Check(pw); key != "" {
@@ -157,27 +130,6 @@ func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
 		errs["name"] = templates.T("register.name_long")
 	}
 	return errs
-}
-
-// NormalizeEmail trims and lower-cases an address; users' emails are stored this way.
-func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// ValidEmail is a basic syntax check: a bare address (no display name, no spaces) that
-// net/mail accepts, with a dot in the domain. Whether it receives mail is for verification.
-func ValidEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsFunc(s, unicode.IsSpace) {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	local, domain := s[:at], s[at+1:]
-	return local != "" && strings.Contains(domain, ".") &&
-		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
 // nameFields splits a full name into given_name (the first word) and family_name (the rest).
@@ -209,47 +161,47 @@ func (h *Handler) newRegisterPage(ctx context.Context, returnTo string) register
 		ReturnTo: returnTo,
 		AppName:  h.appName(ctx, returnTo),
 		Errors:   map[string]string{},
-		LoginURL: withReturnTo("/login", returnTo),
+		LoginURL: profile.WithReturnTo("/login", returnTo),
 	}
 }
 
 // registerForm shows the registration form.
 func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
-	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
-	h.Render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
+	returnTo := profile.SafeReturnTo(r.URL.Query().Get("return_to"))
+	h.kit.Render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
 }
 
 // register creates the account, logs the new user in and goes on to return_to.
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
-	if !h.ParseForm(w, r) {
+	if !h.kit.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
-	page := h.newRegisterPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
+	page := h.newRegisterPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	page.Name = strings.TrimSpace(r.PostForm.Get("name"))
 	page.Email = strings.TrimSpace(r.PostForm.Get("email"))
 	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
 
 	// Registration costs a password hash and may mail an account's owner: throttled per IP
 	// like login.
-	retry, err := h.hit(ctx, []counter{{key: "register:ip:" + rateKey(h.clientAddr(r)), limit: h.limits.RegisterPerIP}})
+	retry, err := h.kit.Hit(ctx, profile.Counter{Key: "register:ip:" + profile.RateKey(h.kit.Origin(r).IP), Limit: h.limits.RegisterPerIP})
 	if err != nil {
-		h.ServerError(w, r, "count registration", err)
+		h.kit.ServerError(w, r, "count registration", err)
 		return
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		page.Alert = throttleMessage(retry)
-		h.Render(w, r, http.StatusTooManyRequests, "register", page)
+		page.Alert = profile.ThrottleMessage(retry)
+		h.kit.Render(w, r, http.StatusTooManyRequests, "register", page)
 		return
 	}
 
-	page.Errors = h.checkRegistration(NormalizeEmail(page.Email), pw, page.Name)
+	page.Errors = h.checkRegistration(profile.NormalizeEmail(page.Email), pw, page.Name)
 	if _, bad := page.Errors["password"]; !bad && confirm != pw {
 		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
 	}
 	if len(page.Errors) > 0 {
-		h.Render(w, r, http.StatusUnprocessableEntity, "register", page)
+		h.kit.Render(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	}
 	// An address another account has confirmed is not refused here: the answer would tell
@@ -260,23 +212,23 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &fe):
 		page.Errors[fe.Field] = fe.Msg
-		h.Render(w, r, http.StatusUnprocessableEntity, "register", page)
+		h.kit.Render(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	case err != nil:
-		h.ServerError(w, r, "register", err)
+		h.kit.ServerError(w, r, "register", err)
 		return
 	}
-	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.ServerError(w, r, "start session", err)
+	if _, err := h.kit.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		h.kit.ServerError(w, r, "start session", err)
 		return
 	}
-	h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "registered", "user_id", u.ID)
+	h.logger.InfoContext(ctx, "registered", "user_id", u.ID)
 	if owner != "" {
-		h.Logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
-		if err := h.OwnerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
-			h.Logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err)
+		h.logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
+		if err := h.kit.OwnerNotice(ctx, owner, u.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"); err != nil {
+			h.logger.ErrorContext(ctx, "notice the owner of a registered address", "user_id", owner, "err", err)
 		}
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)

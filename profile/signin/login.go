@@ -1,9 +1,7 @@
-package profile
+package signin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -12,23 +10,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
-// loginLimits throttles password guessing across nodes with storage counters (OWASP ASVS 5.0
-// V6.3, NIST SP 800-63B 5.2.2): failed attempts per account, and attempts per client IP, in fixed windows.
-type loginLimits struct {
-	Window        time.Duration
-	PerAccount    int // failed logins per account per window
+// limits throttle password guessing across nodes with storage counters (OWASP ASVS 5.0
+// V6.3, NIST SP 800-63B 5.2.2): failed attempts per account, and attempts per client IP, in
+// the kit's fixed windows.
+type limits struct {
+	PerAccount    int // failed logins per account per window (the kit's, shared with password changes)
 	PerIP         int // login attempts per IP per window
 	RegisterPerIP int // registration attempts per IP per window
 }
 
-// defaultLoginLimits: 5 failures per account and 20 attempts per IP per 15 minutes.
-func defaultLoginLimits() loginLimits {
-	return loginLimits{Window: 15 * time.Minute, PerAccount: 5, PerIP: 20, RegisterPerIP: 10}
+// defaultLimits: the kit's failures per account, 20 login and 10 registration attempts per IP
+// per window.
+func defaultLimits(perAccount int) limits {
+	return limits{PerAccount: perAccount, PerIP: 20, RegisterPerIP: 10}
 }
 
 // Errors of authenticate.
@@ -51,11 +51,11 @@ type loginPage struct {
 // caller did not ask for a fresh login (prompt=login, OIDC Core 3.1.2.1).
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	returnTo := safeReturnTo(q.Get("return_to"))
+	returnTo := profile.SafeReturnTo(q.Get("return_to"))
 	if !hasWord(q.Get("prompt"), "login") {
-		_, ok, err := h.Current(r)
+		_, ok, err := h.kit.Current(r)
 		if err != nil {
-			h.ServerError(w, r, "current session", err)
+			h.kit.ServerError(w, r, "current session", err)
 			return
 		}
 		if ok {
@@ -67,7 +67,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if key, ok := loginNotices[q.Get("notice")]; ok {
 		page.Alert = templates.T(key)
 	}
-	h.Render(w, r, http.StatusOK, "login", page)
+	h.kit.Render(w, r, http.StatusOK, "login", page)
 }
 
 // loginNotices are the messages another page may ask the login form to show after a
@@ -81,17 +81,17 @@ func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
 		ReturnTo:    returnTo,
 		AppName:     h.appName(ctx, returnTo),
 		Errors:      map[string]string{},
-		RegisterURL: withReturnTo("/register", returnTo),
+		RegisterURL: profile.WithReturnTo("/register", returnTo),
 	}
 }
 
 // login checks the credentials and starts a new session.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	if !h.ParseForm(w, r) {
+	if !h.kit.ParseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
-	page := h.newLoginPage(ctx, safeReturnTo(r.PostForm.Get("return_to")))
+	page := h.newLoginPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	// The field keeps its name "email" (password managers and links know it) but takes a
 	// username too.
 	page.Login = strings.TrimSpace(r.PostForm.Get("email"))
@@ -103,46 +103,46 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		page.Errors["password"] = templates.T("login.password_required")
 	}
 	if len(page.Errors) > 0 {
-		h.Render(w, r, http.StatusUnprocessableEntity, "login", page)
+		h.kit.Render(w, r, http.StatusUnprocessableEntity, "login", page)
 		return
 	}
 
-	ip := h.clientAddr(r)
+	ip := h.kit.Origin(r).IP
 	u, retry, err := h.authenticate(ctx, page.Login, pw, ip)
 	switch {
 	case errors.Is(err, errThrottled):
-		h.Logger.WarnContext(ctx, "login throttled", "ip", ip)
+		h.logger.WarnContext(ctx, "login throttled", "ip", ip)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		page.Alert = throttleMessage(retry)
-		h.Render(w, r, http.StatusTooManyRequests, "login", page)
+		page.Alert = profile.ThrottleMessage(retry)
+		h.kit.Render(w, r, http.StatusTooManyRequests, "login", page)
 		return
 	case errors.Is(err, errLoginFailed):
 		if u.ID != "" {
 			// Only for an existing account: unknown emails would let anyone fill the log.
-			h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
+			h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
 				Details: map[string]string{"method": "password"}})
 		}
 		page.Alert = templates.T("login.failed")
-		h.Render(w, r, http.StatusOK, "login", page)
+		h.kit.Render(w, r, http.StatusOK, "login", page)
 		return
 	case err != nil:
-		h.ServerError(w, r, "authenticate", err)
+		h.kit.ServerError(w, r, "authenticate", err)
 		return
 	}
-	if _, err := h.startSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.ServerError(w, r, "start session", err)
+	if _, err := h.kit.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
+		h.kit.ServerError(w, r, "start session", err)
 		return
 	}
-	h.Events.Record(ctx, h.Origin(r), u.ID, Event{Category: CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
+	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
 		Details: map[string]string{"method": "password"}})
-	h.Logger.InfoContext(ctx, "login", "user_id", u.ID)
+	h.logger.InfoContext(ctx, "login", "user_id", u.ID)
 	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system
 	// will request the missing data during your next login").
-	switch need, err := h.NeedsCompletion(ctx, u.ID); {
+	switch need, err := h.kit.NeedsCompletion(ctx, u.ID); {
 	case err != nil:
-		h.Logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err)
+		h.logger.ErrorContext(ctx, "check profile completion", "user_id", u.ID, "err", err)
 	case need:
-		http.Redirect(w, r, completionURL(page.ReturnTo), http.StatusSeeOther)
+		http.Redirect(w, r, profile.CompletionURL(page.ReturnTo), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
@@ -165,14 +165,14 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 	found := len(candidates) > 0
 	var accountKey string
 	if found {
-		accountKey = accountCounter(candidates[0].ID)
+		accountKey = profile.AccountCounter(candidates[0].ID)
 	} else {
-		accountKey = "login:unknown:" + keyHash(normalizeLogin(login))
+		accountKey = "login:unknown:" + profile.KeyHash(normalizeLogin(login))
 	}
-	retry, err := h.hit(ctx, []counter{
-		{key: accountKey, limit: h.limits.PerAccount},
-		{key: "login:ip:" + rateKey(ip), limit: h.limits.PerIP},
-	})
+	retry, err := h.kit.Hit(ctx,
+		profile.Counter{Key: accountKey, Limit: h.limits.PerAccount},
+		profile.Counter{Key: "login:ip:" + profile.RateKey(ip), Limit: h.limits.PerIP},
+	)
 	if err != nil {
 		return storage.User{}, 0, err
 	}
@@ -182,7 +182,7 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 
 	if !found {
 		if _, err := password.Check(h.dummyHash, pw); err != nil {
-			h.Logger.ErrorContext(ctx, "dummy password hash unreadable", "err", err)
+			h.logger.ErrorContext(ctx, "dummy password hash unreadable", "err", err)
 		}
 		return storage.User{}, 0, errLoginFailed
 	}
@@ -195,7 +195,7 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 	for _, u := range candidates {
 		ok, err := password.Check(u.PasswordHash, pw)
 		if err != nil {
-			h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+			h.logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
 			ok = false
 		}
 		if !ok {
@@ -208,7 +208,7 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 		// account's. The per-IP counter is not cleared, or one valid account would let an
 		// attacker reset it at will.
 		if u.ID == candidates[0].ID {
-			if err := h.Store.ResetCounter(ctx, accountKey); err != nil {
+			if err := h.store.ResetCounter(ctx, accountKey); err != nil {
 				return storage.User{}, 0, fmt.Errorf("reset login counter: %w", err)
 			}
 		}
@@ -232,16 +232,16 @@ func normalizeLogin(s string) string { return strings.ToLower(strings.TrimSpace(
 func (h *Handler) findLogin(ctx context.Context, login string) ([]storage.User, error) {
 	login = normalizeLogin(login)
 	if strings.Contains(login, "@") {
-		users, err := h.Store.UsersByEmail(ctx, login, maxLoginCandidates)
+		users, err := h.store.UsersByEmail(ctx, login, maxLoginCandidates)
 		if err != nil {
 			return nil, fmt.Errorf("find login: %w", err)
 		}
 		return users, nil
 	}
-	id, err := h.Store.FindUserIDByField(ctx, "preferred_username", login)
+	id, err := h.store.FindUserIDByField(ctx, "preferred_username", login)
 	if err == nil {
 		var u storage.User
-		if u, err = h.Store.GetUser(ctx, id); err == nil {
+		if u, err = h.store.GetUser(ctx, id); err == nil {
 			return []storage.User{u}, nil
 		}
 	}
@@ -249,53 +249,6 @@ func (h *Handler) findLogin(ctx context.Context, login string) ([]storage.User, 
 		return nil, nil
 	}
 	return nil, fmt.Errorf("find login: %w", err)
-}
-
-// accountCounter is the key of userID's failed-login counter: logins by email and by username
-// and wrong current passwords all count toward it.
-func accountCounter(userID string) string { return "login:account:" + keyHash(userID) }
-
-// counter is one rate-limit key and its limit per window.
-type counter struct {
-	key   string
-	limit int
-}
-
-// hit adds one to each counter in the current window and returns how long until the window
-// ends when any counter is over its limit, or 0. Windows are fixed (aligned to Window since
-// the zero time), so every node agrees on them.
-func (h *Handler) hit(ctx context.Context, counters []counter) (time.Duration, error) {
-	now := h.Now()
-	start := now.Truncate(h.limits.Window)
-	over := false
-	for _, c := range counters {
-		n, err := h.Store.Hit(ctx, c.key, start)
-		if err != nil {
-			return 0, fmt.Errorf("count %s: %w", strings.SplitN(c.key, ":", 3)[1], err)
-		}
-		if n > c.limit {
-			over = true
-		}
-	}
-	if !over {
-		return 0, nil
-	}
-	return start.Add(h.limits.Window).Sub(now), nil
-}
-
-// throttleMessage says how long to wait, in whole minutes (at least one).
-func throttleMessage(retry time.Duration) string {
-	minutes := int(math.Ceil(retry.Minutes()))
-	if minutes <= 1 {
-		return templates.T("login.throttled.one")
-	}
-	return templates.T("login.throttled.other", minutes)
-}
-
-// keyHash keeps email addresses and usernames out of the counters table.
-func keyHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
 }
 
 // hasWord reports whether the space-separated list s contains w (OIDC prompt values).
@@ -310,13 +263,13 @@ func hasWord(s, w string) bool {
 
 // logout ends the session and goes to a same-origin return_to or "/".
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.ParseForm(w, r) {
+	if !h.kit.ParseForm(w, r) {
 		return
 	}
 	// End records the logout.
-	if err := h.End(w, r); err != nil {
-		h.ServerError(w, r, "end session", err)
+	if err := h.kit.End(w, r); err != nil {
+		h.kit.ServerError(w, r, "end session", err)
 		return
 	}
-	http.Redirect(w, r, safeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
+	http.Redirect(w, r, profile.SafeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
 }

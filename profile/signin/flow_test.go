@@ -1,4 +1,4 @@
-package profile
+package signin
 
 import (
 	"errors"
@@ -15,7 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
 )
 
 func TestRegisterLogsIn(t *testing.T) {
@@ -45,12 +47,8 @@ func TestRegisterLogsIn(t *testing.T) {
 		if s.UserID != u.ID || !slices.Equal(s.AMR, []string{"pwd"}) || s.IP != "192.0.2.1" || s.UserAgent != "facet-test/1.0" {
 			t.Errorf("session %+v", s)
 		}
-		if !s.AuthTime.Equal(e.clock.Now()) || !s.ExpiresAt.Equal(e.clock.Now().Add(DefaultSessionAbsolute)) {
+		if !s.AuthTime.Equal(e.clock.Now()) || !s.ExpiresAt.Equal(e.clock.Now().Add(profile.DefaultSessionAbsolute)) {
 			t.Errorf("times: auth %v expires %v", s.AuthTime, s.ExpiresAt)
-		}
-		// The row id is the hash of the cookie's token, never the token.
-		if s.ID != sessionID(b.token()) || s.ID == b.token() {
-			t.Errorf("row id %q, token %q", s.ID, b.token())
 		}
 		fields, err := e.store.GetProfileFields(t.Context(), u.ID)
 		if err != nil {
@@ -119,7 +117,7 @@ func TestRegisterErrors(t *testing.T) {
 
 func TestRegisterAPI(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		u, err := e.h.Register(t.Context(), CommandLine(), "Admin@Example.com", goodPassword, "", true)
+		u, err := e.h.Register(t.Context(), profile.CommandLine(), "Admin@Example.com", goodPassword, "", true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,20 +128,20 @@ func TestRegisterAPI(t *testing.T) {
 			t.Errorf("fields %v %v", fields, err)
 		}
 		// The CLI refuses an address any account holds, confirmed or not.
-		if _, err := e.h.Register(t.Context(), CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("taken, unconfirmed: %v", err)
 		}
 		if _, err := e.store.VerifyEmail(t.Context(), u.ID, u.Email, u.CreatedAt); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Register(t.Context(), CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "admin@example.com", goodPassword, "", false); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("taken: %v", err)
 		}
 		var fe *FieldError
-		if _, err := e.h.Register(t.Context(), CommandLine(), "x@example.com", "12345678", "", false); !errors.As(err, &fe) || fe.Field != "password" {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "x@example.com", "12345678", "", false); !errors.As(err, &fe) || fe.Field != "password" {
 			t.Errorf("common: %v", err)
 		}
-		if _, err := e.h.Register(t.Context(), CommandLine(), "x@", goodPassword, "", false); !errors.As(err, &fe) || fe.Field != "email" {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "x@", goodPassword, "", false); !errors.As(err, &fe) || fe.Field != "email" {
 			t.Errorf("email: %v", err)
 		}
 	})
@@ -151,7 +149,7 @@ func TestRegisterAPI(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), CommandLine(), "ann@example.com", goodPassword, "Ann Lee", false); err != nil {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "ann@example.com", goodPassword, "Ann Lee", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("192.0.2.3")
@@ -187,7 +185,7 @@ func TestLogin(t *testing.T) {
 		if _, ok := b.current(); !ok {
 			t.Fatal("no session")
 		}
-		n, err := e.store.Hit(t.Context(), accountCounter(e.userID("ann@example.com")), e.clock.Now().Truncate(15*time.Minute))
+		n, err := e.store.Hit(t.Context(), profile.AccountCounter(e.userID("ann@example.com")), e.clock.Now().Truncate(15*time.Minute))
 		if err != nil || n != 1 {
 			t.Errorf("account counter after success: %d %v", n, err)
 		}
@@ -206,7 +204,7 @@ func TestLogin(t *testing.T) {
 
 func TestLoginRefusesInactiveAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		u, err := e.h.Register(t.Context(), CommandLine(), "gone@example.com", goodPassword, "", false)
+		u, err := e.h.Register(t.Context(), profile.CommandLine(), "gone@example.com", goodPassword, "", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,16 +224,16 @@ func TestNewSessionAtLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b := e.browser("192.0.2.5")
 		b.register("sam@example.com", goodPassword, "", "/")
-		first := b.token()
+		first := b.sessionID()
 		e.clock.Add(time.Minute)
 		if res := b.login("sam@example.com", goodPassword); res.Status != http.StatusSeeOther {
 			t.Fatalf("login: %d", res.Status)
 		}
-		second := b.token()
+		second := b.sessionID()
 		if first == "" || second == "" || first == second {
 			t.Fatalf("tokens %q %q", first, second)
 		}
-		if _, err := e.store.GetSession(t.Context(), sessionID(first)); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := e.store.GetSession(t.Context(), first); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("old session row still there: %v", err)
 		}
 		s, ok := b.current()
@@ -245,12 +243,12 @@ func TestNewSessionAtLogin(t *testing.T) {
 		// A cookie planted before login (fixation) does not survive it.
 		attacker := e.browser("192.0.2.6")
 		attacker.register("eve@example.com", goodPassword, "", "/")
-		planted := attacker.token()
+		planted := attacker.sessionID()
 		victim := e.browser("192.0.2.7")
 		u, _ := url.Parse(e.srv.URL)
 		victim.client.Jar.SetCookies(u, attacker.client.Jar.Cookies(u))
 		victim.login("sam@example.com", goodPassword)
-		if victim.token() == planted {
+		if victim.sessionID() == planted {
 			t.Error("session id kept across login")
 		}
 	})
@@ -260,7 +258,7 @@ func TestLogout(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b := e.browser("192.0.2.8")
 		b.register("lou@example.com", goodPassword, "", "/")
-		tok := b.token()
+		id := b.sessionID()
 		res := b.post("/logout", url.Values{"return_to": {"https://evil.example/"}})
 		if res.Status != http.StatusSeeOther || res.Location != "/" {
 			t.Fatalf("logout: %d %q", res.Status, res.Location)
@@ -268,7 +266,7 @@ func TestLogout(t *testing.T) {
 		if !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Errorf("cookie not cleared: %q", res.Header.Get("Set-Cookie"))
 		}
-		if _, err := e.store.GetSession(t.Context(), sessionID(tok)); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := e.store.GetSession(t.Context(), id); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("row not deleted: %v", err)
 		}
 		if _, ok := b.current(); ok {
@@ -291,7 +289,7 @@ func TestSessionTimeouts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b := e.browser("192.0.2.9")
 		b.register("tim@example.com", goodPassword, "", "/")
-		id := sessionID(b.token())
+		id := b.sessionID()
 
 		// Use within the idle timeout keeps the session alive, touching at most once a minute.
 		e.clock.Add(30 * time.Second)
@@ -308,7 +306,7 @@ func TestSessionTimeouts(t *testing.T) {
 		}
 
 		// Idle timeout: 24h without use.
-		e.clock.Add(DefaultSessionIdle)
+		e.clock.Add(profile.DefaultSessionIdle)
 		if _, ok := b.current(); ok {
 			t.Fatal("idle session still valid")
 		}
@@ -333,7 +331,7 @@ func TestSessionTimeouts(t *testing.T) {
 
 func TestThrottlePerAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), CommandLine(), "kim@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "kim@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		// Failures from several IPs add up on the account.
@@ -354,7 +352,7 @@ func TestThrottlePerAccount(t *testing.T) {
 			t.Errorf("Retry-After %q", ra)
 		}
 		// Another account from the same IP is not affected.
-		if _, err := e.h.Register(t.Context(), CommandLine(), "lee@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "lee@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		if res := b.login("lee@example.com", goodPassword); res.Status != http.StatusSeeOther {
@@ -370,7 +368,7 @@ func TestThrottlePerAccount(t *testing.T) {
 
 func TestThrottlePerIP(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser("203.0.113.7")
@@ -395,7 +393,7 @@ func TestThrottlePerIP(t *testing.T) {
 
 func TestReturnToOpenRedirects(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		if _, err := e.h.Register(t.Context(), CommandLine(), "ria@example.com", goodPassword, "Ria Roe", false); err != nil {
+		if _, err := e.h.Register(t.Context(), profile.CommandLine(), "ria@example.com", goodPassword, "Ria Roe", false); err != nil {
 			t.Fatal(err)
 		}
 		for i, evil := range []string{"//evil.com", "https://evil.com", "/\\evil.com", "\\\\evil.com", "javascript:alert(1)", "/\t/evil.com", "evil.com", "///evil.com"} {
@@ -463,61 +461,67 @@ func TestMalformedForm(t *testing.T) {
 // counters and the session's IP use the forwarded client address; from an untrusted peer
 // X-Forwarded-For is ignored.
 func TestThrottleBehindTrustedProxy(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.h.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-		e.h.limits.PerIP = 3
-		window := e.clock.Now().Truncate(e.h.limits.Window)
-		if _, err := e.h.Register(t.Context(), CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
-			t.Fatal(err)
-		}
-		viaProxy := func(client string) *browser {
-			b := e.browser("10.0.0.1")
-			b.header = http.Header{"X-Forwarded-For": {client}}
-			return b
-		}
+	for _, backend := range sqltest.Backends(t) {
+		t.Run(backend.Name, func(t *testing.T) { throttleBehindTrustedProxy(t, backend) })
+	}
+}
 
-		// Three failures from one client behind the proxy: its fourth attempt is refused...
-		b := viaProxy("198.51.100.7")
-		for i := range 3 {
-			if res := b.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
-				t.Fatalf("attempt %d: %d", i+1, res.Status)
-			}
-		}
-		if res := b.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
-			t.Fatalf("4th attempt from the forwarded client: %d", res.Status)
-		}
-		// ...while another client behind the same proxy signs in, and its session keeps
-		// its own address.
-		other := viaProxy("198.51.100.8")
-		if res := other.login("pat@example.com", goodPassword); res.Status != http.StatusSeeOther {
-			t.Fatalf("other client behind the proxy: %d", res.Status)
-		}
-		if s, ok := other.current(); !ok || s.IP != "198.51.100.8" {
-			t.Errorf("session IP %q (signed in %v), want 198.51.100.8", s.IP, ok)
-		}
-		// Registration counts the forwarded address too.
-		viaProxy("198.51.100.9").register("reg@example.com", goodPassword, "", "/")
-		if n, err := e.store.Hit(t.Context(), "register:ip:198.51.100.9", window); err != nil || n != 2 {
-			t.Errorf("registration counter of the forwarded address = %d %v, want 2", n, err)
-		}
-
-		// From an untrusted peer the header is ignored: every attempt counts for the peer,
-		// whatever address it claims.
-		u := e.browser("192.0.2.77")
-		for i := range 3 {
-			u.header = http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", 20+i)}}
-			if res := u.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
-				t.Fatalf("untrusted attempt %d: %d", i+1, res.Status)
-			}
-		}
-		u.header = http.Header{"X-Forwarded-For": {"198.51.100.99"}}
-		if res := u.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
-			t.Fatalf("4th attempt from the untrusted peer: %d", res.Status)
-		}
-		if n, err := e.store.Hit(t.Context(), "login:ip:198.51.100.99", window); err != nil || n != 1 {
-			t.Errorf("claimed address was counted: %d %v", n, err)
-		}
+func throttleBehindTrustedProxy(t *testing.T, backend sqltest.Backend) {
+	e := newEnvWith(t, backend, func(c *profile.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	})
+	e.h.limits.PerIP = 3
+	window := e.clock.Now().Truncate(15 * time.Minute)
+	if _, err := e.h.Register(t.Context(), profile.CommandLine(), "pat@example.com", goodPassword, "", false); err != nil {
+		t.Fatal(err)
+	}
+	viaProxy := func(client string) *browser {
+		b := e.browser("10.0.0.1")
+		b.header = http.Header{"X-Forwarded-For": {client}}
+		return b
+	}
+
+	// Three failures from one client behind the proxy: its fourth attempt is refused...
+	b := viaProxy("198.51.100.7")
+	for i := range 3 {
+		if res := b.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
+			t.Fatalf("attempt %d: %d", i+1, res.Status)
+		}
+	}
+	if res := b.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("4th attempt from the forwarded client: %d", res.Status)
+	}
+	// ...while another client behind the same proxy signs in, and its session keeps
+	// its own address.
+	other := viaProxy("198.51.100.8")
+	if res := other.login("pat@example.com", goodPassword); res.Status != http.StatusSeeOther {
+		t.Fatalf("other client behind the proxy: %d", res.Status)
+	}
+	if s, ok := other.current(); !ok || s.IP != "198.51.100.8" {
+		t.Errorf("session IP %q (signed in %v), want 198.51.100.8", s.IP, ok)
+	}
+	// Registration counts the forwarded address too.
+	viaProxy("198.51.100.9").register("reg@example.com", goodPassword, "", "/")
+	if n, err := e.store.Hit(t.Context(), "register:ip:198.51.100.9", window); err != nil || n != 2 {
+		t.Errorf("registration counter of the forwarded address = %d %v, want 2", n, err)
+	}
+
+	// From an untrusted peer the header is ignored: every attempt counts for the peer,
+	// whatever address it claims.
+	u := e.browser("192.0.2.77")
+	for i := range 3 {
+		u.header = http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", 20+i)}}
+		if res := u.login(fmt.Sprintf("nobody%d@example.com", i), "whatever pw"); res.Status != http.StatusOK {
+			t.Fatalf("untrusted attempt %d: %d", i+1, res.Status)
+		}
+	}
+	u.header = http.Header{"X-Forwarded-For": {"198.51.100.99"}}
+	if res := u.login("pat@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("4th attempt from the untrusted peer: %d", res.Status)
+	}
+	if n, err := e.store.Hit(t.Context(), "login:ip:198.51.100.99", window); err != nil || n != 1 {
+		t.Errorf("claimed address was counted: %d %v", n, err)
+	}
 }
 
 // TestLogoutRecordedOnce: End records the logout, so POST /logout and an app's RP-initiated
@@ -529,7 +533,7 @@ func TestLogoutRecordedOnce(t *testing.T) {
 		uid := e.userID("lea@example.com")
 		logouts := func() int {
 			t.Helper()
-			evs, err := e.store.ListEvents(t.Context(), uid, storage.EventFilter{Category: CategoryLogout})
+			evs, err := e.store.ListEvents(t.Context(), uid, storage.EventFilter{Category: profile.CategoryLogout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -555,17 +559,17 @@ func TestLogoutRecordedOnce(t *testing.T) {
 		for _, c := range b.client.Jar.Cookies(srv) {
 			req.AddCookie(c)
 		}
-		if err := e.h.End(httptest.NewRecorder(), req); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), req); err != nil {
 			t.Fatal(err)
 		}
 		if n := logouts(); n != 2 {
 			t.Fatalf("after End: %d logouts, want 2", n)
 		}
 		// The session is gone: ending it again, or with no cookie, records nothing.
-		if err := e.h.End(httptest.NewRecorder(), req); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), req); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.h.End(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/logout", nil)); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/logout", nil)); err != nil {
 			t.Fatal(err)
 		}
 		if n := logouts(); n != 2 {
