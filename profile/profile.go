@@ -75,8 +75,8 @@ const (
 // maxFormBytes bounds a form body; the forms here are a few hundred bytes.
 const maxFormBytes = 64 << 10
 
-// Handler serves the start page and the personal account's pages and API, and answers "who is
-// signed in?" for the other modules.
+// Handler serves the personal account's pages and API, and answers "who is signed in?" for the
+// other modules.
 type Handler struct {
 	Store     storage.Storage
 	Templates *templates.Templates
@@ -191,34 +191,6 @@ func DeriveKey(secret []byte, info string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("derive %s key: %w", info, err)
 	}
 	return key, nil
-}
-
-// home shows who is signed in, or the way in.
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	var data homePage
-	s, ok, err := h.Current(r)
-	if err != nil {
-		h.ServerError(w, r, "current session", err)
-		return
-	}
-	if ok {
-		u, err := h.Store.GetUser(r.Context(), s.UserID)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-		case err != nil:
-			h.ServerError(w, r, "get user", err)
-			return
-		default:
-			data = homePage{SignedIn: true, Email: u.Email}
-		}
-	}
-	h.Render(w, r, http.StatusOK, "home", data)
-}
-
-// homePage is home.html's data.
-type homePage struct {
-	SignedIn bool
-	Email    string
 }
 
 // ParseForm reads a bounded urlencoded body. On failure it has written a 400 (or 413) page and

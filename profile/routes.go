@@ -22,7 +22,6 @@ import (
 func (h *Handler) Routes(root *mux.Router) (pages, api *mux.Router) {
 	r := root.NewRoute().Subrouter()
 	r.Use(h.withOrigin)
-	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
 
 	api = r.PathPrefix(APIPrefix).Subrouter()
 	api.Use(h.apiAuth)

@@ -1,5 +1,5 @@
-// Package signin owns the way into and out of an account: the login, registration and logout
-// pages, the Register service the command line shares, the login and registration throttles,
+// Package signin owns the way into and out of an account: the start page, the login,
+// registration and logout pages, the Register service the command line shares, the login and registration throttles,
 // and the return_to a flow page comes back to. It builds on profile's console kit (pages,
 // browser sessions, throttle counters) and does not own the sessions themselves, the account
 // pages or the password policy (profile/password).
@@ -45,7 +45,7 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Handler serves the login, registration and logout pages.
+// Handler serves the start, login, registration and logout pages.
 type Handler struct {
 	kit    *profile.Handler
 	store  Store
@@ -86,9 +86,10 @@ func New(d Deps) (*Handler, error) {
 	}, nil
 }
 
-// Routes adds the login, registration and logout pages to the browser pages; signin has no
-// account API routes.
+// Routes adds the start, login, registration and logout pages to the browser pages; signin has
+// no account API routes.
 func (h *Handler) Routes(r, _ *mux.Router) {
+	r.HandleFunc("/", h.home).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", h.loginForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", h.login).Methods(http.MethodPost)
 	r.HandleFunc("/register", h.registerForm).Methods(http.MethodGet, http.MethodHead)
