@@ -22,7 +22,7 @@ const consentField = "facet_consent"
 
 // handleAuthorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and
 // POST: parse → who is signed in → consent → issue the code.
-func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ar, err := p.newAuthorizeRequest(r.Context(), r)
 	if err != nil {
@@ -43,7 +43,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // authenticate answers "who is signed in, recently enough?" for an authorization request.
 // It writes the response itself (login redirect or error) and returns ok=false when the
 // request cannot go on (OIDC Core §3.1.2.1 prompt and max_age).
-func (p *Provider) authenticate(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) (storage.User, storage.Session, bool) {
+func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) (storage.User, storage.Session, bool) {
 	ctx := r.Context()
 	prompt := prompts(ar)
 	none := slices.Contains(prompt, "none")

@@ -12,8 +12,8 @@ import (
 )
 
 // Completion answers "must this user complete their profile before an app may sign them
-// in?" (mandatory profile fields missing). profile.Handler implements it; cmd sets
-// Provider.Completion. A nil Completion never asks.
+// in?" (mandatory profile fields missing). profile.Handler implements it; cmd passes it to
+// NewEndpoints. A nil Completion never asks.
 type Completion interface {
 	NeedsCompletion(ctx context.Context, userID string) (bool, error)
 }
@@ -26,11 +26,11 @@ const PathComplete = "/profile/complete"
 // answered: with interaction_required for prompt=none (OIDC Core §3.1.2.6: the request needs
 // a page the user must see), or with a redirect to PathComplete that comes back to this
 // authorization request.
-func (p *Provider) completed(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User) bool {
-	if p.Completion == nil {
+func (p *Endpoints) completed(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User) bool {
+	if p.completion == nil {
 		return true
 	}
-	need, err := p.Completion.NeedsCompletion(r.Context(), user.ID)
+	need, err := p.completion.NeedsCompletion(r.Context(), user.ID)
 	if err != nil {
 		p.logger.ErrorContext(r.Context(), "profile completion check", "err", err)
 		p.authorizeError(w, r, ar, fosite.ErrServerError)

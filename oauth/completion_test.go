@@ -29,7 +29,7 @@ func TestAuthorizeProfileCompletion(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		s := newTestServer(t, db)
 		fc := &fakeCompletion{need: true}
-		s.p.Completion = fc
+		s.p.completion = fc
 
 		// Not signed in: login comes first; completion is not asked yet.
 		rec := s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil))

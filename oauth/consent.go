@@ -28,7 +28,7 @@ func consentRequest(ar fosite.AuthorizeRequester) (consent.Request, error) {
 // decideConsent is the authorization endpoint's consent step for a signed-in user: issue the
 // code when the existing grant covers the request (and prompt is not consent), answer
 // consent_required for prompt=none, show the consent page otherwise.
-func (p *Provider) decideConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
+func (p *Endpoints) decideConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
 	req, err := consentRequest(ar)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
@@ -56,7 +56,7 @@ func (p *Provider) decideConsent(w http.ResponseWriter, r *http.Request, ar fosi
 // cross-origin protection). The page's hidden fields carry the original authorization
 // request, which fosite parses and validates again from scratch; the checked claim boxes say
 // which on-request claims the user allows.
-func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
+func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "", "", "")

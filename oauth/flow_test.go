@@ -46,7 +46,7 @@ func (f *fakeSessions) End(http.ResponseWriter, *http.Request) error {
 type testServer struct {
 	t        *testing.T
 	db       storage.Storage
-	p        *Provider
+	p        *Endpoints
 	h        http.Handler
 	sessions *fakeSessions
 	secret   string // of the confidential client "rs"
@@ -72,7 +72,11 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(cfg, db, fs, cs, tpl, nil, prometheus.NewRegistry())
+	core, err := New(cfg, db, cs, tpl, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewEndpoints(core, fs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

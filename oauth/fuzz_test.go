@@ -47,7 +47,7 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, &fakeSessions{}, cs, tpl, nil, prometheus.NewRegistry())
+	p, err := New(Config{Issuer: testIssuer, Secret: secret}, db, cs, tpl, nil, prometheus.NewRegistry())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -74,19 +74,19 @@ func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims
 // id_token_hint was issued to (echoing state); in every other case it asks the user, whose
 // confirmation goes to PathLogoutConfirm, a same-origin form endpoint (OIDC RP-Initiated
 // Logout §2, §3; cross-origin posts refused as OWASP ASVS 5.0 V3.5 asks).
-func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
+func (p *Endpoints) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	p.endSession(w, r, false)
 }
 
 // handleLogoutConfirm receives logout.html's form: the user's own "Sign out" (cmd applies
 // cross-origin protection, so another site cannot press it). The form carries the original
 // logout parameters, checked again from scratch.
-func (p *Provider) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
+func (p *Endpoints) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 	p.endSession(w, r, true)
 }
 
 // endSession serves both paths; confirm says the request is the user's confirmation form.
-func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, confirm bool) {
+func (p *Endpoints) endSession(w http.ResponseWriter, r *http.Request, confirm bool) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {

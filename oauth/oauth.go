@@ -91,15 +91,15 @@ const (
 // maxBody bounds every request body the protocol endpoints read.
 const maxBody = 64 << 10
 
-// Provider serves the OAuth 2.0 / OpenID Connect endpoints.
+// Provider is the OAuth 2.0 / OpenID Connect core: fosite composed over the store, the
+// signing keys and the token endpoints, and the verification of its access tokens for
+// resource servers inside Facet (VerifyAccessToken). It knows nothing of browser sessions:
+// the endpoints that ask who is signed in are Endpoints, built on a Provider, so the
+// person's side can take a Provider's token verification at construction and be asked
+// "who is signed in?" by the Endpoints built after it (no cycle, no field set after New).
 type Provider struct {
-	// Completion, when set, sends a signed-in user whose profile lacks mandatory fields to
-	// PathComplete before consent (see completed). Set it before serving.
-	Completion Completion
-
 	cfg       Config
 	store     Store
-	sessions  Sessions
 	consent   *consent.Service
 	templates *templates.Templates
 	logger    *slog.Logger
@@ -113,7 +113,7 @@ type Provider struct {
 }
 
 // New composes fosite and builds the provider. Call EnsureSigningKey before serving.
-func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templates.Templates,
+func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	logger *slog.Logger, reg prometheus.Registerer) (*Provider, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("oauth: issuer is required")
@@ -149,7 +149,7 @@ func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templa
 	}
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
-		cfg: cfg, store: db, sessions: sessions, consent: cs, templates: t, logger: logger, now: now,
+		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
 		keys:    newKeySet(db, cfg.Secret, now),
 		clients: newClientCache(db, now),
 	}
@@ -228,6 +228,24 @@ func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templa
 	return p, nil
 }
 
+// Endpoints are the provider's HTTP endpoints. The authorization and end-session endpoints
+// ask sessions who is signed in (and end the session at logout); completion, when not nil,
+// sends a signed-in user whose profile lacks mandatory fields to PathComplete before consent.
+type Endpoints struct {
+	*Provider
+	sessions   Sessions
+	completion Completion
+}
+
+// NewEndpoints builds the endpoints of p. completion may be nil (nobody is asked to
+// complete a profile).
+func NewEndpoints(p *Provider, sessions Sessions, completion Completion) (*Endpoints, error) {
+	if p == nil || sessions == nil {
+		return nil, errors.New("oauth: endpoints need a provider and sessions")
+	}
+	return &Endpoints{Provider: p, sessions: sessions, completion: completion}, nil
+}
+
 // Routes registers every endpoint in its group. protocol holds the endpoints other sites
 // send requests to by design, so cmd gives them no cross-origin protection: those that take
 // client authentication or a bearer token (token, revocation, introspection, userinfo),
@@ -236,7 +254,7 @@ func New(cfg Config, db Store, sessions Sessions, cs *consent.Service, t *templa
 // (RP-Initiated Logout 1.0 §2). browser holds the forms of our own pages (consent, logout
 // confirmation), which are under cross-origin protection. Every endpoint that reads
 // parameters reads them through an input guard (input.go) first.
-func (p *Provider) Routes(browser, protocol *mux.Router) {
+func (p *Endpoints) Routes(browser, protocol *mux.Router) {
 	protocol.HandleFunc(PathAuth, p.pageInput(p.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
 	browser.HandleFunc(PathConsent, p.pageInput(p.handleConsent)).Methods(http.MethodPost)
 	protocol.HandleFunc(PathToken, cors(p.tokenInput(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)

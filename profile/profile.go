@@ -114,6 +114,9 @@ type Deps struct {
 	Catalog *consent.Catalog
 	Mail    MailSender
 	Events  Recorder
+	// Tokens verifies bearer tokens for the account API (oauth.Provider); nil refuses
+	// bearer calls.
+	Tokens TokenVerifier
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -156,6 +159,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Catalog:   d.Catalog,
 		Mail:      d.Mail,
 		Events:    d.Events,
+		Tokens:    d.Tokens,
 		cfg:       cfg,
 		policy:    password.NewPolicy(),
 		limits:    defaultLimits(),

@@ -127,6 +127,24 @@ func (a *app) build(ctx context.Context) error {
 	}
 	cfg.logNotify(a.logger)
 	events := activity.NewRecorder(a.store, a.logger, cfg.Now)
+	grants, err := consent.NewService(a.store, catalog, a.logger, cfg.Now)
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	provider, err := oauth.New(oauth.Config{
+		Issuer:           cfg.Issuer,
+		Secret:           secret,
+		CodeLifespan:     cfg.CodeLifespan,
+		AccessLifespan:   cfg.AccessTokenLifespan,
+		RefreshLifespan:  cfg.RefreshTokenLifespan,
+		RefreshGrace:     cfg.RefreshTokenGrace,
+		IDTokenLifespan:  cfg.IDTokenLifespan,
+		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
+		Now:              cfg.Now,
+	}, a.store, grants, tmpl, a.logger, a.registry)
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -139,7 +157,7 @@ func (a *app) build(ctx context.Context) error {
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
-		Mail: mail, Events: events})
+		Mail: mail, Events: events, Tokens: provider})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -158,30 +176,15 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
 	}
-	grants, err := consent.NewService(a.store, catalog, a.logger, cfg.Now)
-	if err != nil {
-		return fmt.Errorf("consent: %w", err)
-	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
-	provider, err := oauth.New(oauth.Config{
-		Issuer:           cfg.Issuer,
-		Secret:           secret,
-		CodeLifespan:     cfg.CodeLifespan,
-		AccessLifespan:   cfg.AccessTokenLifespan,
-		RefreshLifespan:  cfg.RefreshTokenLifespan,
-		RefreshGrace:     cfg.RefreshTokenGrace,
-		IDTokenLifespan:  cfg.IDTokenLifespan,
-		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
-		Now:              cfg.Now,
-	}, a.store, prof, grants, tmpl, a.logger, a.registry)
-	if err != nil {
-		return fmt.Errorf("oauth: %w", err)
-	}
-	// The account API accepts the provider's access tokens (scope "account"), and a user
-	// whose profile lacks mandatory fields completes it before any app signs them in.
-	prof.Tokens = provider
+	// The account API accepts the provider's access tokens (scope "account"); the
+	// authorization and end-session endpoints ask profile who is signed in, and send a user
+	// whose profile lacks mandatory fields to complete it before any app signs them in.
 	var _ profile.AuthTimeVerifier = provider
-	provider.Completion = prof
+	endpoints, err := oauth.NewEndpoints(provider, prof, prof)
+	if err != nil {
+		return fmt.Errorf("oauth endpoints: %w", err)
+	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
@@ -220,7 +223,7 @@ func (a *app) build(ctx context.Context) error {
 	protocol.HandleFunc("/health/alive", a.alive).Methods(http.MethodGet, http.MethodHead)
 	protocol.HandleFunc("/health/ready", a.ready).Methods(http.MethodGet, http.MethodHead)
 	protocol.PathPrefix(templates.StaticPrefix).Handler(templates.StaticHandler()).Methods(http.MethodGet, http.MethodHead)
-	provider.Routes(browser, protocol)
+	endpoints.Routes(browser, protocol)
 	account, api := prof.Routes(browser)
 	signIn.Routes(account, api)
 	contacts.Routes(account, api)
