@@ -8,23 +8,12 @@ import (
 
 	"github.com/medama-io/go-useragent"
 
-	"github.com/facetid/facet/storage"
 )
 
 const (
 	chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36"
 	iPhoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
 )
-
-// userEvents lists every event of userID, newest first.
-func (e *env) userEvents(userID string) []storage.Event {
-	e.t.Helper()
-	evs, err := e.store.ListEvents(e.t.Context(), userID, storage.EventFilter{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return evs
-}
 
 // TestOrigin: the Origin of a request names its device, browser and OS from the User-Agent
 // and its address through trusted proxies only; withOrigin builds it once and Origin reads it

@@ -327,16 +327,6 @@ func mustContain(t *testing.T, res response, parts ...string) {
 	}
 }
 
-// userID is the id of the account with email.
-func (e *env) userID(email string) string {
-	e.t.Helper()
-	u, err := e.store.GetUserByEmail(e.t.Context(), email)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return u.ID
-}
-
 // eachBackend runs fn on SQLite and, when configured, PostgreSQL.
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	for _, b := range sqltest.Backends(t) {
