@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/medama-io/go-useragent"
-
 )
 
 const (
