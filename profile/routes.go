@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,7 +93,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
 				return
 			}
-			if !contains(scopes, AccountScope) {
+			if !slices.Contains(scopes, AccountScope) {
 				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+AccountScope+`"`)
 				WriteAPIError(w, http.StatusForbidden, "insufficient_scope", templates.T("api.err.scope"))
 				return
@@ -219,13 +220,4 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
