@@ -129,12 +129,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "authenticate", err)
 		return
 	}
-	if _, err := h.kit.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.kit.ServerError(w, r, "start session", err)
+	if !h.signedIn(w, r, u.ID, profile.CategoryLogin, flowClientID(page.ReturnTo, page.AppName)) {
 		return
 	}
-	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryLogin, ClientID: flowClientID(page.ReturnTo, page.AppName),
-		Details: map[string]string{"method": "password"}})
 	h.logger.InfoContext(ctx, "login", "user_id", u.ID)
 	// Mandatory fields left empty are asked for before the flow goes on (spec: "The system
 	// will request the missing data during your next login").
@@ -146,6 +143,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, page.ReturnTo, http.StatusSeeOther)
+}
+
+// signedIn starts a browser session for userID after a password login or a registration and
+// records it in the activity log under category, with the app the flow is for. On failure it
+// has answered and returns false.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, userID string, category string, clientID string) bool {
+	if _, err := h.kit.StartSession(w, r, userID, []string{"pwd"}); err != nil {
+		h.kit.ServerError(w, r, "start session", err)
+		return false
+	}
+	h.events.Record(r.Context(), h.kit.Origin(r), userID, profile.Event{Category: category, ClientID: clientID,
+		Details: map[string]string{"method": "password"}})
+	return true
 }
 
 // authenticate checks a login (an email address or a preferred_username) and a password. It

@@ -218,12 +218,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "register", err)
 		return
 	}
-	if _, err := h.kit.StartSession(w, r, u.ID, []string{"pwd"}); err != nil {
-		h.kit.ServerError(w, r, "start session", err)
+	if !h.signedIn(w, r, u.ID, profile.CategoryRegistration, flowClientID(page.ReturnTo, page.AppName)) {
 		return
 	}
-	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryRegistration, ClientID: flowClientID(page.ReturnTo, page.AppName),
-		Details: map[string]string{"method": "password"}})
 	h.logger.InfoContext(ctx, "registered", "user_id", u.ID)
 	if owner != "" {
 		h.logger.InfoContext(ctx, "registered with an address another account confirmed", "user_id", u.ID)
