@@ -57,6 +57,10 @@ func writeInvalidText(w http.ResponseWriter, r *http.Request, t *templates.Templ
 	writeError(w, r, t, logger, templates.ErrorPage{Status: http.StatusBadRequest, Message: invalidTextMessage})
 }
 
+// maxCheckedBody is the largest urlencoded or JSON body the text check reads: the bound the
+// pages and the account API put on such bodies themselves.
+const maxCheckedBody = 64 << 10
+
 // validRequestText checks r's path, query and (urlencoded or JSON) body. err is a failure to
 // read the body.
 func validRequestText(r *http.Request) (bool, error) {
@@ -72,9 +76,19 @@ func validRequestText(r *http.Request) (bool, error) {
 	if r.Body == nil || r.Body == http.NoBody || (ct != "application/x-www-form-urlencoded" && ct != "application/json") {
 		return true, nil
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxCheckedBody+1))
 	if err != nil {
 		return false, err
+	}
+	if len(body) > maxCheckedBody {
+		// Larger than any form or JSON body a page accepts: the handler's own bound refuses
+		// it (413) before anything reaches a query, so it is passed on unread rather than
+		// buffered here for anyone who sends one.
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return true, nil
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if ct == "application/json" {
