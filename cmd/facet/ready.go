@@ -32,15 +32,17 @@ type readiness struct {
 	err     error
 }
 
-// check returns the verdict, probing again once the last one is older than readyTTL.
-func (rd *readiness) check(ctx context.Context) (status int, body map[string]string, err error) {
+// check returns the verdict, probing again once the last one is older than readyTTL; probed
+// tells whether this call ran the probe. The probe does not end with the poll that started it:
+// a load balancer hanging up must not become a cached "unavailable" for every other poller.
+func (rd *readiness) check(ctx context.Context) (status int, body map[string]string, probed bool, err error) {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
 	now := rd.now()
 	if age := now.Sub(rd.checked); !rd.checked.IsZero() && age >= 0 && age < readyTTL {
-		return rd.status, rd.body, rd.err
+		return rd.status, rd.body, false, rd.err
 	}
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
 	defer cancel()
 	rd.status, rd.body, rd.err = http.StatusOK, map[string]string{"status": "ok", "database": "up", "write": "ok"}, nil
 	if err := rd.store.Ping(ctx); err != nil {
@@ -51,13 +53,13 @@ func (rd *readiness) check(ctx context.Context) (status int, body map[string]str
 		rd.body = map[string]string{"status": "unavailable", "database": "up", "write": "failed"}
 	}
 	rd.checked = now
-	return rd.status, rd.body, rd.err
+	return rd.status, rd.body, true, rd.err
 }
 
 // ready reports whether this node can serve, and which check failed when it cannot.
 func (a *app) ready(w http.ResponseWriter, r *http.Request) {
-	status, body, err := a.readiness.check(r.Context())
-	if err != nil {
+	status, body, probed, err := a.readiness.check(r.Context())
+	if err != nil && probed {
 		a.logger.WarnContext(r.Context(), "readiness: node cannot serve", "database", body["database"], "write", body["write"], "err", err)
 	}
 	writeJSON(w, r, a.logger, status, body)
