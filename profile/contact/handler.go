@@ -39,7 +39,7 @@ type Store interface {
 	UpdateUser(ctx context.Context, u storage.User) error
 	VerifyEmail(ctx context.Context, userID, email string, at time.Time) ([]string, error)
 	GetProfileFields(ctx context.Context, userID string) ([]storage.ProfileField, error)
-	PutProfileFields(ctx context.Context, fields []storage.ProfileField) error
+	PutProfileValues(ctx context.Context, userID string, values map[string]string, at time.Time) error
 	DeleteProfileField(ctx context.Context, userID, field string) error
 }
 

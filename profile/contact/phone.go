@@ -170,11 +170,9 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 
 // savePhone stores a confirmed number as phone_number, keeping the field's privacy level.
 func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, []string, error) {
-	_, level, err := h.kit.FieldLevel(ctx, v.UserID, "phone_number")
-	if err != nil {
-		return "", nil, err
-	}
-	err = h.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: v.UserID, Field: "phone_number", Value: v.Value, Privacy: level, UpdatedAt: h.now()}})
+	// The value only: the level stays the one the person chose, or the catalog default when
+	// they never chose one (a stored default would outlive a change of default_privacy).
+	err := h.store.PutProfileValues(ctx, v.UserID, map[string]string{"phone_number": v.Value}, h.now())
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return "", nil, phoneKind{}.spec().taken()
 	}

@@ -31,7 +31,7 @@ type Store interface {
 	storage.PhotoStore
 	storage.Transactor
 	storage.CounterStore
-	PutProfileFields(ctx context.Context, fields []storage.ProfileField) error
+	PutProfileValues(ctx context.Context, userID string, values map[string]string, at time.Time) error
 	DeleteProfileField(ctx context.Context, userID, field string) error
 	GetReleaseData(ctx context.Context, userID, clientID string) (storage.ReleaseData, error)
 }

@@ -208,11 +208,9 @@ func (h *Handler) setPhoto(ctx context.Context, o profile.Origin, userID string,
 		if err := h.store.CreatePhoto(ctx, storage.Photo{ID: id, UserID: userID, ContentType: contentType, Data: out, CreatedAt: now}); err != nil {
 			return fmt.Errorf("create photo: %w", err)
 		}
-		_, level, err := h.kit.FieldLevel(ctx, userID, "picture")
-		if err != nil {
-			return err
-		}
-		if err := h.store.PutProfileFields(ctx, []storage.ProfileField{{UserID: userID, Field: "picture", Value: path, Privacy: level, UpdatedAt: now}}); err != nil {
+		// The value only: the level stays the one the person chose, or the catalog default
+		// when they never chose one.
+		if err := h.store.PutProfileValues(ctx, userID, map[string]string{"picture": path}, now); err != nil {
 			return fmt.Errorf("put picture: %w", err)
 		}
 		if _, err := h.store.DeleteOtherPhotos(ctx, userID, id); err != nil {
