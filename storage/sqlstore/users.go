@@ -141,11 +141,14 @@ func (s *Store) VerifyEmail(ctx context.Context, userID, email string, at time.T
 func (s *Store) DeleteUnverifiedUsers(ctx context.Context, createdBefore time.Time) ([]string, error) {
 	var ids []string
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		rows, err := s.rows(ctx, `SELECT u.id FROM users u
-			WHERE u.email IS NULL AND u.unverified_expires AND NOT u.admin AND u.status = ? AND u.created_at < ?
-			  AND NOT EXISTS (SELECT 1 FROM profile_fields f WHERE f.user_id = u.id
+		// One statement decides and deletes, so an account that confirms its address (or
+		// gains a phone number or username) while the job runs is re-checked, not deleted on
+		// a stale read (PostgreSQL runs this at READ COMMITTED).
+		rows, err := s.rows(ctx, `DELETE FROM users
+			WHERE users.email IS NULL AND users.unverified_expires AND NOT users.admin AND users.status = ? AND users.created_at < ?
+			  AND NOT EXISTS (SELECT 1 FROM profile_fields f WHERE f.user_id = users.id
 			                  AND f.field IN ('phone_number', 'preferred_username') AND f.value <> '')
-			ORDER BY u.id`, storage.UserActive, ts(createdBefore))
+			RETURNING id`, storage.UserActive, ts(createdBefore))
 		if err != nil {
 			return mapErr(err)
 		}
@@ -164,15 +167,13 @@ func (s *Store) DeleteUnverifiedUsers(ctx context.Context, createdBefore time.Ti
 			if _, err := s.exec(ctx, `DELETE FROM tokens WHERE subject = ?`, id); err != nil {
 				return mapErr(err)
 			}
-			if _, err := s.exec(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
-				return mapErr(err)
-			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete unverified users: %w", err)
 	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
