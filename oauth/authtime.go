@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ory/fosite"
@@ -19,8 +20,10 @@ func (p *Provider) AccessTokenAuthTime(ctx context.Context, token string) (time.
 	}
 	_, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
 	if err != nil {
-		if fosite.ErrorToRFC6749Error(err).CodeField >= 500 {
-			return time.Time{}, err
+		// fosite wraps a failed look-up as request_unauthorized (401) whatever its cause:
+		// the cause decides, as in VerifyAccessToken.
+		if _, fault := serverFault(err); fault {
+			return time.Time{}, fmt.Errorf("access token auth time: %w", storageCause(err))
 		}
 		return time.Time{}, nil
 	}

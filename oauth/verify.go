@@ -10,6 +10,17 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
+// storageCause is the cause of a look-up that failed for a server fault (serverFault), with
+// storage.ErrUnavailable in its chain when the database is out.
+func storageCause(err error) error {
+	fault, _ := serverFault(err)
+	cause := rootCause(err)
+	if fault == fosite.ErrTemporarilyUnavailable && !errors.Is(cause, storage.ErrUnavailable) {
+		cause = fmt.Errorf("%w: %w", storage.ErrUnavailable, cause)
+	}
+	return cause
+}
+
 // ErrTokenInactive is VerifyAccessToken's answer for a token that is unknown, expired,
 // revoked, not an access token, or not issued for a user.
 var ErrTokenInactive = errors.New("oauth: access token is not active")
@@ -24,14 +35,10 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (subject
 		return "", "", nil, ErrTokenInactive
 	}
 	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
-	if fault, ok := serverFault(err); ok {
-		// A storage failure is not an answer about the token: the caller gets the cause,
-		// with storage.ErrUnavailable in its chain when the database is out, and answers 5xx.
-		cause := rootCause(err)
-		if fault == fosite.ErrTemporarilyUnavailable && !errors.Is(cause, storage.ErrUnavailable) {
-			cause = fmt.Errorf("%w: %w", storage.ErrUnavailable, cause)
-		}
-		return "", "", nil, fmt.Errorf("verify access token: %w", cause)
+	if _, ok := serverFault(err); ok {
+		// A storage failure is not an answer about the token: the caller gets the cause and
+		// answers 5xx.
+		return "", "", nil, fmt.Errorf("verify access token: %w", storageCause(err))
 	}
 	if err != nil {
 		return "", "", nil, ErrTokenInactive
