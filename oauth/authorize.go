@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -165,8 +166,7 @@ func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.Autho
 	if ar.GetGrantedScopes().Has("openid") {
 		extra, err := p.idTokenClaims(ctx, user, ar.GetClient().GetID(), ar.GetGrantedScopes(), session.ClaimsRequest)
 		if err != nil {
-			p.logger.ErrorContext(ctx, "ID token claims", "err", err)
-			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("ID token claims: %w", err)))
 			return
 		}
 		c.Extra = extra

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,8 +33,7 @@ func (p *Endpoints) completed(w http.ResponseWriter, r *http.Request, ar fosite.
 	}
 	need, err := p.completion.NeedsCompletion(r.Context(), user.ID)
 	if err != nil {
-		p.logger.ErrorContext(r.Context(), "profile completion check", "err", err)
-		p.authorizeError(w, r, ar, fosite.ErrServerError)
+		p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("profile completion check: %w", err)))
 		return false
 	}
 	if !need {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -36,8 +37,7 @@ func (p *Endpoints) decideConsent(w http.ResponseWriter, r *http.Request, ar fos
 	}
 	pr, err := p.consent.Prompt(r.Context(), user, ar.GetClient().GetID(), req)
 	if err != nil {
-		p.logger.ErrorContext(r.Context(), "consent decision", "err", err)
-		p.authorizeError(w, r, ar, fosite.ErrServerError)
+		p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("consent decision: %w", err)))
 		return
 	}
 	prompt := prompts(ar)
@@ -95,8 +95,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		// previous grant; the prompt is decided again from current data, so only claims the
 		// page could have offered are granted.
 		if _, err := p.consent.Allow(r.Context(), user, ar.GetClient().GetID(), req, checked); err != nil {
-			p.logger.ErrorContext(r.Context(), "store consent", "err", err)
-			p.authorizeError(w, r, ar, fosite.ErrServerError)
+			p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("store consent: %w", err)))
 			return
 		}
 		p.issue(w, r, ar, user, sess)
