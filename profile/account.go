@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -217,11 +218,11 @@ func levelViews(current consent.Level) []levelView {
 func newLevelView(l consent.Level) levelView {
 	switch l {
 	case consent.LevelPublic:
-		return levelView{Level: l, Icon: "🌐", Text: templates.T("account.level.public"), Desc: templates.T("privacy.level.public.text")}
+		return levelView{Level: l, Icon: "globe", Text: templates.T("account.level.public"), Desc: templates.T("privacy.level.public.text")}
 	case consent.LevelOnRequest:
-		return levelView{Level: l, Icon: "🤝", Text: templates.T("account.level.on_request"), Desc: templates.T("privacy.level.on_request.text")}
+		return levelView{Level: l, Icon: "handshake", Text: templates.T("account.level.on_request"), Desc: templates.T("privacy.level.on_request.text")}
 	case consent.LevelPrivate:
-		return levelView{Level: l, Icon: "🔒", Text: templates.T("account.level.private"), Desc: templates.T("privacy.level.private.text")}
+		return levelView{Level: l, Icon: "lock", Text: templates.T("account.level.private"), Desc: templates.T("privacy.level.private.text")}
 	default:
 		return newLevelView(consent.LevelPrivate)
 	}
@@ -255,14 +256,16 @@ type blockView struct {
 type Tab struct {
 	Label   string
 	URL     string
+	Icon    string // an icon name of templates' set
+	Count   int    // a counter shown beside the label (pending requests), 0 for none
 	Current bool
 }
 
 // accountTabs lists the personal account's tabs that have a page.
 func accountTabs(current string) []Tab {
 	tabs := []Tab{
-		{Label: templates.T("account.tab.profile"), URL: "/profile"},
-		{Label: templates.T("account.tab.events"), URL: "/profile/events"},
+		{Label: templates.T("account.tab.profile"), URL: "/profile", Icon: "user"},
+		{Label: templates.T("account.tab.events"), URL: "/profile/events", Icon: "list"},
 	}
 	for i := range tabs {
 		tabs[i].Current = tabs[i].URL == current
@@ -349,6 +352,29 @@ var notices = map[string]string{
 	"complete": "account.notice.complete",
 }
 
+// profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile
+// switch, or a privacy level change of one field ("Given name: Everyone").
+func (h *Handler) profileNotice(a Account, q url.Values) string {
+	switch n := q.Get("notice"); n {
+	case "privacy":
+		f, ok := h.Catalog.Field(q.Get("field"))
+		if !ok {
+			return ""
+		}
+		return templates.T("account.notice.privacy", templates.T(f.Label), newLevelView(a.Levels[f.Key]).Text)
+	case "private_profile":
+		if a.Private {
+			return templates.T("account.notice.private_on")
+		}
+		return templates.T("account.notice.private_off")
+	default:
+		if key, ok := notices[n]; ok {
+			return templates.T(key)
+		}
+		return ""
+	}
+}
+
 // profilePage is the personal account (UI.md): the sidebar and the blocks.
 func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 	u, _, ok := h.SignedIn(w, r)
@@ -376,9 +402,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		Sessions:      sessions,
 		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews("")},
 	}
-	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
-		data.Notice = templates.T(key)
-	}
+	data.Notice = h.profileNotice(a, r.URL.Query())
 	for _, k := range h.missing(a) {
 		f, _ := h.Catalog.Field(k)
 		data.Missing = append(data.Missing, templates.T(f.Label))
@@ -393,7 +417,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Blocks = append(data.Blocks, bv)
 	}
-	h.Render(w, r, http.StatusOK, "profile", data)
+	h.RenderSidebar(w, r, http.StatusOK, "profile", data.Sidebar, data)
 }
 
 // fieldView shows one field's value and level.

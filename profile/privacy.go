@@ -102,7 +102,9 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.ServerError(w, r, "set privacy level", err)
 	default:
-		http.Redirect(w, r, "/profile#"+url.PathEscape(field), http.StatusSeeOther)
+		// Back to the field itself, with a notice that says what changed.
+		q := url.Values{"notice": {"privacy"}, "field": {field}}
+		http.Redirect(w, r, "/profile?"+q.Encode()+"#field-"+url.PathEscape(field), http.StatusSeeOther)
 	}
 }
 
@@ -131,7 +133,7 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "set private profile", err)
 		return
 	}
-	http.Redirect(w, r, "/profile#privacy", http.StatusSeeOther)
+	http.Redirect(w, r, "/profile?notice=private_profile#privacy", http.StatusSeeOther)
 }
 
 // privacyLevel is the body and answer of PUT /api/account/privacy/{field}.

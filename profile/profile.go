@@ -228,7 +228,30 @@ func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 // Render writes a page; a rendering failure was already answered with a 500 page by Render
 // and only needs logging.
 func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	if err := h.Templates.Render(w, status, page, data); err != nil {
+	if err := h.Templates.RenderFrame(w, status, page, templates.FrameFrom(r.Context()), data); err != nil {
+		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
+	}
+}
+
+// RenderAccount writes a page of u's personal account: the page inside the account frame,
+// with the sidebar (photo, name, email, tabs) and tab marked current. Loading the account
+// for the sidebar may fail; then the answer is the 5xx page.
+func (h *Handler) RenderAccount(w http.ResponseWriter, r *http.Request, status int, page, tab string, u storage.User, data any) {
+	a, err := h.LoadAccount(r.Context(), u)
+	if err != nil {
+		h.ServerError(w, r, "load account", err)
+		return
+	}
+	h.RenderSidebar(w, r, status, page, NewSidebar(a, tab), data)
+}
+
+// RenderSidebar is RenderAccount for a caller that has the sidebar already.
+func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status int, page string, sb Sidebar, data any) {
+	f := templates.FrameFrom(r.Context())
+	f.Sidebar = sb
+	// The header's menu shows the same initials as the sidebar.
+	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}
+	if err := h.Templates.RenderFrame(w, status, page, f, data); err != nil {
 		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }

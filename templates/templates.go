@@ -68,6 +68,7 @@ func parse(fsys fs.FS) (*Templates, error) {
 	funcs := template.FuncMap{
 		"T":      translate,
 		"static": staticURL(hashes),
+		"icon":   icon,
 	}
 	names, err := fs.Glob(fsys, "*.html")
 	if err != nil {
@@ -127,12 +128,17 @@ func (t *Templates) Pages() []string {
 // buffer first: when rendering fails the client gets a whole 500 error page, never half a
 // page, and the error is returned for the caller to log.
 func (t *Templates) Render(w http.ResponseWriter, status int, name string, data any) error {
+	return t.RenderFrame(w, status, name, Frame{}, data)
+}
+
+// RenderFrame is Render with the layout's frame (the header's account menu).
+func (t *Templates) RenderFrame(w http.ResponseWriter, status int, name string, f Frame, data any) error {
 	var buf bytes.Buffer
-	err := t.execute(&buf, name, data)
+	err := t.execute(&buf, name, view{Frame: f, Data: data})
 	if err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		if t.execute(&buf, "error", ErrorPage{Status: status}) != nil {
+		if t.execute(&buf, "error", view{Frame: f, Data: ErrorPage{Status: status}}) != nil {
 			buf.Reset()
 			buf.WriteString(fallbackErrorPage)
 		}

@@ -75,9 +75,34 @@ type contactPanel struct {
 	Notice    string
 	Reauth    bool
 	ReauthURL string
+	Delete    profile.Confirmation // the Delete button's confirmation
 }
 
 func (p *contactPanel) panel() *contactPanel { return p }
+
+// deleteConfirmation is the confirmation of deleting k's value.
+func deleteConfirmation(k contactKind) profile.Confirmation {
+	sp := k.spec()
+	return profile.Confirmation{
+		ID:          sp.Name + "-delete-dialog",
+		Title:       templates.T(sp.msg("delete.title")),
+		Consequence: templates.T(sp.msg("delete.consequence")),
+		Button:      templates.T(sp.msg("delete.button")),
+		Action:      sp.path() + "/delete",
+		CancelURL:   sp.path(),
+	}
+}
+
+// contactDeletePage is GET /profile/<Name>/delete: the confirmation without JavaScript.
+func (h *Handler) contactDeletePage(k contactKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _, ok := h.kit.SignedIn(w, r)
+		if !ok {
+			return
+		}
+		h.kit.ConfirmPage(w, r, u, deleteConfirmation(k))
+	}
+}
 
 // contactPage is a panel's data (*emailPage, *phonePage).
 type contactPage interface{ panel() *contactPanel }
@@ -183,13 +208,14 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 			return
 		}
 		p := page.panel()
+		p.Delete = deleteConfirmation(k)
 		switch done := r.URL.Query().Get("done"); done {
 		case "sent":
 			p.Notice = templates.T(k.spec().msg("sent"), p.Pending)
 		case "saved", "deleted":
 			p.Notice = templates.T(k.spec().msg(done))
 		}
-		h.kit.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
+		h.kit.RenderAccount(w, r, http.StatusOK, "contacts_"+k.spec().Name, "/profile", u, page)
 	}
 }
 
@@ -207,13 +233,14 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 		return
 	}
 	p := page.panel()
+	p.Delete = deleteConfirmation(k)
 	if ce.Field != "" {
 		p.Errors[ce.Field] = ce.Text()
 	} else {
 		p.Alert = ce.Text()
 	}
 	profile.SetRetryAfter(w, ce)
-	h.kit.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)
+	h.kit.RenderAccount(w, r, ce.Status, "contacts_"+k.spec().Name, "/profile", u, page)
 }
 
 // contactForm reads a posted panel form: a signed-in user and a parsed form, and when
