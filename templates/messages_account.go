@@ -37,6 +37,7 @@ var accountMessages = map[string]string{
 	"account.sessions.label":      "Active sessions",
 	"account.sessions.one":        "1 active session",
 	"account.sessions.other":      "%d active sessions",
+	"account.close":               "Close",
 	"account.notice.saved":        "Saved.",
 	"account.notice.complete":     "Thank you, your profile is complete.",
 	"account.notice.privacy":      "Saved. Who can see %s: %s.",
@@ -125,7 +126,7 @@ var accountMessages = map[string]string{
 	"field.hint.preferred_username": "3 to 32 characters: lower-case letters, digits, dots, dashes and underscores, starting with a letter.",
 	"field.hint.locale":             "A language tag such as en, en-GB or de-CH.",
 	"field.hint.zoneinfo":           "A time zone name such as Europe/Paris or America/New_York.",
-	"field.hint.website":            "A full address starting with https://",
+	"field.hint.website":            "A full address starting with https:// or http://",
 
 	// field catalog: validation messages
 	"field.err.unknown":         "This is not a field of your profile.",

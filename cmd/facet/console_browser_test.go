@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -155,6 +158,11 @@ func TestConsoleWalk(t *testing.T) {
 			b.Submit(`form[action="/register"] button[type=submit]`)
 			b.WantPath("/profile")
 			check("profile")
+			// With JavaScript, Edit opens the block's form in a dialog over the page.
+			b.Step("open the edit dialog", chromedp.Click(chromedp.CSS(`article#main a.block-action`), chromedp.NodeVisible))
+			b.Step("the dialog opens", chromedp.WaitVisible(chromedp.CSS(`dialog#edit-dialog[open] #f-given_name`)))
+			check("profile-edit-dialog")
+			b.Step("close it", chromedp.KeyEvent(kb.Escape))
 
 			for _, p := range []struct{ name, path string }{
 				{"profile-edit-main", "/profile/edit?block=main"},
@@ -163,6 +171,7 @@ func TestConsoleWalk(t *testing.T) {
 				{"phone", "/profile/phone"},
 				{"photo", "/profile/photo"},
 				{"password", "/profile/password"},
+				{"confirm-email-delete", "/profile/email/delete"},
 				{"events", "/profile/events"},
 			} {
 				b.Open(p.path)

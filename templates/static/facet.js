@@ -47,6 +47,16 @@
           document.body.appendChild(dialog);
         }
         dialog.replaceChildren(document.importNode(panel, true));
+        var head = dialog.querySelector("header");
+        if (head) {
+          var close = document.createElement("button");
+          close.type = "button";
+          close.className = "dialog-close secondary";
+          close.setAttribute("data-close", "");
+          close.setAttribute("aria-label", a.getAttribute("data-close-label") || "Close");
+          close.textContent = "\u00d7";
+          head.appendChild(close);
+        }
         var title = dialog.querySelector("h1, h2");
         if (title) {
           title.id = "edit-dialog-title";
