@@ -14,7 +14,13 @@ type Frame struct {
 	// Sidebar, when set, puts the page in the personal account's frame: the sidebar (the
 	// "account-sidebar" partial renders it) beside the page's content.
 	Sidebar any
+	// Page is the name of the page in the frame (Render sets it).
+	Page string
 }
+
+// SignInPage reports whether the page is itself the way in (login, registration), where the
+// header's log-in links would only repeat it and lose the app the person came from.
+func (f Frame) SignInPage() bool { return f.Page == "login" || f.Page == "register" }
 
 // Account is the header's account menu: who is signed in.
 type Account struct {

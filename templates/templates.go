@@ -27,7 +27,7 @@ import (
 
 // FS holds the pages (*.html) and the static assets (static/).
 //
-//go:embed *.html static
+//go:embed *.html apps/*.html static
 var FS embed.FS
 
 // layoutFile is the frame every page is rendered in.
@@ -106,6 +106,29 @@ func parse(fsys fs.FS) (*Templates, error) {
 		}
 		t.pages[strings.TrimSuffix(file, ".html")] = page
 	}
+	// Pages under apps/ belong to apps built into Facet (the demo relying party): whole
+	// documents of their own, parsed without Facet's layout so they do not look like Facet.
+	apps, err := fs.Glob(fsys, "apps/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list app pages: %w", err)
+	}
+	for _, file := range apps {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if t.pages[name] != nil {
+			return nil, fmt.Errorf("app page %s: a Facet page has the same name", file)
+		}
+		page, err := template.New(path.Base(file)).Funcs(funcs).ParseFS(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("parse app page %s: %w", file, err)
+		}
+		if err := page.Execute(io.Discard, nil); err != nil {
+			var escErr *template.Error
+			if errors.As(err, &escErr) {
+				return nil, fmt.Errorf("app page %s: %w", file, err)
+			}
+		}
+		t.pages[name] = page
+	}
 	for _, required := range []string{"error", "home", "login", "register"} {
 		if t.pages[required] == nil {
 			return nil, fmt.Errorf("page %s.html is missing", required)
@@ -134,6 +157,7 @@ func (t *Templates) Render(w http.ResponseWriter, status int, name string, data 
 // RenderFrame is Render with the layout's frame (the header's account menu).
 func (t *Templates) RenderFrame(w http.ResponseWriter, status int, name string, f Frame, data any) error {
 	var buf bytes.Buffer
+	f.Page = strings.TrimSuffix(name, ".html")
 	err := t.execute(&buf, name, view{Frame: f, Data: data})
 	if err != nil {
 		status = http.StatusInternalServerError

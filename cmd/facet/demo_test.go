@@ -70,7 +70,7 @@ var (
 	// browser submits as they are.
 	checkedRE = regexp.MustCompile(`<input type="checkbox" name="([^"]*)" value="([^"]*)" checked>`)
 	codeRE    = regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`)
-	hrefRE    = regexp.MustCompile(`<a href="([^"]*)" role="button">Log out</a>`)
+	hrefRE    = regexp.MustCompile(`<a href="([^"]*)" class="demo-button">Log out</a>`)
 )
 
 // submit posts the first form of body with its hidden fields, the extra values, and the
