@@ -177,6 +177,18 @@ func TestConsoleWalk(t *testing.T) {
 				b.Open(p.path)
 				check(p.name)
 			}
+			// A failed save: the page comes back with an error summary, and focus is on it.
+			b.Open("/profile/edit?block=additional")
+			b.Fill("#f-website", "ftp://files.example/")
+			b.Step("save the wrong value", chromedp.Click(chromedp.CSS(`form[action="/profile/edit"] button[type=submit]`), chromedp.NodeVisible))
+			b.Step("the error summary", chromedp.WaitVisible(chromedp.CSS(`[data-error-summary] a[href="#f-website"]`)))
+			if !profiletest.Eval[bool](b, "focus on the summary", `document.activeElement && document.activeElement.hasAttribute('data-error-summary')`) {
+				t.Errorf("at %d px focus is not on the error summary after a failed save", width)
+			}
+			b.Odd() // the 422 of the failed save is expected
+			check("profile-edit-error")
+
+			b.Open("/profile/events")
 			b.Submit(`a[href^="/profile/events/"]`)
 			check("event")
 
