@@ -261,16 +261,36 @@ type Tab struct {
 	Current bool
 }
 
-// accountTabs lists the personal account's tabs that have a page.
-func accountTabs(current string) []Tab {
-	tabs := []Tab{
-		{Label: templates.T("account.tab.profile"), URL: "/profile", Icon: "user"},
-		{Label: templates.T("account.tab.events"), URL: "/profile/events", Icon: "list"},
+// TabSource is a tab of the personal account that a sub-package owns (Deps.Tabs); the
+// sidebar lists them after the built-in Profile tab. Label is a catalog key. Count, when set,
+// gives the number shown beside the label (e.g. pending requests); when it fails the error
+// is logged and the tab shows no number.
+type TabSource struct {
+	Label string
+	URL   string
+	Icon  string
+	Count func(ctx context.Context, userID string) (int, error)
+}
+
+// profileTab is the built-in first tab.
+var profileTab = TabSource{Label: "account.tab.profile", URL: "/profile", Icon: "user"}
+
+// tabs are the sidebar's tabs for userID with current marked and the counters filled in.
+func (h *Handler) tabs(ctx context.Context, userID, current string) []Tab {
+	out := make([]Tab, 0, 1+len(h.tabSources))
+	for _, src := range append([]TabSource{profileTab}, h.tabSources...) {
+		t := Tab{Label: templates.T(src.Label), URL: src.URL, Icon: src.Icon, Current: src.URL == current}
+		if src.Count != nil {
+			n, err := src.Count(ctx, userID)
+			if err != nil {
+				h.Logger.WarnContext(ctx, "tab counter", "tab", src.URL, "err", err)
+				n = 0
+			}
+			t.Count = n
+		}
+		out = append(out, t)
 	}
-	for i := range tabs {
-		tabs[i].Current = tabs[i].URL == current
-	}
-	return tabs
+	return out
 }
 
 // Sidebar is the personal account's left column.
@@ -279,7 +299,18 @@ type Sidebar struct {
 	Email    string
 	Initials string
 	Picture  string
-	Tabs     []Tab
+	Tabs     []Tab // filled in by RenderSidebar
+	// Favorites are the apps the person marked in the catalog, listed under the tabs.
+	Favorites []Favorite
+
+	userID  string
+	current string // the URL of the current tab
+}
+
+// Favorite is one app in the sidebar's favorites.
+type Favorite struct {
+	Name string
+	URL  string
 }
 
 // NewSidebar is the sidebar of a's personal account with the tab at current marked.
@@ -290,7 +321,8 @@ func NewSidebar(a Account, current string) Sidebar {
 		Email:    a.User.Email,
 		Initials: initials(name, a.User.Email),
 		Picture:  a.Values["picture"],
-		Tabs:     accountTabs(current),
+		userID:   a.User.ID,
+		current:  current,
 	}
 }
 

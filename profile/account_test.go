@@ -14,6 +14,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -697,4 +698,37 @@ func TestProfilePrivacyBlock(t *testing.T) {
 		}
 		mustContain(t, b.get("/profile"), `name="enabled" value="on"`)
 	})
+}
+
+// TestSidebarTabs: the sidebar lists the built-in Profile tab, then the tabs sub-packages
+// pass in Deps.Tabs, each with its counter; a failing counter leaves its tab without a
+// number and the page still works.
+func TestSidebarTabs(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			var e *env
+			e = newEnvWired(t, b, nil, func(h *Handler) {
+				h.tabSources = []TabSource{
+					{Label: "account.tab.events", URL: "/profile/events", Icon: "list"},
+					{Label: "account.favorites", URL: "/profile/sessions-count", Icon: "apps", Count: func(ctx context.Context, userID string) (int, error) {
+						return e.store.CountUserSessions(ctx, userID, time.Time{}, e.clock.Now())
+					}},
+					{Label: "account.close", URL: "/profile/broken", Icon: "alert", Count: func(context.Context, string) (int, error) {
+						return 7, errors.New("counter down")
+					}},
+				}
+			})
+			br, _ := e.signUp("tabs@example.com", "Tab Bar", "192.0.2.30")
+			res := br.get("/profile")
+			if res.Status != http.StatusOK {
+				t.Fatalf("GET /profile: %d", res.Status)
+			}
+			mustContain(t, res, `href="/profile" aria-current="page"`, `href="/profile/events">`,
+				`href="/profile/sessions-count">`, `<span class="tab-count">1</span>`, `href="/profile/broken">`)
+			i := strings.Index(res.Body, `href="/profile/broken">`)
+			if j := strings.Index(res.Body[i:], "</a>"); strings.Contains(res.Body[i:i+j], "tab-count") {
+				t.Errorf("a failing counter shows a number: %s", res.Body[i:i+j])
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -101,6 +102,8 @@ type Handler struct {
 	limits     limits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
+	// tabSources are the sub-packages' tabs (Deps.Tabs).
+	tabSources []TabSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -117,6 +120,8 @@ type Deps struct {
 	// Tokens verifies bearer tokens for the account API (oauth.Provider); nil refuses
 	// bearer calls.
 	Tokens TokenVerifier
+	// Tabs are the account's tabs the sub-packages own, in sidebar order.
+	Tabs []TabSource
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -152,18 +157,19 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		Store:     store,
-		Templates: t,
-		Logger:    logger,
-		Now:       d.Now,
-		Catalog:   d.Catalog,
-		Mail:      d.Mail,
-		Events:    d.Events,
-		Tokens:    d.Tokens,
-		cfg:       cfg,
-		policy:    password.NewPolicy(),
-		limits:    defaultLimits(),
-		ua:        useragent.NewParser(),
+		Store:      store,
+		Templates:  t,
+		Logger:     logger,
+		Now:        d.Now,
+		Catalog:    d.Catalog,
+		Mail:       d.Mail,
+		Events:     d.Events,
+		Tokens:     d.Tokens,
+		cfg:        cfg,
+		tabSources: slices.Clone(d.Tabs),
+		policy:     password.NewPolicy(),
+		limits:     defaultLimits(),
+		ua:         useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {
@@ -248,6 +254,7 @@ func (h *Handler) RenderAccount(w http.ResponseWriter, r *http.Request, status i
 // RenderSidebar is RenderAccount for a caller that has the sidebar already.
 func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status int, page string, sb Sidebar, data any) {
 	f := templates.FrameFrom(r.Context())
+	sb.Tabs = h.tabs(r.Context(), sb.userID, sb.current)
 	f.Sidebar = sb
 	// The header's menu shows the same initials as the sidebar.
 	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}

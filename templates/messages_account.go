@@ -37,6 +37,7 @@ var accountMessages = map[string]string{
 	"account.sessions.label":      "Active sessions",
 	"account.sessions.one":        "1 active session",
 	"account.sessions.other":      "%d active sessions",
+	"account.favorites":           "Favorites",
 	"account.close":               "Close",
 	"account.notice.saved":        "Saved.",
 	"account.notice.complete":     "Thank you, your profile is complete.",

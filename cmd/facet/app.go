@@ -169,7 +169,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{activity.Tab},
 		Mail: mail, Events: events, Tokens: provider})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
