@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -56,7 +57,7 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	t.Helper()
 	ctx := t.Context()
 	secret := []byte(strings.Repeat("k", 32))
-	if err := EnsureSigningKey(ctx, db, secret); err != nil {
+	if err := keys.Ensure(ctx, db, secret); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := templates.New()

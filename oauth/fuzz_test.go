@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -36,7 +37,7 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	tb.Helper()
 	ctx := context.Background()
 	secret := []byte(strings.Repeat("k", 32))
-	if err := EnsureSigningKey(ctx, db, secret); err != nil {
+	if err := keys.Ensure(ctx, db, secret); err != nil {
 		tb.Fatal(err)
 	}
 	tpl, err := templates.New()
@@ -61,11 +62,11 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 func FuzzIDTokenHint(f *testing.F) {
 	p, _ := fuzzProvider(f)
 	ctx := context.Background()
-	st, err := p.keys.state(ctx)
+	signKID, signKey, err := p.keys.SigningKey(ctx)
 	if err != nil {
 		f.Fatal(err)
 	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: st.signKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", st.signKID))
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: signKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", signKID))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -78,14 +79,14 @@ func FuzzIDTokenHint(f *testing.F) {
 	for _, seed := range []string{
 		good,
 		parts[0] + "." + enc([]byte(`{"iss":"`+testIssuer+`","sub":"admin","aud":"app"}`)) + "." + parts[2],
-		enc([]byte(`{"alg":"none","kid":"`+st.signKID+`"}`)) + "." + parts[1] + ".",
-		enc([]byte(`{"alg":"HS256","kid":"`+st.signKID+`"}`)) + "." + parts[1] + "." + parts[2],
+		enc([]byte(`{"alg":"none","kid":"`+signKID+`"}`)) + "." + parts[1] + ".",
+		enc([]byte(`{"alg":"HS256","kid":"`+signKID+`"}`)) + "." + parts[1] + "." + parts[2],
 		`{"payload":"` + parts[1] + `","signatures":[{"protected":"` + parts[0] + `","signature":"` + parts[2] + `"}]}`,
 		"a.b.c", "", "..", strings.Repeat("A", 5000),
 	} {
 		f.Add(seed)
 	}
-	pub := &st.signKey.PublicKey
+	pub := &signKey.PublicKey
 	f.Fuzz(func(t *testing.T, raw string) {
 		h, err := p.parseIDTokenHint(ctx, raw)
 		if err != nil {

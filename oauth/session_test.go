@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 )
 
@@ -83,7 +84,7 @@ func TestIDTokenIntegerClaims(t *testing.T) {
 		}
 		lc := loaded.IDTokenClaims()
 		lc.Issuer, lc.Audience, lc.IssuedAt, lc.ExpiresAt = c.Issuer, c.Audience, c.IssuedAt, c.ExpiresAt
-		raw, _, err := (&idTokenSigner{keys: s.p.keys}).Generate(ctx, jwt.MapClaims(lc.ToMap()), &jwt.Headers{})
+		raw, _, err := keys.NewSigner(s.p.keys).Generate(ctx, jwt.MapClaims(lc.ToMap()), &jwt.Headers{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,19 +1,20 @@
 package oauth
 
 import (
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 )
 
@@ -113,37 +114,11 @@ func TestSecretHasher(t *testing.T) {
 	}
 }
 
-func TestSealPrivateKeyRoundTrip(t *testing.T) {
-	secret := []byte(strings.Repeat("s", 32))
-	k, err := newSigningKey(secret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := openPrivateKey(secret, k.ID, k.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jwk jose.JSONWebKey
-	if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil || jwk.KeyID != k.ID || jwk.IsPublic() == false {
-		t.Fatalf("public JWK: %v %+v", err, jwk)
-	}
-	if pub, ok := jwk.Key.(*rsa.PublicKey); !ok || !priv.PublicKey.Equal(pub) {
-		t.Fatal("decrypted key does not match the public key")
-	}
-	if _, err := openPrivateKey([]byte(strings.Repeat("x", 32)), k.ID, k.PrivateKey); err == nil {
-		t.Fatal("opened with the wrong secret")
-	}
-	if _, err := openPrivateKey(secret, "other-kid", k.PrivateKey); err == nil {
-		t.Fatal("opened under another kid")
-	}
-	if _, err := keyEncryptionKey([]byte("short")); err == nil {
-		t.Fatal("short secret accepted")
-	}
-}
-
 func TestJWKSAndRotation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
-		s := newTestServer(t, db)
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		s := newTestServer(t, db, func(c *Config) { c.Now = now })
 		rec := s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
 		etag := rec.Header().Get("ETag")
 		var set jose.JSONWebKeySet
@@ -160,14 +135,12 @@ func TestJWKSAndRotation(t *testing.T) {
 		}
 
 		old := set.Keys[0].KeyID
-		kid, err := RotateSigningKey(t.Context(), db, []byte(strings.Repeat("k", 32)), time.Hour)
+		kid, err := keys.Rotate(t.Context(), db, []byte(strings.Repeat("k", 32)), time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Another node's rotation shows up once the cache is stale; simulate by reloading.
-		s.p.keys.mu.Lock()
-		s.p.keys.st = nil
-		s.p.keys.mu.Unlock()
+		// Another node's rotation shows up once the cache is stale.
+		offset.Store(int64(keys.CacheTTL + time.Second))
 		rec = s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
 		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 2 {
 			t.Fatalf("after rotation: %s", rec.Body)
@@ -178,30 +151,11 @@ func TestJWKSAndRotation(t *testing.T) {
 	})
 }
 
-// TestPickSigner: a new key signs only once every node publishes it (keyCacheTTL old).
-func TestPickSigner(t *testing.T) {
-	now := time.Now()
-	keys := []storage.SigningKey{ // newest first
-		{ID: "new", CreatedAt: now.Add(-keyCacheTTL / 2)},
-		{ID: "old", CreatedAt: now.Add(-time.Hour)},
-		{ID: "older", CreatedAt: now.Add(-2 * time.Hour)},
-	}
-	if got := pickSigner(keys, now).ID; got != "old" {
-		t.Fatalf("signer %q, want old", got)
-	}
-	if got := pickSigner(keys, now.Add(keyCacheTTL)).ID; got != "new" {
-		t.Fatalf("signer %q after the TTL, want new", got)
-	}
-	if got := pickSigner(keys[:1], now).ID; got != "new" {
-		t.Fatalf("first start: signer %q, want new", got)
-	}
-}
-
 func TestIDTokenHint(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		ctx := t.Context()
 		s := newTestServer(t, db)
-		st, err := s.p.keys.state(ctx)
+		signKID, signKey, err := s.p.keys.SigningKey(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,23 +173,23 @@ func TestIDTokenHint(t *testing.T) {
 			}
 			return raw
 		}
-		good := sign(jose.RS256, st.signKey, st.signKID)
+		good := sign(jose.RS256, signKey, signKID)
 		if h, err := s.p.parseIDTokenHint(ctx, good); err != nil || h.Subject != "u1" {
 			t.Fatalf("valid hint: %v", err)
 		}
 
 		// HS256 keyed with the public modulus (the classic confusion attack).
-		hs := sign(jose.HS256, st.signKey.PublicKey.N.Bytes(), st.signKID)
+		hs := sign(jose.HS256, signKey.PublicKey.N.Bytes(), signKID)
 		// alg none, built by hand.
 		enc := base64.RawURLEncoding.EncodeToString
 		body := strings.Split(good, ".")[1]
-		none := enc([]byte(`{"alg":"none","kid":"`+st.signKID+`"}`)) + "." + body + "."
+		none := enc([]byte(`{"alg":"none","kid":"`+signKID+`"}`)) + "." + body + "."
 		// Tampered payload, original signature.
 		parts := strings.Split(good, ".")
 		tampered := parts[0] + "." + enc([]byte(`{"iss":"`+testIssuer+`","sub":"admin","aud":"app"}`)) + "." + parts[2]
 		// Another issuer.
 		claims.Issuer = "https://evil.example"
-		evil := sign(jose.RS256, st.signKey, st.signKID)
+		evil := sign(jose.RS256, signKey, signKID)
 		for name, raw := range map[string]string{"HS256": hs, "none": none, "tampered": tampered, "issuer": evil, "garbage": "a.b.c"} {
 			if _, err := s.p.parseIDTokenHint(ctx, raw); err == nil {
 				t.Errorf("%s hint accepted", name)
@@ -248,8 +202,8 @@ func TestEndSession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		ctx := t.Context()
 		s := newTestServer(t, db)
-		st, _ := s.p.keys.state(ctx)
-		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: st.signKey}, (&jose.SignerOptions{}).WithHeader("kid", st.signKID))
+		signKID, signKey, _ := s.p.keys.SigningKey(ctx)
+		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: signKey}, (&jose.SignerOptions{}).WithHeader("kid", signKID))
 		hint, _ := jwt.Signed(sig).Claims(jwt.Claims{Issuer: testIssuer, Subject: "u1", Audience: jwt.Audience{"app"}}).Serialize()
 
 		// Valid hint + registered URI + the hint's user: end the session and redirect with state.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/contact"
@@ -93,7 +94,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := oauth.EnsureSigningKey(ctx, a.store, secret); err != nil {
+	if err := keys.Ensure(ctx, a.store, secret); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
 	if err := a.registry.Register(collectors.NewGoCollector()); err != nil {

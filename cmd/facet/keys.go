@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 )
@@ -47,7 +47,7 @@ func (c *cli) keysRotate(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		kid, err := oauth.RotateSigningKey(ctx, store, secret, publish)
+		kid, err := keys.Rotate(ctx, store, secret, publish)
 		if err != nil {
 			return fmt.Errorf("rotate signing key: %w", err)
 		}
@@ -72,20 +72,20 @@ func (c *cli) keysList(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
-		keys, err := store.ListSigningKeys(ctx)
+		all, err := store.ListSigningKeys(ctx)
 		if err != nil {
 			return fmt.Errorf("list signing keys: %w", err)
 		}
 		if asJSON {
-			out := make([]keyJSON, 0, len(keys))
-			for _, k := range keys {
+			out := make([]keyJSON, 0, len(all))
+			for _, k := range all {
 				out = append(out, keyJSON{ID: k.ID, Algorithm: k.Algorithm, Active: k.Active, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt, PublishUntil: k.PublishUntil})
 			}
 			return writeJSONTo(c.stdout, out)
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tPUBLISHED UNTIL")
-		for _, k := range keys {
+		for _, k := range all {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, keyState(k), k.CreatedAt.UTC().Format(time.RFC3339), formatTime(k.PublishUntil))
 		}
 		return tw.Flush()
