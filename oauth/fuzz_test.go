@@ -16,6 +16,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/stored"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -204,7 +205,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		cborRow(f, append(head, []string{"nonce", "\x00"}, []any{"u", -1, 0, "", nil, []byte(`{"n":1e400,"m":[1,2.5,{"x":1e3}]}`), nil, 0, ""})),
 		cborRow(f, append(head, []string{"a"}, []any{"u", 0, 0, "", nil, []byte("null"), []any{[]any{"access_token", -1}}, 0, `{"userinfo":{}}`})),
 		cborRow(f, []any{"r", 1, "nobody", nil, nil, nil, nil, nil, nil}),
-		{codecCBOR}, {codecV1}, {codecCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
+		{stored.VersionCBOR}, {stored.VersionBinary}, {stored.VersionCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

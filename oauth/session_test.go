@@ -33,7 +33,7 @@ func TestSessionClaimNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := w.session()
+	back, err := sessionFrom(w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,11 @@ func TestIDTokenIntegerClaims(t *testing.T) {
 		c.IssuedAt = time.Now()
 		c.ExpiresAt = time.Now().Add(time.Hour)
 		c.Extra = map[string]any{"updated_at": int64(1795872616), "given_name": "Alex"}
-		stored, err := sess.stored()
+		w, err := sess.stored()
 		if err != nil {
 			t.Fatal(err)
 		}
-		loaded, err := stored.session()
+		loaded, err := sessionFrom(w)
 		if err != nil {
 			t.Fatal(err)
 		}
