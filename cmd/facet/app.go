@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/facetid/facet/cmd/facet/demo"
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/oauth/keys"
@@ -192,9 +193,11 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("photo: %w", err)
 	}
 
-	var rp *demo
+	var rp *demo.Handler
 	if cfg.Demo {
-		if rp, err = newDemo(ctx, cfg, secret, a.store, tmpl, a.logger); err != nil {
+		rp, err = demo.New(ctx, demo.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.secureCookies(),
+			Client: cfg.HTTPClient, Now: cfg.Now}, a.store, tmpl, a.logger)
+		if err != nil {
 			return fmt.Errorf("demo app: %w", err)
 		}
 	}
