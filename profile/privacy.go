@@ -154,12 +154,12 @@ func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errUnknownField):
 		WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.field"))
 	case errors.Is(err, errBadLevel):
-		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.T("privacy.err.level"), Fields: map[string]string{"level": templates.T("privacy.err.level")}})
 	case err != nil:
 		h.APIServerError(w, r, "set privacy level", err)
 	default:
-		WriteJSON(w, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
+		h.WriteJSON(w, r, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
 	}
 }
 
@@ -176,7 +176,7 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Enabled == nil {
-		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.T("privacy.err.enabled"), Fields: map[string]string{"enabled": templates.T("privacy.err.enabled")}})
 		return
 	}
@@ -184,5 +184,5 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 		h.APIServerError(w, r, "set private profile", err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, body)
+	h.WriteJSON(w, r, http.StatusOK, body)
 }
