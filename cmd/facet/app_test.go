@@ -308,7 +308,8 @@ func waitLog(t *testing.T, stderr *syncBuffer, done <-chan error, re *regexp.Reg
 // TestServe runs `facet serve` on a free port, calls it, and stops it the way SIGTERM does.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0", "FACET_METRICS_LISTEN": "127.0.0.1:0"})
+	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0", "FACET_METRICS_LISTEN": "127.0.0.1:0",
+		pprofEnv: "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -344,6 +345,24 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want || (c.want == http.StatusOK) != strings.Contains(string(b), "facet_http_requests_total") {
 			t.Errorf("GET %s/metrics: %d, want %d\n%.300s", c.addr, resp.StatusCode, c.want, b)
+		}
+	}
+	// serve starts the profiling listener it is asked for, on its own address.
+	pm := regexp.MustCompile(`msg="profiling listener" addr=(\S+)`).FindStringSubmatch(stderr.String())
+	if pm == nil {
+		t.Fatalf("no profiling listener in the log:\n%s", stderr.String())
+	}
+	for _, c := range []struct {
+		addr string
+		want int
+	}{{pm[1], http.StatusOK}, {addr, http.StatusNotFound}} {
+		resp, err := http.Get("http://" + c.addr + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s/debug/pprof/cmdline: %d, want %d", c.addr, resp.StatusCode, c.want)
 		}
 	}
 

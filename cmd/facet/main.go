@@ -173,6 +173,18 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		<-jobsDone
 	}()
 
+	// The profiling listener is for measuring (docs/performance.md); a bad address does not
+	// stop the node, it only goes unprofiled.
+	if addr := c.getenv(pprofEnv); addr != "" {
+		at, stop, err := startPprof(addr, logger)
+		if err != nil {
+			logger.Warn("profiling listener not started", "env", pprofEnv, "err", err)
+		} else {
+			logger.Info("profiling listener", "addr", at)
+			defer stop()
+		}
+	}
+
 	// The metrics get their own listener (like the profiling one, pprof.go), so the public
 	// router never serves them; metrics stays nil when metrics_listen is off.
 	var metrics *server
