@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
@@ -128,7 +129,7 @@ func (p *peer) sessionUser() string {
 func startMailFacet(t *testing.T, be sqltest.Backend, c *clock) (*facet, *notifytest.Mailbox) {
 	t.Helper()
 	box := notifytest.StartMailbox(t)
-	f := startFacet(t, be.NewURL(t), c, func(cfg *Config) {
+	f := startFacet(t, be.NewURL(t), c, func(cfg *config.Config) {
 		cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = box.Host, box.Port, notify.TLSNone
 		cfg.MailFrom = "Facet Test <facet@example.com>"
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -54,7 +55,7 @@ func newTestServer(t *testing.T, b sqltest.Backend, env map[string]string) *test
 	for k, v := range env {
 		all[k] = v
 	}
-	cfg, err := loadConfig("", envOf(all), nil)
+	cfg, err := config.Load("", envOf(all), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,23 +432,23 @@ func TestCleanup(t *testing.T) {
 	}
 }
 
-// TestNewAppMinimalConfig: a Config built in code needs only the issuer and the database;
+// TestNewAppMinimalConfig: a config.Config built in code needs only the issuer and the database;
 // the rest takes the defaults, and the injected clock reaches the modules.
 func TestNewAppMinimalConfig(t *testing.T) {
 	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	cfg := Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
+	cfg := config.Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.cfg.Issuer != "http://127.0.0.1:1" || a.cfg.AccessTokenLifespan != 15*time.Minute || a.cfg.Mode != modeDevelopment || a.cfg.Demo {
+	if a.cfg.Issuer != "http://127.0.0.1:1" || a.cfg.AccessTokenLifespan != 15*time.Minute || a.cfg.Mode != config.ModeDevelopment || a.cfg.Demo {
 		t.Errorf("config after defaults: %+v", a.cfg)
 	}
 	if !a.cfg.Now().Equal(fixed) {
 		t.Error("the injected clock was replaced")
 	}
-	if _, err := newApp(t.Context(), Config{DatabaseURL: cfg.DatabaseURL, CodeLifespan: time.Hour}, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := newApp(t.Context(), config.Config{DatabaseURL: cfg.DatabaseURL, CodeLifespan: time.Hour}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a one-hour code lifespan was accepted")
 	}
 }

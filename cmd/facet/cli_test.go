@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
@@ -342,7 +343,7 @@ func TestCLISharedSecret(t *testing.T) {
 	b := sqltest.Backends(t)[0]
 	cli := newFacetCLI(t, b)
 	cli.must("keys", "rotate")
-	cfg, err := loadConfig("", envOf(cli.env), nil)
+	cfg, err := config.Load("", envOf(cli.env), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

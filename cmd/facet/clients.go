@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -204,7 +205,7 @@ func (c *cli) clientsCreate(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("invalid client: %w", err)
 		}
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, secret, err := oauth.CreateClient(ctx, store, spec)
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return fmt.Errorf("a client with id %q exists already", spec.ID)
@@ -222,7 +223,7 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, err := store.GetClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])
@@ -252,7 +253,7 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 }
 
 func (c *cli) clientsGet(cmd *cobra.Command, args []string) error {
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, err := store.GetClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])
@@ -269,7 +270,7 @@ func (c *cli) clientsList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		clients, err := store.ListClients(ctx)
 		if err != nil {
 			return fmt.Errorf("list clients: %w", err)
@@ -291,7 +292,7 @@ func (c *cli) clientsList(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) clientsDelete(cmd *cobra.Command, args []string) error {
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		err := store.DeleteClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])

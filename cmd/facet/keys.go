@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -37,7 +38,7 @@ func (c *cli) keysRotate(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		if publish <= 0 {
 			// A retired key stays published (OIDC Core §10.1.1, signing key rotation) until the ID tokens it signed
 			// expire, plus a margin for clocks and the nodes' key caches.
@@ -71,7 +72,7 @@ func (c *cli) keysList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		all, err := store.ListSigningKeys(ctx)
 		if err != nil {
 			return fmt.Errorf("list signing keys: %w", err)

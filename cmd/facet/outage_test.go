@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -99,7 +100,7 @@ func startFacetLogged(t *testing.T, dbURL string, c *clock) (*facet, *syncBuffer
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	cfg := Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: c.now}
+	cfg := config.Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: c.now}
 	logs := &syncBuffer{}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
@@ -70,7 +71,7 @@ func startCluster(t *testing.T, dbURL string, n int) *scaleCluster {
 	c := &scaleCluster{}
 	for i := range n {
 		node := &scaleNode{name: string(rune('A' + i)), clock: newClock(), log: &scaleLog{}}
-		cfg := Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: node.clock.now}
+		cfg := config.Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: node.clock.now}
 		logger := slog.New(slog.NewTextHandler(node.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		a, err := newApp(t.Context(), cfg, logger)
 		if err != nil {
