@@ -16,6 +16,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/oauth/stored"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
@@ -53,7 +54,7 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, _, err := CreateClient(ctx, db, ClientSpec{ID: "app", Name: "App", Public: true,
+	if _, _, err := registration.Create(ctx, db, registration.Spec{ID: "app", Name: "App", Public: true,
 		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}}); err != nil {
 		tb.Fatal(err)
 	}
@@ -109,6 +110,8 @@ func FuzzIDTokenHint(f *testing.F) {
 	})
 }
 
+// FuzzValidateClientSpec: a URI registration accepts is a well-formed https (or loopback
+// http) URI, and a request naming exactly it passes the authorization endpoint's match.
 func FuzzValidateClientSpec(f *testing.F) {
 	for _, seed := range []string{
 		"https://app.example.com/cb", "http://127.0.0.1:8080/cb", "http://[::1]/cb", "http://localhost/cb",
@@ -119,8 +122,8 @@ func FuzzValidateClientSpec(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
-		spec := ClientSpec{Name: "Fuzz", RedirectURIs: []string{uri}, PostLogoutRedirectURIs: []string{uri}}
-		if err := ValidateClientSpec(spec); err != nil {
+		spec := registration.Spec{Name: "Fuzz", RedirectURIs: []string{uri}, PostLogoutRedirectURIs: []string{uri}}
+		if err := registration.Validate(spec); err != nil {
 			return
 		}
 		// Accepted: an absolute URI with a host, no fragment, wildcard or user info, https or

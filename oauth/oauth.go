@@ -2,12 +2,13 @@
 // the flows Facet serves (authorization code + PKCE S256, refresh tokens with rotation,
 // client credentials, OpenID Connect explicit flow, revocation, introspection), every
 // protocol endpoint (authorize, consent, token, revoke, introspect, userinfo, discovery,
-// JWKS, end_session), and client registration.
+// JWKS, end_session).
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
 // profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules, nor the signing keys (oauth/keys). store.go adapts Store to fosite's
-// storage interfaces.
+// or privacy rules, nor the signing keys (oauth/keys), the stored form of a request
+// (oauth/stored) or the rules of client registration (oauth/registration). store.go adapts
+// Store to fosite's storage interfaces.
 package oauth
 
 import (

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/facetid/facet/cmd/facet/config"
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
@@ -357,7 +357,7 @@ func TestBearerRecentAuth(t *testing.T) {
 			c := newClock()
 			c.advance(-20 * time.Minute)
 			f, _ := startMailFacet(t, be, c)
-			cl, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+			cl, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 				Name: "Account App", RedirectURIs: []string{rpRedirect},
 				GrantTypes: []string{"authorization_code", "refresh_token"},
 				Scopes:     []string{"openid", "profile", "email", "offline_access", profile.AccountScope},

@@ -104,7 +104,7 @@ func TestCLIClients(t *testing.T) {
 				t.Errorf("public create: %+v", spa)
 			}
 
-			// Registration rules come from oauth.ValidateClientSpec.
+			// Registration rules come from registration.Validate.
 			if _, err := cli.run("clients", "create", "--name", "Bad", "--redirect-uri", "http://app.example.com/cb"); err == nil {
 				t.Error("an http redirect URI on a public host was accepted")
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -38,7 +39,7 @@ func newRP(t testing.TB, f *facet, scopes ...string) *rp {
 	if len(scopes) == 0 {
 		scopes = []string{"openid", "profile", "email", "offline_access"}
 	}
-	c, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+	c, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 		Name:                   "Relying Party",
 		RedirectURIs:           []string{rpRedirect},
 		PostLogoutRedirectURIs: []string{rpPostLogout},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -126,7 +127,7 @@ func startFacetLogged(t *testing.T, dbURL string, c *clock) (*facet, *syncBuffer
 // accountRP is newRP for a client that may also ask for the account API's scope.
 func accountRP(t *testing.T, f *facet) *rp {
 	t.Helper()
-	c, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+	c, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 		Name:         "Outage RP",
 		RedirectURIs: []string{rpRedirect},
 		GrantTypes:   []string{"authorization_code", "refresh_token", "client_credentials"},

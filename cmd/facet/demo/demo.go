@@ -27,7 +27,7 @@ import (
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -118,8 +118,8 @@ func New(ctx context.Context, cfg Config, store storage.ClientStore, tmpl *templ
 }
 
 // clientSpec is the registration of the demo app for an issuer.
-func clientSpec(issuer string) oauth.ClientSpec {
-	return oauth.ClientSpec{
+func clientSpec(issuer string) registration.Spec {
+	return registration.Spec{
 		ID:                      ClientID,
 		Name:                    "Facet demo app",
 		Description:             "A sample app built into Facet that signs in with it and shows what it receives.",
@@ -137,7 +137,7 @@ func clientSpec(issuer string) oauth.ClientSpec {
 // it exists already (the issuer's port may have changed since the last start).
 func register(ctx context.Context, issuer string, store storage.ClientStore) error {
 	spec := clientSpec(issuer)
-	_, _, err := oauth.CreateClient(ctx, store, spec)
+	_, _, err := registration.Create(ctx, store, spec)
 	if err == nil {
 		return nil
 	}
@@ -151,7 +151,7 @@ func register(ctx context.Context, issuer string, store storage.ClientStore) err
 	if slices.Equal(existing.RedirectURIs, spec.RedirectURIs) && slices.Equal(existing.PostLogoutRedirectURIs, spec.PostLogoutRedirectURIs) {
 		return nil
 	}
-	if _, _, err := oauth.UpdateClient(ctx, store, ClientID, spec, false); err != nil {
+	if _, _, err := registration.Update(ctx, store, ClientID, spec, false); err != nil {
 		return fmt.Errorf("update client %s: %w", ClientID, err)
 	}
 	return nil
