@@ -73,21 +73,94 @@ func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string
 	if err != nil {
 		return Prompt{}, err
 	}
-	return Decide(PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}), nil
+	in := PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}
+	p := Decide(in)
+	if len(p.Pending) == 0 {
+		// Every on-request field is in the grant, so none can be declined: no read needed.
+		return p, nil
+	}
+	ds, err := s.store.GetClaimDeclines(ctx, user.ID, clientID)
+	if err != nil {
+		return Prompt{}, fmt.Errorf("declined claims of %q for %q: %w", user.ID, clientID, err)
+	}
+	if len(ds) == 0 {
+		return p, nil
+	}
+	for _, d := range ds {
+		in.Declined = append(in.Declined, d.Claim)
+	}
+	return Decide(in), nil
 }
 
-// Allow records the user's Allow on the consent page: the request's scopes and the
-// on-request claims the user left checked (only those the page offered), merged into the
-// existing grant. It returns the prompt it decided from.
+// Allow records the user's Allow on the consent page: the request's scopes, merged into the
+// existing grant, and a decision on each on-request claim the page offered — allowed when
+// left checked, declined (and withdrawn from the grant) when unticked — remembered until the
+// user decides otherwise. Claims the page did not offer keep their earlier decision. It
+// returns the prompt it decided from.
 func (s *Service) Allow(ctx context.Context, user storage.User, clientID string, req Request, checked []string) (Prompt, error) {
 	p, err := s.Prompt(ctx, user, clientID, req)
 	if err != nil {
 		return Prompt{}, err
 	}
-	if err := s.Grant(ctx, user.ID, clientID, req.Scopes, p.Allowed(checked)); err != nil {
+	d := p.Answer(checked)
+	now := s.now()
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		g, err := s.store.GetGrant(ctx, user.ID, clientID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			g = storage.Grant{UserID: user.ID, ClientID: clientID, CreatedAt: now}
+		case err != nil:
+			return fmt.Errorf("get grant of %q for %q: %w", user.ID, clientID, err)
+		}
+		g.Scopes = union(g.Scopes, req.Scopes)
+		g.Claims = union(slices.DeleteFunc(slices.Clone(g.Claims), func(c string) bool { return slices.Contains(d.Declined, c) }), d.Allowed)
+		g.UpdatedAt = now
+		if err := s.store.PutGrant(ctx, g); err != nil {
+			return fmt.Errorf("put grant of %q for %q: %w", user.ID, clientID, err)
+		}
+		if err := s.store.DeleteClaimDeclines(ctx, user.ID, clientID, d.Allowed); err != nil {
+			return err
+		}
+		return s.store.PutClaimDeclines(ctx, user.ID, clientID, d.Declined, now)
+	})
+	if err != nil {
 		return Prompt{}, err
 	}
 	return p, nil
+}
+
+// AppDecisions are a user's consent decisions for one app: the scopes granted, the
+// on-request claims allowed (the grant) and those declined, with when each was declined.
+type AppDecisions struct {
+	ClientID  string
+	Scopes    []string
+	Allowed   []string
+	Declined  []storage.ClaimDecline
+	UpdatedAt time.Time
+}
+
+// Decisions lists userID's consent decisions per app, ordered by client id: what the Scopes
+// tab shows and lets the user change.
+func (s *Service) Decisions(ctx context.Context, userID string) ([]AppDecisions, error) {
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %q: %w", userID, err)
+	}
+	declines, err := s.store.ListClaimDeclines(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("declined claims of %q: %w", userID, err)
+	}
+	out := make([]AppDecisions, 0, len(grants))
+	for _, g := range grants {
+		a := AppDecisions{ClientID: g.ClientID, Scopes: g.Scopes, Allowed: g.Claims, UpdatedAt: g.UpdatedAt}
+		for _, d := range declines {
+			if d.ClientID == g.ClientID {
+				a.Declined = append(a.Declined, d)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Grant merges scopes and claims into the user's grant for clientID (creating it).
