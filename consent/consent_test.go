@@ -42,13 +42,17 @@ func TestDecide(t *testing.T) {
 			NewScopes: []string{"openid", "profile", "email"}, Released: all}, false},
 		{"covered", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
-			Private: []string{"birthdate"}, Released: all}, true},
+			Private: []string{"birthdate"}}, true},
+		{"covered, the app asks for the page", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil,
+			Request{Scopes: req.Scopes, Ask: true}, Prompt{
+				Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+				Private: []string{"birthdate"}, Released: all}, true},
 		{"a claim never decided is asked", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, nil, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}, Pending: []string{"nickname"}, Released: all}, false},
 		{"a claim declined before is not asked again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, []string{"nickname"}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
-			Private: []string{"birthdate"}, Declined: []string{"nickname"}, Released: all}, true},
+			Private: []string{"birthdate"}, Declined: []string{"nickname"}}, true},
 		{"a new scope shows the page, the decline stays", false, storage.Grant{Scopes: []string{"openid", "profile"}, Claims: []string{"family_name"}}, []string{"nickname", "email"}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}, Declined: []string{"nickname", "email"}, NewScopes: []string{"email"}, Released: all}, false},

@@ -7,10 +7,12 @@ import (
 )
 
 // Request is what an authorization request asks of a user's profile: its scopes and its
-// claims parameter.
+// claims parameter. Ask says the app wants the consent page shown even when the grant
+// covers the request (prompt=consent, OIDC Core §3.1.2.1).
 type Request struct {
 	Scopes []string
 	Claims ClaimsRequest
+	Ask    bool
 }
 
 // fields returns the profile fields (catalog keys) the request asks for, through its scopes
@@ -66,6 +68,8 @@ type Prompt struct {
 	// Released names every claim the app would receive (userinfo and ID token, by Release)
 	// if the user allowed every on-request field: the fields themselves and the claims made
 	// from them (name, updated_at, the verified flags), and sub. The consent page lists each.
+	// It is decided only when the page is shown (not Covered, or Request.Ask): a sign-in
+	// the grant covers does not pay for it.
 	Released []string
 }
 
@@ -117,7 +121,9 @@ func Decide(in PromptInput) Prompt {
 			p.NewScopes = append(p.NewScopes, s)
 		}
 	}
-	p.Released = released(in, p.OnRequest)
+	if !p.Covered() || in.Request.Ask {
+		p.Released = released(in, p.OnRequest)
+	}
 	return p
 }
 

@@ -24,7 +24,7 @@ func consentRequest(ar fosite.AuthorizeRequester) (consent.Request, error) {
 	if err != nil {
 		return consent.Request{}, fosite.ErrInvalidRequest.WithHint("The claims parameter is not valid JSON of OpenID Connect Core 5.5.").WithWrap(err)
 	}
-	return consent.Request{Scopes: ar.GetRequestedScopes(), Claims: cr}, nil
+	return consent.Request{Scopes: ar.GetRequestedScopes(), Claims: cr, Ask: slices.Contains(prompts(ar), "consent")}, nil
 }
 
 // decideConsent is the authorization endpoint's consent step for a signed-in user: issue the
@@ -41,12 +41,11 @@ func (p *Endpoints) decideConsent(w http.ResponseWriter, r *http.Request, ar fos
 		p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("consent decision: %w", err)))
 		return
 	}
-	prompt := prompts(ar)
-	if pr.Covered() && !slices.Contains(prompt, "consent") {
+	if pr.Covered() && !req.Ask {
 		p.issue(w, r, ar, user, sess)
 		return
 	}
-	if slices.Contains(prompt, "none") {
+	if slices.Contains(prompts(ar), "none") {
 		p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not yet allowed this app."))
 		return
 	}

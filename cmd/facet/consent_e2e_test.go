@@ -128,6 +128,12 @@ func TestConsentListsEveryReleasedClaim(t *testing.T) {
 					t.Errorf("the app did not receive %s: the test no longer covers it (received %v)", want, received)
 				}
 			}
+
+			// prompt=consent shows the page although the grant covers the request: the same list.
+			again := b.get(r.start(oauth2.SetAuthURLParam("prompt", "consent")).url)
+			if got := shownClaims(t, again); !slices.Equal(got, shown) {
+				t.Errorf("prompt=consent page lists %v, want %v", got, shown)
+			}
 		})
 	}
 }
