@@ -65,6 +65,11 @@ func NewService(store Store, cat *Catalog, logger *slog.Logger, now func() time.
 // requested fields are public, on request or private for this user now, and what the
 // existing grant does not cover yet.
 func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string, req Request) (Prompt, error) {
+	return s.prompt(ctx, user, clientID, req, true)
+}
+
+// prompt is Prompt; without page, Released is left out (the caller shows no page).
+func (s *Service) prompt(ctx context.Context, user storage.User, clientID string, req Request, page bool) (Prompt, error) {
 	fields, private, err := s.profile(ctx, user.ID)
 	if err != nil {
 		return Prompt{}, err
@@ -74,7 +79,7 @@ func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string
 		return Prompt{}, err
 	}
 	in := PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}
-	p := Decide(in)
+	p := decide(in, page)
 	if len(p.Pending) == 0 {
 		// Every on-request field is in the grant, so none can be declined: no read needed.
 		return p, nil
@@ -89,20 +94,24 @@ func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string
 	for _, d := range ds {
 		in.Declined = append(in.Declined, d.Claim)
 	}
-	return Decide(in), nil
+	return decide(in, page), nil
 }
 
 // Allow records the user's Allow on the consent page: the request's scopes, merged into the
 // existing grant, and a decision on each on-request claim the page offered — allowed when
 // left checked, declined (and withdrawn from the grant) when unticked — remembered until the
-// user decides otherwise. Claims the page did not offer keep their earlier decision. It
-// returns the prompt it decided from.
+// user decides otherwise; a claim declined again keeps the time of its first decline. Claims
+// the page did not offer keep their earlier decision. It returns the prompt it decided from
+// (without Released).
 func (s *Service) Allow(ctx context.Context, user storage.User, clientID string, req Request, checked []string) (Prompt, error) {
-	p, err := s.Prompt(ctx, user, clientID, req)
+	p, err := s.prompt(ctx, user, clientID, req, false)
 	if err != nil {
 		return Prompt{}, err
 	}
 	d := p.Answer(checked)
+	// Only what changes is written: allowed claims that were declined, and new declines.
+	forget := slices.DeleteFunc(slices.Clone(d.Allowed), func(c string) bool { return !slices.Contains(p.Declined, c) })
+	decline := slices.DeleteFunc(slices.Clone(d.Declined), func(c string) bool { return slices.Contains(p.Declined, c) })
 	now := s.now()
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		g, err := s.store.GetGrant(ctx, user.ID, clientID)
@@ -118,10 +127,15 @@ func (s *Service) Allow(ctx context.Context, user storage.User, clientID string,
 		if err := s.store.PutGrant(ctx, g); err != nil {
 			return fmt.Errorf("put grant of %q for %q: %w", user.ID, clientID, err)
 		}
-		if err := s.store.DeleteClaimDeclines(ctx, user.ID, clientID, d.Allowed); err != nil {
-			return err
+		if len(forget) > 0 {
+			if err := s.store.DeleteClaimDeclines(ctx, user.ID, clientID, forget); err != nil {
+				return err
+			}
 		}
-		return s.store.PutClaimDeclines(ctx, user.ID, clientID, d.Declined, now)
+		if len(decline) > 0 {
+			return s.store.PutClaimDeclines(ctx, user.ID, clientID, decline, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Prompt{}, err

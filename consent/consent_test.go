@@ -146,6 +146,15 @@ func TestServiceFlow(t *testing.T) {
 				len(ds[0].Declined) != 1 || ds[0].Declined[0].Claim != "family_name" || !ds[0].Declined[0].DeclinedAt.Equal(now) {
 				t.Errorf("Decisions = %+v (%v), want email allowed and family_name declined for app", ds, err)
 			}
+			// Declined again an hour later (the page shown with prompt=consent): one decision,
+			// dated by its first decline.
+			now = now.Add(time.Hour)
+			if _, err := s.Allow(ctx, user, "app", Request{Scopes: req.Scopes, Ask: true}, []string{"email"}); err != nil {
+				t.Fatal(err)
+			}
+			if ds, err := db.GetClaimDeclines(ctx, "u1", "app"); err != nil || len(ds) != 1 || !ds[0].DeclinedAt.Equal(updated) {
+				t.Errorf("declines after declining again = %+v (%v), want family_name declined at %v", ds, err, updated)
+			}
 			// Unticking an allowed claim withdraws it; ticking a declined one allows it.
 			if _, err := s.Allow(ctx, user, "app", req, []string{"family_name"}); err != nil {
 				t.Fatal(err)
@@ -200,6 +209,7 @@ func TestServiceFlow(t *testing.T) {
 			if err := db.DeleteGrant(ctx, "u1", "app"); err != nil {
 				t.Fatal(err)
 			}
+			revoked := now
 			if got := userinfo(); got["family_name"] != nil || got["given_name"] != nil {
 				t.Errorf("after revocation: %v", got)
 			}
@@ -215,7 +225,7 @@ func TestServiceFlow(t *testing.T) {
 			// sub alone went out once after the revocation and again two hours later: one
 			// line, counted per hour, last seen now.
 			if len(list) == 0 || list[0].ClientID != "app" || !cmp.Equal(list[0].Claims, []string{"sub"}) ||
-				list[0].Count != 2 || !list[0].LastAt.Equal(now) || !list[0].FirstAt.Equal(updated) {
+				list[0].Count != 2 || !list[0].LastAt.Equal(now) || !list[0].FirstAt.Equal(revoked) {
 				t.Errorf("latest disclosure = %+v", list)
 			}
 		})

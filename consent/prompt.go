@@ -84,7 +84,10 @@ func (p Prompt) Covered() bool { return len(p.Pending) == 0 && len(p.NewScopes) 
 // fields need no consent (and are not recorded in the grant, so turning on the private
 // profile asks again). Released comes from Release itself, so what the page lists is what
 // the one function enforcing the levels gives out. Decide is pure.
-func Decide(in PromptInput) Prompt {
+func Decide(in PromptInput) Prompt { return decide(in, true) }
+
+// decide is Decide; without page, Released is left out (no page will show it).
+func decide(in PromptInput, page bool) Prompt {
 	var p Prompt
 	values := make(map[string]storage.ProfileField, len(in.Fields))
 	for _, f := range in.Fields {
@@ -121,7 +124,7 @@ func Decide(in PromptInput) Prompt {
 			p.NewScopes = append(p.NewScopes, s)
 		}
 	}
-	if !p.Covered() || in.Request.Ask {
+	if page && (!p.Covered() || in.Request.Ask) {
 		p.Released = released(in, p.OnRequest)
 	}
 	return p
