@@ -83,7 +83,9 @@ func TestConsentListsEveryReleasedClaim(t *testing.T) {
 			b := newAgent(t, f.issuer)
 			ar := r.start(oauth2.SetAuthURLParam("claims",
 				`{"id_token":{"name":null,"email":null,"updated_at":null,"nickname":null},"userinfo":{"phone_number_verified":null}}`))
-			p := registerOnly(t, b, ar, "claims@example.com", "Alex Timofeeva")
+			if p := registerOnly(t, b, ar, "claims@example.com", "Alex Timofeeva"); p.status != http.StatusOK {
+				t.Fatalf("registration: %d at %s", p.status, p.url)
+			}
 			putFields(t, f, "claims@example.com", map[string][2]string{
 				"nickname":     {"Sasha", "public"},
 				"website":      {"https://alex.example.org", "on_request"},
@@ -91,7 +93,7 @@ func TestConsentListsEveryReleasedClaim(t *testing.T) {
 				"birthdate":    {"1990-05-06", "private"},
 				"locale":       {"en-GB", ""},
 			})
-			p = b.get(ar.url)
+			p := b.get(ar.url)
 			shown := shownClaims(t, p)
 			for _, want := range []string{"sub", "name", "updated_at", "email_verified", "phone_number_verified", "given_name", "nickname"} {
 				if !slices.Contains(shown, want) {
