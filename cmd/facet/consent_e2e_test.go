@@ -198,15 +198,22 @@ func TestConsentRemembersDeclines(t *testing.T) {
 			if label := claimLabel(t, p, "nickname"); !strings.Contains(label, "(new)") {
 				t.Errorf("nickname reads %q, want it marked new", label)
 			}
-			// Ticking it now allows it; unticking nickname declines that one.
-			p = b.submit(p, form, url.Values{"claim": {"given_name", "family_name", "email"}}, "allow")
+			// Ticking it now allows it; unticking nickname declines that one, and unticking the
+			// allowed given_name withdraws it — at once, also for tokens issued before.
+			if ui := userinfo(t, r, tok2); ui["given_name"] != "Alex" {
+				t.Fatalf("userinfo before the change = %v", ui)
+			}
+			p = b.submit(p, form, url.Values{"claim": {"family_name", "email"}}, "allow")
 			tok3 := exchange(t, r, ar3, callback(t, p, ar3, f.issuer).Get("code"))
-			if ui := userinfo(t, r, tok3); ui["family_name"] != "Timofeeva" || ui["nickname"] != nil {
-				t.Errorf("userinfo after allowing family_name and declining nickname = %v", ui)
+			if ui := userinfo(t, r, tok3); ui["family_name"] != "Timofeeva" || ui["nickname"] != nil || ui["given_name"] != nil {
+				t.Errorf("userinfo after allowing family_name and declining nickname and given_name = %v", ui)
+			}
+			if ui := userinfo(t, r, tok2); ui["given_name"] != nil {
+				t.Errorf("the earlier token still gets the withdrawn given_name: %v", ui)
 			}
 			ds, err = f.app.store.ListClaimDeclines(ctx, u.ID)
-			if err != nil || len(ds) != 1 || ds[0].Claim != "nickname" {
-				t.Errorf("declines after the change = %+v (%v), want nickname only", ds, err)
+			if err != nil || len(ds) != 2 || ds[0].Claim != "given_name" || ds[1].Claim != "nickname" {
+				t.Errorf("declines after the change = %+v (%v), want given_name and nickname", ds, err)
 			}
 		})
 	}
