@@ -102,8 +102,19 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.ServerError(w, r, "set privacy level", err)
 	default:
-		http.Redirect(w, r, "/profile#"+url.PathEscape(field), http.StatusSeeOther)
+		http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#"+url.PathEscape(field), http.StatusSeeOther)
 	}
+}
+
+// profileBack is the profile page a privacy form returns to: with the return_to it carried
+// (the waiting authorization request the page leads back to) when that is a same-origin
+// path other than the profile page itself. The page checks it again before offering it.
+func profileBack(returnTo string) string {
+	rt := SafeReturnTo(returnTo)
+	if rt == "/profile" {
+		return "/profile"
+	}
+	return WithReturnTo("/profile", rt)
 }
 
 // privateProfileForm is POST /profile/private-profile with enabled=on|off.
@@ -131,7 +142,7 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "set private profile", err)
 		return
 	}
-	http.Redirect(w, r, "/profile#privacy", http.StatusSeeOther)
+	http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#privacy", http.StatusSeeOther)
 }
 
 // privacyLevel is the body and answer of PUT /api/account/privacy/{field}.

@@ -160,7 +160,7 @@ func (a *app) build(ctx context.Context) error {
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
-		Mail: mail, Events: events, Tokens: provider})
+		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
