@@ -33,9 +33,6 @@ func (c Confirmation) PageURL() string {
 	return c.Action + "?" + q.Encode()
 }
 
-// HiddenField is a hidden input of a confirmation's form.
-type HiddenField struct{ Name, Value string }
-
 // ConfirmPage shows c as a page of u's account: the confirmation without JavaScript.
 func (h *Handler) ConfirmPage(w http.ResponseWriter, r *http.Request, u storage.User, c Confirmation) {
 	h.RenderAccount(w, r, http.StatusOK, "confirm", "/profile", u, c)

@@ -94,6 +94,10 @@ type Handler struct {
 	Mail MailSender
 	// Events records the security-relevant actions in the user's activity log.
 	Events Recorder
+	// Flows finds the authorization request waiting in a return_to, so the completion page
+	// and the privacy settings name the app and lead back to it (or cancel it); nil finds
+	// none.
+	Flows FlowFinder
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -122,6 +126,9 @@ type Deps struct {
 	Tokens TokenVerifier
 	// Tabs are the account's tabs the sub-packages own, in sidebar order.
 	Tabs []TabSource
+	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
+	// nil finds none.
+	Flows FlowFinder
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -165,6 +172,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Mail:       d.Mail,
 		Events:     d.Events,
 		Tokens:     d.Tokens,
+		Flows:      d.Flows,
 		cfg:        cfg,
 		tabSources: slices.Clone(d.Tabs),
 		policy:     password.NewPolicy(),

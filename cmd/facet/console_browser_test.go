@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -114,7 +114,7 @@ type focusInfo struct {
 func TestConsoleWalk(t *testing.T) {
 	profiletest.RequireChromium(t)
 	f := startFacet(t, sqltest.Backend{Name: sqlstore.DialectSQLite}.NewURL(t), nil)
-	c, _, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+	c, _, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 		Name:         "Notes",
 		RedirectURIs: []string{rpRedirect},
 		GrantTypes:   []string{"authorization_code", "refresh_token"},
