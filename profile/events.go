@@ -13,6 +13,7 @@ const (
 	CategoryPhotoChanged    = "photo_changed"
 	CategoryPhotoDeleted    = "photo_deleted"
 	CategoryEmailChanged    = "email_changed"
+	CategoryEmailVerified   = "email_verified"
 	CategoryEmailDeleted    = "email_deleted"
 	CategoryPhoneChanged    = "phone_changed"
 	CategoryPhoneDeleted    = "phone_deleted"

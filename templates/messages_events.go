@@ -37,6 +37,7 @@ var eventsMessages = map[string]string{
 	"events.category.photo_changed":    "Photo changed",
 	"events.category.photo_deleted":    "Photo deleted",
 	"events.category.email_changed":    "Email address changed",
+	"events.category.email_verified":   "Email address verified",
 	"events.category.email_deleted":    "Email address deleted",
 	"events.category.phone_changed":    "Phone number changed",
 	"events.category.phone_deleted":    "Phone number deleted",
