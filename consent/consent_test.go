@@ -39,6 +39,10 @@ func TestDecide(t *testing.T) {
 		{"covered", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}}, true},
+		{"a stored grant says the app was allowed before", false, storage.Grant{UserID: "u", ClientID: "app", Scopes: []string{"openid"}}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Pending: []string{"family_name", "nickname", "email"},
+			NewScopes: []string{"profile", "email"}, Granted: true}, false},
 		{"one claim unticked before asks again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}, Pending: []string{"nickname"}}, false},

@@ -57,6 +57,8 @@ type Prompt struct {
 	Pending []string
 	// NewScopes are requested scopes the grant does not cover yet.
 	NewScopes []string
+	// Granted says the user had a grant for the app already (allowed it before).
+	Granted bool
 }
 
 // Covered reports whether the existing grant covers the request, so the consent page may be
@@ -69,7 +71,7 @@ func (p Prompt) Covered() bool { return len(p.Pending) == 0 && len(p.NewScopes) 
 // (and are not recorded in the grant, so turning on the private profile asks again). Decide
 // is pure.
 func Decide(in PromptInput) Prompt {
-	var p Prompt
+	p := Prompt{Granted: in.Grant.ClientID != ""}
 	values := make(map[string]storage.ProfileField, len(in.Fields))
 	for _, f := range in.Fields {
 		values[f.Field] = f
