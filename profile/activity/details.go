@@ -15,8 +15,9 @@ import (
 
 // detailSentences writes details as sentences, in a fixed order: the keys this file knows
 // first, then any other key as "Label: value" (its label "events.detail.<key>", else the key).
-// loc is the zone times are shown in.
-func detailSentences(d map[string]string, loc *time.Location) []string {
+// loc is the zone times are shown in. brief leaves out the scopes, which the event's own page
+// lists: a sign-in repeats them every time, and the table stays readable.
+func detailSentences(d map[string]string, loc *time.Location, brief bool) []string {
 	if len(d) == 0 {
 		return nil
 	}
@@ -64,7 +65,7 @@ func detailSentences(d map[string]string, loc *time.Location) []string {
 			out = append(out, templates.T("events.says."+k, names(d[k], fieldLabel)))
 		}
 	}
-	if say("scopes") {
+	if say("scopes") && !brief {
 		out = append(out, templates.T("events.says.scopes", names(d["scopes"], scopeWords)))
 	}
 	if say("auth_time") {

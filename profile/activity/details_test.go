@@ -45,8 +45,17 @@ func TestDetailSentences(t *testing.T) {
 			[]string{"Nickname: visible to everyone", "Number: 3", "zeta: 1"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if d := cmp.Diff(c.want, detailSentences(c.details, berlin)); d != "" {
+			if d := cmp.Diff(c.want, detailSentences(c.details, berlin, false)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
+			}
+			var brief []string
+			for _, s := range c.want {
+				if !strings.HasPrefix(s, "Permissions: ") {
+					brief = append(brief, s)
+				}
+			}
+			if d := cmp.Diff(brief, detailSentences(c.details, berlin, true)); d != "" {
+				t.Errorf("brief (-want +got):\n%s", d)
 			}
 		})
 	}
@@ -72,15 +81,16 @@ func TestEventLogInWords(t *testing.T) {
 		// App activity, as oauth records it through the same recorder.
 		rec := recorder(e.Store, e.Clock.Now)
 		o := profile.Origin{IP: "192.0.2.71", Device: "mobile", Browser: "Firefox 120", OS: "Android"}
+		e.Clock.Add(time.Second)
 		rec.Record(ctx, o, u.ID, profile.Event{Category: profile.CategoryAppConsentGiven, ClientID: "notes",
 			Details: map[string]string{"scopes": "openid,email", "claims": "family_name"}})
+		e.Clock.Add(time.Second)
 		rec.Record(ctx, o, u.ID, profile.Event{Category: profile.CategoryAppSignIn, ClientID: "notes",
 			Details: map[string]string{"scopes": "openid,email", "auth_time": now.Format(time.RFC3339)}})
 
 		page := b.Get("/profile/events")
 		mustContain(t, page, "Family name: visible to only you", "Changed: Given name", "Times in UTC.",
 			"App allowed", "Signed in to an app", "Shared with your permission: Family name",
-			"Permissions: Know who you are when you sign in, Your email address",
 			"Using your Facet sign-in of 2 Jan 2030, 03:01:00",
 			`<optgroup label="App activity">`, `<option value="app">All app activity</option>`,
 			`<option value="app_consent_given">App allowed</option>`, `<option value="app_signin">Signed in to an app</option>`,
@@ -97,8 +107,14 @@ func TestEventLogInWords(t *testing.T) {
 				privacyID = ev.ID
 			}
 		}
+		if strings.Contains(page.Body, "Permissions: ") {
+			t.Error("the Event Log's table lists the scopes of each event")
+		}
 		one := b.Get("/profile/events/" + privacyID)
 		mustContain(t, one, "Family name: visible to only you", "(UTC)")
+		signIn := e.Events(u.ID)[0]
+		mustContain(t, b.Get("/profile/events/"+signIn.ID), "Signed in to an app", "Notes",
+			"Permissions: Know who you are when you sign in, Your email address", "Using your Facet sign-in of 2 Jan 2030, 03:01:00")
 		if strings.Contains(one.Body, "UTC (UTC)") || strings.Contains(one.Body, "family_name") {
 			t.Errorf("the event's page shows raw keys or the zone twice:\n%s", one.Body)
 		}

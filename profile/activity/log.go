@@ -236,6 +236,7 @@ type eventRow struct {
 	OS       string
 	IP       string
 	Details  []string // what happened, in sentences (details.go)
+	Summary  []string // the same without the scopes, for the table
 }
 
 // eventOption is an entry of a filter list.
@@ -357,7 +358,8 @@ func newEventRow(e storage.Event, loc *time.Location) eventRow {
 	if e.ClientID != "" {
 		row.App = appLabel(e.ClientName, e.ClientID)
 	}
-	row.Details = detailSentences(e.Details, loc)
+	row.Details = detailSentences(e.Details, loc, false)
+	row.Summary = detailSentences(e.Details, loc, true)
 	return row
 }
 
