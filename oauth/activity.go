@@ -67,8 +67,8 @@ type noActivity struct{}
 
 func (noActivity) RecordAppActivity(*http.Request, string, AppActivity) {}
 
-// list joins names for a detail ("" for none).
-func list(names []string) string { return strings.Join(names, ",") }
+// detailList joins names for a detail ("" for none).
+func detailList(names []string) string { return strings.Join(names, ",") }
 
 // consentActivity is the event of the consent page's Allow: which on-request claims were
 // allowed and which left unticked, what was shared because public, and the scopes.
@@ -80,7 +80,7 @@ func consentActivity(clientID string, granted bool, scopes, public, offered, all
 	d := map[string]string{}
 	put := func(k string, v []string) {
 		if len(v) > 0 {
-			d[k] = list(v)
+			d[k] = detailList(v)
 		}
 	}
 	put(DetailScopes, scopes)
@@ -95,7 +95,7 @@ func consentActivity(clientID string, granted bool, scopes, public, offered, all
 func signInActivity(ar fosite.AuthorizeRequester, authTime time.Time) AppActivity {
 	d := map[string]string{}
 	if s := ar.GetGrantedScopes(); len(s) > 0 {
-		d[DetailScopes] = list(s)
+		d[DetailScopes] = detailList(s)
 	}
 	if !authTime.IsZero() {
 		d[DetailAuthTime] = authTime.UTC().Format(time.RFC3339)

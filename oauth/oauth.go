@@ -5,8 +5,9 @@
 // JWKS, end_session), signing keys, and client registration.
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
-// profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules. store.go adapts Store to fosite's storage interfaces.
+// profile) and "may this app know this?" (consent), and tells the activity log what apps did
+// (ActivityRecorder, wired by cmd). It does not own login pages, the profile, privacy rules or
+// the activity log. store.go adapts Store to fosite's storage interfaces.
 package oauth
 
 import (

@@ -69,7 +69,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request, activity A
 	p.issued.WithLabelValues(strings.Join(ar.GetGrantTypes(), " ")).Inc()
 	if familyStarted(ar, resp) {
 		activity.RecordAppActivity(r, ar.GetSession().GetSubject(), AppActivity{Kind: ActivityOffline,
-			ClientID: ar.GetClient().GetID(), Details: map[string]string{DetailScopes: list(ar.GetGrantedScopes())}})
+			ClientID: ar.GetClient().GetID(), Details: map[string]string{DetailScopes: detailList(ar.GetGrantedScopes())}})
 	}
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
 }
