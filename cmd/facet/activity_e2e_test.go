@@ -140,14 +140,18 @@ func TestAppActivityRecorded(t *testing.T) {
 			}
 			page := b.get("/profile/events?category=app")
 			for _, text := range []string{"Relying Party", "App allowed", "Signed in to an app", "App stays connected",
-				"App request denied", "App permissions changed", "Signed out by an app", "Using your Facet sign-in of",
-				"Permissions: Know who you are when you sign in"} {
+				"App request denied", "App permissions changed", "Signed out by an app", "Using your Facet sign-in of"} {
 				if !strings.Contains(page.body, text) {
 					t.Errorf("the Event Log lacks %q", text)
 				}
 			}
 			if strings.Contains(page.body, "Account created</a>") {
 				t.Error("the app group shows the registration")
+			}
+			// One sign-in's page lists the permissions in words.
+			one := b.get("/profile/events/" + appEvents(t, f, u.ID)[0].ID)
+			if !strings.Contains(one.body, "Permissions: Know who you are when you sign in") || !strings.Contains(one.body, "Stay connected when you are not using the app") {
+				t.Errorf("the sign-in's page does not list the permissions:\n%s", one.body)
 			}
 		})
 	}
