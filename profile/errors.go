@@ -62,7 +62,7 @@ func (h *Handler) APIError(w http.ResponseWriter, r *http.Request, what string, 
 	}
 	SetRetryAfter(w, e)
 	if e.Field != "" {
-		WriteJSON(w, e.Status, apiError{Error: e.Code, Description: e.Text(), Fields: map[string]string{e.Field: e.Text()}})
+		writeAPIError(w, e.Status, apiError{Error: e.Code, Description: e.Text(), Fields: map[string]string{e.Field: e.Text()}})
 		return
 	}
 	WriteAPIError(w, e.Status, e.Code, e.Text())
