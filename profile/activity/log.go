@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ func (h *Handler) Routes(r, api *mux.Router) {
 	api.HandleFunc("/events", h.apiEvents).Methods(http.MethodGet, http.MethodHead)
 }
 
+// CategoryGroupApp is the category filter value that selects every category of app activity
+// (profile.AppCategories): consents, app sign-ins, refresh-token families, app logouts.
+const CategoryGroupApp = "app"
+
 // errBadCursor: the cursor parameter is not one this server wrote.
 var errBadCursor = errors.New("invalid cursor")
 
@@ -75,6 +80,9 @@ type eventPage struct {
 // Event Log tab and GET /api/account/events. errBadCursor when q.Cursor does not decode.
 func (h *Handler) events(ctx context.Context, userID string, q eventQuery) (eventPage, error) {
 	f := storage.EventFilter{Category: q.Category, ClientID: q.ClientID, Limit: eventPageSize + 1}
+	if q.Category == CategoryGroupApp {
+		f.Category, f.Categories = "", profile.AppCategories()
+	}
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
 		if err != nil {
@@ -201,21 +209,25 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 
 // eventsPage is events.html's data.
 type eventsPage struct {
-	Sidebar    profile.Sidebar
-	Zone       string // the time zone the times are shown in
-	Events     []eventRow
-	Categories []eventOption
-	Clients    []eventOption
-	Filtered   bool   // a category or app filter is on
-	OlderURL   string // the next, older page; "" on the last page
-	NewestURL  string // back to the first page; "" on the first page
+	Sidebar profile.Sidebar
+	Zone    string // the time zone the times are shown in
+	Events  []eventRow
+	// AppGroup is the "all app activity" option; AppCategories the app categories found in
+	// the user's events, Categories the others (the account's own).
+	AppGroup      eventOption
+	AppCategories []eventOption
+	Categories    []eventOption
+	Clients       []eventOption
+	Filtered      bool   // a category or app filter is on
+	OlderURL      string // the next, older page; "" on the last page
+	NewestURL     string // back to the first page; "" on the first page
 }
 
 // eventRow is one event as the Event Log shows it.
 type eventRow struct {
 	URL      string
 	Header   string // the category in words
-	Time     string // in the user's zone
+	Time     string // in the user's zone, which the page names once
 	DateTime string // RFC 3339, for <time datetime>
 	App      string // the app's name, "" without an app
 	ClientID string
@@ -223,12 +235,8 @@ type eventRow struct {
 	Browser  string
 	OS       string
 	IP       string
-	Details  []eventDetail
-}
-
-// eventDetail is one entry of an event's details, labelled.
-type eventDetail struct {
-	Label, Value string
+	Details  []string // what happened, in sentences (details.go)
+	Summary  []string // the same without the scopes, for the table
 }
 
 // eventOption is an entry of a filter list.
@@ -273,7 +281,8 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	for _, e := range p.Events {
 		page.Events = append(page.Events, newEventRow(e, loc))
 	}
-	page.Categories = categoryOptions(facets.Categories, q.Category)
+	page.AppGroup = eventOption{Value: CategoryGroupApp, Label: templates.T("events.filter.all_app"), Selected: q.Category == CategoryGroupApp}
+	page.AppCategories, page.Categories = categoryOptions(facets.Categories, q.Category)
 	for _, c := range facets.Clients {
 		page.Clients = append(page.Clients, eventOption{Value: c.ID, Label: appLabel(c.Name, c.ID), Selected: c.ID == q.ClientID})
 	}
@@ -332,8 +341,8 @@ func zoneOf(values map[string]string) *time.Location {
 	return time.UTC
 }
 
-// eventTimeLayout shows a date and time with the zone's abbreviation or offset.
-const eventTimeLayout = "2 Jan 2006, 15:04:05 MST"
+// eventTimeLayout shows a date and time; the page names the zone once, beside the times.
+const eventTimeLayout = "2 Jan 2006, 15:04:05"
 
 func newEventRow(e storage.Event, loc *time.Location) eventRow {
 	row := eventRow{
@@ -350,25 +359,26 @@ func newEventRow(e storage.Event, loc *time.Location) eventRow {
 	if e.ClientID != "" {
 		row.App = appLabel(e.ClientName, e.ClientID)
 	}
-	keys := make([]string, 0, len(e.Details))
-	for k := range e.Details {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		row.Details = append(row.Details, eventDetail{Label: messageOr("events.detail."+k, k), Value: e.Details[k]})
-	}
+	row.Details = detailSentences(e.Details, loc, false)
+	row.Summary = detailSentences(e.Details, loc, true)
 	return row
 }
 
-// categoryOptions lists the categories found in the user's events, in words, sorted by label.
-func categoryOptions(categories []string, selected string) []eventOption {
-	out := make([]eventOption, 0, len(categories))
-	for _, c := range categories {
-		out = append(out, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+// categoryOptions lists the categories found in the user's events, in words: the app
+// activity in its own order, the others sorted by label.
+func categoryOptions(categories []string, selected string) (app, account []eventOption) {
+	for _, c := range profile.AppCategories() {
+		if slices.Contains(categories, c) {
+			app = append(app, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
-	return out
+	for _, c := range categories {
+		if !slices.Contains(profile.AppCategories(), c) {
+			account = append(account, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+		}
+	}
+	sort.Slice(account, func(i, j int) bool { return account[i].Label < account[j].Label })
+	return app, account
 }
 
 // categoryLabel is the event header in words; a category without a message shows as is.
