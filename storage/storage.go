@@ -152,6 +152,7 @@ type Storage interface {
 	PhotoStore
 	EventStore
 	PrivacyStore
+	AppStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

@@ -71,6 +71,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"VerifyEmailRace", testVerifyEmailRace},
 		{"DeleteUnverifiedUsers", testDeleteUnverifiedUsers},
 		{"Contacts", testContacts},
+		{"UserApps", testUserApps},
+		{"UserSessions", testUserSessions},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -643,6 +645,8 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("ActiveRefreshToken", second(s.ActiveRefreshToken(txCtx, "req")))
 	step("RotateRefreshToken", s.RotateRefreshToken(txCtx, "req", "r", base))
 	step("RevokeRequest", s.RevokeRequest(txCtx, storage.KindRefreshToken, "req"))
+	step("ListUserApps", second(s.ListUserApps(txCtx, "u1", base)))
+	step("ListUserSessions", second(s.ListUserSessions(txCtx, "u1")))
 	step("RevokeSubject", second(s.RevokeSubject(txCtx, "u1", "")))
 	step("DeleteExpiredTokens", second(s.DeleteExpiredTokens(txCtx, base)))
 	step("CreateSigningKey", s.CreateSigningKey(txCtx, newKey("k1", base), base))
