@@ -19,6 +19,11 @@ const (
 	CategoryPhoneDeleted    = "phone_deleted"
 	CategoryPasswordChanged = "password_changed"
 	CategoryPrivacyChanged  = "privacy_changed"
+	// CategorySessionSignedOut: the user signed one of their browser sessions out from the
+	// account's device list.
+	CategorySessionSignedOut = "session_signed_out"
+	// CategoryLogoutEverywhere: the user ended every browser session and every app's tokens.
+	CategoryLogoutEverywhere = "logout_everywhere"
 )
 
 // App activity: what apps did with the account, each event naming its app (ClientID).
@@ -37,12 +42,16 @@ const (
 	CategoryAppOffline = "app_offline"
 	// CategoryAppLogout: an app signed the user out of Facet (RP-initiated logout).
 	CategoryAppLogout = "app_logout"
+	// CategoryAppSessionsEnded: the user ended an app's sessions (its tokens); the grant stays.
+	CategoryAppSessionsEnded = "app_sessions_ended"
+	// CategoryAppPermissionRevoked: the user revoked an app's permission (grant and tokens).
+	CategoryAppPermissionRevoked = "app_permission_revoked"
 )
 
 // AppCategories are the categories of app activity, in the order a person meets them.
 func AppCategories() []string {
 	return []string{CategoryAppConsentGiven, CategoryAppConsentChanged, CategoryAppConsentDenied,
-		CategoryAppSignIn, CategoryAppOffline, CategoryAppLogout}
+		CategoryAppSignIn, CategoryAppOffline, CategoryAppLogout, CategoryAppSessionsEnded, CategoryAppPermissionRevoked}
 }
 
 // Event is what a caller tells the activity log about an action; the recorder adds the user, the

@@ -47,9 +47,15 @@ func (h *Handler) Origin(r *http.Request) Origin {
 
 // newOrigin reads the client's address (clientAddr) and parses its User-Agent.
 func (h *Handler) newOrigin(r *http.Request) Origin {
-	o := Origin{IP: h.clientAddr(r)}
-	if ua := r.UserAgent(); ua != "" && h.ua != nil {
-		agent := h.ua.Parse(TruncateUTF8(ua, maxUserAgent))
+	return h.OriginOf(h.clientAddr(r), r.UserAgent())
+}
+
+// OriginOf is the Origin of an address and a User-Agent recorded earlier (a browser
+// session's row): the device, browser and operating system the User-Agent names.
+func (h *Handler) OriginOf(ip, userAgent string) Origin {
+	o := Origin{IP: ip}
+	if userAgent != "" && h.ua != nil {
+		agent := h.ua.Parse(TruncateUTF8(userAgent, maxUserAgent))
 		o.Device = strings.ToLower(agent.Device().String())
 		o.Browser = agent.Browser().String()
 		if v := agent.BrowserVersionMajor(); o.Browser != "" && v != "" {

@@ -80,6 +80,11 @@ func (h *Handler) Current(r *http.Request) (storage.Session, bool, error) {
 	return s, true, nil
 }
 
+// SessionLive reports whether s is within both the idle and the absolute timeout now.
+func (h *Handler) SessionLive(s storage.Session) bool {
+	return !sessionExpired(s, h.Now(), h.cfg.SessionIdle, h.cfg.SessionAbsolute)
+}
+
 // sessionExpired reports whether s is past its idle or absolute timeout at now.
 func sessionExpired(s storage.Session, now time.Time, idle, absolute time.Duration) bool {
 	return !now.Before(s.ExpiresAt) ||
@@ -159,6 +164,10 @@ func (h *Handler) StartSession(w http.ResponseWriter, r *http.Request, userID st
 	}
 	return s, nil
 }
+
+// ClearCookie tells the browser to drop the session cookie, for a caller that ended the
+// session's row itself (log out from all devices).
+func (h *Handler) ClearCookie(w http.ResponseWriter) { h.clearCookie(w) }
 
 // clearCookie tells the browser to drop the session cookie.
 func (h *Handler) clearCookie(w http.ResponseWriter) {

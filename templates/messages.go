@@ -174,7 +174,7 @@ func (e ErrorPage) StatusText() string {
 // message looks key up in the English catalog: the core map above and one map per area,
 // each in its own file (messages_*.go) so that areas grow without touching each other.
 func message(key string) (string, bool) {
-	for _, m := range [...]map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages} {
+	for _, m := range [...]map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages, appsMessages} {
 		if s, ok := m[key]; ok {
 			return s, true
 		}

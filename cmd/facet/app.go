@@ -22,6 +22,7 @@ import (
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
+	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
@@ -172,7 +173,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{activity.Tab},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab},
 		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -201,6 +202,10 @@ func (a *app) build(ctx context.Context) error {
 	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events})
 	if err != nil {
 		return fmt.Errorf("oauth endpoints: %w", err)
+	}
+	appList, err := apps.New(apps.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
 	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
@@ -246,6 +251,7 @@ func (a *app) build(ctx context.Context) error {
 	account, api := prof.Routes(browser)
 	signIn.Routes(account, api)
 	contacts.Routes(account, api)
+	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
 	if rp != nil {

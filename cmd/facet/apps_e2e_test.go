@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
+)
+
+// accountCall sends method path to the account API with b's session cookie (and the Origin
+// header a browser sends), and decodes a JSON answer into out when out is not nil.
+func accountCall(t testing.TB, b *agent, method, path string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, b.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", b.base)
+	p := b.do(req)
+	if p.status >= 500 {
+		t.Fatalf("%s %s: %d\n%s", method, path, p.status, p.body)
+	}
+	if out != nil && p.status == http.StatusOK {
+		if err := json.Unmarshal([]byte(p.body), out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, path, err, p.body)
+		}
+	}
+	return p.status
+}
+
+// appList is GET /api/account/apps's body.
+type appList struct {
+	Apps []struct {
+		ClientID     string   `json:"client_id"`
+		Name         string   `json:"name"`
+		Scopes       []string `json:"scopes"`
+		Claims       []string `json:"claims"`
+		GrantedAt    string   `json:"granted_at"`
+		LastUsedAt   *string  `json:"last_used_at"`
+		ActiveTokens int      `json:"active_tokens"`
+		Disclosures  []struct {
+			Claims []string `json:"claims"`
+			At     string   `json:"at"`
+		} `json:"disclosures"`
+	} `json:"apps"`
+}
+
+// sessionList is GET /api/account/sessions's body.
+type sessionList struct {
+	Sessions []struct {
+		ID        string   `json:"id"`
+		Current   bool     `json:"current"`
+		Browser   string   `json:"browser"`
+		ClientIDs []string `json:"client_ids"`
+	} `json:"sessions"`
+}
+
+// refreshFails reports whether the refresh token is refused (invalid_grant), failing the
+// test on any other answer.
+func refreshFails(t testing.TB, r *rp, refresh string) bool {
+	t.Helper()
+	_, err := r.conf.TokenSource(r.ctx(), &oauth2.Token{RefreshToken: refresh}).Token()
+	if err == nil {
+		return false
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("refresh: %v", err)
+	}
+	if code := oauthError(t, err); code != "invalid_grant" {
+		t.Fatalf("refresh refused with %q, want invalid_grant", code)
+	}
+	return true
+}
+
+// TestAppsEndRevokeLogoutEverywhere: two relying parties hold tokens for one person. End
+// Sessions for A ends A's tokens only and keeps its grant; Revoke Permission brings A's
+// consent page back; another user's app and session ids are 404; log out from all devices
+// ends every token and the cookie.
+func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := signUpAndExchange(t, be, "ann@example.com", "Ann Example")
+			f, a, b := s.f, s.r, s.b
+			tokA := s.tok
+			rb := newRP(t, f)
+			arB := rb.start()
+			tokB := exchange(t, rb, arB, logIn(t, b, rb, arB, "ann@example.com", "correct horse battery"))
+
+			// The Scopes tab and the API list both apps.
+			var list appList
+			if st := accountCall(t, b, http.MethodGet, "/api/account/apps", &list); st != http.StatusOK {
+				t.Fatalf("GET /api/account/apps: %d", st)
+			}
+			var ids []string
+			for _, app := range list.Apps {
+				ids = append(ids, app.ClientID)
+				if !slices.Contains(app.Scopes, "openid") || app.ActiveTokens < 2 || app.LastUsedAt == nil || app.GrantedAt == "" {
+					t.Errorf("app %s: %+v, want openid granted, 2+ active tokens, last used and granted times", app.ClientID, app)
+				}
+			}
+			slices.Sort(ids)
+			want := []string{a.clientID, rb.clientID}
+			slices.Sort(want)
+			if !slices.Equal(ids, want) {
+				t.Fatalf("apps = %v, want %v", ids, want)
+			}
+			tab := b.get("/profile/apps")
+			if tab.status != http.StatusOK || !strings.Contains(tab.body, "/profile/apps/"+url.PathEscape(a.clientID)+"/end-sessions") ||
+				!strings.Contains(tab.body, "/profile/apps/"+url.PathEscape(rb.clientID)+"/revoke") {
+				t.Fatalf("GET /profile/apps: %d, want both apps' actions:\n%s", tab.status, tab.body)
+			}
+
+			// End Sessions for A: its confirmation page, then the POST.
+			endPath := "/profile/apps/" + url.PathEscape(a.clientID) + "/end-sessions"
+			confirm := b.get(endPath)
+			if confirm.status != http.StatusOK {
+				t.Fatalf("GET %s: %d", endPath, confirm.status)
+			}
+			done := b.submit(confirm, confirm.formWith(t, endPath), nil, "")
+			if done.status != http.StatusOK || done.url.Path != "/profile/apps" || !strings.Contains(done.body, `class="notice"`) {
+				t.Fatalf("after End Sessions: %d at %s", done.status, done.url)
+			}
+			if active(t, a, tokA.AccessToken) {
+				t.Error("A's access token is active after End Sessions")
+			}
+			if !refreshFails(t, a, tokA.RefreshToken) {
+				t.Error("A's refresh token still works after End Sessions")
+			}
+			if !active(t, rb, tokB.AccessToken) {
+				t.Error("B's access token ended with A's sessions")
+			}
+			tokB, err := rb.conf.TokenSource(rb.ctx(), &oauth2.Token{RefreshToken: tokB.RefreshToken}).Token()
+			if err != nil {
+				t.Fatalf("B's refresh after A's End Sessions: %v", err)
+			}
+			// The grant stays: A's next authorization shows no consent page.
+			arA := a.start()
+			p := b.get(arA.url)
+			code := callback(t, p, arA, f.issuer).Get("code")
+			if code == "" {
+				t.Fatalf("A's authorization after End Sessions did not come straight back with a code: %d %s", p.status, p.location)
+			}
+			tokA = exchange(t, a, arA, code)
+
+			// Revoke Permission for A (the API): the next authorization asks for consent.
+			if st := accountCall(t, b, http.MethodDelete, "/api/account/apps/"+url.PathEscape(a.clientID), nil); st != http.StatusNoContent {
+				t.Fatalf("DELETE /api/account/apps/A: %d", st)
+			}
+			if active(t, a, tokA.AccessToken) {
+				t.Error("A's access token is active after Revoke Permission")
+			}
+			arA = a.start()
+			p = b.get(arA.url)
+			if p.status != http.StatusOK || !strings.Contains(p.body, `action="/oauth2/consent`) {
+				t.Fatalf("A's authorization after Revoke Permission: %d %s, want the consent page", p.status, p.location)
+			}
+			if st := accountCall(t, b, http.MethodPost, "/api/account/apps/"+url.PathEscape(a.clientID)+"/end-sessions", nil); st != http.StatusNotFound {
+				t.Errorf("End Sessions of a revoked app: %d, want 404", st)
+			}
+			if p := b.get("/profile/apps/" + url.PathEscape(a.clientID) + "/revoke"); p.status != http.StatusNotFound {
+				t.Errorf("confirmation page of a revoked app: %d, want 404", p.status)
+			}
+
+			// Another user: their app and session ids are 404 for Ann.
+			bob := newAgent(t, f.issuer)
+			rc := newRP(t, f)
+			bob.get("/") // no session yet
+			arC := rc.start()
+			signUp(t, bob, rc, arC, "bob@example.com", "correct horse battery", "Bob Example")
+			var bobs sessionList
+			accountCall(t, bob, http.MethodGet, "/api/account/sessions", &bobs)
+			if len(bobs.Sessions) != 1 || !bobs.Sessions[0].Current {
+				t.Fatalf("Bob's sessions: %+v, want one, current", bobs.Sessions)
+			}
+			bobSession := bobs.Sessions[0].ID
+			if st := accountCall(t, b, http.MethodDelete, "/api/account/sessions/"+bobSession, nil); st != http.StatusNotFound {
+				t.Errorf("Ann deleting Bob's session: %d, want 404", st)
+			}
+			if p := b.post("/profile/sessions/"+bobSession+"/sign-out", nil); p.status != http.StatusNotFound {
+				t.Errorf("Ann signing out Bob's session (page): %d, want 404", p.status)
+			}
+			if st := accountCall(t, b, http.MethodDelete, "/api/account/apps/"+url.PathEscape(rc.clientID), nil); st != http.StatusNotFound {
+				t.Errorf("Ann revoking Bob's app: %d, want 404", st)
+			}
+			if p := b.post("/profile/apps/"+url.PathEscape(rc.clientID)+"/end-sessions", nil); p.status != http.StatusNotFound {
+				t.Errorf("Ann ending Bob's app (page): %d, want 404", p.status)
+			}
+			if st := accountCall(t, bob, http.MethodGet, "/api/account/sessions", &bobs); st != http.StatusOK || len(bobs.Sessions) != 1 {
+				t.Errorf("Bob's session after Ann's attempts: %d %+v", st, bobs.Sessions)
+			}
+
+			// Log out from all devices: a second browser of Ann's, every token, the cookie.
+			other := newAgent(t, f.issuer)
+			arB2 := rb.start()
+			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
+			var mine sessionList
+			accountCall(t, b, http.MethodGet, "/api/account/sessions", &mine)
+			if len(mine.Sessions) != 2 {
+				t.Fatalf("Ann's sessions: %+v, want two", mine.Sessions)
+			}
+			cookies := b.client.Jar.Cookies(issuerURL(t, f))
+			confirm = b.get("/profile/logout-everywhere")
+			if confirm.status != http.StatusOK {
+				t.Fatalf("GET /profile/logout-everywhere: %d", confirm.status)
+			}
+			done = b.submit(confirm, confirm.formWith(t, "/profile/logout-everywhere"), nil, "")
+			if done.url.Path != "/login" {
+				t.Errorf("after logging out everywhere: at %s, want the login page", done.url)
+			}
+			if active(t, rb, tokB.AccessToken) {
+				t.Error("B's access token is active after log out everywhere")
+			}
+			if !refreshFails(t, rb, tokB.RefreshToken) {
+				t.Error("B's refresh token works after log out everywhere")
+			}
+			stale := newAgent(t, f.issuer)
+			stale.client.Jar.SetCookies(issuerURL(t, f), cookies)
+			if st := accountCall(t, stale, http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("the old cookie after log out everywhere: %d, want 401", st)
+			}
+			if st := accountCall(t, other, http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("the other browser after log out everywhere: %d, want 401", st)
+			}
+			if st := accountCall(t, bob, http.MethodGet, "/api/account/apps", nil); st != http.StatusOK {
+				t.Errorf("Bob after Ann logged out everywhere: %d, want 200", st)
+			}
+
+			// Each action is in Ann's activity log, with the app.
+			u, err := f.app.store.GetUserByEmail(t.Context(), "ann@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := f.app.store.ListEvents(t.Context(), u.ID, storage.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for _, e := range evs {
+				seen[e.Category] = e.ClientID
+			}
+			for cat, client := range map[string]string{
+				profile.CategoryAppSessionsEnded: a.clientID, profile.CategoryAppPermissionRevoked: a.clientID,
+				profile.CategoryLogoutEverywhere: "",
+			} {
+				got, ok := seen[cat]
+				if !ok || got != client {
+					t.Errorf("event %s: recorded %v with client %q, want client %q", cat, ok, got, client)
+				}
+			}
+		})
+	}
+}
+
+func issuerURL(t testing.TB, f *facet) *url.URL {
+	t.Helper()
+	u, err := url.Parse(f.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,208 @@
+package apps
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
+)
+
+// scopesPage is scopes.html's data.
+type scopesPage struct {
+	Sidebar profile.Sidebar
+	Zone    string
+	Notice  string
+	Apps    []appView
+	Devices []deviceView
+	// LogoutEverywhere is the confirmation of the Other Actions block.
+	LogoutEverywhere profile.Confirmation
+}
+
+// appView is one app as the Scopes tab shows it.
+type appView struct {
+	ID          string
+	Name        string
+	Description string
+	Logo        string
+	Home        string // "" when the app has no home URL: the name is no link then
+	Policy      string
+	Scopes      []string
+	Claims      []string
+	Declined    []string
+	GrantedAt   timeView
+	LastUsed    timeView // zero Text when never
+	Tokens      int
+	Disclosures []disclosureView
+	End, Revoke profile.Confirmation
+}
+
+// disclosureView is one line of "what this app received, and when".
+type disclosureView struct {
+	Claims string
+	At     timeView
+	Count  int
+}
+
+// deviceView is one browser session in the device list.
+type deviceView struct {
+	Handle   string
+	Current  bool
+	Device   string
+	Browser  string
+	OS       string
+	IP       string
+	SignedIn timeView
+	LastSeen timeView
+}
+
+// timeView is a time in the user's zone, and as RFC 3339 for <time datetime>.
+type timeView struct {
+	Text, DateTime string
+}
+
+// timeLayout shows a date and time; the page names the zone once.
+const timeLayout = "2 Jan 2006, 15:04"
+
+func newTime(t time.Time, loc *time.Location) timeView {
+	if t.IsZero() {
+		return timeView{}
+	}
+	return timeView{Text: t.In(loc).Format(timeLayout), DateTime: t.Format(time.RFC3339)}
+}
+
+// zoneOf is the zone of the zoneinfo profile field, UTC when unset or unknown.
+func zoneOf(values map[string]string) *time.Location {
+	if z := values["zoneinfo"]; z != "" {
+		if loc, err := time.LoadLocation(z); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// appName is the app's name, its client id when it has none.
+func appName(a storage.UserApp) string {
+	if a.Client.Name != "" {
+		return a.Client.Name
+	}
+	return a.Client.ID
+}
+
+// appPath is the path of the app's actions.
+func appPath(clientID string) string { return "/profile/apps/" + url.PathEscape(clientID) }
+
+// dialogID makes a client id usable in an element id (ids may hold any character but
+// spaces; a hash keeps them unique and short).
+func dialogID(prefix, clientID string) string {
+	return prefix + "-" + SessionHandle("app:" + clientID)[:12]
+}
+
+func endConfirmation(a storage.UserApp) profile.Confirmation {
+	name := appName(a)
+	return profile.Confirmation{
+		ID:          dialogID("end", a.Client.ID),
+		Title:       templates.T("apps.end.title", name),
+		Consequence: templates.T("apps.end.consequence", name),
+		Button:      templates.T("apps.end.button"),
+		Action:      appPath(a.Client.ID) + "/end-sessions",
+		CancelURL:   "/profile/apps",
+	}
+}
+
+func revokeConfirmation(a storage.UserApp) profile.Confirmation {
+	name := appName(a)
+	return profile.Confirmation{
+		ID:          dialogID("revoke", a.Client.ID),
+		Title:       templates.T("apps.revoke.title", name),
+		Consequence: templates.T("apps.revoke.consequence", name),
+		Button:      templates.T("apps.revoke.button"),
+		Action:      appPath(a.Client.ID) + "/revoke",
+		CancelURL:   "/profile/apps",
+	}
+}
+
+func logoutEverywhereConfirmation() profile.Confirmation {
+	return profile.Confirmation{
+		ID:          "logout-everywhere-dialog",
+		Title:       templates.T("apps.everywhere.title"),
+		Consequence: templates.T("apps.everywhere.consequence"),
+		Button:      templates.T("apps.everywhere.button"),
+		Action:      "/profile/logout-everywhere",
+		CancelURL:   "/profile/apps",
+	}
+}
+
+// safeHTTPURL returns u when it is an absolute http(s) URL, else "": a registered URL that
+// is anything else never becomes a link or an image source.
+func safeHTTPURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		return ""
+	}
+	return u
+}
+
+// page serves the Scopes tab: GET /profile/apps.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	u, s, ok := h.kit.SignedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	list, err := h.List(ctx, u.ID)
+	if err != nil {
+		h.kit.ServerError(w, r, "list apps", err)
+		return
+	}
+	devices, err := h.Devices(ctx, u.ID, s.ID)
+	if err != nil {
+		h.kit.ServerError(w, r, "list sessions", err)
+		return
+	}
+	a, err := h.kit.LoadAccount(ctx, u)
+	if err != nil {
+		h.kit.ServerError(w, r, "load account", err)
+		return
+	}
+	loc := zoneOf(a.Values)
+	p := scopesPage{Sidebar: profile.NewSidebar(a, Tab.URL), Zone: loc.String(), LogoutEverywhere: logoutEverywhereConfirmation()}
+	for _, app := range list {
+		v := appView{
+			ID: app.Client.ID, Name: appName(app.UserApp), Description: app.Client.Description,
+			Logo: safeHTTPURL(app.Client.LogoURI), Home: safeHTTPURL(app.Client.HomeURI), Policy: safeHTTPURL(app.Client.PolicyURI),
+			Scopes: app.Grant.Scopes, Claims: app.Grant.Claims, Declined: app.Declined,
+			GrantedAt: newTime(app.Grant.CreatedAt, loc), LastUsed: newTime(app.LastUsedAt, loc), Tokens: app.ActiveTokens,
+			End: endConfirmation(app.UserApp), Revoke: revokeConfirmation(app.UserApp),
+		}
+		for _, d := range app.Disclosures {
+			v.Disclosures = append(v.Disclosures, disclosureView{Claims: strings.Join(d.Claims, ", "), At: newTime(d.LastAt, loc), Count: d.Count})
+		}
+		p.Apps = append(p.Apps, v)
+	}
+	for _, d := range devices {
+		p.Devices = append(p.Devices, deviceView{
+			Handle: d.Handle, Current: d.Current, Device: deviceLabel(d.Device), Browser: d.Browser, OS: d.OS, IP: d.IP,
+			SignedIn: newTime(d.CreatedAt, loc), LastSeen: newTime(d.LastSeenAt, loc),
+		})
+	}
+	switch done := r.URL.Query().Get("done"); done {
+	case "ended", "revoked", "signed_out":
+		p.Notice = templates.T("apps.done." + done)
+	}
+	h.kit.RenderSidebar(w, r, http.StatusOK, "scopes", p.Sidebar, p)
+}
+
+// deviceLabel is the device type in words (the Event Log's words).
+func deviceLabel(d string) string {
+	if d == "" {
+		return templates.T("events.device.unknown")
+	}
+	if templates.HasMessage("events.device." + d) {
+		return templates.T("events.device." + d)
+	}
+	return d
+}
