@@ -173,6 +173,8 @@ func TestConsoleWalk(t *testing.T) {
 				{"password", "/profile/password"},
 				{"confirm-email-delete", "/profile/email/delete"},
 				{"events", "/profile/events"},
+				{"scopes", "/profile/apps"},
+				{"confirm-logout-everywhere", "/profile/logout-everywhere"},
 			} {
 				b.Open(p.path)
 				check(p.name)
