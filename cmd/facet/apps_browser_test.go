@@ -47,6 +47,7 @@ func TestScopesTabBrowser(t *testing.T) {
 				for _, p := range profiletest.Eval[[]string](b, "audit "+name, auditJS) {
 					t.Errorf("%s at %d px: %s", name, width, p)
 				}
+				checkFocus(t, b, name, width)
 				for _, s := range b.Odd() {
 					t.Errorf("%s at %d px: the browser saw %s", name, width, s)
 				}

@@ -208,6 +208,31 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			if len(mine.Sessions) != 2 {
 				t.Fatalf("Ann's sessions: %+v, want two", mine.Sessions)
 			}
+			// Sign out the other browser from this one: its cookie stops working, this one's not.
+			var otherID string
+			for _, se := range mine.Sessions {
+				if !se.Current {
+					otherID = se.ID
+				}
+			}
+			if otherID == "" {
+				t.Fatalf("no session other than the current one: %+v", mine.Sessions)
+			}
+			if st := accountCall(t, b, http.MethodDelete, "/api/account/sessions/"+otherID, nil); st != http.StatusNoContent {
+				t.Fatalf("DELETE /api/account/sessions/other: %d", st)
+			}
+			if st := accountCall(t, other, http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("the signed-out browser: %d, want 401", st)
+			}
+			if st := accountCall(t, b, http.MethodGet, "/api/account/apps", nil); st != http.StatusOK {
+				t.Errorf("this browser after signing out the other: %d, want 200", st)
+			}
+			if st := accountCall(t, b, http.MethodDelete, "/api/account/sessions/"+otherID, nil); st != http.StatusNotFound {
+				t.Errorf("signing out an ended session again: %d, want 404", st)
+			}
+			arB2 = rb.start()
+			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
+
 			cookies := b.client.Jar.Cookies(issuerURL(t, f))
 			confirm = b.get("/profile/logout-everywhere")
 			if confirm.status != http.StatusOK {
@@ -235,6 +260,15 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 				t.Errorf("Bob after Ann logged out everywhere: %d, want 200", st)
 			}
 
+			// Bob signs this very browser out from his device list: he lands on the login page.
+			p = bob.post("/profile/sessions/"+bobSession+"/sign-out", nil)
+			if p.url.Path != "/login" {
+				t.Errorf("signing out the current session: at %s (%d), want the login page", p.url, p.status)
+			}
+			if st := accountCall(t, bob, http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("Bob after signing out his own session: %d, want 401", st)
+			}
+
 			// Each action is in Ann's activity log, with the app.
 			u, err := f.app.store.GetUserByEmail(t.Context(), "ann@example.com")
 			if err != nil {
@@ -250,7 +284,7 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			}
 			for cat, client := range map[string]string{
 				profile.CategoryAppSessionsEnded: a.clientID, profile.CategoryAppPermissionRevoked: a.clientID,
-				profile.CategoryLogoutEverywhere: "",
+				profile.CategoryLogoutEverywhere: "", profile.CategorySessionSignedOut: "",
 			} {
 				got, ok := seen[cat]
 				if !ok || got != client {
