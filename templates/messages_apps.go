@@ -45,6 +45,7 @@ var appsMessages = map[string]string{
 	"apps.everywhere.title":                  "Log out from all devices?",
 	"apps.everywhere.consequence":            "Every browser, this one included, and every app is signed out of your account at once.",
 	"apps.everywhere.button":                 "Log out from all devices",
+	"account.sessions.manage":                "Devices and sign-out",
 	"account.tab.scopes":                     "Scopes",
 	"api.err.app_not_found":                  "You have not given this app access.",
 	"api.err.session_not_found":              "There is no such session of yours.",

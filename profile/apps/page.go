@@ -174,12 +174,12 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		v := appView{
 			ID: app.Client.ID, Name: appName(app.UserApp), Description: app.Client.Description,
 			Logo: safeHTTPURL(app.Client.LogoURI), Home: safeHTTPURL(app.Client.HomeURI), Policy: safeHTTPURL(app.Client.PolicyURI),
-			Scopes: app.Grant.Scopes, Claims: app.Grant.Claims, Declined: app.Declined,
+			Scopes: app.Grant.Scopes, Claims: h.claimLabels(app.Grant.Claims), Declined: h.claimLabels(app.Declined),
 			GrantedAt: newTime(app.Grant.CreatedAt, loc), LastUsed: newTime(app.LastUsedAt, loc), Tokens: app.ActiveTokens,
 			End: endConfirmation(app.UserApp), Revoke: revokeConfirmation(app.UserApp),
 		}
 		for _, d := range app.Disclosures {
-			v.Disclosures = append(v.Disclosures, disclosureView{Claims: strings.Join(d.Claims, ", "), At: newTime(d.LastAt, loc), Count: d.Count})
+			v.Disclosures = append(v.Disclosures, disclosureView{Claims: strings.Join(h.claimLabels(d.Claims), ", "), At: newTime(d.LastAt, loc), Count: d.Count})
 		}
 		p.Apps = append(p.Apps, v)
 	}
@@ -205,4 +205,18 @@ func deviceLabel(d string) string {
 		return templates.T("events.device." + d)
 	}
 	return d
+}
+
+// claimLabels names claims in words: a profile field's label from the catalog; a claim
+// made from fields (name, email_verified, ...) keeps its name.
+func (h *Handler) claimLabels(claims []string) []string {
+	out := make([]string, 0, len(claims))
+	for _, c := range claims {
+		if f, ok := h.kit.Catalog.Field(c); ok && f.Label != "" && templates.HasMessage(f.Label) {
+			out = append(out, templates.T(f.Label))
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
