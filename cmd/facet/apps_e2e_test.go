@@ -303,3 +303,64 @@ func issuerURL(t testing.TB, f *facet) *url.URL {
 	}
 	return u
 }
+
+// TestLogoutEverywhereByBearer: an app calling the account API with the person's token
+// (scope account) lists the sessions (none is "current" for a token), and after it logs the
+// person out everywhere neither its token nor the browser's cookie works.
+func TestLogoutEverywhereByBearer(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			f := startFacet(t, be.NewURL(t), nil)
+			r := newRP(t, f, "openid", "profile", "offline_access", "account")
+			c, err := f.app.store.GetClient(t.Context(), r.clientID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Scopes = append(c.Scopes, "account")
+			if err := f.app.store.UpdateClient(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+			b := newAgent(t, f.issuer)
+			ar := r.start()
+			tok := exchange(t, r, ar, signUp(t, b, r, ar, "cleo@example.com", "correct horse battery", "Cleo Example"))
+			bearer := func(method, path string, out any) int {
+				t.Helper()
+				req, err := http.NewRequest(method, f.issuer+path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				resp, err := f.client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if out != nil && resp.StatusCode == http.StatusOK {
+					if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return resp.StatusCode
+			}
+			var list sessionList
+			if st := bearer(http.MethodGet, "/api/account/sessions", &list); st != http.StatusOK {
+				t.Fatalf("GET /api/account/sessions by bearer: %d", st)
+			}
+			if len(list.Sessions) != 1 || list.Sessions[0].Current || list.Sessions[0].ClientIDs == nil {
+				t.Errorf("sessions by bearer = %+v, want the browser's, not current, client_ids a list", list.Sessions)
+			}
+			if st := bearer(http.MethodPost, "/api/account/logout-everywhere", nil); st != http.StatusNoContent {
+				t.Fatalf("POST /api/account/logout-everywhere by bearer: %d", st)
+			}
+			if st := bearer(http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("the calling token afterwards: %d, want 401", st)
+			}
+			if st := accountCall(t, b, http.MethodGet, "/api/account/apps", nil); st != http.StatusUnauthorized {
+				t.Errorf("the browser afterwards: %d, want 401", st)
+			}
+			if !refreshFails(t, r, tok.RefreshToken) {
+				t.Error("the refresh token works after log out everywhere")
+			}
+		})
+	}
+}
