@@ -37,17 +37,17 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 }
 
-// LogoutNotifier is told, inside the transaction that ends them, which of a user's sessions
-// with apps ended, so the apps hear of it (OpenID Connect Back-Channel Logout 1.0 §2.5: the
-// OP sends a logout token to each RP the session was signed in to). An error rolls the
-// ending back, so no session ends unannounced. Each method runs with the transaction's ctx.
+// LogoutNotifier queues back-channel logouts (OpenID Connect Back-Channel Logout 1.0 §2.5:
+// the OP tells each RP whose session with the user ended). It runs in the transaction that
+// ends the sessions (ctx carries it) and before their rows go, since it reads which apps the
+// sessions signed in to; an error rolls the ending back, so no session ends unannounced.
+// requestID names the request in the delivery logs.
 type LogoutNotifier interface {
-	// LogoutApp: every session of userID with clientID ended.
-	LogoutApp(ctx context.Context, userID, clientID string) error
-	// LogoutSession: the browser session sessionID (storage.Session.ID) of userID ended.
-	LogoutSession(ctx context.Context, userID, sessionID string) error
-	// LogoutUser: every session of userID with every app ended.
-	LogoutUser(ctx context.Context, userID string) error
+	// LogoutSession tells every app signed in through browser session sessionID
+	// (storage.Session.ID) except exceptClientID.
+	LogoutSession(ctx context.Context, sessionID, exceptClientID, requestID string) (int, error)
+	// LogoutUser tells app clientID ("" for every app) that userID is signed out.
+	LogoutUser(ctx context.Context, userID, clientID, requestID string) (int, error)
 }
 
 // Deps are the modules apps works with. Kit, Store and Events are required.
@@ -146,15 +146,18 @@ func (h *Handler) List(ctx context.Context, userID string) ([]App, error) {
 // EndSessions revokes every access and refresh token of clientID for userID and tells the
 // notifier, in one transaction; the grant stays, so the app's next authorization asks for no
 // consent. errNoGrant when the user holds no grant for the app.
-func (h *Handler) EndSessions(ctx context.Context, o profile.Origin, userID, clientID string) error {
+func (h *Handler) EndSessions(ctx context.Context, o profile.Origin, requestID, userID, clientID string) error {
 	err := h.store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.requireGrant(ctx, userID, clientID); err != nil {
+			return err
+		}
+		if err := h.notifyApp(ctx, userID, clientID, requestID); err != nil {
 			return err
 		}
 		if _, err := h.store.RevokeSubject(ctx, userID, clientID); err != nil {
 			return fmt.Errorf("revoke tokens: %w", err)
 		}
-		return h.notifyApp(ctx, userID, clientID)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -166,9 +169,13 @@ func (h *Handler) EndSessions(ctx context.Context, o profile.Origin, userID, cli
 // Revoke deletes userID's grant for clientID (with its declines) and revokes the app's tokens
 // for the user, telling the notifier, in one transaction: the next sign-in asks for consent
 // again. errNoGrant when there is no grant.
-func (h *Handler) Revoke(ctx context.Context, o profile.Origin, userID, clientID string) error {
+func (h *Handler) Revoke(ctx context.Context, o profile.Origin, requestID, userID, clientID string) error {
 	err := h.store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.requireGrant(ctx, userID, clientID); err != nil {
+			return err
+		}
+		// The notifier finds the app through the grant: it comes before the grant goes.
+		if err := h.notifyApp(ctx, userID, clientID, requestID); err != nil {
 			return err
 		}
 		if err := h.store.DeleteGrant(ctx, userID, clientID); err != nil {
@@ -177,7 +184,7 @@ func (h *Handler) Revoke(ctx context.Context, o profile.Origin, userID, clientID
 		if _, err := h.store.RevokeSubject(ctx, userID, clientID); err != nil {
 			return fmt.Errorf("revoke tokens: %w", err)
 		}
-		return h.notifyApp(ctx, userID, clientID)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -195,11 +202,11 @@ func (h *Handler) requireGrant(ctx context.Context, userID, clientID string) err
 	return nil
 }
 
-func (h *Handler) notifyApp(ctx context.Context, userID, clientID string) error {
+func (h *Handler) notifyApp(ctx context.Context, userID, clientID, requestID string) error {
 	if h.logout == nil {
 		return nil
 	}
-	if err := h.logout.LogoutApp(ctx, userID, clientID); err != nil {
+	if _, err := h.logout.LogoutUser(ctx, userID, clientID, requestID); err != nil {
 		return fmt.Errorf("back-channel logout of %q: %w", clientID, err)
 	}
 	return nil
@@ -250,7 +257,7 @@ func (h *Handler) Devices(ctx context.Context, userID, currentID string) ([]Devi
 // SignOut ends userID's browser session named handle and tells the notifier, in one
 // transaction, and returns whether it was currentID. errNoSession when handle names none of
 // the user's live sessions (another user's included).
-func (h *Handler) SignOut(ctx context.Context, o profile.Origin, userID, handle, currentID string) (bool, error) {
+func (h *Handler) SignOut(ctx context.Context, o profile.Origin, requestID, userID, handle, currentID string) (bool, error) {
 	list, err := h.store.ListUserSessions(ctx, userID)
 	if err != nil {
 		return false, fmt.Errorf("list sessions: %w", err)
@@ -265,13 +272,13 @@ func (h *Handler) SignOut(ctx context.Context, o profile.Origin, userID, handle,
 		return false, errNoSession
 	}
 	err = h.store.InTx(ctx, func(ctx context.Context) error {
-		if err := h.store.DeleteSession(ctx, target.ID); err != nil {
-			return fmt.Errorf("delete session: %w", err)
-		}
 		if h.logout != nil {
-			if err := h.logout.LogoutSession(ctx, userID, target.ID); err != nil {
+			if _, err := h.logout.LogoutSession(ctx, target.ID, "", requestID); err != nil {
 				return fmt.Errorf("back-channel logout of a session: %w", err)
 			}
+		}
+		if err := h.store.DeleteSession(ctx, target.ID); err != nil {
+			return fmt.Errorf("delete session: %w", err)
 		}
 		return nil
 	})
@@ -284,18 +291,18 @@ func (h *Handler) SignOut(ctx context.Context, o profile.Origin, userID, handle,
 
 // LogoutEverywhere ends every browser session of userID and every access and refresh token
 // of every app, telling the notifier, in one transaction.
-func (h *Handler) LogoutEverywhere(ctx context.Context, o profile.Origin, userID string) error {
+func (h *Handler) LogoutEverywhere(ctx context.Context, o profile.Origin, requestID, userID string) error {
 	err := h.store.InTx(ctx, func(ctx context.Context) error {
+		if h.logout != nil {
+			if _, err := h.logout.LogoutUser(ctx, userID, "", requestID); err != nil {
+				return fmt.Errorf("back-channel logout of every app: %w", err)
+			}
+		}
 		if _, err := h.store.DeleteUserSessions(ctx, userID); err != nil {
 			return fmt.Errorf("delete sessions: %w", err)
 		}
 		if _, err := h.store.RevokeSubject(ctx, userID, ""); err != nil {
 			return fmt.Errorf("revoke tokens: %w", err)
-		}
-		if h.logout != nil {
-			if err := h.logout.LogoutUser(ctx, userID); err != nil {
-				return fmt.Errorf("back-channel logout of every app: %w", err)
-			}
 		}
 		return nil
 	})

@@ -35,7 +35,7 @@ func (h *Handler) Routes(r, api *mux.Router) {
 }
 
 // appAction is EndSessions or Revoke.
-type appAction func(ctx context.Context, o profile.Origin, userID, clientID string) error
+type appAction func(ctx context.Context, o profile.Origin, requestID, userID, clientID string) error
 
 // apiApp is one app of GET /api/account/apps. LastUsedAt is null when the app holds no
 // token of the user any more.
@@ -108,7 +108,7 @@ func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) apiAppAction(act appAction) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := profile.CallerFrom(r.Context())
-		err := act(r.Context(), h.kit.Origin(r), c.User.ID, mux.Vars(r)["client_id"])
+		err := act(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), c.User.ID, mux.Vars(r)["client_id"])
 		if errors.Is(err, errNoGrant) {
 			profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("api.err.app_not_found"))
 			return
@@ -158,7 +158,7 @@ func (h *Handler) apiSessions(w http.ResponseWriter, r *http.Request) {
 // the caller's live sessions. Signing out the calling session also drops its cookie.
 func (h *Handler) apiSignOut(w http.ResponseWriter, r *http.Request) {
 	c := profile.CallerFrom(r.Context())
-	current, err := h.SignOut(r.Context(), h.kit.Origin(r), c.User.ID, mux.Vars(r)["id"], c.Session.ID)
+	current, err := h.SignOut(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), c.User.ID, mux.Vars(r)["id"], c.Session.ID)
 	if errors.Is(err, errNoSession) {
 		profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("api.err.session_not_found"))
 		return
@@ -177,7 +177,7 @@ func (h *Handler) apiSignOut(w http.ResponseWriter, r *http.Request) {
 // the calling session nor the calling token works.
 func (h *Handler) apiLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	c := profile.CallerFrom(r.Context())
-	if err := h.LogoutEverywhere(r.Context(), h.kit.Origin(r), c.User.ID); err != nil {
+	if err := h.LogoutEverywhere(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), c.User.ID); err != nil {
 		h.kit.APIServerError(w, r, "log out everywhere", err)
 		return
 	}
@@ -194,7 +194,7 @@ func (h *Handler) pageAppAction(act appAction, done string) http.HandlerFunc {
 			return
 		}
 		clientID := mux.Vars(r)["client_id"]
-		err := act(r.Context(), h.kit.Origin(r), u.ID, clientID)
+		err := act(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), u.ID, clientID)
 		if errors.Is(err, errNoGrant) {
 			h.kit.ErrorPage(w, r, http.StatusNotFound)
 			return
@@ -238,7 +238,7 @@ func (h *Handler) pageSignOut(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	current, err := h.SignOut(r.Context(), h.kit.Origin(r), u.ID, mux.Vars(r)["id"], s.ID)
+	current, err := h.SignOut(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), u.ID, mux.Vars(r)["id"], s.ID)
 	if errors.Is(err, errNoSession) {
 		h.kit.ErrorPage(w, r, http.StatusNotFound)
 		return
@@ -270,7 +270,7 @@ func (h *Handler) pageLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.LogoutEverywhere(r.Context(), h.kit.Origin(r), u.ID); err != nil {
+	if err := h.LogoutEverywhere(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), u.ID); err != nil {
 		h.kit.ServerError(w, r, "log out everywhere", err)
 		return
 	}
