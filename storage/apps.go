@@ -13,6 +13,9 @@ type UserApp struct {
 	Client Client
 	// ActiveTokens counts the user's active, unexpired access and refresh tokens of the app.
 	ActiveTokens int
+	// ActiveSessions counts the sign-ins those tokens come from (distinct request ids: a
+	// refresh keeps its grant's), what a person calls the app's sessions.
+	ActiveSessions int
 	// LastUsedAt is when the app last obtained an access or refresh token for the user (the
 	// latest RequestedAt of those tokens still stored); zero when none is.
 	LastUsedAt time.Time

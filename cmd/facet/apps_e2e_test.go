@@ -40,14 +40,15 @@ func accountCall(t testing.TB, b *agent, method, path string, out any) int {
 // appList is GET /api/account/apps's body.
 type appList struct {
 	Apps []struct {
-		ClientID     string   `json:"client_id"`
-		Name         string   `json:"name"`
-		Scopes       []string `json:"scopes"`
-		Claims       []string `json:"claims"`
-		GrantedAt    string   `json:"granted_at"`
-		LastUsedAt   *string  `json:"last_used_at"`
-		ActiveTokens int      `json:"active_tokens"`
-		Disclosures  []struct {
+		ClientID       string   `json:"client_id"`
+		Name           string   `json:"name"`
+		Scopes         []string `json:"scopes"`
+		Claims         []string `json:"claims"`
+		GrantedAt      string   `json:"granted_at"`
+		LastUsedAt     *string  `json:"last_used_at"`
+		ActiveTokens   int      `json:"active_tokens"`
+		ActiveSessions int      `json:"active_sessions"`
+		Disclosures    []struct {
 			Claims []string `json:"claims"`
 			At     string   `json:"at"`
 		} `json:"disclosures"`
@@ -104,8 +105,8 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			var ids []string
 			for _, app := range list.Apps {
 				ids = append(ids, app.ClientID)
-				if !slices.Contains(app.Scopes, "openid") || app.ActiveTokens < 2 || app.LastUsedAt == nil || app.GrantedAt == "" {
-					t.Errorf("app %s: %+v, want openid granted, 2+ active tokens, last used and granted times", app.ClientID, app)
+				if !slices.Contains(app.Scopes, "openid") || app.ActiveTokens != 2 || app.ActiveSessions != 1 || app.LastUsedAt == nil || app.GrantedAt == "" {
+					t.Errorf("app %s: %+v, want openid granted, 2 active tokens of 1 session, last used and granted times", app.ClientID, app)
 				}
 			}
 			slices.Sort(ids)

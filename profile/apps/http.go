@@ -52,6 +52,7 @@ type apiApp struct {
 	GrantedAt      time.Time       `json:"granted_at"`
 	LastUsedAt     *time.Time      `json:"last_used_at"`
 	ActiveTokens   int             `json:"active_tokens"`
+	ActiveSessions int             `json:"active_sessions"`
 	Disclosures    []apiDisclosure `json:"disclosures"`
 }
 
@@ -74,7 +75,7 @@ func newAPIApp(a App) apiApp {
 		ClientID: a.Client.ID, Name: a.Client.Name, Description: a.Client.Description, LogoURI: a.Client.LogoURI,
 		HomeURI: a.Client.HomeURI, PolicyURI: a.Client.PolicyURI, Scopes: orEmpty(a.Grant.Scopes),
 		Claims: orEmpty(a.Grant.Claims), DeclinedClaims: orEmpty(a.Declined), GrantedAt: a.Grant.CreatedAt,
-		ActiveTokens: a.ActiveTokens, Disclosures: make([]apiDisclosure, 0, len(a.Disclosures)),
+		ActiveTokens: a.ActiveTokens, ActiveSessions: a.ActiveSessions, Disclosures: make([]apiDisclosure, 0, len(a.Disclosures)),
 	}
 	if !a.LastUsedAt.IsZero() {
 		t := a.LastUsedAt

@@ -35,7 +35,7 @@ type appView struct {
 	Declined    []string
 	GrantedAt   timeView
 	LastUsed    timeView // zero Text when never
-	Tokens      int
+	Sessions    int
 	Disclosures []disclosureView
 	End, Revoke profile.Confirmation
 }
@@ -175,7 +175,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 			ID: app.Client.ID, Name: appName(app.UserApp), Description: app.Client.Description,
 			Logo: safeHTTPURL(app.Client.LogoURI), Home: safeHTTPURL(app.Client.HomeURI), Policy: safeHTTPURL(app.Client.PolicyURI),
 			Scopes: app.Grant.Scopes, Claims: h.claimLabels(app.Grant.Claims), Declined: h.claimLabels(app.Declined),
-			GrantedAt: newTime(app.Grant.CreatedAt, loc), LastUsed: newTime(app.LastUsedAt, loc), Tokens: app.ActiveTokens,
+			GrantedAt: newTime(app.Grant.CreatedAt, loc), LastUsed: newTime(app.LastUsedAt, loc), Sessions: app.ActiveSessions,
 			End: endConfirmation(app.UserApp), Revoke: revokeConfirmation(app.UserApp),
 		}
 		for _, d := range app.Disclosures {

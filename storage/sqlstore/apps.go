@@ -13,19 +13,20 @@ import (
 func (s *Store) ListUserApps(ctx context.Context, userID string, now time.Time) ([]storage.UserApp, error) {
 	rows, err := s.rows(ctx, `SELECT g.user_id, g.client_id, g.scopes, g.claims, g.created_at, g.updated_at,
 			c.name, c.description, c.logo_uri, c.home_uri, c.policy_uri,
-			COALESCE(t.active_tokens, 0), t.last_used
+			COALESCE(t.active_tokens, 0), COALESCE(t.active_sessions, 0), t.last_used
 		FROM grants g
 		JOIN clients c ON c.id = g.client_id
 		LEFT JOIN (
 			SELECT client_id,
 				SUM(CASE WHEN active AND expires_at > ? THEN 1 ELSE 0 END) AS active_tokens,
+				COUNT(DISTINCT CASE WHEN active AND expires_at > ? THEN request_id END) AS active_sessions,
 				MAX(requested_at) AS last_used
 			FROM tokens
 			WHERE subject = ? AND kind IN ('access_token', 'refresh_token')
 			GROUP BY client_id
 		) t ON t.client_id = g.client_id
 		WHERE g.user_id = ?
-		ORDER BY c.name, g.client_id`, ts(now), userID, userID)
+		ORDER BY c.name, g.client_id`, ts(now), ts(now), userID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list apps of %q: %w", userID, mapErr(err))
 	}
@@ -35,12 +36,12 @@ func (s *Store) ListUserApps(ctx context.Context, userID string, now time.Time) 
 		var (
 			a              storage.UserApp
 			scopes, claims string
-			active         int64
+			active, sess   int64
 			lastUsed       any
 		)
 		if err := rows.Scan(&a.Grant.UserID, &a.Grant.ClientID, &scopes, &claims, &a.Grant.CreatedAt, &a.Grant.UpdatedAt,
 			&a.Client.Name, &a.Client.Description, &a.Client.LogoURI, &a.Client.HomeURI, &a.Client.PolicyURI,
-			&active, &lastUsed); err != nil {
+			&active, &sess, &lastUsed); err != nil {
 			return nil, fmt.Errorf("list apps of %q: %w", userID, mapErr(err))
 		}
 		a.Client.ID = a.Grant.ClientID
@@ -51,7 +52,7 @@ func (s *Store) ListUserApps(ctx context.Context, userID string, now time.Time) 
 		if a.Grant.Claims, err = decodeList(claims); err != nil {
 			return nil, fmt.Errorf("list apps of %q: %w", userID, err)
 		}
-		a.ActiveTokens = int(active)
+		a.ActiveTokens, a.ActiveSessions = int(active), int(sess)
 		if a.LastUsedAt, err = aggregateTime(lastUsed); err != nil {
 			return nil, fmt.Errorf("list apps of %q: %w", userID, err)
 		}

@@ -55,7 +55,9 @@ func testUserApps(t *testing.T, s storage.Storage) {
 		Client: storage.Client{ID: "b-app", Name: "Alpha", Description: "An app", LogoURI: "https://app.example/logo.png",
 			HomeURI: "https://app.example/", PolicyURI: "https://app.example/policy"},
 		ActiveTokens: 3, // a1, r1, a2: not the expired a3, the inactive r4, the code or u2's token
-		LastUsedAt:   at(2 * time.Hour),
+		// req1 (a1, r1) and req2 (a2)
+		ActiveSessions: 2,
+		LastUsedAt:     at(2 * time.Hour),
 	}
 	diff(t, "ListUserApps(u1)[0]", wantApp, got[0])
 	if got[1].ActiveTokens != 0 || !got[1].LastUsedAt.IsZero() {
@@ -64,8 +66,8 @@ func testUserApps(t *testing.T, s storage.Storage) {
 	// At a later now the tokens have expired.
 	got, err = s.ListUserApps(ctx, "u1", base.Add(4*time.Hour))
 	must(t, err)
-	if got[0].ActiveTokens != 0 {
-		t.Errorf("ActiveTokens after expiry = %d, want 0", got[0].ActiveTokens)
+	if got[0].ActiveTokens != 0 || got[0].ActiveSessions != 0 {
+		t.Errorf("ActiveTokens, ActiveSessions after expiry = %d, %d, want 0", got[0].ActiveTokens, got[0].ActiveSessions)
 	}
 	none, err := s.ListUserApps(ctx, "nobody", base)
 	must(t, err)
