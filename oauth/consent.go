@@ -139,7 +139,7 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosi
 			page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
 		}
 	}
-	if err := p.templates.Render(w, http.StatusOK, "consent", page); err != nil {
+	if err := p.templates.Render(w, r, http.StatusOK, "consent", page); err != nil {
 		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
 	}
 }

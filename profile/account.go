@@ -34,12 +34,14 @@ func (h *Handler) accountRoutes(r, api *mux.Router) {
 
 // Account is one user's profile as the account pages and the account API show it: every
 // catalog field's value (the account email under "email"), the privacy level the user chose
-// for it, and the private-profile switch.
+// for it, and the private-profile switch; and the language its reader reads it in (the
+// request's, for the sidebar and the field labels).
 type Account struct {
 	User    storage.User
 	Values  map[string]string
 	Levels  map[string]consent.Level
 	Private bool
+	Lang    templates.Lang
 }
 
 // LoadAccount reads u's profile fields. The level of each catalog field is the one consent
@@ -49,7 +51,7 @@ func (h *Handler) LoadAccount(ctx context.Context, u storage.User) (Account, err
 	if err != nil {
 		return Account{}, fmt.Errorf("get profile fields: %w", err)
 	}
-	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}}
+	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}, Lang: templates.LangFrom(ctx)}
 	stored := map[string]string{}
 	for _, f := range fields {
 		a.Values[f.Field] = f.Value
@@ -202,28 +204,29 @@ type levelView struct {
 	Current bool
 }
 
-// levelViews returns the three choices with current marked.
-func levelViews(current consent.Level) []levelView {
+// levelViews returns the three choices with current marked, in lang.
+func levelViews(lang templates.Lang, current consent.Level) []levelView {
 	var out []levelView
 	for _, l := range consent.Levels() {
-		v := newLevelView(l)
+		v := newLevelView(lang, l)
 		v.Current = l == current
 		out = append(out, v)
 	}
 	return out
 }
 
-// newLevelView shows l; an unknown level shows as "Only you", as it is treated (fail closed).
-func newLevelView(l consent.Level) levelView {
+// newLevelView shows l in lang; an unknown level shows as "Only you", as it is treated (fail
+// closed).
+func newLevelView(lang templates.Lang, l consent.Level) levelView {
 	switch l {
 	case consent.LevelPublic:
-		return levelView{Level: l, Icon: "🌐", Text: templates.T("account.level.public"), Desc: templates.T("privacy.level.public.text")}
+		return levelView{Level: l, Icon: "🌐", Text: lang.T("account.level.public"), Desc: lang.T("privacy.level.public.text")}
 	case consent.LevelOnRequest:
-		return levelView{Level: l, Icon: "🤝", Text: templates.T("account.level.on_request"), Desc: templates.T("privacy.level.on_request.text")}
+		return levelView{Level: l, Icon: "🤝", Text: lang.T("account.level.on_request"), Desc: lang.T("privacy.level.on_request.text")}
 	case consent.LevelPrivate:
-		return levelView{Level: l, Icon: "🔒", Text: templates.T("account.level.private"), Desc: templates.T("privacy.level.private.text")}
+		return levelView{Level: l, Icon: "🔒", Text: lang.T("account.level.private"), Desc: lang.T("privacy.level.private.text")}
 	default:
-		return newLevelView(consent.LevelPrivate)
+		return newLevelView(lang, consent.LevelPrivate)
 	}
 }
 
@@ -258,11 +261,11 @@ type Tab struct {
 	Current bool
 }
 
-// accountTabs lists the personal account's tabs that have a page.
-func accountTabs(current string) []Tab {
+// accountTabs lists the personal account's tabs that have a page, in lang.
+func accountTabs(lang templates.Lang, current string) []Tab {
 	tabs := []Tab{
-		{Label: templates.T("account.tab.profile"), URL: "/profile"},
-		{Label: templates.T("account.tab.events"), URL: "/profile/events"},
+		{Label: lang.T("account.tab.profile"), URL: "/profile"},
+		{Label: lang.T("account.tab.events"), URL: "/profile/events"},
 	}
 	for i := range tabs {
 		tabs[i].Current = tabs[i].URL == current
@@ -287,7 +290,7 @@ func NewSidebar(a Account, current string) Sidebar {
 		Email:    a.User.Email,
 		Initials: initials(name, a.User.Email),
 		Picture:  a.Values["picture"],
-		Tabs:     accountTabs(current),
+		Tabs:     accountTabs(a.Lang, current),
 	}
 }
 
@@ -374,20 +377,20 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		Phone:         h.fieldView(a, "phone_number"),
 		PictureLevel:  h.fieldView(a, "picture"),
 		Sessions:      sessions,
-		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews("")},
+		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews(a.Lang, "")},
 	}
 	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
-		data.Notice = templates.T(key)
+		data.Notice = templates.Tr(r.Context(), key)
 	}
 	for _, k := range h.missing(a) {
 		f, _ := h.Catalog.Field(k)
-		data.Missing = append(data.Missing, templates.T(f.Label))
+		data.Missing = append(data.Missing, templates.Tr(r.Context(), f.Label))
 	}
 	for _, b := range []struct{ id, title string }{
 		{consent.BlockMain, "account.block.main"},
 		{consent.BlockAdditional, "account.block.additional"},
 	} {
-		bv := blockView{ID: b.id, Title: templates.T(b.title), EditURL: "/profile/edit?block=" + b.id}
+		bv := blockView{ID: b.id, Title: templates.Tr(r.Context(), b.title), EditURL: "/profile/edit?block=" + b.id}
 		for _, f := range h.Catalog.Block(b.id) {
 			bv.Fields = append(bv.Fields, h.fieldView(a, f.Key))
 		}
@@ -401,12 +404,12 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 	f, _ := h.Catalog.Field(key)
 	v := fieldView{
 		Key:       key,
-		Label:     templates.T(f.Label),
+		Label:     a.Lang.T(f.Label),
 		Value:     a.Values[key],
 		Mandatory: f.Mandatory,
 		Locked:    f.Locked,
-		Level:     newLevelView(consent.Effective(a.Levels[key], a.Private)),
-		Choices:   levelViews(a.Levels[key]),
+		Level:     newLevelView(a.Lang, consent.Effective(a.Levels[key], a.Private)),
+		Choices:   levelViews(a.Lang, a.Levels[key]),
 	}
 	v.Held = v.Level.Level != a.Levels[key]
 	switch key {
@@ -424,7 +427,7 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 		}
 	case "gender":
 		if v.Value != "" {
-			v.Value = templates.T("field.gender." + v.Value)
+			v.Value = a.Lang.T("field.gender." + v.Value)
 		}
 	}
 	return v

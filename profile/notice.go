@@ -34,7 +34,7 @@ func (h *Handler) Notice(ctx context.Context, userID, to, subjectKey, textKey st
 		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", userID, "notice", subjectKey)
 		return
 	}
-	msg := notify.Message{To: to, Subject: templates.T(subjectKey), Text: templates.T(textKey, args...)}
+	msg := notify.Message{To: to, Subject: templates.Tr(ctx, subjectKey), Text: templates.Tr(ctx, textKey, args...)}
 	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
 		h.Logger.ErrorContext(ctx, "send notice", "user_id", userID, "notice", subjectKey, "err", err)
 	}
@@ -75,7 +75,7 @@ func (h *Handler) OwnerNotice(ctx context.Context, ownerID, addr, subjectKey, te
 		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", ownerID, "notice", subjectKey)
 		return nil
 	}
-	msg := notify.Message{To: addr, Subject: templates.T(subjectKey), Text: templates.T(textKey)}
+	msg := notify.Message{To: addr, Subject: templates.Tr(ctx, subjectKey), Text: templates.Tr(ctx, textKey)}
 	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
 		return fmt.Errorf("send notice %s: %w", subjectKey, err)
 	}

@@ -228,7 +228,7 @@ func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 // Render writes a page; a rendering failure was already answered with a 500 page by Render
 // and only needs logging.
 func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	if err := h.Templates.Render(w, status, page, data); err != nil {
+	if err := h.Templates.Render(w, r, status, page, data); err != nil {
 		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }

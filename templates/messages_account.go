@@ -35,7 +35,7 @@ var accountMessages = map[string]string{
 	"account.phone.none":          "No phone number.",
 	"account.password.label":      "Password",
 	"account.sessions.label":      "Active sessions",
-	"account.sessions.one":        "1 active session",
+	"account.sessions.one":        "%d active session",
 	"account.sessions.other":      "%d active sessions",
 	"account.notice.saved":        "Saved.",
 	"account.notice.complete":     "Thank you, your profile is complete.",

@@ -3,8 +3,10 @@
 // Every page `name.html` defines {{define "title"}} and {{define "content"}} and is rendered
 // inside layout.html; a page may set {{define "wide"}}1{{end}} to leave the narrow centred
 // card of flow pages. Pages print user-visible text through the message catalog
-// ({{T "key"}}, see messages.go) and link assets through {{static "file"}}, which adds a
-// content hash so assets can be cached for a year.
+// ({{T "key"}}, and {{TN "key" count}} for a text depending on a count; see messages.go) and
+// link assets through {{static "file"}}, which adds a content hash so assets can be cached
+// for a year. Each page is parsed once per language of the catalog, with T bound to it, and
+// rendered in the language of the request (LangFrom).
 //
 // It owns presentation only: handlers in profile and oauth decide what to show.
 package templates
@@ -47,9 +49,9 @@ type ErrorPage struct {
 	RequestID string
 }
 
-// Templates is the set of parsed pages. It is safe for concurrent use.
+// Templates is the set of parsed pages, one set per language. It is safe for concurrent use.
 type Templates struct {
-	pages map[string]*template.Template
+	pages map[Lang]map[string]*template.Template
 }
 
 // New parses every page with layout.html. It fails when a page is missing its title or
@@ -65,10 +67,6 @@ func parse(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{
-		"T":      translate,
-		"static": staticURL(hashes),
-	}
 	names, err := fs.Glob(fsys, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
@@ -79,66 +77,91 @@ func parse(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list partials: %w", err)
 	}
-	t := &Templates{pages: make(map[string]*template.Template)}
-	for _, file := range names {
-		if file == layoutFile || strings.HasPrefix(file, "_") {
-			continue
+	t := &Templates{pages: make(map[Lang]map[string]*template.Template)}
+	for _, l := range Languages() {
+		funcs := template.FuncMap{
+			"T":      l.translate,
+			"TN":     l.translatePlural,
+			"static": staticURL(hashes),
 		}
-		files := append([]string{layoutFile}, partials...)
-		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", file, err)
+		pages := make(map[string]*template.Template)
+		for _, file := range names {
+			if file == layoutFile || strings.HasPrefix(file, "_") {
+				continue
+			}
+			page, err := parsePage(fsys, funcs, file, partials)
+			if err != nil {
+				return nil, err
+			}
+			pages[strings.TrimSuffix(file, ".html")] = page
 		}
-		for _, block := range []string{"title", "content"} {
-			if page.Lookup(block) == nil {
-				return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
+		for _, required := range []string{"error", "home", "login", "register"} {
+			if pages[required] == nil {
+				return nil, fmt.Errorf("page %s.html is missing", required)
 			}
 		}
-		// html/template escapes a template the first time it runs. Running it once with no
-		// data surfaces escaping errors (an ambiguous URL or attribute context) now; errors
-		// from the missing data itself are expected and ignored.
-		if err := page.Execute(io.Discard, nil); err != nil {
-			var escErr *template.Error
-			if errors.As(err, &escErr) {
-				return nil, fmt.Errorf("page %s: %w", file, err)
-			}
-		}
-		t.pages[strings.TrimSuffix(file, ".html")] = page
-	}
-	for _, required := range []string{"error", "home", "login", "register"} {
-		if t.pages[required] == nil {
-			return nil, fmt.Errorf("page %s.html is missing", required)
-		}
+		t.pages[l] = pages
 	}
 	return t, nil
 }
 
+// parsePage parses one page with the layout and the partials.
+func parsePage(fsys fs.FS, funcs template.FuncMap, file string, partials []string) (*template.Template, error) {
+	files := append([]string{layoutFile}, partials...)
+	page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
+	if err != nil {
+		return nil, fmt.Errorf("parse page %s: %w", file, err)
+	}
+	for _, block := range []string{"title", "content"} {
+		if page.Lookup(block) == nil {
+			return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
+		}
+	}
+	// html/template escapes a template the first time it runs. Running it once with no
+	// data surfaces escaping errors (an ambiguous URL or attribute context) now; errors
+	// from the missing data itself are expected and ignored.
+	if err := page.Execute(io.Discard, nil); err != nil {
+		var escErr *template.Error
+		if errors.As(err, &escErr) {
+			return nil, fmt.Errorf("page %s: %w", file, err)
+		}
+	}
+	return page, nil
+}
+
 // Pages lists the names of the parsed pages, sorted.
 func (t *Templates) Pages() []string {
-	names := make([]string, 0, len(t.pages))
-	for name := range t.pages {
+	names := make([]string, 0, len(t.pages[English]))
+	for name := range t.pages[English] {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Render writes page name ("login" or "login.html") with status. The page is rendered into a
-// buffer first: when rendering fails the client gets a whole 500 error page, never half a
-// page, and the error is returned for the caller to log.
-func (t *Templates) Render(w http.ResponseWriter, status int, name string, data any) error {
+// Render writes page name ("login" or "login.html") with status, in the language of r's
+// context (LangFrom). The page is rendered into a buffer first: when rendering fails the
+// client gets a whole 500 error page, never half a page, and the error is returned for the
+// caller to log.
+func (t *Templates) Render(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
+	return t.RenderLang(w, LangFrom(r.Context()), status, name, data)
+}
+
+// RenderLang is Render in the language l.
+func (t *Templates) RenderLang(w http.ResponseWriter, l Lang, status int, name string, data any) error {
 	var buf bytes.Buffer
-	err := t.execute(&buf, name, data)
+	err := t.execute(&buf, l, name, data)
 	if err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		if t.execute(&buf, "error", ErrorPage{Status: status}) != nil {
+		if t.execute(&buf, l, "error", ErrorPage{Status: status}) != nil {
 			buf.Reset()
 			buf.WriteString(fallbackErrorPage)
 		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", l.Tag().String())
 	h.Set("X-Content-Type-Options", "nosniff")
 	if h.Get("Cache-Control") == "" {
 		// Pages carry forms and personal data; nothing in between may keep them.
@@ -151,8 +174,12 @@ func (t *Templates) Render(w http.ResponseWriter, status int, name string, data 
 	return err
 }
 
-func (t *Templates) execute(w io.Writer, name string, data any) error {
-	page, ok := t.pages[strings.TrimSuffix(name, ".html")]
+func (t *Templates) execute(w io.Writer, l Lang, name string, data any) error {
+	pages, ok := t.pages[l]
+	if !ok {
+		pages = t.pages[English]
+	}
+	page, ok := pages[strings.TrimSuffix(name, ".html")]
 	if !ok {
 		return fmt.Errorf("render page %q: no such page", name)
 	}

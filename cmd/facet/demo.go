@@ -160,7 +160,7 @@ type demoPage struct {
 func (d *demo) render(w http.ResponseWriter, r *http.Request, status int, page demoPage) {
 	page.Issuer = d.issuer
 	page.ClientID = demoClientID
-	if err := d.tmpl.Render(w, status, "demo", page); err != nil {
+	if err := d.tmpl.Render(w, r, status, "demo", page); err != nil {
 		d.logger.ErrorContext(r.Context(), "render demo page", "err", err)
 	}
 }

@@ -170,12 +170,12 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	c := profile.CallerFrom(r.Context())
 	q, ok := eventQueryFrom(r)
 	if !ok {
-		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.filter_long"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.Tr(r.Context(), "api.err.filter_long"))
 		return
 	}
 	p, err := h.events(r.Context(), c.User.ID, q)
 	if errors.Is(err, errBadCursor) {
-		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.cursor"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.Tr(r.Context(), "api.err.cursor"))
 		return
 	}
 	if err != nil {
@@ -271,9 +271,9 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	loc := zoneOf(a.Values)
 	page := eventsPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
 	for _, e := range p.Events {
-		page.Events = append(page.Events, newEventRow(e, loc))
+		page.Events = append(page.Events, newEventRow(templates.LangFrom(r.Context()), e, loc))
 	}
-	page.Categories = categoryOptions(facets.Categories, q.Category)
+	page.Categories = categoryOptions(templates.LangFrom(r.Context()), facets.Categories, q.Category)
 	for _, c := range facets.Clients {
 		page.Clients = append(page.Clients, eventOption{Value: c.ID, Label: appLabel(c.Name, c.ID), Selected: c.ID == q.ClientID})
 	}
@@ -317,7 +317,7 @@ func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := zoneOf(a.Values)
-	h.kit.Render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
+	h.kit.Render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(templates.LangFrom(r.Context()), e, loc)})
 }
 
 // zoneOf is the time zone of the zoneinfo profile field, UTC when unset or not a zone this
@@ -334,14 +334,15 @@ func zoneOf(values map[string]string) *time.Location {
 // eventTimeLayout shows a date and time with the zone's abbreviation or offset.
 const eventTimeLayout = "2 Jan 2006, 15:04:05 MST"
 
-func newEventRow(e storage.Event, loc *time.Location) eventRow {
+// newEventRow shows e in l, its time in loc.
+func newEventRow(l templates.Lang, e storage.Event, loc *time.Location) eventRow {
 	row := eventRow{
 		URL:      "/profile/events/" + url.PathEscape(e.ID),
-		Header:   categoryLabel(e.Category),
+		Header:   categoryLabel(l, e.Category),
 		Time:     e.At.In(loc).Format(eventTimeLayout),
 		DateTime: e.At.Format(time.RFC3339),
 		ClientID: e.ClientID,
-		Device:   deviceLabel(e.Device),
+		Device:   deviceLabel(l, e.Device),
 		Browser:  e.Browser,
 		OS:       e.OS,
 		IP:       e.IP,
@@ -355,30 +356,31 @@ func newEventRow(e storage.Event, loc *time.Location) eventRow {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		row.Details = append(row.Details, eventDetail{Label: messageOr("events.detail."+k, k), Value: e.Details[k]})
+		row.Details = append(row.Details, eventDetail{Label: messageOr(l, "events.detail."+k, k), Value: e.Details[k]})
 	}
 	return row
 }
 
-// categoryOptions lists the categories found in the user's events, in words, sorted by label.
-func categoryOptions(categories []string, selected string) []eventOption {
+// categoryOptions lists the categories found in the user's events, in words of l, sorted by
+// label.
+func categoryOptions(l templates.Lang, categories []string, selected string) []eventOption {
 	out := make([]eventOption, 0, len(categories))
 	for _, c := range categories {
-		out = append(out, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+		out = append(out, eventOption{Value: c, Label: categoryLabel(l, c), Selected: c == selected})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
 	return out
 }
 
-// categoryLabel is the event header in words; a category without a message shows as is.
-func categoryLabel(c string) string { return messageOr("events.category."+c, c) }
+// categoryLabel is the event header in words of l; a category without a message shows as is.
+func categoryLabel(l templates.Lang, c string) string { return messageOr(l, "events.category."+c, c) }
 
-// deviceLabel is the device type in words.
-func deviceLabel(d string) string {
+// deviceLabel is the device type in words of l.
+func deviceLabel(l templates.Lang, d string) string {
 	if d == "" {
-		return templates.T("events.device.unknown")
+		return l.T("events.device.unknown")
 	}
-	return messageOr("events.device."+d, d)
+	return messageOr(l, "events.device."+d, d)
 }
 
 // appLabel is an app's name, its client id when it has none (or is gone).
@@ -389,10 +391,10 @@ func appLabel(name, clientID string) string {
 	return clientID
 }
 
-// messageOr returns the catalog text for key, or fallback when the catalog has none.
-func messageOr(key, fallback string) string {
+// messageOr returns the catalog text for key in l, or fallback when the catalog has none.
+func messageOr(l templates.Lang, key, fallback string) string {
 	if templates.HasMessage(key) {
-		return templates.T(key)
+		return l.T(key)
 	}
 	return fallback
 }

@@ -185,9 +185,9 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 		p := page.panel()
 		switch done := r.URL.Query().Get("done"); done {
 		case "sent":
-			p.Notice = templates.T(k.spec().msg("sent"), p.Pending)
+			p.Notice = templates.Tr(r.Context(), k.spec().msg("sent"), p.Pending)
 		case "saved", "deleted":
-			p.Notice = templates.T(k.spec().msg(done))
+			p.Notice = templates.Tr(r.Context(), k.spec().msg(done))
 		}
 		h.kit.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
 	}
@@ -208,9 +208,9 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 	}
 	p := page.panel()
 	if ce.Field != "" {
-		p.Errors[ce.Field] = ce.Text()
+		p.Errors[ce.Field] = ce.Text(templates.LangFrom(r.Context()))
 	} else {
-		p.Alert = ce.Text()
+		p.Alert = ce.Text(templates.LangFrom(r.Context()))
 	}
 	profile.SetRetryAfter(w, ce)
 	h.kit.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)

@@ -452,9 +452,9 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Query().Get("done") {
 	case "saved":
-		page.Notice = templates.T("contacts.photo.saved")
+		page.Notice = templates.Tr(r.Context(), "contacts.photo.saved")
 	case "deleted":
-		page.Notice = templates.T("contacts.photo.deleted")
+		page.Notice = templates.Tr(r.Context(), "contacts.photo.deleted")
 	}
 	h.kit.Render(w, r, http.StatusOK, "contacts_photo", page)
 }
@@ -471,9 +471,9 @@ func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID stri
 		return
 	}
 	if ce.Field != "" {
-		page.Errors[ce.Field] = ce.Text()
+		page.Errors[ce.Field] = ce.Text(templates.LangFrom(r.Context()))
 	} else {
-		page.Alert = ce.Text()
+		page.Alert = ce.Text(templates.LangFrom(r.Context()))
 	}
 	if ce.Status == http.StatusRequestEntityTooLarge {
 		// The rest of the body was not read; do not keep the connection for another request.

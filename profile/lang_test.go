@@ -1,0 +1,126 @@
+package profile
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/facetid/facet/templates"
+)
+
+// TestLanguageOrder: the user's locale field beats ui_locales, which beats Accept-Language,
+// which beats English; a preference the catalog does not speak passes to the next one.
+func TestLanguageOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b, u := e.signUp("lang@example.com", "Lena Lang", "192.0.2.40")
+		base, err := url.Parse(e.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		authorize := func(ui string) string {
+			return "/login?" + url.Values{"return_to": {"/oauth2/auth?" + url.Values{"client_id": {"app"}, "ui_locales": {ui}}.Encode()}}.Encode()
+		}
+		req := func(signedIn bool, target, accept string) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, e.srv.URL+target, nil)
+			if accept != "" {
+				r.Header.Set("Accept-Language", accept)
+			}
+			if signedIn {
+				for _, c := range b.client.Jar.Cookies(base) {
+					r.AddCookie(c)
+				}
+			}
+			return r
+		}
+		setLocale := func(v string) {
+			must(t, e.store.PutProfileValues(t.Context(), u.ID, map[string]string{"locale": v}, e.clock.Now()))
+		}
+		cases := []struct {
+			name     string
+			locale   string // "" leaves the field empty
+			signedIn bool
+			target   string
+			accept   string
+			want     templates.Lang
+		}{
+			{"user locale beats ui_locales and the browser", "ru-RU", true, "/oauth2/auth?ui_locales=en", "en", templates.Russian},
+			{"user locale English beats a Russian ui_locales", "en-GB", true, authorize("ru"), "ru", templates.English},
+			{"unknown user locale passes to ui_locales", "de-CH", true, authorize("ru"), "en", templates.Russian},
+			{"no user locale: ui_locales on the endpoint", "", true, "/oauth2/auth?ui_locales=fr+ru", "en", templates.Russian},
+			{"signed out: ui_locales through return_to", "ru", false, authorize("ru"), "en-US", templates.Russian},
+			{"signed out: the user's field does not count", "ru", false, "/login", "en-US,en", templates.English},
+			{"ui_locales the catalog lacks passes to the browser", "", false, authorize("ja"), "ru,en;q=0.5", templates.Russian},
+			{"browser", "", false, "/", "de, ru;q=0.8", templates.Russian},
+			{"default", "", false, "/", "", templates.English},
+			{"default for unknown languages", "", false, "/", "zh, ja;q=0.9", templates.English},
+		}
+		for _, c := range cases {
+			setLocale(c.locale)
+			if got := e.h.Language(req(c.signedIn, c.target, c.accept)); got != c.want {
+				t.Errorf("%s: %q, want %q", c.name, got, c.want)
+			}
+		}
+
+		// The middleware carries the choice to the handler; FormLanguage keeps a posted
+		// return_to's ui_locales, unless the user's field decided.
+		var got []templates.Lang
+		h := e.h.WithLanguage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				if err := r.ParseForm(); err != nil {
+					t.Fatal(err)
+				}
+				r = FormLanguage(r)
+			}
+			got = append(got, templates.LangFrom(r.Context()))
+			w.Write([]byte(templates.Tr(r.Context(), "login.submit")))
+		}))
+		form := url.Values{"return_to": {"/oauth2/auth?ui_locales=ru"}}.Encode()
+		post := func(signedIn bool) *http.Request {
+			r := req(signedIn, "/login", "en")
+			r.Method = http.MethodPost
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Body = io.NopCloser(strings.NewReader(form))
+			return r
+		}
+		setLocale("")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req(false, "/", "ru"))
+		if rec.Body.String() != "Войти" {
+			t.Errorf("handler text %q", rec.Body.String())
+		}
+		h.ServeHTTP(httptest.NewRecorder(), post(false))
+		setLocale("en")
+		h.ServeHTTP(httptest.NewRecorder(), post(true))
+		want := []templates.Lang{templates.Russian, templates.Russian, templates.English}
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Errorf("middleware languages %q, want %q", got, want)
+		}
+	})
+}
+
+// TestProfilePageRussian renders /profile for a user whose locale is Russian.
+func TestProfilePageRussian(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		b, u := e.signUp("ru@example.com", "Алекс Тимофеева", "192.0.2.41")
+		must(t, e.store.PutProfileValues(t.Context(), u.ID, map[string]string{"locale": "ru", "gender": "female"}, e.clock.Now()))
+		// The test server mounts the routes without cmd's middleware; wrap them here.
+		srv := httptest.NewServer(e.h.WithLanguage(e.srv.Config.Handler))
+		t.Cleanup(srv.Close)
+		b.e = &env{t: t, h: e.h, store: e.store, clock: e.clock, srv: srv}
+		res := b.get("/profile")
+		if res.Status != http.StatusOK {
+			t.Fatalf("GET /profile: %d", res.Status)
+		}
+		mustContain(t, res, `<html lang="ru">`, "Основная информация", "Дополнительная информация", "Только вы",
+			"По запросу", "Женский", "Алекс", "1 активный сеанс", "Журнал событий")
+		if strings.Contains(res.Body, "Main Information") {
+			t.Error("English block title on the Russian page")
+		}
+		if got := res.Header.Get("Content-Language"); got != "ru" {
+			t.Errorf("Content-Language %q", got)
+		}
+	})
+}

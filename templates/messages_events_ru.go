@@ -1,0 +1,72 @@
+package templates
+
+// eventsMessagesRU translates eventsMessages (messages_events.go).
+var eventsMessagesRU = map[string]string{
+	// the Event Log tab (events.html)
+	"events.title":                 "Журнал событий",
+	"events.heading":               "Журнал событий",
+	"events.intro":                 "Где и с каких устройств вы входили в Facet или в приложения и что менялось в вашей учётной записи. Если какое-то событие вам незнакомо, смените пароль.",
+	"events.filter.label":          "Фильтр событий",
+	"events.filter.category":       "Событие",
+	"events.filter.all_categories": "Все события",
+	"events.filter.app":            "Приложение",
+	"events.filter.all_apps":       "Все приложения",
+	"events.filter.submit":         "Показать",
+	"events.filter.clear":          "Показать все события",
+	"events.table.caption":         "События вашей учётной записи, сначала новые. Время: %s.",
+	"events.col.header":            "Событие",
+	"events.col.time":              "Дата и время",
+	"events.col.app":               "Приложение",
+	"events.col.device":            "Устройство",
+	"events.col.location":          "Местоположение (IP-адрес)",
+	"events.app.none":              "Facet",
+	"events.unknown":               "Неизвестно",
+	"events.empty":                 "Событий пока нет.",
+	"events.empty_filtered":        "Нет событий, подходящих под фильтр.",
+	"events.pages":                 "Другие события",
+	"events.newest":                "Новые события",
+	"events.older":                 "Более старые события",
+	"events.retention_note":        "События хранятся ограниченное время, затем удаляются.",
+
+	// event headers, one per category (profile/events.go)
+	"events.category.login":            "Вход",
+	"events.category.login_failed":     "Неудачная попытка входа",
+	"events.category.logout":           "Выход",
+	"events.category.registration":     "Учётная запись создана",
+	"events.category.profile_updated":  "Профиль изменён",
+	"events.category.photo_changed":    "Фото изменено",
+	"events.category.photo_deleted":    "Фото удалено",
+	"events.category.email_changed":    "Адрес электронной почты изменён",
+	"events.category.email_deleted":    "Адрес электронной почты удалён",
+	"events.category.phone_changed":    "Номер телефона изменён",
+	"events.category.phone_deleted":    "Номер телефона удалён",
+	"events.category.password_changed": "Пароль изменён",
+	"events.category.privacy_changed":  "Настройки приватности изменены",
+
+	// device types (from the User-Agent)
+	"events.device.desktop": "Компьютер",
+	"events.device.mobile":  "Телефон",
+	"events.device.tablet":  "Планшет",
+	"events.device.tv":      "Телевизор",
+	"events.device.bot":     "Автоматический клиент",
+	"events.device.cli":     "Командная строка",
+	"events.device.unknown": "Неизвестное устройство",
+
+	// detail labels (an event's details map)
+	"events.detail.method": "Способ",
+	"events.detail.fields": "Изменённые поля",
+	"events.detail.scopes": "Разрешения",
+	"events.detail.count":  "Количество",
+
+	// one event (event.html)
+	"event.title":    "Событие",
+	"event.back":     "Вернуться к журналу событий",
+	"event.header":   "Событие",
+	"event.time":     "Дата и время",
+	"event.app":      "Приложение",
+	"event.user":     "Пользователь",
+	"event.device":   "Устройство",
+	"event.browser":  "Браузер",
+	"event.os":       "Операционная система",
+	"event.location": "Местоположение (IP-адрес)",
+}
