@@ -425,10 +425,8 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 				}
 			}
 		}
-	case "gender":
-		if v.Value != "" {
-			v.Value = a.Lang.T("field.gender." + v.Value)
-		}
+	default:
+		v.Value = formatValue(a.Lang, key, v.Value)
 	}
 	return v
 }

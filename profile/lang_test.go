@@ -105,7 +105,7 @@ func TestLanguageOrder(t *testing.T) {
 func TestProfilePageRussian(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b, u := e.signUp("ru@example.com", "Алекс Тимофеева", "192.0.2.41")
-		must(t, e.store.PutProfileValues(t.Context(), u.ID, map[string]string{"locale": "ru", "gender": "female"}, e.clock.Now()))
+		must(t, e.store.PutProfileValues(t.Context(), u.ID, map[string]string{"locale": "ru", "gender": "female", "birthdate": "1990-12-10", "phone_number": "+442079460958"}, e.clock.Now()))
 		// The test server mounts the routes without cmd's middleware; wrap them here.
 		srv := httptest.NewServer(e.h.WithLanguage(e.srv.Config.Handler))
 		t.Cleanup(srv.Close)
@@ -115,8 +115,10 @@ func TestProfilePageRussian(t *testing.T) {
 			t.Fatalf("GET /profile: %d", res.Status)
 		}
 		mustContain(t, res, `<html lang="ru">`, "Основная информация", "Дополнительная информация", "Только вы",
-			"По запросу", "Женский", "Алекс", "1 активный сеанс", "Журнал событий")
-		if strings.Contains(res.Body, "Main Information") {
+			"По запросу", "Женский", "Алекс", "1 активный сеанс", "Журнал событий",
+			// a date in words, the number grouped, the language by name
+			"10 декабря 1990 г.", "&#43;44 20 7946 0958", "русский")
+		if strings.Contains(res.Body, "Main Information") || strings.Contains(res.Body, "1990-12-10") {
 			t.Error("English block title on the Russian page")
 		}
 		if got := res.Header.Get("Content-Language"); got != "ru" {

@@ -163,7 +163,7 @@ func (l Lang) translate(key string, args ...any) (string, error) {
 	if len(args) == 0 {
 		return s, nil
 	}
-	return fmt.Sprintf(s, args...), nil
+	return l.sprintf(s, args...), nil
 }
 
 // lookup finds key in l's catalog, then in English's.

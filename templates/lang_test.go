@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/feature/plural"
 )
@@ -261,5 +262,33 @@ func TestRussianPage(t *testing.T) {
 	}
 	if body := rec.Body.String(); !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "Log in to Facet") {
 		t.Errorf("default page is not English:\n%s", body)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	birth := time.Date(1990, time.December, 10, 0, 0, 0, 0, time.UTC)
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, time.May, 3, 21, 4, 5, 0, time.UTC).In(moscow)
+	for _, c := range []struct{ got, want string }{
+		{English.Date(birth), "10 December 1990"},
+		{Russian.Date(birth), "10 декабря 1990 г."},
+		{Russian.Date(time.Date(2001, time.May, 1, 0, 0, 0, 0, time.UTC)), "1 мая 2001 г."},
+		{English.DateTime(at), "4 May 2026, 00:04:05 MSK"},
+		{Russian.DateTime(at), "4 мая 2026 г., 00:04:05 MSK"},
+		{English.Number(1234567), "1,234,567"},
+		{Russian.Number(1234567), "1\u00a0234\u00a0567"},
+		{Russian.N("account.sessions", 1234), "1\u00a0234 активных сеанса"},
+		{English.T("contacts.photo.dimensions", 16, 4000), "The image is too large. Use at most 16 megapixels (4000×4000 pixels, say) and at most 4,000 pixels on a side."},
+		{English.LanguageName("de-CH"), "Swiss High German (Schweizer Hochdeutsch)"},
+		{Russian.LanguageName("de"), "немецкий (Deutsch)"},
+		{Russian.LanguageName("ru"), "русский"},
+		{Russian.LanguageName("not a tag"), "not a tag"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
 	}
 }

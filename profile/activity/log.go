@@ -331,15 +331,12 @@ func zoneOf(values map[string]string) *time.Location {
 	return time.UTC
 }
 
-// eventTimeLayout shows a date and time with the zone's abbreviation or offset.
-const eventTimeLayout = "2 Jan 2006, 15:04:05 MST"
-
-// newEventRow shows e in l, its time in loc.
+// newEventRow shows e in l, its time in loc with the zone's abbreviation or offset.
 func newEventRow(l templates.Lang, e storage.Event, loc *time.Location) eventRow {
 	row := eventRow{
 		URL:      "/profile/events/" + url.PathEscape(e.ID),
 		Header:   categoryLabel(l, e.Category),
-		Time:     e.At.In(loc).Format(eventTimeLayout),
+		Time:     l.DateTime(e.At.In(loc)),
 		DateTime: e.At.Format(time.RFC3339),
 		ClientID: e.ClientID,
 		Device:   deviceLabel(l, e.Device),

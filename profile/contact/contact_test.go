@@ -537,7 +537,8 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if res.Status != http.StatusSeeOther {
 			t.Fatalf("start: %d\n%s", res.Status, res.Body)
 		}
-		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;12015550123", `action="/profile/phone/verify"`)
+		// Numbers are shown in the international format.
+		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;1 201-555-0123", `action="/profile/phone/verify"`)
 		code := e.gw.code("+12015550123")
 		v, err := e.Store.GetVerification(t.Context(), u.ID, storage.ContactPhone)
 		if err != nil || !v.ExpiresAt.Equal(e.Clock.Now().Add(5*time.Minute)) || v.Channel != "sms" {
@@ -550,6 +551,7 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if val, privacy := e.field(u.ID, "phone_number"); val != "+12015550123" || privacy != "public" {
 			t.Fatalf("phone field %q %q (privacy must be kept)", val, privacy)
 		}
+		wantStatus(t, "current", b.get("/profile/phone"), 200, "<strong>&#43;1 201-555-0123</strong>")
 		if e.gw.bad != 0 {
 			t.Errorf("%d deliveries with bad signatures", e.gw.bad)
 		}
