@@ -27,6 +27,7 @@ type inputView struct {
 	MaxLen       int
 	Min, Max     string
 	Options      []optionView
+	Groups       []optionGroup // <optgroup>s after Options
 	Parts        []inputView
 	Hint         string
 	Error        string
@@ -72,8 +73,6 @@ var addressAutocomplete = map[string]string{
 // hints are shown under inputs whose format is not obvious.
 var hints = map[string]string{
 	"preferred_username": "field.hint.preferred_username",
-	"locale":             "field.hint.locale",
-	"zoneinfo":           "field.hint.zoneinfo",
 	"website":            "field.hint.website",
 }
 
@@ -101,6 +100,17 @@ func (h *Handler) inputFor(l templates.Lang, f consent.Field, value string, part
 	}
 	if msg := errs[f.Key]; msg != "" {
 		in.Error = l.T(msg)
+	}
+	// Language and time zone are pickers; the server still checks the value as a BCP 47
+	// tag or an IANA zone (consent.Catalog), whatever a client sends.
+	switch f.Key {
+	case "locale":
+		in.Input, in.Options = "select", languageOptions(l, value)
+		return in
+	case "zoneinfo":
+		in.Input = "select"
+		in.Options, in.Groups = zoneOptions(l, value)
+		return in
 	}
 	switch f.Input {
 	case "date":

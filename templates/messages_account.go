@@ -120,9 +120,19 @@ var accountMessages = map[string]string{
 
 	// field catalog: hints
 	"field.hint.preferred_username": "3 to 32 characters: lower-case letters, digits, dots, dashes and underscores, starting with a letter.",
-	"field.hint.locale":             "A language tag such as en, en-GB or de-CH.",
-	"field.hint.zoneinfo":           "A time zone name such as Europe/Paris or America/New_York.",
 	"field.hint.website":            "A full address starting with https://",
+
+	// time zone picker: the regions of the IANA names
+	"zone.region.africa":     "Africa",
+	"zone.region.america":    "America",
+	"zone.region.antarctica": "Antarctica",
+	"zone.region.arctic":     "Arctic",
+	"zone.region.asia":       "Asia",
+	"zone.region.atlantic":   "Atlantic Ocean",
+	"zone.region.australia":  "Australia",
+	"zone.region.europe":     "Europe",
+	"zone.region.indian":     "Indian Ocean",
+	"zone.region.pacific":    "Pacific Ocean",
 
 	// field catalog: validation messages
 	"field.err.unknown":         "This is not a field of your profile.",

@@ -120,9 +120,19 @@ var accountMessagesRU = map[string]string{
 
 	// field catalog: hints
 	"field.hint.preferred_username": "От 3 до 32 символов: строчные латинские буквы, цифры, точки, дефисы и подчёркивания; первой должна быть буква.",
-	"field.hint.locale":             "Языковой тег, например ru, en-GB или de-CH.",
-	"field.hint.zoneinfo":           "Название часового пояса, например Europe/Moscow или America/New_York.",
 	"field.hint.website":            "Полный адрес, начинающийся с https://",
+
+	// time zone picker: the regions of the IANA names
+	"zone.region.africa":     "Африка",
+	"zone.region.america":    "Америка",
+	"zone.region.antarctica": "Антарктида",
+	"zone.region.arctic":     "Арктика",
+	"zone.region.asia":       "Азия",
+	"zone.region.atlantic":   "Атлантический океан",
+	"zone.region.australia":  "Австралия",
+	"zone.region.europe":     "Европа",
+	"zone.region.indian":     "Индийский океан",
+	"zone.region.pacific":    "Тихий океан",
 
 	// field catalog: validation messages
 	"field.err.unknown":         "Такого поля в вашем профиле нет.",
