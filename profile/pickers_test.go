@@ -55,7 +55,7 @@ func TestProfileEditPickers(t *testing.T) {
 		b, u := e.signUp("pick@example.com", "Pat Picker", "192.0.2.42")
 		form := b.get("/profile/edit?block=additional")
 		mustContain(t, form, `<select id="f-locale" name="locale" autocomplete="language">`, `<option value="" selected>—</option>`,
-			`<option value="ru">Russian (русский)</option>`, `<option value="de-CH">Swiss High German (Schweizer Hochdeutsch)</option>`,
+			`<option value="ru">Russian — русский</option>`, `<option value="de-CH">Swiss High German — Schweizer Hochdeutsch</option>`,
 			`<select id="f-zoneinfo" name="zoneinfo"`, `<option value="UTC">UTC</option>`, `<optgroup label="Europe">`,
 			`<option value="Europe/Paris">Paris</option>`, `<option value="America/Argentina/Buenos_Aires">Argentina/Buenos Aires</option>`)
 		if strings.Contains(form.Body, `id="f-locale" name="locale" type="text"`) {
@@ -76,7 +76,7 @@ func TestProfileEditPickers(t *testing.T) {
 		// Values valid but outside the lists (stored through the API, say) stay selected.
 		must(t, e.store.PutProfileValues(t.Context(), u.ID, map[string]string{"locale": "gsw", "zoneinfo": "US/Eastern"}, e.clock.Now()))
 		form = b.get("/profile/edit?block=additional")
-		mustContain(t, form, `<option value="gsw" selected>Swiss German (Schwiizertüütsch)</option>`, `<option value="US/Eastern" selected>US/Eastern</option>`)
+		mustContain(t, form, `<option value="gsw" selected>Swiss German — Schwiizertüütsch</option>`, `<option value="US/Eastern" selected>US/Eastern</option>`)
 
 		for _, c := range []struct{ field, value, msg string }{
 			{"locale", "no such locale", "Enter a language tag"},

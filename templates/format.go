@@ -2,6 +2,7 @@ package templates
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/text/language"
@@ -41,8 +42,8 @@ func (l Lang) DateTime(t time.Time) string {
 }
 
 // LanguageName names the language of a BCP 47 tag in l, followed by its own name when that
-// differs ("German (Deutsch)", "немецкий (Deutsch)"); a tag that does not parse is returned
-// as it is.
+// says something more ("German — Deutsch", "немецкий — Deutsch", "русский (Россия)"); a
+// tag that does not parse is returned as it is.
 func (l Lang) LanguageName(tag string) string {
 	t, err := language.Parse(tag)
 	if err != nil {
@@ -53,9 +54,9 @@ func (l Lang) LanguageName(tag string) string {
 	switch {
 	case name == "":
 		return tag
-	case self == "" || self == name:
+	case self == "" || strings.Contains(strings.ToLower(name), strings.ToLower(self)):
 		return name
 	default:
-		return name + " (" + self + ")"
+		return name + " — " + self
 	}
 }

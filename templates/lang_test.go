@@ -282,9 +282,11 @@ func TestFormat(t *testing.T) {
 		{Russian.Number(1234567), "1\u00a0234\u00a0567"},
 		{Russian.N("account.sessions", 1234), "1\u00a0234 активных сеанса"},
 		{English.T("contacts.photo.dimensions", 16, 4000), "The image is too large. Use at most 16 megapixels (4000×4000 pixels, say) and at most 4,000 pixels on a side."},
-		{English.LanguageName("de-CH"), "Swiss High German (Schweizer Hochdeutsch)"},
-		{Russian.LanguageName("de"), "немецкий (Deutsch)"},
+		{English.LanguageName("de-CH"), "Swiss High German — Schweizer Hochdeutsch"},
+		{Russian.LanguageName("de"), "немецкий — Deutsch"},
 		{Russian.LanguageName("ru"), "русский"},
+		{Russian.LanguageName("ru-RU"), "русский (Россия)"},
+		{English.LanguageName("ru-RU"), "Russian (Russia) — русский"},
 		{Russian.LanguageName("not a tag"), "not a tag"},
 	} {
 		if c.got != c.want {

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/facetid/facet/storage/sqltest"
+)
+
+// chromiumPath is where Debian's chromium package installs the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// shotsEnv names a directory the Russian profile page's screenshots are also written to,
+// for a person who wants to look at them.
+const shotsEnv = "FACET_SCREENSHOT_DIR"
+
+// overflowJS lists the elements reaching past the right edge of the viewport, and the page
+// itself when it scrolls sideways: a long word that does not wrap shows up here.
+const overflowJS = `(() => {
+	const w = document.documentElement.clientWidth, out = [];
+	if (document.documentElement.scrollWidth > w) out.push("page scrollWidth " + document.documentElement.scrollWidth + " > " + w);
+	for (const el of document.querySelectorAll("body *")) {
+		const r = el.getBoundingClientRect();
+		if (r.width > 0 && r.right > w + 1) out.push(el.tagName.toLowerCase() + (el.className ? "." + el.className : "") + " ends at " + Math.round(r.right) + ": " + (el.textContent || "").trim().slice(0, 60));
+	}
+	return out;
+})()`
+
+// TestBrowserProfileRussian registers in Chromium, sets the account's locale to Russian and
+// looks at /profile at 1280 and 390 px: the page is in Russian (lang="ru", the texts, the
+// birth date in words, the phone number grouped) and nothing reaches past the viewport.
+func TestBrowserProfileRussian(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but Chromium is not installed at %s (%v)", chromiumPath, err)
+		}
+		t.Skipf("Chromium is not installed at %s", chromiumPath)
+	}
+	f := startFacet(t, sqltest.Backend{Name: "sqlite"}.NewURL(t), nil)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate"),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// The first action on bctx starts the browser, which lives as long as bctx.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	// step runs a that starts a navigation and waits for the page.
+	step := func(what string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+		defer cancel()
+		if _, err := chromedp.RunResponse(sctx, a); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	fill := func(sel, v string) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+		defer cancel()
+		err := chromedp.Do(sctx, chromedp.Focus(chromedp.CSS(sel), chromedp.NodeVisible),
+			func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+				_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: v})
+				return chromedp.Void{}, err
+			})
+		if err != nil {
+			t.Fatalf("fill %s: %v", sel, err)
+		}
+	}
+
+	step("open /register", chromedp.Navigate(f.issuer+"/register"))
+	fill("#name", "Александра Константинопольская")
+	fill("#email", "alexandra@example.com")
+	fill("#password", "lantern-orbit-47")
+	fill("#confirm", "lantern-orbit-47")
+	step("register", chromedp.Click(chromedp.CSS(`form[action="/register"] button[type=submit]`), chromedp.NodeVisible))
+
+	u, err := f.app.store.GetUserByEmail(t.Context(), "alexandra@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.app.store.PutProfileValues(t.Context(), u.ID, map[string]string{
+		"locale": "ru-RU", "zoneinfo": "Europe/Moscow", "birthdate": "1990-12-10", "gender": "female",
+		"phone_number": "+442079460958", "nickname": "Саша", "website": "https://example.com/очень-длинный-адрес-страницы",
+	}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := os.Getenv(shotsEnv)
+	for _, width := range []int64{1280, 390} {
+		if err := chromedp.Do(bctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatalf("viewport %d: %v", width, err)
+		}
+		step("open /profile", chromedp.Navigate(f.issuer+"/profile"))
+		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+		lang, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		over, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](overflowJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if lang != "ru" {
+			t.Errorf("%d px: <html lang=%q>", width, lang)
+		}
+		for _, want := range []string{"Основная информация", "Дополнительная информация", "10 декабря 1990 г.", "+44 20 7946 0958", "русский", "Europe/Moscow", "Журнал событий"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%d px: the page lacks %q:\n%s", width, want, text)
+			}
+		}
+		for _, o := range over {
+			t.Errorf("%d px: %s", width, o)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatalf("decode the screenshot: %v", err)
+		}
+		if got := img.Bounds().Dx(); got != int(width) {
+			t.Errorf("screenshot is %d px wide, want %d", got, width)
+		}
+		if dir != "" {
+			name := filepath.Join(dir, fmt.Sprintf("profile-ru-%d.png", width))
+			if err := os.WriteFile(name, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s (%v)", name, img.Bounds().Size())
+		}
+	}
+}
