@@ -294,3 +294,46 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMatchAcceptLanguage(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if l, _ := MatchAcceptLanguage("de-DE,de;q=0.9,ru;q=0.8,en;q=0.7"); l != Russian {
+			b.Fatal(l)
+		}
+	}
+}
+
+func BenchmarkT(b *testing.B) {
+	for _, l := range Languages() {
+		b.Run(string(l), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = l.T("contacts.code.wrong", 3)
+			}
+		})
+	}
+}
+
+func BenchmarkRenderLogin(b *testing.B) {
+	tpl := mustNew(b)
+	for _, l := range Languages() {
+		b.Run(string(l), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tpl.RenderLang(httptest.NewRecorder(), l, 200, "login", pageData{AppName: "Demo"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
