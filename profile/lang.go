@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
@@ -70,6 +71,12 @@ func (h *Handler) userLanguage(r *http.Request) (templates.Lang, bool) {
 		h.Logger.WarnContext(r.Context(), "read locale for the page language", "err", err)
 		return "", false
 	}
+	return localeOf(fields)
+}
+
+// localeOf is the catalog language of the locale field among a user's fields, and false
+// when there is none or the catalog does not speak it.
+func localeOf(fields []storage.ProfileField) (templates.Lang, bool) {
 	for _, f := range fields {
 		if f.Field == "locale" {
 			return templates.MatchLocale(f.Value)

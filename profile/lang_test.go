@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/templates"
 )
 
@@ -123,6 +125,38 @@ func TestProfilePageRussian(t *testing.T) {
 		}
 		if got := res.Header.Get("Content-Language"); got != "ru" {
 			t.Errorf("Content-Language %q", got)
+		}
+	})
+}
+
+// mailFunc is a MailSender calling its function.
+type mailFunc func(m notify.Message) error
+
+func (f mailFunc) Send(_ context.Context, m notify.Message) error { return f(m) }
+
+// TestNoticeInRecipientLanguage: a notice to an account is in its owner's language, not in
+// that of the request that caused it.
+func TestNoticeInRecipientLanguage(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		var got []notify.Message
+		e.h.Mail = mailFunc(func(m notify.Message) error { got = append(got, m); return nil })
+		ru := e.createUser("owner@example.com", goodPassword, "Ольга")
+		en := e.createUser("other@example.com", goodPassword, "Olga")
+		must(t, e.store.PutProfileValues(t.Context(), ru.ID, map[string]string{"locale": "ru"}, e.clock.Now()))
+		ctx := templates.WithLang(t.Context(), templates.English)
+		e.h.Notice(ctx, ru.ID, ru.Email, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+		must(t, e.h.OwnerNotice(ctx, ru.ID, ru.Email, "contacts.mail.registered.subject", "contacts.mail.registered.text"))
+		e.h.Notice(templates.WithLang(t.Context(), templates.Russian), en.ID, en.Email, "contacts.mail.deleted.subject", "contacts.mail.deleted.text")
+		want := []string{"Адрес электронной почты в Facet удалён", "Кто-то пытался зарегистрироваться с вашим адресом",
+			// no locale field: the request's language
+			"Адрес электронной почты в Facet удалён"}
+		if len(got) != len(want) {
+			t.Fatalf("%d mails", len(got))
+		}
+		for i, m := range got {
+			if m.Subject != want[i] {
+				t.Errorf("mail %d: subject %q, want %q", i, m.Subject, want[i])
+			}
 		}
 	})
 }

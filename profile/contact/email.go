@@ -178,7 +178,7 @@ func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 		if phone == "" || !sender.Supports(notify.SMS) {
 			continue
 		}
-		if err := sender.Send(context.WithoutCancel(ctx), phone, templates.Tr(ctx, "contacts.sms.lost", addr), notify.SMS); err != nil {
+		if err := sender.Send(context.WithoutCancel(ctx), phone, h.kit.RecipientLang(ctx, id).T("contacts.sms.lost", addr), notify.SMS); err != nil {
 			h.logger.ErrorContext(ctx, "send notice", "user_id", id, "notice", "contacts.sms.lost", "err", err)
 		}
 	}
