@@ -3,13 +3,17 @@ package profile
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facetid/facet/profile/notify"
+	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -159,4 +163,46 @@ func TestNoticeInRecipientLanguage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkLanguage is the language middleware's cost per request: a signed-out request
+// (Accept-Language only) and a signed-in one (its session and profile read, on SQLite).
+func BenchmarkLanguage(b *testing.B) {
+	store := sqltest.Backend{Name: sqlstore.DialectSQLite}.Open(b)
+	tpl, err := templates.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	h, err := newHandler(Config{Issuer: "http://facet.test", Secret: secret}, store, tpl, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := createUser(b, store, time.Now(), "bench@example.com", goodPassword, "Ben Bench")
+	must(b, store.PutProfileValues(b.Context(), u.ID, map[string]string{"locale": "ru"}, time.Now()))
+	rec := httptest.NewRecorder()
+	if _, err := h.StartSession(rec, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, []string{"pwd"}); err != nil {
+		b.Fatal(err)
+	}
+	for _, signedIn := range []bool{false, true} {
+		name := "signed_out"
+		if signedIn {
+			name = "signed_in"
+		}
+		b.Run(name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/profile", nil)
+			r.Header.Set("Accept-Language", "ru,en;q=0.8")
+			if signedIn {
+				for _, c := range rec.Result().Cookies() {
+					r.AddCookie(c)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := h.Language(r); got != templates.Russian {
+					b.Fatal(got)
+				}
+			}
+		})
+	}
 }
