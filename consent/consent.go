@@ -65,6 +65,11 @@ func NewService(store Store, cat *Catalog, logger *slog.Logger, now func() time.
 // requested fields are public, on request or private for this user now, and what the
 // existing grant does not cover yet.
 func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string, req Request) (Prompt, error) {
+	return s.prompt(ctx, user, clientID, req, true)
+}
+
+// prompt is Prompt; without page, Released is left out (the caller shows no page).
+func (s *Service) prompt(ctx context.Context, user storage.User, clientID string, req Request, page bool) (Prompt, error) {
 	fields, private, err := s.profile(ctx, user.ID)
 	if err != nil {
 		return Prompt{}, err
@@ -73,21 +78,103 @@ func (s *Service) Prompt(ctx context.Context, user storage.User, clientID string
 	if err != nil {
 		return Prompt{}, err
 	}
-	return Decide(PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}), nil
+	in := PromptInput{User: user, Fields: fields, Catalog: s.cat, PrivateProfile: private, Grant: g, Request: req}
+	p := decide(in, page)
+	if len(p.Pending) == 0 {
+		// Every on-request field is in the grant, so none can be declined: no read needed.
+		return p, nil
+	}
+	ds, err := s.store.GetClaimDeclines(ctx, user.ID, clientID)
+	if err != nil {
+		return Prompt{}, fmt.Errorf("declined claims of %q for %q: %w", user.ID, clientID, err)
+	}
+	if len(ds) == 0 {
+		return p, nil
+	}
+	for _, d := range ds {
+		in.Declined = append(in.Declined, d.Claim)
+	}
+	return decide(in, page), nil
 }
 
-// Allow records the user's Allow on the consent page: the request's scopes and the
-// on-request claims the user left checked (only those the page offered), merged into the
-// existing grant. It returns the prompt it decided from.
+// Allow records the user's Allow on the consent page: the request's scopes, merged into the
+// existing grant, and a decision on each on-request claim the page offered — allowed when
+// left checked, declined (and withdrawn from the grant) when unticked — remembered until the
+// user decides otherwise; a claim declined again keeps the time of its first decline. Claims
+// the page did not offer keep their earlier decision. It returns the prompt it decided from
+// (without Released).
 func (s *Service) Allow(ctx context.Context, user storage.User, clientID string, req Request, checked []string) (Prompt, error) {
-	p, err := s.Prompt(ctx, user, clientID, req)
+	p, err := s.prompt(ctx, user, clientID, req, false)
 	if err != nil {
 		return Prompt{}, err
 	}
-	if err := s.Grant(ctx, user.ID, clientID, req.Scopes, p.Allowed(checked)); err != nil {
+	d := p.Answer(checked)
+	// Only what changes is written: allowed claims that were declined, and new declines.
+	forget := slices.DeleteFunc(slices.Clone(d.Allowed), func(c string) bool { return !slices.Contains(p.Declined, c) })
+	decline := slices.DeleteFunc(slices.Clone(d.Declined), func(c string) bool { return slices.Contains(p.Declined, c) })
+	now := s.now()
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		g, err := s.store.GetGrant(ctx, user.ID, clientID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			g = storage.Grant{UserID: user.ID, ClientID: clientID, CreatedAt: now}
+		case err != nil:
+			return fmt.Errorf("get grant of %q for %q: %w", user.ID, clientID, err)
+		}
+		g.Scopes = union(g.Scopes, req.Scopes)
+		g.Claims = union(slices.DeleteFunc(slices.Clone(g.Claims), func(c string) bool { return slices.Contains(d.Declined, c) }), d.Allowed)
+		g.UpdatedAt = now
+		if err := s.store.PutGrant(ctx, g); err != nil {
+			return fmt.Errorf("put grant of %q for %q: %w", user.ID, clientID, err)
+		}
+		if len(forget) > 0 {
+			if err := s.store.DeleteClaimDeclines(ctx, user.ID, clientID, forget); err != nil {
+				return err
+			}
+		}
+		if len(decline) > 0 {
+			return s.store.PutClaimDeclines(ctx, user.ID, clientID, decline, now)
+		}
+		return nil
+	})
+	if err != nil {
 		return Prompt{}, err
 	}
 	return p, nil
+}
+
+// AppDecisions are a user's consent decisions for one app: the scopes granted, the
+// on-request claims allowed (the grant) and those declined, with when each was declined.
+type AppDecisions struct {
+	ClientID  string
+	Scopes    []string
+	Allowed   []string
+	Declined  []storage.ClaimDecline
+	UpdatedAt time.Time
+}
+
+// Decisions lists userID's consent decisions per app, ordered by client id: what the Scopes
+// tab shows and lets the user change.
+func (s *Service) Decisions(ctx context.Context, userID string) ([]AppDecisions, error) {
+	grants, err := s.store.ListGrants(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %q: %w", userID, err)
+	}
+	declines, err := s.store.ListClaimDeclines(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("declined claims of %q: %w", userID, err)
+	}
+	out := make([]AppDecisions, 0, len(grants))
+	for _, g := range grants {
+		a := AppDecisions{ClientID: g.ClientID, Scopes: g.Scopes, Allowed: g.Claims, UpdatedAt: g.UpdatedAt}
+		for _, d := range declines {
+			if d.ClientID == g.ClientID {
+				a.Declined = append(a.Declined, d)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Grant merges scopes and claims into the user's grant for clientID (creating it).

@@ -24,36 +24,51 @@ func TestDecide(t *testing.T) {
 		{Field: "middle_name", Privacy: "on_request"}, // no value: not listed
 	}
 	req := Request{Scopes: []string{"openid", "profile", "email"}}
+	// What the app gets once every offered field is allowed: the fields, the name made of
+	// its parts, the email's verified flag, and sub.
+	all := []string{"sub", "name", "family_name", "given_name", "nickname", "email", "email_verified"}
 	cases := []struct {
-		name    string
-		pp      bool
-		grant   storage.Grant
-		req     Request
-		want    Prompt
-		covered bool
+		name     string
+		pp       bool
+		grant    storage.Grant
+		declined []string
+		req      Request
+		want     Prompt
+		covered  bool
 	}{
-		{"first time", false, storage.Grant{}, req, Prompt{
+		{"first time", false, storage.Grant{}, nil, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}, Pending: []string{"family_name", "nickname", "email"},
-			NewScopes: []string{"openid", "profile", "email"}}, false},
-		{"covered", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, req, Prompt{
+			NewScopes: []string{"openid", "profile", "email"}, Released: all}, false},
+		{"covered", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
 			Private: []string{"birthdate"}}, true},
-		{"one claim unticked before asks again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, req, Prompt{
+		{"covered, the app asks for the page", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil,
+			Request{Scopes: req.Scopes, Ask: true}, Prompt{
+				Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+				Private: []string{"birthdate"}, Released: all}, true},
+		{"a claim never decided is asked", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, nil, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
-			Private: []string{"birthdate"}, Pending: []string{"nickname"}}, false},
-		{"private profile turns public into on request", true, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, req, Prompt{
+			Private: []string{"birthdate"}, Pending: []string{"nickname"}, Released: all}, false},
+		{"a claim declined before is not asked again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, []string{"nickname"}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Declined: []string{"nickname"}}, true},
+		{"a new scope shows the page, the decline stays", false, storage.Grant{Scopes: []string{"openid", "profile"}, Claims: []string{"family_name"}}, []string{"nickname", "email"}, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Declined: []string{"nickname", "email"}, NewScopes: []string{"email"}, Released: all}, false},
+		{"private profile turns public into on request", true, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil, req, Prompt{
 			OnRequest: []string{"given_name", "family_name", "nickname", "email"},
-			Private:   []string{"birthdate"}, Pending: []string{"given_name"}}, false},
-		{"claims parameter only", false, storage.Grant{Scopes: []string{"openid"}}, Request{Scopes: []string{"openid"},
+			Private:   []string{"birthdate"}, Pending: []string{"given_name"}, Released: all}, false},
+		{"claims parameter only", false, storage.Grant{Scopes: []string{"openid"}}, nil, Request{Scopes: []string{"openid"},
 			Claims: ClaimsRequest{IDToken: []string{"name"}}}, Prompt{
-			Public: []string{"given_name"}, OnRequest: []string{"family_name"}, Pending: []string{"family_name"}}, false},
-		{"new scope", false, storage.Grant{Scopes: []string{"openid"}}, Request{Scopes: []string{"openid", "offline_access"}}, Prompt{
-			NewScopes: []string{"offline_access"}}, false},
+			Public: []string{"given_name"}, OnRequest: []string{"family_name"}, Pending: []string{"family_name"},
+			Released: []string{"sub", "name"}}, false},
+		{"new scope", false, storage.Grant{Scopes: []string{"openid"}}, nil, Request{Scopes: []string{"openid", "offline_access"}}, Prompt{
+			NewScopes: []string{"offline_access"}, Released: []string{"sub"}}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Decide(PromptInput{User: user, Fields: fields, Catalog: cat, PrivateProfile: c.pp, Grant: c.grant, Request: c.req})
+			got := Decide(PromptInput{User: user, Fields: fields, Catalog: cat, PrivateProfile: c.pp, Grant: c.grant, Declined: c.declined, Request: c.req})
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("Decide (-want +got):\n%s", diff)
 			}
@@ -65,6 +80,9 @@ func TestDecide(t *testing.T) {
 	p := Prompt{OnRequest: []string{"family_name", "email"}}
 	if got := p.Allowed([]string{"email", "birthdate", "given_name"}); !cmp.Equal(got, []string{"email"}) {
 		t.Errorf("Allowed = %v, want only offered claims", got)
+	}
+	if got := p.Answer([]string{"email", "birthdate"}); !cmp.Equal(got, Decision{Allowed: []string{"email"}, Declined: []string{"family_name"}}) {
+		t.Errorf("Answer = %+v, want email allowed, family_name declined, birthdate ignored", got)
 	}
 }
 
@@ -119,8 +137,36 @@ func TestServiceFlow(t *testing.T) {
 			if err != nil || !cmp.Equal(g.Claims, []string{"email"}) {
 				t.Fatalf("grant claims = %v (%v), want exactly the allowed ones", g.Claims, err)
 			}
-			if pr, _ := s.Prompt(ctx, user, "app", req); pr.Covered() || !cmp.Equal(pr.Pending, []string{"family_name"}) {
-				t.Errorf("unticked claim: pending %v, want family_name", pr.Pending)
+			// The unticked claim is remembered as declined: the next sign-in does not ask.
+			if pr, err := s.Prompt(ctx, user, "app", req); err != nil || !pr.Covered() || !cmp.Equal(pr.Declined, []string{"family_name"}) {
+				t.Errorf("unticked claim: covered %v, declined %v (%v); want covered, family_name declined", pr.Covered(), pr.Declined, err)
+			}
+			ds, err := s.Decisions(ctx, "u1")
+			if err != nil || len(ds) != 1 || ds[0].ClientID != "app" || !cmp.Equal(ds[0].Allowed, []string{"email"}) ||
+				len(ds[0].Declined) != 1 || ds[0].Declined[0].Claim != "family_name" || !ds[0].Declined[0].DeclinedAt.Equal(now) {
+				t.Errorf("Decisions = %+v (%v), want email allowed and family_name declined for app", ds, err)
+			}
+			// Declined again an hour later (the page shown with prompt=consent): one decision,
+			// dated by its first decline.
+			now = now.Add(time.Hour)
+			if _, err := s.Allow(ctx, user, "app", Request{Scopes: req.Scopes, Ask: true}, []string{"email"}); err != nil {
+				t.Fatal(err)
+			}
+			if ds, err := db.GetClaimDeclines(ctx, "u1", "app"); err != nil || len(ds) != 1 || !ds[0].DeclinedAt.Equal(updated) {
+				t.Errorf("declines after declining again = %+v (%v), want family_name declined at %v", ds, err, updated)
+			}
+			// Unticking an allowed claim withdraws it; ticking a declined one allows it.
+			if _, err := s.Allow(ctx, user, "app", req, []string{"family_name"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := userinfo(); got["email"] != nil || got["family_name"] != "T" {
+				t.Errorf("after allowing family_name and unticking email: %v", got)
+			}
+			if pr, _ := s.Prompt(ctx, user, "app", req); !pr.Covered() || !cmp.Equal(pr.Declined, []string{"email"}) {
+				t.Errorf("after the change: covered %v, declined %v; want email declined", pr.Covered(), pr.Declined)
+			}
+			if _, err := s.Allow(ctx, user, "app", req, []string{"email"}); err != nil {
+				t.Fatal(err)
 			}
 
 			// Email made private: gone at once; made public again, back.
@@ -163,6 +209,7 @@ func TestServiceFlow(t *testing.T) {
 			if err := db.DeleteGrant(ctx, "u1", "app"); err != nil {
 				t.Fatal(err)
 			}
+			revoked := now
 			if got := userinfo(); got["family_name"] != nil || got["given_name"] != nil {
 				t.Errorf("after revocation: %v", got)
 			}
@@ -178,7 +225,7 @@ func TestServiceFlow(t *testing.T) {
 			// sub alone went out once after the revocation and again two hours later: one
 			// line, counted per hour, last seen now.
 			if len(list) == 0 || list[0].ClientID != "app" || !cmp.Equal(list[0].Claims, []string{"sub"}) ||
-				list[0].Count != 2 || !list[0].LastAt.Equal(now) || !list[0].FirstAt.Equal(updated) {
+				list[0].Count != 2 || !list[0].LastAt.Equal(now) || !list[0].FirstAt.Equal(revoked) {
 				t.Errorf("latest disclosure = %+v", list)
 			}
 		})

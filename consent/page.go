@@ -16,6 +16,10 @@ type Page struct {
 	Public []PageClaim
 	// OnRequest: "Asks for your permission" — one checkbox each, checked by default.
 	OnRequest []PageClaim
+	// Derived: "Also shared, made from the details above" — the claims Release composes from
+	// the fields listed (Full name, when the profile was last updated, whether the email
+	// address is verified), each released only with the fields it is made of.
+	Derived []PageClaim
 	// Private: "Kept private" — asked for, not released; the page links to the settings.
 	Private []PageClaim
 	// Scopes are the requested scopes that carry no profile claims (openid, offline_access,
@@ -24,16 +28,37 @@ type Page struct {
 }
 
 // PageClaim is one claim on the consent page. Claim is its name (the checkbox value), Label
-// the message key of the field's name, New whether the existing grant lacks it.
+// the message key of its name. New: the user never decided on it for this app; Checked: the
+// checkbox starts ticked (every on-request claim but those declined before).
 type PageClaim struct {
 	Claim, Label string
 	New          bool
+	Checked      bool
 }
 
 // PageScope is one scope on the consent page: Text is a message key; an app's own scope has
-// Text "consent.scope.other" and shows Name.
+// Text "consent.scope.other" and shows Name. Claims are the claims it releases on its own
+// (openid: sub).
 type PageScope struct {
 	Name, Text string
+	Claims     []string
+}
+
+// derivedLabel are the message keys naming the claims Release makes from fields rather than
+// copies from one: sub stands for the account itself.
+var derivedLabel = map[string]string{
+	"sub":                   "claim.sub",
+	"name":                  "claim.name",
+	"updated_at":            "claim.updated_at",
+	"email_verified":        "claim.email_verified",
+	"phone_number_verified": "claim.phone_number_verified",
+}
+
+// DerivedLabel returns the message key naming a claim Release derives (sub, name,
+// updated_at, email_verified, phone_number_verified), and false for any other claim.
+func DerivedLabel(claim string) (string, bool) {
+	k, ok := derivedLabel[claim]
+	return k, ok
 }
 
 // scopeText are the message keys naming each known scope that carries no profile claims.
@@ -65,7 +90,8 @@ func NewPage(client storage.Client, pr Prompt, scopes []string) Page {
 		p.AppName = client.ID
 	}
 	claim := func(key string) PageClaim {
-		return PageClaim{Claim: key, Label: "field." + key, New: slices.Contains(pr.Pending, key)}
+		return PageClaim{Claim: key, Label: "field." + key, New: slices.Contains(pr.Pending, key),
+			Checked: !slices.Contains(pr.Declined, key)}
 	}
 	for _, k := range pr.Public {
 		p.Public = append(p.Public, claim(k))
@@ -76,12 +102,44 @@ func NewPage(client storage.Client, pr Prompt, scopes []string) Page {
 	for _, k := range pr.Private {
 		p.Private = append(p.Private, claim(k))
 	}
+	openid := slices.Contains(scopes, "openid")
 	for _, s := range scopes {
 		if _, carries := scopeClaims[s]; carries {
 			continue // shown through its claims
 		}
 		text, _ := ScopeText(s)
-		p.Scopes = append(p.Scopes, PageScope{Name: s, Text: text})
+		ps := PageScope{Name: s, Text: text}
+		if s == "openid" && slices.Contains(pr.Released, "sub") {
+			ps.Claims = []string{"sub"}
+		}
+		p.Scopes = append(p.Scopes, ps)
+	}
+	// Every released claim is on the page: the fields in their groups above, the rest here.
+	listed := slices.Concat(pr.Public, pr.OnRequest)
+	for _, c := range pr.Released {
+		if slices.Contains(listed, c) || (c == "sub" && openid) {
+			continue
+		}
+		label, ok := DerivedLabel(c)
+		if !ok {
+			label = "field." + c
+		}
+		p.Derived = append(p.Derived, PageClaim{Claim: c, Label: label})
 	}
 	return p
+}
+
+// Claims names every claim the page lists as shared: the public, on-request and derived
+// claims, and those of the scopes.
+func (p Page) Claims() []string {
+	var out []string
+	for _, group := range [][]PageClaim{p.Public, p.OnRequest, p.Derived} {
+		for _, c := range group {
+			out = append(out, c.Claim)
+		}
+	}
+	for _, s := range p.Scopes {
+		out = append(out, s.Claims...)
+	}
+	return out
 }

@@ -35,7 +35,7 @@ func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, sess, ok := p.authenticate(w, r, ar)
-	if !ok {
+	if !ok || !p.completed(w, r, ar, user) {
 		return
 	}
 	p.decideConsent(w, r, ar, user, sess)
@@ -43,7 +43,8 @@ func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // authenticate answers "who is signed in, recently enough?" for an authorization request.
 // It writes the response itself (login redirect or error) and returns ok=false when the
-// request cannot go on (OIDC Core §3.1.2.1 prompt and max_age).
+// request cannot go on (OIDC Core §3.1.2.1 prompt and max_age). Whether the profile is
+// complete enough to go on is completed's question, asked after it.
 func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) (storage.User, storage.Session, bool) {
 	ctx := r.Context()
 	prompt := prompts(ar)
@@ -100,9 +101,6 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		} else {
 			p.redirectToLogin(w, r, ar, true)
 		}
-		return storage.User{}, storage.Session{}, false
-	}
-	if !p.completed(w, r, ar, user) {
 		return storage.User{}, storage.Session{}, false
 	}
 	return user, sess, true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkTokenHandler(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			db := be.Open(b)
 			p, _ := fuzzProviderOn(b, db)
-			_, secret, err := CreateClient(b.Context(), db, ClientSpec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
+			_, secret, err := registration.Create(b.Context(), db, registration.Spec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func BenchmarkIntrospectHandler(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			db := be.Open(b)
 			p, _ := fuzzProviderOn(b, db)
-			_, secret, err := CreateClient(b.Context(), db, ClientSpec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
+			_, secret, err := registration.Create(b.Context(), db, registration.Spec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -106,7 +107,7 @@ func BenchmarkIntrospectHandler(b *testing.B) {
 // form; benchRequest decodes it.
 func benchRequest(b *testing.B) (*store, *fosite.Request, []byte) {
 	db := sqltest.Backends(b)[0].Open(b)
-	if _, _, err := CreateClient(b.Context(), db, ClientSpec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
+	if _, _, err := registration.Create(b.Context(), db, registration.Spec{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
 		b.Fatal(err)
 	}
 	st := &store{db: db, clients: newClientCache(db, time.Now)}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 )
 
@@ -122,14 +123,14 @@ func TestRefreshIDTokenAfterCommit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		var offset atomic.Int64
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-		keys := &keysCut{Storage: db}
-		s := newTestServer(t, keys, func(c *Config) { c.IDTokenOnRefresh, c.Now = true, now })
+		failing := &keysCut{Storage: db}
+		s := newTestServer(t, failing, func(c *Config) { c.IDTokenOnRefresh, c.Now = true, now })
 		tok := codeTokens(t, s)
 
-		keys.cut.Store(true)
-		offset.Store(int64(keyCacheTTL + time.Second)) // the key cache reloads, and fails
+		failing.cut.Store(true)
+		offset.Store(int64(keys.CacheTTL + time.Second)) // the key cache reloads, and fails
 		rec, next := s.refresh(tok.RefreshToken)
-		keys.cut.Store(false)
+		failing.cut.Store(false)
 		if rec.Code != http.StatusOK || next.RefreshToken == "" || next.AccessToken == "" {
 			t.Fatalf("refresh whose ID token could not be signed: %d %s, want 200 with the rotated tokens", rec.Code, rec.Body)
 		}

@@ -71,6 +71,15 @@ func TestAuthorizeProfileCompletion(t *testing.T) {
 			t.Fatalf("consent POST with an incomplete profile: %s", loc)
 		}
 
+		// Deny (the completion page's Cancel) needs no complete profile: access_denied to the
+		// app, with state and iss, through the authorization error path.
+		deny := authorizeParams()
+		deny.Set(consentField, "deny")
+		loc = location(t, s.postForm(PathConsent, deny))
+		if loc.Host != "127.0.0.1:5555" || loc.Query().Get("error") != "access_denied" || loc.Query().Get("state") != "state-123456" || loc.Query().Get("iss") != testIssuer {
+			t.Fatalf("deny with an incomplete profile: %s", loc)
+		}
+
 		// A failing check is a server_error for the app, not a redirect to the page.
 		fc.err = errors.New("database down")
 		if loc = location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil))); loc.Query().Get("error") != "server_error" {

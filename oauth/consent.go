@@ -3,6 +3,7 @@ package oauth
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/ory/fosite"
@@ -23,7 +24,7 @@ func consentRequest(ar fosite.AuthorizeRequester) (consent.Request, error) {
 	if err != nil {
 		return consent.Request{}, fosite.ErrInvalidRequest.WithHint("The claims parameter is not valid JSON of OpenID Connect Core 5.5.").WithWrap(err)
 	}
-	return consent.Request{Scopes: ar.GetRequestedScopes(), Claims: cr}, nil
+	return consent.Request{Scopes: ar.GetRequestedScopes(), Claims: cr, Ask: slices.Contains(prompts(ar), "consent")}, nil
 }
 
 // decideConsent is the authorization endpoint's consent step for a signed-in user: issue the
@@ -40,12 +41,11 @@ func (p *Endpoints) decideConsent(w http.ResponseWriter, r *http.Request, ar fos
 		p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("consent decision: %w", err)))
 		return
 	}
-	prompt := prompts(ar)
-	if pr.Covered() && !slices.Contains(prompt, "consent") {
+	if pr.Covered() && !req.Ask {
 		p.issue(w, r, ar, user, sess)
 		return
 	}
-	if slices.Contains(prompt, "none") {
+	if slices.Contains(prompts(ar), "none") {
 		p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not yet allowed this app."))
 		return
 	}
@@ -84,8 +84,14 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch decision {
 	case "deny":
+		// Deny needs no complete profile: the "Complete your profile" page's Cancel sends it,
+		// so a user who will not fill in the missing fields goes back to the app
+		// (access_denied, RFC 6749 §4.1.2.1) instead of being stuck on that page.
 		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
 	case "allow":
+		if !p.completed(w, r, ar, user) {
+			return
+		}
 		req, err := consentRequest(ar)
 		if err != nil {
 			p.authorizeError(w, r, ar, err)
@@ -104,6 +110,11 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// PathPrivacySettings is profile's page where the user chooses who can see each field. The
+// consent page links to it with return_to set to the waiting authorization request, and the
+// page offers the way back to it.
+const PathPrivacySettings = "/profile"
+
 // consentPage is the data of consent.html (built by consent.NewPage).
 type consentPage struct {
 	consent.Page
@@ -111,6 +122,8 @@ type consentPage struct {
 	Fields        []hiddenField
 	Action, Field string
 	ClaimField    string
+	// SettingsURL is the privacy settings page, coming back to this authorization request.
+	SettingsURL string
 }
 
 type hiddenField struct{ Name, Value string }
@@ -125,6 +138,7 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosi
 	page := consentPage{
 		Page:      consent.NewPage(c.c, pr, ar.GetRequestedScopes()),
 		UserEmail: user.Email, Action: PathConsent, Field: consentField, ClaimField: claimField,
+		SettingsURL: PathPrivacySettings + "?" + url.Values{"return_to": {authorizeURL(ar)}}.Encode(),
 	}
 	form := ar.GetRequestForm()
 	keys := make([]string, 0, len(form))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
 )
 
 // discoveryDocument builds the OpenID Provider Metadata (OIDC Discovery 1.0 §3, RFC 8414)
@@ -26,7 +27,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          supportedGrantTypes,
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{signingAlg},
+		"id_token_signing_alg_values_supported":          []string{keys.Algorithm},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
@@ -51,7 +52,7 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	p.keys.serveJWKS(w, r, p.logger)
+	p.keys.ServeJWKS(w, r, p.logger)
 }
 
 // supportedGrantTypes are the grants the composed fosite handlers serve: no implicit or

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -56,7 +58,7 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	t.Helper()
 	ctx := t.Context()
 	secret := []byte(strings.Repeat("k", 32))
-	if err := EnsureSigningKey(ctx, db, secret); err != nil {
+	if err := keys.Ensure(ctx, db, secret); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := templates.New()
@@ -82,11 +84,11 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	}
 	r := mux.NewRouter()
 	p.Routes(r, r)
-	if _, _, err := CreateClient(ctx, db, ClientSpec{ID: "app", Name: "Demo App", Public: true,
+	if _, _, err := registration.Create(ctx, db, registration.Spec{ID: "app", Name: "Demo App", Public: true,
 		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/bye"}}); err != nil {
 		t.Fatal(err)
 	}
-	_, rsSecret, err := CreateClient(ctx, db, ClientSpec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
+	_, rsSecret, err := registration.Create(ctx, db, registration.Spec{ID: "rs", Name: "API", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
 	if err != nil {
 		t.Fatal(err)
 	}

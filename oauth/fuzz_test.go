@@ -15,6 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/registration"
+	"github.com/facetid/facet/oauth/stored"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
@@ -36,7 +39,7 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	tb.Helper()
 	ctx := context.Background()
 	secret := []byte(strings.Repeat("k", 32))
-	if err := EnsureSigningKey(ctx, db, secret); err != nil {
+	if err := keys.Ensure(ctx, db, secret); err != nil {
 		tb.Fatal(err)
 	}
 	tpl, err := templates.New()
@@ -51,7 +54,7 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, _, err := CreateClient(ctx, db, ClientSpec{ID: "app", Name: "App", Public: true,
+	if _, _, err := registration.Create(ctx, db, registration.Spec{ID: "app", Name: "App", Public: true,
 		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}}); err != nil {
 		tb.Fatal(err)
 	}
@@ -61,11 +64,11 @@ func fuzzProviderOn(tb testing.TB, db storage.Storage) (*Provider, storage.Stora
 func FuzzIDTokenHint(f *testing.F) {
 	p, _ := fuzzProvider(f)
 	ctx := context.Background()
-	st, err := p.keys.state(ctx)
+	signKID, signKey, err := p.keys.SigningKey(ctx)
 	if err != nil {
 		f.Fatal(err)
 	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: st.signKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", st.signKID))
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: signKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", signKID))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -78,14 +81,14 @@ func FuzzIDTokenHint(f *testing.F) {
 	for _, seed := range []string{
 		good,
 		parts[0] + "." + enc([]byte(`{"iss":"`+testIssuer+`","sub":"admin","aud":"app"}`)) + "." + parts[2],
-		enc([]byte(`{"alg":"none","kid":"`+st.signKID+`"}`)) + "." + parts[1] + ".",
-		enc([]byte(`{"alg":"HS256","kid":"`+st.signKID+`"}`)) + "." + parts[1] + "." + parts[2],
+		enc([]byte(`{"alg":"none","kid":"`+signKID+`"}`)) + "." + parts[1] + ".",
+		enc([]byte(`{"alg":"HS256","kid":"`+signKID+`"}`)) + "." + parts[1] + "." + parts[2],
 		`{"payload":"` + parts[1] + `","signatures":[{"protected":"` + parts[0] + `","signature":"` + parts[2] + `"}]}`,
 		"a.b.c", "", "..", strings.Repeat("A", 5000),
 	} {
 		f.Add(seed)
 	}
-	pub := &st.signKey.PublicKey
+	pub := &signKey.PublicKey
 	f.Fuzz(func(t *testing.T, raw string) {
 		h, err := p.parseIDTokenHint(ctx, raw)
 		if err != nil {
@@ -107,6 +110,8 @@ func FuzzIDTokenHint(f *testing.F) {
 	})
 }
 
+// FuzzValidateClientSpec: a URI registration accepts is a well-formed https (or loopback
+// http) URI, and a request naming exactly it passes the authorization endpoint's match.
 func FuzzValidateClientSpec(f *testing.F) {
 	for _, seed := range []string{
 		"https://app.example.com/cb", "http://127.0.0.1:8080/cb", "http://[::1]/cb", "http://localhost/cb",
@@ -117,8 +122,8 @@ func FuzzValidateClientSpec(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
-		spec := ClientSpec{Name: "Fuzz", RedirectURIs: []string{uri}, PostLogoutRedirectURIs: []string{uri}}
-		if err := ValidateClientSpec(spec); err != nil {
+		spec := registration.Spec{Name: "Fuzz", RedirectURIs: []string{uri}, PostLogoutRedirectURIs: []string{uri}}
+		if err := registration.Validate(spec); err != nil {
 			return
 		}
 		// Accepted: an absolute URI with a host, no fragment, wildcard or user info, https or
@@ -203,7 +208,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		cborRow(f, append(head, []string{"nonce", "\x00"}, []any{"u", -1, 0, "", nil, []byte(`{"n":1e400,"m":[1,2.5,{"x":1e3}]}`), nil, 0, ""})),
 		cborRow(f, append(head, []string{"a"}, []any{"u", 0, 0, "", nil, []byte("null"), []any{[]any{"access_token", -1}}, 0, `{"userinfo":{}}`})),
 		cborRow(f, []any{"r", 1, "nobody", nil, nil, nil, nil, nil, nil}),
-		{codecCBOR}, {codecV1}, {codecCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
+		{stored.VersionCBOR}, {stored.VersionBinary}, {stored.VersionCBOR, 0x80}, {}, []byte(`{"client_id":"app"}`)} {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

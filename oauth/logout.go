@@ -48,7 +48,7 @@ func (p *Provider) parseIDTokenHint(ctx context.Context, raw string) (hintClaims
 	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
 		return hintClaims{}, errors.New("id_token_hint: one signature with a kid expected")
 	}
-	key, err := p.keys.publicKey(ctx, tok.Headers[0].KeyID)
+	key, err := p.keys.PublicKey(ctx, tok.Headers[0].KeyID)
 	if err != nil {
 		return hintClaims{}, fmt.Errorf("id_token_hint: %w", err)
 	}

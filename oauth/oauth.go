@@ -2,11 +2,13 @@
 // the flows Facet serves (authorization code + PKCE S256, refresh tokens with rotation,
 // client credentials, OpenID Connect explicit flow, revocation, introspection), every
 // protocol endpoint (authorize, consent, token, revoke, introspect, userinfo, discovery,
-// JWKS, end_session), signing keys, and client registration.
+// JWKS, end_session).
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
 // profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules. store.go adapts Store to fosite's storage interfaces.
+// or privacy rules, nor the signing keys (oauth/keys), the stored form of a request
+// (oauth/stored) or the rules of client registration (oauth/registration). store.go adapts
+// Store to fosite's storage interfaces.
 package oauth
 
 import (
@@ -28,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -106,13 +109,13 @@ type Provider struct {
 	now       func() time.Time
 
 	oauth     fosite.OAuth2Provider
-	keys      *keySet
+	keys      *keys.Set
 	clients   *clientCache
 	discovery []byte
 	issued    *prometheus.CounterVec
 }
 
-// New composes fosite and builds the provider. Call EnsureSigningKey before serving.
+// New composes fosite and builds the provider. Call keys.Ensure before serving.
 func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	logger *slog.Logger, reg prometheus.Registerer) (*Provider, error) {
 	if cfg.Issuer == "" {
@@ -150,7 +153,7 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
 		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
-		keys:    newKeySet(db, cfg.Secret, now),
+		keys:    keys.NewSet(db, cfg.Secret, now),
 		clients: newClientCache(db, now),
 	}
 
@@ -175,7 +178,7 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		SendDebugMessagesToClients:     false,
 		MinParameterEntropy:            fosite.MinParameterEntropy,
 	}
-	signer := &idTokenSigner{keys: p.keys}
+	signer := keys.NewSigner(p.keys)
 	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               hmacStrategy,

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/stored"
 )
 
 // Session is the fosite session Facet stores with every code and token: the OpenID Connect
@@ -100,9 +101,9 @@ func fromUnix(s int64) time.Time {
 }
 
 // stored is the stored form of s.
-func (s *Session) stored() (*storedSession, error) {
+func (s *Session) stored() (*stored.Session, error) {
 	c := s.IDTokenClaims()
-	w := &storedSession{
+	w := &stored.Session{
 		Subject:   s.GetSubject(),
 		AuthTime:  unix(c.AuthTime),
 		Requested: unix(c.RequestedAt),
@@ -118,21 +119,21 @@ func (s *Session) stored() (*storedSession, error) {
 		}
 	}
 	if len(s.ExpiresAt) > 0 {
-		w.ExpiresAt = make([]storedExpiry, 0, len(s.ExpiresAt))
+		w.ExpiresAt = make([]stored.Expiry, 0, len(s.ExpiresAt))
 		for k, v := range s.ExpiresAt {
-			w.ExpiresAt = append(w.ExpiresAt, storedExpiry{Type: string(k), At: unix(v)})
+			w.ExpiresAt = append(w.ExpiresAt, stored.Expiry{Type: string(k), At: unix(v)})
 		}
-		slices.SortFunc(w.ExpiresAt, func(a, b storedExpiry) int { return strings.Compare(a.Type, b.Type) })
+		slices.SortFunc(w.ExpiresAt, func(a, b stored.Expiry) int { return strings.Compare(a.Type, b.Type) })
 	}
 	return w, nil
 }
 
-// session builds the Session. The extra claims are decoded with UseNumber and typed by
+// sessionFrom builds the Session w stores. The extra claims are decoded with UseNumber and typed by
 // claimNumbers: a plain map[string]any would turn every number into float64, and go-jose
 // (which signs the ID token) writes large float64s in exponent form, so updated_at would come
 // out as 1.795872616e+09 instead of an integer (OIDC Core §5.1 and RFC 7519 §2 NumericDate:
 // a JSON number of seconds; relying parties parse it as an integer).
-func (w *storedSession) session() (*Session, error) {
+func sessionFrom(w *stored.Session) (*Session, error) {
 	fresh := newSession()
 	if len(w.Extra) > 0 && !bytes.Equal(w.Extra, []byte("null")) {
 		var extra map[string]any

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 )
 
@@ -32,7 +33,7 @@ func TestSessionClaimNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := w.session()
+	back, err := sessionFrom(w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,17 +74,17 @@ func TestIDTokenIntegerClaims(t *testing.T) {
 		c.IssuedAt = time.Now()
 		c.ExpiresAt = time.Now().Add(time.Hour)
 		c.Extra = map[string]any{"updated_at": int64(1795872616), "given_name": "Alex"}
-		stored, err := sess.stored()
+		w, err := sess.stored()
 		if err != nil {
 			t.Fatal(err)
 		}
-		loaded, err := stored.session()
+		loaded, err := sessionFrom(w)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lc := loaded.IDTokenClaims()
 		lc.Issuer, lc.Audience, lc.IssuedAt, lc.ExpiresAt = c.Issuer, c.Audience, c.IssuedAt, c.ExpiresAt
-		raw, _, err := (&idTokenSigner{keys: s.p.keys}).Generate(ctx, jwt.MapClaims(lc.ToMap()), &jwt.Headers{})
+		raw, _, err := keys.NewSigner(s.p.keys).Generate(ctx, jwt.MapClaims(lc.ToMap()), &jwt.Headers{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,12 +13,13 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	fositestorage "github.com/ory/fosite/storage"
 
+	"github.com/facetid/facet/oauth/stored"
 	"github.com/facetid/facet/storage"
 )
 
 // store adapts Store to every storage interface fosite's factories assert. Each
 // fosite request is kept as one storage.Token row per (kind, signature); the request itself is
-// kept compactly in Token.Data (see storedRequest).
+// kept compactly in Token.Data (see oauth/stored).
 type store struct {
 	db      Store
 	clients *clientCache
@@ -56,9 +57,9 @@ var (
 var storedForm = []string{"redirect_uri", "code_challenge", "code_challenge_method", "nonce",
 	"max_age", "prompt", "acr_values", "id_token_hint", "grant_type", "response_type"}
 
-// encodeRequest writes r's stored form (codec.go). Every request Facet hands fosite carries a
-// *Session (or none), so any other session is a programming error, refused rather than
-// stored in a form nothing reads back.
+// encodeRequest writes r's stored form (oauth/stored). Every request Facet hands fosite
+// carries a *Session (or none), so any other session is a programming error, refused rather
+// than stored in a form nothing reads back.
 func encodeRequest(r fosite.Requester) ([]byte, error) {
 	switch s := r.GetSession().(type) {
 	case nil:
@@ -73,11 +74,47 @@ func encodeRequest(r fosite.Requester) ([]byte, error) {
 	}
 }
 
+// encodeStored writes r, whose session is s (nil for none), keeping of its form only the
+// members in storedForm.
+func encodeStored(r fosite.Requester, s *Session) ([]byte, error) {
+	sr := stored.Request{
+		ID:              r.GetID(),
+		RequestedAt:     r.GetRequestedAt().UnixMilli(),
+		ClientID:        r.GetClient().GetID(),
+		Scopes:          r.GetRequestedScopes(),
+		GrantedScopes:   r.GetGrantedScopes(),
+		Audience:        r.GetRequestedAudience(),
+		GrantedAudience: r.GetGrantedAudience(),
+	}
+	form := r.GetRequestForm()
+	n := 0
+	for _, k := range storedForm {
+		if form.Get(k) != "" {
+			n++
+		}
+	}
+	if n > 0 {
+		sr.Form = make([]string, 0, 2*n)
+		for _, k := range storedForm {
+			if v := form.Get(k); v != "" {
+				sr.Form = append(sr.Form, k, v)
+			}
+		}
+	}
+	if s != nil {
+		var err error
+		if sr.Session, err = s.stored(); err != nil {
+			return nil, err
+		}
+	}
+	return stored.Encode(sr)
+}
+
 // decodeRequest rebuilds the request with a fresh *Session. It never writes into the
 // session fosite passes: in the code exchange fosite passes the live session of the token
 // request (which already carries the new tokens' expiry) and only reads the returned request.
 func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request, error) {
-	sr, err := decodeStored(data)
+	sr, err := stored.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
@@ -88,7 +125,7 @@ func (s *store) decodeRequest(ctx context.Context, data []byte) (*fosite.Request
 	}
 	var session *Session
 	if sr.Session != nil {
-		if session, err = sr.Session.session(); err != nil {
+		if session, err = sessionFrom(sr.Session); err != nil {
 			return nil, fmt.Errorf("decode session: %w", err)
 		}
 	} else {

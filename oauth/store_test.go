@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -24,7 +25,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, db storage.Storage)) {
 
 func newTestStore(t *testing.T, db storage.Storage) *store {
 	t.Helper()
-	_, _, err := CreateClient(t.Context(), db, ClientSpec{ID: "app", Name: "App",
+	_, _, err := registration.Create(t.Context(), db, registration.Spec{ID: "app", Name: "App",
 		RedirectURIs: []string{"https://app.example/cb"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,45 +1,23 @@
 package oauth
 
 import (
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 )
-
-func TestValidateRegisteredURI(t *testing.T) {
-	for _, c := range []struct {
-		uri string
-		ok  bool
-	}{
-		{"https://app.example/cb", true},
-		{"http://127.0.0.1:8080/cb", true},
-		{"http://[::1]/cb", true},
-		{"http://localhost:3000/cb", true},
-		{"http://app.example/cb", false},
-		{"https://app.example/cb#frag", false},
-		{"https://*.example/cb", false},
-		{"https://app.example/*", false},
-		{"/relative", false},
-		{"com.example.app:/cb", false},
-		{"https://user:pw@app.example/cb", false},
-		{"javascript:alert(1)", false},
-	} {
-		if err := validateRegisteredURI(c.uri); (err == nil) != c.ok {
-			t.Errorf("validateRegisteredURI(%q) = %v, want ok=%v", c.uri, err, c.ok)
-		}
-	}
-}
 
 func TestRedirectURIAllowed(t *testing.T) {
 	reg := []string{"https://app.example/cb", "http://127.0.0.1:8080/cb?x=1", "http://localhost:3000/cb"}
@@ -64,43 +42,15 @@ func TestRedirectURIAllowed(t *testing.T) {
 	}
 }
 
-func TestValidateClientSpec(t *testing.T) {
-	good := ClientSpec{Name: "App", RedirectURIs: []string{"https://app.example/cb"}}
-	if err := ValidateClientSpec(good); err != nil {
-		t.Fatal(err)
-	}
-	for name, spec := range map[string]ClientSpec{
-		"no name":                   {RedirectURIs: []string{"https://app.example/cb"}},
-		"no redirect":               {Name: "App"},
-		"http redirect":             {Name: "App", RedirectURIs: []string{"http://app.example/cb"}},
-		"none for confidential":     {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, TokenEndpointAuthMethod: "none"},
-		"secret for public":         {Name: "App", Public: true, RedirectURIs: []string{"https://app.example/cb"}, TokenEndpointAuthMethod: "client_secret_basic"},
-		"implicit":                  {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"implicit"}},
-		"password":                  {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"password"}},
-		"public client credentials": {Name: "App", Public: true, GrantTypes: []string{"client_credentials"}},
-		"bad post-logout":           {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/#x"}},
-		"bad scope":                 {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{`a"b`}},
-		"bad id":                    {ID: "a b", Name: "App", RedirectURIs: []string{"https://app.example/cb"}},
-	} {
-		if err := ValidateClientSpec(spec); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-}
-
 func TestSecretHasher(t *testing.T) {
 	ctx := t.Context()
-	secret := newSecret()
-	raw, err := base64.RawURLEncoding.DecodeString(secret)
-	if err != nil || len(raw) < 32 {
-		t.Fatalf("secret %q has fewer than 256 bits", secret)
-	}
+	secret := "a client secret"
 	h, err := secretHasher{}.Hash(ctx, []byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(h) != string(hashSecret(secret)) {
-		t.Fatal("Hash and hashSecret disagree")
+	if string(h) != string(registration.HashSecret(secret)) {
+		t.Fatal("Hash and registration.HashSecret disagree")
 	}
 	if err := (secretHasher{}).Compare(ctx, h, []byte(secret)); err != nil {
 		t.Fatal(err)
@@ -113,37 +63,11 @@ func TestSecretHasher(t *testing.T) {
 	}
 }
 
-func TestSealPrivateKeyRoundTrip(t *testing.T) {
-	secret := []byte(strings.Repeat("s", 32))
-	k, err := newSigningKey(secret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := openPrivateKey(secret, k.ID, k.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jwk jose.JSONWebKey
-	if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil || jwk.KeyID != k.ID || jwk.IsPublic() == false {
-		t.Fatalf("public JWK: %v %+v", err, jwk)
-	}
-	if pub, ok := jwk.Key.(*rsa.PublicKey); !ok || !priv.PublicKey.Equal(pub) {
-		t.Fatal("decrypted key does not match the public key")
-	}
-	if _, err := openPrivateKey([]byte(strings.Repeat("x", 32)), k.ID, k.PrivateKey); err == nil {
-		t.Fatal("opened with the wrong secret")
-	}
-	if _, err := openPrivateKey(secret, "other-kid", k.PrivateKey); err == nil {
-		t.Fatal("opened under another kid")
-	}
-	if _, err := keyEncryptionKey([]byte("short")); err == nil {
-		t.Fatal("short secret accepted")
-	}
-}
-
 func TestJWKSAndRotation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
-		s := newTestServer(t, db)
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		s := newTestServer(t, db, func(c *Config) { c.Now = now })
 		rec := s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
 		etag := rec.Header().Get("ETag")
 		var set jose.JSONWebKeySet
@@ -160,14 +84,12 @@ func TestJWKSAndRotation(t *testing.T) {
 		}
 
 		old := set.Keys[0].KeyID
-		kid, err := RotateSigningKey(t.Context(), db, []byte(strings.Repeat("k", 32)), time.Hour)
+		kid, err := keys.Rotate(t.Context(), db, []byte(strings.Repeat("k", 32)), time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Another node's rotation shows up once the cache is stale; simulate by reloading.
-		s.p.keys.mu.Lock()
-		s.p.keys.st = nil
-		s.p.keys.mu.Unlock()
+		// Another node's rotation shows up once the cache is stale.
+		offset.Store(int64(keys.CacheTTL + time.Second))
 		rec = s.do(httptest.NewRequest(http.MethodGet, PathJWKS, nil))
 		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 2 {
 			t.Fatalf("after rotation: %s", rec.Body)
@@ -178,30 +100,11 @@ func TestJWKSAndRotation(t *testing.T) {
 	})
 }
 
-// TestPickSigner: a new key signs only once every node publishes it (keyCacheTTL old).
-func TestPickSigner(t *testing.T) {
-	now := time.Now()
-	keys := []storage.SigningKey{ // newest first
-		{ID: "new", CreatedAt: now.Add(-keyCacheTTL / 2)},
-		{ID: "old", CreatedAt: now.Add(-time.Hour)},
-		{ID: "older", CreatedAt: now.Add(-2 * time.Hour)},
-	}
-	if got := pickSigner(keys, now).ID; got != "old" {
-		t.Fatalf("signer %q, want old", got)
-	}
-	if got := pickSigner(keys, now.Add(keyCacheTTL)).ID; got != "new" {
-		t.Fatalf("signer %q after the TTL, want new", got)
-	}
-	if got := pickSigner(keys[:1], now).ID; got != "new" {
-		t.Fatalf("first start: signer %q, want new", got)
-	}
-}
-
 func TestIDTokenHint(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		ctx := t.Context()
 		s := newTestServer(t, db)
-		st, err := s.p.keys.state(ctx)
+		signKID, signKey, err := s.p.keys.SigningKey(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,23 +122,23 @@ func TestIDTokenHint(t *testing.T) {
 			}
 			return raw
 		}
-		good := sign(jose.RS256, st.signKey, st.signKID)
+		good := sign(jose.RS256, signKey, signKID)
 		if h, err := s.p.parseIDTokenHint(ctx, good); err != nil || h.Subject != "u1" {
 			t.Fatalf("valid hint: %v", err)
 		}
 
 		// HS256 keyed with the public modulus (the classic confusion attack).
-		hs := sign(jose.HS256, st.signKey.PublicKey.N.Bytes(), st.signKID)
+		hs := sign(jose.HS256, signKey.PublicKey.N.Bytes(), signKID)
 		// alg none, built by hand.
 		enc := base64.RawURLEncoding.EncodeToString
 		body := strings.Split(good, ".")[1]
-		none := enc([]byte(`{"alg":"none","kid":"`+st.signKID+`"}`)) + "." + body + "."
+		none := enc([]byte(`{"alg":"none","kid":"`+signKID+`"}`)) + "." + body + "."
 		// Tampered payload, original signature.
 		parts := strings.Split(good, ".")
 		tampered := parts[0] + "." + enc([]byte(`{"iss":"`+testIssuer+`","sub":"admin","aud":"app"}`)) + "." + parts[2]
 		// Another issuer.
 		claims.Issuer = "https://evil.example"
-		evil := sign(jose.RS256, st.signKey, st.signKID)
+		evil := sign(jose.RS256, signKey, signKID)
 		for name, raw := range map[string]string{"HS256": hs, "none": none, "tampered": tampered, "issuer": evil, "garbage": "a.b.c"} {
 			if _, err := s.p.parseIDTokenHint(ctx, raw); err == nil {
 				t.Errorf("%s hint accepted", name)
@@ -248,8 +151,8 @@ func TestEndSession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db storage.Storage) {
 		ctx := t.Context()
 		s := newTestServer(t, db)
-		st, _ := s.p.keys.state(ctx)
-		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: st.signKey}, (&jose.SignerOptions{}).WithHeader("kid", st.signKID))
+		signKID, signKey, _ := s.p.keys.SigningKey(ctx)
+		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: signKey}, (&jose.SignerOptions{}).WithHeader("kid", signKID))
 		hint, _ := jwt.Signed(sig).Claims(jwt.Claims{Issuer: testIssuer, Subject: "u1", Audience: jwt.Audience{"app"}}).Serialize()
 
 		// Valid hint + registered URI + the hint's user: end the session and redirect with state.
@@ -336,40 +239,6 @@ func TestSanitizeDescription(t *testing.T) {
 	}
 	if len(sanitizeDescription(strings.Repeat("x", 1000))) > 300 {
 		t.Fatal("not truncated")
-	}
-}
-
-// TestNewIDStartsWithLetterOrDigit: a generated client id never begins with "-" (it would read
-// as a flag: `facet clients update -Ch…`) or "_". Without the check, 1 id in 32 does.
-func TestNewIDStartsWithLetterOrDigit(t *testing.T) {
-	seen := map[string]bool{}
-	for range 5000 {
-		id := newID()
-		if id[0] == '-' || id[0] == '_' || len(id) != 22 {
-			t.Fatalf("newID() = %q", id)
-		}
-		if seen[id] {
-			t.Fatalf("newID() repeated %q", id)
-		}
-		seen[id] = true
-	}
-}
-
-// TestValidateNewClientID: a chosen id follows the rule generated ids follow; updates keep
-// checking only the character set, so older ids stay usable.
-func TestValidateNewClientID(t *testing.T) {
-	for id, ok := range map[string]bool{
-		"spa": true, "9app": true, "d-ash_1.x~": true, strings.Repeat("a", 64): true,
-		"-dash": false, "_under": false, ".dot": false, "~tilde": false, "": false,
-		"sp a": false, strings.Repeat("a", 65): false,
-	} {
-		if err := ValidateNewClientID(id); (err == nil) != ok {
-			t.Errorf("ValidateNewClientID(%q) = %v, want ok=%v", id, err, ok)
-		}
-	}
-	spec := ClientSpec{ID: "-legacy", Name: "Legacy", RedirectURIs: []string{"https://app.example/cb"}}
-	if err := ValidateClientSpec(spec); err != nil {
-		t.Errorf("ValidateClientSpec of an existing id starting with '-': %v", err)
 	}
 }
 

@@ -244,6 +244,9 @@ type fieldView struct {
 	Level   levelView
 	Held    bool
 	Choices []levelView
+	// ReturnTo is the waiting authorization request the level form comes back with ("" for
+	// none), so the page keeps its way back to the app after each change.
+	ReturnTo string
 }
 
 // blockView is one <article> of the profile page.
@@ -337,6 +340,7 @@ type profilePageData struct {
 	PictureLevel  fieldView
 	Sessions      int
 	Privacy       privacyView
+	Back          *flowBack
 }
 
 // privacyView is the Profile Privacy block: the private-profile switch and the legend of the
@@ -344,6 +348,13 @@ type profilePageData struct {
 type privacyView struct {
 	PrivateProfile bool
 	Levels         []levelView
+	ReturnTo       string // as fieldView's
+}
+
+// flowBack is the way back to an app's authorization request that sent the user here (the
+// consent page's "Change who can see your data"): the app's name and the request's URL.
+type flowBack struct {
+	AppName, URL string
 }
 
 // notices are the "saved" messages a redirect may ask the profile page to show (PRG).
@@ -395,6 +406,23 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 			bv.Fields = append(bv.Fields, h.fieldView(a, f.Key))
 		}
 		data.Blocks = append(data.Blocks, bv)
+	}
+	// From the consent page: offer the way back, and keep it through every level change.
+	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	flow, ok, err := h.Flow(ctx, returnTo)
+	if err != nil {
+		h.ServerError(w, r, "waiting authorization", err)
+		return
+	}
+	if ok {
+		data.Back = &flowBack{AppName: flow.AppName, URL: returnTo}
+		for i := range data.Blocks {
+			for j := range data.Blocks[i].Fields {
+				data.Blocks[i].Fields[j].ReturnTo = returnTo
+			}
+		}
+		data.Email.ReturnTo, data.Phone.ReturnTo, data.PictureLevel.ReturnTo = returnTo, returnTo, returnTo
+		data.Privacy.ReturnTo = returnTo
 	}
 	h.Render(w, r, http.StatusOK, "profile", data)
 }

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -45,6 +46,13 @@ type editPageData struct {
 	Alert    string
 	Inputs   []inputView
 	ReturnTo string
+
+	// Complete is the "Complete your profile" page: Needs are the labels of the missing
+	// fields; Flow, when an app's authorization request waits, names the app and cancels
+	// the request. The page always offers to log out.
+	Complete bool
+	Needs    []string
+	Flow     *Flow
 }
 
 // autocomplete maps catalog keys to HTML autofill tokens (HTML Living Standard §4.10.18.7).
@@ -283,7 +291,11 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
-	data := h.completePage(templates.LangFrom(r.Context()), returnTo)
+	data, err := h.completePage(r.Context(), returnTo, missing)
+	if err != nil {
+		h.ServerError(w, r, "completion page", err)
+		return
+	}
 	for _, k := range missing {
 		f, _ := h.Catalog.Field(k)
 		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, "", nil, nil))
@@ -291,13 +303,31 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 	h.Render(w, r, http.StatusOK, "profile_edit", data)
 }
 
-func (h *Handler) completePage(l templates.Lang, returnTo string) editPageData {
-	return editPageData{
+// completePage is the frame of "Complete your profile": what is missing and, when an app's
+// authorization request waits in returnTo, which app needs it and the way back to that app.
+func (h *Handler) completePage(ctx context.Context, returnTo string, missing []string) (editPageData, error) {
+	l := templates.LangFrom(ctx)
+	data := editPageData{
 		Action:   "/profile/complete",
 		Title:    l.T("account.complete.title"),
 		Intro:    l.T("account.complete.intro"),
 		ReturnTo: returnTo,
+		Complete: true,
 	}
+	for _, k := range missing {
+		if f, ok := h.Catalog.Field(k); ok {
+			data.Needs = append(data.Needs, l.T(f.Label))
+		}
+	}
+	f, ok, err := h.Flow(ctx, returnTo)
+	if err != nil {
+		return editPageData{}, err
+	}
+	if ok {
+		data.Flow = &f
+		data.Intro = l.T("account.complete.for_app", f.AppName)
+	}
+	return data, nil
 }
 
 // complete saves the missing mandatory fields (each required) and continues to return_to.
@@ -336,8 +366,12 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
-	data := h.completePage(templates.LangFrom(r.Context()), returnTo)
-	data.Alert = templates.Tr(r.Context(), "account.edit.not_saved")
+	data, err := h.completePage(ctx, returnTo, missing)
+	if err != nil {
+		h.ServerError(w, r, "completion page", err)
+		return
+	}
+	data.Alert = templates.Tr(ctx, "account.edit.not_saved")
 	for _, f := range fields {
 		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, r.PostForm.Get(f.Key), partsIf(f, parts), errs))
 	}

@@ -104,7 +104,7 @@ func (h *Handler) apiGetProfile(w http.ResponseWriter, r *http.Request) {
 		h.APIServerError(w, r, "load account", err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, h.newAPIProfile(a))
+	h.WriteJSON(w, r, http.StatusOK, h.newAPIProfile(a))
 }
 
 // apiPatchProfile: PATCH /api/account/profile with {"key": value, ...}; a string sets, null
@@ -137,7 +137,7 @@ func (h *Handler) apiPatchProfile(w http.ResponseWriter, r *http.Request) {
 		h.APIServerError(w, r, "load account", err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, h.newAPIProfile(a))
+	h.WriteJSON(w, r, http.StatusOK, h.newAPIProfile(a))
 }
 
 // apiChanges turns a PATCH body into the entered values; a value of the wrong JSON type is a
@@ -186,7 +186,7 @@ func writeValidation(w http.ResponseWriter, r *http.Request, errs map[string]str
 	for k, msg := range errs {
 		fields[k] = l.T(msg)
 	}
-	WriteJSON(w, http.StatusUnprocessableEntity, apiError{
+	writeAPIError(w, http.StatusUnprocessableEntity, apiError{
 		Error:       "validation_failed",
 		Description: l.T("account.api.validation_failed"),
 		Fields:      fields,

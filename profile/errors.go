@@ -63,7 +63,7 @@ func (h *Handler) APIError(w http.ResponseWriter, r *http.Request, what string, 
 	SetRetryAfter(w, e)
 	text := e.Text(templates.LangFrom(r.Context()))
 	if e.Field != "" {
-		WriteJSON(w, e.Status, apiError{Error: e.Code, Description: text, Fields: map[string]string{e.Field: text}})
+		writeAPIError(w, e.Status, apiError{Error: e.Code, Description: text, Fields: map[string]string{e.Field: text}})
 		return
 	}
 	WriteAPIError(w, e.Status, e.Code, text)

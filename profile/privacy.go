@@ -102,8 +102,19 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.ServerError(w, r, "set privacy level", err)
 	default:
-		http.Redirect(w, r, "/profile#"+url.PathEscape(field), http.StatusSeeOther)
+		http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#"+url.PathEscape(field), http.StatusSeeOther)
 	}
+}
+
+// profileBack is the profile page a privacy form returns to: with the return_to it carried
+// (the waiting authorization request the page leads back to) when that is a same-origin
+// path other than the profile page itself. The page checks it again before offering it.
+func profileBack(returnTo string) string {
+	rt := SafeReturnTo(returnTo)
+	if rt == "/profile" {
+		return "/profile"
+	}
+	return WithReturnTo("/profile", rt)
 }
 
 // privateProfileForm is POST /profile/private-profile with enabled=on|off.
@@ -131,7 +142,7 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "set private profile", err)
 		return
 	}
-	http.Redirect(w, r, "/profile#privacy", http.StatusSeeOther)
+	http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#privacy", http.StatusSeeOther)
 }
 
 // privacyLevel is the body and answer of PUT /api/account/privacy/{field}.
@@ -154,12 +165,12 @@ func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errUnknownField):
 		WriteAPIError(w, http.StatusNotFound, "not_found", templates.Tr(r.Context(), "privacy.err.field"))
 	case errors.Is(err, errBadLevel):
-		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.Tr(r.Context(), "privacy.err.level"), Fields: map[string]string{"level": templates.Tr(r.Context(), "privacy.err.level")}})
 	case err != nil:
 		h.APIServerError(w, r, "set privacy level", err)
 	default:
-		WriteJSON(w, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
+		h.WriteJSON(w, r, http.StatusOK, privacyLevel{Field: field, Level: body.Level})
 	}
 }
 
@@ -176,7 +187,7 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Enabled == nil {
-		WriteJSON(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
+		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
 			Description: templates.Tr(r.Context(), "privacy.err.enabled"), Fields: map[string]string{"enabled": templates.Tr(r.Context(), "privacy.err.enabled")}})
 		return
 	}
@@ -184,5 +195,5 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 		h.APIServerError(w, r, "set private profile", err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, body)
+	h.WriteJSON(w, r, http.StatusOK, body)
 }

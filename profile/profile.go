@@ -93,6 +93,10 @@ type Handler struct {
 	Mail MailSender
 	// Events records the security-relevant actions in the user's activity log.
 	Events Recorder
+	// Flows finds the authorization request waiting in a return_to, so the completion page
+	// and the privacy settings name the app and lead back to it (or cancel it); nil finds
+	// none.
+	Flows FlowFinder
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -117,6 +121,9 @@ type Deps struct {
 	// Tokens verifies bearer tokens for the account API (oauth.Provider); nil refuses
 	// bearer calls.
 	Tokens TokenVerifier
+	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
+	// nil finds none.
+	Flows FlowFinder
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -160,6 +167,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Mail:      d.Mail,
 		Events:    d.Events,
 		Tokens:    d.Tokens,
+		Flows:     d.Flows,
 		cfg:       cfg,
 		policy:    password.NewPolicy(),
 		limits:    defaultLimits(),

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"net/url"
 	"strings"
 )
@@ -43,4 +44,27 @@ func WithReturnTo(path, returnTo string) string {
 		return path
 	}
 	return path + "?" + url.Values{"return_to": {returnTo}}.Encode()
+}
+
+// Flow is the authorization request waiting in a flow page's return_to: the app it comes
+// from and the form that cancels it (the app then receives access_denied).
+type Flow struct {
+	AppName      string
+	CancelAction string
+	CancelFields []HiddenField
+}
+
+// HiddenField is one hidden input of a form a page carries on to another module.
+type HiddenField struct{ Name, Value string }
+
+// FlowFinder returns the authorization request waiting in returnTo: ok is false when
+// returnTo holds none (any other path, an unknown app). oauth answers it; cmd wires it.
+type FlowFinder func(ctx context.Context, returnTo string) (f Flow, ok bool, err error)
+
+// Flow is FlowFinder's answer for returnTo, or no flow when none is wired.
+func (h *Handler) Flow(ctx context.Context, returnTo string) (Flow, bool, error) {
+	if h.Flows == nil || returnTo == "" || returnTo == "/" {
+		return Flow{}, false, nil
+	}
+	return h.Flows(ctx, returnTo)
 }

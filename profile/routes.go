@@ -168,18 +168,45 @@ type apiError struct {
 	Fields      map[string]string `json:"fields,omitempty"`
 }
 
-// WriteJSON writes v as the JSON response body with status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	// An encoding error here means the client went away; there is nothing left to tell it.
-	_ = json.NewEncoder(w).Encode(v)
+// WriteJSON writes v as the JSON response body with status. v is encoded before anything is
+// sent, so a value that does not encode (a programming error) is logged and answered 500
+// instead of a status with half a body; a write that fails (the client went away) is logged
+// at debug level, there being nobody left to answer.
+func (h *Handler) WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		h.APIServerError(w, r, "encode JSON response", err)
+		return
+	}
+	writeJSONHeader(w, status)
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		h.Logger.DebugContext(r.Context(), "write JSON response", "err", err)
+	}
 }
 
 // WriteAPIError writes {"error": code, "error_description": text} with status.
 func WriteAPIError(w http.ResponseWriter, status int, code, text string) {
-	WriteJSON(w, status, apiError{Error: code, Description: text})
+	writeAPIError(w, status, apiError{Error: code, Description: text})
+}
+
+// writeAPIError writes an error body. An apiError holds strings only, which always encode;
+// should that ever change, the fallback body still carries the status. Like net/http's own
+// error replies it does not report a failed write: the client went away, and the caller has
+// logged what went wrong.
+func writeAPIError(w http.ResponseWriter, status int, e apiError) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		b = []byte(`{"error":"server_error"}`)
+	}
+	writeJSONHeader(w, status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeJSONHeader sends status with the headers of a JSON answer.
+func writeJSONHeader(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 }
 
 // APIServerError logs err with the request id and answers without internals: 503

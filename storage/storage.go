@@ -206,12 +206,37 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, idleBefore, now time.Time) (int64, error)
 }
 
-// GrantStore persists consent grants, one per (user, client).
+// GrantStore persists consent grants, one per (user, client), and the claims declined with
+// each. DeleteGrant removes the grant together with its declines.
 type GrantStore interface {
 	GetGrant(ctx context.Context, userID, clientID string) (Grant, error)
 	PutGrant(ctx context.Context, g Grant) error
 	DeleteGrant(ctx context.Context, userID, clientID string) error
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+
+	// PutClaimDeclines records that userID declined each of claims for clientID at at (one
+	// upsert each: a claim declined again keeps one row, with the later time). The grant of
+	// (userID, clientID) must exist (ErrNotFound otherwise): a decline belongs to it, and
+	// DeleteGrant forgets it.
+	PutClaimDeclines(ctx context.Context, userID, clientID string, claims []string, at time.Time) error
+	// DeleteClaimDeclines forgets userID's declines of claims for clientID (the user allows
+	// them now); absent rows are not an error.
+	DeleteClaimDeclines(ctx context.Context, userID, clientID string, claims []string) error
+	// GetClaimDeclines returns userID's declines for clientID, ordered by claim.
+	GetClaimDeclines(ctx context.Context, userID, clientID string) ([]ClaimDecline, error)
+	// ListClaimDeclines returns userID's declines for every app, ordered by client id, then
+	// claim.
+	ListClaimDeclines(ctx context.Context, userID string) ([]ClaimDecline, error)
+}
+
+// ClaimDecline is an on-request claim a user declined to share with a client on its consent
+// page. It stands until the user allows the claim, so the client's next authorization does
+// not ask for it again.
+type ClaimDecline struct {
+	UserID     string
+	ClientID   string
+	Claim      string
+	DeclinedAt time.Time
 }
 
 // SettingStore persists node-wide settings. PutSettingIfAbsent stores value under key unless

@@ -50,7 +50,7 @@ var english = map[string]string{
 	"register.title":            "Create your account",
 	"register.heading":          "Create your Facet account",
 	"register.name":             "Name",
-	"register.name_hint":        "Optional. You choose later who may see it.",
+	"register.name_hint":        "Optional here. If your name is required, Facet asks for it before an app signs you in. You choose who may see it.",
 	"register.email":            "Email",
 	"register.password":         "Password",
 	"register.password_hint":    "At least 8 characters. A phrase of a few words is easy to remember and hard to guess.",

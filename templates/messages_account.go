@@ -60,6 +60,16 @@ var accountMessages = map[string]string{
 	"account.complete.title":  "Complete your profile",
 	"account.complete.intro":  "A few required details are missing. Fill them in to continue.",
 
+	// complete page, when an app's sign-in waits for it
+	"account.complete.for_app": "To sign you in to %s, your Facet profile needs these details:",
+	"account.complete.levels":  "You decide afterwards who may see each of them.",
+	"account.complete.cancel":  "Cancel and go back to %s",
+
+	// profile page reached from an app's consent page
+	"account.back.label": "Your sign-in",
+	"account.back.text":  "%s is waiting for you to finish signing in. Changes you make here apply to it at once.",
+	"account.back.link":  "Back to %s",
+
 	// password
 	"account.password.title":            "Change password",
 	"account.password.intro":            "After changing your password you will be logged out everywhere, and apps will have to ask you to sign in again.",

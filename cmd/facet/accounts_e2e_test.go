@@ -14,7 +14,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/cmd/facet/config"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
@@ -128,7 +129,7 @@ func (p *peer) sessionUser() string {
 func startMailFacet(t *testing.T, be sqltest.Backend, c *clock) (*facet, *notifytest.Mailbox) {
 	t.Helper()
 	box := notifytest.StartMailbox(t)
-	f := startFacet(t, be.NewURL(t), c, func(cfg *Config) {
+	f := startFacet(t, be.NewURL(t), c, func(cfg *config.Config) {
 		cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = box.Host, box.Port, notify.TLSNone
 		cfg.MailFrom = "Facet Test <facet@example.com>"
 	})
@@ -356,7 +357,7 @@ func TestBearerRecentAuth(t *testing.T) {
 			c := newClock()
 			c.advance(-20 * time.Minute)
 			f, _ := startMailFacet(t, be, c)
-			cl, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+			cl, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 				Name: "Account App", RedirectURIs: []string{rpRedirect},
 				GrantTypes: []string{"authorization_code", "refresh_token"},
 				Scopes:     []string{"openid", "profile", "email", "offline_access", profile.AccountScope},

@@ -15,8 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/facetid/facet/cmd/facet/config"
+	"github.com/facetid/facet/cmd/facet/demo"
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/contact"
@@ -35,7 +38,7 @@ const systemSecretSetting = "system_secret"
 // app is one Facet node: every module wired together behind one handler. It holds no global
 // state, so tests build as many as they like (each with its own Prometheus registry).
 type app struct {
-	cfg      Config
+	cfg      config.Config
 	logger   *slog.Logger
 	store    storage.Storage
 	registry *prometheus.Registry
@@ -57,15 +60,15 @@ type app struct {
 // newApp opens and migrates the database, resolves the system secret, makes sure a signing
 // key exists and builds the routes. Zero fields of cfg take the defaults (a test sets Issuer
 // to its httptest URL and DatabaseURL, and may set Now and Demo). Close releases the database.
-func newApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	if err := cfg.checkDevelopmentIssuer(); err != nil {
+	if err := cfg.CheckDevelopmentIssuer(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	if cfg.Mode == modeDevelopment && !isLocalIssuer(cfg.Issuer) {
+	if cfg.Mode == config.ModeDevelopment && !config.IsLocalIssuer(cfg.Issuer) {
 		logger.Warn("development mode on a public issuer (allow_dev_on_public_issuer): /dev/mail answers loopback peers only; use mode=production for a real deployment", "issuer", cfg.Issuer)
 	}
 	if cfg.Now == nil {
@@ -93,7 +96,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := oauth.EnsureSigningKey(ctx, a.store, secret); err != nil {
+	if err := keys.Ensure(ctx, a.store, secret); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
 	if err := a.registry.Register(collectors.NewGoCollector()); err != nil {
@@ -113,19 +116,19 @@ func (a *app) build(ctx context.Context) error {
 	}
 	// One field catalog for the account pages and the consent decisions, so both agree on
 	// what is mandatory, locked and private by default.
-	catalog, err := consent.NewCatalog(cfg.catalogConfig(cfg.Now))
+	catalog, err := consent.NewCatalog(cfg.CatalogConfig(cfg.Now))
 	if err != nil {
 		return fmt.Errorf("field catalog: %w", err)
 	}
-	mail, err := cfg.mailer(a.store, a.logger)
+	mail, err := cfg.Mailer(a.store, a.logger)
 	if err != nil {
 		return err
 	}
-	phone, err := cfg.phoneSender(a.store, a.logger)
+	phone, err := cfg.PhoneSender(a.store, a.logger)
 	if err != nil {
 		return fmt.Errorf("sms_sender %s: %w", cfg.SMSSender, err)
 	}
-	cfg.logNotify(a.logger)
+	cfg.LogNotify(a.logger)
 	events := activity.NewRecorder(a.store, a.logger, cfg.Now)
 	grants, err := consent.NewService(a.store, catalog, a.logger, cfg.Now)
 	if err != nil {
@@ -150,14 +153,14 @@ func (a *app) build(ctx context.Context) error {
 		Secret:          secret,
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
-		SecureCookies:   cfg.secureCookies(),
+		SecureCookies:   cfg.SecureCookies(),
 		TrustedProxies:  cfg.TrustedProxies,
-		Development:     cfg.Mode == modeDevelopment,
+		Development:     cfg.Mode == config.ModeDevelopment,
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
-		Mail: mail, Events: events, Tokens: provider})
+		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -169,7 +172,7 @@ func (a *app) build(ctx context.Context) error {
 	contacts, err := contact.New(contact.Config{
 		Issuer:               cfg.Issuer,
 		Secret:               secret,
-		Development:          cfg.Mode == modeDevelopment,
+		Development:          cfg.Mode == config.ModeDevelopment,
 		PhoneRegion:          cfg.PhoneRegion,
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, contact.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
@@ -191,9 +194,11 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("photo: %w", err)
 	}
 
-	var rp *demo
+	var rp *demo.Handler
 	if cfg.Demo {
-		if rp, err = newDemo(ctx, cfg, secret, a.store, tmpl, a.logger); err != nil {
+		rp, err = demo.New(ctx, demo.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies(),
+			Client: cfg.HTTPClient, Now: cfg.Now}, a.store, tmpl, a.logger)
+		if err != nil {
 			return fmt.Errorf("demo app: %w", err)
 		}
 	}
@@ -239,7 +244,7 @@ func (a *app) build(ctx context.Context) error {
 	a.router = r
 
 	var h http.Handler = r
-	if cfg.secureCookies() {
+	if cfg.SecureCookies() {
 		h = strictTransport(h)
 	}
 	a.handler = observe(h, a.logger, metrics, tmpl, photos.BodyLimit)
@@ -267,7 +272,7 @@ func (a *app) alive(w http.ResponseWriter, r *http.Request) {
 
 // openStore opens the configured database and applies the embedded migrations (under a
 // lock, so several nodes may start at once).
-func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*sqlstore.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqlstore.Store, error) {
 	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -284,11 +289,11 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*sqlstore.
 // resolveSecret returns the configured system secret. In development mode without one it
 // generates a secret and stores it in the database (the first node to start wins, so all
 // nodes agree) and says loudly that this is not for production.
-func resolveSecret(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger) ([]byte, error) {
+func resolveSecret(ctx context.Context, cfg config.Config, store storage.Storage, logger *slog.Logger) ([]byte, error) {
 	if len(cfg.Secret) == 32 {
 		return cfg.Secret, nil
 	}
-	if cfg.Mode != modeDevelopment {
+	if cfg.Mode != config.ModeDevelopment {
 		return nil, errors.New("production mode needs a system secret: set FACET_SECRET to 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
 	}
 	fresh := make([]byte, 32)
@@ -299,7 +304,7 @@ func resolveSecret(ctx context.Context, cfg Config, store storage.Storage, logge
 	if err != nil {
 		return nil, fmt.Errorf("store generated system secret: %w", err)
 	}
-	secret, err := decodeSecret(stored)
+	secret, err := config.DecodeSecret(stored)
 	if err != nil {
 		return nil, fmt.Errorf("stored system secret: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -54,7 +55,7 @@ func newTestServer(t *testing.T, b sqltest.Backend, env map[string]string) *test
 	for k, v := range env {
 		all[k] = v
 	}
-	cfg, err := loadConfig("", envOf(all), nil)
+	cfg, err := config.Load("", envOf(all), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,8 @@ func waitLog(t *testing.T, stderr *syncBuffer, done <-chan error, re *regexp.Reg
 // TestServe runs `facet serve` on a free port, calls it, and stops it the way SIGTERM does.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0", "FACET_METRICS_LISTEN": "127.0.0.1:0"})
+	env := envOf(map[string]string{"FACET_DATABASE_URL": "sqlite://" + dir + "/facet.db", "FACET_LISTEN": "127.0.0.1:0", "FACET_METRICS_LISTEN": "127.0.0.1:0",
+		pprofEnv: "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -344,6 +346,24 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want || (c.want == http.StatusOK) != strings.Contains(string(b), "facet_http_requests_total") {
 			t.Errorf("GET %s/metrics: %d, want %d\n%.300s", c.addr, resp.StatusCode, c.want, b)
+		}
+	}
+	// serve starts the profiling listener it is asked for, on its own address.
+	pm := regexp.MustCompile(`msg="profiling listener" addr=(\S+)`).FindStringSubmatch(stderr.String())
+	if pm == nil {
+		t.Fatalf("no profiling listener in the log:\n%s", stderr.String())
+	}
+	for _, c := range []struct {
+		addr string
+		want int
+	}{{pm[1], http.StatusOK}, {addr, http.StatusNotFound}} {
+		resp, err := http.Get("http://" + c.addr + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s/debug/pprof/cmdline: %d, want %d", c.addr, resp.StatusCode, c.want)
 		}
 	}
 
@@ -412,23 +432,23 @@ func TestCleanup(t *testing.T) {
 	}
 }
 
-// TestNewAppMinimalConfig: a Config built in code needs only the issuer and the database;
+// TestNewAppMinimalConfig: a config.Config built in code needs only the issuer and the database;
 // the rest takes the defaults, and the injected clock reaches the modules.
 func TestNewAppMinimalConfig(t *testing.T) {
 	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	cfg := Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
+	cfg := config.Config{Issuer: "http://127.0.0.1:1/", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Now: func() time.Time { return fixed }}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.cfg.Issuer != "http://127.0.0.1:1" || a.cfg.AccessTokenLifespan != 15*time.Minute || a.cfg.Mode != modeDevelopment || a.cfg.Demo {
+	if a.cfg.Issuer != "http://127.0.0.1:1" || a.cfg.AccessTokenLifespan != 15*time.Minute || a.cfg.Mode != config.ModeDevelopment || a.cfg.Demo {
 		t.Errorf("config after defaults: %+v", a.cfg)
 	}
 	if !a.cfg.Now().Equal(fixed) {
 		t.Error("the injected clock was replaced")
 	}
-	if _, err := newApp(t.Context(), Config{DatabaseURL: cfg.DatabaseURL, CodeLifespan: time.Hour}, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := newApp(t.Context(), config.Config{DatabaseURL: cfg.DatabaseURL, CodeLifespan: time.Hour}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a one-hour code lifespan was accepted")
 	}
 }

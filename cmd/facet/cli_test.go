@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/storage"
@@ -103,7 +104,7 @@ func TestCLIClients(t *testing.T) {
 				t.Errorf("public create: %+v", spa)
 			}
 
-			// Registration rules come from oauth.ValidateClientSpec.
+			// Registration rules come from registration.Validate.
 			if _, err := cli.run("clients", "create", "--name", "Bad", "--redirect-uri", "http://app.example.com/cb"); err == nil {
 				t.Error("an http redirect URI on a public host was accepted")
 			}
@@ -342,7 +343,7 @@ func TestCLISharedSecret(t *testing.T) {
 	b := sqltest.Backends(t)[0]
 	cli := newFacetCLI(t, b)
 	cli.must("keys", "rotate")
-	cfg, err := loadConfig("", envOf(cli.env), nil)
+	cfg, err := config.Load("", envOf(cli.env), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

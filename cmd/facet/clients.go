@@ -14,7 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/cmd/facet/config"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 )
@@ -69,7 +70,7 @@ func addClientFlags(fs *pflag.FlagSet) {
 }
 
 // applyClientFlags copies the flags that were given (all of them for create) onto spec.
-func applyClientFlags(fs *pflag.FlagSet, spec *oauth.ClientSpec, all bool) error {
+func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) error {
 	set := func(name string) bool { return all || fs.Changed(name) }
 	var err error
 	str := func(name string, dst *string) {
@@ -163,8 +164,8 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 	}
 }
 
-func specOf(cl storage.Client) oauth.ClientSpec {
-	return oauth.ClientSpec{
+func specOf(cl storage.Client) registration.Spec {
+	return registration.Spec{
 		ID:                      cl.ID,
 		Name:                    cl.Name,
 		RedirectURIs:            cl.RedirectURIs,
@@ -182,7 +183,7 @@ func specOf(cl storage.Client) oauth.ClientSpec {
 
 func (c *cli) clientsCreate(cmd *cobra.Command, _ []string) error {
 	fs := cmd.Flags()
-	var spec oauth.ClientSpec
+	var spec registration.Spec
 	if err := applyClientFlags(fs, &spec, true); err != nil {
 		return err
 	}
@@ -194,18 +195,18 @@ func (c *cli) clientsCreate(cmd *cobra.Command, _ []string) error {
 	if spec.Public && !fs.Changed("token-endpoint-auth-method") {
 		spec.TokenEndpointAuthMethod = "none"
 	}
-	if err := oauth.ValidateClientSpec(spec); err != nil {
+	if err := registration.Validate(spec); err != nil {
 		return fmt.Errorf("invalid client: %w", err)
 	}
 	// However the id arrived (--id x, --id=x, a value that looks like a flag), a new id must
 	// start with a letter or digit, so that every later command can name it.
 	if spec.ID != "" {
-		if err := oauth.ValidateNewClientID(spec.ID); err != nil {
+		if err := registration.ValidateNewID(spec.ID); err != nil {
 			return fmt.Errorf("invalid client: %w", err)
 		}
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
-		cl, secret, err := oauth.CreateClient(ctx, store, spec)
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
+		cl, secret, err := registration.Create(ctx, store, spec)
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return fmt.Errorf("a client with id %q exists already", spec.ID)
 		}
@@ -222,7 +223,7 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, err := store.GetClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])
@@ -240,10 +241,10 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 		if !spec.Public && fs.Changed("public") && !fs.Changed("token-endpoint-auth-method") && spec.TokenEndpointAuthMethod == "none" {
 			spec.TokenEndpointAuthMethod = ""
 		}
-		if err := oauth.ValidateClientSpec(spec); err != nil {
+		if err := registration.Validate(spec); err != nil {
 			return fmt.Errorf("invalid client: %w", err)
 		}
-		updated, secret, err := oauth.UpdateClient(ctx, store, cl.ID, spec, rotate)
+		updated, secret, err := registration.Update(ctx, store, cl.ID, spec, rotate)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", cl.ID, err)
 		}
@@ -252,7 +253,7 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 }
 
 func (c *cli) clientsGet(cmd *cobra.Command, args []string) error {
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		cl, err := store.GetClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])
@@ -269,7 +270,7 @@ func (c *cli) clientsList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		clients, err := store.ListClients(ctx)
 		if err != nil {
 			return fmt.Errorf("list clients: %w", err)
@@ -291,7 +292,7 @@ func (c *cli) clientsList(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) clientsDelete(cmd *cobra.Command, args []string) error {
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		err := store.DeleteClient(ctx, args[0])
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no client with id %q", args[0])

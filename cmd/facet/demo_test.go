@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facetid/facet/cmd/facet/demo"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -197,26 +198,7 @@ func TestDemoOff(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /demo with demo off: %d", resp.StatusCode)
 	}
-	if _, err := s.app.store.GetClient(t.Context(), demoClientID); err == nil {
+	if _, err := s.app.store.GetClient(t.Context(), demo.ClientID); err == nil {
 		t.Error("the demo client was registered with demo off")
-	}
-}
-
-// TestDemoClientFollowsIssuer: a second start with another issuer (a new port) updates the
-// demo client's URLs instead of failing; the same issuer leaves it alone.
-func TestDemoClientFollowsIssuer(t *testing.T) {
-	store := sqltest.Backends(t)[0].Open(t)
-	ctx := t.Context()
-	for _, issuer := range []string{"http://127.0.0.1:8080", "http://127.0.0.1:8080", "http://localhost:9090"} {
-		if err := registerDemoClient(ctx, issuer, store); err != nil {
-			t.Fatalf("register for %s: %v", issuer, err)
-		}
-		c, err := store.GetClient(ctx, demoClientID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.RedirectURIs[0] != issuer+"/demo/callback" || c.PostLogoutRedirectURIs[0] != issuer+"/demo" || !c.Public {
-			t.Errorf("issuer %s: client %+v", issuer, c)
-		}
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -37,7 +39,7 @@ func newRP(t testing.TB, f *facet, scopes ...string) *rp {
 	if len(scopes) == 0 {
 		scopes = []string{"openid", "profile", "email", "offline_access"}
 	}
-	c, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+	c, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 		Name:                   "Relying Party",
 		RedirectURIs:           []string{rpRedirect},
 		PostLogoutRedirectURIs: []string{rpPostLogout},
@@ -106,8 +108,8 @@ func signUpAndExchange(t testing.TB, be sqltest.Backend, email, name string) sig
 }
 
 // signUpAndExchangeOn is signUpAndExchange on a server with clock c (nil: the wall clock)
-// and opts applied to its Config.
-func signUpAndExchangeOn(t testing.TB, be sqltest.Backend, c *clock, email, name string, opts ...func(*Config)) signedUp {
+// and opts applied to its config.Config.
+func signUpAndExchangeOn(t testing.TB, be sqltest.Backend, c *clock, email, name string, opts ...func(*config.Config)) signedUp {
 	t.Helper()
 	s := signedUp{f: startFacet(t, be.NewURL(t), c, opts...)}
 	s.r = newRP(t, s.f)

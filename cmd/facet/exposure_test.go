@@ -11,13 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConfigMetricsListen: the metrics listener defaults to loopback; off or an empty value
 // disables it; the flag and YAML set it; a value that is not host:port stops the start.
 func TestConfigMetricsListen(t *testing.T) {
-	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	cfg, err := config.Load("", envOf(nil), serveFlags(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestConfigMetricsListen(t *testing.T) {
 			if c.yaml != "" {
 				path = writeFile(t, "facet.yaml", c.yaml)
 			}
-			cfg, err := loadConfig(path, envOf(c.env), serveFlags(t, c.flags...))
+			cfg, err := config.Load(path, envOf(c.env), serveFlags(t, c.flags...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func TestConfigMetricsListen(t *testing.T) {
 			}
 		})
 	}
-	if _, err := loadConfig("", envOf(map[string]string{"FACET_METRICS_LISTEN": "9464"}), nil); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
+	if _, err := config.Load("", envOf(map[string]string{"FACET_METRICS_LISTEN": "9464"}), nil); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
 		t.Errorf("metrics_listen without a port separator: err = %v", err)
 	}
 }
@@ -63,7 +64,7 @@ func TestDevelopmentPublicIssuer(t *testing.T) {
 	be := sqltest.Backends(t)[0]
 	logger := slog.New(slog.DiscardHandler)
 	for _, issuer := range []string{"http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://127.0.0.2"} {
-		a, err := newApp(t.Context(), Config{Issuer: issuer, DatabaseURL: be.NewURL(t)}, logger)
+		a, err := newApp(t.Context(), config.Config{Issuer: issuer, DatabaseURL: be.NewURL(t)}, logger)
 		if err != nil {
 			t.Fatalf("development on %s: %v", issuer, err)
 		}
@@ -71,7 +72,7 @@ func TestDevelopmentPublicIssuer(t *testing.T) {
 	}
 	for _, issuer := range []string{"https://id.example.com", "http://192.168.1.10:8080", "http://0.0.0.0:8080", "http://localhost.example.com"} {
 		dbPath := filepath.Join(t.TempDir(), "never.db")
-		_, err := newApp(t.Context(), Config{Issuer: issuer, DatabaseURL: "sqlite://" + dbPath}, logger)
+		_, err := newApp(t.Context(), config.Config{Issuer: issuer, DatabaseURL: "sqlite://" + dbPath}, logger)
 		if err == nil || !strings.Contains(err.Error(), "allow_dev_on_public_issuer") || !strings.Contains(err.Error(), "mode=production") {
 			t.Errorf("development on %s: err = %v, want a refusal naming mode=production and allow_dev_on_public_issuer", issuer, err)
 		}
@@ -79,12 +80,12 @@ func TestDevelopmentPublicIssuer(t *testing.T) {
 			t.Errorf("development on %s: the database was created although the start is refused", issuer)
 		}
 	}
-	a, err := newApp(t.Context(), Config{Issuer: "https://id.example.com", DatabaseURL: be.NewURL(t), AllowDevPublicIssuer: true}, logger)
+	a, err := newApp(t.Context(), config.Config{Issuer: "https://id.example.com", DatabaseURL: be.NewURL(t), AllowDevPublicIssuer: true}, logger)
 	if err != nil {
 		t.Fatalf("development on a public issuer, allowed: %v", err)
 	}
 	a.Close()
-	a, err = newApp(t.Context(), Config{Issuer: "https://id.example.com", DatabaseURL: be.NewURL(t), Mode: modeProduction, Secret: testSecret}, logger)
+	a, err = newApp(t.Context(), config.Config{Issuer: "https://id.example.com", DatabaseURL: be.NewURL(t), Mode: config.ModeProduction, Secret: testSecret}, logger)
 	if err != nil {
 		t.Fatalf("production on a public issuer: %v", err)
 	}
@@ -146,7 +147,7 @@ func TestDevelopmentPublicIssuer(t *testing.T) {
 // forwarding someone (trusted or not), gets 404.
 func TestDevMailLoopbackOnly(t *testing.T) {
 	be := sqltest.Backends(t)[0]
-	f := startFacet(t, be.NewURL(t), nil, func(c *Config) {
+	f := startFacet(t, be.NewURL(t), nil, func(c *config.Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	})
 	h := f.app.Handler()

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/facetid/facet/cmd/facet/config"
 )
 
 type oidcConfig = oidc.Config
@@ -53,21 +55,21 @@ type facet struct {
 // the previous one wrote.
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// startFacet starts a server on a free loopback port; each opt adjusts its Config before
+// startFacet starts a server on a free loopback port; each opt adjusts its config.Config before
 // newApp (the issuer, database, secret and clock are set already).
-func startFacet(t testing.TB, dbURL string, c *clock, opts ...func(*Config)) *facet {
+func startFacet(t testing.TB, dbURL string, c *clock, opts ...func(*config.Config)) *facet {
 	t.Helper()
 	return startFacetAt(t, dbURL, c, "127.0.0.1:0", opts...)
 }
 
-func startFacetAt(t testing.TB, dbURL string, c *clock, addr string, opts ...func(*Config)) *facet {
+func startFacetAt(t testing.TB, dbURL string, c *clock, addr string, opts ...func(*config.Config)) *facet {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen %s: %v", addr, err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	var cfg Config
+	var cfg config.Config
 	cfg.Issuer = issuer
 	cfg.DatabaseURL = dbURL
 	cfg.Secret = testSecret

@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/cmd/facet/config"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 )
@@ -37,7 +38,7 @@ func (c *cli) keysRotate(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		if publish <= 0 {
 			// A retired key stays published (OIDC Core §10.1.1, signing key rotation) until the ID tokens it signed
 			// expire, plus a margin for clocks and the nodes' key caches.
@@ -47,7 +48,7 @@ func (c *cli) keysRotate(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		kid, err := oauth.RotateSigningKey(ctx, store, secret, publish)
+		kid, err := keys.Rotate(ctx, store, secret, publish)
 		if err != nil {
 			return fmt.Errorf("rotate signing key: %w", err)
 		}
@@ -71,21 +72,21 @@ func (c *cli) keysList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
-		keys, err := store.ListSigningKeys(ctx)
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
+		all, err := store.ListSigningKeys(ctx)
 		if err != nil {
 			return fmt.Errorf("list signing keys: %w", err)
 		}
 		if asJSON {
-			out := make([]keyJSON, 0, len(keys))
-			for _, k := range keys {
+			out := make([]keyJSON, 0, len(all))
+			for _, k := range all {
 				out = append(out, keyJSON{ID: k.ID, Algorithm: k.Algorithm, Active: k.Active, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt, PublishUntil: k.PublishUntil})
 			}
 			return writeJSONTo(c.stdout, out)
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tPUBLISHED UNTIL")
-		for _, k := range keys {
+		for _, k := range all {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, keyState(k), k.CreatedAt.UTC().Format(time.RFC3339), formatTime(k.PublishUntil))
 		}
 		return tw.Flush()

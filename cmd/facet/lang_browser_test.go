@@ -21,10 +21,6 @@ import (
 // chromiumPath is where Debian's chromium package installs the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// shotsEnv names a directory the Russian profile page's screenshots are also written to,
-// for a person who wants to look at them.
-const shotsEnv = "FACET_SCREENSHOT_DIR"
-
 // overflowJS lists the elements reaching past the right edge of the viewport, and the page
 // itself when it scrolls sideways: a long word that does not wrap shows up here.
 const overflowJS = `(() => {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+
+	"github.com/facetid/facet/cmd/facet/config"
 )
 
 // newLogger builds the process logger from the configuration. Every record logged with a
 // context carrying a request id (the *Context methods) gets a request_id attribute, so the
 // modules' logs line up with the access log.
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	switch cfg.LogLevel {
 	case "debug":

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/storage/sqltest"
@@ -20,7 +21,7 @@ var smtpCodeRE = regexp.MustCompile(`\b(\d{6})\b`)
 func TestVerificationMailOverSMTP(t *testing.T) {
 	box := notifytest.StartMailbox(t)
 	be := sqltest.Backends(t)[0]
-	f := startFacet(t, be.NewURL(t), nil, func(cfg *Config) {
+	f := startFacet(t, be.NewURL(t), nil, func(cfg *config.Config) {
 		cfg.SMTPHost = box.Host
 		cfg.SMTPPort = box.Port
 		cfg.SMTPTLS = notify.TLSNone

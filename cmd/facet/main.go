@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/storage/sqlstore"
 )
 
@@ -68,7 +69,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.PersistentFlags().String("config", "", "YAML configuration file (FACET_CONFIG)")
-	addConfigFlags(root.PersistentFlags(), false)
+	config.AddFlags(root.PersistentFlags(), false)
 
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -76,7 +77,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  c.serve,
 	}
-	addConfigFlags(serve.Flags(), true)
+	config.AddFlags(serve.Flags(), true)
 
 	migrate := &cobra.Command{
 		Use:   "migrate",
@@ -89,23 +90,23 @@ func (c *cli) rootCommand() *cobra.Command {
 }
 
 // load reads the configuration for cmd and builds the logger.
-func (c *cli) load(cmd *cobra.Command) (Config, *slog.Logger, error) {
+func (c *cli) load(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
 	path, err := cmd.Flags().GetString("config")
 	if err != nil {
-		return Config{}, nil, err
+		return config.Config{}, nil, err
 	}
 	if path == "" {
 		path = c.getenv("FACET_CONFIG")
 	}
-	cfg, err := loadConfig(path, c.getenv, cmd.Flags())
+	cfg, err := config.Load(path, c.getenv, cmd.Flags())
 	if err != nil {
-		return Config{}, nil, err
+		return config.Config{}, nil, err
 	}
 	return cfg, newLogger(cfg, c.stderr), nil
 }
 
 // withStore loads the configuration, opens and migrates the database, runs fn and closes it.
-func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error) error {
+func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error) error {
 	cfg, logger, err := c.load(cmd)
 	if err != nil {
 		return err
@@ -123,7 +124,7 @@ func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, cfg Con
 }
 
 func (c *cli) migrate(cmd *cobra.Command, _ []string) error {
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		fmt.Fprintf(c.stdout, "database is up to date (%s)\n", store.Dialect())
 		return nil
 	})
@@ -172,6 +173,18 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		stopJobs()
 		<-jobsDone
 	}()
+
+	// The profiling listener is for measuring (docs/performance.md); a bad address does not
+	// stop the node, it only goes unprofiled.
+	if addr := c.getenv(pprofEnv); addr != "" {
+		at, stop, err := startPprof(addr, logger)
+		if err != nil {
+			logger.Warn("profiling listener not started", "env", pprofEnv, "err", err)
+		} else {
+			logger.Info("profiling listener", "addr", at)
+			defer stop()
+		}
+	}
 
 	// The metrics get their own listener (like the profiling one, pprof.go), so the public
 	// router never serves them; metrics stays nil when metrics_listen is off.

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile/password"
 )
-
-// memoryLimitAuto is Config.MemoryLimit's "auto": memoryBase plus the memory of the password
-// hashes that may run at once, raised by each photo decode's memory while it runs.
-const memoryLimitAuto = -1
 
 // memoryBase is what a node holds besides password hashes: a live heap of ≈ 10–15 MB after
 // start (templates, catalogs, user-agent tables, caches), request garbage and the GC's
@@ -68,24 +63,6 @@ func (m *memoryReserve) add(n int64) {
 // introspect, userinfo; docs/performance.md) for ≈ 20 MB more RSS.
 const gcPercentUnderLimit = 400
 
-// parseMemoryLimit reads memory_limit: "auto", "off", or a size like 256MiB.
-func parseMemoryLimit(raw string) (int64, error) {
-	switch strings.ToLower(strings.TrimSpace(raw)) {
-	case "auto", "":
-		return memoryLimitAuto, nil
-	case "off":
-		return 0, nil
-	}
-	n, err := parseBytes(raw)
-	if err != nil {
-		return 0, fmt.Errorf("%w, or auto or off", err)
-	}
-	if n < 32<<20 {
-		return 0, fmt.Errorf("%q is below 32MiB: the collector would run almost constantly", raw)
-	}
-	return n, nil
-}
-
 // applyMemoryLimit sets the Go runtime's soft memory limit for serve, and GOGC to
 // gcPercentUnderLimit unless a GOGC variable is set, and returns a function restoring both
 // (tests run serve inside their own process). Under "auto" it also returns the reserve that
@@ -98,7 +75,7 @@ func applyMemoryLimit(limit int64, logger *slog.Logger) (restore func(), reserve
 		logger.Info("memory limit from GOMEMLIMIT", "bytes", prev)
 		return func() {}, nil
 	}
-	if limit == memoryLimitAuto {
+	if limit == config.MemoryLimitAuto {
 		limit = autoMemoryLimit()
 		reserve = &memoryReserve{base: limit}
 	}

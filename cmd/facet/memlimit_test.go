@@ -8,25 +8,10 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/profile/photo"
 )
-
-func TestParseMemoryLimit(t *testing.T) {
-	for raw, want := range map[string]int64{"auto": memoryLimitAuto, "AUTO": memoryLimitAuto, "off": 0, "256MiB": 256 << 20, "1GiB": 1 << 30} {
-		if got, err := parseMemoryLimit(raw); err != nil || got != want {
-			t.Errorf("parseMemoryLimit(%q) = %d, %v; want %d", raw, got, err, want)
-		}
-	}
-	for _, raw := range []string{"lots", "-5MiB", "1MiB", "0"} {
-		if got, err := parseMemoryLimit(raw); err == nil {
-			t.Errorf("parseMemoryLimit(%q) = %d, want an error", raw, got)
-		}
-	}
-	if _, err := loadConfig("", envOf(map[string]string{"FACET_MEMORY_LIMIT": "huge"}), serveFlags(t)); err == nil {
-		t.Error("FACET_MEMORY_LIMIT=huge was accepted")
-	}
-}
 
 // TestApplyMemoryLimit: auto is the base plus every hash slot's memory, raised by what photo
 // decodes hold while they hold it; GOGC is raised under the limit; the previous limit and
@@ -41,7 +26,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if password.HashMemory() < 19<<20 {
 		t.Fatalf("password.HashMemory() = %d, want at least one 19 MiB hash", password.HashMemory())
 	}
-	restore, reserve := applyMemoryLimit(memoryLimitAuto, logger)
+	restore, reserve := applyMemoryLimit(config.MemoryLimitAuto, logger)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("auto limit = %d, want %d", got, want)
 	}

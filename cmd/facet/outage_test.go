@@ -21,7 +21,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -99,7 +101,7 @@ func startFacetLogged(t *testing.T, dbURL string, c *clock) (*facet, *syncBuffer
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	cfg := Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: c.now}
+	cfg := config.Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: c.now}
 	logs := &syncBuffer{}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -125,7 +127,7 @@ func startFacetLogged(t *testing.T, dbURL string, c *clock) (*facet, *syncBuffer
 // accountRP is newRP for a client that may also ask for the account API's scope.
 func accountRP(t *testing.T, f *facet) *rp {
 	t.Helper()
-	c, secret, err := oauth.CreateClient(t.Context(), f.app.store, oauth.ClientSpec{
+	c, secret, err := registration.Create(t.Context(), f.app.store, registration.Spec{
 		Name:         "Outage RP",
 		RedirectURIs: []string{rpRedirect},
 		GrantTypes:   []string{"authorization_code", "refresh_token", "client_credentials"},

@@ -49,7 +49,7 @@ func TestPrivacyConsent(t *testing.T) {
 			if got := form.values["claim"]; !slices.Equal(got, []string{"given_name", "family_name", "email"}) {
 				t.Fatalf("pre-checked claims = %v, want given_name, family_name, email\n%s", got, p.body)
 			}
-			for _, want := range []string{"Shared, because you made it public", "Kept private", `href="/profile"`} {
+			for _, want := range []string{"Shared, because you made it public", "Kept private", `href="/profile?return_to=%2Foauth2%2Fauth%3F`} {
 				if !strings.Contains(p.body, want) {
 					t.Errorf("consent page lacks %q", want)
 				}
@@ -87,12 +87,13 @@ func TestPrivacyConsent(t *testing.T) {
 			ar2 := r.start()
 			p = b.get(ar2.url)
 			form = p.formWith(t, "/oauth2/consent")
-			if !slices.Contains(form.values["claim"], "birthdate") {
-				t.Fatalf("consent page does not ask for birthdate: %v", form.values["claim"])
+			// birthdate is ticked; family_name, declined before, stays unticked.
+			if !slices.Contains(form.values["claim"], "birthdate") || slices.Contains(form.values["claim"], "family_name") {
+				t.Fatalf("consent page: ticked %v, want birthdate and not the declined family_name", form.values["claim"])
 			}
 			tok2 := exchange(t, r, ar2, approve(t, b, p, ar2, f.issuer))
-			if ui := userinfo(t, r, tok2); ui["birthdate"] != "1990-05-06" || ui["family_name"] != "Timofeeva" {
-				t.Fatalf("userinfo after allowing birthdate = %v", ui)
+			if ui := userinfo(t, r, tok2); ui["birthdate"] != "1990-05-06" || ui["family_name"] != nil {
+				t.Fatalf("userinfo after allowing birthdate = %v, want birthdate and not family_name", ui)
 			}
 			// Everything requested is granted now: no page.
 			ar3 := r.start()

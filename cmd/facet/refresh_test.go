@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -17,8 +18,8 @@ import (
 
 const testGrace = 30 * time.Second
 
-func withGrace(d time.Duration) func(*Config) {
-	return func(c *Config) { c.RefreshTokenGrace = d }
+func withGrace(d time.Duration) func(*config.Config) {
+	return func(c *config.Config) { c.RefreshTokenGrace = d }
 }
 
 // refresh redeems token at r's token endpoint.

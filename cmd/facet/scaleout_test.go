@@ -23,14 +23,15 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/cmd/facet/config"
+	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
 // documentedKeyCacheTTL is how long a node may serve a stale JWKS after a rotation on another
-// node (oauth's keyCacheTTL, docs/deployment.md).
+// node (keys.CacheTTL, docs/deployment.md).
 const documentedKeyCacheTTL = 30 * time.Second
 
 // scaleNewEmail is the address the person starts to verify.
@@ -70,7 +71,7 @@ func startCluster(t *testing.T, dbURL string, n int) *scaleCluster {
 	c := &scaleCluster{}
 	for i := range n {
 		node := &scaleNode{name: string(rune('A' + i)), clock: newClock(), log: &scaleLog{}}
-		cfg := Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: node.clock.now}
+		cfg := config.Config{Issuer: issuer, DatabaseURL: dbURL, Secret: testSecret, Now: node.clock.now}
 		logger := slog.New(slog.NewTextHandler(node.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		a, err := newApp(t.Context(), cfg, logger)
 		if err != nil {
@@ -377,7 +378,7 @@ func TestScaleOut(t *testing.T) {
 			}
 		}},
 		{nodeB, "rotate the signing key", func(t *testing.T, s *scaleState) {
-			kid, err := oauth.RotateSigningKey(t.Context(), s.c.nodes[nodeB].app.store, testSecret, 0)
+			kid, err := keys.Rotate(t.Context(), s.c.nodes[nodeB].app.store, testSecret, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/facetid/facet/cmd/facet/config"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	pw "github.com/facetid/facet/profile/password"
@@ -99,7 +100,7 @@ func (c *cli) usersCreate(cmd *cobra.Command, _ []string) error {
 	if key := pw.NewPolicy().Check(password); key != "" {
 		return fmt.Errorf("password: %s", templates.T(key))
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		accounts, err := c.accounts(ctx, cfg, store, logger)
 		if err != nil {
 			return err
@@ -150,7 +151,7 @@ func readPassword(r io.Reader) (string, error) {
 
 // accounts builds the signin handler, whose Register applies the same rules as the
 // registration page (email form, password policy, name split into profile fields).
-func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, logger *slog.Logger) (*signin.Handler, error) {
+func (c *cli) accounts(ctx context.Context, cfg config.Config, store storage.Storage, logger *slog.Logger) (*signin.Handler, error) {
 	secret, err := resolveSecret(ctx, cfg, store, logger)
 	if err != nil {
 		return nil, err
@@ -165,7 +166,7 @@ func (c *cli) accounts(ctx context.Context, cfg Config, store storage.Storage, l
 		Secret:          secret,
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
-		SecureCookies:   cfg.secureCookies(),
+		SecureCookies:   cfg.SecureCookies(),
 	}, profile.Deps{Store: store, Templates: tmpl, Logger: logger, Events: events})
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
@@ -182,7 +183,7 @@ func (c *cli) usersList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(cmd, func(ctx context.Context, cfg Config, logger *slog.Logger, store *sqlstore.Store) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
 		users, err := store.ListUsers(ctx)
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)

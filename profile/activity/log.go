@@ -196,7 +196,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	if p.Next != "" {
 		body.NextCursor = &p.Next
 	}
-	profile.WriteJSON(w, http.StatusOK, body)
+	h.kit.WriteJSON(w, r, http.StatusOK, body)
 }
 
 // eventsPage is events.html's data.

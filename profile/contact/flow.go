@@ -292,7 +292,7 @@ func (h *Handler) apiContactStart(w http.ResponseWriter, r *http.Request, k cont
 		h.kit.APIError(w, r, k.spec().Name+" change", err)
 		return
 	}
-	profile.WriteJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", k.spec().Field: value, "expires_in": int(k.spec().TTL / time.Second)})
+	h.kit.WriteJSON(w, r, http.StatusAccepted, map[string]any{"status": "code_sent", k.spec().Field: value, "expires_in": int(k.spec().TTL / time.Second)})
 }
 
 // apiContactVerify: POST /api/account/<Name>/verify {"code"} → 200 {<Field>, "verified":true}.
@@ -314,7 +314,7 @@ func (h *Handler) apiContactVerify(k contactKind) http.HandlerFunc {
 			h.kit.APIError(w, r, k.spec().Name+" verify", err)
 			return
 		}
-		profile.WriteJSON(w, http.StatusOK, map[string]any{k.spec().Field: v.Value, "verified": true})
+		h.kit.WriteJSON(w, r, http.StatusOK, map[string]any{k.spec().Field: v.Value, "verified": true})
 	}
 }
 

@@ -640,7 +640,7 @@ func (h *Handler) apiPhotoPut(w http.ResponseWriter, r *http.Request) {
 		h.kit.APIError(w, r, "photo upload", err)
 		return
 	}
-	profile.WriteJSON(w, http.StatusOK, map[string]any{"picture": path})
+	h.kit.WriteJSON(w, r, http.StatusOK, map[string]any{"picture": path})
 }
 
 // apiPhotoDelete: DELETE /api/account/photo → 204; 404 when there is no photo.

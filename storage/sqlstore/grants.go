@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/facetid/facet/storage"
 )
@@ -75,6 +76,74 @@ func (s *Store) ListGrants(ctx context.Context, userID string) ([]storage.Grant,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list grants of %q: %w", userID, mapErr(err))
+	}
+	return out, nil
+}
+
+// PutClaimDeclines upserts one row per claim; a missing grant is a foreign-key violation,
+// reported as ErrNotFound.
+func (s *Store) PutClaimDeclines(ctx context.Context, userID, clientID string, claims []string, at time.Time) error {
+	for _, c := range claims {
+		_, err := s.exec(ctx, `INSERT INTO claim_declines (user_id, client_id, claim, declined_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, client_id, claim) DO UPDATE SET declined_at = excluded.declined_at`,
+			userID, clientID, c, ts(at))
+		if err != nil {
+			if isForeignKey(err) {
+				return fmt.Errorf("decline %q of %q for %q: %w", c, userID, clientID, storage.ErrNotFound)
+			}
+			return fmt.Errorf("decline %q of %q for %q: %w", c, userID, clientID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// DeleteClaimDeclines deletes the rows of claims.
+func (s *Store) DeleteClaimDeclines(ctx context.Context, userID, clientID string, claims []string) error {
+	for _, c := range claims {
+		if _, err := s.exec(ctx, `DELETE FROM claim_declines WHERE user_id = ? AND client_id = ? AND claim = ?`, userID, clientID, c); err != nil {
+			return fmt.Errorf("forget decline %q of %q for %q: %w", c, userID, clientID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// GetClaimDeclines reads the user's declines for one client.
+func (s *Store) GetClaimDeclines(ctx context.Context, userID, clientID string) ([]storage.ClaimDecline, error) {
+	out, err := s.claimDeclines(ctx, `SELECT user_id, client_id, claim, declined_at FROM claim_declines
+		WHERE user_id = ? AND client_id = ? ORDER BY claim`, userID, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("declines of %q for %q: %w", userID, clientID, err)
+	}
+	return out, nil
+}
+
+// ListClaimDeclines reads the user's declines for every client.
+func (s *Store) ListClaimDeclines(ctx context.Context, userID string) ([]storage.ClaimDecline, error) {
+	out, err := s.claimDeclines(ctx, `SELECT user_id, client_id, claim, declined_at FROM claim_declines
+		WHERE user_id = ? ORDER BY client_id, claim`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list declines of %q: %w", userID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) claimDeclines(ctx context.Context, query string, args ...any) ([]storage.ClaimDecline, error) {
+	rows, err := s.rows(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []storage.ClaimDecline
+	for rows.Next() {
+		var d storage.ClaimDecline
+		if err := rows.Scan(&d.UserID, &d.ClientID, &d.Claim, &d.DeclinedAt); err != nil {
+			return nil, mapErr(err)
+		}
+		d.DeclinedAt = d.DeclinedAt.UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
 	}
 	return out, nil
 }

@@ -26,6 +26,8 @@ var notClaims = map[string]string{
 	"photos":        "image bytes; the picture claim is the URL held in profile_fields, and serving a photo checks its level at each request",
 	"events":        "the user's activity log, written after releases and never released",
 	"disclosures":   "the record of what releases gave out, written by them and not read by them",
+	"claim_declines": "the on-request claims a user declined on a consent page; no claim comes from a decline " +
+		"(only grants.claims releases one), and consent removes a declined claim from grants.claims in the same transaction",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"SigningKeys", testSigningKeys},
 		{"Sessions", testSessions},
 		{"Grants", testGrants},
+		{"ClaimDeclines", testClaimDeclines},
 		{"Settings", testSettings},
 		{"Counters", testCounters},
 		{"Leases", testLeases},
@@ -655,6 +656,10 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("PutGrant", s.PutGrant(txCtx, storage.Grant{UserID: "u1", ClientID: "app", CreatedAt: base, UpdatedAt: base}))
 	step("GetGrant", second(s.GetGrant(txCtx, "u1", "app")))
 	step("ListGrants", second(s.ListGrants(txCtx, "u1")))
+	step("PutClaimDeclines", s.PutClaimDeclines(txCtx, "u1", "app", []string{"email"}, base))
+	step("GetClaimDeclines", second(s.GetClaimDeclines(txCtx, "u1", "app")))
+	step("ListClaimDeclines", second(s.ListClaimDeclines(txCtx, "u1")))
+	step("DeleteClaimDeclines", s.DeleteClaimDeclines(txCtx, "u1", "app", []string{"none"}))
 	step("DeleteGrant", s.DeleteGrant(txCtx, "nobody", "app"))
 	step("PutSettingIfAbsent", second(s.PutSettingIfAbsent(txCtx, "k", "v")))
 	step("GetSetting", second(s.GetSetting(txCtx, "k")))
@@ -839,6 +844,70 @@ func testGrants(t *testing.T, s storage.Storage) {
 	must(t, s.DeleteGrant(ctx, "u1", "app-a")) // absent: not an error
 	if _, err := s.GetGrant(ctx, "u2", "app-a"); err != nil {
 		t.Errorf("DeleteGrant removed another user's grant: %v", err)
+	}
+}
+
+// testClaimDeclines: declines are kept per (user, client, claim), listed per client, forgotten
+// one by one, belong to the grant (none without it; DeleteGrant and DeleteClient forget them)
+// and to their user (another user's are untouched).
+func testClaimDeclines(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	createUser(t, s, "u1")
+	createUser(t, s, "u2")
+	for _, id := range []string{"app-a", "app-b"} {
+		must(t, s.CreateClient(ctx, newClient(id)))
+	}
+	wantErr(t, s.PutClaimDeclines(ctx, "u1", "app-a", []string{"email"}, base), storage.ErrNotFound, "PutClaimDeclines without a grant")
+	for _, g := range []storage.Grant{
+		{UserID: "u1", ClientID: "app-a", Scopes: []string{"openid"}, Claims: []string{"given_name"}, CreatedAt: base, UpdatedAt: base},
+		{UserID: "u1", ClientID: "app-b", Scopes: []string{"openid"}, CreatedAt: base, UpdatedAt: base},
+		{UserID: "u2", ClientID: "app-a", Scopes: []string{"openid"}, CreatedAt: base, UpdatedAt: base},
+	} {
+		must(t, s.PutGrant(ctx, g))
+	}
+	got, err := s.GetClaimDeclines(ctx, "u1", "app-a")
+	must(t, err)
+	if got != nil {
+		t.Errorf("GetClaimDeclines before any = %+v, want nil", got)
+	}
+	must(t, s.PutClaimDeclines(ctx, "u1", "app-a", []string{"phone_number", "email"}, base))
+	must(t, s.PutClaimDeclines(ctx, "u1", "app-a", []string{"email"}, base.Add(time.Hour))) // again: one row, the later time
+	must(t, s.PutClaimDeclines(ctx, "u1", "app-b", []string{"birthdate"}, base))
+	must(t, s.PutClaimDeclines(ctx, "u2", "app-a", []string{"email"}, base))
+	got, err = s.GetClaimDeclines(ctx, "u1", "app-a")
+	must(t, err)
+	diff(t, "GetClaimDeclines", []storage.ClaimDecline{
+		{UserID: "u1", ClientID: "app-a", Claim: "email", DeclinedAt: at(time.Hour)},
+		{UserID: "u1", ClientID: "app-a", Claim: "phone_number", DeclinedAt: at(0)},
+	}, got)
+	list, err := s.ListClaimDeclines(ctx, "u1")
+	must(t, err)
+	diff(t, "ListClaimDeclines", []storage.ClaimDecline{
+		{UserID: "u1", ClientID: "app-a", Claim: "email", DeclinedAt: at(time.Hour)},
+		{UserID: "u1", ClientID: "app-a", Claim: "phone_number", DeclinedAt: at(0)},
+		{UserID: "u1", ClientID: "app-b", Claim: "birthdate", DeclinedAt: at(0)},
+	}, list)
+
+	// A grant update keeps the declines; forgetting one leaves the others.
+	must(t, s.PutGrant(ctx, storage.Grant{UserID: "u1", ClientID: "app-a", Scopes: []string{"openid", "email"}, CreatedAt: base, UpdatedAt: base.Add(time.Hour)}))
+	must(t, s.DeleteClaimDeclines(ctx, "u1", "app-a", []string{"email", "never-declined"}))
+	got, err = s.GetClaimDeclines(ctx, "u1", "app-a")
+	must(t, err)
+	if len(got) != 1 || got[0].Claim != "phone_number" {
+		t.Errorf("GetClaimDeclines after forgetting email = %+v, want phone_number", got)
+	}
+
+	// Revoking the permission forgets its declines, and only those.
+	must(t, s.DeleteGrant(ctx, "u1", "app-a"))
+	if got, err = s.GetClaimDeclines(ctx, "u1", "app-a"); err != nil || got != nil {
+		t.Errorf("GetClaimDeclines after DeleteGrant = %+v, %v; want none", got, err)
+	}
+	if got, err = s.GetClaimDeclines(ctx, "u2", "app-a"); err != nil || len(got) != 1 {
+		t.Errorf("another user's declines after DeleteGrant = %+v, %v; want email", got, err)
+	}
+	must(t, s.DeleteClient(ctx, "app-b"))
+	if list, err = s.ListClaimDeclines(ctx, "u1"); err != nil || list != nil {
+		t.Errorf("ListClaimDeclines after DeleteClient = %+v, %v; want none", list, err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -27,17 +27,17 @@ const (
 // redacted is what a secret configuration value prints as.
 const redacted = "[redacted]"
 
-// secretString is a configuration value that must never reach a log line or an error: it
+// SecretString is a configuration value that must never reach a log line or an error: it
 // prints as [redacted] through fmt (%v, %+v, %#v, %s) and slog.
-type secretString string
+type SecretString string
 
-func (secretString) String() string               { return redacted }
-func (secretString) GoString() string             { return redacted }
-func (secretString) LogValue() slog.Value         { return slog.StringValue(redacted) }
-func (secretString) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (SecretString) String() string               { return redacted }
+func (SecretString) GoString() string             { return redacted }
+func (SecretString) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (SecretString) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // reveal returns the secret itself, for the one place that uses it.
-func (s secretString) reveal() string { return string(s) }
+func (s SecretString) reveal() string { return string(s) }
 
 // validateProfile checks the personal-account settings, building what they configure (the
 // catalog, the mailer, the SMS sender) so a bad value fails at start with its key named.
@@ -98,16 +98,16 @@ func (cfg Config) validateSMS() error {
 	var errs []error
 	switch cfg.SMSSender {
 	case smsLog:
-		if cfg.Mode != modeDevelopment {
+		if cfg.Mode != ModeDevelopment {
 			// The log sender writes one-time codes to the log.
 			errs = append(errs, errors.New("sms_sender log is for development only: it writes one-time codes to the log; use webhook or twilio"))
 		}
 	case smsWebhook:
-		if _, err := cfg.phoneSender(nil, nil); err != nil {
+		if _, err := cfg.PhoneSender(nil, nil); err != nil {
 			errs = append(errs, fmt.Errorf("sms_sender webhook (sms_webhook_url, sms_webhook_secret): %w", err))
 		}
 	case smsTwilio:
-		if _, err := cfg.phoneSender(nil, nil); err != nil {
+		if _, err := cfg.PhoneSender(nil, nil); err != nil {
 			errs = append(errs, fmt.Errorf("sms_sender twilio (twilio_account_sid, twilio_auth_token, twilio_from): %w", err))
 		}
 	case smsNone:
@@ -123,8 +123,8 @@ func (cfg Config) validateSMS() error {
 	return errors.Join(errs...)
 }
 
-// catalogConfig is the field catalog's configuration; now is its clock.
-func (cfg Config) catalogConfig(now func() time.Time) consent.CatalogConfig {
+// CatalogConfig is the field catalog's configuration; now is its clock.
+func (cfg Config) CatalogConfig(now func() time.Time) consent.CatalogConfig {
 	return consent.CatalogConfig{
 		Mandatory:     cfg.MandatoryFields,
 		Locked:        cfg.LockedFields,
@@ -145,9 +145,9 @@ func (cfg Config) mailConfig() notify.MailConfig {
 	}
 }
 
-// mailer returns the configured mail sender: SMTP when smtp_host is set, the log mailer
+// Mailer returns the configured mail sender: SMTP when smtp_host is set, the log mailer
 // (kept for /dev/mail) in development, and nil otherwise, which profile answers with 503.
-func (cfg Config) mailer(outbox notify.DevOutbox, logger *slog.Logger) (profile.MailSender, error) {
+func (cfg Config) Mailer(outbox notify.DevOutbox, logger *slog.Logger) (profile.MailSender, error) {
 	switch {
 	case cfg.SMTPHost != "":
 		m, err := notify.NewMailer(cfg.mailConfig())
@@ -155,7 +155,7 @@ func (cfg Config) mailer(outbox notify.DevOutbox, logger *slog.Logger) (profile.
 			return nil, fmt.Errorf("mail: %w", err)
 		}
 		return m, nil
-	case cfg.Mode == modeDevelopment:
+	case cfg.Mode == ModeDevelopment:
 		l := notify.NewLogMailer(outbox, logger)
 		l.Now = cfg.Now
 		return l, nil
@@ -164,8 +164,8 @@ func (cfg Config) mailer(outbox notify.DevOutbox, logger *slog.Logger) (profile.
 	}
 }
 
-// phoneSender returns the configured SMS/voice sender, nil for none.
-func (cfg Config) phoneSender(outbox notify.DevOutbox, logger *slog.Logger) (notify.Sender, error) {
+// PhoneSender returns the configured SMS/voice sender, nil for none.
+func (cfg Config) PhoneSender(outbox notify.DevOutbox, logger *slog.Logger) (notify.Sender, error) {
 	switch cfg.SMSSender {
 	case smsLog:
 		l := notify.NewLogSender(outbox, logger)
@@ -192,13 +192,13 @@ func (cfg Config) phoneSender(outbox notify.DevOutbox, logger *slog.Logger) (not
 	}
 }
 
-// logNotify says at start how mail and texts leave this node (never a password or token).
-func (cfg Config) logNotify(logger *slog.Logger) {
+// LogNotify says at start how mail and texts leave this node (never a password or token).
+func (cfg Config) LogNotify(logger *slog.Logger) {
 	switch {
 	case cfg.SMTPHost != "":
 		logger.Info("mail via SMTP", "host", cfg.SMTPHost, "port", cfg.mailConfig().Port, "tls", cfg.SMTPTLS,
 			"auth", cfg.SMTPUsername != "", "from", cfg.MailFrom)
-	case cfg.Mode == modeDevelopment:
+	case cfg.Mode == ModeDevelopment:
 		logger.Info("development mail: messages are written to the log and listed at /dev/mail (set smtp_host to send them)")
 	default:
 		logger.Warn("no smtp_host is set: email verification is disabled and answers 503 until FACET_SMTP_HOST is configured")
@@ -219,7 +219,7 @@ func (cfg Config) smsSenderOrDefault() string {
 	switch {
 	case cfg.SMSSender != "":
 		return cfg.SMSSender
-	case cfg.Mode == modeDevelopment:
+	case cfg.Mode == ModeDevelopment:
 		return smsLog
 	default:
 		return smsNone

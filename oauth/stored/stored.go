@@ -1,4 +1,20 @@
-package oauth
+// Package stored is the stored form of an OAuth request: what a token row keeps of the
+// fosite request it was issued for (Token.Data), as a version byte and CBOR (RFC 8949). It
+// knows plain values only; oauth turns a fosite request into a Request and back, and decides
+// which form members are kept.
+//
+// Every token read (introspection, userinfo, refresh, the code exchange) decodes one:
+// encoding/json's reflection was ≈ 15 % of introspection's CPU; CBOR of arrays takes a
+// fraction of that, within 1 µs of a hand-written binary form (BenchmarkDecodeRequest in
+// oauth; docs/performance.md). Each struct is a CBOR array in field order (toarray), so no
+// member names are stored, and the encoding is the core deterministic one (RFC 8949 §4.2.1):
+// one request, one byte string.
+//
+// Version 1, a hand-written binary form, is still read (decodeV1): its rows live until their
+// token expires, refresh tokens the longest (refresh_token_lifespan), and every rotation
+// writes the new tokens in the current form, so no row needs rewriting. Once every token
+// written in version 1 has expired, no row reaches decodeV1.
+package stored
 
 import (
 	"encoding/binary"
@@ -7,35 +23,24 @@ import (
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
-	"github.com/ory/fosite"
 )
 
-// A stored request is a version byte and CBOR (RFC 8949). Every token read (introspection,
-// userinfo, refresh, the code exchange) decodes one: encoding/json's reflection was ≈ 15 % of
-// introspection's CPU; CBOR of arrays takes a fraction of that, within 1 µs of a hand-written
-// binary form (BenchmarkDecodeRequest; docs/performance.md). Each struct is a CBOR array in
-// field order (toarray), so no member names are stored, and the encoding is the core
-// deterministic one (RFC 8949 §4.2.1): one request, one byte string.
-//
-// Version 1, a hand-written binary form, is still read (decodeV1): its rows live until their
-// token expires, refresh tokens the longest (refresh_token_lifespan), and every rotation
-// writes the new tokens in the current form, so no row needs rewriting. Once every token
-// written in version 1 has expired, no row reaches decodeV1.
+// The version byte that starts a stored request.
 const (
-	codecV1   = 0x01
-	codecCBOR = 0x02
+	VersionBinary = 0x01 // version 1, the hand-written binary form; read, never written
+	VersionCBOR   = 0x02 // the current form, written by Encode
 )
 
-// maxStoredRequest bounds a stored request, read or written. net/http reads at most 1 MiB of
+// maxSize bounds a stored request, read or written. net/http reads at most 1 MiB of
 // request line and headers (http.DefaultMaxHeaderBytes) and the token endpoint's body is
 // smaller, so no stored form of a client's request comes near it.
-const maxStoredRequest = 1 << 20
+const maxSize = 1 << 20
 
-// errCodec is a malformed stored request.
-var errCodec = errors.New("malformed stored request")
+// ErrMalformed is a stored request that does not decode. Every error of Decode wraps it.
+var ErrMalformed = errors.New("malformed stored request")
 
-// storedRequest is what a fosite request keeps in storage: only what later steps read back.
-type storedRequest struct {
+// Request is what a fosite request keeps in storage: only what later steps read back.
+type Request struct {
 	_               struct{} `cbor:",toarray"`
 	ID              string
 	RequestedAt     int64 // Unix ms
@@ -44,14 +49,14 @@ type storedRequest struct {
 	GrantedScopes   []string
 	Audience        []string
 	GrantedAudience []string
-	Form            []string       // the members of storedForm the request had: name, value, name, value…
-	Session         *storedSession // nil: none
+	Form            []string // the stored form members the request had: name, value, name, value…
+	Session         *Session // nil: none
 }
 
-// storedSession is a Session as stored. ID-token bookkeeping (exp, iat, jti, at_hash, nonce,
+// Session is oauth's Session as stored. ID-token bookkeeping (exp, iat, jti, at_hash, nonce,
 // aud, iss) is recomputed each time an ID token is signed, so it is not stored. Times are Unix
 // seconds, 0 for none.
-type storedSession struct {
+type Session struct {
 	_         struct{} `cbor:",toarray"`
 	Subject   string
 	AuthTime  int64
@@ -61,13 +66,13 @@ type storedSession struct {
 	// Extra is the ID token's extra claims as the JSON they are signed as (empty for none),
 	// decoded only when there are any (most tokens carry none).
 	Extra     []byte
-	ExpiresAt []storedExpiry // by token type, in the order of the types' names
+	ExpiresAt []Expiry // by token type, in the order of the types' names
 	GrantedAt int64
 	Claims    string // the claims parameter (OIDC Core §5.5), "" for none
 }
 
-// storedExpiry is one token type's expiry, in Unix seconds.
-type storedExpiry struct {
+// Expiry is one token type's expiry, in Unix seconds.
+type Expiry struct {
 	_    struct{} `cbor:",toarray"`
 	Type string
 	At   int64
@@ -93,72 +98,42 @@ var (
 // makes invalid (and the package's tests would not start).
 func mustMode[M any](m M, err error) M {
 	if err != nil {
-		panic(fmt.Sprintf("oauth: cbor options: %v", err))
+		panic(fmt.Sprintf("stored: cbor options: %v", err))
 	}
 	return m
 }
 
-// encodeStored writes r, whose session is s (nil for none), in the current form.
-func encodeStored(r fosite.Requester, s *Session) ([]byte, error) {
-	sr := storedRequest{
-		ID:              r.GetID(),
-		RequestedAt:     r.GetRequestedAt().UnixMilli(),
-		ClientID:        r.GetClient().GetID(),
-		Scopes:          r.GetRequestedScopes(),
-		GrantedScopes:   r.GetGrantedScopes(),
-		Audience:        r.GetRequestedAudience(),
-		GrantedAudience: r.GetGrantedAudience(),
-	}
-	form := r.GetRequestForm()
-	n := 0
-	for _, k := range storedForm {
-		if form.Get(k) != "" {
-			n++
-		}
-	}
-	if n > 0 {
-		sr.Form = make([]string, 0, 2*n)
-		for _, k := range storedForm {
-			if v := form.Get(k); v != "" {
-				sr.Form = append(sr.Form, k, v)
-			}
-		}
-	}
-	if s != nil {
-		var err error
-		if sr.Session, err = s.stored(); err != nil {
-			return nil, err
-		}
-	}
-	b, err := cborEnc.Marshal(sr)
+// Encode writes r in the current form.
+func Encode(r Request) ([]byte, error) {
+	b, err := cborEnc.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	if len(b) >= maxStoredRequest {
-		return nil, fmt.Errorf("encode request: %d bytes, more than %d", len(b)+1, maxStoredRequest)
+	if len(b) >= maxSize {
+		return nil, fmt.Errorf("encode request: %d bytes, more than %d", len(b)+1, maxSize)
 	}
-	return append([]byte{codecCBOR}, b...), nil
+	return append([]byte{VersionCBOR}, b...), nil
 }
 
-// decodeStored reads a stored request of either version.
-func decodeStored(data []byte) (storedRequest, error) {
-	if len(data) == 0 || len(data) > maxStoredRequest {
-		return storedRequest{}, errCodec
+// Decode reads a stored request of either version.
+func Decode(data []byte) (Request, error) {
+	if len(data) == 0 || len(data) > maxSize {
+		return Request{}, ErrMalformed
 	}
 	switch data[0] {
-	case codecCBOR:
-		var sr storedRequest
+	case VersionCBOR:
+		var sr Request
 		if err := cborDec.Unmarshal(data[1:], &sr); err != nil {
-			return storedRequest{}, fmt.Errorf("%w: %w", errCodec, err)
+			return Request{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		if len(sr.Form)%2 != 0 {
-			return storedRequest{}, fmt.Errorf("%w: a form of %d items", errCodec, len(sr.Form))
+			return Request{}, fmt.Errorf("%w: a form of %d items", ErrMalformed, len(sr.Form))
 		}
 		return sr, nil
-	case codecV1:
+	case VersionBinary:
 		return decodeV1(data)
 	}
-	return storedRequest{}, errCodec
+	return Request{}, ErrMalformed
 }
 
 // decodeV1 reads a row of version 1. Its layout, after the version byte: strings and byte
@@ -171,12 +146,12 @@ func decodeStored(data []byte) (storedRequest, error) {
 //	session flag (0 none, 1 Facet session), then the session:
 //	  sub, auth_time, rat, acr, amr (list), ext (the extra claims as JSON, or empty),
 //	  exp (count, then token type and Unix seconds), granted_at, claims (the claims parameter)
-func decodeV1(data []byte) (storedRequest, error) {
+func decodeV1(data []byte) (Request, error) {
 	d := decoder{b: data}
-	if d.byte() != codecV1 {
-		return storedRequest{}, errCodec
+	if d.byte() != VersionBinary {
+		return Request{}, ErrMalformed
 	}
-	var sr storedRequest
+	var sr Request
 	sr.ID = d.string()
 	sr.RequestedAt = d.varint()
 	sr.ClientID = d.string()
@@ -199,7 +174,7 @@ func decodeV1(data []byte) (storedRequest, error) {
 	switch d.byte() {
 	case 0:
 	case 1:
-		w := &storedSession{}
+		w := &Session{}
 		w.Subject = d.string()
 		w.AuthTime = d.varint()
 		w.Requested = d.varint()
@@ -207,9 +182,9 @@ func decodeV1(data []byte) (storedRequest, error) {
 		w.AMR = d.list()
 		w.Extra = d.bytes()
 		if n := d.count(); n > 0 {
-			w.ExpiresAt = make([]storedExpiry, n)
+			w.ExpiresAt = make([]Expiry, n)
 			for i := range w.ExpiresAt {
-				w.ExpiresAt[i] = storedExpiry{Type: d.string(), At: d.varint()}
+				w.ExpiresAt[i] = Expiry{Type: d.string(), At: d.varint()}
 			}
 		}
 		w.GrantedAt = d.varint()
@@ -219,7 +194,7 @@ func decodeV1(data []byte) (storedRequest, error) {
 		d.err = true
 	}
 	if d.err || len(d.b) != 0 {
-		return storedRequest{}, errCodec
+		return Request{}, ErrMalformed
 	}
 	return sr, nil
 }

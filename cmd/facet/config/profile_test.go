@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -9,14 +9,12 @@ import (
 	"time"
 
 	"github.com/facetid/facet/consent"
-	"github.com/facetid/facet/storage"
-	"github.com/facetid/facet/storage/sqltest"
 )
 
 // TestConfigProfileDefaults: the personal-account keys' defaults, and sms_sender following
 // the mode.
 func TestConfigProfileDefaults(t *testing.T) {
-	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	cfg, err := Load("", envOf(nil), serveFlags(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +43,7 @@ func TestConfigProfileDefaults(t *testing.T) {
 	}
 
 	prod := map[string]string{"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com", "FACET_SECRET": strings.Repeat("ab", 32)}
-	cfg, err = loadConfig("", envOf(prod), nil)
+	cfg, err = Load("", envOf(prod), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +52,12 @@ func TestConfigProfileDefaults(t *testing.T) {
 	}
 
 	// A Config built in code gets the same defaults.
-	code := Config{Issuer: "http://127.0.0.1:1", DatabaseURL: "sqlite://x"}.withDefaults()
+	code := Config{Issuer: "http://127.0.0.1:1", DatabaseURL: "sqlite://x"}.WithDefaults()
 	if !slices.Equal(code.MandatoryFields, consent.DefaultMandatory) || code.MaxPhotoBytes != 5<<20 || code.SMSSender != smsLog ||
 		code.PhoneRegion != "US" || code.RecentAuth != 15*time.Minute || code.SMTPTLS != "starttls" || code.MailFrom == "" {
 		t.Errorf("withDefaults: %+v", code)
 	}
-	if err := code.validate(); err != nil {
+	if err := code.Validate(); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
 	}
 }
@@ -84,7 +82,7 @@ phone_region: de
 		"FACET_RECENT_AUTH":     "5m",
 	}
 	fs := serveFlags(t, "--max-photo-bytes", "524288", "--smtp-tls", "tls", "--event-retention", "720h")
-	cfg, err := loadConfig(yaml, envOf(env), fs)
+	cfg, err := Load(yaml, envOf(env), fs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +109,7 @@ phone_region: de
 	}
 
 	// The comma form of default_privacy, from the environment.
-	cfg, err = loadConfig("", envOf(map[string]string{"FACET_DEFAULT_PRIVACY": "birthdate=public, website = private"}), nil)
+	cfg, err = Load("", envOf(map[string]string{"FACET_DEFAULT_PRIVACY": "birthdate=public, website = private"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +157,7 @@ func TestConfigProfileInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig("", envOf(tt.env), nil)
+			_, err := Load("", envOf(tt.env), nil)
 			if err == nil {
 				t.Fatalf("accepted; want an error mentioning %q", tt.want)
 			}
@@ -177,7 +175,7 @@ func TestConfigProfileInvalid(t *testing.T) {
 		"twilio":  prod(map[string]string{"FACET_SMS_SENDER": "twilio", "FACET_TWILIO_ACCOUNT_SID": "AC1", "FACET_TWILIO_AUTH_TOKEN": "t", "FACET_TWILIO_FROM": "+15550100"}),
 		"smtp":    prod(map[string]string{"FACET_SMTP_HOST": "mail.example.com", "FACET_SMTP_USERNAME": "facet", "FACET_SMTP_PASSWORD": "pw"}),
 	} {
-		if _, err := loadConfig("", envOf(env), nil); err != nil {
+		if _, err := Load("", envOf(env), nil); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -187,7 +185,7 @@ func TestConfigProfileInvalid(t *testing.T) {
 // [redacted], in fmt and slog alike.
 func TestConfigSecretsRedacted(t *testing.T) {
 	cfg := Config{SMTPPassword: "pw-smtp-1", SMSWebhookSecret: "pw-webhook-2", TwilioAuthToken: "pw-twilio-3"}
-	var logs syncBuffer
+	var logs strings.Builder
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg, "password", cfg.SMTPPassword)
 	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
 		for _, secret := range []string{"pw-smtp-1", "pw-webhook-2", "pw-twilio-3"} {
@@ -195,72 +193,5 @@ func TestConfigSecretsRedacted(t *testing.T) {
 				t.Errorf("a secret leaked: %s", out)
 			}
 		}
-	}
-}
-
-// TestNewAppCatalog: newApp builds one catalog from the configuration and hands it to both
-// the account pages and the consent service; a bad key stops newApp; the SMTP password is not
-// in the start-up log.
-func TestNewAppCatalog(t *testing.T) {
-	dbURL := sqltest.Backends(t)[0].NewURL(t)
-	var logs syncBuffer
-	cfg := Config{
-		Issuer: "http://127.0.0.1:1", DatabaseURL: dbURL,
-		MandatoryFields: []string{"given_name", "nickname"},
-		LockedFields:    []string{"family_name"},
-		DefaultPrivacy:  map[string]consent.Level{"birthdate": consent.LevelPublic},
-		SMTPHost:        "mail.invalid", SMTPUsername: "facet", SMTPPassword: "pw-never-logged",
-	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	// Consent decides with the configured catalog too: birthdate is public by default there.
-	now := time.Now().UTC()
-	if err := a.store.CreateUser(t.Context(), storage.User{ID: "u1", Email: "u1@example.com", Status: storage.UserActive, CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if levels, _, err := a.grants.Levels(t.Context(), "u1"); err != nil || levels["birthdate"] != consent.LevelPublic {
-		t.Fatalf("consent's birthdate level %q (%v), want public from the configured catalog", levels["birthdate"], err)
-	}
-	cat := a.prof.Catalog
-	if f, _ := cat.Field("nickname"); !f.Mandatory {
-		t.Error("nickname is not mandatory")
-	}
-	if f, _ := cat.Field("family_name"); f.Mandatory || !f.Locked {
-		t.Errorf("family_name: mandatory %v locked %v, want not mandatory, locked", f.Mandatory, f.Locked)
-	}
-	if f, _ := cat.Field("birthdate"); f.DefaultLevel != consent.LevelPublic {
-		t.Errorf("birthdate default level %q, want public", f.DefaultLevel)
-	}
-	if a.prof.Mail == nil || a.phone == nil {
-		t.Error("development with smtp_host: want the SMTP mailer and the log SMS sender")
-	}
-	if !strings.Contains(logs.String(), "mail.invalid") || strings.Contains(logs.String(), "pw-never-logged") {
-		t.Errorf("start-up log should name the SMTP host and never the password:\n%s", logs.String())
-	}
-
-	cfg.MandatoryFields = []string{"shoe_size"}
-	if _, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "shoe_size") {
-		t.Errorf("unknown mandatory field: err = %v", err)
-	}
-}
-
-// TestNewAppProductionWithoutSMTP: production without smtp_host starts, with email and phone
-// verification disabled (profile answers 503), and says so in the log.
-func TestNewAppProductionWithoutSMTP(t *testing.T) {
-	var logs syncBuffer
-	cfg := Config{Issuer: "https://id.example.com", DatabaseURL: sqltest.Backends(t)[0].NewURL(t), Mode: modeProduction, Secret: testSecret}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if a.prof.Mail != nil || a.phone != nil {
-		t.Errorf("production without SMTP or SMS: Mail %v, Phone %v; want none", a.prof.Mail, a.phone)
-	}
-	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "smtp_host") {
-		t.Errorf("want a warning naming smtp_host:\n%s", logs.String())
 	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package config is Facet's configuration: every key with its environment variable, flag and
+// default (Settings), loading them in layers (defaults < YAML file < FACET_* environment <
+// flags), the checks a node refuses to start without, and the senders and catalog settings
+// the keys describe. Every command of cmd/facet loads the same Config. It wires nothing:
+// cmd/facet builds the node from it.
+package config
 
 import (
 	"encoding/base64"
@@ -32,8 +37,8 @@ const defaultMetricsListen = "127.0.0.1:9464"
 // Modes. Development is friendly on a laptop (a generated secret, the demo app); production
 // refuses to start without a secret and an https issuer.
 const (
-	modeDevelopment = "development"
-	modeProduction  = "production"
+	ModeDevelopment = "development"
+	ModeProduction  = "production"
 )
 
 // Config is everything a Facet node is configured with. Every CLI command loads the same
@@ -46,7 +51,7 @@ type Config struct {
 	Secret      []byte `koanf:"secret"`       // 32-byte system secret; nil in development means "generate and store one"
 	Mode        string `koanf:"mode"`         // development | production
 	// AllowDevPublicIssuer lets development mode run with an issuer that is not this machine
-	// (localhost or a loopback IP); without it newApp refuses, since development shows every
+	// (localhost or a loopback IP); without it serve refuses, since development shows every
 	// user's mail and codes at /dev/mail.
 	AllowDevPublicIssuer bool `koanf:"allow_dev_on_public_issuer"`
 	// MetricsListen is the address of the /metrics listener, apart from the public one; ""
@@ -57,7 +62,7 @@ type Config struct {
 	AccessTokenLifespan  time.Duration `koanf:"access_token_lifespan"`
 	RefreshTokenLifespan time.Duration `koanf:"refresh_token_lifespan"`
 	// RefreshTokenGrace is the reuse grace of a rotated refresh token (oauth.Config.RefreshGrace).
-	// Zero is meaningful (none), so withDefaults leaves it: a Config built in code has no grace
+	// Zero is meaningful (none), so WithDefaults leaves it: a Config built in code has no grace
 	// unless it sets one; the configuration default is 30s.
 	RefreshTokenGrace time.Duration `koanf:"refresh_token_grace"`
 	IDTokenLifespan   time.Duration `koanf:"id_token_lifespan"`
@@ -87,21 +92,21 @@ type Config struct {
 	SMTPPort     int          `koanf:"smtp_port"` // 0: by SMTPTLS (587 starttls, 465 tls, 25 none)
 	SMTPTLS      string       `koanf:"smtp_tls"`  // starttls | tls | none
 	SMTPUsername string       `koanf:"smtp_username"`
-	SMTPPassword secretString `koanf:"smtp_password"`
+	SMTPPassword SecretString `koanf:"smtp_password"`
 	MailFrom     string       `koanf:"mail_from"`
 
 	// SMS and voice calls. SMSSender "" means log in development and none in production.
 	SMSSender        string       `koanf:"sms_sender"` // log | webhook | twilio | none
 	SMSWebhookURL    string       `koanf:"sms_webhook_url"`
-	SMSWebhookSecret secretString `koanf:"sms_webhook_secret"`
+	SMSWebhookSecret SecretString `koanf:"sms_webhook_secret"`
 	TwilioAccountSID string       `koanf:"twilio_account_sid"`
-	TwilioAuthToken  secretString `koanf:"twilio_auth_token"`
+	TwilioAuthToken  SecretString `koanf:"twilio_auth_token"`
 	TwilioFrom       string       `koanf:"twilio_from"`
 	PhoneRegion      string       `koanf:"phone_region"` // ISO 3166 alpha-2 region of numbers typed without +country code
 
 	MaxPhotoBytes int64 `koanf:"max_photo_bytes"`
-	// MemoryLimit is the Go runtime soft memory limit in bytes; 0 none; memoryLimitAuto. Its
-	// key also takes auto and off, so parseConfig reads it apart from the byte sizes.
+	// MemoryLimit is the Go runtime soft memory limit in bytes; 0 none; MemoryLimitAuto. Its
+	// key also takes auto and off, so parse reads it apart from the byte sizes.
 	MemoryLimit    int64         `koanf:"-"`
 	RecentAuth     time.Duration `koanf:"recent_auth"`     // how recent a login must be to change email or phone
 	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
@@ -113,16 +118,16 @@ type Config struct {
 	// Now is the clock of every module; nil means time.Now.
 	Now func() time.Time `koanf:"-"`
 	// HoldMemory raises the soft memory limit by bytes until the returned function is called
-	// (memoryReserve.Hold); serve sets it under the automatic limit, nil leaves the limit be.
+	// (serve's memory reserve); serve sets it under the automatic limit, nil leaves the limit be.
 	HoldMemory func(bytes int64) (release func()) `koanf:"-"`
 	// HTTPClient is what the demo relying party uses to reach the issuer (discovery, token,
 	// userinfo); nil means a client with a timeout.
 	HTTPClient *http.Client `koanf:"-"`
 }
 
-// setting is one configuration key with its environment variable, flag and default. The
+// Setting is one configuration key with its environment variable, flag and default. The
 // README's configuration table lists the same rows (a test checks it).
-type setting struct {
+type Setting struct {
 	Key     string
 	Flag    string // "" when the key has no flag
 	Default string // "" when there is no default
@@ -131,17 +136,17 @@ type setting struct {
 }
 
 // Env is the environment variable of a key: FACET_ and the key in upper case.
-func (s setting) Env() string { return "FACET_" + strings.ToUpper(s.Key) }
+func (s Setting) Env() string { return "FACET_" + strings.ToUpper(s.Key) }
 
-// settings lists every configuration key. Keep the README's table in step.
-func settings() []setting {
-	return []setting{
+// Settings lists every configuration key. Keep the README's table in step.
+func Settings() []Setting {
+	return []Setting{
 		{Key: "issuer", Flag: "issuer", Default: "http://localhost:8080", Help: "public base URL of this Facet (the OIDC issuer)"},
 		{Key: "listen", Flag: "listen", Default: ":8080", Help: "address to listen on", Serve: true},
 		{Key: "metrics_listen", Flag: "metrics-listen", Default: defaultMetricsListen, Help: "address of the Prometheus /metrics listener, apart from the public one (unauthenticated: keep it private); off disables it", Serve: true},
 		{Key: "database_url", Flag: "database-url", Default: "sqlite://./facet-data/facet.db", Help: "sqlite://PATH or postgres://..."},
 		{Key: "secret", Help: "system secret: 32 bytes, base64 or hex (required in production)"},
-		{Key: "mode", Flag: "mode", Default: modeDevelopment, Help: "development or production"},
+		{Key: "mode", Flag: "mode", Default: ModeDevelopment, Help: "development or production"},
 		{Key: "allow_dev_on_public_issuer", Flag: "allow-dev-on-public-issuer", Default: "false", Help: "let development mode start with an issuer that is not localhost or a loopback IP (its /dev/mail, every user's codes, still answers loopback peers only)", Serve: true},
 		{Key: "code_lifespan", Flag: "code-lifespan", Default: "5m", Help: "authorization code lifetime (at most 5m)", Serve: true},
 		{Key: "access_token_lifespan", Flag: "access-token-lifespan", Default: "15m", Help: "access token lifetime", Serve: true},
@@ -179,10 +184,10 @@ func settings() []setting {
 	}
 }
 
-// addConfigFlags declares the flags of the settings on fs; serve selects serve's own flags
+// AddFlags declares the flags of the settings on fs; serve selects serve's own flags
 // (true) or the global ones (false).
-func addConfigFlags(fs *pflag.FlagSet, serve bool) {
-	for _, s := range settings() {
+func AddFlags(fs *pflag.FlagSet, serve bool) {
+	for _, s := range Settings() {
 		if s.Flag == "" || s.Serve != serve {
 			continue
 		}
@@ -194,12 +199,12 @@ func addConfigFlags(fs *pflag.FlagSet, serve bool) {
 	}
 }
 
-// loadConfig layers the sources: defaults < YAML file (path, optional) < FACET_* variables
+// Load layers the sources: defaults < YAML file (path, optional) < FACET_* variables
 // read through getenv < the flags set on fs.
-func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Config, error) {
+func Load(path string, getenv func(string) string, fs *pflag.FlagSet) (Config, error) {
 	k := koanf.New(".")
 	defaults := map[string]any{}
-	for _, s := range settings() {
+	for _, s := range Settings() {
 		if s.Default != "" {
 			defaults[s.Key] = s.Default
 		}
@@ -213,7 +218,7 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 			return Config{}, fmt.Errorf("read config file %s: %w", path, err)
 		}
 		known := map[string]bool{}
-		for _, s := range settings() {
+		for _, s := range Settings() {
 			known[s.Key] = true
 		}
 		for _, key := range k.Keys() {
@@ -225,7 +230,7 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 	}
 
 	env := map[string]any{}
-	for _, s := range settings() {
+	for _, s := range Settings() {
 		if v := getenv(s.Env()); v != "" {
 			env[s.Key] = v
 		}
@@ -236,7 +241,7 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 
 	if fs != nil {
 		byFlag := map[string]string{}
-		for _, s := range settings() {
+		for _, s := range Settings() {
 			if s.Flag != "" {
 				byFlag[s.Flag] = s.Key
 			}
@@ -252,12 +257,12 @@ func loadConfig(path string, getenv func(string) string, fs *pflag.FlagSet) (Con
 			return Config{}, fmt.Errorf("load flags: %w", err)
 		}
 	}
-	return parseConfig(k)
+	return parse(k)
 }
 
-// parseConfig turns the merged key/values into a Config (each field names its key in its
+// parse turns the merged key/values into a Config (each field names its key in its
 // koanf tag; decodeSetting converts the values) and checks it.
-func parseConfig(k *koanf.Koanf) (Config, error) {
+func parse(k *koanf.Koanf) (Config, error) {
 	var cfg Config
 	var errs []error
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
@@ -276,14 +281,14 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 		cfg.MetricsListen = ""
 	}
 	if !k.Exists("demo") {
-		cfg.Demo = isLocalIssuer(cfg.Issuer)
+		cfg.Demo = IsLocalIssuer(cfg.Issuer)
 	}
 	if cfg.MemoryLimit, err = parseMemoryLimit(k.String("memory_limit")); err != nil {
 		errs = append(errs, fmt.Errorf("memory_limit (FACET_MEMORY_LIMIT): %w", err))
 	}
 	cfg.SMSSender = cfg.smsSenderOrDefault()
 
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -295,7 +300,7 @@ func parseConfig(k *koanf.Koanf) (Config, error) {
 // decodeSetting converts a configuration value (a string from the defaults, the environment
 // or a flag; a string, number, bool, list or map from YAML) to the type of its Config field.
 // Its errors say what is wrong with the value; settingErrors adds the key. Every plain string
-// is trimmed; the secrets (secretString) are taken as given.
+// is trimmed; the secrets (SecretString) are taken as given.
 func decodeSetting(_, to reflect.Type, data any) (any, error) {
 	switch to {
 	case reflect.TypeFor[string]():
@@ -332,7 +337,7 @@ func decodeSetting(_, to reflect.Type, data any) (any, error) {
 		return d, nil
 	case reflect.TypeFor[[]byte](): // the system secret
 		if s := strings.TrimSpace(fmt.Sprint(data)); s != "" {
-			return decodeSecret(s)
+			return DecodeSecret(s)
 		}
 		return nil, nil
 	case reflect.TypeFor[[]string]():
@@ -363,14 +368,14 @@ func settingErrors(err error) []error {
 			out = append(out, e)
 			continue
 		}
-		out = append(out, fmt.Errorf("%s (%s): %w", de.Name(), setting{Key: de.Name()}.Env(), de.Unwrap()))
+		out = append(out, fmt.Errorf("%s (%s): %w", de.Name(), Setting{Key: de.Name()}.Env(), de.Unwrap()))
 	}
 	return out
 }
 
-// validate checks the rules that do not depend on how a value was parsed. newApp calls it too,
+// Validate checks the rules that do not depend on how a value was parsed. serve calls it too,
 // for configurations built in code (tests).
-func (cfg Config) validate() error {
+func (cfg Config) Validate() error {
 	var errs []error
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -385,8 +390,8 @@ func (cfg Config) validate() error {
 		}
 	}
 	switch cfg.Mode {
-	case modeDevelopment:
-	case modeProduction:
+	case ModeDevelopment:
+	case ModeProduction:
 		if len(cfg.Secret) == 0 {
 			errs = append(errs, errors.New("production mode needs a system secret: set FACET_SECRET to 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`); every node must use the same one"))
 		}
@@ -432,14 +437,14 @@ func (cfg Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// checkDevelopmentIssuer refuses development mode for an issuer that is not this machine,
+// CheckDevelopmentIssuer refuses development mode for an issuer that is not this machine,
 // unless AllowDevPublicIssuer says so. Development is for a laptop: it lists every user's
 // mail and one-time codes at /dev/mail and may keep a generated secret next to the data, so a
 // public deployment that forgot mode=production must not start quietly (OWASP ASVS:
 // development and debug features are disabled in production). Only serving checks it: the
 // admin commands expose nothing.
-func (cfg Config) checkDevelopmentIssuer() error {
-	if cfg.Mode != modeDevelopment || cfg.AllowDevPublicIssuer || isLocalIssuer(cfg.Issuer) {
+func (cfg Config) CheckDevelopmentIssuer() error {
+	if cfg.Mode != ModeDevelopment || cfg.AllowDevPublicIssuer || IsLocalIssuer(cfg.Issuer) {
 		return nil
 	}
 	return fmt.Errorf("development mode with the issuer %q, which is not localhost or a loopback IP: "+
@@ -449,11 +454,11 @@ func (cfg Config) checkDevelopmentIssuer() error {
 		"serve --allow-dev-on-public-issuer); /dev/mail then answers loopback peers only", cfg.Issuer)
 }
 
-// withDefaults fills the zero fields of a Config built in code (tests) with the defaults of
-// settings(), so a test needs to set only Issuer and DatabaseURL. Demo stays as given.
-func (cfg Config) withDefaults() Config {
+// WithDefaults fills the zero fields of a Config built in code (tests) with the defaults of
+// Settings(), so a test needs to set only Issuer and DatabaseURL. Demo stays as given.
+func (cfg Config) WithDefaults() Config {
 	def := map[string]string{}
-	for _, s := range settings() {
+	for _, s := range Settings() {
 		def[s.Key] = s.Default
 	}
 	str := func(v *string, key string) {
@@ -465,8 +470,8 @@ func (cfg Config) withDefaults() Config {
 		if *v != 0 {
 			return
 		}
-		// The defaults are constants in settings(), all parsed by TestConfigDefaults; were one
-		// broken, validate would report the zero duration.
+		// The defaults are constants in Settings(), all parsed by TestConfigDefaults; were one
+		// broken, Validate would report the zero duration.
 		if d, err := time.ParseDuration(def[key]); err == nil {
 			*v = d
 		}
@@ -493,27 +498,27 @@ func (cfg Config) withDefaults() Config {
 		cfg.MandatoryFields = splitList(def["mandatory_fields"])
 	}
 	if cfg.MaxPhotoBytes == 0 {
-		// A constant of settings(), checked by TestConfigDefaults; were it broken, validate
+		// A constant of Settings(), checked by TestConfigDefaults; were it broken, Validate
 		// would report the zero size.
 		if n, err := parseBytes(def["max_photo_bytes"]); err == nil {
 			cfg.MaxPhotoBytes = n
 		}
 	}
 	if cfg.MemoryLimit == 0 {
-		cfg.MemoryLimit = memoryLimitAuto
+		cfg.MemoryLimit = MemoryLimitAuto
 	}
 	cfg.SMSSender = cfg.smsSenderOrDefault()
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 	return cfg
 }
 
-// secureCookies reports whether cookies get the Secure attribute (and the __Host- prefix):
+// SecureCookies reports whether cookies get the Secure attribute (and the __Host- prefix):
 // whenever the issuer is served over https.
-func (cfg Config) secureCookies() bool { return strings.HasPrefix(cfg.Issuer, "https://") }
+func (cfg Config) SecureCookies() bool { return strings.HasPrefix(cfg.Issuer, "https://") }
 
-// decodeSecret accepts 32 bytes as hex (64 characters) or base64 (standard or URL alphabet,
+// DecodeSecret accepts 32 bytes as hex (64 characters) or base64 (standard or URL alphabet,
 // padded or not).
-func decodeSecret(s string) ([]byte, error) {
+func DecodeSecret(s string) ([]byte, error) {
 	if len(s) == 64 {
 		if b, err := hex.DecodeString(s); err == nil {
 			return b, nil
@@ -553,9 +558,9 @@ func parsePrefixes(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// isLocalIssuer reports whether the issuer's host is this machine; the demo app is on by
+// IsLocalIssuer reports whether the issuer's host is this machine; the demo app is on by
 // default only then.
-func isLocalIssuer(issuer string) bool {
+func IsLocalIssuer(issuer string) bool {
 	u, err := url.Parse(issuer)
 	if err != nil {
 		return false
@@ -575,4 +580,27 @@ type mapProvider map[string]any
 func (m mapProvider) Read() (map[string]any, error) { return map[string]any(m), nil }
 func (m mapProvider) ReadBytes() ([]byte, error) {
 	return nil, errors.New("map provider does not support ReadBytes")
+}
+
+// MemoryLimitAuto is Config.MemoryLimit's "auto": a base plus the memory of the password
+// hashes that may run at once, raised by each photo decode's memory while it runs (serve's
+// applyMemoryLimit).
+const MemoryLimitAuto = -1
+
+// parseMemoryLimit reads memory_limit: "auto", "off", or a size like 256MiB.
+func parseMemoryLimit(raw string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(raw)) {
+	case "auto", "":
+		return MemoryLimitAuto, nil
+	case "off":
+		return 0, nil
+	}
+	n, err := parseBytes(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%w, or auto or off", err)
+	}
+	if n < 32<<20 {
+		return 0, fmt.Errorf("%q is below 32MiB: the collector would run almost constantly", raw)
+	}
+	return n, nil
 }

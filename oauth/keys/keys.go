@@ -1,4 +1,9 @@
-package oauth
+// Package keys owns the ID-token signing keys: generation (RSA-2048, kid = the RFC 7638
+// thumbprint), sealing the private half at rest with the system secret, rotation, the per-node
+// cache every node reloads from the shared database, the JWKS document (RFC 7517), and fosite's
+// jwt.Signer over them (jose3.go, the one file on go-jose v3). It serves no route of its own:
+// the JWKS endpoint and the token endpoints live in oauth.
+package keys
 
 import (
 	"bytes"
@@ -27,18 +32,19 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
-// keyCacheTTL is how long a node trusts its copy of the signing keys. Keys live in the
-// shared database; a node reloads them when the copy is older than this, or when it meets a
-// kid it does not know. A rotation on one node therefore reaches every node's JWKS within
-// keyCacheTTL, and a new key starts signing only once it is keyCacheTTL old (see pickSigner),
-// so no node signs with a key another node does not publish yet.
-const keyCacheTTL = 30 * time.Second
+// CacheTTL is how long a node trusts its copy of the signing keys. Keys live in the shared
+// database; a node reloads them when the copy is older than this, or when it meets a kid it
+// does not know. A rotation on one node therefore reaches every node's JWKS within CacheTTL,
+// and a new key starts signing only once it is CacheTTL old (see pickSigner), so no node signs
+// with a key another node does not publish yet.
+const CacheTTL = 30 * time.Second
 
 // DefaultPublishRetiredFor is how long a retired key stays in JWKS when the caller gives no
 // duration: the default ID-token lifetime (1 h) plus a margin for clocks and caches.
 const DefaultPublishRetiredFor = 2 * time.Hour
 
-const signingAlg = "RS256"
+// Algorithm is the one JWS algorithm the keys sign with (RFC 7518 §3.3).
+const Algorithm = "RS256"
 
 // keyEncryptionKey derives the AES-256 key that seals private signing keys at rest from the
 // system secret (HKDF-SHA256 with its own info string, so it is independent of every other
@@ -103,7 +109,7 @@ func newSigningKey(secret []byte, now time.Time) (storage.SigningKey, error) {
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("generate RSA key: %w", err)
 	}
-	pub := jose.JSONWebKey{Key: &priv.PublicKey, Algorithm: signingAlg, Use: "sig"}
+	pub := jose.JSONWebKey{Key: &priv.PublicKey, Algorithm: Algorithm, Use: "sig"}
 	tp, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("thumbprint: %w", err)
@@ -122,15 +128,15 @@ func newSigningKey(secret []byte, now time.Time) (storage.SigningKey, error) {
 		return storage.SigningKey{}, err
 	}
 	return storage.SigningKey{
-		ID: pub.KeyID, Algorithm: signingAlg, PrivateKey: sealed, PublicJWK: pubJSON,
+		ID: pub.KeyID, Algorithm: Algorithm, PrivateKey: sealed, PublicJWK: pubJSON,
 		Active: true, CreatedAt: now.UTC(),
 	}, nil
 }
 
-// EnsureSigningKey creates the first signing key when there is no active one (first start).
-// Two nodes starting at once may both create one; the later retires the earlier, which stays
-// published for DefaultPublishRetiredFor, so nothing either signed stops verifying.
-func EnsureSigningKey(ctx context.Context, store storage.KeyStore, secret []byte) error {
+// Ensure creates the first signing key when there is no active one (first start). Two nodes
+// starting at once may both create one; the later retires the earlier, which stays published
+// for DefaultPublishRetiredFor, so nothing either signed stops verifying.
+func Ensure(ctx context.Context, store storage.KeyStore, secret []byte) error {
 	keys, err := store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
@@ -140,15 +146,15 @@ func EnsureSigningKey(ctx context.Context, store storage.KeyStore, secret []byte
 			return nil
 		}
 	}
-	_, err = RotateSigningKey(ctx, store, secret, DefaultPublishRetiredFor)
+	_, err = Rotate(ctx, store, secret, DefaultPublishRetiredFor)
 	return err
 }
 
-// RotateSigningKey creates a new active key and retires the others; they stay in JWKS for
+// Rotate creates a new active key and retires the others; they stay in JWKS for
 // publishRetiredFor (DefaultPublishRetiredFor when ≤ 0), which must cover the ID-token
 // lifetime plus a margin so tokens signed before the rotation keep verifying. Every node
-// starts signing with the new key keyCacheTTL after its creation.
-func RotateSigningKey(ctx context.Context, store storage.KeyStore, secret []byte, publishRetiredFor time.Duration) (string, error) {
+// starts signing with the new key CacheTTL after its creation. It returns the new kid.
+func Rotate(ctx context.Context, store storage.KeyStore, secret []byte, publishRetiredFor time.Duration) (string, error) {
 	if publishRetiredFor <= 0 {
 		publishRetiredFor = DefaultPublishRetiredFor
 	}
@@ -173,8 +179,9 @@ type keyState struct {
 	etag    string
 }
 
-// keySet serves signing keys from the database through a per-node cache.
-type keySet struct {
+// Set serves the signing keys from the database through a per-node cache. It is safe for
+// concurrent use.
+type Set struct {
 	db     storage.KeyStore
 	secret []byte
 	now    func() time.Time
@@ -185,23 +192,34 @@ type keySet struct {
 	lastMiss time.Time
 }
 
-func newKeySet(db storage.KeyStore, secret []byte, now func() time.Time) *keySet {
-	return &keySet{db: db, secret: secret, now: now, private: map[string]*rsa.PrivateKey{}}
+// NewSet returns the key set of db, whose private keys are sealed with secret; now is the
+// clock the cache ages by. Ensure must have run before the set signs.
+func NewSet(db storage.KeyStore, secret []byte, now func() time.Time) *Set {
+	return &Set{db: db, secret: secret, now: now, private: map[string]*rsa.PrivateKey{}}
 }
 
-// state returns the current snapshot, reloading it when older than keyCacheTTL.
-func (k *keySet) state(ctx context.Context) (*keyState, error) {
+// SigningKey returns the key that signs now and its kid.
+func (k *Set) SigningKey(ctx context.Context) (string, *rsa.PrivateKey, error) {
+	st, err := k.state(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return st.signKID, st.signKey, nil
+}
+
+// state returns the current snapshot, reloading it when older than CacheTTL.
+func (k *Set) state(ctx context.Context) (*keyState, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.st != nil && k.now().Sub(k.st.loaded) < keyCacheTTL {
+	if k.st != nil && k.now().Sub(k.st.loaded) < CacheTTL {
 		return k.st, nil
 	}
 	return k.reloadLocked(ctx)
 }
 
-// publicKey finds a published key by kid, reloading once (at most every second) when the kid
+// PublicKey finds a published key by kid, reloading once (at most every second) when the kid
 // is unknown — a key rotated on another node.
-func (k *keySet) publicKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+func (k *Set) PublicKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	st, err := k.state(ctx)
 	if err != nil {
 		return nil, err
@@ -223,7 +241,7 @@ func (k *keySet) publicKey(ctx context.Context, kid string) (*rsa.PublicKey, err
 	return nil, fmt.Errorf("unknown key id %q", kid)
 }
 
-func (k *keySet) reloadLocked(ctx context.Context) (*keyState, error) {
+func (k *Set) reloadLocked(ctx context.Context) (*keyState, error) {
 	now := k.now()
 	all, err := k.db.ListSigningKeys(ctx)
 	if err != nil {
@@ -231,12 +249,12 @@ func (k *keySet) reloadLocked(ctx context.Context) (*keyState, error) {
 	}
 	var published []storage.SigningKey
 	for _, sk := range all {
-		if sk.Algorithm == signingAlg && (sk.Active || (sk.PublishUntil != nil && sk.PublishUntil.After(now))) {
+		if sk.Algorithm == Algorithm && (sk.Active || (sk.PublishUntil != nil && sk.PublishUntil.After(now))) {
 			published = append(published, sk)
 		}
 	}
 	if len(published) == 0 {
-		return nil, errors.New("no signing key: run EnsureSigningKey at start")
+		return nil, errors.New("no signing key: run keys.Ensure at start")
 	}
 	slices.SortFunc(published, func(a, b storage.SigningKey) int { return b.CreatedAt.Compare(a.CreatedAt) })
 
@@ -285,21 +303,21 @@ func (k *keySet) reloadLocked(ctx context.Context) (*keyState, error) {
 	return st, nil
 }
 
-// pickSigner chooses the newest published key that is at least keyCacheTTL old, so every
+// pickSigner chooses the newest published key that is at least CacheTTL old, so every
 // node already publishes it; with none that old (first start) the newest key signs.
 // published is sorted newest first.
 func pickSigner(published []storage.SigningKey, now time.Time) storage.SigningKey {
 	for _, sk := range published {
-		if !sk.CreatedAt.After(now.Add(-keyCacheTTL)) {
+		if !sk.CreatedAt.After(now.Add(-CacheTTL)) {
 			return sk
 		}
 	}
 	return published[0]
 }
 
-// serveJWKS writes the JWKS document with an ETag (RFC 9110 §8.8.3); the document is built
-// once per reload, never per request.
-func (k *keySet) serveJWKS(w http.ResponseWriter, r *http.Request, logger *slog.Logger) {
+// ServeJWKS writes the JWKS document with an ETag (RFC 9110 §8.8.3); the document is built
+// once per reload, never per request. A failure to load the keys is logged and answered 500.
+func (k *Set) ServeJWKS(w http.ResponseWriter, r *http.Request, logger *slog.Logger) {
 	st, err := k.state(r.Context())
 	if err != nil {
 		logger.ErrorContext(r.Context(), "load signing keys", "err", err)

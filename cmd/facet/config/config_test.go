@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/base64"
@@ -23,8 +23,8 @@ func envOf(m map[string]string) func(string) string {
 func serveFlags(t *testing.T, args ...string) *pflag.FlagSet {
 	t.Helper()
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	addConfigFlags(fs, false)
-	addConfigFlags(fs, true)
+	AddFlags(fs, false)
+	AddFlags(fs, true)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse flags %v: %v", args, err)
 	}
@@ -41,7 +41,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	cfg, err := Load("", envOf(nil), serveFlags(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestConfigDefaults(t *testing.T) {
 		Issuer:               "http://localhost:8080",
 		Listen:               ":8080",
 		DatabaseURL:          "sqlite://./facet-data/facet.db",
-		Mode:                 modeDevelopment,
+		Mode:                 ModeDevelopment,
 		CodeLifespan:         5 * time.Minute,
 		AccessTokenLifespan:  15 * time.Minute,
 		RefreshTokenLifespan: 720 * time.Hour,
@@ -82,19 +82,19 @@ func TestConfigRefreshGrace(t *testing.T) {
 		{map[string]string{"FACET_REFRESH_TOKEN_GRACE": "0"}, nil, 0},
 		{map[string]string{"FACET_REFRESH_TOKEN_GRACE": "0"}, []string{"--refresh-token-grace", "10s"}, 10 * time.Second},
 	} {
-		cfg, err := loadConfig("", envOf(c.env), serveFlags(t, c.flags...))
+		cfg, err := Load("", envOf(c.env), serveFlags(t, c.flags...))
 		if err != nil {
 			t.Fatalf("env %v flags %v: %v", c.env, c.flags, err)
 		}
 		if cfg.RefreshTokenGrace != c.want {
 			t.Errorf("env %v flags %v: refresh_token_grace %s, want %s", c.env, c.flags, cfg.RefreshTokenGrace, c.want)
 		}
-		if got := cfg.withDefaults().RefreshTokenGrace; got != c.want {
+		if got := cfg.WithDefaults().RefreshTokenGrace; got != c.want {
 			t.Errorf("env %v flags %v: withDefaults changed refresh_token_grace to %s", c.env, c.flags, got)
 		}
 	}
 	for _, bad := range []string{"-1s", "6m", "soon"} {
-		if _, err := loadConfig("", envOf(map[string]string{"FACET_REFRESH_TOKEN_GRACE": bad}), serveFlags(t)); err == nil ||
+		if _, err := Load("", envOf(map[string]string{"FACET_REFRESH_TOKEN_GRACE": bad}), serveFlags(t)); err == nil ||
 			!strings.Contains(err.Error(), "refresh_token_grace") {
 			t.Errorf("refresh_token_grace %q: error %v, want one naming the key", bad, err)
 		}
@@ -116,7 +116,7 @@ log_level: warn
 		"FACET_LOG_FORMAT":            "json",
 	}
 	fs := serveFlags(t, "--access-token-lifespan", "30m", "--log-format", "text")
-	cfg, err := loadConfig(yaml, envOf(env), fs)
+	cfg, err := Load(yaml, envOf(env), fs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestConfigDemo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := loadConfig("", envOf(tt.env), serveFlags(t, tt.flags...))
+			cfg, err := Load("", envOf(tt.env), serveFlags(t, tt.flags...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +175,7 @@ func TestConfigSecret(t *testing.T) {
 		"base64 raw": base64.RawURLEncoding.EncodeToString(raw),
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg, err := loadConfig("", envOf(map[string]string{"FACET_SECRET": enc}), nil)
+			cfg, err := Load("", envOf(map[string]string{"FACET_SECRET": enc}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,40 +184,28 @@ func TestConfigSecret(t *testing.T) {
 			}
 		})
 	}
-	if _, err := loadConfig("", envOf(map[string]string{"FACET_SECRET": base64.StdEncoding.EncodeToString(raw[:16])}), nil); err == nil || !strings.Contains(err.Error(), "32") {
+	if _, err := Load("", envOf(map[string]string{"FACET_SECRET": base64.StdEncoding.EncodeToString(raw[:16])}), nil); err == nil || !strings.Contains(err.Error(), "32") {
 		t.Errorf("a 16-byte secret: err = %v, want one saying 32 bytes", err)
 	}
 }
 
 func TestConfigProductionNeedsSecret(t *testing.T) {
 	env := map[string]string{"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com"}
-	_, err := loadConfig("", envOf(env), nil)
+	_, err := Load("", envOf(env), nil)
 	if err == nil || !strings.Contains(err.Error(), "FACET_SECRET") {
 		t.Fatalf("production without a secret: err = %v, want a message naming FACET_SECRET", err)
 	}
 
 	env["FACET_SECRET"] = base64.StdEncoding.EncodeToString(make([]byte, 32))
-	if _, err := loadConfig("", envOf(env), nil); err != nil {
+	if _, err := Load("", envOf(env), nil); err != nil {
 		t.Fatalf("production with a secret: %v", err)
 	}
 
 	env["FACET_ISSUER"] = "http://id.example.com"
-	if _, err := loadConfig("", envOf(env), nil); err == nil || !strings.Contains(err.Error(), "https") {
+	if _, err := Load("", envOf(env), nil); err == nil || !strings.Contains(err.Error(), "https") {
 		t.Errorf("production over http: err = %v, want one about https", err)
 	}
 
-	// The whole program refuses to start, before touching any database.
-	var stdout, stderr strings.Builder
-	dbPath := filepath.Join(t.TempDir(), "never.db")
-	err = run(t.Context(), []string{"facet", "serve"}, envOf(map[string]string{
-		"FACET_MODE": "production", "FACET_ISSUER": "https://id.example.com", "FACET_DATABASE_URL": "sqlite://" + dbPath,
-	}), nil, &stdout, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "FACET_SECRET") {
-		t.Fatalf("serve in production without secret: err = %v", err)
-	}
-	if _, statErr := os.Stat(dbPath); !os.IsNotExist(statErr) {
-		t.Errorf("the database was created although the configuration is invalid")
-	}
 }
 
 func TestConfigInvalid(t *testing.T) {
@@ -238,7 +226,7 @@ func TestConfigInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig("", envOf(tt.env), nil)
+			_, err := Load("", envOf(tt.env), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
 			}
@@ -246,16 +234,16 @@ func TestConfigInvalid(t *testing.T) {
 	}
 
 	yaml := writeFile(t, "facet.yaml", "isuer: https://typo.example.com\n")
-	if _, err := loadConfig(yaml, envOf(nil), nil); err == nil || !strings.Contains(err.Error(), "isuer") {
+	if _, err := Load(yaml, envOf(nil), nil); err == nil || !strings.Contains(err.Error(), "isuer") {
 		t.Errorf("unknown YAML key: err = %v", err)
 	}
-	if _, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml"), envOf(nil), nil); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), envOf(nil), nil); err == nil {
 		t.Error("a missing config file is not an error")
 	}
 }
 
 func TestConfigIssuerTrailingSlash(t *testing.T) {
-	cfg, err := loadConfig("", envOf(map[string]string{"FACET_ISSUER": "https://id.example.com/"}), nil)
+	cfg, err := Load("", envOf(map[string]string{"FACET_ISSUER": "https://id.example.com/"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,14 +252,14 @@ func TestConfigIssuerTrailingSlash(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEverySetting keeps the README's configuration table in step with settings().
+// TestREADMEListsEverySetting keeps the README's configuration table in step with Settings().
 func TestREADMEListsEverySetting(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, s := range settings() {
+	for _, s := range Settings() {
 		row := "| `" + s.Key + "` | `" + s.Env() + "` |"
 		if !strings.Contains(readme, row) {
 			t.Errorf("README has no configuration row starting %q", row)
@@ -291,7 +279,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 // TestConfigTrustedProxies: FACET_TRUSTED_PROXIES, the flag and a YAML list all read as
 // prefixes; the default trusts no proxy.
 func TestConfigTrustedProxies(t *testing.T) {
-	cfg, err := loadConfig("", envOf(nil), serveFlags(t))
+	cfg, err := Load("", envOf(nil), serveFlags(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,14 +287,14 @@ func TestConfigTrustedProxies(t *testing.T) {
 		t.Errorf("default trusted proxies: %v, want none", cfg.TrustedProxies)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("192.0.2.7/32")}
-	cfg, err = loadConfig("", envOf(map[string]string{"FACET_TRUSTED_PROXIES": " 10.1.2.3/8, fd00::/8 ,192.0.2.7,"}), nil)
+	cfg, err = Load("", envOf(map[string]string{"FACET_TRUSTED_PROXIES": " 10.1.2.3/8, fd00::/8 ,192.0.2.7,"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.TrustedProxies, want) {
 		t.Errorf("from the environment: %v, want %v", cfg.TrustedProxies, want)
 	}
-	cfg, err = loadConfig("", envOf(nil), serveFlags(t, "--trusted-proxies", "10.0.0.0/8,fd00::/8,192.0.2.7"))
+	cfg, err = Load("", envOf(nil), serveFlags(t, "--trusted-proxies", "10.0.0.0/8,fd00::/8,192.0.2.7"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,11 +302,27 @@ func TestConfigTrustedProxies(t *testing.T) {
 		t.Errorf("from the flag: %v, want %v", cfg.TrustedProxies, want)
 	}
 	yaml := writeFile(t, "facet.yaml", "trusted_proxies:\n  - 10.0.0.0/8\n  - fd00::/8\n  - 192.0.2.7\n")
-	cfg, err = loadConfig(yaml, envOf(nil), nil)
+	cfg, err = Load(yaml, envOf(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.TrustedProxies, want) {
 		t.Errorf("from YAML: %v, want %v", cfg.TrustedProxies, want)
+	}
+}
+
+func TestParseMemoryLimit(t *testing.T) {
+	for raw, want := range map[string]int64{"auto": MemoryLimitAuto, "AUTO": MemoryLimitAuto, "off": 0, "256MiB": 256 << 20, "1GiB": 1 << 30} {
+		if got, err := parseMemoryLimit(raw); err != nil || got != want {
+			t.Errorf("parseMemoryLimit(%q) = %d, %v; want %d", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{"lots", "-5MiB", "1MiB", "0"} {
+		if got, err := parseMemoryLimit(raw); err == nil {
+			t.Errorf("parseMemoryLimit(%q) = %d, want an error", raw, got)
+		}
+	}
+	if _, err := Load("", envOf(map[string]string{"FACET_MEMORY_LIMIT": "huge"}), serveFlags(t)); err == nil {
+		t.Error("FACET_MEMORY_LIMIT=huge was accepted")
 	}
 }

@@ -1,4 +1,10 @@
-package main
+// Package demo is the demo app: a real OpenID Connect relying party served by Facet itself at
+// /demo. It signs in with Facet through the same public endpoints any app uses (discovery,
+// the authorization code flow with PKCE, token, ID token verification, userinfo, RP-initiated
+// logout), over HTTP to the issuer, so a new user sees the whole flow work on a laptop in one
+// command. It owns its client registration and its pages; it knows nothing of Facet's
+// insides beyond oauth's client registration.
+package demo
 
 import (
 	"context"
@@ -21,13 +27,13 @@ import (
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 
-	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
-// demoClientID is the public client the demo relying party is registered as.
-const demoClientID = "facet-demo"
+// ClientID is the public client the demo app is registered as.
+const ClientID = "facet-demo"
 
 // Cookie names. The login cookie carries state, nonce and PKCE verifier for ten minutes; the
 // done cookie carries the state of a pending logout. Both are signed and encrypted, so the
@@ -37,11 +43,21 @@ const (
 	demoDoneCookie  = "facet_demo"
 )
 
-// demo is a real OpenID Connect relying party served by Facet itself at /demo: it signs in
-// with Facet through the same public endpoints any app uses (discovery, authorization code
-// with PKCE, token, ID token verification, userinfo, RP-initiated logout), so a new user sees
-// the whole flow work on a laptop in one command.
-type demo struct {
+// Config is what the demo app needs to know of the Facet serving it.
+type Config struct {
+	Issuer string // Facet's issuer; the demo lives at Issuer + "/demo"
+	// Secret is the system secret; the cookie keys are derived from it.
+	Secret []byte
+	// SecureCookies gives the cookies the Secure attribute (an https issuer).
+	SecureCookies bool
+	// Client reaches the issuer (discovery, token, userinfo); nil: a client with a 10 s
+	// timeout.
+	Client *http.Client
+	Now    func() time.Time // the ID token verifier's clock; nil: time.Now
+}
+
+// Handler serves the demo app's pages.
+type Handler struct {
 	issuer string
 	now    func() time.Time // the ID token verifier's clock
 	tmpl   *templates.Templates
@@ -57,34 +73,41 @@ type demo struct {
 	endURL   string         // end_session_endpoint from discovery
 }
 
-// newDemo registers the demo client (idempotent: another node may have done it) and prepares
+// New registers the demo client (idempotent: another node may have done it) and prepares
 // the cookie keys. Discovery waits for the first request, since this server is not listening
 // yet.
-func newDemo(ctx context.Context, cfg Config, secret []byte, store storage.Storage, tmpl *templates.Templates, logger *slog.Logger) (*demo, error) {
-	if err := registerDemoClient(ctx, cfg.Issuer, store); err != nil {
+func New(ctx context.Context, cfg Config, store storage.ClientStore, tmpl *templates.Templates, logger *slog.Logger) (*Handler, error) {
+	if err := register(ctx, cfg.Issuer, store); err != nil {
 		return nil, err
 	}
-	hashKey, err := hkdf.Key(sha256.New, secret, nil, "facet demo cookie authentication", 32)
+	hashKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "facet demo cookie authentication", 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive cookie key: %w", err)
 	}
-	blockKey, err := hkdf.Key(sha256.New, secret, nil, "facet demo cookie encryption", 32)
+	blockKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "facet demo cookie encryption", 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive cookie key: %w", err)
 	}
 	newStore := func(maxAge int) *sessions.CookieStore {
 		s := sessions.NewCookieStore(hashKey, blockKey)
-		s.Options = &sessions.Options{Path: "/demo", HttpOnly: true, Secure: cfg.secureCookies(), SameSite: http.SameSiteLaxMode}
+		s.Options = &sessions.Options{Path: "/demo", HttpOnly: true, Secure: cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
 		s.MaxAge(maxAge)
 		return s
 	}
-	client := cfg.HTTPClient
+	client := cfg.Client
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &demo{
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{
 		issuer: cfg.Issuer,
-		now:    cfg.Now,
+		now:    now,
 		tmpl:   tmpl,
 		logger: logger,
 		client: client,
@@ -94,10 +117,10 @@ func newDemo(ctx context.Context, cfg Config, secret []byte, store storage.Stora
 	}, nil
 }
 
-// demoClientSpec is the registration of the demo app for an issuer.
-func demoClientSpec(issuer string) oauth.ClientSpec {
-	return oauth.ClientSpec{
-		ID:                      demoClientID,
+// clientSpec is the registration of the demo app for an issuer.
+func clientSpec(issuer string) registration.Spec {
+	return registration.Spec{
+		ID:                      ClientID,
 		Name:                    "Facet demo app",
 		Description:             "A sample app built into Facet that signs in with it and shows what it receives.",
 		RedirectURIs:            []string{issuer + "/demo/callback"},
@@ -110,39 +133,39 @@ func demoClientSpec(issuer string) oauth.ClientSpec {
 	}
 }
 
-// registerDemoClient creates the demo client, or brings its URLs in line with the current
-// issuer when it exists already (the issuer's port may have changed since the last start).
-func registerDemoClient(ctx context.Context, issuer string, store storage.Storage) error {
-	spec := demoClientSpec(issuer)
-	_, _, err := oauth.CreateClient(ctx, store, spec)
+// register creates the demo client, or brings its URLs in line with the current issuer when
+// it exists already (the issuer's port may have changed since the last start).
+func register(ctx context.Context, issuer string, store storage.ClientStore) error {
+	spec := clientSpec(issuer)
+	_, _, err := registration.Create(ctx, store, spec)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, storage.ErrAlreadyExists) {
-		return fmt.Errorf("register client %s: %w", demoClientID, err)
+		return fmt.Errorf("register client %s: %w", ClientID, err)
 	}
-	existing, err := store.GetClient(ctx, demoClientID)
+	existing, err := store.GetClient(ctx, ClientID)
 	if err != nil {
-		return fmt.Errorf("get client %s: %w", demoClientID, err)
+		return fmt.Errorf("get client %s: %w", ClientID, err)
 	}
 	if slices.Equal(existing.RedirectURIs, spec.RedirectURIs) && slices.Equal(existing.PostLogoutRedirectURIs, spec.PostLogoutRedirectURIs) {
 		return nil
 	}
-	if _, _, err := oauth.UpdateClient(ctx, store, demoClientID, spec, false); err != nil {
-		return fmt.Errorf("update client %s: %w", demoClientID, err)
+	if _, _, err := registration.Update(ctx, store, ClientID, spec, false); err != nil {
+		return fmt.Errorf("update client %s: %w", ClientID, err)
 	}
 	return nil
 }
 
 // Routes lists the demo's pages.
-func (d *demo) Routes(r *mux.Router) {
+func (d *Handler) Routes(r *mux.Router) {
 	r.HandleFunc("/demo", d.home).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/demo/login", d.start).Methods(http.MethodPost)
 	r.HandleFunc("/demo/callback", d.callback).Methods(http.MethodGet)
 }
 
-// demoPage is the data of templates/demo.html.
-type demoPage struct {
+// view is the data of templates/demo.html.
+type view struct {
 	Issuer   string
 	ClientID string
 	Error    string // a message catalog key ("demo.error.*"), never an internal message
@@ -157,9 +180,9 @@ type demoPage struct {
 	LogoutURL     string
 }
 
-func (d *demo) render(w http.ResponseWriter, r *http.Request, status int, page demoPage) {
+func (d *Handler) render(w http.ResponseWriter, r *http.Request, status int, page view) {
 	page.Issuer = d.issuer
-	page.ClientID = demoClientID
+	page.ClientID = ClientID
 	if err := d.tmpl.Render(w, r, status, "demo", page); err != nil {
 		d.logger.ErrorContext(r.Context(), "render demo page", "err", err)
 	}
@@ -167,7 +190,7 @@ func (d *demo) render(w http.ResponseWriter, r *http.Request, status int, page d
 
 // discover runs OpenID Connect discovery once it first succeeds; a failure is retried at the
 // next request.
-func (d *demo) discover() (*oidc.Provider, string, error) {
+func (d *Handler) discover() (*oidc.Provider, string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.provider != nil {
@@ -187,9 +210,9 @@ func (d *demo) discover() (*oidc.Provider, string, error) {
 	return p, meta.EndSession, nil
 }
 
-func (d *demo) oauthConfig(p *oidc.Provider) *oauth2.Config {
+func (d *Handler) oauthConfig(p *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{
-		ClientID:    demoClientID,
+		ClientID:    ClientID,
 		Endpoint:    p.Endpoint(),
 		RedirectURL: d.issuer + "/demo/callback",
 		Scopes:      []string{oidc.ScopeOpenID, "profile", "email"},
@@ -197,8 +220,8 @@ func (d *demo) oauthConfig(p *oidc.Provider) *oauth2.Config {
 }
 
 // home shows the "Sign in with Facet" button, and the outcome of a logout.
-func (d *demo) home(w http.ResponseWriter, r *http.Request) {
-	page := demoPage{}
+func (d *Handler) home(w http.ResponseWriter, r *http.Request) {
+	page := view{}
 	if state := r.URL.Query().Get("state"); state != "" {
 		sess, err := d.done.Get(r, demoDoneCookie)
 		want, _ := sess.Values["logout_state"].(string)
@@ -214,11 +237,11 @@ func (d *demo) home(w http.ResponseWriter, r *http.Request) {
 }
 
 // start begins the authorization code flow with PKCE (S256), a state and a nonce.
-func (d *demo) start(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) start(w http.ResponseWriter, r *http.Request) {
 	p, _, err := d.discover()
 	if err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.discovery"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.discovery"})
 		return
 	}
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
@@ -231,7 +254,7 @@ func (d *demo) start(w http.ResponseWriter, r *http.Request) {
 	sess.Values["verifier"] = verifier
 	if err := sess.Save(r, w); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: save login cookie", "err", err)
-		d.render(w, r, http.StatusInternalServerError, demoPage{Error: "demo.error.start"})
+		d.render(w, r, http.StatusInternalServerError, view{Error: "demo.error.start"})
 		return
 	}
 	http.Redirect(w, r, d.oauthConfig(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
@@ -239,16 +262,16 @@ func (d *demo) start(w http.ResponseWriter, r *http.Request) {
 
 // callback finishes the flow: it checks state and iss (RFC 9207), redeems the code with the
 // PKCE verifier, verifies the ID token and its nonce, calls userinfo and shows what arrived.
-func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sess, err := d.login.Get(r, demoLoginCookie)
 	wantState, _ := sess.Values["state"].(string)
 	if err != nil || wantState == "" {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.expired"})
+		d.render(w, r, http.StatusBadRequest, view{Error: "demo.error.expired"})
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(wantState), []byte(q.Get("state"))) != 1 {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.state"})
+		d.render(w, r, http.StatusBadRequest, view{Error: "demo.error.state"})
 		return
 	}
 	// The login cookie is single use, whatever happens next.
@@ -257,7 +280,7 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 		d.logger.ErrorContext(r.Context(), "demo: clear login cookie", "err", err)
 	}
 	if iss := q.Get("iss"); iss != "" && iss != d.issuer {
-		d.render(w, r, http.StatusBadRequest, demoPage{Error: "demo.error.issuer"})
+		d.render(w, r, http.StatusBadRequest, view{Error: "demo.error.issuer"})
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -265,14 +288,14 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 		if desc := q.Get("error_description"); desc != "" {
 			detail += " — " + desc
 		}
-		d.render(w, r, http.StatusOK, demoPage{Error: "demo.error.answered", ErrorDetail: detail})
+		d.render(w, r, http.StatusOK, view{Error: "demo.error.answered", ErrorDetail: detail})
 		return
 	}
 
 	p, endURL, err := d.discover()
 	if err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: discovery failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.discovery"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.discovery"})
 		return
 	}
 	ctx := oidc.ClientContext(r.Context(), d.client)
@@ -280,45 +303,45 @@ func (d *demo) callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := d.oauthConfig(p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: code exchange failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.exchange"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.exchange"})
 		return
 	}
 	rawIDToken, _ := tok.Extra("id_token").(string)
 	if rawIDToken == "" {
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.no_id_token"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.no_id_token"})
 		return
 	}
-	idToken, err := p.Verifier(&oidc.Config{ClientID: demoClientID, Now: d.now}).Verify(ctx, rawIDToken)
+	idToken, err := p.Verifier(&oidc.Config{ClientID: ClientID, Now: d.now}).Verify(ctx, rawIDToken)
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: ID token verification failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.id_token"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.id_token"})
 		return
 	}
 	nonce, _ := sess.Values["nonce"].(string)
 	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(nonce)) != 1 {
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.nonce"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.nonce"})
 		return
 	}
 	var claims map[string]any
 	if err := idToken.Claims(&claims); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: ID token claims", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.claims"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.claims"})
 		return
 	}
 	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		d.logger.WarnContext(r.Context(), "demo: userinfo failed", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.userinfo"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.userinfo"})
 		return
 	}
 	var userinfo map[string]any
 	if err := info.Claims(&userinfo); err != nil {
 		d.logger.ErrorContext(r.Context(), "demo: userinfo claims", "err", err)
-		d.render(w, r, http.StatusBadGateway, demoPage{Error: "demo.error.userinfo_claims"})
+		d.render(w, r, http.StatusBadGateway, view{Error: "demo.error.userinfo_claims"})
 		return
 	}
 
-	page := demoPage{Subject: idToken.Subject, IDTokenClaims: indent(claims), UserInfo: indent(userinfo)}
+	page := view{Subject: idToken.Subject, IDTokenClaims: indent(claims), UserInfo: indent(userinfo)}
 	if endURL != "" {
 		logoutState := rand.Text()
 		done, err := d.done.New(r, demoDoneCookie)
@@ -342,7 +365,7 @@ func logoutURL(endpoint, idToken, postLogout, state string) string {
 	}
 	q := u.Query()
 	q.Set("id_token_hint", idToken)
-	q.Set("client_id", demoClientID)
+	q.Set("client_id", ClientID)
 	q.Set("post_logout_redirect_uri", postLogout)
 	q.Set("state", state)
 	u.RawQuery = q.Encode()

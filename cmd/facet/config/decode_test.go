@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ max_photo_bytes: 1048576
 smtp_port: 2525
 demo: false
 `)
-	cfg, err := loadConfig(yaml, envOf(nil), nil)
+	cfg, err := Load(yaml, envOf(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestConfigDecodeErrorsNameKey(t *testing.T) {
 		"FACET_TRUSTED_PROXIES":       "10.0.0.0/33",
 		"FACET_DEFAULT_PRIVACY":       "birthdate",
 	}
-	_, err := loadConfig("", envOf(env), nil)
+	_, err := Load("", envOf(env), nil)
 	if err == nil {
 		t.Fatal("accepted")
 	}

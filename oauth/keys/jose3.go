@@ -1,4 +1,4 @@
-package oauth
+package keys
 
 // This is the one file that speaks go-jose v3: fosite's jwt.Signer API is built on it.
 // Everything else in Facet uses go-jose v4.
@@ -14,21 +14,24 @@ import (
 	"github.com/ory/fosite/token/jwt"
 )
 
-// idTokenSigner is fosite's jwt.Signer over Facet's key set: it signs ID tokens with the
-// current key (RS256, kid in the header) and decodes id_token_hint values against every
-// published key, accepting RS256 only.
-type idTokenSigner struct{ keys *keySet }
+// Signer is fosite's jwt.Signer over a key Set: it signs ID tokens with the current key
+// (RS256, kid in the header) and decodes id_token_hint values against every published key,
+// accepting RS256 only.
+type Signer struct{ keys *Set }
 
-var _ jwt.Signer = (*idTokenSigner)(nil)
+var _ jwt.Signer = (*Signer)(nil)
+
+// NewSigner returns the signer over keys.
+func NewSigner(keys *Set) *Signer { return &Signer{keys: keys} }
 
 // Generate signs claims with the current signing key; go-jose puts the JWK's kid in the
 // protected header.
-func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
+func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
 	st, err := s.keys.state(ctx)
 	if err != nil {
 		return "", "", err
 	}
-	jwk := &josev3.JSONWebKey{Key: st.signKey, KeyID: st.signKID, Algorithm: signingAlg, Use: "sig"}
+	jwk := &josev3.JSONWebKey{Key: st.signKey, KeyID: st.signKID, Algorithm: Algorithm, Use: "sig"}
 	d := jwt.DefaultSigner{GetPrivateKey: func(context.Context) (any, error) { return jwk, nil }}
 	return d.Generate(ctx, claims, header)
 }
@@ -36,7 +39,7 @@ func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, head
 // Decode parses and verifies token against the published key named by its kid. The
 // returned error is a *jwt.ValidationError for expired tokens, which fosite tolerates for
 // id_token_hint.
-func (s *idTokenSigner) Decode(ctx context.Context, token string) (*jwt.Token, error) {
+func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 	return jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
 		if t.Method != josev3.RS256 {
 			return nil, fmt.Errorf("unexpected signing algorithm %q", t.Method)
@@ -45,12 +48,12 @@ func (s *idTokenSigner) Decode(ctx context.Context, token string) (*jwt.Token, e
 		if kid == "" {
 			return nil, errors.New("token has no kid")
 		}
-		return s.keys.publicKey(ctx, kid)
+		return s.keys.PublicKey(ctx, kid)
 	})
 }
 
 // Validate verifies token and returns its signature.
-func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, error) {
+func (s *Signer) Validate(ctx context.Context, token string) (string, error) {
 	if _, err := s.Decode(ctx, token); err != nil {
 		return "", err
 	}
@@ -58,7 +61,7 @@ func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, err
 }
 
 // GetSignature returns the third part of a compact JWS.
-func (s *idTokenSigner) GetSignature(_ context.Context, token string) (string, error) {
+func (s *Signer) GetSignature(_ context.Context, token string) (string, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return "", errors.New("header, body and signature must all be set")
@@ -67,10 +70,10 @@ func (s *idTokenSigner) GetSignature(_ context.Context, token string) (string, e
 }
 
 // Hash is SHA-256, matching RS256.
-func (s *idTokenSigner) Hash(_ context.Context, in []byte) ([]byte, error) {
+func (s *Signer) Hash(_ context.Context, in []byte) ([]byte, error) {
 	h := sha256.Sum256(in)
 	return h[:], nil
 }
 
 // GetSigningMethodLength is SHA-256's size.
-func (s *idTokenSigner) GetSigningMethodLength(context.Context) int { return sha256.Size }
+func (s *Signer) GetSigningMethodLength(context.Context) int { return sha256.Size }
