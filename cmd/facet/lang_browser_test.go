@@ -112,53 +112,80 @@ func TestBrowserProfileRussian(t *testing.T) {
 	}
 
 	dir := os.Getenv(shotsEnv)
+	pages := []struct {
+		name, path string
+		want       []string
+	}{
+		{"profile", "/profile", []string{"Основная информация", "Дополнительная информация", "10 декабря 1990 г.", "+44 20 7946 0958", "русский", "Europe/Moscow", "Журнал событий"}},
+		// the pickers, in Russian, with the stored values chosen
+		{"profile-edit", "/profile/edit?block=additional", []string{"Изменение дополнительной информации", "Язык", "Часовой пояс", "Сохранить"}},
+	}
 	for _, width := range []int64{1280, 390} {
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(width, 900)); err != nil {
 			t.Fatalf("viewport %d: %v", width, err)
 		}
-		step("open /profile", chromedp.Navigate(f.issuer+"/profile"))
-		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
-		lang, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.lang`))
-		if err != nil {
+		for _, pg := range pages {
+			shootPage(t, bctx, f.issuer, pg.path, width, pg.want, filepath.Join(dir, fmt.Sprintf("%s-ru-%d.png", pg.name, width)), dir != "")
+		}
+	}
+	sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+	defer cancel()
+	chosen, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](`[document.querySelector("#f-locale").selectedOptions[0].textContent, document.querySelector("#f-zoneinfo").selectedOptions[0].textContent, document.querySelector("#f-zoneinfo").selectedOptions[0].parentElement.label]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chosen) != 3 || chosen[0] != "русский (Россия)" || chosen[1] != "Moscow" || chosen[2] != "Европа" {
+		t.Errorf("pickers show %q", chosen)
+	}
+}
+
+// shootPage opens path at the current width and checks it: lang="ru", every text of want,
+// nothing past the viewport; it writes a full-page screenshot to file when save is set.
+func shootPage(t *testing.T, bctx context.Context, base, path string, width int64, want []string, file string, save bool) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(sctx, chromedp.Navigate(base+path)); err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	lang, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](overflowJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if lang != "ru" {
+		t.Errorf("%s at %d px: <html lang=%q>", path, width, lang)
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s at %d px lacks %q:\n%s", path, width, w, text)
+		}
+	}
+	for _, o := range over {
+		t.Errorf("%s at %d px: %s", path, width, o)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("decode the screenshot: %v", err)
+	}
+	if got := img.Bounds().Dx(); got != int(width) {
+		t.Errorf("%s: screenshot is %d px wide, want %d", path, got, width)
+	}
+	if save {
+		if err := os.WriteFile(file, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		text, err := chromedp.Run(sctx, chromedp.Evaluate[string](`document.body.innerText`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		over, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](overflowJS))
-		if err != nil {
-			t.Fatal(err)
-		}
-		shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		cancel()
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if lang != "ru" {
-			t.Errorf("%d px: <html lang=%q>", width, lang)
-		}
-		for _, want := range []string{"Основная информация", "Дополнительная информация", "10 декабря 1990 г.", "+44 20 7946 0958", "русский", "Europe/Moscow", "Журнал событий"} {
-			if !strings.Contains(text, want) {
-				t.Errorf("%d px: the page lacks %q:\n%s", width, want, text)
-			}
-		}
-		for _, o := range over {
-			t.Errorf("%d px: %s", width, o)
-		}
-		img, err := png.Decode(bytes.NewReader(shot))
-		if err != nil {
-			t.Fatalf("decode the screenshot: %v", err)
-		}
-		if got := img.Bounds().Dx(); got != int(width) {
-			t.Errorf("screenshot is %d px wide, want %d", got, width)
-		}
-		if dir != "" {
-			name := filepath.Join(dir, fmt.Sprintf("profile-ru-%d.png", width))
-			if err := os.WriteFile(name, shot, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("wrote %s (%v)", name, img.Bounds().Size())
-		}
+		t.Logf("wrote %s (%v)", file, img.Bounds().Size())
 	}
 }
