@@ -6,8 +6,9 @@ import (
 )
 
 // english is the message catalog: every text a person reads on a page, keyed by a stable
-// name. Another language is another set of maps with the same keys (messages_ru*.go), and
-// the same %-verbs in each text. Values with %s / %d take the arguments given to T. A text
+// name. Another language is another set of maps with the same keys (messages*_ru.go), and
+// the same %-verbs in each text: a key added here needs its translation there, or
+// TestCatalogComplete fails. Values with %s / %d take the arguments given to T. A text
 // that depends on a count is a plural family: key.one and key.other in English, plus the
 // forms another language needs (Russian: key.few and key.many), chosen by Lang.N. Keep keys
 // grouped by page, in the order they appear.
