@@ -25,6 +25,9 @@ const consentField = "facet_consent"
 // POST: parse → who is signed in → consent → issue the code.
 func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	// pageInput parsed the form: a request posted to this endpoint carries its ui_locales
+	// in the body.
+	r = p.sessions.FormLanguage(r)
 	ar, err := p.newAuthorizeRequest(r.Context(), r)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -62,6 +62,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
 		return
 	}
+	r = p.sessions.FormLanguage(r)
 	decision := r.PostForm.Get(consentField)
 	checked := r.PostForm[claimField]
 	for _, k := range []string{consentField, claimField} {

@@ -339,7 +339,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	if !h.ParseForm(w, r) {
 		return
 	}
-	r = FormLanguage(r)
+	r = h.FormLanguage(r)
 	ctx := r.Context()
 	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
 	a, err := h.LoadAccount(ctx, u)

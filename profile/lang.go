@@ -99,15 +99,16 @@ func uiLocales(q url.Values) string {
 	return ""
 }
 
-// FormLanguage returns r with the language of the ui_locales its posted return_to carries,
-// for a form (login, registration, completion) that answers with a page again: the page
-// stays in the language the authorization request asked for. The user's own locale field
-// still wins. Call it after ParseForm.
-func FormLanguage(r *http.Request) *http.Request {
+// FormLanguage returns r with the language of the ui_locales its form carries, directly (an
+// authorization request posted to the authorization endpoint, or the consent form carrying
+// it on) or in its return_to (the login, registration and completion forms), for a handler
+// answering with a page: the page stays in the language the authorization request asked
+// for. The user's own locale field still wins. Call it after the form is parsed.
+func (h *Handler) FormLanguage(r *http.Request) *http.Request {
 	if src, _ := r.Context().Value(langSourceKey{}).(langSource); src == langFromUser || src == langFromUILocales {
 		return r
 	}
-	l, ok := templates.MatchUILocales(uiLocales(r.PostForm))
+	l, ok := templates.MatchUILocales(uiLocales(r.Form))
 	if !ok {
 		return r
 	}

@@ -78,7 +78,7 @@ func TestLanguageOrder(t *testing.T) {
 				if err := r.ParseForm(); err != nil {
 					t.Fatal(err)
 				}
-				r = FormLanguage(r)
+				r = e.h.FormLanguage(r)
 			}
 			got = append(got, templates.LangFrom(r.Context()))
 			w.Write([]byte(templates.Tr(r.Context(), "login.submit")))

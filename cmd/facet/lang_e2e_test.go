@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -40,6 +41,16 @@ func TestLanguageE2E(t *testing.T) {
 			wantPage(t, consent, "/oauth2/auth", `<html lang="ru">`, "Разрешить приложению Relying Party использовать вашу учётную запись Facet?", ">Разрешить</button>")
 			code := approve(t, b, consent, ar, f.issuer)
 			exchange(t, r, ar, code)
+
+			// An authorization request posted to the endpoint carries ui_locales in its body.
+			posted := r.start(oauth2.SetAuthURLParam("ui_locales", "ru"), oauth2.SetAuthURLParam("prompt", "consent"))
+			pu, err := url.Parse(posted.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = b.post(f.issuer+oauth.PathAuth, pu.Query())
+			wantPage(t, p, oauth.PathAuth, `<html lang="ru">`, ">Разрешить</button>")
+			exchange(t, r, posted, approve(t, b, p, posted, f.issuer))
 
 			u, err := f.app.store.GetUserByEmail(t.Context(), "ru@example.com")
 			if err != nil {

@@ -90,7 +90,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.kit.ParseForm(w, r) {
 		return
 	}
-	r = profile.FormLanguage(r)
+	r = h.kit.FormLanguage(r)
 	ctx := r.Context()
 	page := h.newLoginPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	// The field keeps its name "email" (password managers and links know it) but takes a

@@ -176,7 +176,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	if !h.kit.ParseForm(w, r) {
 		return
 	}
-	r = profile.FormLanguage(r)
+	r = h.kit.FormLanguage(r)
 	ctx := r.Context()
 	page := h.newRegisterPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	page.Name = strings.TrimSpace(r.PostForm.Get("name"))
