@@ -52,10 +52,14 @@ func TestDecide(t *testing.T) {
 			Private: []string{"birthdate"}, Pending: []string{"nickname"}, Released: all}, false},
 		{"a claim declined before is not asked again", false, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "email"}}, []string{"nickname"}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
-			Private: []string{"birthdate"}, Declined: []string{"nickname"}}, true},
+			Private: []string{"birthdate"}, Declined: []string{"nickname"}, Granted: true}, true},
 		{"a new scope shows the page, the decline stays", false, storage.Grant{Scopes: []string{"openid", "profile"}, Claims: []string{"family_name"}}, []string{"nickname", "email"}, req, Prompt{
 			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
-			Private: []string{"birthdate"}, Declined: []string{"nickname", "email"}, NewScopes: []string{"email"}, Released: all}, false},
+			Private: []string{"birthdate"}, Declined: []string{"nickname", "email"}, NewScopes: []string{"email"}, Released: all, Granted: true}, false},
+		{"a stored grant says the app was allowed before", false, storage.Grant{UserID: "u", ClientID: "app", Scopes: []string{"openid"}}, nil, req, Prompt{
+			Public: []string{"given_name"}, OnRequest: []string{"family_name", "nickname", "email"},
+			Private: []string{"birthdate"}, Pending: []string{"family_name", "nickname", "email"},
+			NewScopes: []string{"profile", "email"}, Released: all, Granted: true}, false},
 		{"private profile turns public into on request", true, storage.Grant{Scopes: req.Scopes, Claims: []string{"family_name", "nickname", "email"}}, nil, req, Prompt{
 			OnRequest: []string{"given_name", "family_name", "nickname", "email"},
 			Private:   []string{"birthdate"}, Pending: []string{"given_name"}, Released: all}, false},

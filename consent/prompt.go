@@ -71,6 +71,8 @@ type Prompt struct {
 	// It is decided only when the page is shown (not Covered, or Request.Ask): a sign-in
 	// the grant covers does not pay for it.
 	Released []string
+	// Granted says the user decided on this app before (a grant, or claims declined).
+	Granted bool
 }
 
 // Covered reports whether the existing grant covers the request, so the consent page may be
@@ -88,7 +90,7 @@ func Decide(in PromptInput) Prompt { return decide(in, true) }
 
 // decide is Decide; without page, Released is left out (no page will show it).
 func decide(in PromptInput, page bool) Prompt {
-	var p Prompt
+	p := Prompt{Granted: in.Grant.ClientID != "" || len(in.Declined) > 0}
 	values := make(map[string]storage.ProfileField, len(in.Fields))
 	for _, f := range in.Fields {
 		values[f.Field] = f

@@ -137,8 +137,10 @@ func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fo
 }
 
 // issue grants the requested scopes and issues the authorization code: the one path shared
-// by the authorization endpoint (consent already covered) and the consent form (Allow).
-func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
+// by the authorization endpoint (consent already covered) and the consent form (Allow). The
+// code is the app's sign-in, recorded in the user's activity log after it is stored, with the
+// browser's device and address, whether or not a login form was shown.
+func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User, sess storage.Session) {
 	ctx := r.Context()
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
@@ -184,6 +186,7 @@ func (p *Provider) issue(w http.ResponseWriter, r *http.Request, ar fosite.Autho
 		p.authorizeError(w, r, ar, err)
 		return
 	}
+	p.activity.RecordAppActivity(r, user.ID, signInActivity(ar, sess.AuthTime))
 	// RFC 9207: the issuer identifies who answered; fosite does not add it.
 	resp.AddParameter("iss", p.cfg.Issuer)
 	p.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)

@@ -88,6 +88,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		// Deny needs no complete profile: the "Complete your profile" page's Cancel sends it,
 		// so a user who will not fill in the missing fields goes back to the app
 		// (access_denied, RFC 6749 §4.1.2.1) instead of being stuck on that page.
+		p.activity.RecordAppActivity(r, user.ID, AppActivity{Kind: ActivityConsentDenied, ClientID: ar.GetClient().GetID()})
 		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
 	case "allow":
 		if !p.completed(w, r, ar, user) {
@@ -101,10 +102,13 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		// The grant records exactly the on-request claims left checked, merged with the
 		// previous grant; the prompt is decided again from current data, so only claims the
 		// page could have offered are granted.
-		if _, err := p.consent.Allow(r.Context(), user, ar.GetClient().GetID(), req, checked); err != nil {
+		pr, err := p.consent.Allow(r.Context(), user, ar.GetClient().GetID(), req, checked)
+		if err != nil {
 			p.authorizeError(w, r, ar, failure(err).WithWrap(fmt.Errorf("store consent: %w", err)))
 			return
 		}
+		p.activity.RecordAppActivity(r, user.ID, consentActivity(ar.GetClient().GetID(), pr.Granted,
+			req.Scopes, pr.Public, pr.OnRequest, pr.Allowed(checked)))
 		p.issue(w, r, ar, user, sess)
 	default:
 		p.errorPage(w, r, http.StatusBadRequest, "", "", "")

@@ -28,8 +28,9 @@ const testIssuer = "https://id.example"
 
 // fakeSessions is the Sessions a test controls: signed in when sess is set.
 type fakeSessions struct {
-	sess  *storage.Session
-	ended int
+	sess     *storage.Session
+	ended    int
+	endedFor []string // the clientID of each End
 }
 
 func (f *fakeSessions) Current(*http.Request) (storage.Session, bool, error) {
@@ -39,8 +40,9 @@ func (f *fakeSessions) Current(*http.Request) (storage.Session, bool, error) {
 	return *f.sess, true, nil
 }
 
-func (f *fakeSessions) End(http.ResponseWriter, *http.Request) error {
+func (f *fakeSessions) End(_ http.ResponseWriter, _ *http.Request, clientID string) error {
 	f.ended++
+	f.endedFor = append(f.endedFor, clientID)
 	f.sess = nil
 	return nil
 }
@@ -81,7 +83,7 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewEndpoints(core, fs, nil)
+	p, err := NewEndpoints(core, fs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

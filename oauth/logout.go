@@ -121,8 +121,10 @@ func (p *Endpoints) endSession(w http.ResponseWriter, r *http.Request, confirm b
 			hintOK = false // the hint was not issued to this client
 		}
 	}
+	known := false // clientID names a registered app
 	if clientID != "" {
 		if c, err := p.clients.get(ctx, clientID); err == nil {
+			known = true
 			appName = c.c.Name
 			if uri := form.Get("post_logout_redirect_uri"); hintOK && uri != "" && slices.Contains(c.c.PostLogoutRedirectURIs, uri) {
 				redirect = uri
@@ -154,7 +156,12 @@ func (p *Endpoints) endSession(w http.ResponseWriter, r *http.Request, confirm b
 		return
 	}
 	if signedIn {
-		if err := p.sessions.End(w, r); err != nil {
+		// The logout is the app's activity when a registered app asked for it.
+		asked := ""
+		if known {
+			asked = clientID
+		}
+		if err := p.sessions.End(w, r, asked); err != nil {
 			p.logger.ErrorContext(ctx, "end_session: end session", "err", err)
 			p.errorPage(w, r, http.StatusInternalServerError, "", "", "")
 			return

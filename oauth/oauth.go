@@ -5,8 +5,9 @@
 // JWKS, end_session).
 //
 // It asks two small questions of other packages: "who is signed in?" (Sessions, implemented by
-// profile) and "may this app know this?" (consent). It does not own login pages, the profile
-// or privacy rules, nor the signing keys (oauth/keys), the stored form of a request
+// profile) and "may this app know this?" (consent), and tells the activity log what apps did
+// (ActivityRecorder, wired by cmd). It does not own login pages, the profile, privacy rules
+// or the activity log, nor the signing keys (oauth/keys), the stored form of a request
 // (oauth/stored) or the rules of client registration (oauth/registration). store.go adapts
 // Store to fosite's storage interfaces.
 package oauth
@@ -71,10 +72,11 @@ type Store interface {
 }
 
 // Sessions answers "who is signed in?" for the authorize and end-session endpoints.
-// profile.Handler implements it.
+// profile.Handler implements it. End ends the browser session and records the logout in
+// the user's activity log, naming clientID, the app that asked for it.
 type Sessions interface {
 	Current(r *http.Request) (storage.Session, bool, error)
-	End(w http.ResponseWriter, r *http.Request) error
+	End(w http.ResponseWriter, r *http.Request, clientID string) error
 	// FormLanguage returns r in the language the ui_locales of its parsed form asks for,
 	// unless the signed-in user's own choice decides (OIDC Core 1.0 §3.1.2.1).
 	FormLanguage(r *http.Request) *http.Request
@@ -236,20 +238,26 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 
 // Endpoints are the provider's HTTP endpoints. The authorization and end-session endpoints
 // ask sessions who is signed in (and end the session at logout); completion, when not nil,
-// sends a signed-in user whose profile lacks mandatory fields to PathComplete before consent.
+// sends a signed-in user whose profile lacks mandatory fields to PathComplete before consent;
+// activity records the consent decisions, the codes issued and the refresh-token families
+// started in the user's activity log.
 type Endpoints struct {
 	*Provider
 	sessions   Sessions
 	completion Completion
+	activity   ActivityRecorder
 }
 
 // NewEndpoints builds the endpoints of p. completion may be nil (nobody is asked to
-// complete a profile).
-func NewEndpoints(p *Provider, sessions Sessions, completion Completion) (*Endpoints, error) {
+// complete a profile); activity may be nil (no app activity is recorded).
+func NewEndpoints(p *Provider, sessions Sessions, completion Completion, activity ActivityRecorder) (*Endpoints, error) {
 	if p == nil || sessions == nil {
 		return nil, errors.New("oauth: endpoints need a provider and sessions")
 	}
-	return &Endpoints{Provider: p, sessions: sessions, completion: completion}, nil
+	if activity == nil {
+		activity = noActivity{}
+	}
+	return &Endpoints{Provider: p, sessions: sessions, completion: completion, activity: activity}, nil
 }
 
 // Routes registers every endpoint in its group. protocol holds the endpoints other sites

@@ -9,9 +9,21 @@ import (
 	"github.com/ory/fosite"
 )
 
-// handleToken is the token endpoint (RFC 6749 §3.2): authorization_code (+PKCE),
-// refresh_token and client_credentials.
+// handleToken is the token endpoint (RFC 6749 §3.2) as Endpoints serve it: a code exchange
+// that starts a refresh-token family is recorded in the user's activity log (one INSERT; a
+// refresh continues a family and records nothing).
+func (p *Endpoints) handleToken(w http.ResponseWriter, r *http.Request) {
+	p.serveToken(w, r, p.activity)
+}
+
+// handleToken is the token endpoint without an activity log.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	p.serveToken(w, r, noActivity{})
+}
+
+// serveToken is the token endpoint (RFC 6749 §3.2): authorization_code (+PKCE),
+// refresh_token and client_credentials.
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request, activity ActivityRecorder) {
 	ctx := r.Context()
 	if p.cfg.RefreshGrace > 0 && r.PostForm.Get("grant_type") == "refresh_token" {
 		// tokenInput parsed the form already.
@@ -55,6 +67,10 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.issued.WithLabelValues(strings.Join(ar.GetGrantTypes(), " ")).Inc()
+	if familyStarted(ar, resp) {
+		activity.RecordAppActivity(r, ar.GetSession().GetSubject(), AppActivity{Kind: ActivityOffline,
+			ClientID: ar.GetClient().GetID(), Details: map[string]string{DetailScopes: detailList(ar.GetGrantedScopes())}})
+	}
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -198,6 +199,16 @@ func TestEndSession(t *testing.T) {
 		rec = s.do(httptest.NewRequest(http.MethodGet, PathEndSession+"?post_logout_redirect_uri=http://127.0.0.1:5555/bye&client_id=app", nil))
 		if rec.Code != http.StatusOK || s.sessions.ended != 2 {
 			t.Fatalf("no hint: %d", rec.Code)
+		}
+		// Confirmed with the app named: End records the registered app, never an unknown one.
+		for _, id := range []string{"app", "no-such-app"} {
+			s.sessions.sess = &storage.Session{ID: "s4", UserID: "u1", AuthTime: time.Now()}
+			if rec = s.postForm(PathLogoutConfirm, url.Values{"client_id": {id}, logoutField: {"yes"}}); rec.Code != http.StatusOK {
+				t.Fatalf("confirm for %s: %d", id, rec.Code)
+			}
+		}
+		if got, want := s.sessions.endedFor, []string{"app", "", "app", ""}; !slices.Equal(got, want) {
+			t.Errorf("End was told the apps %q, want %q", got, want)
 		}
 	})
 }

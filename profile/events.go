@@ -13,12 +13,37 @@ const (
 	CategoryPhotoChanged    = "photo_changed"
 	CategoryPhotoDeleted    = "photo_deleted"
 	CategoryEmailChanged    = "email_changed"
+	CategoryEmailVerified   = "email_verified"
 	CategoryEmailDeleted    = "email_deleted"
 	CategoryPhoneChanged    = "phone_changed"
 	CategoryPhoneDeleted    = "phone_deleted"
 	CategoryPasswordChanged = "password_changed"
 	CategoryPrivacyChanged  = "privacy_changed"
 )
+
+// App activity: what apps did with the account, each event naming its app (ClientID).
+const (
+	// CategoryAppConsentGiven: the user allowed an app for the first time on the consent page.
+	CategoryAppConsentGiven = "app_consent_given"
+	// CategoryAppConsentChanged: a later Allow on the consent page for an app already allowed.
+	CategoryAppConsentChanged = "app_consent_changed"
+	// CategoryAppConsentDenied: the user pressed Deny on the consent page.
+	CategoryAppConsentDenied = "app_consent_denied"
+	// CategoryAppSignIn: an app signed the user in (an authorization code was issued), with or
+	// without a login form.
+	CategoryAppSignIn = "app_signin"
+	// CategoryAppOffline: an app received its first refresh token of a grant, so it stays
+	// connected without the user.
+	CategoryAppOffline = "app_offline"
+	// CategoryAppLogout: an app signed the user out of Facet (RP-initiated logout).
+	CategoryAppLogout = "app_logout"
+)
+
+// AppCategories are the categories of app activity, in the order a person meets them.
+func AppCategories() []string {
+	return []string{CategoryAppConsentGiven, CategoryAppConsentChanged, CategoryAppConsentDenied,
+		CategoryAppSignIn, CategoryAppOffline, CategoryAppLogout}
+}
 
 // Event is what a caller tells the activity log about an action; the recorder adds the user, the
 // time, the device and the IP address. Details are a few non-secret strings, e.g.

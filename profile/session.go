@@ -89,9 +89,10 @@ func sessionExpired(s storage.Session, now time.Time, idle, absolute time.Durati
 
 // End deletes the session of r's cookie, clears the cookie and records the logout in the
 // user's activity log. It is the one way out: POST /logout and RP-initiated logout (oauth) both
-// call it, so every logout is recorded exactly once. An expired or unknown session is only
-// cleared: nobody was signed in to leave.
-func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
+// call it, so every logout is recorded exactly once. clientID is the app that asked for the
+// logout (recorded as app activity), "" for Facet's own. An expired or unknown session is
+// only cleared: nobody was signed in to leave.
+func (h *Handler) End(w http.ResponseWriter, r *http.Request, clientID string) error {
 	h.clearCookie(w)
 	tok := h.cookieToken(r)
 	if tok == "" {
@@ -113,7 +114,11 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	if !sessionExpired(s, h.Now(), h.cfg.SessionIdle, h.cfg.SessionAbsolute) {
-		h.Events.Record(ctx, h.Origin(r), s.UserID, Event{Category: CategoryLogout})
+		e := Event{Category: CategoryLogout}
+		if clientID != "" {
+			e = Event{Category: CategoryAppLogout, ClientID: clientID}
+		}
+		h.Events.Record(ctx, h.Origin(r), s.UserID, e)
 	}
 	return nil
 }

@@ -35,13 +35,16 @@ type EventCursor struct {
 }
 
 // EventFilter selects a page of one user's events. Empty Category or ClientID match any;
-// Before, when set, starts after that event (keyset pagination); Limit bounds the page
-// (a backend caps it at MaxEventPage and uses that when Limit <= 0).
+// Categories, when not empty, matches an event of any of them (a group of categories, as
+// the Event Log's "App activity"), together with Category when both are set; Before, when
+// set, starts after that event (keyset pagination); Limit bounds the page (a backend caps it
+// at MaxEventPage and uses that when Limit <= 0).
 type EventFilter struct {
-	Category string
-	ClientID string
-	Before   *EventCursor
-	Limit    int
+	Category   string
+	Categories []string
+	ClientID   string
+	Before     *EventCursor
+	Limit      int
 }
 
 // MaxEventPage is the most events ListEvents returns at once.

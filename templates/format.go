@@ -35,10 +35,10 @@ func (l Lang) Date(t time.Time) string {
 	return l.T("date.long", strconv.Itoa(t.Day()), l.T("date.month."+strconv.Itoa(int(t.Month()))), strconv.Itoa(t.Year()))
 }
 
-// DateTime formats an instant in its zone (convert it to the reader's first) in l, with the
-// zone's abbreviation or offset: "2 Jan 2006, 15:04:05 MST", "2 янв. 2006 г., 15:04:05 MSK".
+// DateTime formats an instant in its zone (convert it to the reader's first) in l: "2 Jan
+// 2006, 15:04:05", "2 янв. 2006 г., 15:04:05". The page names the zone.
 func (l Lang) DateTime(t time.Time) string {
-	return l.T("date.time", strconv.Itoa(t.Day()), l.T("date.month_short."+strconv.Itoa(int(t.Month()))), strconv.Itoa(t.Year()), t.Format("15:04:05 MST"))
+	return l.T("date.time", strconv.Itoa(t.Day()), l.T("date.month_short."+strconv.Itoa(int(t.Month()))), strconv.Itoa(t.Year()), t.Format("15:04:05"))
 }
 
 // LanguageName names the language of a BCP 47 tag in l, followed by its own name when that

@@ -9,6 +9,9 @@ var eventsMessages = map[string]string{
 	"events.filter.label":          "Filter events",
 	"events.filter.category":       "Event",
 	"events.filter.all_categories": "All events",
+	"events.filter.group.app":      "App activity",
+	"events.filter.group.account":  "Your account",
+	"events.filter.all_app":        "All app activity",
 	"events.filter.app":            "App",
 	"events.filter.all_apps":       "All apps",
 	"events.filter.submit":         "Show",
@@ -37,11 +40,20 @@ var eventsMessages = map[string]string{
 	"events.category.photo_changed":    "Photo changed",
 	"events.category.photo_deleted":    "Photo deleted",
 	"events.category.email_changed":    "Email address changed",
+	"events.category.email_verified":   "Email address verified",
 	"events.category.email_deleted":    "Email address deleted",
 	"events.category.phone_changed":    "Phone number changed",
 	"events.category.phone_deleted":    "Phone number deleted",
 	"events.category.password_changed": "Password changed",
 	"events.category.privacy_changed":  "Privacy settings changed",
+
+	// app activity (profile.AppCategories)
+	"events.category.app_consent_given":   "App allowed",
+	"events.category.app_consent_changed": "App permissions changed",
+	"events.category.app_consent_denied":  "App request denied",
+	"events.category.app_signin":          "Signed in to an app",
+	"events.category.app_offline":         "App stays connected",
+	"events.category.app_logout":          "Signed out by an app",
 
 	// device types (from the User-Agent)
 	"events.device.desktop": "Computer",
@@ -52,11 +64,28 @@ var eventsMessages = map[string]string{
 	"events.device.cli":     "Command line",
 	"events.device.unknown": "Unknown device",
 
-	// detail labels (an event's details map)
+	// detail labels (an event's details map) for details without a sentence of their own
 	"events.detail.method": "Method",
 	"events.detail.fields": "Changed fields",
 	"events.detail.scopes": "Permissions",
 	"events.detail.count":  "Number",
+
+	// details as sentences (profile/activity/details.go)
+	"events.says.separator":           ", ",
+	"events.says.other":               "%s: %s",
+	"events.says.fields":              "Changed: %s",
+	"events.says.level":               "%s: %s",
+	"events.says.level.private":       "visible to only you",
+	"events.says.level.on_request":    "apps get it only with your consent",
+	"events.says.level.public":        "visible to everyone",
+	"events.says.private_profile.on":  "Private profile turned on",
+	"events.says.private_profile.off": "Private profile turned off",
+	"events.says.method.password":     "With your password",
+	"events.says.claims":              "Shared with your permission: %s",
+	"events.says.public":              "Shared because you made it public: %s",
+	"events.says.declined":            "Not shared, as you chose: %s",
+	"events.says.scopes":              "Permissions: %s",
+	"events.says.auth_time":           "Using your Facet sign-in of %s",
 
 	// one event (event.html)
 	"event.title":    "Event",
@@ -69,4 +98,5 @@ var eventsMessages = map[string]string{
 	"event.browser":  "Browser",
 	"event.os":       "Operating system",
 	"event.location": "Location (IP address)",
+	"event.details":  "What happened",
 }

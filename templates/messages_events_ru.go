@@ -8,6 +8,9 @@ var eventsMessagesRU = map[string]string{
 	"events.intro":                 "Где и с каких устройств вы входили в Facet или в приложения и что менялось в вашей учётной записи. Если какое-то событие вам незнакомо, смените пароль.",
 	"events.filter.label":          "Фильтр событий",
 	"events.filter.category":       "Событие",
+	"events.filter.group.app":      "Действия приложений",
+	"events.filter.group.account":  "Ваша учётная запись",
+	"events.filter.all_app":        "Все действия приложений",
 	"events.filter.all_categories": "Все события",
 	"events.filter.app":            "Приложение",
 	"events.filter.all_apps":       "Все приложения",
@@ -37,11 +40,20 @@ var eventsMessagesRU = map[string]string{
 	"events.category.photo_changed":    "Фото изменено",
 	"events.category.photo_deleted":    "Фото удалено",
 	"events.category.email_changed":    "Адрес электронной почты изменён",
+	"events.category.email_verified":   "Адрес электронной почты подтверждён",
 	"events.category.email_deleted":    "Адрес электронной почты удалён",
 	"events.category.phone_changed":    "Номер телефона изменён",
 	"events.category.phone_deleted":    "Номер телефона удалён",
 	"events.category.password_changed": "Пароль изменён",
 	"events.category.privacy_changed":  "Настройки приватности изменены",
+
+	// app activity
+	"events.category.app_consent_given":   "Приложению дан доступ",
+	"events.category.app_consent_changed": "Разрешения приложения изменены",
+	"events.category.app_consent_denied":  "Запрос приложения отклонён",
+	"events.category.app_signin":          "Вход в приложение",
+	"events.category.app_offline":         "Приложение остаётся на связи",
+	"events.category.app_logout":          "Приложение завершило сеанс",
 
 	// device types (from the User-Agent)
 	"events.device.desktop": "Компьютер",
@@ -58,6 +70,23 @@ var eventsMessagesRU = map[string]string{
 	"events.detail.scopes": "Разрешения",
 	"events.detail.count":  "Количество",
 
+	// details as sentences
+	"events.says.separator":           ", ",
+	"events.says.other":               "%s: %s",
+	"events.says.fields":              "Изменено: %s",
+	"events.says.level":               "%s: %s",
+	"events.says.level.private":       "видите только вы",
+	"events.says.level.on_request":    "приложения получают только с вашего согласия",
+	"events.says.level.public":        "видят все",
+	"events.says.private_profile.on":  "Закрытый профиль включён",
+	"events.says.private_profile.off": "Закрытый профиль выключен",
+	"events.says.method.password":     "По паролю",
+	"events.says.claims":              "Передано с вашего разрешения: %s",
+	"events.says.public":              "Передано, потому что вы открыли это для всех: %s",
+	"events.says.declined":            "Не передано по вашему выбору: %s",
+	"events.says.scopes":              "Разрешения: %s",
+	"events.says.auth_time":           "По вашему входу в Facet от %s",
+
 	// one event (event.html)
 	"event.title":    "Событие",
 	"event.back":     "Вернуться к журналу событий",
@@ -69,4 +98,5 @@ var eventsMessagesRU = map[string]string{
 	"event.browser":  "Браузер",
 	"event.os":       "Операционная система",
 	"event.location": "Местоположение (IP-адрес)",
+	"event.details":  "Что произошло",
 }

@@ -182,9 +182,10 @@ func (a *app) build(ctx context.Context) error {
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	// The account API accepts the provider's access tokens (scope "account"); the
 	// authorization and end-session endpoints ask profile who is signed in, and send a user
-	// whose profile lacks mandatory fields to complete it before any app signs them in.
+	// whose profile lacks mandatory fields to complete it before any app signs them in; what
+	// apps do with the account goes to the activity log.
 	var _ profile.AuthTimeVerifier = provider
-	endpoints, err := oauth.NewEndpoints(provider, prof, prof)
+	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events})
 	if err != nil {
 		return fmt.Errorf("oauth endpoints: %w", err)
 	}

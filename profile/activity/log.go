@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ func (h *Handler) Routes(r, api *mux.Router) {
 	api.HandleFunc("/events", h.apiEvents).Methods(http.MethodGet, http.MethodHead)
 }
 
+// CategoryGroupApp is the category filter value that selects every category of app activity
+// (profile.AppCategories): consents, app sign-ins, refresh-token families, app logouts.
+const CategoryGroupApp = "app"
+
 // errBadCursor: the cursor parameter is not one this server wrote.
 var errBadCursor = errors.New("invalid cursor")
 
@@ -75,6 +80,9 @@ type eventPage struct {
 // Event Log tab and GET /api/account/events. errBadCursor when q.Cursor does not decode.
 func (h *Handler) events(ctx context.Context, userID string, q eventQuery) (eventPage, error) {
 	f := storage.EventFilter{Category: q.Category, ClientID: q.ClientID, Limit: eventPageSize + 1}
+	if q.Category == CategoryGroupApp {
+		f.Category, f.Categories = "", profile.AppCategories()
+	}
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
 		if err != nil {
@@ -201,21 +209,25 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 
 // eventsPage is events.html's data.
 type eventsPage struct {
-	Sidebar    profile.Sidebar
-	Zone       string // the time zone the times are shown in
-	Events     []eventRow
-	Categories []eventOption
-	Clients    []eventOption
-	Filtered   bool   // a category or app filter is on
-	OlderURL   string // the next, older page; "" on the last page
-	NewestURL  string // back to the first page; "" on the first page
+	Sidebar profile.Sidebar
+	Zone    string // the time zone the times are shown in
+	Events  []eventRow
+	// AppGroup is the "all app activity" option; AppCategories the app categories found in
+	// the user's events, Categories the others (the account's own).
+	AppGroup      eventOption
+	AppCategories []eventOption
+	Categories    []eventOption
+	Clients       []eventOption
+	Filtered      bool   // a category or app filter is on
+	OlderURL      string // the next, older page; "" on the last page
+	NewestURL     string // back to the first page; "" on the first page
 }
 
 // eventRow is one event as the Event Log shows it.
 type eventRow struct {
 	URL      string
 	Header   string // the category in words
-	Time     string // in the user's zone
+	Time     string // in the user's zone, which the page names once
 	DateTime string // RFC 3339, for <time datetime>
 	App      string // the app's name, "" without an app
 	ClientID string
@@ -223,12 +235,8 @@ type eventRow struct {
 	Browser  string
 	OS       string
 	IP       string
-	Details  []eventDetail
-}
-
-// eventDetail is one entry of an event's details, labelled.
-type eventDetail struct {
-	Label, Value string
+	Details  []string // what happened, in sentences (details.go)
+	Summary  []string // the same without the scopes, for the table
 }
 
 // eventOption is an entry of a filter list.
@@ -273,7 +281,8 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	for _, e := range p.Events {
 		page.Events = append(page.Events, newEventRow(templates.LangFrom(r.Context()), e, loc))
 	}
-	page.Categories = categoryOptions(templates.LangFrom(r.Context()), facets.Categories, q.Category)
+	page.AppGroup = eventOption{Value: CategoryGroupApp, Label: templates.Tr(r.Context(), "events.filter.all_app"), Selected: q.Category == CategoryGroupApp}
+	page.AppCategories, page.Categories = categoryOptions(templates.LangFrom(r.Context()), facets.Categories, q.Category)
 	for _, c := range facets.Clients {
 		page.Clients = append(page.Clients, eventOption{Value: c.ID, Label: appLabel(c.Name, c.ID), Selected: c.ID == q.ClientID})
 	}
@@ -331,15 +340,16 @@ func zoneOf(values map[string]string) *time.Location {
 	return time.UTC
 }
 
-// newEventRow shows e in l, its time in loc with the zone's abbreviation or offset.
-func newEventRow(l templates.Lang, e storage.Event, loc *time.Location) eventRow {
+// newEventRow shows e in lang, its time in loc (the page names the zone once, beside the
+// times).
+func newEventRow(lang templates.Lang, e storage.Event, loc *time.Location) eventRow {
 	row := eventRow{
 		URL:      "/profile/events/" + url.PathEscape(e.ID),
-		Header:   categoryLabel(l, e.Category),
-		Time:     l.DateTime(e.At.In(loc)),
+		Header:   categoryLabel(lang, e.Category),
+		Time:     lang.DateTime(e.At.In(loc)),
 		DateTime: e.At.Format(time.RFC3339),
 		ClientID: e.ClientID,
-		Device:   deviceLabel(l, e.Device),
+		Device:   deviceLabel(lang, e.Device),
 		Browser:  e.Browser,
 		OS:       e.OS,
 		IP:       e.IP,
@@ -347,37 +357,40 @@ func newEventRow(l templates.Lang, e storage.Event, loc *time.Location) eventRow
 	if e.ClientID != "" {
 		row.App = appLabel(e.ClientName, e.ClientID)
 	}
-	keys := make([]string, 0, len(e.Details))
-	for k := range e.Details {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		row.Details = append(row.Details, eventDetail{Label: messageOr(l, "events.detail."+k, k), Value: e.Details[k]})
-	}
+	row.Details = detailSentences(lang, e.Details, loc, false)
+	row.Summary = detailSentences(lang, e.Details, loc, true)
 	return row
 }
 
-// categoryOptions lists the categories found in the user's events, in words of l, sorted by
-// label.
-func categoryOptions(l templates.Lang, categories []string, selected string) []eventOption {
-	out := make([]eventOption, 0, len(categories))
-	for _, c := range categories {
-		out = append(out, eventOption{Value: c, Label: categoryLabel(l, c), Selected: c == selected})
+// categoryOptions lists the categories found in the user's events, in words: the app
+// activity in its own order, the others sorted by label.
+func categoryOptions(lang templates.Lang, categories []string, selected string) (app, account []eventOption) {
+	for _, c := range profile.AppCategories() {
+		if slices.Contains(categories, c) {
+			app = append(app, eventOption{Value: c, Label: categoryLabel(lang, c), Selected: c == selected})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
-	return out
+	for _, c := range categories {
+		if !slices.Contains(profile.AppCategories(), c) {
+			account = append(account, eventOption{Value: c, Label: categoryLabel(lang, c), Selected: c == selected})
+		}
+	}
+	sort.Slice(account, func(i, j int) bool { return account[i].Label < account[j].Label })
+	return app, account
 }
 
-// categoryLabel is the event header in words of l; a category without a message shows as is.
-func categoryLabel(l templates.Lang, c string) string { return messageOr(l, "events.category."+c, c) }
+// categoryLabel is the event header in words of lang; a category without a message shows as
+// is.
+func categoryLabel(lang templates.Lang, c string) string {
+	return messageOr(lang, "events.category."+c, c)
+}
 
-// deviceLabel is the device type in words of l.
-func deviceLabel(l templates.Lang, d string) string {
+// deviceLabel is the device type in words of lang.
+func deviceLabel(lang templates.Lang, d string) string {
 	if d == "" {
-		return l.T("events.device.unknown")
+		return lang.T("events.device.unknown")
 	}
-	return messageOr(l, "events.device."+d, d)
+	return messageOr(lang, "events.device."+d, d)
 }
 
 // appLabel is an app's name, its client id when it has none (or is gone).
@@ -388,10 +401,10 @@ func appLabel(name, clientID string) string {
 	return clientID
 }
 
-// messageOr returns the catalog text for key in l, or fallback when the catalog has none.
-func messageOr(l templates.Lang, key, fallback string) string {
+// messageOr returns the catalog text for key in lang, or fallback when the catalog has none.
+func messageOr(lang templates.Lang, key, fallback string) string {
 	if templates.HasMessage(key) {
-		return l.T(key)
+		return lang.T(key)
 	}
 	return fallback
 }

@@ -178,7 +178,7 @@ func newContactEnv(t *testing.T, b sqltest.Backend, dev bool) *cEnv {
 			t.Fatal(err)
 		}
 		ce.h = h
-		return []profiletest.Module{h}
+		return []profiletest.Module{h, activity.New(k.Core, k.Store, 0, k.Now)}
 	})
 	return ce
 }
@@ -811,19 +811,43 @@ func TestLoginByUsername(t *testing.T) {
 
 // TestEmailUnverifiedPanel: an address typed at registration is shown unconfirmed, with the
 // warning that it reserves nothing and when the account expires, and a button that sends it
-// a code; once confirmed the warning is gone.
+// a code; once confirmed the warning is gone. Confirming it is recorded as a verification,
+// not as a change of address; a new address afterwards is a change.
 func TestEmailUnverifiedPanel(t *testing.T) {
 	eachContactBackend(t, func(t *testing.T, e *cEnv) {
 		b := e.browser("192.0.2.90")
 		b.Register("una@example.com", goodPassword, "Una", "/")
+		u, err := e.Store.GetUserByEmail(t.Context(), "una@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest := func() string {
+			t.Helper()
+			return e.Events(u.ID)[0].Category
+		}
 		page := b.get("/profile/email")
 		wantStatus(t, "unconfirmed panel", page, 200, "not reserved for you", "7 days", "Send a code to this address")
 		wantStatus(t, "send to the current address", b.post("/profile/email", url.Values{"email": {"una@example.com"}}), 303)
 		code := e.box.code("una@example.com")
+		e.Clock.Add(time.Second) // the confirmation's event comes after the registration's
 		wantStatus(t, "confirm", b.post("/profile/email/verify", url.Values{"code": {code}}), 303)
 		page = b.get("/profile/email")
 		if strings.Contains(page.Body, "not reserved for you") {
 			t.Error("the warning is still shown once the address is confirmed")
+		}
+		if got := latest(); got != profile.CategoryEmailVerified {
+			t.Errorf("confirming the current address recorded %q, want %q", got, profile.CategoryEmailVerified)
+		}
+		if res := b.get("/profile/events"); strings.Contains(res.Body, "Email address changed") || !strings.Contains(res.Body, "Email address verified") {
+			t.Errorf("the Event Log does not say the address was verified:\n%s", res.Body)
+		}
+
+		e.Clock.Add(time.Minute)
+		wantStatus(t, "send to a new address", b.post("/profile/email", url.Values{"email": {"una.new@example.com"}}), 303)
+		code = e.box.code("una.new@example.com")
+		wantStatus(t, "confirm the new address", b.post("/profile/email/verify", url.Values{"code": {code}}), 303)
+		if got := latest(); got != profile.CategoryEmailChanged {
+			t.Errorf("confirming a new address recorded %q, want %q", got, profile.CategoryEmailChanged)
 		}
 	})
 }

@@ -28,7 +28,7 @@ type emailKind struct{ h *Handler }
 
 func (emailKind) spec() contactSpec {
 	return contactSpec{Kind: storage.ContactEmail, Name: "email", Field: "email", TTL: emailCodeTTL, Link: true,
-		Changed: profile.CategoryEmailChanged, Deleted: profile.CategoryEmailDeleted}
+		Changed: profile.CategoryEmailChanged, Verified: profile.CategoryEmailVerified, Deleted: profile.CategoryEmailDeleted}
 }
 
 func (k emailKind) start(ctx context.Context, u storage.User, form url.Values) (string, error) {
@@ -39,7 +39,7 @@ func (k emailKind) free(ctx context.Context, userID, value string) error {
 	return k.h.emailFree(ctx, userID, value)
 }
 
-func (k emailKind) save(ctx context.Context, v storage.Verification) (string, []string, error) {
+func (k emailKind) save(ctx context.Context, v storage.Verification) (saved, error) {
 	return k.h.saveEmail(ctx, v)
 }
 
@@ -138,25 +138,25 @@ func (h *Handler) emailFree(ctx context.Context, userID, addr string) error {
 }
 
 // saveEmail makes a confirmed address the account's verified users.email, taking it from the
-// accounts that hold it unconfirmed, and returns the confirmed address it replaced, which is
-// told of the change: "" for none, as for an unconfirmed one (it may be someone else's, the
-// very address a squatter typed).
-func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (string, []string, error) {
+// accounts that hold it unconfirmed. The confirmed address it replaced is told of the change:
+// none for an unconfirmed one (it may be someone else's, the very address a squatter typed).
+// Confirming the account's own unconfirmed address is saved as the same value.
+func (h *Handler) saveEmail(ctx context.Context, v storage.Verification) (saved, error) {
 	u, err := h.store.GetUser(ctx, v.UserID)
 	if err != nil {
-		return "", nil, fmt.Errorf("get user: %w", err)
+		return saved{}, fmt.Errorf("get user: %w", err)
 	}
-	old := u.Email
+	res := saved{old: u.Email, same: storage.HasEmail(u) && u.Email == v.Value}
 	if !storage.HasEmail(u) || !u.EmailVerified {
-		old = ""
+		res.old = ""
 	}
-	losers, err := h.store.VerifyEmail(ctx, v.UserID, v.Value, h.now())
+	res.losers, err = h.store.VerifyEmail(ctx, v.UserID, v.Value, h.now())
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		return "", nil, emailKind{}.spec().taken()
+		return saved{}, emailKind{}.spec().taken()
 	} else if err != nil {
-		return "", nil, fmt.Errorf("verify email: %w", err)
+		return saved{}, fmt.Errorf("verify email: %w", err)
 	}
-	return old, losers, nil
+	return res, nil
 }
 
 // emailLost tells the accounts that held addr unconfirmed that another account confirmed it.

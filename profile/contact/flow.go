@@ -28,10 +28,8 @@ type contactKind interface {
 	start(ctx context.Context, u storage.User, form url.Values) (string, error)
 	// free refuses a value another account holds.
 	free(ctx context.Context, userID, value string) error
-	// save makes a confirmed value the account's, inside the confirming transaction, and
-	// returns the one it replaced if the notice needs it, and the accounts that held the
-	// value unverified and lost it.
-	save(ctx context.Context, v storage.Verification) (old string, losers []string, err error)
+	// save makes a confirmed value the account's, inside the confirming transaction.
+	save(ctx context.Context, v storage.Verification) (saved, error)
 	// lost tells the accounts that lost value to the one that confirmed it.
 	lost(ctx context.Context, value string, losers []string)
 	// current is the account's value, "" for none.
@@ -52,8 +50,18 @@ type contactSpec struct {
 	Field   string        // the value's form field and JSON member
 	TTL     time.Duration // how long a code lives
 	Link    bool          // the code mail also carries a one-click link
-	Changed string        // the event recorded when a value is confirmed
-	Deleted string        // the event recorded when the value is deleted
+	Changed string        // the event recorded when a new value is confirmed
+	// Verified is the event recorded when the confirmed value already was the account's
+	// (unconfirmed until now): confirming it changes nothing. "" records Changed.
+	Verified string
+	Deleted  string // the event recorded when the value is deleted
+}
+
+// saved is what a kind's save did.
+type saved struct {
+	old    string   // the value it replaced, when the change notice goes to it; else ""
+	same   bool     // the confirmed value already was the account's: confirmed, not changed
+	losers []string // the accounts that held the value unconfirmed and lost it
 }
 
 // msg is the catalog key of one of the kind's messages.
@@ -118,10 +126,7 @@ func (h *Handler) sendCode(ctx context.Context, k contactKind, userID, value, ch
 // saves the value in one transaction (the unique index on verified values settles a race
 // between two accounts), then records the change and tells the account.
 func (h *Handler) confirmContact(ctx context.Context, o profile.Origin, k contactKind, v storage.Verification, clientID string) error {
-	var (
-		old    string
-		losers []string
-	)
+	var res saved
 	err := h.store.InTx(ctx, func(ctx context.Context) error {
 		if err := h.store.ConsumeVerification(ctx, v); errors.Is(err, storage.ErrNotFound) {
 			return profile.Refuse(http.StatusNotFound, "no_pending_verification", "contacts.code.none")
@@ -132,16 +137,20 @@ func (h *Handler) confirmContact(ctx context.Context, o profile.Origin, k contac
 			return err
 		}
 		var err error
-		old, losers, err = k.save(ctx, v)
+		res, err = k.save(ctx, v)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	h.events.Record(ctx, o, v.UserID, profile.Event{Category: k.spec().Changed, ClientID: clientID})
-	k.changed(ctx, v.UserID, old, v.Value)
-	if len(losers) > 0 {
-		k.lost(ctx, v.Value, losers)
+	category := k.spec().Changed
+	if res.same && k.spec().Verified != "" {
+		category = k.spec().Verified
+	}
+	h.events.Record(ctx, o, v.UserID, profile.Event{Category: category, ClientID: clientID})
+	k.changed(ctx, v.UserID, res.old, v.Value)
+	if len(res.losers) > 0 {
+		k.lost(ctx, v.Value, res.losers)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func (k phoneKind) free(ctx context.Context, userID, value string) error {
 	return k.h.phoneFree(ctx, userID, value)
 }
 
-func (k phoneKind) save(ctx context.Context, v storage.Verification) (string, []string, error) {
+func (k phoneKind) save(ctx context.Context, v storage.Verification) (saved, error) {
 	return k.h.savePhone(ctx, v)
 }
 
@@ -169,17 +169,17 @@ func (h *Handler) phoneFree(ctx context.Context, userID, number string) error {
 }
 
 // savePhone stores a confirmed number as phone_number, keeping the field's privacy level.
-func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (string, []string, error) {
+func (h *Handler) savePhone(ctx context.Context, v storage.Verification) (saved, error) {
 	// The value only: the level stays the one the person chose, or the catalog default when
 	// they never chose one (a stored default would outlive a change of default_privacy).
 	err := h.store.PutProfileValues(ctx, v.UserID, map[string]string{"phone_number": v.Value}, h.now())
 	if errors.Is(err, storage.ErrAlreadyExists) {
-		return "", nil, phoneKind{}.spec().taken()
+		return saved{}, phoneKind{}.spec().taken()
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("put phone number: %w", err)
+		return saved{}, fmt.Errorf("put phone number: %w", err)
 	}
-	return "", nil, nil
+	return saved{}, nil
 }
 
 // newPhonePage builds the panel for u: the number, a pending one, the channels offered.

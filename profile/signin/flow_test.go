@@ -531,22 +531,28 @@ func TestLogoutRecordedOnce(t *testing.T) {
 		b := e.browser("192.0.2.9")
 		b.register("lea@example.com", goodPassword, "", "/")
 		uid := e.userID("lea@example.com")
+		var last storage.Event
 		logouts := func() int {
 			t.Helper()
-			evs, err := e.store.ListEvents(t.Context(), uid, storage.EventFilter{Category: profile.CategoryLogout})
+			evs, err := e.store.ListEvents(t.Context(), uid, storage.EventFilter{Categories: []string{profile.CategoryLogout, profile.CategoryAppLogout}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(evs) > 0 {
+				last = evs[0]
 			}
 			return len(evs)
 		}
 		if res := b.post("/logout", nil); res.Status != http.StatusSeeOther {
 			t.Fatalf("logout: %d", res.Status)
 		}
-		if n := logouts(); n != 1 {
-			t.Fatalf("POST /logout recorded %d logouts, want 1", n)
+		if n := logouts(); n != 1 || last.Category != profile.CategoryLogout || last.ClientID != "" {
+			t.Fatalf("POST /logout recorded %d logouts (last %+v), want 1 of Facet's own", n, last)
 		}
 
-		// An app's logout calls End with the browser's request.
+		// An app's logout calls End with the browser's request (a second later, so the
+		// newest event is the app's).
+		e.clock.Add(time.Second)
 		if res := b.login("lea@example.com", goodPassword); res.Status != http.StatusSeeOther {
 			t.Fatalf("login: %d", res.Status)
 		}
@@ -559,17 +565,17 @@ func TestLogoutRecordedOnce(t *testing.T) {
 		for _, c := range b.client.Jar.Cookies(srv) {
 			req.AddCookie(c)
 		}
-		if err := e.core.End(httptest.NewRecorder(), req); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), req, "notes"); err != nil {
 			t.Fatal(err)
 		}
-		if n := logouts(); n != 2 {
-			t.Fatalf("after End: %d logouts, want 2", n)
+		if n := logouts(); n != 2 || last.Category != profile.CategoryAppLogout || last.ClientID != "notes" || last.IP != "192.0.2.9" {
+			t.Fatalf("after End: %d logouts (last %+v), want 2, the last the app's", n, last)
 		}
 		// The session is gone: ending it again, or with no cookie, records nothing.
-		if err := e.core.End(httptest.NewRecorder(), req); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), req, "notes"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.core.End(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/logout", nil)); err != nil {
+		if err := e.core.End(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/logout", nil), ""); err != nil {
 			t.Fatal(err)
 		}
 		if n := logouts(); n != 2 {

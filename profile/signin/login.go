@@ -278,7 +278,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// End records the logout.
-	if err := h.kit.End(w, r); err != nil {
+	if err := h.kit.End(w, r, ""); err != nil {
 		h.kit.ServerError(w, r, "end session", err)
 		return
 	}

@@ -65,6 +65,13 @@ func (s *Store) ListEvents(ctx context.Context, userID string, f storage.EventFi
 		q.WriteString(` AND e.category = ?`)
 		args = append(args, f.Category)
 	}
+	if len(f.Categories) > 0 {
+		// One placeholder per category: the list is the caller's fixed group, never long.
+		q.WriteString(` AND e.category IN (?` + strings.Repeat(`, ?`, len(f.Categories)-1) + `)`)
+		for _, c := range f.Categories {
+			args = append(args, c)
+		}
+	}
 	if f.ClientID != "" {
 		q.WriteString(` AND e.client_id = ?`)
 		args = append(args, f.ClientID)

@@ -2,7 +2,9 @@ package storagetest
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,18 @@ func testEvents(t *testing.T, s storage.Storage) {
 	list, err = s.ListEvents(ctx, "u1", storage.EventFilter{Category: "logout", ClientID: "app"})
 	must(t, err)
 	diff(t, "ListEvents category=logout client=app", []string(nil), eventIDs(list))
+	list, err = s.ListEvents(ctx, "u1", storage.EventFilter{Categories: []string{"logout", "login"}})
+	must(t, err)
+	diff(t, "ListEvents categories=logout,login", []string{"e3", "e2", "e1"}, eventIDs(list))
+	list, err = s.ListEvents(ctx, "u1", storage.EventFilter{Categories: []string{"logout", "consent"}})
+	must(t, err)
+	diff(t, "ListEvents categories=logout,consent", []string{"e2"}, eventIDs(list))
+	list, err = s.ListEvents(ctx, "u1", storage.EventFilter{Categories: []string{"login"}, ClientID: "app"})
+	must(t, err)
+	diff(t, "ListEvents categories=login client=app", []string{"e1"}, eventIDs(list))
+	list, err = s.ListEvents(ctx, "u1", storage.EventFilter{Categories: []string{"login", "logout"}, Category: "logout"})
+	must(t, err)
+	diff(t, "ListEvents categories=login,logout category=logout", []string{"e2"}, eventIDs(list))
 
 	// In a transaction: the event goes with it.
 	txCtx, err := s.BeginTx(ctx)
@@ -120,15 +134,20 @@ func testEventPages(t *testing.T, s storage.Storage) {
 		return all[i].ID > all[j].ID
 	})
 
-	for _, category := range []string{"", "logout"} {
+	// A category, and a group of categories (one of which no event has).
+	for _, category := range []string{"", "logout", "logout,consent"} {
+		group := strings.Split(category, ",")
 		var wantIDs []string
 		for _, e := range all {
-			if category == "" || e.Category == category {
+			if category == "" || slices.Contains(group, e.Category) {
 				wantIDs = append(wantIDs, e.ID)
 			}
 		}
 		var gotIDs []string
 		f := storage.EventFilter{Category: category, Limit: 7}
+		if len(group) > 1 {
+			f = storage.EventFilter{Categories: group, Limit: 7}
+		}
 		for pages := 0; ; pages++ {
 			if pages > 40 {
 				t.Fatal("pagination does not end")
