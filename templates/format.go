@@ -36,7 +36,8 @@ func (l Lang) Date(t time.Time) string {
 }
 
 // DateTime formats an instant in its zone (convert it to the reader's first) in l: "2 Jan
-// 2006, 15:04:05", "2 янв. 2006 г., 15:04:05". The page names the zone.
+// 2006, 15:04:05", "2 янв. 2006, 15:04:05" (the compact form tables use). The page names
+// the zone.
 func (l Lang) DateTime(t time.Time) string {
 	return l.T("date.time", strconv.Itoa(t.Day()), l.T("date.month_short."+strconv.Itoa(int(t.Month()))), strconv.Itoa(t.Year()), t.Format("15:04:05"))
 }

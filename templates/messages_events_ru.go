@@ -1,6 +1,8 @@
 package templates
 
-// eventsMessagesRU translates eventsMessages (messages_events.go).
+// eventsMessagesRU translates eventsMessages (messages_events.go). The table's long words
+// carry soft hyphens (U+00AD), so a narrow column breaks them with a hyphen instead of
+// pushing the table out of its card.
 var eventsMessagesRU = map[string]string{
 	// the Event Log tab (events.html)
 	"events.title":                 "Журнал событий",
@@ -19,9 +21,9 @@ var eventsMessagesRU = map[string]string{
 	"events.table.caption":         "События вашей учётной записи, сначала новые. Время: %s.",
 	"events.col.header":            "Событие",
 	"events.col.time":              "Дата и время",
-	"events.col.app":               "Приложение",
+	"events.col.app":               "При\u00adло\u00adже\u00adние",
 	"events.col.device":            "Устройство",
-	"events.col.location":          "Местоположение (IP-адрес)",
+	"events.col.location":          "IP-адрес",
 	"events.app.none":              "Facet",
 	"events.unknown":               "Неизвестно",
 	"events.empty":                 "Событий пока нет.",
@@ -60,7 +62,7 @@ var eventsMessagesRU = map[string]string{
 	"events.device.mobile":  "Телефон",
 	"events.device.tablet":  "Планшет",
 	"events.device.tv":      "Телевизор",
-	"events.device.bot":     "Автоматический клиент",
+	"events.device.bot":     "Авто\u00adмати\u00adческий клиент",
 	"events.device.cli":     "Командная строка",
 	"events.device.unknown": "Неизвестное устройство",
 

@@ -80,7 +80,7 @@ var russian = map[string]string{
 
 	// dates (Lang.Date, Lang.DateTime): day, month (genitive), year as text
 	"date.long":           "%[1]s %[2]s %[3]s г.",
-	"date.time":           "%[1]s %[2]s %[3]s г., %[4]s",
+	"date.time":           "%[1]s %[2]s %[3]s, %[4]s",
 	"date.month.1":        "января",
 	"date.month.2":        "февраля",
 	"date.month.3":        "марта",

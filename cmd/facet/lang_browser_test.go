@@ -21,8 +21,9 @@ import (
 // chromiumPath is where Debian's chromium package installs the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// overflowJS lists the elements reaching past the right edge of the viewport, and the page
-// itself when it scrolls sideways: a long word that does not wrap shows up here.
+// overflowJS lists the elements reaching past the right edge of the viewport, the page itself
+// when it scrolls sideways, and a table wider than its card: a long word that does not wrap
+// shows up here.
 const overflowJS = `(() => {
 	const w = document.documentElement.clientWidth, out = [];
 	if (document.documentElement.scrollWidth > w) out.push("page scrollWidth " + document.documentElement.scrollWidth + " > " + w);
@@ -30,12 +31,18 @@ const overflowJS = `(() => {
 		const r = el.getBoundingClientRect();
 		if (r.width > 0 && r.right > w + 1) out.push(el.tagName.toLowerCase() + (el.className ? "." + el.className : "") + " ends at " + Math.round(r.right) + ": " + (el.textContent || "").trim().slice(0, 60));
 	}
+	// A table wider than the card it is in spills out of it.
+	for (const t of document.querySelectorAll("article table")) {
+		const card = t.closest("article").getBoundingClientRect(), r = t.getBoundingClientRect();
+		if (r.right > card.right + 1) out.push("table ends at " + Math.round(r.right) + ", its card at " + Math.round(card.right));
+	}
 	return out;
 })()`
 
 // TestBrowserProfileRussian registers in Chromium, sets the account's locale to Russian and
-// looks at /profile at 1280 and 390 px: the page is in Russian (lang="ru", the texts, the
-// birth date in words, the phone number grouped) and nothing reaches past the viewport.
+// looks at /profile, the Event Log and the edit form at 1280 and 390 px: each page is in
+// Russian (lang="ru", the texts, the birth date in words, the phone number grouped) and
+// nothing reaches past the viewport.
 func TestBrowserProfileRussian(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -118,6 +125,7 @@ func TestBrowserProfileRussian(t *testing.T) {
 	}{
 		{"profile", "/profile", []string{"Основная информация", "Дополнительная информация", "10 декабря 1990 г.", "+44 20 7946 0958", "русский", "Europe/Moscow", "Журнал событий"}},
 		// the pickers, in Russian, with the stored values chosen
+		{"events", "/profile/events", []string{"Журнал событий", "Учётная запись создана", "Europe/Moscow"}},
 		{"profile-edit", "/profile/edit?block=additional", []string{"Изменение дополнительной информации", "Язык", "Часовой пояс", "Сохранить"}},
 	}
 	for _, width := range []int64{1280, 390} {
@@ -175,6 +183,7 @@ func shootPage(t *testing.T, bctx context.Context, base, path string, width int6
 	for _, o := range over {
 		t.Errorf("%s at %d px: %s", path, width, o)
 	}
+
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
 		t.Fatalf("decode the screenshot: %v", err)
