@@ -40,7 +40,8 @@ const overflowJS = `(() => {
 })()`
 
 // TestBrowserProfileRussian registers in Chromium, sets the account's locale to Russian and
-// looks at /profile, the Event Log and the edit form at 1280 and 390 px: each page is in
+// looks at /profile, the Event Log, an app's consent page and the edit form at 1280 and
+// 390 px: each page is in
 // Russian (lang="ru", the texts, the birth date in words, the phone number grouped) and
 // nothing reaches past the viewport.
 func TestBrowserProfileRussian(t *testing.T) {
@@ -119,6 +120,8 @@ func TestBrowserProfileRussian(t *testing.T) {
 	}
 
 	dir := os.Getenv(shotsEnv)
+	// An app's authorization request: the consent page, in the user's language.
+	consent := strings.TrimPrefix(newRP(t, f).start().url, f.issuer)
 	pages := []struct {
 		name, path string
 		want       []string
@@ -126,6 +129,7 @@ func TestBrowserProfileRussian(t *testing.T) {
 		{"profile", "/profile", []string{"Основная информация", "Дополнительная информация", "10 декабря 1990 г.", "+44 20 7946 0958", "русский", "Europe/Moscow", "Журнал событий"}},
 		// the pickers, in Russian, with the stored values chosen
 		{"events", "/profile/events", []string{"Журнал событий", "Учётная запись создана", "Europe/Moscow"}},
+		{"consent", consent, []string{"Разрешить приложению Relying Party использовать вашу учётную запись Facet?", "Разрешить", "Отклонить"}},
 		{"profile-edit", "/profile/edit?block=additional", []string{"Изменение дополнительной информации", "Язык", "Часовой пояс", "Сохранить"}},
 	}
 	for _, width := range []int64{1280, 390} {
