@@ -10,6 +10,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
 )
 
 // claimField is the name of the consent page's checkboxes, one per on-request claim the
@@ -158,7 +159,8 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosi
 			page.Fields = append(page.Fields, hiddenField{Name: k, Value: v})
 		}
 	}
-	if err := p.templates.Render(w, r, http.StatusOK, "consent", page); err != nil {
+	frame := templates.Frame{Account: templates.NewAccount(user.Email)}
+	if err := p.templates.RenderFrame(w, r, http.StatusOK, "consent", frame, page); err != nil {
 		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -220,11 +221,11 @@ func levelViews(lang templates.Lang, current consent.Level) []levelView {
 func newLevelView(lang templates.Lang, l consent.Level) levelView {
 	switch l {
 	case consent.LevelPublic:
-		return levelView{Level: l, Icon: "🌐", Text: lang.T("account.level.public"), Desc: lang.T("privacy.level.public.text")}
+		return levelView{Level: l, Icon: "globe", Text: lang.T("account.level.public"), Desc: lang.T("privacy.level.public.text")}
 	case consent.LevelOnRequest:
-		return levelView{Level: l, Icon: "🤝", Text: lang.T("account.level.on_request"), Desc: lang.T("privacy.level.on_request.text")}
+		return levelView{Level: l, Icon: "handshake", Text: lang.T("account.level.on_request"), Desc: lang.T("privacy.level.on_request.text")}
 	case consent.LevelPrivate:
-		return levelView{Level: l, Icon: "🔒", Text: lang.T("account.level.private"), Desc: lang.T("privacy.level.private.text")}
+		return levelView{Level: l, Icon: "lock", Text: lang.T("account.level.private"), Desc: lang.T("privacy.level.private.text")}
 	default:
 		return newLevelView(lang, consent.LevelPrivate)
 	}
@@ -261,19 +262,41 @@ type blockView struct {
 type Tab struct {
 	Label   string
 	URL     string
+	Icon    string // an icon name of templates' set
+	Count   int    // a counter shown beside the label (pending requests), 0 for none
 	Current bool
 }
 
-// accountTabs lists the personal account's tabs that have a page, in lang.
-func accountTabs(lang templates.Lang, current string) []Tab {
-	tabs := []Tab{
-		{Label: lang.T("account.tab.profile"), URL: "/profile"},
-		{Label: lang.T("account.tab.events"), URL: "/profile/events"},
+// TabSource is a tab of the personal account that a sub-package owns (Deps.Tabs); the
+// sidebar lists them after the built-in Profile tab. Label is a catalog key. Count, when set,
+// gives the number shown beside the label (e.g. pending requests); when it fails the error
+// is logged and the tab shows no number.
+type TabSource struct {
+	Label string
+	URL   string
+	Icon  string
+	Count func(ctx context.Context, userID string) (int, error)
+}
+
+// profileTab is the built-in first tab.
+var profileTab = TabSource{Label: "account.tab.profile", URL: "/profile", Icon: "user"}
+
+// tabs are the sidebar's tabs for userID with current marked and the counters filled in.
+func (h *Handler) tabs(ctx context.Context, userID, current string) []Tab {
+	out := make([]Tab, 0, 1+len(h.tabSources))
+	for _, src := range append([]TabSource{profileTab}, h.tabSources...) {
+		t := Tab{Label: templates.Tr(ctx, src.Label), URL: src.URL, Icon: src.Icon, Current: src.URL == current}
+		if src.Count != nil {
+			n, err := src.Count(ctx, userID)
+			if err != nil {
+				h.Logger.WarnContext(ctx, "tab counter", "tab", src.URL, "err", err)
+				n = 0
+			}
+			t.Count = n
+		}
+		out = append(out, t)
 	}
-	for i := range tabs {
-		tabs[i].Current = tabs[i].URL == current
-	}
-	return tabs
+	return out
 }
 
 // Sidebar is the personal account's left column.
@@ -282,7 +305,18 @@ type Sidebar struct {
 	Email    string
 	Initials string
 	Picture  string
-	Tabs     []Tab
+	Tabs     []Tab // filled in by RenderSidebar
+	// Favorites are the apps the person marked in the catalog, listed under the tabs.
+	Favorites []Favorite
+
+	userID  string
+	current string // the URL of the current tab
+}
+
+// Favorite is one app in the sidebar's favorites.
+type Favorite struct {
+	Name string
+	URL  string
 }
 
 // NewSidebar is the sidebar of a's personal account with the tab at current marked.
@@ -293,7 +327,8 @@ func NewSidebar(a Account, current string) Sidebar {
 		Email:    a.User.Email,
 		Initials: initials(name, a.User.Email),
 		Picture:  a.Values["picture"],
-		Tabs:     accountTabs(a.Lang, current),
+		userID:   a.User.ID,
+		current:  current,
 	}
 }
 
@@ -363,6 +398,29 @@ var notices = map[string]string{
 	"complete": "account.notice.complete",
 }
 
+// profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile
+// switch, or a privacy level change of one field ("Given name: Everyone").
+func (h *Handler) profileNotice(a Account, q url.Values) string {
+	switch n := q.Get("notice"); n {
+	case "privacy":
+		f, ok := h.Catalog.Field(q.Get("field"))
+		if !ok {
+			return ""
+		}
+		return a.Lang.T("account.notice.privacy", a.Lang.T(f.Label), newLevelView(a.Lang, a.Levels[f.Key]).Text)
+	case "private_profile":
+		if a.Private {
+			return a.Lang.T("account.notice.private_on")
+		}
+		return a.Lang.T("account.notice.private_off")
+	default:
+		if key, ok := notices[n]; ok {
+			return a.Lang.T(key)
+		}
+		return ""
+	}
+}
+
 // profilePage is the personal account (UI.md): the sidebar and the blocks.
 func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 	u, _, ok := h.SignedIn(w, r)
@@ -390,9 +448,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		Sessions:      sessions,
 		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews(a.Lang, "")},
 	}
-	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
-		data.Notice = templates.Tr(r.Context(), key)
-	}
+	data.Notice = h.profileNotice(a, r.URL.Query())
 	for _, k := range h.missing(a) {
 		f, _ := h.Catalog.Field(k)
 		data.Missing = append(data.Missing, templates.Tr(r.Context(), f.Label))
@@ -424,7 +480,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		data.Email.ReturnTo, data.Phone.ReturnTo, data.PictureLevel.ReturnTo = returnTo, returnTo, returnTo
 		data.Privacy.ReturnTo = returnTo
 	}
-	h.Render(w, r, http.StatusOK, "profile", data)
+	h.RenderSidebar(w, r, http.StatusOK, "profile", data.Sidebar, data)
 }
 
 // fieldView shows one field's value and level.

@@ -212,7 +212,7 @@ func (h *Handler) editForm(w http.ResponseWriter, r *http.Request) {
 	for _, f := range h.Catalog.Block(block) {
 		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, a.Values[f.Key], nil, nil))
 	}
-	h.Render(w, r, http.StatusOK, "profile_edit", data)
+	h.RenderSidebar(w, r, http.StatusOK, "profile_edit", NewSidebar(a, "/profile"), data)
 }
 
 // edit saves one block: every value valid, or nothing saved and the form shown again with
@@ -263,7 +263,7 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, v, partsIf(f, parts), errs))
 	}
-	h.Render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
+	h.RenderSidebar(w, r, http.StatusUnprocessableEntity, "profile_edit", NewSidebar(a, "/profile"), data)
 }
 
 // partsIf returns the entered address parts for the address field.

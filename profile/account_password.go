@@ -105,10 +105,11 @@ type passwordPageData struct {
 
 // passwordForm shows the password change form.
 func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := h.SignedIn(w, r); !ok {
+	u, _, ok := h.SignedIn(w, r)
+	if !ok {
 		return
 	}
-	h.Render(w, r, http.StatusOK, "password", passwordPageData{Errors: map[string]string{}})
+	h.RenderAccount(w, r, http.StatusOK, "password", "/profile", u, passwordPageData{Errors: map[string]string{}})
 }
 
 // password changes the password; on success the person is logged out everywhere and sent to
@@ -137,14 +138,14 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		for k, v := range errs {
 			data.Errors[k] = templates.Tr(r.Context(), v)
 		}
-		h.Render(w, r, http.StatusUnprocessableEntity, "password", data)
+		h.RenderAccount(w, r, http.StatusUnprocessableEntity, "password", "/profile", u, data)
 	case errors.Is(err, errWrongPassword):
 		data.Errors["current_password"] = templates.Tr(r.Context(), "account.password.wrong")
-		h.Render(w, r, http.StatusUnprocessableEntity, "password", data)
+		h.RenderAccount(w, r, http.StatusUnprocessableEntity, "password", "/profile", u, data)
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		data.Alert = ThrottleMessage(templates.LangFrom(r.Context()), retry)
-		h.Render(w, r, http.StatusTooManyRequests, "password", data)
+		h.RenderAccount(w, r, http.StatusTooManyRequests, "password", "/profile", u, data)
 	default:
 		h.ServerError(w, r, "change password", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqltest"
 	"github.com/facetid/facet/templates"
 )
 
@@ -95,7 +96,7 @@ func TestProfilePage(t *testing.T) {
 			// privacy: words with the icon; the form posts to the privacy helper's route
 			`action="/profile/privacy/given_name"`, `action="/profile/privacy/birthdate"`, `action="/profile/privacy/email"`,
 			`name="level" value="private"`, `name="level" value="on_request"`, `name="level" value="public"`,
-			"🔒", "Only you", "🤝", "On request", "Everyone",
+			`class="icon icon-lock" aria-hidden="true"`, "Only you", `class="icon icon-handshake" aria-hidden="true"`, "On request", "Everyone",
 			// links to the other areas' pages
 			`href="/profile/edit?block=main"`, `href="/profile/edit?block=additional"`, `href="/profile/email"`,
 			`href="/profile/phone"`, `href="/profile/photo"`, `href="/profile/password"`,
@@ -108,7 +109,9 @@ func TestProfilePage(t *testing.T) {
 		if !strings.Contains(birth, "Only you") {
 			t.Error("birthdate level not shown")
 		}
-		if strings.Contains(res.Body, "style=") || strings.Contains(res.Body, "<script") {
+		// The strict Content-Security-Policy allows only our own files: no inline style, and
+		// each script is a file under /static/.
+		if strings.Contains(res.Body, "style=") || strings.Count(res.Body, "<script") != strings.Count(res.Body, `<script src="/static/`) {
 			t.Error("inline style or script")
 		}
 	})
@@ -638,9 +641,13 @@ func TestUsernameRace(t *testing.T) {
 func TestProfilePrivacyBlock(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		b, _ := e.signUp("priv@example.com", "Pri Vate", "192.0.2.40")
-		if res := b.post("/profile/privacy/given_name", url.Values{"level": {"public"}}); res.Status != http.StatusSeeOther {
-			t.Fatalf("set public: %d", res.Status)
+		set := b.post("/profile/privacy/given_name", url.Values{"level": {"public"}})
+		if set.Status != http.StatusSeeOther || set.Location != "/profile?field=given_name&notice=privacy#field-given_name" {
+			t.Fatalf("set public: %d %q", set.Status, set.Location)
 		}
+		// Back at the field (an element with that id exists), with a notice naming the change.
+		mustContain(t, b.get(set.Location), `id="field-given_name"`, `class="notice toast"`,
+			htmlEscape(templates.T("account.notice.privacy", "Given name", "Everyone")))
 		// choice returns the given_name summary (the level shown) and its form.
 		choice := func(body string) (summary, form string) {
 			t.Helper()
@@ -658,18 +665,19 @@ func TestProfilePrivacyBlock(t *testing.T) {
 			htmlEscape(templates.T("privacy.level.private.text")), htmlEscape(templates.T("privacy.level.on_request.text")),
 			htmlEscape(templates.T("privacy.level.public.text")))
 		summary, _ := choice(res.Body)
-		if !strings.Contains(summary, "🌐") || !strings.Contains(summary, "Everyone") || strings.Contains(summary, "privacy-held") {
+		if !strings.Contains(summary, "icon-globe") || !strings.Contains(summary, "Everyone") || strings.Contains(summary, "privacy-held") {
 			t.Errorf("public given_name, private profile off:\n%s", summary)
 		}
 
 		res = b.post("/profile/private-profile", url.Values{"enabled": {"on"}})
-		if res.Status != http.StatusSeeOther || res.Location != "/profile#privacy" {
+		if res.Status != http.StatusSeeOther || res.Location != "/profile?notice=private_profile#privacy" {
 			t.Fatalf("turn on: %d %q", res.Status, res.Location)
 		}
-		res = b.get("/profile")
-		mustContain(t, res, `name="enabled" value="off"`, templates.T("privacy.private_profile.is_on"))
+		res = b.get(res.Location)
+		mustContain(t, res, `name="enabled" value="off"`, templates.T("privacy.private_profile.is_on"),
+			`class="notice toast"`, htmlEscape(templates.T("account.notice.private_on")))
 		summary, form := choice(res.Body)
-		if !strings.Contains(summary, "🤝") || !strings.Contains(summary, "On request") ||
+		if !strings.Contains(summary, "icon-handshake") || !strings.Contains(summary, "On request") ||
 			!strings.Contains(summary, htmlEscape(templates.T("account.privacy.held"))) {
 			t.Errorf("public given_name, private profile on:\n%s", summary)
 		}
@@ -690,4 +698,37 @@ func TestProfilePrivacyBlock(t *testing.T) {
 		}
 		mustContain(t, b.get("/profile"), `name="enabled" value="on"`)
 	})
+}
+
+// TestSidebarTabs: the sidebar lists the built-in Profile tab, then the tabs sub-packages
+// pass in Deps.Tabs, each with its counter; a failing counter leaves its tab without a
+// number and the page still works.
+func TestSidebarTabs(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			var e *env
+			e = newEnvWired(t, b, nil, func(h *Handler) {
+				h.tabSources = []TabSource{
+					{Label: "account.tab.events", URL: "/profile/events", Icon: "list"},
+					{Label: "account.favorites", URL: "/profile/sessions-count", Icon: "apps", Count: func(ctx context.Context, userID string) (int, error) {
+						return e.store.CountUserSessions(ctx, userID, time.Time{}, e.clock.Now())
+					}},
+					{Label: "account.close", URL: "/profile/broken", Icon: "alert", Count: func(context.Context, string) (int, error) {
+						return 7, errors.New("counter down")
+					}},
+				}
+			})
+			br, _ := e.signUp("tabs@example.com", "Tab Bar", "192.0.2.30")
+			res := br.get("/profile")
+			if res.Status != http.StatusOK {
+				t.Fatalf("GET /profile: %d", res.Status)
+			}
+			mustContain(t, res, `href="/profile" aria-current="page"`, `href="/profile/events">`,
+				`href="/profile/sessions-count">`, `<span class="tab-count">1</span>`, `href="/profile/broken">`)
+			i := strings.Index(res.Body, `href="/profile/broken">`)
+			if j := strings.Index(res.Body[i:], "</a>"); strings.Contains(res.Body[i:i+j], "tab-count") {
+				t.Errorf("a failing counter shows a number: %s", res.Body[i:i+j])
+			}
+		})
+	}
 }

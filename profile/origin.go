@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/facetid/facet/templates"
 )
 
 // Origin is where an action comes from, as the activity log shows it: the client's address
@@ -24,11 +26,13 @@ func CommandLine() Origin { return Origin{Device: "cli"} }
 
 type originKey struct{}
 
-// withOrigin builds r's Origin once and carries it in the request's context.
+// withOrigin builds r's Origin once and carries it in the request's context, with the
+// page frame the signed-in check fills in (the header's account menu).
 func (h *Handler) withOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o := h.newOrigin(r)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), originKey{}, o)))
+		ctx := templates.WithFrameSlot(context.WithValue(r.Context(), originKey{}, o))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -102,19 +102,22 @@ func (h *Handler) privacyForm(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.ServerError(w, r, "set privacy level", err)
 	default:
-		http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#"+url.PathEscape(field), http.StatusSeeOther)
+		// Back to the field itself, with a notice that says what changed.
+		http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"), url.Values{"notice": {"privacy"}, "field": {field}})+"#field-"+url.PathEscape(field), http.StatusSeeOther)
 	}
 }
 
 // profileBack is the profile page a privacy form returns to: with the return_to it carried
 // (the waiting authorization request the page leads back to) when that is a same-origin
 // path other than the profile page itself. The page checks it again before offering it.
-func profileBack(returnTo string) string {
-	rt := SafeReturnTo(returnTo)
-	if rt == "/profile" {
+func profileBack(returnTo string, q url.Values) string {
+	if rt := SafeReturnTo(returnTo); rt != "/" && rt != "/profile" {
+		q.Set("return_to", rt)
+	}
+	if len(q) == 0 {
 		return "/profile"
 	}
-	return WithReturnTo("/profile", rt)
+	return "/profile?" + q.Encode()
 }
 
 // privateProfileForm is POST /profile/private-profile with enabled=on|off.
@@ -142,7 +145,7 @@ func (h *Handler) privateProfileForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "set private profile", err)
 		return
 	}
-	http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"))+"#privacy", http.StatusSeeOther)
+	http.Redirect(w, r, profileBack(r.PostForm.Get("return_to"), url.Values{"notice": {"private_profile"}})+"#privacy", http.StatusSeeOther)
 }
 
 // privacyLevel is the body and answer of PUT /api/account/privacy/{field}.

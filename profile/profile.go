@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -105,6 +106,8 @@ type Handler struct {
 	limits     limits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
+	// tabSources are the sub-packages' tabs (Deps.Tabs).
+	tabSources []TabSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -121,6 +124,8 @@ type Deps struct {
 	// Tokens verifies bearer tokens for the account API (oauth.Provider); nil refuses
 	// bearer calls.
 	Tokens TokenVerifier
+	// Tabs are the account's tabs the sub-packages own, in sidebar order.
+	Tabs []TabSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -159,19 +164,20 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		Store:     store,
-		Templates: t,
-		Logger:    logger,
-		Now:       d.Now,
-		Catalog:   d.Catalog,
-		Mail:      d.Mail,
-		Events:    d.Events,
-		Tokens:    d.Tokens,
-		Flows:     d.Flows,
-		cfg:       cfg,
-		policy:    password.NewPolicy(),
-		limits:    defaultLimits(),
-		ua:        useragent.NewParser(),
+		Store:      store,
+		Templates:  t,
+		Logger:     logger,
+		Now:        d.Now,
+		Catalog:    d.Catalog,
+		Mail:       d.Mail,
+		Events:     d.Events,
+		Tokens:     d.Tokens,
+		Flows:      d.Flows,
+		cfg:        cfg,
+		tabSources: slices.Clone(d.Tabs),
+		policy:     password.NewPolicy(),
+		limits:     defaultLimits(),
+		ua:         useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {
@@ -236,7 +242,31 @@ func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 // Render writes a page; a rendering failure was already answered with a 500 page by Render
 // and only needs logging.
 func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	if err := h.Templates.Render(w, r, status, page, data); err != nil {
+	if err := h.Templates.RenderFrame(w, r, status, page, templates.FrameFrom(r.Context()), data); err != nil {
+		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
+	}
+}
+
+// RenderAccount writes a page of u's personal account: the page inside the account frame,
+// with the sidebar (photo, name, email, tabs) and tab marked current. Loading the account
+// for the sidebar may fail; then the answer is the 5xx page.
+func (h *Handler) RenderAccount(w http.ResponseWriter, r *http.Request, status int, page, tab string, u storage.User, data any) {
+	a, err := h.LoadAccount(r.Context(), u)
+	if err != nil {
+		h.ServerError(w, r, "load account", err)
+		return
+	}
+	h.RenderSidebar(w, r, status, page, NewSidebar(a, tab), data)
+}
+
+// RenderSidebar is RenderAccount for a caller that has the sidebar already.
+func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status int, page string, sb Sidebar, data any) {
+	f := templates.FrameFrom(r.Context())
+	sb.Tabs = h.tabs(r.Context(), sb.userID, sb.current)
+	f.Sidebar = sb
+	// The header's menu shows the same initials as the sidebar.
+	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}
+	if err := h.Templates.RenderFrame(w, r, status, page, f, data); err != nil {
 		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }

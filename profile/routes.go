@@ -145,6 +145,7 @@ func (h *Handler) SignedIn(w http.ResponseWriter, r *http.Request) (storage.User
 		u, err := h.Store.GetUser(r.Context(), s.UserID)
 		switch {
 		case err == nil && u.Status == storage.UserActive:
+			templates.SetAccount(r.Context(), templates.NewAccount(u.Email))
 			return u, s, true
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			h.ServerError(w, r, "get user", err)

@@ -14,23 +14,24 @@ import (
 // grouped by page, in the order they appear.
 var english = map[string]string{
 	// layout
-	"app.lang":     "en",
-	"app.name":     "Facet",
-	"app.tagline":  "Your profile, your rules.",
-	"nav.main":     "Main",
-	"nav.skip":     "Skip to content",
-	"nav.login":    "Log in",
-	"nav.register": "Register",
-	"nav.logout":   "Log out",
-	"footer.text":  "Facet keeps your profile under your control.",
+	"app.lang":         "en",
+	"app.name":         "Facet",
+	"app.tagline":      "Your profile, your rules.",
+	"nav.main":         "Main",
+	"nav.skip":         "Skip to content",
+	"nav.login":        "Log in",
+	"nav.register":     "Register",
+	"nav.logout":       "Log out",
+	"nav.account_menu": "Account menu of %s",
+	"nav.profile":      "Your profile",
+	"nav.events":       "Event log",
+	"footer.text":      "Facet keeps your profile under your control.",
 
 	// home
-	"home.title":          "Facet",
-	"home.signed_in_as":   "Signed in as %s",
-	"home.signed_in_text": "You are signed in. Apps you use with Facet only see what you allow.",
-	"home.signed_out":     "Facet is where you keep your profile and decide which apps see what.",
-	"home.have_account":   "Already have an account?",
-	"home.no_account":     "New here?",
+	"home.title":        "Facet",
+	"home.signed_out":   "Facet is where you keep your profile and decide which apps see what.",
+	"home.have_account": "Already have an account?",
+	"home.no_account":   "New here?",
 
 	// login
 	"login.title":             "Log in",
@@ -41,6 +42,7 @@ var english = map[string]string{
 	"login.submit":            "Log in",
 	"login.no_account":        "No account yet?",
 	"login.register_link":     "Create one",
+	"login.logged_out":        "You have been logged out.",
 	"login.failed":            "The email, username or password is not correct.",
 	"login.throttled.one":     "Too many attempts. Try again in %d minute.",
 	"login.throttled.other":   "Too many attempts. Try again in %d minutes.",
@@ -96,6 +98,9 @@ var english = map[string]string{
 	"date.month_short.10": "Oct",
 	"date.month_short.11": "Nov",
 	"date.month_short.12": "Dec",
+
+	// confirmations
+	"confirm.cancel": "Cancel",
 
 	// error
 	"error.title":          "Something went wrong",

@@ -37,8 +37,13 @@ var accountMessages = map[string]string{
 	"account.sessions.label":      "Active sessions",
 	"account.sessions.one":        "%d active session",
 	"account.sessions.other":      "%d active sessions",
+	"account.favorites":           "Favorites",
+	"account.close":               "Close",
 	"account.notice.saved":        "Saved.",
 	"account.notice.complete":     "Thank you, your profile is complete.",
+	"account.notice.privacy":      "Saved. Who can see %s: %s.",
+	"account.notice.private_on":   "Your profile is private now: fields set to Everyone are shared only on request.",
+	"account.notice.private_off":  "Your profile is no longer private: fields set to Everyone are shared with everyone.",
 	"account.missing.intro":       "Some required information is missing:",
 	"account.missing.action":      "Complete your profile",
 	"account.privacy.change":      "change who can see %s",
@@ -130,7 +135,7 @@ var accountMessages = map[string]string{
 
 	// field catalog: hints
 	"field.hint.preferred_username": "3 to 32 characters: lower-case letters, digits, dots, dashes and underscores, starting with a letter.",
-	"field.hint.website":            "A full address starting with https://",
+	"field.hint.website":            "A full address starting with https:// or http://",
 
 	// time zone picker: the regions of the IANA names
 	"zone.region.africa":     "Africa",

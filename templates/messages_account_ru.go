@@ -14,6 +14,8 @@ var accountMessagesRU = map[string]string{
 	"account.photo.set":           "У вас есть фото профиля.",
 	"account.photo.none":          "Фото пока нет. Вместо него показаны ваши инициалы.",
 	"account.photo.change":        "Сменить фото",
+	"account.favorites":           "Избранное",
+	"account.close":               "Закрыть",
 	"account.block.main":          "Основная информация",
 	"account.block.additional":    "Дополнительная информация",
 	"account.block.contacts":      "Контакты",
@@ -39,6 +41,9 @@ var accountMessagesRU = map[string]string{
 	"account.sessions.other":      "%d активного сеанса",
 	"account.notice.saved":        "Сохранено.",
 	"account.notice.complete":     "Спасибо, ваш профиль заполнен.",
+	"account.notice.privacy":      "Сохранено. Кто видит поле «%s»: %s.",
+	"account.notice.private_on":   "Теперь ваш профиль закрыт: поля, открытые для всех, передаются только по запросу.",
+	"account.notice.private_off":  "Ваш профиль больше не закрыт: поля, открытые для всех, видят все.",
 	"account.missing.intro":       "Не хватает обязательных сведений:",
 	"account.missing.action":      "Заполнить профиль",
 	"account.privacy.change":      "изменить, кто видит поле «%s»",
@@ -128,7 +133,7 @@ var accountMessagesRU = map[string]string{
 
 	// field catalog: hints
 	"field.hint.preferred_username": "От 3 до 32 символов: строчные латинские буквы, цифры, точки, дефисы и подчёркивания; первой должна быть буква.",
-	"field.hint.website":            "Полный адрес, начинающийся с https://",
+	"field.hint.website":            "Полный адрес, начинающийся с https:// или http://",
 
 	// time zone picker: the regions of the IANA names
 	"zone.region.africa":     "Африка",

@@ -26,6 +26,17 @@ var contactsMessagesRU = map[string]string{
 	"contacts.link.invalid":      "Эта ссылка для подтверждения недействительна.",
 	"contacts.link.expired":      "Срок действия этой ссылки истёк. Запросите новый код.",
 
+	// delete confirmations
+	"contacts.email.delete.title":       "Удалить адрес электронной почты?",
+	"contacts.email.delete.consequence": "Facet перестанет присылать вам письма, а входить вы будете по имени пользователя; приложения, которым вы разрешили видеть адрес, больше не будут его получать.",
+	"contacts.email.delete.button":      "Удалить адрес",
+	"contacts.phone.delete.title":       "Удалить номер телефона?",
+	"contacts.phone.delete.consequence": "Номер будет удалён из вашей учётной записи, и приложения, которым вы разрешили его видеть, больше не будут его получать.",
+	"contacts.phone.delete.button":      "Удалить номер",
+	"contacts.photo.delete.title":       "Удалить фото?",
+	"contacts.photo.delete.consequence": "Фото будет удалено из вашей учётной записи и из того, что получают приложения; вместо него будут показаны инициалы.",
+	"contacts.photo.delete.button":      "Удалить фото",
+
 	// email page
 	"contacts.email.title":           "Электронная почта",
 	"contacts.email.intro":           "Приложения, которым вы разрешите, видят ваш адрес электронной почты. Новый адрес начнёт действовать после подтверждения.",

@@ -20,6 +20,9 @@ var oauthMessages = map[string]string{
 
 	// demo app
 	"demo.title":           "Demo app",
+	"demo.app_name":        "Notes (demo app)",
+	"demo.app_tagline":     "A separate app that signs in with Facet",
+	"demo.footer":          "This sample app is not part of Facet: it only sees what you allow it on Facet's consent page.",
 	"demo.intro":           "A sample app built into this Facet. It signs in with Facet the way any app does (OpenID Connect, authorization code with PKCE) and shows what Facet sent it.",
 	"demo.signed_out":      "You are signed out of Facet.",
 	"demo.signed_in":       "Signed in. Your subject identifier for this app is",

@@ -21,23 +21,24 @@ func russianAreas() []map[string]string {
 // fractions.
 var russian = map[string]string{
 	// layout
-	"app.lang":     "ru",
-	"app.name":     "Facet",
-	"app.tagline":  "Ваш профиль — ваши правила.",
-	"nav.main":     "Главное меню",
-	"nav.skip":     "Перейти к содержимому",
-	"nav.login":    "Войти",
-	"nav.register": "Зарегистрироваться",
-	"nav.logout":   "Выйти",
-	"footer.text":  "Facet оставляет ваш профиль под вашим контролем.",
+	"app.lang":         "ru",
+	"app.name":         "Facet",
+	"app.tagline":      "Ваш профиль — ваши правила.",
+	"nav.main":         "Главное меню",
+	"nav.skip":         "Перейти к содержимому",
+	"nav.login":        "Войти",
+	"nav.register":     "Зарегистрироваться",
+	"nav.logout":       "Выйти",
+	"nav.account_menu": "Меню учётной записи %s",
+	"nav.profile":      "Ваш профиль",
+	"nav.events":       "Журнал событий",
+	"footer.text":      "Facet оставляет ваш профиль под вашим контролем.",
 
 	// home
-	"home.title":          "Facet",
-	"home.signed_in_as":   "Вы вошли как %s",
-	"home.signed_in_text": "Вы вошли в систему. Приложения, которыми вы пользуетесь через Facet, видят только то, что вы разрешили.",
-	"home.signed_out":     "В Facet вы храните свой профиль и решаете, какие приложения что видят.",
-	"home.have_account":   "Уже есть учётная запись?",
-	"home.no_account":     "Впервые здесь?",
+	"home.title":        "Facet",
+	"home.signed_out":   "В Facet вы храните свой профиль и решаете, какие приложения что видят.",
+	"home.have_account": "Уже есть учётная запись?",
+	"home.no_account":   "Впервые здесь?",
 
 	// login
 	"login.title":             "Вход",
@@ -55,6 +56,7 @@ var russian = map[string]string{
 	"login.throttled.other":   "Слишком много попыток. Повторите через %d минуты.",
 	"login.email_required":    "Введите адрес электронной почты или имя пользователя.",
 	"login.password_required": "Введите пароль.",
+	"login.logged_out":        "Вы вышли из учётной записи.",
 
 	// register
 	"register.title":            "Создание учётной записи",
@@ -135,4 +137,7 @@ var russian = map[string]string{
 	"error.503.title":      "Facet перегружен",
 	"error.503.message":    "Facet сейчас не может ответить.",
 	"error.503.next":       "Попробуйте ещё раз чуть позже.",
+
+	// confirmations
+	"confirm.cancel": "Отмена",
 }

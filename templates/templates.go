@@ -29,7 +29,7 @@ import (
 
 // FS holds the pages (*.html) and the static assets (static/).
 //
-//go:embed *.html static
+//go:embed *.html apps/*.html static
 var FS embed.FS
 
 // layoutFile is the frame every page is rendered in.
@@ -61,12 +61,33 @@ func New() (*Templates, error) {
 	return parse(FS)
 }
 
-// parse builds the pages found in fsys (FS in production, a fstest.MapFS in tests).
+// parse builds the pages found in fsys (FS in production, a fstest.MapFS in tests), once
+// per language.
 func parse(fsys fs.FS) (*Templates, error) {
 	hashes, err := staticHashes(fsys)
 	if err != nil {
 		return nil, err
 	}
+	t := &Templates{pages: make(map[Lang]map[string]*template.Template)}
+	for _, l := range Languages() {
+		funcs := template.FuncMap{
+			"T":      l.translate,
+			"TN":     l.translatePlural,
+			"static": staticURL(hashes),
+			"icon":   icon,
+		}
+		pages, err := parsePages(fsys, funcs)
+		if err != nil {
+			return nil, err
+		}
+		t.pages[l] = pages
+	}
+	return t, nil
+}
+
+// parsePages parses every page with funcs: Facet's pages with the layout and the partials,
+// the apps' pages on their own.
+func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	names, err := fs.Glob(fsys, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
@@ -77,56 +98,65 @@ func parse(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list partials: %w", err)
 	}
-	t := &Templates{pages: make(map[Lang]map[string]*template.Template)}
-	for _, l := range Languages() {
-		funcs := template.FuncMap{
-			"T":      l.translate,
-			"TN":     l.translatePlural,
-			"static": staticURL(hashes),
+	pages := make(map[string]*template.Template)
+	for _, file := range names {
+		if file == layoutFile || strings.HasPrefix(file, "_") {
+			continue
 		}
-		pages := make(map[string]*template.Template)
-		for _, file := range names {
-			if file == layoutFile || strings.HasPrefix(file, "_") {
-				continue
-			}
-			page, err := parsePage(fsys, funcs, file, partials)
-			if err != nil {
-				return nil, err
-			}
-			pages[strings.TrimSuffix(file, ".html")] = page
+		files := append([]string{layoutFile}, partials...)
+		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", file, err)
 		}
-		for _, required := range []string{"error", "home", "login", "register"} {
-			if pages[required] == nil {
-				return nil, fmt.Errorf("page %s.html is missing", required)
+		for _, block := range []string{"title", "content"} {
+			if page.Lookup(block) == nil {
+				return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
 			}
 		}
-		t.pages[l] = pages
+		if err := checkEscaping(page); err != nil {
+			return nil, fmt.Errorf("page %s: %w", file, err)
+		}
+		pages[strings.TrimSuffix(file, ".html")] = page
 	}
-	return t, nil
+	// Pages under apps/ belong to apps built into Facet (the demo relying party): whole
+	// documents of their own, parsed without Facet's layout so they do not look like Facet.
+	apps, err := fs.Glob(fsys, "apps/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list app pages: %w", err)
+	}
+	for _, file := range apps {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if pages[name] != nil {
+			return nil, fmt.Errorf("app page %s: a Facet page has the same name", file)
+		}
+		page, err := template.New(path.Base(file)).Funcs(funcs).ParseFS(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("parse app page %s: %w", file, err)
+		}
+		if err := checkEscaping(page); err != nil {
+			return nil, fmt.Errorf("app page %s: %w", file, err)
+		}
+		pages[name] = page
+	}
+	for _, required := range []string{"error", "home", "login", "register"} {
+		if pages[required] == nil {
+			return nil, fmt.Errorf("page %s.html is missing", required)
+		}
+	}
+	return pages, nil
 }
 
-// parsePage parses one page with the layout and the partials.
-func parsePage(fsys fs.FS, funcs template.FuncMap, file string, partials []string) (*template.Template, error) {
-	files := append([]string{layoutFile}, partials...)
-	page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
-	if err != nil {
-		return nil, fmt.Errorf("parse page %s: %w", file, err)
-	}
-	for _, block := range []string{"title", "content"} {
-		if page.Lookup(block) == nil {
-			return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
-		}
-	}
-	// html/template escapes a template the first time it runs. Running it once with no
-	// data surfaces escaping errors (an ambiguous URL or attribute context) now; errors
-	// from the missing data itself are expected and ignored.
+// checkEscaping runs page once with no data. html/template escapes a template the first time
+// it runs, so escaping errors (an ambiguous URL or attribute context) surface now; errors from
+// the missing data itself are expected and ignored.
+func checkEscaping(page *template.Template) error {
 	if err := page.Execute(io.Discard, nil); err != nil {
 		var escErr *template.Error
 		if errors.As(err, &escErr) {
-			return nil, fmt.Errorf("page %s: %w", file, err)
+			return err
 		}
 	}
-	return page, nil
+	return nil
 }
 
 // Pages lists the names of the parsed pages, sorted.
@@ -144,17 +174,27 @@ func (t *Templates) Pages() []string {
 // client gets a whole 500 error page, never half a page, and the error is returned for the
 // caller to log.
 func (t *Templates) Render(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
-	return t.RenderLang(w, LangFrom(r.Context()), status, name, data)
+	return t.render(w, LangFrom(r.Context()), status, name, Frame{}, data)
+}
+
+// RenderFrame is Render with the layout's frame (the header's account menu).
+func (t *Templates) RenderFrame(w http.ResponseWriter, r *http.Request, status int, name string, f Frame, data any) error {
+	return t.render(w, LangFrom(r.Context()), status, name, f, data)
 }
 
 // RenderLang is Render in the language l.
 func (t *Templates) RenderLang(w http.ResponseWriter, l Lang, status int, name string, data any) error {
+	return t.render(w, l, status, name, Frame{}, data)
+}
+
+func (t *Templates) render(w http.ResponseWriter, l Lang, status int, name string, f Frame, data any) error {
 	var buf bytes.Buffer
-	err := t.execute(&buf, l, name, data)
+	f.Page = strings.TrimSuffix(name, ".html")
+	err := t.execute(&buf, l, name, view{Frame: f, Data: data})
 	if err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		if t.execute(&buf, l, "error", ErrorPage{Status: status}) != nil {
+		if t.execute(&buf, l, "error", view{Frame: f, Data: ErrorPage{Status: status}}) != nil {
 			buf.Reset()
 			buf.WriteString(fallbackErrorPage)
 		}

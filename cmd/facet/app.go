@@ -96,8 +96,21 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	before, err := activeSigningKey(ctx, a.store)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
 	if err := keys.Ensure(ctx, a.store, secret); err != nil {
 		return fmt.Errorf("signing key: %w", err)
+	}
+	key, err := activeSigningKey(ctx, a.store)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if before.ID == "" {
+		a.logger.Info("generated the first signing key", "kid", key.ID, "alg", key.Algorithm)
+	} else {
+		a.logger.Info("loaded the signing key", "kid", key.ID, "alg", key.Algorithm, "created_at", key.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	if err := a.registry.Register(collectors.NewGoCollector()); err != nil {
 		return fmt.Errorf("register go metrics: %w", err)
@@ -159,7 +172,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog,
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{activity.Tab},
 		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -313,4 +326,18 @@ func resolveSecret(ctx context.Context, cfg config.Config, store storage.Storage
 		"kept IN THE DATABASE next to the data it protects. Fine on a laptop, NOT for production: " +
 		"set FACET_SECRET (32 random bytes, base64 or hex) and FACET_MODE=production. !!!")
 	return secret, nil
+}
+
+// activeSigningKey returns the active signing key, or the zero key when there is none yet.
+func activeSigningKey(ctx context.Context, store storage.KeyStore) (storage.SigningKey, error) {
+	keys, err := store.ListSigningKeys(ctx)
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("list signing keys: %w", err)
+	}
+	for _, k := range keys {
+		if k.Active {
+			return k, nil
+		}
+	}
+	return storage.SigningKey{}, nil
 }

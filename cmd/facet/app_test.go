@@ -325,6 +325,11 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(stderr.String(), "DEVELOPMENT MODE") {
 		t.Errorf("no loud warning about the generated secret:\n%s", stderr.String())
 	}
+	// The log names the signing key it generated (and on the next start, loaded).
+	kid := regexp.MustCompile(`generated the first signing key"? kid=(\S+)`).FindStringSubmatch(stderr.String())
+	if kid == nil {
+		t.Errorf("the log does not say which signing key was generated:\n%s", stderr.String())
+	}
 	resp, err := http.Get("http://" + addr + "/health/ready")
 	if err != nil {
 		t.Fatal(err)
@@ -376,6 +381,19 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+
+	// A second start loads the key the first one generated.
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	stderr2 := &syncBuffer{}
+	done2 := make(chan error, 1)
+	go func() { done2 <- run(ctx2, []string{"facet", "serve"}, env, nil, &syncBuffer{}, stderr2) }()
+	waitLog(t, stderr2, done2, listeningRE)
+	if kid != nil && !strings.Contains(stderr2.String(), "loaded the signing key\" kid="+kid[1]) {
+		t.Errorf("the second start does not say it loaded key %s:\n%s", kid[1], stderr2.String())
+	}
+	cancel2()
+	<-done2
 }
 
 // TestCleanup: the maintenance job removes expired tokens and sessions, on the lease holder

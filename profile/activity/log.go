@@ -292,7 +292,7 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	if q.Cursor != "" {
 		page.NewestURL = eventLogURL(q.Category, q.ClientID, "")
 	}
-	h.kit.Render(w, r, http.StatusOK, "events", page)
+	h.kit.RenderSidebar(w, r, http.StatusOK, "events", page.Sidebar, page)
 }
 
 // eventDetailPage is event.html's data.
@@ -326,7 +326,8 @@ func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := zoneOf(a.Values)
-	h.kit.Render(w, r, http.StatusOK, "event", eventDetailPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), UserID: u.ID, Event: newEventRow(templates.LangFrom(r.Context()), e, loc)})
+	sb := profile.NewSidebar(a, "/profile/events")
+	h.kit.RenderSidebar(w, r, http.StatusOK, "event", sb, eventDetailPage{Sidebar: sb, Zone: loc.String(), UserID: u.ID, Event: newEventRow(templates.LangFrom(r.Context()), e, loc)})
 }
 
 // zoneOf is the time zone of the zoneinfo profile field, UTC when unset or not a zone this
@@ -426,3 +427,6 @@ func eventLogURL(category, clientID, cursor string) string {
 	}
 	return "/profile/events?" + v.Encode()
 }
+
+// Tab is the Event Log tab of the personal account (profile.Deps.Tabs).
+var Tab = profile.TabSource{Label: "account.tab.events", URL: "/profile/events", Icon: "list"}

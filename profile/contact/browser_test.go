@@ -181,17 +181,17 @@ func TestBrowserProfile(t *testing.T) {
 	b.fill("#password", password)
 	b.fill("#confirm", password)
 	b.submit(`form[action="/register"] button[type=submit]`)
-	b.wantText("h1", email)
+	b.wantPath("/profile")
 	b.open("/profile")
 	b.wantPath("/profile")
 	b.wantText(".account-name", "Alex Timofeeva")
 
 	// Main information: Edit, change nickname and birthdate, Save.
-	b.submit(`article#main a.block-action`)
-	b.wantPath("/profile/edit")
-	b.fill("#f-nickname", "Sasha")
-	b.set("#f-birthdate", "1990-04-01")
-	b.submit(`form button[type=submit]`)
+	// With JavaScript, Edit opens the block's form in a dialog over the profile page.
+	b.step("open the edit dialog", chromedp.Click(chromedp.CSS(`article#main a.block-action`), chromedp.NodeVisible))
+	b.fill("#edit-dialog #f-nickname", "Sasha")
+	b.set("#edit-dialog #f-birthdate", "1990-04-01")
+	b.submit(`#edit-dialog form button[type=submit]`)
 	b.wantPath("/profile")
 	b.wantText("p.notice", "Saved")
 	b.wantText("article#main", "Sasha")
@@ -207,7 +207,7 @@ func TestBrowserProfile(t *testing.T) {
 	b.submit(`form[action="/profile/email/verify"] button[type=submit]`)
 	b.wantText("p.notice", "Your email address is confirmed.")
 	b.wantText("#email-current + p", newEmail)
-	b.wantText("#email-current + p mark", "Verified")
+	b.wantText("#email-current + p .badge.verified", "Verified")
 	b.open("/profile")
 	b.wantText("#contacts .panel .field-value", newEmail)
 	b.wantText("#contacts .badge.verified", "Verified")
@@ -220,7 +220,7 @@ func TestBrowserProfile(t *testing.T) {
 	b.fill("#confirm", password2)
 	b.submit(`form[action="/profile/password"] button[type=submit]`)
 	b.wantPath("/login")
-	b.wantText("p.alert", "Your password was changed")
+	b.wantText("p.notice", "Your password was changed")
 	b.open("/profile")
 	b.wantPath("/login") // the old session is gone
 

@@ -55,10 +55,12 @@ func (h *Handler) Routes(r, api *mux.Router) {
 	r.HandleFunc("/profile/email", h.contactStart(email)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/email/verify", h.contactVerify(email)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/email/confirm", h.emailConfirmLink).Methods(http.MethodGet)
+	r.HandleFunc("/profile/email/delete", h.contactDeletePage(email)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/email/delete", h.contactDelete(email)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone", h.contactPageHandler(phone)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/phone", h.contactStart(phone)).Methods(http.MethodPost)
 	r.HandleFunc("/profile/phone/verify", h.contactVerify(phone)).Methods(http.MethodPost)
+	r.HandleFunc("/profile/phone/delete", h.contactDeletePage(phone)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/phone/delete", h.contactDelete(phone)).Methods(http.MethodPost)
 	if h.cfg.Development {
 		r.HandleFunc("/dev/mail", h.devMail).Methods(http.MethodGet, http.MethodHead)

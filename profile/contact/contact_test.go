@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -537,9 +538,21 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if res.Status != http.StatusSeeOther {
 			t.Fatalf("start: %d\n%s", res.Status, res.Body)
 		}
-		// Numbers are shown in the international format.
-		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;1 201-555-0123", `action="/profile/phone/verify"`)
+		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;1 201-555-0123", `action="/profile/phone/verify"`,
+			// The code step offers a new code for the same number.
+			`<input type="hidden" name="phone_number" value="&#43;12015550123">`, templates.T("contacts.send_again"))
+		first := e.gw.code("+12015550123")
+		if res := b.post("/profile/phone", url.Values{"phone_number": {"+12015550123"}}); res.Status != http.StatusTooManyRequests {
+			t.Fatalf("a new code at once: %d, want 429", res.Status)
+		}
+		e.Clock.Add(61 * time.Second)
+		if res := b.post("/profile/phone", url.Values{"phone_number": {"+12015550123"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("send a new code: %d\n%s", res.Status, res.Body)
+		}
 		code := e.gw.code("+12015550123")
+		if code == first {
+			t.Log("the new code happens to equal the first one")
+		}
 		v, err := e.Store.GetVerification(t.Context(), u.ID, storage.ContactPhone)
 		if err != nil || !v.ExpiresAt.Equal(e.Clock.Now().Add(5*time.Minute)) || v.Channel != "sms" {
 			t.Fatalf("verification %+v %v", v, err)
@@ -640,6 +653,10 @@ func TestDevMail(t *testing.T) {
 			wantStatus(t, "dev mail from another machine", e.browser("192.0.2.80").get("/dev/mail"), 404)
 			page := b.get("/dev/mail")
 			wantStatus(t, "dev mail", page, 200, "jo.new@example.com", "Confirm your email address")
+			// The confirmation link is a link, and the whole message is shown.
+			if !regexp.MustCompile(`<a href="https?://[^"]+/profile/email/confirm\?[^"]+">https?://`).MatchString(page.Body) {
+				t.Errorf("the confirmation link on /dev/mail is not a link:\n%s", page.Body)
+			}
 			c := mailCodeRE.FindStringSubmatch(page.Body)
 			if c == nil {
 				t.Fatalf("no code on /dev/mail:\n%s", page.Body)
@@ -849,5 +866,33 @@ func TestEmailUnverifiedPanel(t *testing.T) {
 		if got := latest(); got != profile.CategoryEmailChanged {
 			t.Errorf("confirming a new address recorded %q, want %q", got, profile.CategoryEmailChanged)
 		}
+	})
+}
+
+// TestDeleteAsksFirst: the Delete button of a contact is a link to a confirmation (a dialog
+// with JavaScript, the confirmation page without); only the POST of its form deletes.
+func TestDeleteAsksFirst(t *testing.T) {
+	eachContactBackend(t, func(t *testing.T, e *cEnv) {
+		b, u := e.person("del@example.com", "192.0.2.90")
+		if err := e.Store.PutProfileValues(t.Context(), u.ID, map[string]string{"phone_number": "+12015550123"}, e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, "phone page", b.get("/profile/phone"), 200,
+			`href="/profile/phone/delete" class="action danger" data-confirm="phone-delete-dialog"`,
+			`<dialog id="phone-delete-dialog"`, html.EscapeString(templates.T("contacts.phone.delete.consequence")),
+			`<form method="post" action="/profile/phone/delete">`)
+		page := b.get("/profile/phone/delete")
+		wantStatus(t, "confirmation page", page, 200, templates.T("contacts.phone.delete.title"),
+			html.EscapeString(templates.T("contacts.phone.delete.consequence")), `<form method="post" action="/profile/phone/delete">`,
+			`href="/profile/phone"`, `class="account-sidebar"`)
+		if v, _ := e.field(u.ID, "phone_number"); v != "+12015550123" {
+			t.Fatalf("the confirmation page changed the number: %q", v)
+		}
+		wantStatus(t, "delete", b.post("/profile/phone/delete", nil), 303)
+		if v, _ := e.field(u.ID, "phone_number"); v != "" {
+			t.Fatalf("not deleted: %q", v)
+		}
+		wantStatus(t, "email confirmation page", b.get("/profile/email/delete"), 200, templates.T("contacts.email.delete.title"))
+		wantStatus(t, "signed out", e.browser("192.0.2.91").get("/profile/phone/delete"), 303)
 	})
 }

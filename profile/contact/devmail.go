@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 
 	"github.com/facetid/facet/storage"
 )
@@ -13,7 +14,41 @@ const devMailShown = 50
 
 // devMailPage is dev_mail.html's data.
 type devMailPage struct {
-	Messages []storage.DevMail
+	Messages []devMailView
+}
+
+// devMailView is one message with its body cut into text and links, so a confirmation link
+// can be clicked.
+type devMailView struct {
+	storage.DevMail
+	Parts []textPart
+}
+
+// textPart is plain text, or a link when URL is set.
+type textPart struct {
+	Text string
+	URL  string
+}
+
+// linkPattern finds the web addresses in a message body.
+var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// splitLinks cuts body into text and links (http and https only).
+func splitLinks(body string) []textPart {
+	var parts []textPart
+	last := 0
+	for _, m := range linkPattern.FindAllStringIndex(body, -1) {
+		if m[0] > last {
+			parts = append(parts, textPart{Text: body[last:m[0]]})
+		}
+		u := body[m[0]:m[1]]
+		parts = append(parts, textPart{Text: u, URL: u})
+		last = m[1]
+	}
+	if last < len(body) {
+		parts = append(parts, textPart{Text: body[last:]})
+	}
+	return parts
 }
 
 // devMail lists the newest messages of the development mailer and SMS/voice sender, so a
@@ -31,7 +66,11 @@ func (h *Handler) devMail(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "list dev mail", err)
 		return
 	}
-	h.kit.Render(w, r, http.StatusOK, "dev_mail", devMailPage{Messages: msgs})
+	page := devMailPage{Messages: make([]devMailView, len(msgs))}
+	for i, m := range msgs {
+		page.Messages[i] = devMailView{DevMail: m, Parts: splitLinks(m.Body)}
+	}
+	h.kit.Render(w, r, http.StatusOK, "dev_mail", page)
 }
 
 // loopbackPeer reports whether r came straight from this machine: its TCP peer is a loopback

@@ -78,14 +78,40 @@ func (k contactSpec) taken() *profile.Error {
 // contactPanel is what the email and phone panels share.
 type contactPanel struct {
 	Pending   string // value waiting for its code
+	Shown     string // Pending as people read it (a phone number grouped)
 	Errors    map[string]string
 	Alert     string
 	Notice    string
 	Reauth    bool
 	ReauthURL string
+	Delete    profile.Confirmation // the Delete button's confirmation
 }
 
 func (p *contactPanel) panel() *contactPanel { return p }
+
+// deleteConfirmation is the confirmation of deleting k's value, in l.
+func deleteConfirmation(l templates.Lang, k contactKind) profile.Confirmation {
+	sp := k.spec()
+	return profile.Confirmation{
+		ID:          sp.Name + "-delete-dialog",
+		Title:       l.T(sp.msg("delete.title")),
+		Consequence: l.T(sp.msg("delete.consequence")),
+		Button:      l.T(sp.msg("delete.button")),
+		Action:      sp.path() + "/delete",
+		CancelURL:   sp.path(),
+	}
+}
+
+// contactDeletePage is GET /profile/<Name>/delete: the confirmation without JavaScript.
+func (h *Handler) contactDeletePage(k contactKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _, ok := h.kit.SignedIn(w, r)
+		if !ok {
+			return
+		}
+		h.kit.ConfirmPage(w, r, u, deleteConfirmation(templates.LangFrom(r.Context()), k))
+	}
+}
 
 // contactPage is a panel's data (*emailPage, *phonePage).
 type contactPage interface{ panel() *contactPanel }
@@ -97,7 +123,7 @@ func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s
 	v, err := h.store.GetVerification(ctx, userID, k.spec().Kind)
 	switch {
 	case err == nil && h.now().Before(v.ExpiresAt):
-		p.Pending = v.Value
+		p.Pending, p.Shown = v.Value, v.Value
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("get verification: %w", err)
 	}
@@ -192,13 +218,14 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 			return
 		}
 		p := page.panel()
+		p.Delete = deleteConfirmation(templates.LangFrom(r.Context()), k)
 		switch done := r.URL.Query().Get("done"); done {
 		case "sent":
-			p.Notice = templates.Tr(r.Context(), k.spec().msg("sent"), p.Pending)
+			p.Notice = templates.Tr(r.Context(), k.spec().msg("sent"), p.Shown)
 		case "saved", "deleted":
 			p.Notice = templates.Tr(r.Context(), k.spec().msg(done))
 		}
-		h.kit.Render(w, r, http.StatusOK, "contacts_"+k.spec().Name, page)
+		h.kit.RenderAccount(w, r, http.StatusOK, "contacts_"+k.spec().Name, "/profile", u, page)
 	}
 }
 
@@ -216,13 +243,14 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 		return
 	}
 	p := page.panel()
+	p.Delete = deleteConfirmation(templates.LangFrom(r.Context()), k)
 	if ce.Field != "" {
 		p.Errors[ce.Field] = ce.Text(templates.LangFrom(r.Context()))
 	} else {
 		p.Alert = ce.Text(templates.LangFrom(r.Context()))
 	}
 	profile.SetRetryAfter(w, ce)
-	h.kit.Render(w, r, ce.Status, "contacts_"+k.spec().Name, page)
+	h.kit.RenderAccount(w, r, ce.Status, "contacts_"+k.spec().Name, "/profile", u, page)
 }
 
 // contactForm reads a posted panel form: a signed-in user and a parsed form, and when

@@ -193,7 +193,7 @@ func (h *Handler) newPhonePage(ctx context.Context, u storage.User, s storage.Se
 	if err := h.fillPanel(ctx, phoneKind{h}, u.ID, s, &p.contactPanel); err != nil {
 		return nil, err
 	}
-	p.Pending = profile.FormatPhone(p.Pending)
+	p.Shown = profile.FormatPhone(p.Pending)
 	if sender, ok := h.phoneSender(); ok {
 		p.Available = true
 		for _, ch := range []notify.Channel{notify.SMS, notify.Call} {

@@ -95,6 +95,7 @@ func (h *Handler) Routes(r, api *mux.Router) {
 	r.HandleFunc(photoPagePath, h.photoPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(photoPagePath, h.photoUpload).Methods(http.MethodPost)
 	r.HandleFunc("/profile/photo/available", h.photoAvailable).Methods(http.MethodPost)
+	r.HandleFunc("/profile/photo/delete", h.photoDeletePage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/photo/delete", h.photoDelete).Methods(http.MethodPost)
 	r.HandleFunc(PathPrefix+"{id}", h.photoServe).Methods(http.MethodGet, http.MethodHead)
 	api.HandleFunc(apiPhotoPath, h.apiPhotoPut).Methods(http.MethodPut)

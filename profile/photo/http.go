@@ -418,6 +418,29 @@ type photoPage struct {
 	Errors    map[string]string
 	Alert     string
 	Notice    string
+	Delete    profile.Confirmation // the Delete button's confirmation, when there is a photo
+}
+
+// deleteConfirmation is the confirmation of deleting the photo id, in l.
+func deleteConfirmation(l templates.Lang, id string) profile.Confirmation {
+	return profile.Confirmation{
+		ID:          "photo-delete-dialog",
+		Title:       l.T("contacts.photo.delete.title"),
+		Consequence: l.T("contacts.photo.delete.consequence"),
+		Button:      l.T("contacts.photo.delete.button"),
+		Action:      "/profile/photo/delete",
+		CancelURL:   photoPagePath,
+		Fields:      []profile.HiddenField{{Name: "id", Value: id}},
+	}
+}
+
+// photoDeletePage is GET /profile/photo/delete?id=…: the confirmation without JavaScript.
+func (h *Handler) photoDeletePage(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := h.kit.SignedIn(w, r)
+	if !ok {
+		return
+	}
+	h.kit.ConfirmPage(w, r, u, deleteConfirmation(templates.LangFrom(r.Context()), r.URL.Query().Get("id")))
 }
 
 func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, error) {
@@ -428,6 +451,7 @@ func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, e
 	}
 	if id := photoID(current); id != "" {
 		p.Picture, p.PhotoID = current, id
+		p.Delete = deleteConfirmation(templates.LangFrom(ctx), id)
 	}
 	if h.pictures != nil {
 		list, err := h.pictures.AvailablePictures(ctx, userID)
@@ -456,16 +480,16 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 	case "deleted":
 		page.Notice = templates.Tr(r.Context(), "contacts.photo.deleted")
 	}
-	h.kit.Render(w, r, http.StatusOK, "contacts_photo", page)
+	h.kit.RenderAccount(w, r, http.StatusOK, "contacts_photo", "/profile", u, page)
 }
 
-func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID string, err error) {
+func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, u storage.User, err error) {
 	ce, ok := profile.AsError(err)
 	if !ok {
 		h.kit.ServerError(w, r, "photo", err)
 		return
 	}
-	page, perr := h.newPhotoPage(r.Context(), userID)
+	page, perr := h.newPhotoPage(r.Context(), u.ID)
 	if perr != nil {
 		h.kit.ServerError(w, r, "photo page", perr)
 		return
@@ -479,7 +503,7 @@ func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, userID stri
 		// The rest of the body was not read; do not keep the connection for another request.
 		w.Header().Set("Connection", "close")
 	}
-	h.kit.Render(w, r, ce.Status, "contacts_photo", page)
+	h.kit.RenderAccount(w, r, ce.Status, "contacts_photo", "/profile", u, page)
 }
 
 func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
@@ -492,7 +516,7 @@ func (h *Handler) photoUpload(w http.ResponseWriter, r *http.Request) {
 		_, err = h.setPhoto(r.Context(), h.kit.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
-		h.photoError(w, r, u.ID, err)
+		h.photoError(w, r, u, err)
 		return
 	}
 	http.Redirect(w, r, "/profile/photo?done=saved", http.StatusSeeOther)
@@ -509,7 +533,7 @@ func (h *Handler) photoDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.photoError(w, r, u.ID, err)
+		h.photoError(w, r, u, err)
 		return
 	}
 	http.Redirect(w, r, "/profile/photo?done=deleted", http.StatusSeeOther)
@@ -548,7 +572,7 @@ func (h *Handler) photoAvailable(w http.ResponseWriter, r *http.Request) {
 		_, err = h.setPhoto(ctx, h.kit.Origin(r), u.ID, data, "")
 	}
 	if err != nil {
-		h.photoError(w, r, u.ID, err)
+		h.photoError(w, r, u, err)
 		return
 	}
 	http.Redirect(w, r, "/profile/photo?done=saved", http.StatusSeeOther)

@@ -100,7 +100,7 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 	// A fixed start in the middle of a throttling window keeps window arithmetic exact.
 	c := &Clock{t: time.Date(2030, 1, 2, 3, 1, 0, 0, time.UTC)}
 	rec := events(store, c.Now)
-	deps := profile.Deps{Store: store, Templates: tpl, Now: c.Now, Events: rec}
+	deps := profile.Deps{Store: store, Templates: tpl, Now: c.Now, Events: rec, Tabs: []profile.TabSource{{Label: "account.tab.events", URL: "/profile/events", Icon: "list"}}}
 	if adjust != nil {
 		adjust(&cfg, &deps)
 	}

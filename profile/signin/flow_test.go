@@ -18,6 +18,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
+	"github.com/facetid/facet/templates"
 )
 
 func TestRegisterLogsIn(t *testing.T) {
@@ -62,8 +63,13 @@ func TestRegisterLogsIn(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("profile fields (-want +got):\n%s", diff)
 		}
+		// The start page of a signed-in person is their account, whose header has the account
+		// menu with Log out.
 		home := b.get("/")
-		mustContain(t, home, "Signed in as alex@example.com", `action="/logout"`)
+		if home.Status != http.StatusSeeOther || home.Location != "/profile" {
+			t.Fatalf("GET / signed in: %d %q, want 303 to /profile", home.Status, home.Location)
+		}
+		mustContain(t, b.get("/profile"), `class="account-menu"`, "alex@example.com", `action="/logout"`)
 	})
 }
 
@@ -260,9 +266,11 @@ func TestLogout(t *testing.T) {
 		b.register("lou@example.com", goodPassword, "", "/")
 		id := b.sessionID()
 		res := b.post("/logout", url.Values{"return_to": {"https://evil.example/"}})
-		if res.Status != http.StatusSeeOther || res.Location != "/" {
+		if res.Status != http.StatusSeeOther || res.Location != "/login?notice=logged_out" {
 			t.Fatalf("logout: %d %q", res.Status, res.Location)
 		}
+		// The login page says so, as a notice (not an alert).
+		mustContain(t, b.get(res.Location), `class="notice"`, templates.T("login.logged_out"))
 		if !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Errorf("cookie not cleared: %q", res.Header.Get("Set-Cookie"))
 		}
@@ -405,7 +413,7 @@ func TestReturnToOpenRedirects(t *testing.T) {
 			if res := b.get("/login?return_to=" + url.QueryEscape(evil)); res.Location != "/" {
 				t.Errorf("GET login return_to %q: %q", evil, res.Location)
 			}
-			if res := b.post("/logout", url.Values{"return_to": {evil}}); res.Location != "/" {
+			if res := b.post("/logout", url.Values{"return_to": {evil}}); res.Location != "/login?notice=logged_out" {
 				t.Errorf("logout return_to %q: %q", evil, res.Location)
 			}
 		}

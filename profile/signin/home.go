@@ -7,9 +7,8 @@ import (
 	"github.com/facetid/facet/storage"
 )
 
-// home shows who is signed in, or the way in.
+// home is the way in; a signed-in person goes on to their account.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	var data homePage
 	s, ok, err := h.kit.Current(r)
 	if err != nil {
 		h.kit.ServerError(w, r, "current session", err)
@@ -22,15 +21,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			h.kit.ServerError(w, r, "get user", err)
 			return
-		default:
-			data = homePage{SignedIn: true, Email: u.Email}
+		case u.Status == storage.UserActive:
+			http.Redirect(w, r, "/profile", http.StatusSeeOther)
+			return
 		}
 	}
-	h.kit.Render(w, r, http.StatusOK, "home", data)
-}
-
-// homePage is home.html's data.
-type homePage struct {
-	SignedIn bool
-	Email    string
+	h.kit.Render(w, r, http.StatusOK, "home", nil)
 }

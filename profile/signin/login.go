@@ -42,7 +42,8 @@ type loginPage struct {
 	ReturnTo    string
 	AppName     string
 	Login       string // as typed: an email address or a username
-	Alert       string
+	Alert       string // what went wrong
+	Notice      string // a success notice another page asked for (logged out, password changed)
 	Errors      map[string]string
 	RegisterURL string
 }
@@ -65,7 +66,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.newLoginPage(r.Context(), returnTo)
 	if key, ok := loginNotices[q.Get("notice")]; ok {
-		page.Alert = templates.Tr(r.Context(), key)
+		page.Notice = templates.Tr(r.Context(), key)
 	}
 	h.kit.Render(w, r, http.StatusOK, "login", page)
 }
@@ -74,6 +75,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 // redirect (e.g. after a password change ended every session).
 var loginNotices = map[string]string{
 	"password_changed": "account.password.changed",
+	"logged_out":       "login.logged_out",
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
@@ -282,5 +284,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "end session", err)
 		return
 	}
-	http.Redirect(w, r, profile.SafeReturnTo(r.PostForm.Get("return_to")), http.StatusSeeOther)
+	next := profile.SafeReturnTo(r.PostForm.Get("return_to"))
+	if next == "/" {
+		// Without a page to go back to, the login form says the logout happened.
+		next = "/login?notice=logged_out"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -1,0 +1,39 @@
+package profile
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/facetid/facet/storage"
+)
+
+// Confirmation asks before a destructive action (UI.md: a dialog that names the consequence
+// in one sentence). With JavaScript the "confirm-dialog" partial opens on the page; without,
+// the "confirm-link" leads to a page of its own (ConfirmPage), served by GET on the action's
+// own path. Either way the action happens only by the POST of its form.
+type Confirmation struct {
+	ID          string // the dialog's element id
+	Title       string // the question: "Delete your phone number?"
+	Consequence string // what happens, in one sentence
+	Button      string // the confirming button's words: "Delete phone number"
+	Action      string // the POST path, also the GET path of the confirmation page
+	CancelURL   string // where Cancel leads without JavaScript
+	Fields      []HiddenField
+}
+
+// PageURL is the confirmation page's address: the action's path with the fields as query.
+func (c Confirmation) PageURL() string {
+	if len(c.Fields) == 0 {
+		return c.Action
+	}
+	q := url.Values{}
+	for _, f := range c.Fields {
+		q.Add(f.Name, f.Value)
+	}
+	return c.Action + "?" + q.Encode()
+}
+
+// ConfirmPage shows c as a page of u's account: the confirmation without JavaScript.
+func (h *Handler) ConfirmPage(w http.ResponseWriter, r *http.Request, u storage.User, c Confirmation) {
+	h.RenderAccount(w, r, http.StatusOK, "confirm", "/profile", u, c)
+}
