@@ -111,7 +111,7 @@ func (h *Handler) apiAppAction(act appAction) http.HandlerFunc {
 		c := profile.CallerFrom(r.Context())
 		err := act(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), c.User.ID, mux.Vars(r)["client_id"])
 		if errors.Is(err, errNoGrant) {
-			profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("api.err.app_not_found"))
+			profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.Tr(r.Context(), "api.err.app_not_found"))
 			return
 		}
 		if err != nil {
@@ -161,7 +161,7 @@ func (h *Handler) apiSignOut(w http.ResponseWriter, r *http.Request) {
 	c := profile.CallerFrom(r.Context())
 	current, err := h.SignOut(r.Context(), h.kit.Origin(r), profile.RequestID(w, r), c.User.ID, mux.Vars(r)["id"], c.Session.ID)
 	if errors.Is(err, errNoSession) {
-		profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("api.err.session_not_found"))
+		profile.WriteAPIError(w, http.StatusNotFound, "not_found", templates.Tr(r.Context(), "api.err.session_not_found"))
 		return
 	}
 	if err != nil {
@@ -210,7 +210,7 @@ func (h *Handler) pageAppAction(act appAction, done string) http.HandlerFunc {
 
 // confirmApp serves GET on an app action's path: its confirmation page, 404 when the user
 // holds no grant for the app.
-func (h *Handler) confirmApp(c func(a storage.UserApp) profile.Confirmation) http.HandlerFunc {
+func (h *Handler) confirmApp(c func(l templates.Lang, a storage.UserApp) profile.Confirmation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, _, ok := h.kit.SignedIn(w, r)
 		if !ok {
@@ -224,7 +224,7 @@ func (h *Handler) confirmApp(c func(a storage.UserApp) profile.Confirmation) htt
 		id := mux.Vars(r)["client_id"]
 		for _, a := range list {
 			if a.Client.ID == id {
-				h.kit.ConfirmPage(w, r, u, c(a))
+				h.kit.ConfirmPage(w, r, u, c(templates.LangFrom(r.Context()), a))
 				return
 			}
 		}
@@ -262,7 +262,7 @@ func (h *Handler) confirmLogoutEverywhere(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	h.kit.ConfirmPage(w, r, u, logoutEverywhereConfirmation())
+	h.kit.ConfirmPage(w, r, u, logoutEverywhereConfirmation(templates.LangFrom(r.Context())))
 }
 
 // pageLogoutEverywhere serves POST /profile/logout-everywhere and lands on the login page.

@@ -64,14 +64,12 @@ type timeView struct {
 	Text, DateTime string
 }
 
-// timeLayout shows a date and time; the page names the zone once.
-const timeLayout = "2 Jan 2006, 15:04"
-
-func newTime(t time.Time, loc *time.Location) timeView {
+// newTime shows t in the user's zone and language; the page names the zone once.
+func newTime(l templates.Lang, t time.Time, loc *time.Location) timeView {
 	if t.IsZero() {
 		return timeView{}
 	}
-	return timeView{Text: t.In(loc).Format(timeLayout), DateTime: t.Format(time.RFC3339)}
+	return timeView{Text: l.DateTime(t.In(loc)), DateTime: t.Format(time.RFC3339)}
 }
 
 // zoneOf is the zone of the zoneinfo profile field, UTC when unset or unknown.
@@ -101,36 +99,36 @@ func dialogID(prefix, clientID string) string {
 	return prefix + "-" + SessionHandle("app:" + clientID)[:12]
 }
 
-func endConfirmation(a storage.UserApp) profile.Confirmation {
+func endConfirmation(l templates.Lang, a storage.UserApp) profile.Confirmation {
 	name := appName(a)
 	return profile.Confirmation{
 		ID:          dialogID("end", a.Client.ID),
-		Title:       templates.T("apps.end.title", name),
-		Consequence: templates.T("apps.end.consequence", name),
-		Button:      templates.T("apps.end.button"),
+		Title:       l.T("apps.end.title", name),
+		Consequence: l.T("apps.end.consequence", name),
+		Button:      l.T("apps.end.button"),
 		Action:      appPath(a.Client.ID) + "/end-sessions",
 		CancelURL:   "/profile/apps",
 	}
 }
 
-func revokeConfirmation(a storage.UserApp) profile.Confirmation {
+func revokeConfirmation(l templates.Lang, a storage.UserApp) profile.Confirmation {
 	name := appName(a)
 	return profile.Confirmation{
 		ID:          dialogID("revoke", a.Client.ID),
-		Title:       templates.T("apps.revoke.title", name),
-		Consequence: templates.T("apps.revoke.consequence", name),
-		Button:      templates.T("apps.revoke.button"),
+		Title:       l.T("apps.revoke.title", name),
+		Consequence: l.T("apps.revoke.consequence", name),
+		Button:      l.T("apps.revoke.button"),
 		Action:      appPath(a.Client.ID) + "/revoke",
 		CancelURL:   "/profile/apps",
 	}
 }
 
-func logoutEverywhereConfirmation() profile.Confirmation {
+func logoutEverywhereConfirmation(l templates.Lang) profile.Confirmation {
 	return profile.Confirmation{
 		ID:          "logout-everywhere-dialog",
-		Title:       templates.T("apps.everywhere.title"),
-		Consequence: templates.T("apps.everywhere.consequence"),
-		Button:      templates.T("apps.everywhere.button"),
+		Title:       l.T("apps.everywhere.title"),
+		Consequence: l.T("apps.everywhere.consequence"),
+		Button:      l.T("apps.everywhere.button"),
 		Action:      "/profile/logout-everywhere",
 		CancelURL:   "/profile/apps",
 	}
@@ -168,52 +166,52 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "load account", err)
 		return
 	}
-	loc := zoneOf(a.Values)
-	p := scopesPage{Sidebar: profile.NewSidebar(a, Tab.URL), Zone: loc.String(), LogoutEverywhere: logoutEverywhereConfirmation()}
+	loc, l := zoneOf(a.Values), templates.LangFrom(ctx)
+	p := scopesPage{Sidebar: profile.NewSidebar(a, Tab.URL), Zone: loc.String(), LogoutEverywhere: logoutEverywhereConfirmation(l)}
 	for _, app := range list {
 		v := appView{
 			ID: app.Client.ID, Name: appName(app.UserApp), Description: app.Client.Description,
 			Logo: safeHTTPURL(app.Client.LogoURI), Home: safeHTTPURL(app.Client.HomeURI), Policy: safeHTTPURL(app.Client.PolicyURI),
-			Scopes: app.Grant.Scopes, Claims: h.claimLabels(app.Grant.Claims), Declined: h.claimLabels(app.Declined),
-			GrantedAt: newTime(app.Grant.CreatedAt, loc), LastUsed: newTime(app.LastUsedAt, loc), Sessions: app.ActiveSessions,
-			End: endConfirmation(app.UserApp), Revoke: revokeConfirmation(app.UserApp),
+			Scopes: app.Grant.Scopes, Claims: h.claimLabels(l, app.Grant.Claims), Declined: h.claimLabels(l, app.Declined),
+			GrantedAt: newTime(l, app.Grant.CreatedAt, loc), LastUsed: newTime(l, app.LastUsedAt, loc), Sessions: app.ActiveSessions,
+			End: endConfirmation(l, app.UserApp), Revoke: revokeConfirmation(l, app.UserApp),
 		}
 		for _, d := range app.Disclosures {
-			v.Disclosures = append(v.Disclosures, disclosureView{Claims: strings.Join(h.claimLabels(d.Claims), ", "), At: newTime(d.LastAt, loc), Count: d.Count})
+			v.Disclosures = append(v.Disclosures, disclosureView{Claims: strings.Join(h.claimLabels(l, d.Claims), ", "), At: newTime(l, d.LastAt, loc), Count: d.Count})
 		}
 		p.Apps = append(p.Apps, v)
 	}
 	for _, d := range devices {
 		p.Devices = append(p.Devices, deviceView{
-			Handle: d.Handle, Current: d.Current, Device: deviceLabel(d.Device), Browser: d.Browser, OS: d.OS, IP: d.IP,
-			SignedIn: newTime(d.CreatedAt, loc), LastSeen: newTime(d.LastSeenAt, loc),
+			Handle: d.Handle, Current: d.Current, Device: deviceLabel(l, d.Device), Browser: d.Browser, OS: d.OS, IP: d.IP,
+			SignedIn: newTime(l, d.CreatedAt, loc), LastSeen: newTime(l, d.LastSeenAt, loc),
 		})
 	}
 	switch done := r.URL.Query().Get("done"); done {
 	case "ended", "revoked", "signed_out":
-		p.Notice = templates.T("apps.done." + done)
+		p.Notice = l.T("apps.done." + done)
 	}
 	h.kit.RenderSidebar(w, r, http.StatusOK, "scopes", p.Sidebar, p)
 }
 
 // deviceLabel is the device type in words (the Event Log's words).
-func deviceLabel(d string) string {
+func deviceLabel(l templates.Lang, d string) string {
 	if d == "" {
-		return templates.T("events.device.unknown")
+		return l.T("events.device.unknown")
 	}
 	if templates.HasMessage("events.device." + d) {
-		return templates.T("events.device." + d)
+		return l.T("events.device." + d)
 	}
 	return d
 }
 
 // claimLabels names claims in words: a profile field's label from the catalog; a claim
 // made from fields (name, email_verified, ...) keeps its name.
-func (h *Handler) claimLabels(claims []string) []string {
+func (h *Handler) claimLabels(l templates.Lang, claims []string) []string {
 	out := make([]string, 0, len(claims))
 	for _, c := range claims {
 		if f, ok := h.kit.Catalog.Field(c); ok && f.Label != "" && templates.HasMessage(f.Label) {
-			out = append(out, templates.T(f.Label))
+			out = append(out, l.T(f.Label))
 			continue
 		}
 		out = append(out, c)
