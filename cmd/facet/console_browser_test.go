@@ -139,11 +139,12 @@ func TestConsoleWalk(t *testing.T) {
 				for _, p := range profiletest.Eval[[]string](b, "audit "+name, auditJS) {
 					t.Errorf("%s at %d px: %s", name, width, p)
 				}
+				// The screenshot shows the page as loaded, before the focus walk scrolls it.
+				b.Screenshot(dir, name+suffix)
 				checkFocus(t, b, name, width)
 				for _, s := range b.Odd() {
 					t.Errorf("%s at %d px: the browser saw %s", name, width, s)
 				}
-				b.Screenshot(dir, name+suffix)
 			}
 
 			b.Open("/")
