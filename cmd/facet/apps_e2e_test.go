@@ -121,6 +121,16 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 				t.Fatalf("GET /profile/apps: %d, want both apps' actions:\n%s", tab.status, tab.body)
 			}
 
+			// In Russian: the tab and the confirmation speak the reader's language.
+			req, err := http.NewRequest(http.MethodGet, f.issuer+"/profile/apps/"+url.PathEscape(a.clientID)+"/revoke", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept-Language", "ru")
+			if p := b.do(req); p.status != http.StatusOK || !strings.Contains(p.body, "Отозвать разрешение") {
+				t.Errorf("the revoke confirmation in Russian: %d\n%s", p.status, p.body)
+			}
+
 			// End Sessions for A: its confirmation page, then the POST.
 			endPath := "/profile/apps/" + url.PathEscape(a.clientID) + "/end-sessions"
 			confirm := b.get(endPath)
@@ -140,7 +150,7 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			if !active(t, rb, tokB.AccessToken) {
 				t.Error("B's access token ended with A's sessions")
 			}
-			tokB, err := rb.conf.TokenSource(rb.ctx(), &oauth2.Token{RefreshToken: tokB.RefreshToken}).Token()
+			tokB, err = rb.conf.TokenSource(rb.ctx(), &oauth2.Token{RefreshToken: tokB.RefreshToken}).Token()
 			if err != nil {
 				t.Fatalf("B's refresh after A's End Sessions: %v", err)
 			}
