@@ -156,6 +156,7 @@ type Storage interface {
 	PhotoStore
 	EventStore
 	PrivacyStore
+	BackchannelStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx
