@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"sync"
 	"time"
 )
 
@@ -10,9 +11,16 @@ import (
 // runs on one node at a time: the node holding the "cleanup" lease in the database.
 const cleanupEvery = 10 * time.Minute
 
+// deliverEvery is how often a node looks for back-channel logouts due. Every node delivers:
+// each message is claimed by one node at a time (backchannel.Deliverer.RunOnce).
+const deliverEvery = 2 * time.Second
+
 // runJobs runs the periodic maintenance until ctx ends. serve starts it; tests call
 // cleanupOnce directly.
 func (a *app) runJobs(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.runDeliveries(ctx) })
 	holder := rand.Text()
 	t := time.NewTicker(cleanupEvery)
 	defer t.Stop()
@@ -62,5 +70,26 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 {
 		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events,
 			"unverified_accounts", unverified)
+	}
+}
+
+// runDeliveries posts the back-channel logouts due until ctx ends; a full batch is followed
+// at once by the next.
+func (a *app) runDeliveries(ctx context.Context) {
+	t := time.NewTicker(deliverEvery)
+	defer t.Stop()
+	for {
+		n, err := a.logouts.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "back-channel logout delivery", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
