@@ -452,3 +452,48 @@ func TestSIDs(t *testing.T) {
 		t.Error("a short secret was accepted")
 	}
 }
+
+// TestLogoutUserGrants: LogoutUser tells an app the user granted access but no session signed
+// in to, without sid, unless the app requires sid; an app of another user hears nothing.
+func TestLogoutUserGrants(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			f := newFixture(t, b)
+			rec := newReceiver(t, 0)
+			f.app(t, "a", rec.srv.URL) // signed in through s1
+			for _, spec := range []registration.Spec{
+				{ID: "g", BackchannelLogoutURI: rec.srv.URL},
+				{ID: "gs", BackchannelLogoutURI: rec.srv.URL, BackchannelLogoutSessionRequired: true},
+			} {
+				spec.Name, spec.Public, spec.RedirectURIs = spec.ID, true, []string{"https://" + spec.ID + ".example/cb"}
+				if _, _, err := registration.Create(ctx, f.store, spec); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.store.PutGrant(ctx, storage.Grant{UserID: "u1", ClientID: spec.ID, Scopes: []string{"openid"},
+					CreatedAt: f.clock.now(), UpdatedAt: f.clock.now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := f.notifier().LogoutUser(ctx, "u2", "", "r0"); err != nil || n != 0 {
+				t.Fatalf("another user: %d messages, %v", n, err)
+			}
+			n, err := f.notifier().LogoutUser(ctx, "u1", "", "r1")
+			if err != nil || n != 2 {
+				t.Fatalf("LogoutUser = %d, %v; want 2 (a with sid, g without)", n, err)
+			}
+			if _, err := f.deliverer(f.store, prometheus.NewRegistry()).RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			set := f.jwks(t)
+			byAud := map[string]map[string]any{}
+			for _, raw := range rec.got() {
+				c := verify(t, set, raw)
+				byAud[c["aud"].(string)] = c
+			}
+			if len(byAud) != 2 || byAud["a"]["sid"] != f.sids.Of("s1") || byAud["g"] == nil || byAud["g"]["sid"] != nil {
+				t.Errorf("tokens by audience: %v", byAud)
+			}
+		})
+	}
+}

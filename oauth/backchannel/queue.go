@@ -40,7 +40,7 @@ func (n *Notifier) LogoutSession(ctx context.Context, sessionID, exceptClientID,
 		if r.ClientID == exceptClientID {
 			continue
 		}
-		ok, err := n.wants(ctx, r.ClientID)
+		ok, _, err := n.wants(ctx, r.ClientID)
 		if err != nil {
 			return 0, err
 		}
@@ -54,7 +54,7 @@ func (n *Notifier) LogoutSession(ctx context.Context, sessionID, exceptClientID,
 // LogoutUser queues a logout of userID for app clientID, or for every app when clientID is
 // empty: one message per browser session the app was signed in through (with its sid), and
 // one without sid for an app the user granted access but no current session signed in to
-// (it may hold tokens from a session that has ended).
+// (it may hold tokens from a session that has ended), unless that app requires sid.
 func (n *Notifier) LogoutUser(ctx context.Context, userID, clientID, requestID string) (int, error) {
 	rows, err := n.Store.UserSessionClients(ctx, userID)
 	if err != nil {
@@ -66,25 +66,26 @@ func (n *Notifier) LogoutUser(ctx context.Context, userID, clientID, requestID s
 	}
 	var msgs []storage.LogoutMessage
 	seen := map[string]bool{}
-	wanted := map[string]bool{}
-	check := func(id string) (bool, error) {
-		if ok, done := wanted[id]; done {
-			return ok, nil
+	type want struct{ ok, sidRequired bool }
+	wanted := map[string]want{}
+	check := func(id string) (want, error) {
+		if w, done := wanted[id]; done {
+			return w, nil
 		}
-		ok, err := n.wants(ctx, id)
-		wanted[id] = ok
-		return ok, err
+		ok, sidRequired, err := n.wants(ctx, id)
+		wanted[id] = want{ok, sidRequired}
+		return wanted[id], err
 	}
 	for _, r := range rows {
 		if clientID != "" && r.ClientID != clientID {
 			continue
 		}
 		seen[r.ClientID] = true
-		ok, err := check(r.ClientID)
+		w, err := check(r.ClientID)
 		if err != nil {
 			return 0, err
 		}
-		if ok {
+		if w.ok {
 			msgs = append(msgs, n.message(r.ClientID, userID, r.SID, requestID))
 		}
 	}
@@ -92,28 +93,30 @@ func (n *Notifier) LogoutUser(ctx context.Context, userID, clientID, requestID s
 		if seen[g.ClientID] || (clientID != "" && g.ClientID != clientID) {
 			continue
 		}
-		ok, err := check(g.ClientID)
+		// An app that requires sid (backchannel_logout_session_required, §2.2) gets only
+		// tokens that carry one.
+		w, err := check(g.ClientID)
 		if err != nil {
 			return 0, err
 		}
-		if ok {
+		if w.ok && !w.sidRequired {
 			msgs = append(msgs, n.message(g.ClientID, userID, "", requestID))
 		}
 	}
 	return n.enqueue(ctx, msgs)
 }
 
-// wants reports whether app clientID registered a back-channel logout URI; a deleted app
-// wants nothing.
-func (n *Notifier) wants(ctx context.Context, clientID string) (bool, error) {
+// wants reports whether app clientID registered a back-channel logout URI, and whether it
+// requires sid; a deleted app wants nothing.
+func (n *Notifier) wants(ctx context.Context, clientID string) (bool, bool, error) {
 	c, err := n.Store.GetClient(ctx, clientID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
+		return false, false, nil
 	case err != nil:
-		return false, fmt.Errorf("logout: %w", err)
+		return false, false, fmt.Errorf("logout: %w", err)
 	}
-	return c.BackchannelLogoutURI != "", nil
+	return c.BackchannelLogoutURI != "", c.BackchannelLogoutSessionRequired, nil
 }
 
 func (n *Notifier) message(clientID, subject, sid, requestID string) storage.LogoutMessage {
