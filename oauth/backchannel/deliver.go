@@ -129,14 +129,14 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 // deliver makes one attempt at m and records its outcome.
 func (d *Deliverer) deliver(ctx context.Context, client *http.Client, m storage.LogoutMessage) error {
 	log := d.Logger.With("logout_id", m.ID, "client_id", m.ClientID, "request_id", m.RequestID, "attempt", m.Attempts)
-	uri, failure := d.post(ctx, client, m)
+	uri, failure, final := d.post(ctx, client, m)
 	now := d.Now()
 	switch {
 	case failure == "":
 		d.count("delivered")
 		log.InfoContext(ctx, "back-channel logout delivered", "uri", uri)
 		return d.Store.FinishLogout(ctx, m.ID, storage.LogoutDelivered, "", now)
-	case uri == "" || now.Sub(m.CreatedAt) >= MaxAge:
+	case final || now.Sub(m.CreatedAt) >= MaxAge:
 		d.count("abandoned")
 		log.WarnContext(ctx, "back-channel logout abandoned", "uri", uri, "reason", failure)
 		return d.Store.FinishLogout(ctx, m.ID, storage.LogoutAbandoned, failure, now)
@@ -158,46 +158,49 @@ func Backoff(attempts int) time.Duration {
 }
 
 // post signs a fresh logout token for m and posts it to the app's registered URI. It returns
-// the URI ("" when the app no longer has one: nothing to retry) and why the attempt failed
-// ("" on success, a 2xx answer).
-func (d *Deliverer) post(ctx context.Context, client *http.Client, m storage.LogoutMessage) (string, string) {
+// the URI, why the attempt failed ("" on success, a 2xx answer), and whether the failure is
+// final (the app is gone or has no URI any more: nothing to retry).
+func (d *Deliverer) post(ctx context.Context, client *http.Client, m storage.LogoutMessage) (uri, failure string, final bool) {
 	c, err := d.Store.GetClient(ctx, m.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", "the app is not registered any more"
+		return "", "the app is not registered any more", true
 	}
 	if err != nil {
-		return "-", fmt.Sprintf("read the app: %v", err)
+		return "", fmt.Sprintf("read the app: %v", err), false
 	}
 	if c.BackchannelLogoutURI == "" {
-		return "", "the app has no back-channel logout URI any more"
+		return "", "the app has no back-channel logout URI any more", true
 	}
-	uri := c.BackchannelLogoutURI
+	uri = c.BackchannelLogoutURI
 	kid, key, err := d.Keys.SigningKey(ctx)
 	if err != nil {
-		return uri, fmt.Sprintf("signing key: %v", err)
+		return uri, fmt.Sprintf("signing key: %v", err), false
 	}
 	token, jti, err := SignLogoutToken(d.Issuer, m.ClientID, m.Subject, m.SID, d.Now(), kid, key)
 	if err != nil {
-		return uri, err.Error()
+		return uri, err.Error(), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri,
 		strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	if err != nil {
-		return uri, fmt.Sprintf("request: %v", err)
+		return uri, fmt.Sprintf("request: %v", err), false
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := client.Do(req)
 	if err != nil {
-		return uri, fmt.Sprintf("post (jti %s): %v", jti, err)
+		return uri, fmt.Sprintf("post (jti %s): %v", jti, err), false
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxAnswer))
-	if res.StatusCode/100 != 2 {
-		return uri, fmt.Sprintf("the app answered %d (jti %s)", res.StatusCode, jti)
+	// The answer carries nothing Facet uses (§2.8); read a bounded part of it only.
+	if _, err := io.Copy(io.Discard, io.LimitReader(res.Body, maxAnswer)); err != nil && res.StatusCode/100 == 2 {
+		d.Logger.DebugContext(ctx, "back-channel logout: reading the answer", "logout_id", m.ID, "err", err)
 	}
-	return uri, ""
+	if res.StatusCode/100 != 2 {
+		return uri, fmt.Sprintf("the app answered %d (jti %s)", res.StatusCode, jti), false
+	}
+	return uri, "", false
 }
 
 func (d *Deliverer) count(result string) {

@@ -3,7 +3,6 @@ package backchannel
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -36,9 +35,7 @@ type LogoutClaims struct {
 // SignLogoutToken returns a logout token for clientID about subject (and browser session sid
 // when not empty), signed RS256 with key kid, issued at now, and its jti.
 func SignLogoutToken(issuer, clientID, subject, sid string, now time.Time, kid string, key *rsa.PrivateKey) (string, string, error) {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	jti := base64.RawURLEncoding.EncodeToString(b)
+	jti := rand.Text() // 130 random bits
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType(TokenType))
 	if err != nil {
