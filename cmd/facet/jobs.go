@@ -34,7 +34,8 @@ func (a *app) runJobs(ctx context.Context) {
 	}
 }
 
-// cleanupOnce removes expired tokens and sessions, activity-log events older than
+// cleanupOnce removes expired tokens and sessions, finished back-channel logouts older than
+// their retention, activity-log events older than
 // event_retention and accounts left with only an unconfirmed email for longer than
 // unverified_account_ttl, when this node holds the cleanup lease. Expired tokens and sessions are
 // already refused by every check; for them this only keeps the tables small. Old events are
@@ -67,9 +68,13 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: unverified accounts", "err", err)
 	}
-	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 {
+	logouts, err := a.logouts.Cleanup(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: finished back-channel logouts", "err", err)
+	}
+	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 || logouts > 0 {
 		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events,
-			"unverified_accounts", unverified)
+			"unverified_accounts", unverified, "backchannel_logouts", logouts)
 	}
 }
 

@@ -343,9 +343,12 @@ func TestAbandonAndCleanup(t *testing.T) {
 			if !strings.Contains(m.LastError, "307") {
 				t.Errorf("last error %q does not name the redirect answer", m.LastError)
 			}
+			if n, err := d.Cleanup(ctx); err != nil || n != 0 {
+				t.Fatalf("Cleanup before the retention = %d, %v", n, err)
+			}
 			f.clock.add(backchannel.Retention + time.Minute)
-			if _, err := d.RunOnce(ctx); err != nil {
-				t.Fatal(err)
+			if n, err := d.Cleanup(ctx); err != nil || n != 1 {
+				t.Fatalf("Cleanup = %d, %v; want 1", n, err)
 			}
 			if _, err := f.store.GetLogout(ctx, "m1"); err == nil {
 				t.Error("an abandoned message outlived the retention")

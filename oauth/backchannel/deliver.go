@@ -84,15 +84,17 @@ func NewTotal(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
 	return c, nil
 }
 
+// Cleanup deletes the delivered and abandoned messages finished more than Retention ago and
+// returns how many; one node runs it with the other maintenance.
+func (d *Deliverer) Cleanup(ctx context.Context) (int64, error) {
+	return d.Store.DeleteFinishedLogouts(ctx, d.Now().Add(-Retention))
+}
+
 // RunOnce claims the messages due now and delivers them, a few at a time; it returns how many
 // it attempted. A failed attempt is retried with exponential backoff (30 s doubling up to
-// 2 h) until MaxAge after the logout; delivered and abandoned messages older than Retention
-// are deleted.
+// 2 h) until MaxAge after the logout, then abandoned.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	now := d.Now()
-	if _, err := d.Store.DeleteFinishedLogouts(ctx, now.Add(-Retention)); err != nil {
-		return 0, err
-	}
 	msgs, err := d.Store.ClaimLogouts(ctx, now, now.Add(lease), batch)
 	if err != nil {
 		return 0, err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,6 +97,16 @@ func (s *Store) EnqueueLogouts(ctx context.Context, msgs []storage.LogoutMessage
 // a message claimed and committed by another node is not due any more; SQLite runs one write
 // statement at a time, so the statement alone is the claim.
 func (s *Store) ClaimLogouts(ctx context.Context, now, leaseUntil time.Time, limit int) ([]storage.LogoutMessage, error) {
+	// Every node polls every few seconds and the queue is empty nearly always: a read (on
+	// SQLite the reader pool) answers that without taking the write lock.
+	var one int
+	err := s.row(ctx, `SELECT 1 FROM backchannel_logouts WHERE status = ? AND next_attempt_at <= ? LIMIT 1`,
+		storage.LogoutPending, ts(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("claim logouts: %w", mapErr(err))
+	}
 	lock := ""
 	if s.dialect == DialectPostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
