@@ -163,10 +163,10 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	}
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
-		sids: sids,
-		cfg:  cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
+		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
 		keys:    keys.NewSet(db, cfg.Secret, now),
 		clients: newClientCache(db, now),
+		sids:    sids,
 	}
 
 	fc := &fosite.Config{
