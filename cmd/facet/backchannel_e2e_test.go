@@ -173,6 +173,30 @@ func TestBackchannelLogout(t *testing.T) {
 			if c := logoutClaims(t, f, gotB[0]); c["aud"] != rb.clientID || c["sub"] != sub || c["sid"] != nil {
 				t.Errorf("B's logout token (no session signed B in any more: no sid): %v", c)
 			}
+
+			// Signed in through A once more; logging out at Facet itself tells A, with the new
+			// session's sid.
+			arA = a.start()
+			tokA := exchange(t, a, arA, logIn(t, b, a, arA, "bcl@example.com", "another good passphrase"))
+			rawA, _ = tokA.Extra("id_token").(string)
+			_, sidNew := idTokenSID(t, a, rawA)
+			if sidNew == "" || sidNew == sidA {
+				t.Errorf("a new browser session's sid %q (the old one was %q)", sidNew, sidA)
+			}
+			p := b.get("/profile")
+			if p = b.submit(p, p.formWith(t, "/logout"), nil, ""); p.url.Path != "/login" {
+				t.Fatalf("log out: %d at %s", p.status, p.url)
+			}
+			if _, err := f.app.logouts.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			gotA = recA.take()
+			if len(gotA) != 1 {
+				t.Fatalf("after logging out at Facet A got %d logout tokens, want 1", len(gotA))
+			}
+			if c := logoutClaims(t, f, gotA[0]); c["aud"] != a.clientID || c["sid"] != sidNew {
+				t.Errorf("A's logout token after the logout at Facet: %v", c)
+			}
 		})
 	}
 }
