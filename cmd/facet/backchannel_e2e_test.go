@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
 
 	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/storage/sqltest"
@@ -183,6 +184,24 @@ func TestBackchannelLogout(t *testing.T) {
 			if sidNew == "" || sidNew == sidA {
 				t.Errorf("a new browser session's sid %q (the old one was %q)", sidNew, sidA)
 			}
+			// A login that replaces the browser session (prompt=login) ends the old one: A
+			// hears of the old sid and has the new one in its new ID token.
+			arA = a.start(oauth2.SetAuthURLParam("prompt", "login"))
+			tokA = exchange(t, a, arA, logIn(t, b, a, arA, "bcl@example.com", "another good passphrase"))
+			rawA, _ = tokA.Extra("id_token").(string)
+			_, sidThird := idTokenSID(t, a, rawA)
+			if _, err := f.app.logouts.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			gotA = recA.take()
+			if len(gotA) != 1 || sidThird == sidNew {
+				t.Fatalf("after a new login A got %d logout tokens (want 1); sids %q, %q", len(gotA), sidNew, sidThird)
+			}
+			if c := logoutClaims(t, f, gotA[0]); c["sid"] != sidNew {
+				t.Errorf("A's logout token after a new login: %v, want the old sid %q", c, sidNew)
+			}
+			sidNew = sidThird
+
 			p := b.get("/profile")
 			if p = b.submit(p, p.formWith(t, "/logout"), nil, ""); p.url.Path != "/login" {
 				t.Fatalf("log out: %d at %s", p.status, p.url)
