@@ -25,6 +25,9 @@ const consentField = "facet_consent"
 // POST: parse → who is signed in → consent → issue the code.
 func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	// pageInput parsed the form: a request posted to this endpoint carries its ui_locales
+	// in the body.
+	r = p.sessions.FormLanguage(r)
 	ar, err := p.newAuthorizeRequest(r.Context(), r)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
@@ -256,7 +259,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		case ar != nil && ar.GetClient() != nil:
 			msg = "authorize.error.redirect_uri"
 		}
-		p.errorPage(w, r, http.StatusBadRequest, templates.T("authorize.error.title"), templates.T(msg), templates.T("authorize.error.next"))
+		p.errorPage(w, r, http.StatusBadRequest, templates.Tr(r.Context(), "authorize.error.title"), templates.Tr(r.Context(), msg), templates.Tr(r.Context(), "authorize.error.next"))
 		return
 	}
 	p.oauth.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.cfg.Issuer}, ar, sanitize(err))
@@ -284,7 +287,7 @@ func (w *issWriter) WriteHeader(code int) {
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, next string) {
 	w.Header().Set("Cache-Control", "no-store")
 	page := templates.ErrorPage{Status: status, Title: title, Message: msg, Next: next, RequestID: requestID(w, r)}
-	if err := p.templates.Render(w, status, "error", page); err != nil {
+	if err := p.templates.Render(w, r, status, "error", page); err != nil {
 		p.logger.ErrorContext(r.Context(), "render error page", "err", err)
 	}
 }

@@ -63,6 +63,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
 		return
 	}
+	r = p.sessions.FormLanguage(r)
 	decision := r.PostForm.Get(consentField)
 	checked := r.PostForm[claimField]
 	for _, k := range []string{consentField, claimField} {
@@ -159,7 +160,7 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, ar fosi
 		}
 	}
 	frame := templates.Frame{Account: templates.NewAccount(user.Email)}
-	if err := p.templates.RenderFrame(w, http.StatusOK, "consent", frame, page); err != nil {
+	if err := p.templates.RenderFrame(w, r, http.StatusOK, "consent", frame, page); err != nil {
 		p.logger.ErrorContext(r.Context(), "render consent", "err", err)
 	}
 }

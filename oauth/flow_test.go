@@ -50,6 +50,9 @@ func (f *fakeSessions) End(_ http.ResponseWriter, _ *http.Request, clientID stri
 	return nil
 }
 
+// FormLanguage keeps the request's language: these tests read English pages.
+func (f *fakeSessions) FormLanguage(r *http.Request) *http.Request { return r }
+
 type testServer struct {
 	t        *testing.T
 	db       storage.Storage

@@ -184,7 +184,7 @@ func (p *Endpoints) endSession(w http.ResponseWriter, r *http.Request, confirm b
 }
 
 func (p *Provider) renderLogout(w http.ResponseWriter, r *http.Request, page logoutPage) {
-	if err := p.templates.Render(w, http.StatusOK, "logout", page); err != nil {
+	if err := p.templates.Render(w, r, http.StatusOK, "logout", page); err != nil {
 		p.logger.ErrorContext(r.Context(), "render logout", "err", err)
 	}
 }

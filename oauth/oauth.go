@@ -81,6 +81,9 @@ type Store interface {
 type Sessions interface {
 	Current(r *http.Request) (storage.Session, bool, error)
 	End(w http.ResponseWriter, r *http.Request, clientID string) error
+	// FormLanguage returns r in the language the ui_locales of its parsed form asks for,
+	// unless the signed-in user's own choice decides (OIDC Core 1.0 §3.1.2.1).
+	FormLanguage(r *http.Request) *http.Request
 }
 
 // Paths of the endpoints.

@@ -35,12 +35,14 @@ func (h *Handler) accountRoutes(r, api *mux.Router) {
 
 // Account is one user's profile as the account pages and the account API show it: every
 // catalog field's value (the account email under "email"), the privacy level the user chose
-// for it, and the private-profile switch.
+// for it, and the private-profile switch; and the language its reader reads it in (the
+// request's, for the sidebar and the field labels).
 type Account struct {
 	User    storage.User
 	Values  map[string]string
 	Levels  map[string]consent.Level
 	Private bool
+	Lang    templates.Lang
 }
 
 // LoadAccount reads u's profile fields. The level of each catalog field is the one consent
@@ -50,7 +52,7 @@ func (h *Handler) LoadAccount(ctx context.Context, u storage.User) (Account, err
 	if err != nil {
 		return Account{}, fmt.Errorf("get profile fields: %w", err)
 	}
-	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}}
+	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}, Lang: templates.LangFrom(ctx)}
 	stored := map[string]string{}
 	for _, f := range fields {
 		a.Values[f.Field] = f.Value
@@ -203,28 +205,29 @@ type levelView struct {
 	Current bool
 }
 
-// levelViews returns the three choices with current marked.
-func levelViews(current consent.Level) []levelView {
+// levelViews returns the three choices with current marked, in lang.
+func levelViews(lang templates.Lang, current consent.Level) []levelView {
 	var out []levelView
 	for _, l := range consent.Levels() {
-		v := newLevelView(l)
+		v := newLevelView(lang, l)
 		v.Current = l == current
 		out = append(out, v)
 	}
 	return out
 }
 
-// newLevelView shows l; an unknown level shows as "Only you", as it is treated (fail closed).
-func newLevelView(l consent.Level) levelView {
+// newLevelView shows l in lang; an unknown level shows as "Only you", as it is treated (fail
+// closed).
+func newLevelView(lang templates.Lang, l consent.Level) levelView {
 	switch l {
 	case consent.LevelPublic:
-		return levelView{Level: l, Icon: "globe", Text: templates.T("account.level.public"), Desc: templates.T("privacy.level.public.text")}
+		return levelView{Level: l, Icon: "globe", Text: lang.T("account.level.public"), Desc: lang.T("privacy.level.public.text")}
 	case consent.LevelOnRequest:
-		return levelView{Level: l, Icon: "handshake", Text: templates.T("account.level.on_request"), Desc: templates.T("privacy.level.on_request.text")}
+		return levelView{Level: l, Icon: "handshake", Text: lang.T("account.level.on_request"), Desc: lang.T("privacy.level.on_request.text")}
 	case consent.LevelPrivate:
-		return levelView{Level: l, Icon: "lock", Text: templates.T("account.level.private"), Desc: templates.T("privacy.level.private.text")}
+		return levelView{Level: l, Icon: "lock", Text: lang.T("account.level.private"), Desc: lang.T("privacy.level.private.text")}
 	default:
-		return newLevelView(consent.LevelPrivate)
+		return newLevelView(lang, consent.LevelPrivate)
 	}
 }
 
@@ -282,7 +285,7 @@ var profileTab = TabSource{Label: "account.tab.profile", URL: "/profile", Icon: 
 func (h *Handler) tabs(ctx context.Context, userID, current string) []Tab {
 	out := make([]Tab, 0, 1+len(h.tabSources))
 	for _, src := range append([]TabSource{profileTab}, h.tabSources...) {
-		t := Tab{Label: templates.T(src.Label), URL: src.URL, Icon: src.Icon, Current: src.URL == current}
+		t := Tab{Label: templates.Tr(ctx, src.Label), URL: src.URL, Icon: src.Icon, Current: src.URL == current}
 		if src.Count != nil {
 			n, err := src.Count(ctx, userID)
 			if err != nil {
@@ -404,15 +407,15 @@ func (h *Handler) profileNotice(a Account, q url.Values) string {
 		if !ok {
 			return ""
 		}
-		return templates.T("account.notice.privacy", templates.T(f.Label), newLevelView(a.Levels[f.Key]).Text)
+		return a.Lang.T("account.notice.privacy", a.Lang.T(f.Label), newLevelView(a.Lang, a.Levels[f.Key]).Text)
 	case "private_profile":
 		if a.Private {
-			return templates.T("account.notice.private_on")
+			return a.Lang.T("account.notice.private_on")
 		}
-		return templates.T("account.notice.private_off")
+		return a.Lang.T("account.notice.private_off")
 	default:
 		if key, ok := notices[n]; ok {
-			return templates.T(key)
+			return a.Lang.T(key)
 		}
 		return ""
 	}
@@ -443,18 +446,18 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		Phone:         h.fieldView(a, "phone_number"),
 		PictureLevel:  h.fieldView(a, "picture"),
 		Sessions:      sessions,
-		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews("")},
+		Privacy:       privacyView{PrivateProfile: a.Private, Levels: levelViews(a.Lang, "")},
 	}
 	data.Notice = h.profileNotice(a, r.URL.Query())
 	for _, k := range h.missing(a) {
 		f, _ := h.Catalog.Field(k)
-		data.Missing = append(data.Missing, templates.T(f.Label))
+		data.Missing = append(data.Missing, templates.Tr(r.Context(), f.Label))
 	}
 	for _, b := range []struct{ id, title string }{
 		{consent.BlockMain, "account.block.main"},
 		{consent.BlockAdditional, "account.block.additional"},
 	} {
-		bv := blockView{ID: b.id, Title: templates.T(b.title), EditURL: "/profile/edit?block=" + b.id}
+		bv := blockView{ID: b.id, Title: templates.Tr(r.Context(), b.title), EditURL: "/profile/edit?block=" + b.id}
 		for _, f := range h.Catalog.Block(b.id) {
 			bv.Fields = append(bv.Fields, h.fieldView(a, f.Key))
 		}
@@ -485,12 +488,12 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 	f, _ := h.Catalog.Field(key)
 	v := fieldView{
 		Key:       key,
-		Label:     templates.T(f.Label),
+		Label:     a.Lang.T(f.Label),
 		Value:     a.Values[key],
 		Mandatory: f.Mandatory,
 		Locked:    f.Locked,
-		Level:     newLevelView(consent.Effective(a.Levels[key], a.Private)),
-		Choices:   levelViews(a.Levels[key]),
+		Level:     newLevelView(a.Lang, consent.Effective(a.Levels[key], a.Private)),
+		Choices:   levelViews(a.Lang, a.Levels[key]),
 	}
 	v.Held = v.Level.Level != a.Levels[key]
 	switch key {
@@ -506,10 +509,8 @@ func (h *Handler) fieldView(a Account, key string) fieldView {
 				}
 			}
 		}
-	case "gender":
-		if v.Value != "" {
-			v.Value = templates.T("field.gender." + v.Value)
-		}
+	default:
+		v.Value = formatValue(a.Lang, key, v.Value)
 	}
 	return v
 }

@@ -28,6 +28,7 @@ type inputView struct {
 	MaxLen       int
 	Min, Max     string
 	Options      []optionView
+	Groups       []optionGroup // <optgroup>s after Options
 	Parts        []inputView
 	Hint         string
 	Error        string
@@ -80,8 +81,6 @@ var addressAutocomplete = map[string]string{
 // hints are shown under inputs whose format is not obvious.
 var hints = map[string]string{
 	"preferred_username": "field.hint.preferred_username",
-	"locale":             "field.hint.locale",
-	"zoneinfo":           "field.hint.zoneinfo",
 	"website":            "field.hint.website",
 }
 
@@ -91,12 +90,12 @@ var blockTitles = map[string]string{
 	consent.BlockAdditional: "account.edit.additional",
 }
 
-// inputFor builds the control of field f showing value (the stored or the entered value) and,
+// inputFor builds the control of field f, in l, showing value (the stored or the entered value) and,
 // for an address, parts (the entered parts, or nil to take them from value).
-func (h *Handler) inputFor(f consent.Field, value string, parts map[string]string, errs map[string]string) inputView {
+func (h *Handler) inputFor(l templates.Lang, f consent.Field, value string, parts map[string]string, errs map[string]string) inputView {
 	in := inputView{
 		Name:         f.Key,
-		Label:        templates.T(f.Label),
+		Label:        l.T(f.Label),
 		Input:        f.Input,
 		Value:        value,
 		Autocomplete: autocomplete[f.Key],
@@ -105,19 +104,30 @@ func (h *Handler) inputFor(f consent.Field, value string, parts map[string]strin
 		Mandatory:    f.Mandatory,
 	}
 	if k, ok := hints[f.Key]; ok {
-		in.Hint = templates.T(k)
+		in.Hint = l.T(k)
 	}
 	if msg := errs[f.Key]; msg != "" {
-		in.Error = templates.T(msg)
+		in.Error = l.T(msg)
+	}
+	// Language and time zone are pickers; the server still checks the value as a BCP 47
+	// tag or an IANA zone (consent.Catalog), whatever a client sends.
+	switch f.Key {
+	case "locale":
+		in.Input, in.Options = "select", languageOptions(l, value)
+		return in
+	case "zoneinfo":
+		in.Input = "select"
+		in.Options, in.Groups = zoneOptions(l, value)
+		return in
 	}
 	switch f.Input {
 	case "date":
 		in.Min = "1900-01-01"
 		in.Max = h.Now().Format("2006-01-02")
 	case "select":
-		in.Options = []optionView{{Value: "", Label: templates.T("field.none"), Selected: value == ""}}
+		in.Options = []optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
 		for _, o := range f.Options {
-			in.Options = append(in.Options, optionView{Value: o, Label: templates.T("field." + f.Key + "." + o), Selected: o == value})
+			in.Options = append(in.Options, optionView{Value: o, Label: l.T("field." + f.Key + "." + o), Selected: o == value})
 		}
 	case "address":
 		if parts == nil {
@@ -130,7 +140,7 @@ func (h *Handler) inputFor(f consent.Field, value string, parts map[string]strin
 		for _, p := range consent.AddressParts() {
 			part := inputView{
 				Name:         "address." + p,
-				Label:        templates.T("field.address." + p),
+				Label:        l.T("field.address." + p),
 				Input:        "text",
 				Value:        parts[p],
 				Autocomplete: addressAutocomplete[p],
@@ -138,7 +148,7 @@ func (h *Handler) inputFor(f consent.Field, value string, parts map[string]strin
 				Locked:       f.Locked,
 			}
 			if msg := errs["address."+p]; msg != "" {
-				part.Error = templates.T(msg)
+				part.Error = l.T(msg)
 			}
 			in.Parts = append(in.Parts, part)
 		}
@@ -198,9 +208,9 @@ func (h *Handler) editForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "load account", err)
 		return
 	}
-	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.T(blockTitles[block])}
+	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.Tr(r.Context(), blockTitles[block])}
 	for _, f := range h.Catalog.Block(block) {
-		data.Inputs = append(data.Inputs, h.inputFor(f, a.Values[f.Key], nil, nil))
+		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, a.Values[f.Key], nil, nil))
 	}
 	h.RenderSidebar(w, r, http.StatusOK, "profile_edit", NewSidebar(a, "/profile"), data)
 }
@@ -245,13 +255,13 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/profile?notice=saved#"+block, http.StatusSeeOther)
 		return
 	}
-	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.T(blockTitles[block]), Alert: templates.T("account.edit.not_saved")}
+	data := editPageData{Action: "/profile/edit", Block: block, Title: templates.Tr(r.Context(), blockTitles[block]), Alert: templates.Tr(r.Context(), "account.edit.not_saved")}
 	for _, f := range h.Catalog.Block(block) {
 		v := a.Values[f.Key]
 		if _, sent := r.PostForm[f.Key]; sent && !f.Locked {
 			v = r.PostForm.Get(f.Key) // the value as entered
 		}
-		data.Inputs = append(data.Inputs, h.inputFor(f, v, partsIf(f, parts), errs))
+		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, v, partsIf(f, parts), errs))
 	}
 	h.RenderSidebar(w, r, http.StatusUnprocessableEntity, "profile_edit", NewSidebar(a, "/profile"), data)
 }
@@ -288,7 +298,7 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, k := range missing {
 		f, _ := h.Catalog.Field(k)
-		data.Inputs = append(data.Inputs, h.inputFor(f, "", nil, nil))
+		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, "", nil, nil))
 	}
 	h.Render(w, r, http.StatusOK, "profile_edit", data)
 }
@@ -296,16 +306,17 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 // completePage is the frame of "Complete your profile": what is missing and, when an app's
 // authorization request waits in returnTo, which app needs it and the way back to that app.
 func (h *Handler) completePage(ctx context.Context, returnTo string, missing []string) (editPageData, error) {
+	l := templates.LangFrom(ctx)
 	data := editPageData{
 		Action:   "/profile/complete",
-		Title:    templates.T("account.complete.title"),
-		Intro:    templates.T("account.complete.intro"),
+		Title:    l.T("account.complete.title"),
+		Intro:    l.T("account.complete.intro"),
 		ReturnTo: returnTo,
 		Complete: true,
 	}
 	for _, k := range missing {
 		if f, ok := h.Catalog.Field(k); ok {
-			data.Needs = append(data.Needs, templates.T(f.Label))
+			data.Needs = append(data.Needs, l.T(f.Label))
 		}
 	}
 	f, ok, err := h.Flow(ctx, returnTo)
@@ -314,7 +325,7 @@ func (h *Handler) completePage(ctx context.Context, returnTo string, missing []s
 	}
 	if ok {
 		data.Flow = &f
-		data.Intro = templates.T("account.complete.for_app", f.AppName)
+		data.Intro = l.T("account.complete.for_app", f.AppName)
 	}
 	return data, nil
 }
@@ -328,6 +339,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	if !h.ParseForm(w, r) {
 		return
 	}
+	r = h.FormLanguage(r)
 	ctx := r.Context()
 	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
 	a, err := h.LoadAccount(ctx, u)
@@ -359,9 +371,9 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "completion page", err)
 		return
 	}
-	data.Alert = templates.T("account.edit.not_saved")
+	data.Alert = templates.Tr(ctx, "account.edit.not_saved")
 	for _, f := range fields {
-		data.Inputs = append(data.Inputs, h.inputFor(f, r.PostForm.Get(f.Key), partsIf(f, parts), errs))
+		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, r.PostForm.Get(f.Key), partsIf(f, parts), errs))
 	}
 	h.Render(w, r, http.StatusUnprocessableEntity, "profile_edit", data)
 }

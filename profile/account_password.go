@@ -142,15 +142,15 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, errValidation):
 		for k, v := range errs {
-			data.Errors[k] = templates.T(v)
+			data.Errors[k] = templates.Tr(r.Context(), v)
 		}
 		h.RenderAccount(w, r, http.StatusUnprocessableEntity, "password", "/profile", u, data)
 	case errors.Is(err, errWrongPassword):
-		data.Errors["current_password"] = templates.T("account.password.wrong")
+		data.Errors["current_password"] = templates.Tr(r.Context(), "account.password.wrong")
 		h.RenderAccount(w, r, http.StatusUnprocessableEntity, "password", "/profile", u, data)
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		data.Alert = ThrottleMessage(retry)
+		data.Alert = ThrottleMessage(templates.LangFrom(r.Context()), retry)
 		h.RenderAccount(w, r, http.StatusTooManyRequests, "password", "/profile", u, data)
 	default:
 		h.ServerError(w, r, "change password", err)

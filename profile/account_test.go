@@ -91,7 +91,7 @@ func TestProfilePage(t *testing.T) {
 		}
 		mustContain(t, res,
 			"Main Information", "Additional Information", "Contacts", "Security",
-			"Alex", "Timofeeva", "1990-04-01", "Female", "1 Main St", "Paris", "&#43;33612345678", "alex@example.com",
+			"Alex", "Timofeeva", "1 April 1990", "Female", "1 Main St", "Paris", "&#43;33 6 12 34 56 78", "alex@example.com",
 			`<span class="account-initials" aria-hidden="true">AT</span>`,
 			// privacy: words with the icon; the form posts to the privacy helper's route
 			`action="/profile/privacy/given_name"`, `action="/profile/privacy/birthdate"`, `action="/profile/privacy/email"`,

@@ -130,7 +130,7 @@ func (h *Handler) apiPatchProfile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		writeValidation(w, errs)
+		writeValidation(w, r, errs)
 		return
 	}
 	if a, err = h.LoadAccount(ctx, c.User); err != nil {
@@ -178,15 +178,17 @@ func apiChanges(cat *consent.Catalog, body map[string]json.RawMessage) (map[stri
 	return changes, errs
 }
 
-// writeValidation answers 422 {"error":"validation_failed","fields":{key: text}}.
-func writeValidation(w http.ResponseWriter, errs map[string]string) {
+// writeValidation answers 422 {"error":"validation_failed","fields":{key: text}}, the texts
+// in r's language.
+func writeValidation(w http.ResponseWriter, r *http.Request, errs map[string]string) {
+	l := templates.LangFrom(r.Context())
 	fields := make(map[string]string, len(errs))
 	for k, msg := range errs {
-		fields[k] = templates.T(msg)
+		fields[k] = l.T(msg)
 	}
 	writeAPIError(w, http.StatusUnprocessableEntity, apiError{
 		Error:       "validation_failed",
-		Description: templates.T("account.api.validation_failed"),
+		Description: l.T("account.api.validation_failed"),
 		Fields:      fields,
 	})
 }
@@ -217,12 +219,12 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, errValidation):
-		writeValidation(w, errs)
+		writeValidation(w, r, errs)
 	case errors.Is(err, errWrongPassword):
-		WriteAPIError(w, http.StatusForbidden, "invalid_current_password", templates.T("account.password.wrong"))
+		WriteAPIError(w, http.StatusForbidden, "invalid_current_password", templates.Tr(r.Context(), "account.password.wrong"))
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", ThrottleMessage(retry))
+		WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", ThrottleMessage(templates.LangFrom(r.Context()), retry))
 	default:
 		h.APIServerError(w, r, "change password", err)
 	}

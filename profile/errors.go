@@ -25,8 +25,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code }
 
-// Text is the message a person reads.
-func (e *Error) Text() string { return templates.T(e.Msg, e.Args...) }
+// Text is the message a person reads, in l.
+func (e *Error) Text(l templates.Lang) string { return l.T(e.Msg, e.Args...) }
 
 // Refuse is an Error for the whole form or request.
 func Refuse(status int, code, msg string, args ...any) *Error {
@@ -61,9 +61,10 @@ func (h *Handler) APIError(w http.ResponseWriter, r *http.Request, what string, 
 		return
 	}
 	SetRetryAfter(w, e)
+	text := e.Text(templates.LangFrom(r.Context()))
 	if e.Field != "" {
-		writeAPIError(w, e.Status, apiError{Error: e.Code, Description: e.Text(), Fields: map[string]string{e.Field: e.Text()}})
+		writeAPIError(w, e.Status, apiError{Error: e.Code, Description: text, Fields: map[string]string{e.Field: text}})
 		return
 	}
-	WriteAPIError(w, e.Status, e.Code, e.Text())
+	WriteAPIError(w, e.Status, e.Code, text)
 }

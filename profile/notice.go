@@ -27,14 +27,16 @@ func (h *Handler) Mailer() (MailSender, bool) {
 	return nil, false
 }
 
-// Notice emails a short notice; a failure is logged, the change stands.
+// Notice emails userID a short notice in their language (RecipientLang); a failure is
+// logged, the change stands.
 func (h *Handler) Notice(ctx context.Context, userID, to, subjectKey, textKey string, args ...any) {
 	mailer, ok := h.Mailer()
 	if !ok {
 		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", userID, "notice", subjectKey)
 		return
 	}
-	msg := notify.Message{To: to, Subject: templates.T(subjectKey), Text: templates.T(textKey, args...)}
+	l := h.RecipientLang(ctx, userID)
+	msg := notify.Message{To: to, Subject: l.T(subjectKey), Text: l.T(textKey, args...)}
 	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
 		h.Logger.ErrorContext(ctx, "send notice", "user_id", userID, "notice", subjectKey, "err", err)
 	}
@@ -57,7 +59,8 @@ func (h *Handler) AccountNotice(ctx context.Context, userID, subjectKey, textKey
 // use it, so registering or adding someone's address in a loop does not flood their inbox.
 const ownerNoticesPerWindow = 3
 
-// OwnerNotice mails the confirmed address addr of ownerID a notice about someone else's
+// OwnerNotice mails the confirmed address addr of ownerID a notice, in the owner's language
+// (not that of the request, which someone else sent), about someone else's
 // attempt to use it, at most ownerNoticesPerWindow per rate-limit window (past that it sends
 // nothing and returns nil). It returns the mailer's error, so that a caller answering as if
 // it had sent a code can fail as a failed code would.
@@ -75,9 +78,26 @@ func (h *Handler) OwnerNotice(ctx context.Context, ownerID, addr, subjectKey, te
 		h.Logger.WarnContext(ctx, "no mailer for a notice", "user_id", ownerID, "notice", subjectKey)
 		return nil
 	}
-	msg := notify.Message{To: addr, Subject: templates.T(subjectKey), Text: templates.T(textKey)}
+	l := h.RecipientLang(ctx, ownerID)
+	msg := notify.Message{To: addr, Subject: l.T(subjectKey), Text: l.T(textKey)}
 	if err := mailer.Send(context.WithoutCancel(ctx), msg); err != nil {
 		return fmt.Errorf("send notice %s: %w", subjectKey, err)
 	}
 	return nil
+}
+
+// RecipientLang is the language of a message to userID that is not an answer to their own
+// request (a notice mailed to the account's owner): their locale profile field when the
+// catalog speaks it, else ctx's language. A profile that cannot be read is logged and falls
+// back the same way; the notice still goes out.
+func (h *Handler) RecipientLang(ctx context.Context, userID string) templates.Lang {
+	fields, err := h.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		h.Logger.WarnContext(ctx, "read locale for a notice", "user_id", userID, "err", err)
+		return templates.LangFrom(ctx)
+	}
+	if l, ok := localeOf(fields); ok {
+		return l
+	}
+	return templates.LangFrom(ctx)
 }

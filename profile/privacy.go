@@ -164,12 +164,12 @@ func (h *Handler) apiPutPrivacy(w http.ResponseWriter, r *http.Request) {
 	field := mux.Vars(r)["field"]
 	switch err := h.setLevel(r.Context(), h.Origin(r), c.User, field, body.Level); {
 	case errors.Is(err, errUnknownIdentifier):
-		WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.identifier"))
+		WriteAPIError(w, http.StatusNotFound, "not_found", templates.Tr(r.Context(), "privacy.err.identifier"))
 	case errors.Is(err, errUnknownField):
-		WriteAPIError(w, http.StatusNotFound, "not_found", templates.T("privacy.err.field"))
+		WriteAPIError(w, http.StatusNotFound, "not_found", templates.Tr(r.Context(), "privacy.err.field"))
 	case errors.Is(err, errBadLevel):
 		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
-			Description: templates.T("privacy.err.level"), Fields: map[string]string{"level": templates.T("privacy.err.level")}})
+			Description: templates.Tr(r.Context(), "privacy.err.level"), Fields: map[string]string{"level": templates.Tr(r.Context(), "privacy.err.level")}})
 	case err != nil:
 		h.APIServerError(w, r, "set privacy level", err)
 	default:
@@ -191,7 +191,7 @@ func (h *Handler) apiPutPrivateProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Enabled == nil {
 		writeAPIError(w, http.StatusUnprocessableEntity, apiError{Error: "validation_failed",
-			Description: templates.T("privacy.err.enabled"), Fields: map[string]string{"enabled": templates.T("privacy.err.enabled")}})
+			Description: templates.Tr(r.Context(), "privacy.err.enabled"), Fields: map[string]string{"enabled": templates.Tr(r.Context(), "privacy.err.enabled")}})
 		return
 	}
 	if err := h.setPrivateProfile(r.Context(), h.Origin(r), c.User, *body.Enabled); err != nil {

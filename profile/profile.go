@@ -259,7 +259,7 @@ func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
 // Render writes a page; a rendering failure was already answered with a 500 page by Render
 // and only needs logging.
 func (h *Handler) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	if err := h.Templates.RenderFrame(w, status, page, templates.FrameFrom(r.Context()), data); err != nil {
+	if err := h.Templates.RenderFrame(w, r, status, page, templates.FrameFrom(r.Context()), data); err != nil {
 		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }
@@ -283,7 +283,7 @@ func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status i
 	f.Sidebar = sb
 	// The header's menu shows the same initials as the sidebar.
 	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}
-	if err := h.Templates.RenderFrame(w, status, page, f, data); err != nil {
+	if err := h.Templates.RenderFrame(w, r, status, page, f, data); err != nil {
 		h.Logger.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 	}
 }

@@ -41,7 +41,7 @@ func (h *Handler) APIReauth(w http.ResponseWriter, r *http.Request, c Caller) bo
 		if !h.NeedsReauth(c.Session) {
 			return false
 		}
-		WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.api"))
+		WriteAPIError(w, http.StatusForbidden, "login_required", templates.Tr(r.Context(), "contacts.reauth.api"))
 		return true
 	}
 	var authTime time.Time
@@ -56,6 +56,6 @@ func (h *Handler) APIReauth(w http.ResponseWriter, r *http.Request, c Caller) bo
 	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.recentAuth() {
 		return false
 	}
-	WriteAPIError(w, http.StatusForbidden, "login_required", templates.T("contacts.reauth.bearer"))
+	WriteAPIError(w, http.StatusForbidden, "login_required", templates.Tr(r.Context(), "contacts.reauth.bearer"))
 	return true
 }

@@ -79,7 +79,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			token, ok := strings.CutPrefix(auth, "Bearer ")
 			if !ok || h.Tokens == nil {
-				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.bearer_format"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.Tr(ctx, "api.err.bearer_format"))
 				return
 			}
 			sub, clientID, scopes, err := h.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
@@ -90,12 +90,12 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 			}
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_inactive"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.Tr(ctx, "api.err.token_inactive"))
 				return
 			}
 			if !slices.Contains(scopes, AccountScope) {
 				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+AccountScope+`"`)
-				WriteAPIError(w, http.StatusForbidden, "insufficient_scope", templates.T("api.err.scope"))
+				WriteAPIError(w, http.StatusForbidden, "insufficient_scope", templates.Tr(ctx, "api.err.scope"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, sub)
@@ -104,7 +104,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			if err != nil || u.Status != storage.UserActive {
-				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.T("api.err.token_user"))
+				WriteAPIError(w, http.StatusUnauthorized, "invalid_token", templates.Tr(ctx, "api.err.token_user"))
 				return
 			}
 			c = Caller{User: u, ClientID: clientID, token: strings.TrimSpace(token)}
@@ -115,7 +115,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			if !ok {
-				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_required"))
+				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.Tr(ctx, "api.err.login_required"))
 				return
 			}
 			u, err := h.Store.GetUser(ctx, s.UserID)
@@ -124,7 +124,7 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 				return
 			}
 			if err != nil || u.Status != storage.UserActive {
-				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.T("api.err.login_again"))
+				WriteAPIError(w, http.StatusUnauthorized, "login_required", templates.Tr(ctx, "api.err.login_again"))
 				return
 			}
 			c = Caller{User: u, Session: s}
@@ -218,10 +218,10 @@ func (h *Handler) APIServerError(w http.ResponseWriter, r *http.Request, what st
 	h.Logger.ErrorContext(r.Context(), what, "err", err)
 	if errors.Is(err, storage.ErrUnavailable) {
 		w.Header().Set("Retry-After", retryAfter)
-		WriteAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.T("api.err.unavailable", id))
+		WriteAPIError(w, http.StatusServiceUnavailable, "temporarily_unavailable", templates.Tr(r.Context(), "api.err.unavailable", id))
 		return
 	}
-	WriteAPIError(w, http.StatusInternalServerError, "server_error", templates.T("api.err.server", id))
+	WriteAPIError(w, http.StatusInternalServerError, "server_error", templates.Tr(r.Context(), "api.err.server", id))
 }
 
 // retryAfter is the Retry-After, in seconds, of a 503 for a database outage: about the time
@@ -232,7 +232,7 @@ const retryAfter = "5"
 // and returns false.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		WriteAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", templates.T("api.err.json_type"))
+		WriteAPIError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", templates.Tr(r.Context(), "api.err.json_type"))
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -241,10 +241,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			WriteAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", templates.T("api.err.too_large"))
+			WriteAPIError(w, http.StatusRequestEntityTooLarge, "request_too_large", templates.Tr(r.Context(), "api.err.too_large"))
 			return false
 		}
-		WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.json_shape"))
+		WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.Tr(r.Context(), "api.err.json_shape"))
 		return false
 	}
 	return true

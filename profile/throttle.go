@@ -65,13 +65,9 @@ func (h *Handler) Hit(ctx context.Context, counters ...Counter) (time.Duration, 
 	return start.Add(h.limits.Window).Sub(now), nil
 }
 
-// ThrottleMessage says how long to wait, in whole minutes (at least one).
-func ThrottleMessage(retry time.Duration) string {
-	minutes := int(math.Ceil(retry.Minutes()))
-	if minutes <= 1 {
-		return templates.T("login.throttled.one")
-	}
-	return templates.T("login.throttled.other", minutes)
+// ThrottleMessage says how long to wait, in whole minutes (at least one), in l.
+func ThrottleMessage(l templates.Lang, retry time.Duration) string {
+	return l.N("login.throttled", max(int(math.Ceil(retry.Minutes())), 1))
 }
 
 // KeyHash keeps email addresses and usernames out of the counters table.

@@ -1,14 +1,17 @@
 package templates
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 )
 
 // english is the message catalog: every text a person reads on a page, keyed by a stable
-// name. Another language is another map with the same keys. Values with %s / %d take the
-// arguments given to T. Keep keys grouped by page, in the order they appear.
+// name. Another language is another set of maps with the same keys (messages*_ru.go), and
+// the same %-verbs in each text: a key added here needs its translation there, or
+// TestCatalogComplete fails. Values with %s / %d take the arguments given to T. A text
+// that depends on a count is a plural family: key.one and key.other in English, plus the
+// forms another language needs (Russian: key.few and key.many), chosen by Lang.N. Keep keys
+// grouped by page, in the order they appear.
 var english = map[string]string{
 	// layout
 	"app.lang":         "en",
@@ -41,7 +44,7 @@ var english = map[string]string{
 	"login.register_link":     "Create one",
 	"login.logged_out":        "You have been logged out.",
 	"login.failed":            "The email, username or password is not correct.",
-	"login.throttled.one":     "Too many attempts. Try again in 1 minute.",
+	"login.throttled.one":     "Too many attempts. Try again in %d minute.",
 	"login.throttled.other":   "Too many attempts. Try again in %d minutes.",
 	"login.email_required":    "Enter your email address or username.",
 	"login.password_required": "Enter your password.",
@@ -67,6 +70,34 @@ var english = map[string]string{
 	"register.confirm_mismatch": "The two passwords do not match.",
 	"register.name_long":        "Use at most 200 characters for your name.",
 	"register.name_invalid":     "The name contains characters that cannot be used.",
+
+	// dates (Lang.Date, Lang.DateTime): day, month, year as text
+	"date.long":           "%[1]s %[2]s %[3]s",
+	"date.time":           "%[1]s %[2]s %[3]s, %[4]s",
+	"date.month.1":        "January",
+	"date.month.2":        "February",
+	"date.month.3":        "March",
+	"date.month.4":        "April",
+	"date.month.5":        "May",
+	"date.month.6":        "June",
+	"date.month.7":        "July",
+	"date.month.8":        "August",
+	"date.month.9":        "September",
+	"date.month.10":       "October",
+	"date.month.11":       "November",
+	"date.month.12":       "December",
+	"date.month_short.1":  "Jan",
+	"date.month_short.2":  "Feb",
+	"date.month_short.3":  "Mar",
+	"date.month_short.4":  "Apr",
+	"date.month_short.5":  "May",
+	"date.month_short.6":  "Jun",
+	"date.month_short.7":  "Jul",
+	"date.month_short.8":  "Aug",
+	"date.month_short.9":  "Sep",
+	"date.month_short.10": "Oct",
+	"date.month_short.11": "Nov",
+	"date.month_short.12": "Dec",
 
 	// confirmations
 	"confirm.cancel": "Cancel",
@@ -102,26 +133,11 @@ var english = map[string]string{
 	"error.503.next":       "Try again in a moment.",
 }
 
-// T returns the catalog text for key, formatted with args. An unknown key returns the key
-// itself, so a missing text shows up visibly instead of as an empty string.
+// T returns the English catalog text for key, formatted with args: for text with no reader
+// whose language is known (the command line, the logs). Anything a request answers with takes
+// the request's language instead: Tr(ctx, ...), or Lang.T.
 func T(key string, args ...any) string {
-	s, err := translate(key, args...)
-	if err != nil {
-		return key
-	}
-	return s
-}
-
-// translate is the {{T}} template function; an unknown key fails the page (and the tests).
-func translate(key string, args ...any) (string, error) {
-	s, ok := message(key)
-	if !ok {
-		return "", fmt.Errorf("message %q is not in the catalog", key)
-	}
-	if len(args) == 0 {
-		return s, nil
-	}
-	return fmt.Sprintf(s, args...), nil
+	return English.T(key, args...)
 }
 
 // HasMessage reports whether key is in the catalog.
@@ -142,28 +158,41 @@ func statusKey(status int) string {
 	return "error.500"
 }
 
-// PageTitle returns Title or the catalog's title for Status.
-func (e ErrorPage) PageTitle() string {
+// Key is the catalog prefix of Status's texts ("error.404"); error.html reads its title,
+// message and advice from it when Title, Message or Next is empty.
+func (e ErrorPage) Key() string { return statusKey(e.Status) }
+
+// PageTitle returns Title or the catalog's title for Status, in English.
+func (e ErrorPage) PageTitle() string { return e.TitleIn(English) }
+
+// TitleIn returns Title or the catalog's title for Status in l.
+func (e ErrorPage) TitleIn(l Lang) string {
 	if e.Title != "" {
 		return e.Title
 	}
-	return T(statusKey(e.Status) + ".title")
+	return l.T(e.Key() + ".title")
 }
 
-// Text returns Message or the catalog's message for Status.
-func (e ErrorPage) Text() string {
+// Text returns Message or the catalog's message for Status, in English.
+func (e ErrorPage) Text() string { return e.TextIn(English) }
+
+// TextIn returns Message or the catalog's message for Status in l.
+func (e ErrorPage) TextIn(l Lang) string {
 	if e.Message != "" {
 		return e.Message
 	}
-	return T(statusKey(e.Status) + ".message")
+	return l.T(e.Key() + ".message")
 }
 
-// NextStep returns Next or the catalog's advice for Status.
-func (e ErrorPage) NextStep() string {
+// NextStep returns Next or the catalog's advice for Status, in English.
+func (e ErrorPage) NextStep() string { return e.NextIn(English) }
+
+// NextIn returns Next or the catalog's advice for Status in l.
+func (e ErrorPage) NextIn(l Lang) string {
 	if e.Next != "" {
 		return e.Next
 	}
-	return T(statusKey(e.Status) + ".next")
+	return l.T(e.Key() + ".next")
 }
 
 // StatusText is the standard reason phrase of Status, for the page's small print.
@@ -174,10 +203,16 @@ func (e ErrorPage) StatusText() string {
 // message looks key up in the English catalog: the core map above and one map per area,
 // each in its own file (messages_*.go) so that areas grow without touching each other.
 func message(key string) (string, bool) {
-	for _, m := range [...]map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages} {
+	for _, m := range englishAreas() {
 		if s, ok := m[key]; ok {
 			return s, true
 		}
 	}
 	return "", false
+}
+
+// englishAreas are the maps of the English catalog. A new area's map is added here, and its
+// translation to each language's list (russianAreas).
+func englishAreas() []map[string]string {
+	return []map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages}
 }

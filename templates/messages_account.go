@@ -35,7 +35,7 @@ var accountMessages = map[string]string{
 	"account.phone.none":          "No phone number.",
 	"account.password.label":      "Password",
 	"account.sessions.label":      "Active sessions",
-	"account.sessions.one":        "1 active session",
+	"account.sessions.one":        "%d active session",
 	"account.sessions.other":      "%d active sessions",
 	"account.favorites":           "Favorites",
 	"account.close":               "Close",
@@ -135,9 +135,19 @@ var accountMessages = map[string]string{
 
 	// field catalog: hints
 	"field.hint.preferred_username": "3 to 32 characters: lower-case letters, digits, dots, dashes and underscores, starting with a letter.",
-	"field.hint.locale":             "A language tag such as en, en-GB or de-CH.",
-	"field.hint.zoneinfo":           "A time zone name such as Europe/Paris or America/New_York.",
 	"field.hint.website":            "A full address starting with https:// or http://",
+
+	// time zone picker: the regions of the IANA names
+	"zone.region.africa":     "Africa",
+	"zone.region.america":    "America",
+	"zone.region.antarctica": "Antarctica",
+	"zone.region.arctic":     "Arctic",
+	"zone.region.asia":       "Asia",
+	"zone.region.atlantic":   "Atlantic Ocean",
+	"zone.region.australia":  "Australia",
+	"zone.region.europe":     "Europe",
+	"zone.region.indian":     "Indian Ocean",
+	"zone.region.pacific":    "Pacific Ocean",
 
 	// field catalog: validation messages
 	"field.err.unknown":         "This is not a field of your profile.",

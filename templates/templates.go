@@ -3,8 +3,10 @@
 // Every page `name.html` defines {{define "title"}} and {{define "content"}} and is rendered
 // inside layout.html; a page may set {{define "wide"}}1{{end}} to leave the narrow centred
 // card of flow pages. Pages print user-visible text through the message catalog
-// ({{T "key"}}, see messages.go) and link assets through {{static "file"}}, which adds a
-// content hash so assets can be cached for a year.
+// ({{T "key"}}, and {{TN "key" count}} for a text depending on a count; see messages.go) and
+// link assets through {{static "file"}}, which adds a content hash so assets can be cached
+// for a year. Each page is parsed once per language of the catalog, with T bound to it, and
+// rendered in the language of the request (LangFrom).
 //
 // It owns presentation only: handlers in profile and oauth decide what to show.
 package templates
@@ -47,9 +49,9 @@ type ErrorPage struct {
 	RequestID string
 }
 
-// Templates is the set of parsed pages. It is safe for concurrent use.
+// Templates is the set of parsed pages, one set per language. It is safe for concurrent use.
 type Templates struct {
-	pages map[string]*template.Template
+	pages map[Lang]map[string]*template.Template
 }
 
 // New parses every page with layout.html. It fails when a page is missing its title or
@@ -59,17 +61,33 @@ func New() (*Templates, error) {
 	return parse(FS)
 }
 
-// parse builds the pages found in fsys (FS in production, a fstest.MapFS in tests).
+// parse builds the pages found in fsys (FS in production, a fstest.MapFS in tests), once
+// per language.
 func parse(fsys fs.FS) (*Templates, error) {
 	hashes, err := staticHashes(fsys)
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{
-		"T":      translate,
-		"static": staticURL(hashes),
-		"icon":   icon,
+	t := &Templates{pages: make(map[Lang]map[string]*template.Template)}
+	for _, l := range Languages() {
+		funcs := template.FuncMap{
+			"T":      l.translate,
+			"TN":     l.translatePlural,
+			"static": staticURL(hashes),
+			"icon":   icon,
+		}
+		pages, err := parsePages(fsys, funcs)
+		if err != nil {
+			return nil, err
+		}
+		t.pages[l] = pages
 	}
+	return t, nil
+}
+
+// parsePages parses every page with funcs: Facet's pages with the layout and the partials,
+// the apps' pages on their own.
+func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	names, err := fs.Glob(fsys, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
@@ -80,7 +98,7 @@ func parse(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list partials: %w", err)
 	}
-	t := &Templates{pages: make(map[string]*template.Template)}
+	pages := make(map[string]*template.Template)
 	for _, file := range names {
 		if file == layoutFile || strings.HasPrefix(file, "_") {
 			continue
@@ -95,16 +113,10 @@ func parse(fsys fs.FS) (*Templates, error) {
 				return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
 			}
 		}
-		// html/template escapes a template the first time it runs. Running it once with no
-		// data surfaces escaping errors (an ambiguous URL or attribute context) now; errors
-		// from the missing data itself are expected and ignored.
-		if err := page.Execute(io.Discard, nil); err != nil {
-			var escErr *template.Error
-			if errors.As(err, &escErr) {
-				return nil, fmt.Errorf("page %s: %w", file, err)
-			}
+		if err := checkEscaping(page); err != nil {
+			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
-		t.pages[strings.TrimSuffix(file, ".html")] = page
+		pages[strings.TrimSuffix(file, ".html")] = page
 	}
 	// Pages under apps/ belong to apps built into Facet (the demo relying party): whole
 	// documents of their own, parsed without Facet's layout so they do not look like Facet.
@@ -114,61 +126,82 @@ func parse(fsys fs.FS) (*Templates, error) {
 	}
 	for _, file := range apps {
 		name := strings.TrimSuffix(path.Base(file), ".html")
-		if t.pages[name] != nil {
+		if pages[name] != nil {
 			return nil, fmt.Errorf("app page %s: a Facet page has the same name", file)
 		}
 		page, err := template.New(path.Base(file)).Funcs(funcs).ParseFS(fsys, file)
 		if err != nil {
 			return nil, fmt.Errorf("parse app page %s: %w", file, err)
 		}
-		if err := page.Execute(io.Discard, nil); err != nil {
-			var escErr *template.Error
-			if errors.As(err, &escErr) {
-				return nil, fmt.Errorf("app page %s: %w", file, err)
-			}
+		if err := checkEscaping(page); err != nil {
+			return nil, fmt.Errorf("app page %s: %w", file, err)
 		}
-		t.pages[name] = page
+		pages[name] = page
 	}
 	for _, required := range []string{"error", "home", "login", "register"} {
-		if t.pages[required] == nil {
+		if pages[required] == nil {
 			return nil, fmt.Errorf("page %s.html is missing", required)
 		}
 	}
-	return t, nil
+	return pages, nil
+}
+
+// checkEscaping runs page once with no data. html/template escapes a template the first time
+// it runs, so escaping errors (an ambiguous URL or attribute context) surface now; errors from
+// the missing data itself are expected and ignored.
+func checkEscaping(page *template.Template) error {
+	if err := page.Execute(io.Discard, nil); err != nil {
+		var escErr *template.Error
+		if errors.As(err, &escErr) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Pages lists the names of the parsed pages, sorted.
 func (t *Templates) Pages() []string {
-	names := make([]string, 0, len(t.pages))
-	for name := range t.pages {
+	names := make([]string, 0, len(t.pages[English]))
+	for name := range t.pages[English] {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Render writes page name ("login" or "login.html") with status. The page is rendered into a
-// buffer first: when rendering fails the client gets a whole 500 error page, never half a
-// page, and the error is returned for the caller to log.
-func (t *Templates) Render(w http.ResponseWriter, status int, name string, data any) error {
-	return t.RenderFrame(w, status, name, Frame{}, data)
+// Render writes page name ("login" or "login.html") with status, in the language of r's
+// context (LangFrom). The page is rendered into a buffer first: when rendering fails the
+// client gets a whole 500 error page, never half a page, and the error is returned for the
+// caller to log.
+func (t *Templates) Render(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
+	return t.render(w, LangFrom(r.Context()), status, name, Frame{}, data)
 }
 
 // RenderFrame is Render with the layout's frame (the header's account menu).
-func (t *Templates) RenderFrame(w http.ResponseWriter, status int, name string, f Frame, data any) error {
+func (t *Templates) RenderFrame(w http.ResponseWriter, r *http.Request, status int, name string, f Frame, data any) error {
+	return t.render(w, LangFrom(r.Context()), status, name, f, data)
+}
+
+// RenderLang is Render in the language l.
+func (t *Templates) RenderLang(w http.ResponseWriter, l Lang, status int, name string, data any) error {
+	return t.render(w, l, status, name, Frame{}, data)
+}
+
+func (t *Templates) render(w http.ResponseWriter, l Lang, status int, name string, f Frame, data any) error {
 	var buf bytes.Buffer
 	f.Page = strings.TrimSuffix(name, ".html")
-	err := t.execute(&buf, name, view{Frame: f, Data: data})
+	err := t.execute(&buf, l, name, view{Frame: f, Data: data})
 	if err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		if t.execute(&buf, "error", view{Frame: f, Data: ErrorPage{Status: status}}) != nil {
+		if t.execute(&buf, l, "error", view{Frame: f, Data: ErrorPage{Status: status}}) != nil {
 			buf.Reset()
 			buf.WriteString(fallbackErrorPage)
 		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", l.Tag().String())
 	h.Set("X-Content-Type-Options", "nosniff")
 	if h.Get("Cache-Control") == "" {
 		// Pages carry forms and personal data; nothing in between may keep them.
@@ -181,8 +214,12 @@ func (t *Templates) RenderFrame(w http.ResponseWriter, status int, name string, 
 	return err
 }
 
-func (t *Templates) execute(w io.Writer, name string, data any) error {
-	page, ok := t.pages[strings.TrimSuffix(name, ".html")]
+func (t *Templates) execute(w io.Writer, l Lang, name string, data any) error {
+	pages, ok := t.pages[l]
+	if !ok {
+		pages = t.pages[English]
+	}
+	page, ok := pages[strings.TrimSuffix(name, ".html")]
 	if !ok {
 		return fmt.Errorf("render page %q: no such page", name)
 	}

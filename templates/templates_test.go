@@ -37,7 +37,7 @@ func mustNew(t testing.TB) *Templates {
 func render(t *testing.T, tpl *Templates, status int, name string, data any) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	if err := tpl.Render(rec, status, name, data); err != nil {
+	if err := tpl.RenderLang(rec, English, status, name, data); err != nil {
 		t.Fatalf("Render %s: %v", name, err)
 	}
 	return rec
@@ -95,7 +95,7 @@ func TestRenderFailureIsWhole500(t *testing.T) {
 	tpl := mustNew(t)
 	rec := httptest.NewRecorder()
 	// login reads .AppName; an int has no such field, so execution fails midway.
-	err := tpl.Render(rec, http.StatusOK, "login", 42)
+	err := tpl.Render(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "login", 42)
 	if err == nil {
 		t.Fatal("want error")
 	}
@@ -107,7 +107,7 @@ func TestRenderFailureIsWhole500(t *testing.T) {
 		t.Fatalf("want one whole error page, got:\n%s", body)
 	}
 	rec = httptest.NewRecorder()
-	if err := tpl.Render(rec, 200, "nope", nil); err == nil || rec.Code != 500 {
+	if err := tpl.RenderLang(rec, English, 200, "nope", nil); err == nil || rec.Code != 500 {
 		t.Fatalf("unknown page: err %v status %d", err, rec.Code)
 	}
 }
@@ -178,6 +178,7 @@ func TestParseFailsOnBadPages(t *testing.T) {
 
 func TestCatalogKeysExist(t *testing.T) {
 	re := regexp.MustCompile(`\{\{T "([^"]+)"`)
+	plural := regexp.MustCompile(`\{\{TN "([^"]+)"`)
 	names, err := fs.Glob(FS, "*.html")
 	if err != nil {
 		t.Fatal(err)
@@ -192,11 +193,16 @@ func TestCatalogKeysExist(t *testing.T) {
 				t.Errorf("%s uses unknown message %q", n, m[1])
 			}
 		}
+		for _, m := range plural.FindAllStringSubmatch(string(b), -1) {
+			if !HasMessage(m[1]+".one") || !HasMessage(m[1]+".other") {
+				t.Errorf("%s uses plural message %q without its .one and .other forms", n, m[1])
+			}
+		}
 	}
 	if T("no.such.key") != "no.such.key" {
 		t.Error("unknown key should come back as itself")
 	}
-	if _, err := translate("no.such.key"); err == nil {
+	if _, err := English.translate("no.such.key"); err == nil {
 		t.Error("template function must fail on unknown key")
 	}
 	if got := T("login.throttled.other", 7); got != "Too many attempts. Try again in 7 minutes." {

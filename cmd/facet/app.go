@@ -240,9 +240,13 @@ func (a *app) build(ctx context.Context) error {
 	})
 	// mux runs a group's middleware only for a route it matched: the groups' own 405 and the
 	// router's 404 (an unknown path is treated as a page) are wrapped here.
-	pages := browserPages(a.logger, tmpl)
+	// Every page is in the language the profile kit chooses for the request (the user's
+	// locale, ui_locales, Accept-Language); on the protocol group only the two endpoints that
+	// answer with pages choose one.
+	cop := browserPages(a.logger, tmpl)
+	pages := func(next http.Handler) http.Handler { return prof.WithLanguage(cop(next)) }
 	protocol := r.NewRoute().Subrouter()
-	protocol.Use(protocolEndpoints)
+	protocol.Use(protocolEndpoints, pageLanguage(prof.WithLanguage, oauth.PathAuth, oauth.PathEndSession))
 	protocol.MethodNotAllowedHandler = protocolEndpoints(methodNotAllowed)
 	browser := r.NewRoute().Subrouter()
 	browser.Use(pages)

@@ -18,6 +18,8 @@ type agent struct {
 	t      testing.TB
 	client *http.Client
 	base   string
+	// header is added to every request the agent sends (e.g. Accept-Language).
+	header http.Header
 }
 
 func newAgent(t testing.TB, base string) *agent {
@@ -53,6 +55,9 @@ type page struct {
 
 func (b *agent) do(req *http.Request) page {
 	b.t.Helper()
+	for k, vs := range b.header {
+		req.Header[k] = vs
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

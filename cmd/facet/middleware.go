@@ -184,9 +184,9 @@ func browserPages(logger *slog.Logger, t *templates.Templates) mux.MiddlewareFun
 				logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
 				writeError(w, r, t, logger, templates.ErrorPage{
 					Status:  http.StatusForbidden,
-					Title:   templates.T("crossorigin.title"),
-					Message: templates.T("crossorigin.message"),
-					Next:    templates.T("crossorigin.next"),
+					Title:   templates.Tr(r.Context(), "crossorigin.title"),
+					Message: templates.Tr(r.Context(), "crossorigin.message"),
+					Next:    templates.Tr(r.Context(), "crossorigin.next"),
 				})
 				return
 			}
@@ -209,6 +209,24 @@ func protocolEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(&htmlHeaders{ResponseWriter: w}, r)
 	})
+}
+
+// pageLanguage applies lang (the middleware choosing a page's language) to the requests for
+// paths, and passes every other request on untouched: the protocol endpoints that answer
+// machines need no language.
+func pageLanguage(lang mux.MiddlewareFunc, paths ...string) mux.MiddlewareFunc {
+	return func(next http.Handler) http.Handler {
+		withLang := lang(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, p := range paths {
+				if r.URL.Path == p {
+					withLang.ServeHTTP(w, r)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // setBrowserHeaders sets the headers every page a browser renders carries. X-Frame-Options
@@ -267,7 +285,7 @@ func strictTransport(next http.Handler) http.Handler {
 func writeError(w http.ResponseWriter, r *http.Request, t *templates.Templates, logger *slog.Logger, page templates.ErrorPage) {
 	page.RequestID = requestIDFrom(r.Context())
 	if t != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		if err := t.Render(w, page.Status, "error", page); err != nil {
+		if err := t.Render(w, r, page.Status, "error", page); err != nil {
 			logger.ErrorContext(r.Context(), "render error page", "err", err)
 		}
 		return
@@ -275,7 +293,7 @@ func writeError(w http.ResponseWriter, r *http.Request, t *templates.Templates, 
 	code := strings.ReplaceAll(strings.ToLower(http.StatusText(page.Status)), " ", "_")
 	msg := page.Message
 	if msg == "" && t != nil {
-		msg = page.Text()
+		msg = page.TextIn(templates.LangFrom(r.Context()))
 	}
 	writeJSON(w, r, logger, page.Status, map[string]string{"error": code, "error_description": msg, "request_id": page.RequestID})
 }

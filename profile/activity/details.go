@@ -15,9 +15,9 @@ import (
 
 // detailSentences writes details as sentences, in a fixed order: the keys this file knows
 // first, then any other key as "Label: value" (its label "events.detail.<key>", else the key).
-// loc is the zone times are shown in. brief leaves out the scopes, which the event's own page
+// lang is the reader's language, loc the zone times are shown in. brief leaves out the scopes, which the event's own page
 // lists: a sign-in repeats them every time, and the table stays readable.
-func detailSentences(d map[string]string, loc *time.Location, brief bool) []string {
+func detailSentences(lang templates.Lang, d map[string]string, loc *time.Location, brief bool) []string {
 	if len(d) == 0 {
 		return nil
 	}
@@ -37,24 +37,24 @@ func detailSentences(d map[string]string, loc *time.Location, brief bool) []stri
 
 	// A privacy level: "Family name: visible to only you".
 	if say("field", "level") {
-		out = append(out, templates.T("events.says.level", fieldLabel(d["field"]), levelWords(d["level"])))
+		out = append(out, lang.T("events.says.level", fieldLabel(lang, d["field"]), levelWords(lang, d["level"])))
 	}
 	if say("private_profile") {
 		switch d["private_profile"] {
 		case "on":
-			out = append(out, templates.T("events.says.private_profile.on"))
+			out = append(out, lang.T("events.says.private_profile.on"))
 		case "off":
-			out = append(out, templates.T("events.says.private_profile.off"))
+			out = append(out, lang.T("events.says.private_profile.off"))
 		default:
 			done["private_profile"] = false
 		}
 	}
 	if say("fields") {
-		out = append(out, templates.T("events.says.fields", names(d["fields"], fieldLabel)))
+		out = append(out, lang.T("events.says.fields", names(lang, d["fields"], fieldLabel)))
 	}
 	if say("method") {
 		if key := "events.says.method." + d["method"]; templates.HasMessage(key) {
-			out = append(out, templates.T(key))
+			out = append(out, lang.T(key))
 		} else {
 			done["method"] = false
 		}
@@ -62,15 +62,15 @@ func detailSentences(d map[string]string, loc *time.Location, brief bool) []stri
 	// App activity (oauth.AppActivity's details).
 	for _, k := range []string{"claims", "public", "declined"} {
 		if say(k) {
-			out = append(out, templates.T("events.says."+k, names(d[k], fieldLabel)))
+			out = append(out, lang.T("events.says."+k, names(lang, d[k], fieldLabel)))
 		}
 	}
 	if say("scopes") && !brief {
-		out = append(out, templates.T("events.says.scopes", names(d["scopes"], scopeWords)))
+		out = append(out, lang.T("events.says.scopes", names(lang, d["scopes"], scopeWords)))
 	}
 	if say("auth_time") {
 		if at, err := time.Parse(time.RFC3339, d["auth_time"]); err == nil {
-			out = append(out, templates.T("events.says.auth_time", at.In(loc).Format(eventTimeLayout)))
+			out = append(out, lang.T("events.says.auth_time", lang.DateTime(at.In(loc))))
 		} else {
 			done["auth_time"] = false
 		}
@@ -84,49 +84,49 @@ func detailSentences(d map[string]string, loc *time.Location, brief bool) []stri
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		out = append(out, templates.T("events.says.other", messageOr("events.detail."+k, k), d[k]))
+		out = append(out, lang.T("events.says.other", messageOr(lang, "events.detail."+k, k), d[k]))
 	}
 	return out
 }
 
-// names writes a comma-separated list of names in words, in the order given.
-func names(list string, word func(string) string) string {
+// names writes a comma-separated list of names in words of lang, in the order given.
+func names(lang templates.Lang, list string, word func(templates.Lang, string) string) string {
 	var out []string
 	for _, n := range strings.Split(list, ",") {
 		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, word(n))
+			out = append(out, word(lang, n))
 		}
 	}
-	return strings.Join(out, templates.T("events.says.separator"))
+	return strings.Join(out, lang.T("events.says.separator"))
 }
 
 // fieldLabel is a profile field's (or claim's) name in words; the key itself when the catalog
 // has none.
-func fieldLabel(key string) string { return messageOr("field."+key, key) }
+func fieldLabel(lang templates.Lang, key string) string { return messageOr(lang, "field."+key, key) }
 
 // scopeWords is a scope in words, as the consent page says it.
-func scopeWords(scope string) string {
+func scopeWords(lang templates.Lang, scope string) string {
 	key, known := consent.ScopeText(scope)
 	if !known {
-		return templates.T(key, scope)
+		return lang.T(key, scope)
 	}
-	return templates.T(key)
+	return lang.T(key)
 }
 
 // levelWords is what a privacy level means for the field, as the end of a sentence; an
 // unknown level reads as "only you" (privacy fails closed).
-func levelWords(level string) string {
+func levelWords(lang templates.Lang, level string) string {
 	l, ok := consent.ParseLevel(level)
 	if !ok {
 		l = consent.LevelPrivate
 	}
 	switch l {
 	case consent.LevelPublic:
-		return templates.T("events.says.level.public")
+		return lang.T("events.says.level.public")
 	case consent.LevelOnRequest:
-		return templates.T("events.says.level.on_request")
+		return lang.T("events.says.level.on_request")
 	case consent.LevelPrivate:
-		return templates.T("events.says.level.private")
+		return lang.T("events.says.level.private")
 	}
-	return templates.T("events.says.level.private")
+	return lang.T("events.says.level.private")
 }

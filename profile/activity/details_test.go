@@ -12,6 +12,7 @@ import (
 
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/templates"
 )
 
 func TestDetailSentences(t *testing.T) {
@@ -45,7 +46,7 @@ func TestDetailSentences(t *testing.T) {
 			[]string{"Nickname: visible to everyone", "Number: 3", "zeta: 1"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if d := cmp.Diff(c.want, detailSentences(c.details, berlin, false)); d != "" {
+			if d := cmp.Diff(c.want, detailSentences(templates.English, c.details, berlin, false)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 			var brief []string
@@ -54,7 +55,7 @@ func TestDetailSentences(t *testing.T) {
 					brief = append(brief, s)
 				}
 			}
-			if d := cmp.Diff(brief, detailSentences(c.details, berlin, true)); d != "" {
+			if d := cmp.Diff(brief, detailSentences(templates.English, c.details, berlin, true)); d != "" {
 				t.Errorf("brief (-want +got):\n%s", d)
 			}
 		})
@@ -144,7 +145,7 @@ func TestEventLogInWords(t *testing.T) {
 // TestAppCategoriesHaveWords: every app category has its header in the catalog.
 func TestAppCategoriesHaveWords(t *testing.T) {
 	for _, c := range profile.AppCategories() {
-		if categoryLabel(c) == c {
+		if categoryLabel(templates.English, c) == c {
 			t.Errorf("category %q has no message", c)
 		}
 	}

@@ -178,12 +178,12 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	c := profile.CallerFrom(r.Context())
 	q, ok := eventQueryFrom(r)
 	if !ok {
-		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.filter_long"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.Tr(r.Context(), "api.err.filter_long"))
 		return
 	}
 	p, err := h.events(r.Context(), c.User.ID, q)
 	if errors.Is(err, errBadCursor) {
-		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.T("api.err.cursor"))
+		profile.WriteAPIError(w, http.StatusBadRequest, "invalid_request", templates.Tr(r.Context(), "api.err.cursor"))
 		return
 	}
 	if err != nil {
@@ -279,10 +279,10 @@ func (h *Handler) eventLog(w http.ResponseWriter, r *http.Request) {
 	loc := zoneOf(a.Values)
 	page := eventsPage{Sidebar: profile.NewSidebar(a, "/profile/events"), Zone: loc.String(), Filtered: q.Category != "" || q.ClientID != ""}
 	for _, e := range p.Events {
-		page.Events = append(page.Events, newEventRow(e, loc))
+		page.Events = append(page.Events, newEventRow(templates.LangFrom(r.Context()), e, loc))
 	}
-	page.AppGroup = eventOption{Value: CategoryGroupApp, Label: templates.T("events.filter.all_app"), Selected: q.Category == CategoryGroupApp}
-	page.AppCategories, page.Categories = categoryOptions(facets.Categories, q.Category)
+	page.AppGroup = eventOption{Value: CategoryGroupApp, Label: templates.Tr(r.Context(), "events.filter.all_app"), Selected: q.Category == CategoryGroupApp}
+	page.AppCategories, page.Categories = categoryOptions(templates.LangFrom(r.Context()), facets.Categories, q.Category)
 	for _, c := range facets.Clients {
 		page.Clients = append(page.Clients, eventOption{Value: c.ID, Label: appLabel(c.Name, c.ID), Selected: c.ID == q.ClientID})
 	}
@@ -327,7 +327,7 @@ func (h *Handler) eventDetail(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := zoneOf(a.Values)
 	sb := profile.NewSidebar(a, "/profile/events")
-	h.kit.RenderSidebar(w, r, http.StatusOK, "event", sb, eventDetailPage{Sidebar: sb, Zone: loc.String(), UserID: u.ID, Event: newEventRow(e, loc)})
+	h.kit.RenderSidebar(w, r, http.StatusOK, "event", sb, eventDetailPage{Sidebar: sb, Zone: loc.String(), UserID: u.ID, Event: newEventRow(templates.LangFrom(r.Context()), e, loc)})
 }
 
 // zoneOf is the time zone of the zoneinfo profile field, UTC when unset or not a zone this
@@ -341,17 +341,16 @@ func zoneOf(values map[string]string) *time.Location {
 	return time.UTC
 }
 
-// eventTimeLayout shows a date and time; the page names the zone once, beside the times.
-const eventTimeLayout = "2 Jan 2006, 15:04:05"
-
-func newEventRow(e storage.Event, loc *time.Location) eventRow {
+// newEventRow shows e in lang, its time in loc (the page names the zone once, beside the
+// times).
+func newEventRow(lang templates.Lang, e storage.Event, loc *time.Location) eventRow {
 	row := eventRow{
 		URL:      "/profile/events/" + url.PathEscape(e.ID),
-		Header:   categoryLabel(e.Category),
-		Time:     e.At.In(loc).Format(eventTimeLayout),
+		Header:   categoryLabel(lang, e.Category),
+		Time:     lang.DateTime(e.At.In(loc)),
 		DateTime: e.At.Format(time.RFC3339),
 		ClientID: e.ClientID,
-		Device:   deviceLabel(e.Device),
+		Device:   deviceLabel(lang, e.Device),
 		Browser:  e.Browser,
 		OS:       e.OS,
 		IP:       e.IP,
@@ -359,37 +358,40 @@ func newEventRow(e storage.Event, loc *time.Location) eventRow {
 	if e.ClientID != "" {
 		row.App = appLabel(e.ClientName, e.ClientID)
 	}
-	row.Details = detailSentences(e.Details, loc, false)
-	row.Summary = detailSentences(e.Details, loc, true)
+	row.Details = detailSentences(lang, e.Details, loc, false)
+	row.Summary = detailSentences(lang, e.Details, loc, true)
 	return row
 }
 
 // categoryOptions lists the categories found in the user's events, in words: the app
 // activity in its own order, the others sorted by label.
-func categoryOptions(categories []string, selected string) (app, account []eventOption) {
+func categoryOptions(lang templates.Lang, categories []string, selected string) (app, account []eventOption) {
 	for _, c := range profile.AppCategories() {
 		if slices.Contains(categories, c) {
-			app = append(app, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+			app = append(app, eventOption{Value: c, Label: categoryLabel(lang, c), Selected: c == selected})
 		}
 	}
 	for _, c := range categories {
 		if !slices.Contains(profile.AppCategories(), c) {
-			account = append(account, eventOption{Value: c, Label: categoryLabel(c), Selected: c == selected})
+			account = append(account, eventOption{Value: c, Label: categoryLabel(lang, c), Selected: c == selected})
 		}
 	}
 	sort.Slice(account, func(i, j int) bool { return account[i].Label < account[j].Label })
 	return app, account
 }
 
-// categoryLabel is the event header in words; a category without a message shows as is.
-func categoryLabel(c string) string { return messageOr("events.category."+c, c) }
+// categoryLabel is the event header in words of lang; a category without a message shows as
+// is.
+func categoryLabel(lang templates.Lang, c string) string {
+	return messageOr(lang, "events.category."+c, c)
+}
 
-// deviceLabel is the device type in words.
-func deviceLabel(d string) string {
+// deviceLabel is the device type in words of lang.
+func deviceLabel(lang templates.Lang, d string) string {
 	if d == "" {
-		return templates.T("events.device.unknown")
+		return lang.T("events.device.unknown")
 	}
-	return messageOr("events.device."+d, d)
+	return messageOr(lang, "events.device."+d, d)
 }
 
 // appLabel is an app's name, its client id when it has none (or is gone).
@@ -400,10 +402,10 @@ func appLabel(name, clientID string) string {
 	return clientID
 }
 
-// messageOr returns the catalog text for key, or fallback when the catalog has none.
-func messageOr(key, fallback string) string {
+// messageOr returns the catalog text for key in lang, or fallback when the catalog has none.
+func messageOr(lang templates.Lang, key, fallback string) string {
 	if templates.HasMessage(key) {
-		return templates.T(key)
+		return lang.T(key)
 	}
 	return fallback
 }

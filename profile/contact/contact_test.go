@@ -538,7 +538,7 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if res.Status != http.StatusSeeOther {
 			t.Fatalf("start: %d\n%s", res.Status, res.Body)
 		}
-		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;12015550123", `action="/profile/phone/verify"`,
+		wantStatus(t, "pending", b.get("/profile/phone?done=sent"), 200, "&#43;1 201-555-0123", `action="/profile/phone/verify"`,
 			// The code step offers a new code for the same number.
 			`<input type="hidden" name="phone_number" value="&#43;12015550123">`, templates.T("contacts.send_again"))
 		first := e.gw.code("+12015550123")
@@ -564,6 +564,7 @@ func TestPhoneVerificationByWebhook(t *testing.T) {
 		if val, privacy := e.field(u.ID, "phone_number"); val != "+12015550123" || privacy != "public" {
 			t.Fatalf("phone field %q %q (privacy must be kept)", val, privacy)
 		}
+		wantStatus(t, "current", b.get("/profile/phone"), 200, "<strong>&#43;1 201-555-0123</strong>")
 		if e.gw.bad != 0 {
 			t.Errorf("%d deliveries with bad signatures", e.gw.bad)
 		}

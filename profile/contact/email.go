@@ -114,8 +114,8 @@ func (h *Handler) startEmailChange(ctx context.Context, u storage.User, form url
 		link := h.cfg.Issuer + "/profile/email/confirm?token=" + p.Token
 		return mailer.Send(ctx, notify.Message{
 			To:      addr,
-			Subject: templates.T("contacts.mail.code.subject"),
-			Text:    templates.T("contacts.mail.code.text", p.Code, link, int(emailCodeTTL/time.Minute)),
+			Subject: templates.Tr(ctx, "contacts.mail.code.subject"),
+			Text:    templates.Tr(ctx, "contacts.mail.code.text", p.Code, link, int(emailCodeTTL/time.Minute)),
 		})
 	})
 	if err != nil {
@@ -178,7 +178,7 @@ func (h *Handler) emailLost(ctx context.Context, addr string, losers []string) {
 		if phone == "" || !sender.Supports(notify.SMS) {
 			continue
 		}
-		if err := sender.Send(context.WithoutCancel(ctx), phone, templates.T("contacts.sms.lost", addr), notify.SMS); err != nil {
+		if err := sender.Send(context.WithoutCancel(ctx), phone, h.kit.RecipientLang(ctx, id).T("contacts.sms.lost", addr), notify.SMS); err != nil {
 			h.logger.ErrorContext(ctx, "send notice", "user_id", id, "notice", "contacts.sms.lost", "err", err)
 		}
 	}

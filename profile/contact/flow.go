@@ -78,6 +78,7 @@ func (k contactSpec) taken() *profile.Error {
 // contactPanel is what the email and phone panels share.
 type contactPanel struct {
 	Pending   string // value waiting for its code
+	Shown     string // Pending as people read it (a phone number grouped)
 	Errors    map[string]string
 	Alert     string
 	Notice    string
@@ -88,14 +89,14 @@ type contactPanel struct {
 
 func (p *contactPanel) panel() *contactPanel { return p }
 
-// deleteConfirmation is the confirmation of deleting k's value.
-func deleteConfirmation(k contactKind) profile.Confirmation {
+// deleteConfirmation is the confirmation of deleting k's value, in l.
+func deleteConfirmation(l templates.Lang, k contactKind) profile.Confirmation {
 	sp := k.spec()
 	return profile.Confirmation{
 		ID:          sp.Name + "-delete-dialog",
-		Title:       templates.T(sp.msg("delete.title")),
-		Consequence: templates.T(sp.msg("delete.consequence")),
-		Button:      templates.T(sp.msg("delete.button")),
+		Title:       l.T(sp.msg("delete.title")),
+		Consequence: l.T(sp.msg("delete.consequence")),
+		Button:      l.T(sp.msg("delete.button")),
 		Action:      sp.path() + "/delete",
 		CancelURL:   sp.path(),
 	}
@@ -108,7 +109,7 @@ func (h *Handler) contactDeletePage(k contactKind) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		h.kit.ConfirmPage(w, r, u, deleteConfirmation(k))
+		h.kit.ConfirmPage(w, r, u, deleteConfirmation(templates.LangFrom(r.Context()), k))
 	}
 }
 
@@ -122,7 +123,7 @@ func (h *Handler) fillPanel(ctx context.Context, k contactKind, userID string, s
 	v, err := h.store.GetVerification(ctx, userID, k.spec().Kind)
 	switch {
 	case err == nil && h.now().Before(v.ExpiresAt):
-		p.Pending = v.Value
+		p.Pending, p.Shown = v.Value, v.Value
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("get verification: %w", err)
 	}
@@ -217,12 +218,12 @@ func (h *Handler) contactPageHandler(k contactKind) http.HandlerFunc {
 			return
 		}
 		p := page.panel()
-		p.Delete = deleteConfirmation(k)
+		p.Delete = deleteConfirmation(templates.LangFrom(r.Context()), k)
 		switch done := r.URL.Query().Get("done"); done {
 		case "sent":
-			p.Notice = templates.T(k.spec().msg("sent"), p.Pending)
+			p.Notice = templates.Tr(r.Context(), k.spec().msg("sent"), p.Shown)
 		case "saved", "deleted":
-			p.Notice = templates.T(k.spec().msg(done))
+			p.Notice = templates.Tr(r.Context(), k.spec().msg(done))
 		}
 		h.kit.RenderAccount(w, r, http.StatusOK, "contacts_"+k.spec().Name, "/profile", u, page)
 	}
@@ -242,11 +243,11 @@ func (h *Handler) contactFail(w http.ResponseWriter, r *http.Request, k contactK
 		return
 	}
 	p := page.panel()
-	p.Delete = deleteConfirmation(k)
+	p.Delete = deleteConfirmation(templates.LangFrom(r.Context()), k)
 	if ce.Field != "" {
-		p.Errors[ce.Field] = ce.Text()
+		p.Errors[ce.Field] = ce.Text(templates.LangFrom(r.Context()))
 	} else {
-		p.Alert = ce.Text()
+		p.Alert = ce.Text(templates.LangFrom(r.Context()))
 	}
 	profile.SetRetryAfter(w, ce)
 	h.kit.RenderAccount(w, r, ce.Status, "contacts_"+k.spec().Name, "/profile", u, page)

@@ -141,10 +141,10 @@ func (h *Handler) startPhoneChange(ctx context.Context, u storage.User, form url
 		return "", err
 	}
 	err = h.sendCode(ctx, phoneKind{h}, u.ID, number, string(ch), func(p pending) error {
-		text := templates.T("contacts.sms.code", p.Code, int(phoneCodeTTL/time.Minute))
+		text := templates.Tr(ctx, "contacts.sms.code", p.Code, int(phoneCodeTTL/time.Minute))
 		if ch == notify.Call {
 			// Digits read one by one: "1, 2, 3, 4, 5, 6".
-			text = templates.T("contacts.call.code", strings.Join(strings.Split(p.Code, ""), ", "))
+			text = templates.Tr(ctx, "contacts.call.code", strings.Join(strings.Split(p.Code, ""), ", "))
 		}
 		return sender.Send(ctx, number, text, ch)
 	})
@@ -189,10 +189,11 @@ func (h *Handler) newPhonePage(ctx context.Context, u storage.User, s storage.Se
 	if err != nil {
 		return nil, err
 	}
-	p.Phone = current
+	p.Phone = profile.FormatPhone(current)
 	if err := h.fillPanel(ctx, phoneKind{h}, u.ID, s, &p.contactPanel); err != nil {
 		return nil, err
 	}
+	p.Shown = profile.FormatPhone(p.Pending)
 	if sender, ok := h.phoneSender(); ok {
 		p.Available = true
 		for _, ch := range []notify.Channel{notify.SMS, notify.Call} {

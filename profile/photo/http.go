@@ -421,13 +421,13 @@ type photoPage struct {
 	Delete    profile.Confirmation // the Delete button's confirmation, when there is a photo
 }
 
-// deleteConfirmation is the confirmation of deleting the photo id.
-func deleteConfirmation(id string) profile.Confirmation {
+// deleteConfirmation is the confirmation of deleting the photo id, in l.
+func deleteConfirmation(l templates.Lang, id string) profile.Confirmation {
 	return profile.Confirmation{
 		ID:          "photo-delete-dialog",
-		Title:       templates.T("contacts.photo.delete.title"),
-		Consequence: templates.T("contacts.photo.delete.consequence"),
-		Button:      templates.T("contacts.photo.delete.button"),
+		Title:       l.T("contacts.photo.delete.title"),
+		Consequence: l.T("contacts.photo.delete.consequence"),
+		Button:      l.T("contacts.photo.delete.button"),
 		Action:      "/profile/photo/delete",
 		CancelURL:   photoPagePath,
 		Fields:      []profile.HiddenField{{Name: "id", Value: id}},
@@ -440,7 +440,7 @@ func (h *Handler) photoDeletePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.kit.ConfirmPage(w, r, u, deleteConfirmation(r.URL.Query().Get("id")))
+	h.kit.ConfirmPage(w, r, u, deleteConfirmation(templates.LangFrom(r.Context()), r.URL.Query().Get("id")))
 }
 
 func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, error) {
@@ -451,7 +451,7 @@ func (h *Handler) newPhotoPage(ctx context.Context, userID string) (photoPage, e
 	}
 	if id := photoID(current); id != "" {
 		p.Picture, p.PhotoID = current, id
-		p.Delete = deleteConfirmation(id)
+		p.Delete = deleteConfirmation(templates.LangFrom(ctx), id)
 	}
 	if h.pictures != nil {
 		list, err := h.pictures.AvailablePictures(ctx, userID)
@@ -476,9 +476,9 @@ func (h *Handler) photoPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Query().Get("done") {
 	case "saved":
-		page.Notice = templates.T("contacts.photo.saved")
+		page.Notice = templates.Tr(r.Context(), "contacts.photo.saved")
 	case "deleted":
-		page.Notice = templates.T("contacts.photo.deleted")
+		page.Notice = templates.Tr(r.Context(), "contacts.photo.deleted")
 	}
 	h.kit.RenderAccount(w, r, http.StatusOK, "contacts_photo", "/profile", u, page)
 }
@@ -495,9 +495,9 @@ func (h *Handler) photoError(w http.ResponseWriter, r *http.Request, u storage.U
 		return
 	}
 	if ce.Field != "" {
-		page.Errors[ce.Field] = ce.Text()
+		page.Errors[ce.Field] = ce.Text(templates.LangFrom(r.Context()))
 	} else {
-		page.Alert = ce.Text()
+		page.Alert = ce.Text(templates.LangFrom(r.Context()))
 	}
 	if ce.Status == http.StatusRequestEntityTooLarge {
 		// The rest of the body was not read; do not keep the connection for another request.

@@ -66,7 +66,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.newLoginPage(r.Context(), returnTo)
 	if key, ok := loginNotices[q.Get("notice")]; ok {
-		page.Notice = templates.T(key)
+		page.Notice = templates.Tr(r.Context(), key)
 	}
 	h.kit.Render(w, r, http.StatusOK, "login", page)
 }
@@ -92,6 +92,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.kit.ParseForm(w, r) {
 		return
 	}
+	r = h.kit.FormLanguage(r)
 	ctx := r.Context()
 	page := h.newLoginPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	// The field keeps its name "email" (password managers and links know it) but takes a
@@ -99,10 +100,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	page.Login = strings.TrimSpace(r.PostForm.Get("email"))
 	pw := r.PostForm.Get("password")
 	if page.Login == "" {
-		page.Errors["email"] = templates.T("login.email_required")
+		page.Errors["email"] = templates.Tr(r.Context(), "login.email_required")
 	}
 	if pw == "" {
-		page.Errors["password"] = templates.T("login.password_required")
+		page.Errors["password"] = templates.Tr(r.Context(), "login.password_required")
 	}
 	if len(page.Errors) > 0 {
 		h.kit.Render(w, r, http.StatusUnprocessableEntity, "login", page)
@@ -115,7 +116,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errThrottled):
 		h.logger.WarnContext(ctx, "login throttled", "ip", ip)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		page.Alert = profile.ThrottleMessage(retry)
+		page.Alert = profile.ThrottleMessage(templates.LangFrom(r.Context()), retry)
 		h.kit.Render(w, r, http.StatusTooManyRequests, "login", page)
 		return
 	case errors.Is(err, errLoginFailed):
@@ -124,7 +125,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryLoginFailed, ClientID: flowClientID(page.ReturnTo, page.AppName),
 				Details: map[string]string{"method": "password"}})
 		}
-		page.Alert = templates.T("login.failed")
+		page.Alert = templates.Tr(r.Context(), "login.failed")
 		h.kit.Render(w, r, http.StatusOK, "login", page)
 		return
 	case err != nil:

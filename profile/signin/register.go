@@ -56,7 +56,7 @@ func (h *Handler) Register(ctx context.Context, o profile.Origin, email, pw, nam
 // whether an address is taken or not.
 func (h *Handler) createAccount(ctx context.Context, email, pw, name string, admin, refuseTaken bool) (u storage.User, owner string, err error) {
 	email = profile.NormalizeEmail(email)
-	errs := h.checkRegistration(email, pw, name)
+	errs := h.checkRegistration(templates.LangFrom(ctx), email, pw, name)
 	for _, field := range []string{"email", "password", "name"} {
 		if msg, ok := errs[field]; ok {
 			return storage.User{}, "", &FieldError{Field: field, Msg: msg}
@@ -110,24 +110,24 @@ func (h *Handler) createAccount(ctx context.Context, email, pw, name string, adm
 	return u, owner, nil
 }
 
-// checkRegistration returns the catalog text for each invalid field of an already
+// checkRegistration returns the catalog text, in l, for each invalid field of an already
 // normalized email, the password and the optional name.
-func (h *Handler) checkRegistration(email, pw, name string) map[string]string {
+func (h *Handler) checkRegistration(l templates.Lang, email, pw, name string) map[string]string {
 	errs := map[string]string{}
 	switch {
 	case email == "":
-		errs["email"] = templates.T("register.email_required")
+		errs["email"] = l.T("register.email_required")
 	case !profile.ValidEmail(email):
-		errs["email"] = templates.T("register.email_invalid")
+		errs["email"] = l.T("register.email_invalid")
 	}
 	if key := h.policy.Check(pw); key != "" {
-		errs["password"] = templates.T(key)
+		errs["password"] = l.T(key)
 	}
 	switch {
 	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		errs["name"] = templates.T("register.name_invalid")
+		errs["name"] = l.T("register.name_invalid")
 	case utf8.RuneCountInString(strings.TrimSpace(name)) > maxNameLen:
-		errs["name"] = templates.T("register.name_long")
+		errs["name"] = l.T("register.name_long")
 	}
 	return errs
 }
@@ -176,6 +176,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	if !h.kit.ParseForm(w, r) {
 		return
 	}
+	r = h.kit.FormLanguage(r)
 	ctx := r.Context()
 	page := h.newRegisterPage(ctx, profile.SafeReturnTo(r.PostForm.Get("return_to")))
 	page.Name = strings.TrimSpace(r.PostForm.Get("name"))
@@ -191,14 +192,14 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		page.Alert = profile.ThrottleMessage(retry)
+		page.Alert = profile.ThrottleMessage(templates.LangFrom(r.Context()), retry)
 		h.kit.Render(w, r, http.StatusTooManyRequests, "register", page)
 		return
 	}
 
-	page.Errors = h.checkRegistration(profile.NormalizeEmail(page.Email), pw, page.Name)
+	page.Errors = h.checkRegistration(templates.LangFrom(r.Context()), profile.NormalizeEmail(page.Email), pw, page.Name)
 	if _, bad := page.Errors["password"]; !bad && confirm != pw {
-		page.Errors["confirm"] = templates.T("register.confirm_mismatch")
+		page.Errors["confirm"] = templates.Tr(r.Context(), "register.confirm_mismatch")
 	}
 	if len(page.Errors) > 0 {
 		h.kit.Render(w, r, http.StatusUnprocessableEntity, "register", page)

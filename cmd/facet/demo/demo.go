@@ -183,7 +183,7 @@ type view struct {
 func (d *Handler) render(w http.ResponseWriter, r *http.Request, status int, page view) {
 	page.Issuer = d.issuer
 	page.ClientID = ClientID
-	if err := d.tmpl.Render(w, status, "demo", page); err != nil {
+	if err := d.tmpl.Render(w, r, status, "demo", page); err != nil {
 		d.logger.ErrorContext(r.Context(), "render demo page", "err", err)
 	}
 }

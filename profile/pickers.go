@@ -1,0 +1,66 @@
+package profile
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/facetid/facet/templates"
+)
+
+//go:generate go run zones_gen.go
+
+// pickerLanguages are the languages the language picker offers (BCP 47 tags): the most
+// spoken and written ones, with the regional variants whose writing differs. A stored tag
+// outside the list is offered too, so editing the profile never changes it silently.
+var pickerLanguages = []string{
+	"af", "ar", "az", "be", "bg", "bn", "bs", "ca", "cs", "cy", "da", "de", "de-AT", "de-CH",
+	"el", "en", "en-AU", "en-CA", "en-GB", "en-US", "es", "es-419", "es-MX", "et", "eu", "fa",
+	"fi", "fil", "fr", "fr-CA", "fr-CH", "ga", "gl", "he", "hi", "hr", "hu", "hy", "id", "is",
+	"it", "ja", "ka", "kk", "ko", "ky", "lt", "lv", "mk", "mn", "ms", "nb", "nl", "pl", "pt",
+	"pt-BR", "pt-PT", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "th", "tr", "uk",
+	"ur", "uz", "vi", "zh-Hans", "zh-Hant",
+}
+
+// optionGroup is an <optgroup> of a select.
+type optionGroup struct {
+	Label   string
+	Options []optionView
+}
+
+// languageOptions are the language picker's choices, named in l and by themselves, sorted
+// by name; value is the stored tag, selected.
+func languageOptions(l templates.Lang, value string) []optionView {
+	opts := make([]optionView, 0, len(pickerLanguages)+1)
+	for _, tag := range pickerLanguages {
+		opts = append(opts, optionView{Value: tag, Label: l.LanguageName(tag), Selected: tag == value})
+	}
+	if value != "" && !slices.Contains(pickerLanguages, value) {
+		opts = append(opts, optionView{Value: value, Label: l.LanguageName(value), Selected: true})
+	}
+	slices.SortFunc(opts, func(a, b optionView) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
+	return append([]optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}, opts...)
+}
+
+// zoneOptions are the time zone picker's choices: UTC, then the IANA names grouped by
+// region (named in l), each shown without its region and with spaces for underscores
+// ("Argentina/Buenos Aires"). A stored zone outside the list (a legacy alias) is offered
+// first, selected.
+func zoneOptions(l templates.Lang, value string) ([]optionView, []optionGroup) {
+	opts := []optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
+	names := zoneNames()
+	if value != "" && value != "UTC" && !slices.Contains(names, value) {
+		opts = append(opts, optionView{Value: value, Label: value, Selected: true})
+	}
+	opts = append(opts, optionView{Value: "UTC", Label: "UTC", Selected: value == "UTC"})
+	var groups []optionGroup
+	for _, name := range names {
+		region, city, _ := strings.Cut(name, "/")
+		label := l.T("zone.region." + strings.ToLower(region))
+		if len(groups) == 0 || groups[len(groups)-1].Label != label {
+			groups = append(groups, optionGroup{Label: label})
+		}
+		g := &groups[len(groups)-1]
+		g.Options = append(g.Options, optionView{Value: name, Label: strings.ReplaceAll(city, "_", " "), Selected: name == value})
+	}
+	return opts, groups
+}
