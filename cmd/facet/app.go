@@ -19,6 +19,7 @@ import (
 	"github.com/facetid/facet/cmd/facet/demo"
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
@@ -49,6 +50,8 @@ type app struct {
 	prof   *profile.Handler
 	events *activity.Handler
 	grants *consent.Service
+	// logouts delivers the back-channel logout queue (runJobs).
+	logouts *backchannel.Deliverer
 	// phone is the SMS and voice sender the contacts were built with (tests check it).
 	phone notify.Sender
 	// readiness is /health/ready's cached verdict (ready.go).
@@ -173,7 +176,8 @@ func (a *app) build(ctx context.Context) error {
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{activity.Tab},
-		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
+		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider),
+		Logouts: &backchannel.Notifier{Store: a.store, Now: cfg.Now}})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -193,6 +197,12 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("contact: %w", err)
 	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
+	total, err := backchannel.NewTotal(a.registry)
+	if err != nil {
+		return err
+	}
+	a.logouts = &backchannel.Deliverer{Store: a.store, Keys: keys.NewSet(a.store, secret, cfg.Now), Issuer: cfg.Issuer,
+		Logger: a.logger, Now: cfg.Now, Total: total}
 	// The account API accepts the provider's access tokens (scope "account"); the
 	// authorization and end-session endpoints ask profile who is signed in, and send a user
 	// whose profile lacks mandatory fields to complete it before any app signs them in; what
