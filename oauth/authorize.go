@@ -174,13 +174,29 @@ func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 		}
 		c.Extra = extra
 	}
+	// sid names the browser session for back-channel logout (Back-Channel Logout 1.0 §2.1),
+	// and the session's row says this app signed in through it.
+	var signedIn storage.SessionClient
+	if sess.ID != "" {
+		signedIn = storage.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
+			UserID: user.ID, SID: p.sids.Of(sess.ID), CreatedAt: p.now()}
+		if ar.GetGrantedScopes().Has("openid") {
+			if c.Extra == nil {
+				c.Extra = map[string]any{}
+			}
+			c.Extra["sid"] = signedIn.SID
+		}
+	}
 	// fosite's handlers store the code first and validate PKCE after it: one transaction,
 	// rolled back on any error, so a refused request leaves nothing behind.
 	var resp fosite.AuthorizeResponder
 	err := p.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		resp, err = p.oauth.NewAuthorizeResponse(ctx, ar, session)
-		return err
+		if err != nil || signedIn.SessionID == "" {
+			return err
+		}
+		return p.store.PutSessionClient(ctx, signedIn)
 	})
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -22,7 +22,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"introspection_endpoint":                         issuer + PathIntrospect,
 		"end_session_endpoint":                           issuer + PathEndSession,
 		"scopes_supported":                               consent.Scopes(),
-		"claims_supported":                               append(consent.Claims(), "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"),
+		"claims_supported":                               append(consent.Claims(), "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid"),
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          supportedGrantTypes,
@@ -37,6 +37,8 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"authorization_response_iss_parameter_supported": true,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/oauth/registration"
 	"github.com/facetid/facet/storage"
@@ -29,6 +30,7 @@ const testIssuer = "https://id.example"
 // fakeSessions is the Sessions a test controls: signed in when sess is set.
 type fakeSessions struct {
 	sess     *storage.Session
+	sessID   string // the id of the last session Current returned
 	ended    int
 	endedFor []string // the clientID of each End
 }
@@ -37,6 +39,7 @@ func (f *fakeSessions) Current(*http.Request) (storage.Session, bool, error) {
 	if f.sess == nil {
 		return storage.Session{}, false, nil
 	}
+	f.sessID = f.sess.ID
 	return *f.sess, true, nil
 }
 
@@ -287,9 +290,18 @@ func checkIDToken(t *testing.T, s *testServer, raw, accessToken, nonce string) {
 		AMR      []string `json:"amr"`
 		ACR      string   `json:"acr"`
 		Email    string   `json:"email"`
+		SID      string   `json:"sid"`
 	}
 	if err := tok.Claims(keys[0].Key, &std, &extra); err != nil {
 		t.Fatal(err)
+	}
+	// sid names the browser session without revealing its id (Back-Channel Logout 1.0 §2.1).
+	sids, err := backchannel.NewSIDs([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sids.Of(s.sessions.sessID); extra.SID != want || len(extra.SID) < 22 || strings.Contains(extra.SID, s.sessions.sessID) {
+		t.Errorf("sid = %q, want %q (the HMAC of session %q)", extra.SID, want, s.sessions.sessID)
 	}
 	if err := std.Validate(jwt.Expected{Issuer: testIssuer, AnyAudience: jwt.Audience{"app"}, Time: time.Now()}); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -69,6 +70,9 @@ type Store interface {
 	storage.ClientStore
 	storage.KeyStore
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	// PutSessionClient records the apps each browser session signs in to, for back-channel
+	// logout.
+	PutSessionClient(ctx context.Context, c storage.SessionClient) error
 }
 
 // Sessions answers "who is signed in?" for the authorize and end-session endpoints.
@@ -118,6 +122,7 @@ type Provider struct {
 	clients   *clientCache
 	discovery []byte
 	issued    *prometheus.CounterVec
+	sids      *backchannel.SIDs
 }
 
 // New composes fosite and builds the provider. Call keys.Ensure before serving.
@@ -155,11 +160,16 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	if err != nil {
 		return nil, fmt.Errorf("derive HMAC key: %w", err)
 	}
+	sids, err := backchannel.NewSIDs(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
 		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
 		keys:    keys.NewSet(db, cfg.Secret, now),
 		clients: newClientCache(db, now),
+		sids:    sids,
 	}
 
 	fc := &fosite.Config{
@@ -327,6 +337,13 @@ func (h *refreshHandler) HandleTokenEndpointRequest(ctx context.Context, req fos
 			return fosite.ErrServerError.WithWrap(err)
 		}
 		delete(claims, "sub") // fosite sets it from the session
+		// The browser session the grant began in stays the ID token's session.
+		if sid, ok := sess.IDTokenClaims().Extra["sid"]; ok {
+			if claims == nil {
+				claims = map[string]any{}
+			}
+			claims["sid"] = sid
+		}
 		if len(claims) == 0 {
 			claims = nil
 		}

@@ -233,6 +233,9 @@ func TestDiscovery(t *testing.T) {
 		d["request_uri_parameter_supported"] != false {
 		t.Error("flags wrong")
 	}
+	if d["backchannel_logout_supported"] != true || d["backchannel_logout_session_supported"] != true {
+		t.Errorf("back-channel logout flags: %v, %v", d["backchannel_logout_supported"], d["backchannel_logout_session_supported"])
+	}
 	if m, _ := json.Marshal(d["code_challenge_methods_supported"]); string(m) != `["S256"]` {
 		t.Errorf("code_challenge_methods_supported %s", m)
 	}

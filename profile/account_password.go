@@ -74,6 +74,12 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 		if err := h.Store.SetPasswordHash(ctx, u.ID, hash, h.Now().UTC()); err != nil {
 			return err
 		}
+		// Every app of the user hears of it (back-channel logout) before the sessions go.
+		if h.Logouts != nil {
+			if _, err := h.Logouts.LogoutUser(ctx, u.ID, "", ""); err != nil {
+				return err
+			}
+		}
 		if _, err := h.Store.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}

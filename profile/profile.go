@@ -12,6 +12,7 @@
 package profile
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -98,6 +99,9 @@ type Handler struct {
 	// and the privacy settings name the app and lead back to it (or cancel it); nil finds
 	// none.
 	Flows FlowFinder
+	// Logouts queues back-channel logouts to the apps inside the transaction that ends
+	// their sessions (oauth/backchannel.Notifier); nil tells no app.
+	Logouts LogoutNotifier
 
 	cfg        Config
 	cookies    *sessions.CookieStore
@@ -129,6 +133,18 @@ type Deps struct {
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
+	// Logouts queues back-channel logouts (oauth/backchannel.Notifier); nil tells no app.
+	Logouts LogoutNotifier
+}
+
+// LogoutNotifier queues back-channel logouts (OIDC Back-Channel Logout 1.0). Both run in
+// the transaction ctx carries and must come before the session rows are deleted.
+// LogoutSession tells every app signed in through browser session sessionID except
+// exceptClientID; LogoutUser tells app clientID ("" for every app) that userID is signed out.
+// requestID names the request in the delivery logs.
+type LogoutNotifier interface {
+	LogoutSession(ctx context.Context, sessionID, exceptClientID, requestID string) (int, error)
+	LogoutUser(ctx context.Context, userID, clientID, requestID string) (int, error)
 }
 
 // New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
@@ -173,6 +189,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		Events:     d.Events,
 		Tokens:     d.Tokens,
 		Flows:      d.Flows,
+		Logouts:    d.Logouts,
 		cfg:        cfg,
 		tabSources: slices.Clone(d.Tabs),
 		policy:     password.NewPolicy(),

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -112,7 +113,18 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request, clientID string) e
 	if err != nil {
 		return fmt.Errorf("get session: %w", err)
 	}
-	if err := h.Store.DeleteSession(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	// The apps signed in through the session hear of its end (back-channel logout), queued in
+	// the transaction that deletes it; the app that asked for the logout knows already.
+	requestID := RequestID(w, r)
+	err = h.Store.InTx(ctx, func(ctx context.Context) error {
+		if h.Logouts != nil {
+			if _, err := h.Logouts.LogoutSession(ctx, id, clientID, requestID); err != nil {
+				return err
+			}
+		}
+		return h.Store.DeleteSession(ctx, id)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
 		// Another request ended it first and recorded the logout.
 		return nil
 	} else if err != nil {
@@ -133,7 +145,17 @@ func (h *Handler) End(w http.ResponseWriter, r *http.Request, clientID string) e
 func (h *Handler) StartSession(w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.Session, error) {
 	ctx := r.Context()
 	if old := h.cookieToken(r); old != "" {
-		if err := h.Store.DeleteSession(ctx, sessionID(old)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		// The previous session ends: the apps signed in through it hear of it (back-channel
+		// logout) and sign in again under the new session's sid.
+		err := h.Store.InTx(ctx, func(ctx context.Context) error {
+			if h.Logouts != nil {
+				if _, err := h.Logouts.LogoutSession(ctx, sessionID(old), "", RequestID(w, r)); err != nil {
+					return err
+				}
+			}
+			return h.Store.DeleteSession(ctx, sessionID(old))
+		})
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return storage.Session{}, fmt.Errorf("delete previous session: %w", err)
 		}
 	}

@@ -61,23 +61,27 @@ type ProfileField struct {
 
 // Client is a registered OAuth2 application. SecretHash is empty for public clients.
 type Client struct {
-	ID                      string    `db:"id"`
-	SecretHash              []byte    `db:"secret_hash"`
-	Name                    string    `db:"name"`
-	Description             string    `db:"description"`
-	LogoURI                 string    `db:"logo_uri"`
-	PolicyURI               string    `db:"policy_uri"`
-	HomeURI                 string    `db:"home_uri"`
-	RedirectURIs            []string  `db:"-"`
-	PostLogoutRedirectURIs  []string  `db:"-"`
-	GrantTypes              []string  `db:"-"`
-	ResponseTypes           []string  `db:"-"`
-	Scopes                  []string  `db:"-"`
-	Audience                []string  `db:"-"`
-	Public                  bool      `db:"public"`
-	TokenEndpointAuthMethod string    `db:"token_endpoint_auth_method"`
-	CreatedAt               time.Time `db:"created_at"`
-	UpdatedAt               time.Time `db:"updated_at"`
+	ID                      string   `db:"id"`
+	SecretHash              []byte   `db:"secret_hash"`
+	Name                    string   `db:"name"`
+	Description             string   `db:"description"`
+	LogoURI                 string   `db:"logo_uri"`
+	PolicyURI               string   `db:"policy_uri"`
+	HomeURI                 string   `db:"home_uri"`
+	RedirectURIs            []string `db:"-"`
+	PostLogoutRedirectURIs  []string `db:"-"`
+	GrantTypes              []string `db:"-"`
+	ResponseTypes           []string `db:"-"`
+	Scopes                  []string `db:"-"`
+	Audience                []string `db:"-"`
+	Public                  bool     `db:"public"`
+	TokenEndpointAuthMethod string   `db:"token_endpoint_auth_method"`
+	// BackchannelLogoutURI is where Facet posts logout tokens (OIDC Back-Channel Logout 1.0
+	// §2.2); empty: the app is not told. BackchannelLogoutSessionRequired: the app needs sid.
+	BackchannelLogoutURI             string    `db:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool      `db:"backchannel_logout_session_required"`
+	CreatedAt                        time.Time `db:"created_at"`
+	UpdatedAt                        time.Time `db:"updated_at"`
 }
 
 // SigningKey is a JWS signing key. PrivateKey is encrypted with the system secret by the
@@ -153,6 +157,7 @@ type Storage interface {
 	EventStore
 	PrivacyStore
 	AppStore
+	BackchannelStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

@@ -19,6 +19,7 @@ import (
 	"github.com/facetid/facet/cmd/facet/demo"
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
@@ -50,6 +51,8 @@ type app struct {
 	prof   *profile.Handler
 	events *activity.Handler
 	grants *consent.Service
+	// logouts delivers the back-channel logout queue (runJobs).
+	logouts *backchannel.Deliverer
 	// phone is the SMS and voice sender the contacts were built with (tests check it).
 	phone notify.Sender
 	// readiness is /health/ready's cached verdict (ready.go).
@@ -162,6 +165,9 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)
 	}
+	// One back-channel logout queue for every way a session ends (RP-initiated logout,
+	// password change, End Sessions, Revoke Permission, sign-out, log out everywhere).
+	logouts := &backchannel.Notifier{Store: a.store, Now: cfg.Now}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -174,7 +180,8 @@ func (a *app) build(ctx context.Context) error {
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab},
-		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider)})
+		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider),
+		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -194,6 +201,12 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("contact: %w", err)
 	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
+	total, err := backchannel.NewTotal(a.registry)
+	if err != nil {
+		return err
+	}
+	a.logouts = &backchannel.Deliverer{Store: a.store, Keys: keys.NewSet(a.store, secret, cfg.Now), Issuer: cfg.Issuer,
+		Logger: a.logger, Now: cfg.Now, Total: total}
 	// The account API accepts the provider's access tokens (scope "account"); the
 	// authorization and end-session endpoints ask profile who is signed in, and send a user
 	// whose profile lacks mandatory fields to complete it before any app signs them in; what
@@ -203,7 +216,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth endpoints: %w", err)
 	}
-	appList, err := apps.New(apps.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	appList, err := apps.New(apps.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}

@@ -219,6 +219,11 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			if len(mine.Sessions) != 2 {
 				t.Fatalf("Ann's sessions: %+v, want two", mine.Sessions)
 			}
+			for _, se := range mine.Sessions {
+				if !slices.Contains(se.ClientIDs, rb.clientID) {
+					t.Errorf("session %+v: client_ids lack B, which signed in through it", se)
+				}
+			}
 			// Sign out the other browser from this one: its cookie stops working, this one's not.
 			var otherID string
 			for _, se := range mine.Sessions {

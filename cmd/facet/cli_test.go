@@ -161,6 +161,45 @@ func TestCLIClients(t *testing.T) {
 	}
 }
 
+// TestCLIClientsBackchannel: the back-channel logout registration parameters are set by
+// create, changed by update, shown by get --json, and follow the redirect URI rules.
+func TestCLIClientsBackchannel(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var created clientJSON
+			cli.mustJSON(&created, "clients", "create", "--name", "RP", "--id", "rp",
+				"--redirect-uri", "https://rp.example.com/cb",
+				"--backchannel-logout-uri", "https://rp.example.com/bcl",
+				"--backchannel-logout-session-required", "--json")
+			if created.BackchannelLogoutURI != "https://rp.example.com/bcl" || !created.BackchannelLogoutSessionRequired {
+				t.Errorf("create: %+v", created)
+			}
+			var got clientJSON
+			cli.mustJSON(&got, "clients", "get", "rp", "--json")
+			if got.BackchannelLogoutURI != "https://rp.example.com/bcl" || !got.BackchannelLogoutSessionRequired {
+				t.Errorf("get: %+v", got)
+			}
+			cli.mustJSON(&got, "clients", "update", "rp", "--backchannel-logout-uri", "http://127.0.0.1:9999/bcl", "--json")
+			if got.BackchannelLogoutURI != "http://127.0.0.1:9999/bcl" || !got.BackchannelLogoutSessionRequired {
+				t.Errorf("update URI: %+v (session_required must stay)", got)
+			}
+			cli.mustJSON(&got, "clients", "update", "rp", "--backchannel-logout-session-required=false", "--json")
+			if got.BackchannelLogoutSessionRequired || got.BackchannelLogoutURI == "" {
+				t.Errorf("update session required: %+v", got)
+			}
+			if _, err := cli.run("clients", "update", "rp", "--backchannel-logout-uri", "http://rp.example.com/bcl"); err == nil {
+				t.Error("an http back-channel logout URI on a public host was accepted")
+			}
+			var raw map[string]any
+			cli.mustJSON(&raw, "clients", "get", "rp", "--json")
+			if raw["backchannel_logout_uri"] != "http://127.0.0.1:9999/bcl" {
+				t.Errorf("get --json names: %v", raw)
+			}
+		})
+	}
+}
+
 // TestCLIClientIDStartsWithLetterOrDigit: an id chosen with --id obeys the rule generated ids
 // follow, however it is written on the command line; a client registered before the rule
 // can still be named (after "--") and updated.

@@ -67,6 +67,8 @@ func addClientFlags(fs *pflag.FlagSet) {
 	fs.String("logo-uri", "", "logo URL")
 	fs.String("policy-uri", "", "privacy policy URL")
 	fs.String("home-uri", "", "home page URL")
+	fs.String("backchannel-logout-uri", "", "URL that receives logout tokens (OIDC Back-Channel Logout); https, or http on loopback; empty: none")
+	fs.Bool("backchannel-logout-session-required", false, "the app needs sid in its logout tokens")
 }
 
 // applyClientFlags copies the flags that were given (all of them for create) onto spec.
@@ -84,6 +86,7 @@ func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 	str("logo-uri", &spec.LogoURI)
 	str("policy-uri", &spec.PolicyURI)
 	str("home-uri", &spec.HomeURI)
+	str("backchannel-logout-uri", &spec.BackchannelLogoutURI)
 	if err != nil {
 		return err
 	}
@@ -114,27 +117,34 @@ func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 			return err
 		}
 	}
+	if set("backchannel-logout-session-required") {
+		if spec.BackchannelLogoutSessionRequired, err = fs.GetBool("backchannel-logout-session-required"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // clientJSON is the --json shape of a client, with RFC 7591 metadata names.
 type clientJSON struct {
-	ClientID                string    `json:"client_id"`
-	ClientSecret            string    `json:"client_secret,omitempty"`
-	Name                    string    `json:"client_name"`
-	Description             string    `json:"description,omitempty"`
-	RedirectURIs            []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
-	GrantTypes              []string  `json:"grant_types"`
-	ResponseTypes           []string  `json:"response_types,omitempty"`
-	Scope                   string    `json:"scope"`
-	Public                  bool      `json:"public"`
-	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
-	LogoURI                 string    `json:"logo_uri,omitempty"`
-	PolicyURI               string    `json:"policy_uri,omitempty"`
-	ClientURI               string    `json:"client_uri,omitempty"`
-	CreatedAt               time.Time `json:"created_at"`
-	UpdatedAt               time.Time `json:"updated_at"`
+	ClientID                         string    `json:"client_id"`
+	ClientSecret                     string    `json:"client_secret,omitempty"`
+	Name                             string    `json:"client_name"`
+	Description                      string    `json:"description,omitempty"`
+	RedirectURIs                     []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs           []string  `json:"post_logout_redirect_uris"`
+	GrantTypes                       []string  `json:"grant_types"`
+	ResponseTypes                    []string  `json:"response_types,omitempty"`
+	Scope                            string    `json:"scope"`
+	Public                           bool      `json:"public"`
+	TokenEndpointAuthMethod          string    `json:"token_endpoint_auth_method"`
+	LogoURI                          string    `json:"logo_uri,omitempty"`
+	PolicyURI                        string    `json:"policy_uri,omitempty"`
+	ClientURI                        string    `json:"client_uri,omitempty"`
+	BackchannelLogoutURI             string    `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	CreatedAt                        time.Time `json:"created_at"`
+	UpdatedAt                        time.Time `json:"updated_at"`
 }
 
 func toClientJSON(cl storage.Client, secret string) clientJSON {
@@ -145,39 +155,43 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		return s
 	}
 	return clientJSON{
-		ClientID:                cl.ID,
-		ClientSecret:            secret,
-		Name:                    cl.Name,
-		Description:             cl.Description,
-		RedirectURIs:            orEmpty(cl.RedirectURIs),
-		PostLogoutRedirectURIs:  orEmpty(cl.PostLogoutRedirectURIs),
-		GrantTypes:              orEmpty(cl.GrantTypes),
-		ResponseTypes:           cl.ResponseTypes,
-		Scope:                   strings.Join(cl.Scopes, " "),
-		Public:                  cl.Public,
-		TokenEndpointAuthMethod: cl.TokenEndpointAuthMethod,
-		LogoURI:                 cl.LogoURI,
-		PolicyURI:               cl.PolicyURI,
-		ClientURI:               cl.HomeURI,
-		CreatedAt:               cl.CreatedAt,
-		UpdatedAt:               cl.UpdatedAt,
+		ClientID:                         cl.ID,
+		ClientSecret:                     secret,
+		Name:                             cl.Name,
+		Description:                      cl.Description,
+		RedirectURIs:                     orEmpty(cl.RedirectURIs),
+		PostLogoutRedirectURIs:           orEmpty(cl.PostLogoutRedirectURIs),
+		GrantTypes:                       orEmpty(cl.GrantTypes),
+		ResponseTypes:                    cl.ResponseTypes,
+		Scope:                            strings.Join(cl.Scopes, " "),
+		Public:                           cl.Public,
+		TokenEndpointAuthMethod:          cl.TokenEndpointAuthMethod,
+		LogoURI:                          cl.LogoURI,
+		PolicyURI:                        cl.PolicyURI,
+		ClientURI:                        cl.HomeURI,
+		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		CreatedAt:                        cl.CreatedAt,
+		UpdatedAt:                        cl.UpdatedAt,
 	}
 }
 
 func specOf(cl storage.Client) registration.Spec {
 	return registration.Spec{
-		ID:                      cl.ID,
-		Name:                    cl.Name,
-		RedirectURIs:            cl.RedirectURIs,
-		PostLogoutRedirectURIs:  cl.PostLogoutRedirectURIs,
-		GrantTypes:              cl.GrantTypes,
-		Scopes:                  cl.Scopes,
-		Public:                  cl.Public,
-		TokenEndpointAuthMethod: cl.TokenEndpointAuthMethod,
-		LogoURI:                 cl.LogoURI,
-		PolicyURI:               cl.PolicyURI,
-		HomeURI:                 cl.HomeURI,
-		Description:             cl.Description,
+		ID:                               cl.ID,
+		Name:                             cl.Name,
+		RedirectURIs:                     cl.RedirectURIs,
+		PostLogoutRedirectURIs:           cl.PostLogoutRedirectURIs,
+		GrantTypes:                       cl.GrantTypes,
+		Scopes:                           cl.Scopes,
+		Public:                           cl.Public,
+		TokenEndpointAuthMethod:          cl.TokenEndpointAuthMethod,
+		LogoURI:                          cl.LogoURI,
+		PolicyURI:                        cl.PolicyURI,
+		HomeURI:                          cl.HomeURI,
+		Description:                      cl.Description,
+		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 	}
 }
 
@@ -334,6 +348,10 @@ func (c *cli) printClient(fs *pflag.FlagSet, cl storage.Client, secret string) e
 	fmt.Fprintf(tw, "post_logout_redirect_uris:\t%s\n", strings.Join(cl.PostLogoutRedirectURIs, " "))
 	fmt.Fprintf(tw, "grant_types:\t%s\n", strings.Join(cl.GrantTypes, " "))
 	fmt.Fprintf(tw, "scope:\t%s\n", strings.Join(cl.Scopes, " "))
+	if cl.BackchannelLogoutURI != "" {
+		fmt.Fprintf(tw, "backchannel_logout_uri:\t%s\n", cl.BackchannelLogoutURI)
+		fmt.Fprintf(tw, "backchannel_logout_session_required:\t%t\n", cl.BackchannelLogoutSessionRequired)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"sync"
 	"time"
 )
 
@@ -10,9 +11,16 @@ import (
 // runs on one node at a time: the node holding the "cleanup" lease in the database.
 const cleanupEvery = 10 * time.Minute
 
+// deliverEvery is how often a node looks for back-channel logouts due. Every node delivers:
+// each message is claimed by one node at a time (backchannel.Deliverer.RunOnce).
+const deliverEvery = 2 * time.Second
+
 // runJobs runs the periodic maintenance until ctx ends. serve starts it; tests call
 // cleanupOnce directly.
 func (a *app) runJobs(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.runDeliveries(ctx) })
 	holder := rand.Text()
 	t := time.NewTicker(cleanupEvery)
 	defer t.Stop()
@@ -26,7 +34,8 @@ func (a *app) runJobs(ctx context.Context) {
 	}
 }
 
-// cleanupOnce removes expired tokens and sessions, activity-log events older than
+// cleanupOnce removes expired tokens and sessions, finished back-channel logouts older than
+// their retention, activity-log events older than
 // event_retention and accounts left with only an unconfirmed email for longer than
 // unverified_account_ttl, when this node holds the cleanup lease. Expired tokens and sessions are
 // already refused by every check; for them this only keeps the tables small. Old events are
@@ -59,8 +68,33 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: unverified accounts", "err", err)
 	}
-	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 {
+	logouts, err := a.logouts.Cleanup(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: finished back-channel logouts", "err", err)
+	}
+	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 || logouts > 0 {
 		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events,
-			"unverified_accounts", unverified)
+			"unverified_accounts", unverified, "backchannel_logouts", logouts)
+	}
+}
+
+// runDeliveries posts the back-channel logouts due until ctx ends; a full batch is followed
+// at once by the next.
+func (a *app) runDeliveries(ctx context.Context) {
+	t := time.NewTicker(deliverEvery)
+	defer t.Stop()
+	for {
+		n, err := a.logouts.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "back-channel logout delivery", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -32,6 +32,10 @@ type Spec struct {
 	TokenEndpointAuthMethod              string
 	LogoURI, PolicyURI, HomeURI          string
 	Description                          string
+	// BackchannelLogoutURI receives logout tokens (OIDC Back-Channel Logout 1.0 §2.2); it
+	// follows the redirect URI rules. BackchannelLogoutSessionRequired asks for sid in them.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 }
 
 var (
@@ -103,6 +107,13 @@ func Validate(spec Spec) error {
 		if err := validateRegisteredURI(u); err != nil {
 			return fmt.Errorf("post-logout redirect URI %q: %w", u, err)
 		}
+	}
+	if u := spec.BackchannelLogoutURI; u != "" {
+		if err := validateRegisteredURI(u); err != nil {
+			return fmt.Errorf("back-channel logout URI %q: %w", u, err)
+		}
+	} else if spec.BackchannelLogoutSessionRequired {
+		return errors.New("back-channel logout session required: needs a back-channel logout URI")
 	}
 	for _, s := range spec.Scopes {
 		if !scopePattern.MatchString(s) {
@@ -226,6 +237,8 @@ func applySpec(c *storage.Client, spec Spec) {
 	c.Scopes = slices.Clone(spec.Scopes)
 	c.Public = spec.Public
 	c.TokenEndpointAuthMethod = spec.TokenEndpointAuthMethod
+	c.BackchannelLogoutURI = spec.BackchannelLogoutURI
+	c.BackchannelLogoutSessionRequired = spec.BackchannelLogoutSessionRequired
 }
 
 // Create validates spec and registers the client. For a confidential client it returns

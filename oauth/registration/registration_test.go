@@ -35,6 +35,13 @@ func TestValidate(t *testing.T) {
 	if err := Validate(good); err != nil {
 		t.Fatal(err)
 	}
+	for _, uri := range []string{"https://app.example/bcl", "http://127.0.0.1:8080/bcl", "http://localhost/bcl"} {
+		spec := good
+		spec.BackchannelLogoutURI, spec.BackchannelLogoutSessionRequired = uri, true
+		if err := Validate(spec); err != nil {
+			t.Errorf("back-channel logout URI %q: %v", uri, err)
+		}
+	}
 	for name, spec := range map[string]Spec{
 		"no name":                   {RedirectURIs: []string{"https://app.example/cb"}},
 		"no redirect":               {Name: "App"},
@@ -47,6 +54,9 @@ func TestValidate(t *testing.T) {
 		"bad post-logout":           {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/#x"}},
 		"bad scope":                 {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{`a"b`}},
 		"bad id":                    {ID: "a b", Name: "App", RedirectURIs: []string{"https://app.example/cb"}},
+		"http back-channel":         {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutURI: "http://app.example/bcl"},
+		"back-channel fragment":     {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutURI: "https://app.example/bcl#x"},
+		"session without URI":       {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutSessionRequired: true},
 	} {
 		if err := Validate(spec); err == nil {
 			t.Errorf("%s: accepted", name)

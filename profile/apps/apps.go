@@ -35,6 +35,7 @@ type Store interface {
 	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
+	UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error)
 }
 
 // LogoutNotifier queues back-channel logouts (OpenID Connect Back-Channel Logout 1.0 §2.5:
@@ -221,8 +222,7 @@ type Device struct {
 	profile.Origin
 	CreatedAt  time.Time
 	LastSeenAt time.Time
-	// ClientIDs are the apps signed in through the session. Tokens do not record the browser
-	// session they were issued in, so it is empty.
+	// ClientIDs are the apps signed in through the session, ordered by client id.
 	ClientIDs []string
 }
 
@@ -241,6 +241,14 @@ func (h *Handler) Devices(ctx context.Context, userID, currentID string) ([]Devi
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
+	signedIn, err := h.store.UserSessionClients(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions' apps: %w", err)
+	}
+	clients := map[string][]string{}
+	for _, c := range signedIn {
+		clients[c.SessionID] = append(clients[c.SessionID], c.ClientID)
+	}
 	var out []Device
 	for _, s := range list {
 		if !h.kit.SessionLive(s) {
@@ -249,6 +257,7 @@ func (h *Handler) Devices(ctx context.Context, userID, currentID string) ([]Devi
 		out = append(out, Device{
 			Handle: SessionHandle(s.ID), Current: s.ID == currentID && currentID != "",
 			Origin: h.kit.OriginOf(s.IP, s.UserAgent), CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+			ClientIDs: clients[s.ID],
 		})
 	}
 	return out, nil

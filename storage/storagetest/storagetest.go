@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Contacts", testContacts},
 		{"UserApps", testUserApps},
 		{"UserSessions", testUserSessions},
+		{"Backchannel", testBackchannel},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -221,7 +222,8 @@ func newClient(id string) storage.Client {
 		Scopes:                  []string{"openid", "profile", "email", "offline_access"},
 		Audience:                []string{"https://api.example"},
 		TokenEndpointAuthMethod: "client_secret_basic",
-		CreatedAt:               base, UpdatedAt: base,
+		BackchannelLogoutURI:    "https://app.example/bcl", BackchannelLogoutSessionRequired: true,
+		CreatedAt: base, UpdatedAt: base,
 	}
 }
 
@@ -674,6 +676,15 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("FindUserIDByField", second(s.FindUserIDByField(txCtx, "nickname", "x")))
 	step("SetPasswordHash", s.SetPasswordHash(txCtx, "u1", "h", base))
 	step("CountUserSessions", second(s.CountUserSessions(txCtx, "u1", base, base)))
+	step("PutSessionClient", s.PutSessionClient(txCtx, storage.SessionClient{SessionID: "s1", ClientID: "app", SID: "x", CreatedAt: base}))
+	step("SessionClients", second(s.SessionClients(txCtx, "s1")))
+	step("UserSessionClients", second(s.UserSessionClients(txCtx, "u1")))
+	step("EnqueueLogouts", s.EnqueueLogouts(txCtx, []storage.LogoutMessage{{ID: "m1", ClientID: "app", Subject: "u1", NextAttemptAt: base, CreatedAt: base}}))
+	step("ClaimLogouts", second(s.ClaimLogouts(txCtx, base, base.Add(time.Minute), 1)))
+	step("RetryLogout", s.RetryLogout(txCtx, "m1", base, ""))
+	step("GetLogout", second(s.GetLogout(txCtx, "m1")))
+	step("FinishLogout", s.FinishLogout(txCtx, "m1", storage.LogoutDelivered, "", base))
+	step("DeleteFinishedLogouts", second(s.DeleteFinishedLogouts(txCtx, base)))
 	must(t, s.Rollback(txCtx))
 
 	users, err := s.ListUsers(ctx)
