@@ -380,3 +380,47 @@ func TestLogoutEverywhereByBearer(t *testing.T) {
 		})
 	}
 }
+
+// TestAppsBackchannel: End Sessions tells only that app, with the browser session's sid; log
+// out from all devices tells every app.
+func TestAppsBackchannel(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := signUpAndExchange(t, be, "dana@example.com", "Dana Example")
+			f, a, b := s.f, s.r, s.b
+			recA, recB := newLogoutReceiver(t), newLogoutReceiver(t)
+			registerBackchannel(t, f, a, recA)
+			rb := newRP(t, f)
+			registerBackchannel(t, f, rb, recB)
+			arB := rb.start()
+			exchange(t, rb, arB, approve(t, b, b.get(arB.url), arB, f.issuer))
+			rawA, _ := s.tok.Extra("id_token").(string)
+			_, sidA := idTokenSID(t, a, rawA)
+
+			if st := accountCall(t, b, http.MethodPost, "/api/account/apps/"+url.PathEscape(a.clientID)+"/end-sessions", nil); st != http.StatusNoContent {
+				t.Fatalf("End Sessions: %d", st)
+			}
+			if _, err := f.app.logouts.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := recA.take()
+			if len(got) != 1 || len(recB.take()) != 0 {
+				t.Fatalf("End Sessions for A: A got %d logout tokens, want 1, and B none", len(got))
+			}
+			if c := logoutClaims(t, f, got[0]); c["sid"] != sidA || c["aud"] != a.clientID {
+				t.Errorf("A's logout token: sid %v aud %v, want %q and A", c["sid"], c["aud"], sidA)
+			}
+
+			if st := accountCall(t, b, http.MethodPost, "/api/account/logout-everywhere", nil); st != http.StatusNoContent {
+				t.Fatalf("log out everywhere: %d", st)
+			}
+			if _, err := f.app.logouts.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if nA, nB := len(recA.take()), len(recB.take()); nA < 1 || nB != 1 {
+				t.Errorf("log out everywhere: A got %d, B got %d logout tokens; want both told", nA, nB)
+			}
+		})
+	}
+}
