@@ -180,6 +180,13 @@ func (c *Chrome) Fill(sel, v string) {
 	))
 }
 
+// Set sets the value of sel (a date picker takes keys in the locale's order; the value is
+// what the form sends either way).
+func (c *Chrome) Set(sel, v string) {
+	c.t.Helper()
+	c.Step("set "+sel, chromedp.SetValue(chromedp.CSS(sel), v, chromedp.NodeVisible))
+}
+
 // Location is the URL the tab shows.
 func (c *Chrome) Location() string {
 	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
