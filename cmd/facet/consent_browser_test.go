@@ -5,29 +5,18 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/facetid/facet/oauth"
+	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
-
-// chromium is where Debian's chromium package installs the browser.
-const chromium = "/usr/bin/chromium"
 
 // shotsEnv names a directory the browser tests also write their screenshots to, for a person
 // who wants to look at them.
@@ -40,73 +29,24 @@ const shotsEnv = "FACET_SCREENSHOT_DIR"
 // the browser must see no failed request, script error or console error. Screenshots go to
 // the test's temp dir and to $FACET_SCREENSHOT_DIR when set.
 func TestBrowserConsentPages(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but Chromium is not installed at %s (%v)", chromium, err)
-		}
-		t.Skipf("Chromium is not installed at %s", chromium)
-	}
+	profiletest.RequireChromium(t)
 	be := sqltest.Backend{Name: "sqlite"}
 	f := startFacet(t, be.NewURL(t), nil)
 	r := newRP(t, f, "openid", "profile", "email", "phone")
+	c := profiletest.StartChrome(t, f.issuer, 1280, 90*time.Second)
+	b := &browserTab{Chrome: c, t: t, ctx: c.Context()}
 	ctx := t.Context()
-
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-features", "Translate"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	var (
-		oddMu sync.Mutex
-		odd   []string
-	)
-	if err := chromedp.Listen(bctx, func(ev any) {
-		var s string
-		switch ev := ev.(type) {
-		case *network.EventResponseReceived:
-			if ev.Response.Status >= 400 && !strings.HasSuffix(ev.Response.URL, "/favicon.ico") {
-				s = fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			s = "exception: " + ev.ExceptionDetails.Text
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError && !strings.HasSuffix(ev.Entry.URL, "/favicon.ico") {
-				s = "console: " + ev.Entry.Text + " " + ev.Entry.URL
-			}
-		}
-		if s != "" {
-			oddMu.Lock()
-			odd = append(odd, s)
-			oddMu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	b := &browserTab{t: t, ctx: bctx}
 
 	// Register from the app's sign-in; the consent page follows.
 	ar := r.start()
-	b.load("authorize", chromedp.Navigate(ar.url))
-	b.load("register link", chromedp.Click(chromedp.CSS(`a[href^="/register"]`), chromedp.NodeVisible))
-	b.fill("#name", "Alex Timofeeva")
-	b.fill("#email", "browser@example.com")
-	b.fill("#password", "lantern-orbit-47")
-	b.fill("#confirm", "lantern-orbit-47")
-	b.load("register", chromedp.Click(chromedp.CSS(`form[action^="/register"] button[type=submit]`), chromedp.NodeVisible))
-	b.wantPath(oauth.PathAuth)
+	b.Load("authorize", chromedp.Navigate(ar.url))
+	b.Load("register link", chromedp.Click(chromedp.CSS(`a[href^="/register"]`), chromedp.NodeVisible))
+	b.Fill("#name", "Alex Timofeeva")
+	b.Fill("#email", "browser@example.com")
+	b.Fill("#password", "lantern-orbit-47")
+	b.Fill("#confirm", "lantern-orbit-47")
+	b.Load("register", chromedp.Click(chromedp.CSS(`form[action^="/register"] button[type=submit]`), chromedp.NodeVisible))
+	b.WantPath(oauth.PathAuth)
 
 	// Earlier decisions and more fields, so the page shows every kind of claim.
 	u, err := f.app.store.GetUserByEmail(ctx, "browser@example.com")
@@ -129,93 +69,37 @@ func TestBrowserConsentPages(t *testing.T) {
 	must(f.app.store.PutGrant(ctx, storage.Grant{UserID: u.ID, ClientID: r.clientID, Scopes: []string{"openid", "profile"},
 		Claims: []string{"given_name"}, CreatedAt: now, UpdatedAt: now}))
 	must(f.app.store.PutClaimDeclines(ctx, u.ID, r.clientID, []string{"family_name"}, now))
-	b.load("consent page", chromedp.Navigate(ar.url))
-	b.wantText("main", "Full name")
-	b.wantText("main", "you said no before")
+	b.Load("consent page", chromedp.Navigate(ar.url))
+	b.WantText("main", "Full name")
+	b.WantText("main", "you said no before")
 	b.shots("consent")
 
 	// "Change who can see your data", and back.
-	b.load("settings link", chromedp.Click(chromedp.CSS(`a[href^="/profile?return_to="]`), chromedp.NodeVisible))
-	b.wantText("nav.flow-back", "Back to Relying Party")
+	b.Load("settings link", chromedp.Click(chromedp.CSS(`a[href^="/profile?return_to="]`), chromedp.NodeVisible))
+	b.WantText("nav.flow-back", "Back to Relying Party")
 	b.shots("privacy-back")
-	b.load("back to the app", chromedp.Click(chromedp.CSS(`nav.flow-back a`), chromedp.NodeVisible))
-	b.wantPath(oauth.PathAuth)
-	b.wantText("main", "Allow Relying Party")
+	b.Load("back to the app", chromedp.Click(chromedp.CSS(`nav.flow-back a`), chromedp.NodeVisible))
+	b.WantPath(oauth.PathAuth)
+	b.WantText("main", "Allow Relying Party")
 
 	// Without a family name the sign-in stops at "Complete your profile".
 	must(f.app.store.DeleteProfileField(ctx, u.ID, "family_name"))
-	b.load("authorize again", chromedp.Navigate(r.start().url))
-	b.wantPath(oauth.PathComplete)
-	b.wantText("main", "To sign you in to Relying Party")
-	b.wantText("main", "Cancel and go back to Relying Party")
+	b.Load("authorize again", chromedp.Navigate(r.start().url))
+	b.WantPath(oauth.PathComplete)
+	b.WantText("main", "To sign you in to Relying Party")
+	b.WantText("main", "Cancel and go back to Relying Party")
 	b.shots("complete")
 
-	oddMu.Lock()
-	defer oddMu.Unlock()
-	for _, s := range odd {
+	for _, s := range b.Odd() {
 		t.Errorf("the browser saw: %s", s)
 	}
 }
 
-// browserTab is one Chromium tab; each step fails the test on error.
+// browserTab is the Chromium tab with the screenshots this test takes.
 type browserTab struct {
+	*profiletest.Chrome
 	t   *testing.T
 	ctx context.Context
-}
-
-// load runs a, which navigates, and checks the page answered 200.
-func (b *browserTab) load(what string, a chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, a)
-	if err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-	if resp.Status != http.StatusOK {
-		b.t.Fatalf("%s: status %d at %s", what, resp.Status, resp.URL)
-	}
-}
-
-func (b *browserTab) fill(sel, v string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
-	defer cancel()
-	err := chromedp.Do(ctx, chromedp.Steps(
-		chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible),
-		chromedp.Focus(chromedp.CSS(sel)),
-		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-			_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: v})
-			return chromedp.Void{}, err
-		},
-	))
-	if err != nil {
-		b.t.Fatalf("fill %s: %v", sel, err)
-	}
-}
-
-func (b *browserTab) wantPath(path string) {
-	b.t.Helper()
-	loc, err := chromedp.Run(b.ctx, chromedp.Location())
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if u, err := url.Parse(loc); err != nil || u.Path != path {
-		b.t.Fatalf("the tab shows %s, want path %s", loc, path)
-	}
-}
-
-func (b *browserTab) wantText(sel, text string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-	defer cancel()
-	got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
-	}
-	if !strings.Contains(got, text) {
-		b.t.Fatalf("%s reads %q, want it to contain %q", sel, got, text)
-	}
 }
 
 // overflow is a script listing the elements whose right edge passes the viewport's.
