@@ -374,6 +374,7 @@ type profilePageData struct {
 	Phone         fieldView
 	PictureLevel  fieldView
 	Sessions      int
+	Extra         []ActionBlock // the sub-packages' blocks (Deps.Blocks)
 	Privacy       privacyView
 	Back          *flowBack
 }
@@ -479,6 +480,16 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Email.ReturnTo, data.Phone.ReturnTo, data.PictureLevel.ReturnTo = returnTo, returnTo, returnTo
 		data.Privacy.ReturnTo = returnTo
+	}
+	for _, src := range h.blockSources {
+		b, ok, err := src(ctx, u)
+		if err != nil {
+			h.ServerError(w, r, "profile block", err)
+			return
+		}
+		if ok {
+			data.Extra = append(data.Extra, b)
+		}
 	}
 	h.RenderSidebar(w, r, http.StatusOK, "profile", data.Sidebar, data)
 }

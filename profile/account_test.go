@@ -732,3 +732,38 @@ func TestSidebarTabs(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileBlocks: the profile page places the sub-packages' blocks (Deps.Blocks) after its
+// own, each action behind its confirmation; a block that cannot be built fails the page
+// with a 5xx, never a page quietly missing it.
+func TestProfileBlocks(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			var fail error
+			e := newEnvWired(t, b, nil, func(h *Handler) {
+				h.blockSources = []BlockSource{
+					func(ctx context.Context, u storage.User) (ActionBlock, bool, error) {
+						return ActionBlock{ID: "other-actions", Title: "Other actions", Actions: []Confirmation{{
+							ID: "bye-dialog", Title: "Leave?", Consequence: "Everything ends.", Button: "Leave", Action: "/profile/bye", CancelURL: "/profile",
+						}}}, true, nil
+					},
+					func(context.Context, storage.User) (ActionBlock, bool, error) { return ActionBlock{ID: "hidden"}, false, fail },
+				}
+			})
+			br, _ := e.signUp("blocks@example.com", "Block Party", "192.0.2.31")
+			res := br.get("/profile")
+			mustContain(t, res, `<article class="account-block" id="other-actions">`, "Other actions",
+				`href="/profile/bye" class="action danger" data-confirm="bye-dialog"`, `<dialog id="bye-dialog"`, "Everything ends.")
+			if strings.Contains(res.Body, `id="hidden"`) {
+				t.Error("a block whose source said no is shown")
+			}
+			if strings.Index(res.Body, `id="privacy"`) > strings.Index(res.Body, `id="other-actions"`) {
+				t.Error("the sub-package's block comes before the page's own")
+			}
+			fail = errors.New("block source down")
+			if res := br.get("/profile"); res.Status != http.StatusInternalServerError {
+				t.Errorf("a failing block source: %d, want 500", res.Status)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -37,3 +38,16 @@ func (c Confirmation) PageURL() string {
 func (h *Handler) ConfirmPage(w http.ResponseWriter, r *http.Request, u storage.User, c Confirmation) {
 	h.RenderAccount(w, r, http.StatusOK, "confirm", "/profile", u, c)
 }
+
+// ActionBlock is a block of the profile page that a sub-package owns (Deps.Blocks): a heading
+// and its actions, each a confirmation (a destructive action) — e.g. "Other actions" with
+// Log out from all devices. The profile page only places it, after its own blocks.
+type ActionBlock struct {
+	ID      string // the element id (an anchor)
+	Title   string
+	Actions []Confirmation
+}
+
+// BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false
+// leaves it out.
+type BlockSource func(ctx context.Context, u storage.User) (b ActionBlock, ok bool, err error)

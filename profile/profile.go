@@ -112,6 +112,8 @@ type Handler struct {
 	ua *useragent.Parser
 	// tabSources are the sub-packages' tabs (Deps.Tabs).
 	tabSources []TabSource
+	// blockSources are the sub-packages' blocks of the profile page (Deps.Blocks).
+	blockSources []BlockSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -130,6 +132,8 @@ type Deps struct {
 	Tokens TokenVerifier
 	// Tabs are the account's tabs the sub-packages own, in sidebar order.
 	Tabs []TabSource
+	// Blocks are the profile page's blocks the sub-packages own, in page order.
+	Blocks []BlockSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -180,21 +184,22 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		Store:      store,
-		Templates:  t,
-		Logger:     logger,
-		Now:        d.Now,
-		Catalog:    d.Catalog,
-		Mail:       d.Mail,
-		Events:     d.Events,
-		Tokens:     d.Tokens,
-		Flows:      d.Flows,
-		Logouts:    d.Logouts,
-		cfg:        cfg,
-		tabSources: slices.Clone(d.Tabs),
-		policy:     password.NewPolicy(),
-		limits:     defaultLimits(),
-		ua:         useragent.NewParser(),
+		Store:        store,
+		Templates:    t,
+		Logger:       logger,
+		Now:          d.Now,
+		Catalog:      d.Catalog,
+		Mail:         d.Mail,
+		Events:       d.Events,
+		Tokens:       d.Tokens,
+		Flows:        d.Flows,
+		Logouts:      d.Logouts,
+		cfg:          cfg,
+		tabSources:   slices.Clone(d.Tabs),
+		blockSources: slices.Clone(d.Blocks),
+		policy:       password.NewPolicy(),
+		limits:       defaultLimits(),
+		ua:           useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {

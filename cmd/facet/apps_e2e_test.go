@@ -250,6 +250,13 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
 
 			cookies := b.client.Jar.Cookies(issuerURL(t, f))
+			// The profile page's Other actions block offers it, behind its confirmation.
+			prof := b.get("/profile")
+			for _, want := range []string{`id="other-actions"`, `href="/profile/logout-everywhere"`, `<dialog id="logout-everywhere-dialog"`} {
+				if !strings.Contains(prof.body, want) {
+					t.Errorf("/profile lacks %s", want)
+				}
+			}
 			confirm = b.get("/profile/logout-everywhere")
 			if confirm.status != http.StatusOK {
 				t.Fatalf("GET /profile/logout-everywhere: %d", confirm.status)

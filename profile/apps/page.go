@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -217,4 +218,15 @@ func (h *Handler) claimLabels(l templates.Lang, claims []string) []string {
 		out = append(out, c)
 	}
 	return out
+}
+
+// OtherActions is the profile page's "Other actions" block (profile.Deps.Blocks): Log out
+// from all devices, behind its confirmation.
+func OtherActions(ctx context.Context, _ storage.User) (profile.ActionBlock, bool, error) {
+	l := templates.LangFrom(ctx)
+	return profile.ActionBlock{
+		ID:      "other-actions",
+		Title:   l.T("apps.other"),
+		Actions: []profile.Confirmation{logoutEverywhereConfirmation(l)},
+	}, true, nil
 }
