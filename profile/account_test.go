@@ -747,7 +747,9 @@ func TestProfileBlocks(t *testing.T) {
 							ID: "bye-dialog", Title: "Leave?", Consequence: "Everything ends.", Button: "Leave", Action: "/profile/bye", CancelURL: "/profile",
 						}}}, true, nil
 					},
-					func(context.Context, storage.User) (ActionBlock, bool, error) { return ActionBlock{ID: "hidden"}, false, fail },
+					func(context.Context, storage.User) (ActionBlock, bool, error) {
+						return ActionBlock{ID: "hidden"}, false, fail
+					},
 				}
 			})
 			br, _ := e.signUp("blocks@example.com", "Block Party", "192.0.2.31")
