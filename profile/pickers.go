@@ -4,10 +4,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/facetid/facet/profile/zones"
 	"github.com/facetid/facet/templates"
 )
-
-//go:generate go run zones_gen.go
 
 // pickerLanguages are the languages the language picker offers (BCP 47 tags): the most
 // spoken and written ones, with the regional variants whose writing differs. A stored tag
@@ -47,7 +46,7 @@ func languageOptions(l templates.Lang, value string) []optionView {
 // first, selected.
 func zoneOptions(l templates.Lang, value string) ([]optionView, []optionGroup) {
 	opts := []optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
-	names := zoneNames()
+	names := zones.Names()
 	if value != "" && value != "UTC" && !slices.Contains(names, value) {
 		opts = append(opts, optionView{Value: value, Label: value, Selected: true})
 	}

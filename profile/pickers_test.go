@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"github.com/facetid/facet/profile/zones"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,7 +17,7 @@ import (
 // TestPickerChoicesValid: every offered zone and language is one the server accepts, and
 // the lists are sorted without duplicates.
 func TestPickerChoicesValid(t *testing.T) {
-	names := zoneNames()
+	names := zones.Names()
 	if len(names) < 300 || !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
 		t.Fatalf("%d zone names, sorted %v", len(names), slices.IsSorted(names))
 	}
