@@ -11,15 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage/sqltest"
 )
-
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
 
 // overflowJS lists the elements reaching past the right edge of the viewport, the page itself
 // when it scrolls sideways, and a table wider than its card: a long word that does not wrap
@@ -45,61 +41,11 @@ const overflowJS = `(() => {
 // Russian (lang="ru", the texts, the birth date in words, the phone number grouped) and
 // nothing reaches past the viewport.
 func TestBrowserProfileRussian(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but Chromium is not installed at %s (%v)", chromiumPath, err)
-		}
-		t.Skipf("Chromium is not installed at %s", chromiumPath)
-	}
+	profiletest.RequireChromium(t)
 	f := startFacet(t, sqltest.Backend{Name: "sqlite"}.NewURL(t), nil)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate"),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// The first action on bctx starts the browser, which lives as long as bctx.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	// step runs a that starts a navigation and waits for the page.
-	step := func(what string, a chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
-		defer cancel()
-		if _, err := chromedp.RunResponse(sctx, a); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	fill := func(sel, v string) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
-		defer cancel()
-		err := chromedp.Do(sctx, chromedp.Focus(chromedp.CSS(sel), chromedp.NodeVisible),
-			func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-				_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: v})
-				return chromedp.Void{}, err
-			})
-		if err != nil {
-			t.Fatalf("fill %s: %v", sel, err)
-		}
-	}
+	chrome := profiletest.StartChrome(t, f.issuer, 1280, 60*time.Second)
+	bctx := chrome.Context()
+	step, fill := chrome.Load, chrome.Fill
 
 	step("open /register", chromedp.Navigate(f.issuer+"/register"))
 	fill("#name", "Александра Константинопольская")

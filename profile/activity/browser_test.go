@@ -3,22 +3,16 @@ package activity
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/facetid/facet/profile"
@@ -29,9 +23,6 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
-
 // shotsEnv names a directory the Event Log's screenshots are also written to, for a person
 // who wants to look at them (the copies in the test's temp dir go with the dir).
 const shotsEnv = "FACET_BROWSER_SHOTS"
@@ -41,12 +32,7 @@ const shotsEnv = "FACET_BROWSER_SHOTS"
 // one line in the wide table, and each event a card (a block with its column names) on the
 // phone. It screenshots both widths.
 func TestBrowserEventLog(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but Chromium is not installed at %s: %v", chromiumPath, err)
-		}
-		t.Skipf("Chromium is not installed at %s", chromiumPath)
-	}
+	profiletest.RequireChromium(t)
 	e := newEnv(t, sqltest.Backend{Name: sqlstore.DialectSQLite})
 	ctx := t.Context()
 	now := e.Clock.Now()
@@ -90,46 +76,8 @@ func TestBrowserEventLog(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	bctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bctx,
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	var (
-		mu  sync.Mutex
-		odd []string
-	)
-	if err := chromedp.Listen(tab, func(ev any) {
-		var s string
-		switch ev := ev.(type) {
-		case *network.EventResponseReceived:
-			if ev.Response.Status >= 400 && !strings.HasSuffix(ev.Response.URL, "/favicon.ico") {
-				s = fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			s = "exception: " + ev.ExceptionDetails.Text
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError && !strings.HasSuffix(ev.Entry.URL, "/favicon.ico") {
-				s = "console: " + ev.Entry.Text
-			}
-		}
-		if s != "" {
-			mu.Lock()
-			odd = append(odd, s)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	chrome := profiletest.StartChrome(t, srv.URL, 1280, 90*time.Second)
+	tab := chrome.Context()
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(tab, 20*time.Second)
@@ -251,9 +199,7 @@ func TestBrowserEventLog(t *testing.T) {
 	}
 	shot("event-390")
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, s := range odd {
+	for _, s := range chrome.Odd() {
 		t.Errorf("the browser saw: %s", s)
 	}
 }
