@@ -25,6 +25,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/mfa"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/profile/signin"
@@ -200,6 +201,11 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
 	}
+	recovery, err := mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion},
+		mfa.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	total, err := backchannel.NewTotal(a.registry)
 	if err != nil {
@@ -268,6 +274,7 @@ func (a *app) build(ctx context.Context) error {
 	account, api := prof.Routes(browser)
 	signIn.Routes(account, api)
 	contacts.Routes(account, api)
+	recovery.Routes(account, api)
 	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)

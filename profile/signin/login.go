@@ -76,6 +76,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 var loginNotices = map[string]string{
 	"password_changed": "account.password.changed",
 	"logged_out":       "login.logged_out",
+	"password_reset":   "login.password_reset",
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
