@@ -187,7 +187,13 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
-	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	// The device cookies of the login throttle are signed with a key of their own.
+	deviceKey, err := profile.DeriveKey(secret, "facet login device cookie", 32)
+	if err != nil {
+		return err
+	}
+	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
+		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies()})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
