@@ -14,14 +14,51 @@ import (
 // sign-in of the same app through the same session keeps the first row. A session that is
 // gone (ended since the request read it) records nothing: there is nothing left to end.
 func (s *Store) PutSessionClient(ctx context.Context, c storage.SessionClient) error {
-	_, err := s.exec(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at)
-		SELECT id, ?, user_id, ?, ? FROM sessions WHERE id = ?
-		ON CONFLICT (session_id, client_id) DO NOTHING`,
-		c.ClientID, c.SID, ts(c.CreatedAt), c.SessionID)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.exec(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at)
+			SELECT id, ?, user_id, ?, ? FROM sessions WHERE id = ?
+			ON CONFLICT (session_id, client_id) DO NOTHING`,
+			c.ClientID, c.SID, ts(c.CreatedAt), c.SessionID)
+		if err != nil {
+			return fmt.Errorf("put session client %q: %w", c.ClientID, mapErr(err))
+		}
+		if c.RequestID == "" {
+			return nil
+		}
+		_, err = s.exec(ctx, `INSERT INTO session_requests (session_id, request_id)
+			SELECT id, ? FROM sessions WHERE id = ?
+			ON CONFLICT (session_id, request_id) DO NOTHING`, c.RequestID, c.SessionID)
+		if err != nil {
+			return fmt.Errorf("put session request: %w", mapErr(err))
+		}
+		return nil
+	})
+}
+
+// sessionRequests selects the request ids of a session's approved authorizations.
+const sessionRequests = `request_id IN (SELECT request_id FROM session_requests WHERE session_id = ?)`
+
+// RevokeSessionTokens ends the tokens of the authorization requests approved through
+// sessionID, as RevokeSubject ends a subject's.
+func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string) (int64, error) {
+	var total int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.execN(ctx, `DELETE FROM tokens WHERE `+sessionRequests+` AND kind IN ('authorize_code', 'access_token')`, sessionID)
+		if err != nil {
+			return mapErr(err)
+		}
+		total += n
+		if n, err = s.execN(ctx, `UPDATE tokens SET active = FALSE WHERE `+sessionRequests+` AND kind = 'refresh_token' AND active`, sessionID); err != nil {
+			return mapErr(err)
+		}
+		total += n
+		_, err = s.exec(ctx, `DELETE FROM tokens WHERE `+sessionRequests+` AND kind IN ('pkce', 'oidc')`, sessionID)
+		return mapErr(err)
+	})
 	if err != nil {
-		return fmt.Errorf("put session client %q: %w", c.ClientID, mapErr(err))
+		return 0, fmt.Errorf("revoke tokens of session: %w", err)
 	}
-	return nil
+	return total, nil
 }
 
 const sessionClientCols = `session_id, client_id, user_id, sid, created_at`
