@@ -213,7 +213,7 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			// Log out from all devices: a second browser of Ann's, every token, the cookie.
 			other := newAgent(t, f.issuer)
 			arB2 := rb.start()
-			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
+			tokOther := exchange(t, rb, arB2, logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery"))
 			var mine sessionList
 			accountCall(t, b, http.MethodGet, "/api/account/sessions", &mine)
 			if len(mine.Sessions) != 2 {
@@ -245,6 +245,17 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			}
 			if st := accountCall(t, b, http.MethodDelete, "/api/account/sessions/"+otherID, nil); st != http.StatusNotFound {
 				t.Errorf("signing out an ended session again: %d, want 404", st)
+			}
+			// The tokens B got through the signed-out browser end with it; B's tokens from
+			// this browser's session stay.
+			if active(t, rb, tokOther.AccessToken) {
+				t.Error("B's access token from the signed-out session is still active")
+			}
+			if !refreshFails(t, rb, tokOther.RefreshToken) {
+				t.Error("B's refresh token from the signed-out session still works")
+			}
+			if !active(t, rb, tokB.AccessToken) {
+				t.Error("B's access token from this browser's session ended with the other session")
 			}
 			arB2 = rb.start()
 			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")

@@ -36,6 +36,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 	UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error)
+	RevokeSessionTokens(ctx context.Context, sessionID string) (int64, error)
 }
 
 // LogoutNotifier queues back-channel logouts (OpenID Connect Back-Channel Logout 1.0 §2.5:
@@ -263,9 +264,10 @@ func (h *Handler) Devices(ctx context.Context, userID, currentID string) ([]Devi
 	return out, nil
 }
 
-// SignOut ends userID's browser session named handle and tells the notifier, in one
-// transaction, and returns whether it was currentID. errNoSession when handle names none of
-// the user's live sessions (another user's included).
+// SignOut ends userID's browser session named handle, the tokens of every app signed in
+// through it, and tells those apps (the notifier), in one transaction, and returns whether
+// it was currentID. errNoSession when handle names none of the user's live sessions (another
+// user's included).
 func (h *Handler) SignOut(ctx context.Context, o profile.Origin, requestID, userID, handle, currentID string) (bool, error) {
 	list, err := h.store.ListUserSessions(ctx, userID)
 	if err != nil {
@@ -285,6 +287,9 @@ func (h *Handler) SignOut(ctx context.Context, o profile.Origin, requestID, user
 			if _, err := h.logout.LogoutSession(ctx, target.ID, "", requestID); err != nil {
 				return fmt.Errorf("back-channel logout of a session: %w", err)
 			}
+		}
+		if _, err := h.store.RevokeSessionTokens(ctx, target.ID); err != nil {
+			return fmt.Errorf("revoke the session's tokens: %w", err)
 		}
 		if err := h.store.DeleteSession(ctx, target.ID); err != nil {
 			return fmt.Errorf("delete session: %w", err)
