@@ -17,6 +17,8 @@ type SessionClient struct {
 	// none.
 	RequestID string
 	CreatedAt time.Time
+	// ClientName is the app's name when read back ("" when the client is gone); not stored.
+	ClientName string
 }
 
 // Logout message states.

@@ -61,7 +61,8 @@ func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string) (int6
 	return total, nil
 }
 
-const sessionClientCols = `session_id, client_id, user_id, sid, created_at`
+// sessionClientCols are a session_clients row (sc) and its app's name (c, left-joined).
+const sessionClientCols = `sc.session_id, sc.client_id, sc.user_id, sc.sid, sc.created_at, COALESCE(c.name, '')`
 
 func (s *Store) sessionClients(ctx context.Context, what, query string, arg string) ([]storage.SessionClient, error) {
 	rows, err := s.rows(ctx, query, arg)
@@ -72,7 +73,7 @@ func (s *Store) sessionClients(ctx context.Context, what, query string, arg stri
 	var out []storage.SessionClient
 	for rows.Next() {
 		var c storage.SessionClient
-		if err := rows.Scan(&c.SessionID, &c.ClientID, &c.UserID, &c.SID, &c.CreatedAt); err != nil {
+		if err := rows.Scan(&c.SessionID, &c.ClientID, &c.UserID, &c.SID, &c.CreatedAt, &c.ClientName); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, mapErr(err))
 		}
 		c.CreatedAt = c.CreatedAt.UTC()
@@ -87,13 +88,15 @@ func (s *Store) sessionClients(ctx context.Context, what, query string, arg stri
 // SessionClients returns the apps signed in through browser session sessionID.
 func (s *Store) SessionClients(ctx context.Context, sessionID string) ([]storage.SessionClient, error) {
 	return s.sessionClients(ctx, "session clients", `SELECT `+sessionClientCols+`
-		FROM session_clients WHERE session_id = ? ORDER BY client_id`, sessionID)
+		FROM session_clients sc LEFT JOIN clients c ON c.id = sc.client_id
+		WHERE sc.session_id = ? ORDER BY sc.client_id`, sessionID)
 }
 
 // UserSessionClients returns the apps signed in through any of userID's browser sessions.
 func (s *Store) UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error) {
 	return s.sessionClients(ctx, "user session clients", `SELECT `+sessionClientCols+`
-		FROM session_clients WHERE user_id = ? ORDER BY client_id, session_id`, userID)
+		FROM session_clients sc LEFT JOIN clients c ON c.id = sc.client_id
+		WHERE sc.user_id = ? ORDER BY sc.client_id, sc.session_id`, userID)
 }
 
 const logoutCols = `id, client_id, subject, sid, request_id, status, attempts, next_attempt_at,
