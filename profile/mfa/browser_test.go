@@ -38,7 +38,7 @@ func TestBrowserRecovery(t *testing.T) {
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
 
-			c := profiletest.StartChrome(t, srv.URL, width, time.Minute)
+			c := profiletest.StartChrome(t, srv.URL, width, 3*time.Minute)
 			c.Open("/login")
 			c.Submit(`a[href="/login/forgot"]`)
 			c.WantPath("/login/forgot")
