@@ -59,7 +59,7 @@ func (h *Handler) language(r *http.Request) (templates.Lang, langSource) {
 // a session cookie costs nothing; when the session or the profile cannot be read, the next
 // preference decides (the handler meets the same failure and answers it).
 func (h *Handler) userLanguage(r *http.Request) (templates.Lang, bool) {
-	if h.cookieToken(r) == "" {
+	if h.sessions.Token(r) == "" {
 		return "", false
 	}
 	s, ok, err := h.Current(r)
