@@ -28,6 +28,7 @@ import (
 	"github.com/medama-io/go-useragent"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile/locale"
 	"github.com/facetid/facet/profile/password"
 	"github.com/facetid/facet/profile/session"
 	"github.com/facetid/facet/storage"
@@ -103,6 +104,7 @@ type Handler struct {
 
 	cfg      Config
 	sessions *session.Manager
+	lang     locale.Chooser
 	policy   *password.Policy
 	limits   limits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
@@ -205,6 +207,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 			return nil, err
 		}
 	}
+	h.lang = locale.Chooser{UserLanguage: h.userLanguage, ReturnTo: SafeReturnTo}
 	// The session clock follows h.Now too.
 	if h.sessions, err = session.New(session.Config{
 		Secret:        cfg.Secret,
