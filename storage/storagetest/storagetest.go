@@ -74,6 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"UserApps", testUserApps},
 		{"UserSessions", testUserSessions},
 		{"Backchannel", testBackchannel},
+		{"Deletion", testDeletion},
+		{"PurgeUser", testPurgeUser},
+		{"PurgeUserRace", testPurgeUserRace},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -685,6 +688,14 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetLogout", second(s.GetLogout(txCtx, "m1")))
 	step("FinishLogout", s.FinishLogout(txCtx, "m1", storage.LogoutDelivered, "", base))
 	step("DeleteFinishedLogouts", second(s.DeleteFinishedLogouts(txCtx, base)))
+	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u1", RequestedAt: base, PurgeAfter: base}))
+	step("GetDeletion", second(s.GetDeletion(txCtx, "u1")))
+	step("DueDeletions", second(s.DueDeletions(txCtx, base, 10)))
+	step("PurgeUser", s.PurgeUser(txCtx, "u1", base))
+	step("IsTombstone", second(s.IsTombstone(txCtx, "u1")))
+	step("CreateUser", s.CreateUser(txCtx, newUser("u2", "u2@example.com")))
+	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u2", RequestedAt: base, PurgeAfter: base}))
+	step("RestoreUser", s.RestoreUser(txCtx, "u2", base))
 	must(t, s.Rollback(txCtx))
 
 	users, err := s.ListUsers(ctx)
