@@ -397,6 +397,7 @@ type flowBack struct {
 var notices = map[string]string{
 	"saved":    "account.notice.saved",
 	"complete": "account.notice.complete",
+	"restored": "lifecycle.restored.notice",
 }
 
 // profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile
@@ -491,6 +492,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 			data.Extra = append(data.Extra, b)
 		}
 	}
+	data.Extra = mergeBlocks(data.Extra)
 	h.RenderSidebar(w, r, http.StatusOK, "profile", data.Sidebar, data)
 }
 

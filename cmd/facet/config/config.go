@@ -112,6 +112,11 @@ type Config struct {
 	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
 	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
 	UnverifiedAccountTTL time.Duration `koanf:"unverified_account_ttl"`
+	// DeletionGrace is the recovery window of a deleted account before the purge erases it.
+	DeletionGrace time.Duration `koanf:"deletion_grace"`
+	// PolicyFile is the personal data processing policy served at /profile/policy (PDF,
+	// HTML, Markdown or text); "" serves the shipped default.
+	PolicyFile string `koanf:"policy_file"`
 
 	// Not loaded from configuration; tests inject them.
 
@@ -180,6 +185,8 @@ func Settings() []Setting {
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
 		{Key: "unverified_account_ttl", Flag: "unverified-account-ttl", Default: "168h", Help: "how long an account whose only way in is an unconfirmed email address lives before the cleanup job deletes it", Serve: true},
+		{Key: "deletion_grace", Flag: "deletion-grace", Default: "720h", Help: "recovery window of a deleted account: it can be restored by signing in until then, and the purge job erases it afterwards", Serve: true},
+		{Key: "policy_file", Flag: "policy-file", Help: "personal data processing policy offered for download (.pdf, .html, .md or .txt; default: the shipped policy)", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
@@ -491,6 +498,7 @@ func (cfg Config) WithDefaults() Config {
 	dur(&cfg.RecentAuth, "recent_auth")
 	dur(&cfg.EventRetention, "event_retention")
 	dur(&cfg.UnverifiedAccountTTL, "unverified_account_ttl")
+	dur(&cfg.DeletionGrace, "deletion_grace")
 	str(&cfg.SMTPTLS, "smtp_tls")
 	str(&cfg.MailFrom, "mail_from")
 	str(&cfg.PhoneRegion, "phone_region")
