@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -371,3 +372,9 @@ func (h *Handler) Export(ctx context.Context, w io.Writer, u storage.User) error
 	}
 	return h.writeExport(ctx, w, u.ID, e)
 }
+
+// ExportSchema is the JSON Schema (draft 2020-12) of the export, export.schema.json: a test
+// validates exports against it, so the two cannot drift apart.
+//
+//go:embed export.schema.json
+var ExportSchema []byte
