@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Deletion", testDeletion},
 		{"PurgeUser", testPurgeUser},
 		{"PurgeUserRace", testPurgeUserRace},
+		{"SessionTokens", testSessionTokens},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
