@@ -80,6 +80,9 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		case err != nil:
 			p.authorizeError(w, r, ar, failure(err).WithWrap(err))
 			return storage.User{}, storage.Session{}, false
+		case user.Status == storage.UserPendingDeletion:
+			p.pendingDeletion(w, r, ar)
+			return storage.User{}, storage.Session{}, false
 		case user.Status != storage.UserActive:
 			ok = false
 		}
@@ -107,6 +110,23 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		return storage.User{}, storage.Session{}, false
 	}
 	return user, sess, true
+}
+
+// PathPendingDeletion is profile's page for an app's sign-in of an account pending deletion
+// (profile.PendingDeletionPath): it tells the person to restore the account in the personal
+// account, and lets them go back to the app, which receives access_denied.
+const PathPendingDeletion = "/login/pending-deletion"
+
+// pendingDeletion ends an authorization request whose signed-in account waits out its
+// recovery window: no app signs it in (the owner deleted it; recovery is for the personal
+// account only). prompt=none gets access_denied at once; otherwise the person sees why first.
+func (p *Endpoints) pendingDeletion(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) {
+	if slices.Contains(prompts(ar), "none") {
+		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The account is pending deletion."))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, PathPendingDeletion+"?"+url.Values{"return_to": {authorizeURL(ar)}}.Encode(), http.StatusSeeOther)
 }
 
 // redirectToLogin sends the browser to the login page, which returns to this authorization

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -80,17 +81,15 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered."))
 		return
 	}
+	if decision == "deny" {
+		p.deny(w, r, ar)
+		return
+	}
 	user, sess, ok := p.authenticate(w, r, ar)
 	if !ok {
 		return
 	}
 	switch decision {
-	case "deny":
-		// Deny needs no complete profile: the "Complete your profile" page's Cancel sends it,
-		// so a user who will not fill in the missing fields goes back to the app
-		// (access_denied, RFC 6749 §4.1.2.1) instead of being stuck on that page.
-		p.activity.RecordAppActivity(r, user.ID, AppActivity{Kind: ActivityConsentDenied, ClientID: ar.GetClient().GetID()})
-		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
 	case "allow":
 		if !p.completed(w, r, ar, user) {
 			return
@@ -114,6 +113,31 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.errorPage(w, r, http.StatusBadRequest, "", "", "")
 	}
+}
+
+// deny answers Deny: the app receives access_denied (RFC 6749 §4.1.2.1). It needs no
+// complete profile and nobody signed in: the "Complete your profile" page's Cancel sends it,
+// so a user who will not fill in the missing fields goes back to the app instead of being
+// stuck on that page, and so does the page that refuses an account pending deletion, which
+// has no usable session. A refusal gives the app nothing; it is recorded in the log of an
+// active signed-in user.
+func (p *Endpoints) deny(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester) {
+	sess, ok, err := p.sessions.Current(r)
+	if err != nil {
+		p.authorizeError(w, r, ar, failure(err).WithWrap(err))
+		return
+	}
+	if ok {
+		user, err := p.store.GetUser(r.Context(), sess.UserID)
+		switch {
+		case err == nil && user.Status == storage.UserActive:
+			p.activity.RecordAppActivity(r, user.ID, AppActivity{Kind: ActivityConsentDenied, ClientID: ar.GetClient().GetID()})
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			p.authorizeError(w, r, ar, failure(err).WithWrap(err))
+			return
+		}
+	}
+	p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
 }
 
 // PathPrivacySettings is profile's page where the user chooses who can see each field. The

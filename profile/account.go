@@ -398,6 +398,7 @@ type flowBack struct {
 var notices = map[string]string{
 	"saved":    "account.notice.saved",
 	"complete": "account.notice.complete",
+	"restored": "lifecycle.restored.notice",
 }
 
 // profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile
@@ -508,6 +509,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 			data.Extra = append(data.Extra, b)
 		}
 	}
+	data.Extra = mergeBlocks(data.Extra)
 	h.RenderSidebar(w, r, http.StatusOK, "profile", data.Sidebar, data)
 }
 

@@ -20,6 +20,10 @@ type Confirmation struct {
 	Action      string // the POST path, also the GET path of the confirmation page
 	CancelURL   string // where Cancel leads without JavaScript
 	Fields      []HiddenField
+	// Password, when set, is the label of a password field the form asks for: the action
+	// needs the account password again (deleting the account). PasswordError is the message
+	// next to it after a wrong one.
+	Password, PasswordError string
 }
 
 // PageURL is the confirmation page's address: the action's path with the fields as query.
@@ -36,16 +40,51 @@ func (c Confirmation) PageURL() string {
 
 // ConfirmPage shows c as a page of u's account: the confirmation without JavaScript.
 func (h *Handler) ConfirmPage(w http.ResponseWriter, r *http.Request, u storage.User, c Confirmation) {
-	h.RenderAccount(w, r, http.StatusOK, "confirm", "/profile", u, c)
+	h.ConfirmPageStatus(w, r, http.StatusOK, u, c)
 }
 
-// ActionBlock is a block of the profile page that a sub-package owns (Deps.Blocks): a heading
-// and its actions, each a confirmation (a destructive action) — e.g. "Other actions" with
-// Log out from all devices. The profile page only places it, after its own blocks.
+// ConfirmPageStatus is ConfirmPage with another status: the page again after a refused
+// attempt (a wrong password).
+func (h *Handler) ConfirmPageStatus(w http.ResponseWriter, r *http.Request, status int, u storage.User, c Confirmation) {
+	h.RenderAccount(w, r, status, "confirm", "/profile", u, c)
+}
+
+// ActionBlock is a block of the profile page that a sub-package owns (Deps.Blocks): a heading,
+// its plain links (a download) and its actions, each a confirmation (a destructive action) —
+// e.g. "Other actions" with Log out from all devices. The profile page only places it, after
+// its own blocks. Blocks of several sources with the same ID are one block: the links and
+// actions of each, in source order, under the first one's title.
 type ActionBlock struct {
 	ID      string // the element id (an anchor)
 	Title   string
+	Links   []ActionLink
 	Actions []Confirmation
+}
+
+// ActionLink is a plain link of an action block, e.g. a download.
+type ActionLink struct {
+	Text string
+	URL  string
+	Icon string // an icon name (templates' icon set)
+	// Download marks a link whose answer is a file (Content-Disposition: attachment).
+	Download bool
+}
+
+// mergeBlocks joins the blocks that share an ID, keeping the first one's place and title.
+func mergeBlocks(blocks []ActionBlock) []ActionBlock {
+	var out []ActionBlock
+	at := map[string]int{}
+	for _, b := range blocks {
+		i, ok := at[b.ID]
+		if !ok {
+			at[b.ID] = len(out)
+			out = append(out, b)
+			continue
+		}
+		out[i].Links = append(out[i].Links, b.Links...)
+		out[i].Actions = append(out[i].Actions, b.Actions...)
+	}
+	return out
 }
 
 // BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false

@@ -28,6 +28,11 @@ const (
 	CategorySessionSignedOut = "session_signed_out"
 	// CategoryLogoutEverywhere: the user ended every browser session and every app's tokens.
 	CategoryLogoutEverywhere = "logout_everywhere"
+	// CategoryDeletionRequested: the user deleted the account; it waits out the recovery
+	// window (details: purge_after).
+	CategoryDeletionRequested = "deletion_requested"
+	// CategoryAccountRestored: the user restored the account during the recovery window.
+	CategoryAccountRestored = "account_restored"
 )
 
 // App activity: what apps did with the account, each event naming its app (ClientID).

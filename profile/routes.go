@@ -34,6 +34,15 @@ func (h *Handler) Routes(root *mux.Router) (pages, api *mux.Router) {
 // APIPrefix is where the account JSON API lives.
 const APIPrefix = "/api/account"
 
+// RestorePath is the page a person signed in to the personal account sees while the account
+// waits out its recovery window: it offers Restore account and nothing else.
+const RestorePath = "/profile/restore"
+
+// PendingDeletionPath is the page that ends an app's sign-in of an account pending deletion
+// (return_to carries the authorization request, which the page lets the person refuse):
+// recovery is for the personal account only. oauth.PathPendingDeletion is the same path.
+const PendingDeletionPath = "/login/pending-deletion"
+
 // AccountScope is the scope a bearer token needs to call the account API.
 const AccountScope = "account"
 
@@ -147,6 +156,11 @@ func (h *Handler) SignedIn(w http.ResponseWriter, r *http.Request) (storage.User
 		case err == nil && u.Status == storage.UserActive:
 			templates.SetAccount(r.Context(), templates.NewAccount(u.Email))
 			return u, s, true
+		case err == nil && u.Status == storage.UserPendingDeletion:
+			// Signed in to the personal account during the recovery window: the one page
+			// there is the restore page (spec "Account Deletion and Recovery").
+			http.Redirect(w, r, RestorePath, http.StatusSeeOther)
+			return storage.User{}, storage.Session{}, false
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			h.ServerError(w, r, "get user", err)
 			return storage.User{}, storage.Session{}, false

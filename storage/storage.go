@@ -159,6 +159,7 @@ type Storage interface {
 	AppStore
 	BackchannelStore
 	SecurityStore
+	LifecycleStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

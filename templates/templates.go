@@ -29,7 +29,7 @@ import (
 
 // FS holds the pages (*.html) and the static assets (static/).
 //
-//go:embed *.html apps/*.html static
+//go:embed *.html apps/*.html lifecycle static
 var FS embed.FS
 
 // layoutFile is the frame every page is rendered in.
@@ -101,6 +101,31 @@ func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Templa
 	pages := make(map[string]*template.Template)
 	for _, file := range names {
 		if file == layoutFile || strings.HasPrefix(file, "_") {
+			continue
+		}
+		files := append([]string{layoutFile}, partials...)
+		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", file, err)
+		}
+		for _, block := range []string{"title", "content"} {
+			if page.Lookup(block) == nil {
+				return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
+			}
+		}
+		if err := checkEscaping(page); err != nil {
+			return nil, fmt.Errorf("page %s: %w", file, err)
+		}
+		pages[strings.TrimSuffix(file, ".html")] = page
+	}
+	// Pages in a folder of their own (lifecycle/) belong to one sub-package of profile: Facet
+	// pages like the others, named "folder/name".
+	nested, err := fs.Glob(fsys, "*/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list pages in folders: %w", err)
+	}
+	for _, file := range nested {
+		if strings.HasPrefix(file, "apps/") || strings.HasPrefix(path.Base(file), "_") {
 			continue
 		}
 		files := append([]string{layoutFile}, partials...)

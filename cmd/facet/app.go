@@ -25,6 +25,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/mfa"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
@@ -54,6 +55,8 @@ type app struct {
 	grants *consent.Service
 	// logouts delivers the back-channel logout queue (runJobs).
 	logouts *backchannel.Deliverer
+	// purge erases the accounts whose recovery window is over (runJobs).
+	purge *lifecycle.Purger
 	// phone is the SMS and voice sender the contacts were built with (tests check it).
 	phone notify.Sender
 	// readiness is /health/ready's cached verdict (ready.go).
@@ -169,6 +172,18 @@ func (a *app) build(ctx context.Context) error {
 	// One back-channel logout queue for every way a session ends (RP-initiated logout,
 	// password change, End Sessions, Revoke Permission, sign-out, log out everywhere).
 	logouts := &backchannel.Notifier{Store: a.store, Now: cfg.Now}
+	policy := lifecycle.Policy{}
+	if cfg.PolicyFile != "" {
+		if policy, err = lifecycle.LoadPolicy(cfg.PolicyFile); err != nil {
+			return err
+		}
+	}
+	// The lifecycle handler needs the console kit, which takes the lifecycle's block: the
+	// block source is bound once the handler exists.
+	var life *lifecycle.Handler
+	lifeBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
+		return life.OtherActions(ctx, u)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -180,7 +195,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions, lifeBlock},
 		Security: []profile.SecuritySource{apps.SecurityDevices},
 		Mail:     mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
@@ -233,6 +248,12 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
+	life, err = lifecycle.New(lifecycle.Config{Issuer: cfg.Issuer, Grace: cfg.DeletionGrace, PhotoPrefix: photo.PathPrefix, Policy: policy},
+		lifecycle.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("lifecycle: %w", err)
+	}
+	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
@@ -285,6 +306,7 @@ func (a *app) build(ctx context.Context) error {
 	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
+	life.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

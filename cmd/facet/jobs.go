@@ -37,7 +37,8 @@ func (a *app) runJobs(ctx context.Context) {
 // cleanupOnce removes expired tokens and sessions, finished back-channel logouts older than
 // their retention, activity-log events older than
 // event_retention and accounts left with only an unconfirmed email for longer than
-// unverified_account_ttl, when this node holds the cleanup lease. Expired tokens and sessions are
+// unverified_account_ttl, and purges the deleted accounts whose deletion_grace is over, when
+// this node holds the cleanup lease. Expired tokens and sessions are
 // already refused by every check; for them this only keeps the tables small. Old events are
 // personal data kept no longer than announced.
 func (a *app) cleanupOnce(ctx context.Context, holder string) {
@@ -72,9 +73,15 @@ func (a *app) cleanupOnce(ctx context.Context, holder string) {
 	if err != nil {
 		a.logger.WarnContext(ctx, "cleanup: finished back-channel logouts", "err", err)
 	}
-	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 || logouts > 0 {
+	// A run cut short (an error, the lease lost at shutdown) leaves each account whole or
+	// erased; the next run purges the rest.
+	purged, err := a.purge.RunOnce(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "cleanup: purge of deleted accounts", "err", err)
+	}
+	if tokens > 0 || sessions > 0 || events > 0 || unverified > 0 || logouts > 0 || purged > 0 {
 		a.logger.InfoContext(ctx, "cleanup", "tokens", tokens, "sessions", sessions, "events", events,
-			"unverified_accounts", unverified, "backchannel_logouts", logouts)
+			"unverified_accounts", unverified, "backchannel_logouts", logouts, "purged_accounts", purged)
 	}
 }
 

@@ -214,7 +214,9 @@ func TestLoginRefusesInactiveAccount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.Status = storage.UserPendingDeletion
+		// Any status but active and pending deletion (whose owner may restore it) is refused
+		// like a wrong password.
+		u.Status = storage.UserPurged
 		if err := e.store.UpdateUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
@@ -223,6 +225,41 @@ func TestLoginRefusesInactiveAccount(t *testing.T) {
 			t.Fatalf("status %d location %q", res.Status, res.Location)
 		}
 		mustContain(t, res, "The email, username or password is not correct.")
+	})
+}
+
+// TestLoginPendingDeletion: the right password of an account pending deletion leads to the
+// restore page when signing in to the personal account, and, through an app, to the page
+// that refuses the app's sign-in, with no session; a wrong one is refused as ever.
+func TestLoginPendingDeletion(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		u, err := e.h.Register(t.Context(), profile.CommandLine(), "leaving@example.com", goodPassword, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Status = storage.UserPendingDeletion
+		if err := e.store.UpdateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		if res := e.browser("192.0.2.6").login("leaving@example.com", "not the password"); res.Status != http.StatusOK || res.Location != "" {
+			t.Fatalf("wrong password: status %d location %q", res.Status, res.Location)
+		}
+		b := e.browser("192.0.2.6")
+		if res := b.login("leaving@example.com", goodPassword); res.Status != http.StatusSeeOther || res.Location != profile.RestorePath {
+			t.Fatalf("personal sign-in: status %d location %q", res.Status, res.Location)
+		}
+		if b.sessionID() == "" {
+			t.Error("the personal sign-in started no session for the restore page")
+		}
+		app := e.browser("192.0.2.7")
+		returnTo := "/oauth2/auth?client_id=app&response_type=code"
+		res := app.post("/login", url.Values{"email": {"leaving@example.com"}, "password": {goodPassword}, "return_to": {returnTo}})
+		if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, profile.PendingDeletionPath+"?return_to=") {
+			t.Fatalf("app sign-in: status %d location %q", res.Status, res.Location)
+		}
+		if app.sessionID() != "" {
+			t.Error("an app's sign-in of a pending account started a session")
+		}
 	})
 }
 

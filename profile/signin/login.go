@@ -20,6 +20,9 @@ import (
 var (
 	errLoginFailed = errors.New("login or password not correct")
 	errThrottled   = errors.New("too many attempts")
+	// errPendingDeletion: the password is right, and the account waits out its recovery
+	// window after its owner deleted it.
+	errPendingDeletion = errors.New("account pending deletion")
 )
 
 // loginPage is login.html's data.
@@ -62,6 +65,7 @@ var loginNotices = map[string]string{
 	"password_changed": "account.password.changed",
 	"logged_out":       "login.logged_out",
 	"password_reset":   "login.password_reset",
+	"account_deleted":  "lifecycle.deleted.notice",
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
@@ -114,6 +118,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Alert = templates.Tr(r.Context(), "login.failed")
 		h.kit.Render(w, r, http.StatusOK, "login", page)
+		return
+	case errors.Is(err, errPendingDeletion):
+		h.pendingDeletion(w, r, u.ID, page.ReturnTo, page.AppName)
 		return
 	case err != nil:
 		h.kit.ServerError(w, r, "authenticate", err)
@@ -218,7 +225,7 @@ func (h *Handler) authenticate(r *http.Request, o profile.Origin, login, pw stri
 		if !ok {
 			continue
 		}
-		if u.Status != storage.UserActive {
+		if u.Status != storage.UserActive && u.Status != storage.UserPendingDeletion {
 			return storage.User{ID: u.ID}, 0, errLoginFailed
 		}
 		// Success clears the account's tally (when it is this account's) and the device's;
@@ -232,6 +239,9 @@ func (h *Handler) authenticate(r *http.Request, o profile.Origin, login, pw stri
 			if err := h.store.ResetLoginFailures(ctx, deviceKey(device)); err != nil {
 				return storage.User{}, 0, fmt.Errorf("reset device failures: %w", err)
 			}
+		}
+		if u.Status == storage.UserPendingDeletion {
+			return u, 0, errPendingDeletion
 		}
 		return u, 0, nil
 	}
@@ -306,4 +316,22 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		next = "/login?notice=logged_out"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// pendingDeletion answers a right password for an account waiting out its recovery window
+// (spec "Account Deletion and Recovery": recovery only in the personal account). Signing in
+// to the personal account starts a session whose one page is the restore page; signing in
+// through an app starts none and ends on a page that says where to restore the account and
+// lets the person go back to the app, which then receives access_denied.
+func (h *Handler) pendingDeletion(w http.ResponseWriter, r *http.Request, userID, returnTo, appName string) {
+	if isAuthorization(returnTo) {
+		h.events.Record(r.Context(), h.kit.Origin(r), userID, profile.Event{Category: profile.CategoryLoginFailed,
+			ClientID: flowClientID(returnTo, appName), Details: map[string]string{"method": "password", "reason": "pending_deletion"}})
+		http.Redirect(w, r, profile.WithReturnTo(profile.PendingDeletionPath, returnTo), http.StatusSeeOther)
+		return
+	}
+	if !h.signedIn(w, r, userID, profile.CategoryLogin, "") {
+		return
+	}
+	http.Redirect(w, r, profile.RestorePath, http.StatusSeeOther)
 }

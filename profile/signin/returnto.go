@@ -9,7 +9,7 @@ import (
 // the flow pages can say "to continue to App". Any failure just omits the name.
 func (h *Handler) appName(ctx context.Context, returnTo string) string {
 	u, err := url.Parse(returnTo)
-	if err != nil || u.Path != "/oauth2/auth" {
+	if err != nil || u.Path != authorizationPath {
 		return ""
 	}
 	id := u.Query().Get("client_id")
@@ -35,4 +35,14 @@ func flowClientID(returnTo, appName string) string {
 		return ""
 	}
 	return u.Query().Get("client_id")
+}
+
+// authorizationPath is oauth's authorization endpoint (oauth.PathAuth).
+const authorizationPath = "/oauth2/auth"
+
+// isAuthorization reports whether returnTo leads back to an authorization request: the
+// sign-in is an app's.
+func isAuthorization(returnTo string) bool {
+	u, err := url.Parse(returnTo)
+	return err == nil && u.Path == authorizationPath
 }

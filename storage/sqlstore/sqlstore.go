@@ -442,6 +442,10 @@ func mapErr(err error) error {
 		switch sqErr.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", storage.ErrAlreadyExists, err)
+		case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+			// The one trigger that aborts is users_not_tombstone (migration 0014): an id
+			// taken by a purged account, which is a unique key like any other.
+			return fmt.Errorf("%w: %w", storage.ErrAlreadyExists, err)
 		}
 		switch sqErr.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:

@@ -74,6 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"UserApps", testUserApps},
 		{"UserSessions", testUserSessions},
 		{"Backchannel", testBackchannel},
+		{"Deletion", testDeletion},
+		{"PurgeUser", testPurgeUser},
+		{"PurgeUserRace", testPurgeUserRace},
 		{"SessionTokens", testSessionTokens},
 		{"LoginFailures", testLoginFailures},
 		{"TOTP", testTOTP},
@@ -700,6 +703,14 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("UseRecoveryCode", s.UseRecoveryCode(txCtx, "u1", []byte("h"), base))
 	step("CountRecoveryCodes", second(s.CountRecoveryCodes(txCtx, "u1")))
 	step("DeleteRecoveryCodes", s.DeleteRecoveryCodes(txCtx, "u1"))
+	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u1", RequestedAt: base, PurgeAfter: base}))
+	step("GetDeletion", second(s.GetDeletion(txCtx, "u1")))
+	step("DueDeletions", second(s.DueDeletions(txCtx, base, 10)))
+	step("PurgeUser", s.PurgeUser(txCtx, "u1", base))
+	step("IsTombstone", second(s.IsTombstone(txCtx, "u1")))
+	step("CreateUser", s.CreateUser(txCtx, newUser("u2", "u2@example.com")))
+	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u2", RequestedAt: base, PurgeAfter: base}))
+	step("RestoreUser", s.RestoreUser(txCtx, "u2", base))
 	must(t, s.Rollback(txCtx))
 
 	users, err := s.ListUsers(ctx)

@@ -115,6 +115,11 @@ type Config struct {
 	// LoginLimits are the login throttles (the login_limits_* keys); zero fields take
 	// signin's defaults.
 	LoginLimits LoginLimits `koanf:",squash"`
+	// DeletionGrace is the recovery window of a deleted account before the purge erases it.
+	DeletionGrace time.Duration `koanf:"deletion_grace"`
+	// PolicyFile is the personal data processing policy served at /profile/policy (PDF,
+	// HTML, Markdown or text); "" serves the shipped default.
+	PolicyFile string `koanf:"policy_file"`
 
 	// Not loaded from configuration; tests inject them.
 
@@ -190,6 +195,8 @@ func Settings() []Setting {
 		{Key: "login_limits_max_delay", Flag: "login-limits-max-delay", Default: "15m", Help: "the longest wait of an account: it is slowed down, never locked", Serve: true},
 		{Key: "login_limits_account_memory", Flag: "login-limits-account-memory", Default: "24h", Help: "how long after its last failure an account's failures are forgotten", Serve: true},
 		{Key: "login_limits_device_failures", Flag: "login-limits-device-failures", Default: "10", Help: "failed logins through one device cookie before that cookie no longer exempts its browser", Serve: true},
+		{Key: "deletion_grace", Flag: "deletion-grace", Default: "720h", Help: "recovery window of a deleted account: it can be restored by signing in until then, and the purge job erases it afterwards", Serve: true},
+		{Key: "policy_file", Flag: "policy-file", Help: "personal data processing policy offered for download (.pdf, .html, .md or .txt; default: the shipped policy)", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
@@ -501,6 +508,7 @@ func (cfg Config) WithDefaults() Config {
 	dur(&cfg.RecentAuth, "recent_auth")
 	dur(&cfg.EventRetention, "event_retention")
 	dur(&cfg.UnverifiedAccountTTL, "unverified_account_ttl")
+	dur(&cfg.DeletionGrace, "deletion_grace")
 	str(&cfg.SMTPTLS, "smtp_tls")
 	str(&cfg.MailFrom, "mail_from")
 	str(&cfg.PhoneRegion, "phone_region")

@@ -87,6 +87,9 @@ func (cfg Config) validateProfile() error {
 	if cfg.UnverifiedAccountTTL <= 0 {
 		errs = append(errs, fmt.Errorf("unverified_account_ttl must be positive, got %s", cfg.UnverifiedAccountTTL))
 	}
+	if cfg.DeletionGrace <= 0 {
+		errs = append(errs, fmt.Errorf("deletion_grace must be positive, got %s", cfg.DeletionGrace))
+	}
 	return errors.Join(errs...)
 }
 
