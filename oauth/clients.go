@@ -36,6 +36,15 @@ func (c client) GetScopes() fosite.Arguments     { return c.c.Scopes }
 func (c client) IsPublic() bool                  { return c.c.Public }
 func (c client) GetAudience() fosite.Arguments   { return c.c.Audience }
 
+// PKCEOptional reports whether the client may omit PKCE (oauth/pkcepolicy).
+func (c client) PKCEOptional() bool { return c.c.PKCEIsOptional() }
+
+// pkceOptional is oauth/pkcepolicy's question about a fosite client.
+func pkceOptional(c fosite.Client) bool {
+	o, ok := c.(interface{ PKCEOptional() bool })
+	return ok && o.PKCEOptional()
+}
+
 // GetResponseTypes: only the code flow exists (RFC 9700 §2.1.2: no implicit grant).
 func (c client) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth/backchannel"
 	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/pkcepolicy"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -180,11 +181,13 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		RefreshTokenLifespan:  cfg.RefreshLifespan,
 		IDTokenLifespan:       cfg.IDTokenLifespan,
 		GlobalSecret:          hmacKey,
-		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2).
+		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2), unless a
+		// confidential client is registered with pkce optional: oauth/pkcepolicy decides per
+		// client and does not read these two.
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
 		RedirectSecureChecker:          fosite.IsRedirectURISecureStrict,
 		AllowedPromptValues:            []string{"login", "none", "consent"},
 		RefreshTokenScopes:             []string{"offline_access"},
@@ -224,7 +227,7 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		factories = append(factories, p.idTokenRefreshFactory)
 	}
 	factories = append(factories,
-		compose.OAuth2PKCEFactory,
+		pkcepolicy.Factory(pkceOptional),
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
