@@ -203,9 +203,11 @@ func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 		return
 	}
 	p.activity.RecordAppActivity(r, user.ID, signInActivity(ar, sess.AuthTime))
-	// RFC 9207: the issuer identifies who answered; fosite does not add it.
-	resp.AddParameter("iss", p.cfg.Issuer)
-	p.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+	// RFC 9207: the issuer identifies who answered; fosite does not add it. It goes where
+	// the response goes: the query, or the form_post body.
+	params := resp.GetParameters()
+	params.Set("iss", p.cfg.Issuer)
+	p.responses.Write(w, r, ar.GetResponseMode(), ar.GetRedirectURI(), params)
 }
 
 // acr names the authentication context: "urn:facet:pwd" for a password sign-in, "0" (no
@@ -233,8 +235,9 @@ func redirectOK(ar fosite.AuthorizeRequester) bool {
 }
 
 // authorizeError answers a failed authorization request: with an error page when the client
-// or redirect URI is not trustworthy (never a redirect there), otherwise with fosite's error
-// redirect carrying iss (RFC 9207) and a sanitised description.
+// or redirect URI is not trustworthy (never a redirect there), otherwise with the error in
+// the request's response mode (a redirect, or a form_post page), carrying iss (RFC 9207) and
+// a sanitised description.
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	if fault, ok := serverFault(err); ok {
 		// A failure on our side (the client lookup included, which fosite calls
@@ -262,25 +265,12 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		p.errorPage(w, r, http.StatusBadRequest, templates.Tr(r.Context(), "authorize.error.title"), templates.Tr(r.Context(), msg), templates.Tr(r.Context(), "authorize.error.next"))
 		return
 	}
-	p.oauth.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.cfg.Issuer}, ar, sanitize(err))
-}
-
-// issWriter adds iss to the Location of fosite's error redirect (RFC 9207 §2).
-type issWriter struct {
-	http.ResponseWriter
-	iss string
-}
-
-func (w *issWriter) WriteHeader(code int) {
-	if code >= 300 && code < 400 {
-		if u, err := url.Parse(w.Header().Get("Location")); err == nil {
-			q := u.Query()
-			q.Set("iss", w.iss)
-			u.RawQuery = q.Encode()
-			w.Header().Set("Location", u.String())
-		}
+	params := fosite.ErrorToRFC6749Error(sanitize(err)).ToValues()
+	if st := ar.GetState(); st != "" {
+		params.Set("state", st)
 	}
-	w.ResponseWriter.WriteHeader(code)
+	params.Set("iss", p.cfg.Issuer) // RFC 9207 §2, wherever the response goes
+	p.responses.Write(w, r, ar.GetResponseMode(), ar.GetRedirectURI(), params)
 }
 
 // errorPage renders error.html; empty texts fall back to the page's text for status.

@@ -24,7 +24,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"scopes_supported":                               consent.Scopes(),
 		"claims_supported":                               append(consent.Claims(), "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid"),
 		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query"},
+		"response_modes_supported":                       []string{"query", "form_post"},
 		"grant_types_supported":                          supportedGrantTypes,
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{keys.Algorithm},

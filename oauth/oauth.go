@@ -32,6 +32,7 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth/backchannel"
+	"github.com/facetid/facet/oauth/formpost"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/oauth/pkcepolicy"
 	"github.com/facetid/facet/storage"
@@ -122,6 +123,7 @@ type Provider struct {
 	keys      *keys.Set
 	clients   *clientCache
 	discovery []byte
+	responses formpost.Writer
 	issued    *prometheus.CounterVec
 	sids      *backchannel.SIDs
 }
@@ -168,9 +170,10 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
 		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
-		keys:    keys.NewSet(db, cfg.Secret, now),
-		clients: newClientCache(db, now),
-		sids:    sids,
+		keys:      keys.NewSet(db, cfg.Secret, now),
+		clients:   newClientCache(db, now),
+		sids:      sids,
+		responses: formpost.Writer{Templates: t, Logger: logger},
 	}
 
 	fc := &fosite.Config{
