@@ -85,10 +85,15 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		}
 	}
 	if !ok {
-		if none {
+		switch {
+		case none:
 			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in."))
-		} else {
-			p.redirectToLogin(w, r, ar, false)
+		case slices.Contains(prompt, "create"):
+			// prompt=create (Initiating User Registration via OpenID Connect 1.0): the
+			// registration page, which comes back to this request without prompt=create.
+			p.redirectToSignIn(w, r, ar, pathRegister, false)
+		default:
+			p.redirectToSignIn(w, r, ar, pathLogin, false)
 		}
 		return storage.User{}, storage.Session{}, false
 	}
@@ -102,25 +107,25 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		if none {
 			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The sign-in is older than max_age."))
 		} else {
-			p.redirectToLogin(w, r, ar, true)
+			p.redirectToSignIn(w, r, ar, pathLogin, true)
 		}
 		return storage.User{}, storage.Session{}, false
 	}
 	return user, sess, true
 }
 
-// redirectToLogin sends the browser to the login page, which returns to this authorization
-// request afterwards. With force (prompt=login, max_age) the login page asks again even when
+// redirectToSignIn sends the browser to the login (or registration) page, which returns to
+// this authorization request afterwards, without prompt=create. With force (prompt=login, max_age) the login page asks again even when
 // a session exists, and the return URL no longer says prompt=login or max_age=0, so coming
 // back does not loop; max_age>0 stays (the fresh sign-in satisfies it) so fosite checks it.
-func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, force bool) {
+func (p *Provider) redirectToSignIn(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, page string, force bool) {
 	form := url.Values{}
 	for k, v := range ar.GetRequestForm() {
 		if k != consentField {
 			form[k] = slices.Clone(v)
 		}
 	}
-	if prompt := slices.DeleteFunc(prompts(ar), func(s string) bool { return s == "login" }); len(prompt) > 0 {
+	if prompt := slices.DeleteFunc(prompts(ar), func(s string) bool { return s == "login" || s == "create" }); len(prompt) > 0 {
 		form.Set("prompt", strings.Join(prompt, " "))
 	} else {
 		form.Del("prompt")
@@ -128,7 +133,7 @@ func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fo
 	if form.Get("max_age") == "0" {
 		form.Del("max_age")
 	}
-	loc := pathLogin + "?return_to=" + url.QueryEscape(PathAuth+"?"+form.Encode())
+	loc := page + "?return_to=" + url.QueryEscape(PathAuth+"?"+form.Encode())
 	if force {
 		loc += "&prompt=login"
 	}

@@ -100,6 +100,9 @@ const (
 	PathJWKS       = "/.well-known/jwks.json"
 	PathEndSession = "/oauth2/sessions/logout"
 	pathLogin      = "/login"
+	pathRegister   = "/register"
+	// PathAuthServerMetadata is RFC 8414's metadata, the same document as PathDiscovery.
+	PathAuthServerMetadata = "/.well-known/oauth-authorization-server"
 )
 
 // maxBody bounds every request body the protocol endpoints read.
@@ -192,12 +195,13 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
 		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
 		RedirectSecureChecker:          fosite.IsRedirectURISecureStrict,
-		AllowedPromptValues:            []string{"login", "none", "consent"},
-		RefreshTokenScopes:             []string{"offline_access"},
-		ClientSecretsHasher:            secretHasher{},
-		TokenURL:                       cfg.Issuer + PathToken,
-		SendDebugMessagesToClients:     false,
-		MinParameterEntropy:            fosite.MinParameterEntropy,
+		// select_account changes nothing (one account per browser); create opens registration.
+		AllowedPromptValues:        []string{"login", "none", "consent", "select_account", "create"},
+		RefreshTokenScopes:         []string{"offline_access"},
+		ClientSecretsHasher:        secretHasher{},
+		TokenURL:                   cfg.Issuer + PathToken,
+		SendDebugMessagesToClients: false,
+		MinParameterEntropy:        fosite.MinParameterEntropy,
 	}
 	signer := keys.NewSigner(p.keys)
 	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
@@ -292,6 +296,7 @@ func (p *Endpoints) Routes(browser, protocol *mux.Router) {
 	protocol.HandleFunc(PathIntrospect, p.introspectInput(p.handleIntrospect)).Methods(http.MethodPost)
 	protocol.HandleFunc(PathUserinfo, cors(p.userinfoInput(p.handleUserinfo))).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	protocol.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
+	protocol.HandleFunc(PathAuthServerMetadata, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
 	protocol.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	protocol.HandleFunc(PathEndSession, p.pageInput(p.handleEndSession)).Methods(http.MethodGet, http.MethodPost)
 	browser.HandleFunc(PathLogoutConfirm, p.pageInput(p.handleLogoutConfirm)).Methods(http.MethodPost)
