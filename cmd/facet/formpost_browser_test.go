@@ -44,6 +44,13 @@ func TestBrowserFormPost(t *testing.T) {
 		_, _ = io.WriteString(w, "<!doctype html><title>App</title><p id=done>App received the response</p>")
 	}))
 	t.Cleanup(app.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("the app received: %v", posts)
+			mu.Unlock()
+		}
+	})
 	cb := app.URL + "/cb"
 	c, _, err := registration.Create(t.Context(), f.app.store, registration.Spec{Name: "Form Post App",
 		RedirectURIs: []string{cb}, PKCE: "optional"})
@@ -70,7 +77,7 @@ func TestBrowserFormPost(t *testing.T) {
 
 	ch := profiletest.StartChrome(t, f.issuer, 1280, 90*time.Second)
 	b := &browserTab{Chrome: ch, t: t, ctx: ch.Context()}
-	b.Load("authorize", chromedp.Navigate(authURL("with-js")))
+	b.Load("authorize", chromedp.Navigate(authURL("state-with-js")))
 	b.Load("register link", chromedp.Click(chromedp.CSS(`a[href^="/register"]`), chromedp.NodeVisible))
 	b.Fill("#name", "Form Post")
 	b.Fill("#email", "formpost@example.com")
@@ -79,7 +86,7 @@ func TestBrowserFormPost(t *testing.T) {
 	b.Load("register", chromedp.Click(chromedp.CSS(`form[action^="/register"] button[type=submit]`), chromedp.NodeVisible))
 	b.Load("allow", chromedp.Click(chromedp.CSS(`button[value="allow"]`), chromedp.NodeVisible))
 	b.Step("the app page", chromedp.WaitVisible(`#done`))
-	last("with-js")
+	last("state-with-js")
 	for _, s := range b.Odd() {
 		t.Errorf("the browser saw: %s", s)
 	}
@@ -89,7 +96,7 @@ func TestBrowserFormPost(t *testing.T) {
 		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return chromedp.Void{}, err
 	})
-	b.Load("authorize without JavaScript", chromedp.Navigate(authURL("no-js")))
+	b.Load("authorize without JavaScript", chromedp.Navigate(authURL("state-no-js")))
 	b.WantText("main", "Returning you to the app")
 	if loc := b.Location(); !strings.HasPrefix(loc, f.issuer+oauth.PathAuth) {
 		t.Fatalf("without JavaScript the page left by itself: %s", loc)
@@ -97,7 +104,7 @@ func TestBrowserFormPost(t *testing.T) {
 	b.shots("formpost")
 	b.Load("continue", chromedp.Click(chromedp.CSS(`form[data-autosubmit] button[type=submit]`), chromedp.NodeVisible))
 	b.Step("the app page", chromedp.WaitVisible(`#done`))
-	last("no-js")
+	last("state-no-js")
 	for _, s := range b.Odd() {
 		t.Errorf("the browser saw: %s", s)
 	}
