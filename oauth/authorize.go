@@ -88,10 +88,15 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		}
 	}
 	if !ok {
-		if none {
+		switch {
+		case none:
 			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in."))
-		} else {
-			p.redirectToLogin(w, r, ar, false)
+		case slices.Contains(prompt, "create"):
+			// prompt=create (Initiating User Registration via OpenID Connect 1.0): the
+			// registration page, which comes back to this request without prompt=create.
+			p.redirectToSignIn(w, r, ar, pathRegister, false)
+		default:
+			p.redirectToSignIn(w, r, ar, pathLogin, false)
 		}
 		return storage.User{}, storage.Session{}, false
 	}
@@ -105,7 +110,7 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		if none {
 			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The sign-in is older than max_age."))
 		} else {
-			p.redirectToLogin(w, r, ar, true)
+			p.redirectToSignIn(w, r, ar, pathLogin, true)
 		}
 		return storage.User{}, storage.Session{}, false
 	}
@@ -129,18 +134,18 @@ func (p *Endpoints) pendingDeletion(w http.ResponseWriter, r *http.Request, ar f
 	http.Redirect(w, r, PathPendingDeletion+"?"+url.Values{"return_to": {authorizeURL(ar)}}.Encode(), http.StatusSeeOther)
 }
 
-// redirectToLogin sends the browser to the login page, which returns to this authorization
-// request afterwards. With force (prompt=login, max_age) the login page asks again even when
+// redirectToSignIn sends the browser to the login (or registration) page, which returns to
+// this authorization request afterwards, without prompt=create. With force (prompt=login, max_age) the login page asks again even when
 // a session exists, and the return URL no longer says prompt=login or max_age=0, so coming
 // back does not loop; max_age>0 stays (the fresh sign-in satisfies it) so fosite checks it.
-func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, force bool) {
+func (p *Provider) redirectToSignIn(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, page string, force bool) {
 	form := url.Values{}
 	for k, v := range ar.GetRequestForm() {
 		if k != consentField {
 			form[k] = slices.Clone(v)
 		}
 	}
-	if prompt := slices.DeleteFunc(prompts(ar), func(s string) bool { return s == "login" }); len(prompt) > 0 {
+	if prompt := slices.DeleteFunc(prompts(ar), func(s string) bool { return s == "login" || s == "create" }); len(prompt) > 0 {
 		form.Set("prompt", strings.Join(prompt, " "))
 	} else {
 		form.Del("prompt")
@@ -148,7 +153,7 @@ func (p *Provider) redirectToLogin(w http.ResponseWriter, r *http.Request, ar fo
 	if form.Get("max_age") == "0" {
 		form.Del("max_age")
 	}
-	loc := pathLogin + "?return_to=" + url.QueryEscape(PathAuth+"?"+form.Encode())
+	loc := page + "?return_to=" + url.QueryEscape(PathAuth+"?"+form.Encode())
 	if force {
 		loc += "&prompt=login"
 	}
@@ -225,9 +230,11 @@ func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 		return
 	}
 	p.activity.RecordAppActivity(r, user.ID, signInActivity(ar, sess.AuthTime))
-	// RFC 9207: the issuer identifies who answered; fosite does not add it.
-	resp.AddParameter("iss", p.cfg.Issuer)
-	p.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+	// RFC 9207: the issuer identifies who answered; fosite does not add it. It goes where
+	// the response goes: the query, or the form_post body.
+	params := resp.GetParameters()
+	params.Set("iss", p.cfg.Issuer)
+	p.responses.Write(w, r, ar.GetResponseMode(), ar.GetRedirectURI(), params)
 }
 
 // acr names the authentication context: "urn:facet:pwd" for a password sign-in, "0" (no
@@ -255,8 +262,9 @@ func redirectOK(ar fosite.AuthorizeRequester) bool {
 }
 
 // authorizeError answers a failed authorization request: with an error page when the client
-// or redirect URI is not trustworthy (never a redirect there), otherwise with fosite's error
-// redirect carrying iss (RFC 9207) and a sanitised description.
+// or redirect URI is not trustworthy (never a redirect there), otherwise with the error in
+// the request's response mode (a redirect, or a form_post page), carrying iss (RFC 9207) and
+// a sanitised description.
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	if fault, ok := serverFault(err); ok {
 		// A failure on our side (the client lookup included, which fosite calls
@@ -284,25 +292,12 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		p.errorPage(w, r, http.StatusBadRequest, templates.Tr(r.Context(), "authorize.error.title"), templates.Tr(r.Context(), msg), templates.Tr(r.Context(), "authorize.error.next"))
 		return
 	}
-	p.oauth.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.cfg.Issuer}, ar, sanitize(err))
-}
-
-// issWriter adds iss to the Location of fosite's error redirect (RFC 9207 §2).
-type issWriter struct {
-	http.ResponseWriter
-	iss string
-}
-
-func (w *issWriter) WriteHeader(code int) {
-	if code >= 300 && code < 400 {
-		if u, err := url.Parse(w.Header().Get("Location")); err == nil {
-			q := u.Query()
-			q.Set("iss", w.iss)
-			u.RawQuery = q.Encode()
-			w.Header().Set("Location", u.String())
-		}
+	params := fosite.ErrorToRFC6749Error(sanitize(err)).ToValues()
+	if st := ar.GetState(); st != "" {
+		params.Set("state", st)
 	}
-	w.ResponseWriter.WriteHeader(code)
+	params.Set("iss", p.cfg.Issuer) // RFC 9207 §2, wherever the response goes
+	p.responses.Write(w, r, ar.GetResponseMode(), ar.GetRedirectURI(), params)
 }
 
 // errorPage renders error.html; empty texts fall back to the page's text for status.

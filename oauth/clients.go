@@ -36,13 +36,22 @@ func (c client) GetScopes() fosite.Arguments     { return c.c.Scopes }
 func (c client) IsPublic() bool                  { return c.c.Public }
 func (c client) GetAudience() fosite.Arguments   { return c.c.Audience }
 
+// PKCEOptional reports whether the client may omit PKCE (oauth/pkcepolicy).
+func (c client) PKCEOptional() bool { return c.c.PKCEIsOptional() }
+
+// pkceOptional is oauth/pkcepolicy's question about a fosite client.
+func pkceOptional(c fosite.Client) bool {
+	o, ok := c.(interface{ PKCEOptional() bool })
+	return ok && o.PKCEOptional()
+}
+
 // GetResponseTypes: only the code flow exists (RFC 9700 §2.1.2: no implicit grant).
 func (c client) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
 
-// GetResponseModes lets a client say response_mode=query explicitly; query is the only
-// mode (no fragment or form_post), so RFC 9207's iss is always a query parameter.
+// GetResponseModes: every client may ask for query (the default) or form_post (OAuth 2.0
+// Form Post Response Mode); fragment is the implicit flow's and is refused.
 func (c client) GetResponseModes() []fosite.ResponseModeType {
-	return []fosite.ResponseModeType{fosite.ResponseModeQuery}
+	return []fosite.ResponseModeType{fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
 }
 
 // clientCacheTTL bounds how stale a node's view of a client may be. A deleted client, a

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -92,7 +93,7 @@ func newTestServer(t *testing.T, db storage.Storage, opts ...func(*Config)) *tes
 	}
 	r := mux.NewRouter()
 	p.Routes(r, r)
-	if _, _, err := registration.Create(ctx, db, registration.Spec{ID: "app", Name: "Demo App", Public: true,
+	if _, _, err := registration.Create(ctx, db, registration.Spec{ID: "app", Name: "Demo App", Public: true, Audience: []string{"rs"},
 		RedirectURIs: []string{"http://127.0.0.1:5555/cb"}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/bye"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +322,10 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 		if err := s.p.consent.Grant(t.Context(), "u1", "app", []string{"openid", "email", "offline_access"}, []string{"email", "email_verified"}); err != nil {
 			t.Fatal(err)
 		}
-		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+authorizeParams().Encode(), nil)))
+		// The token names the resource server rs in its audience, so rs may introspect it.
+		q := authorizeParams()
+		q.Set("audience", "rs")
+		loc := location(t, s.do(httptest.NewRequest(http.MethodGet, PathAuth+"?"+q.Encode(), nil)))
 		rec := s.postForm(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
 			"client_id": {"app"}, "redirect_uri": {"http://127.0.0.1:5555/cb"}, "code_verifier": {verifier}})
 		var tok struct {
@@ -330,6 +334,17 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.RefreshToken == "" {
 			t.Fatalf("token: %s", rec.Body)
+		}
+		// Another confidential client learns nothing of it (issue 13: no cross-client
+		// introspection), nor of its refresh token.
+		_, otherSecret, err := registration.Create(t.Context(), db, registration.Spec{ID: "other", Name: "Other", GrantTypes: []string{"client_credentials"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range []string{tok.AccessToken, tok.RefreshToken} {
+			if rec = s.postForm(PathIntrospect, url.Values{"token": {tk}}, "other", otherSecret); rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"active":false}` {
+				t.Fatalf("another client's introspection: %d %s", rec.Code, rec.Body)
+			}
 		}
 
 		// Userinfo: header works, query string does not.
@@ -355,8 +370,24 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 		var intro map[string]any
 		_ = json.Unmarshal(rec.Body.Bytes(), &intro)
 		if intro["active"] != true || intro["client_id"] != "app" || intro["sub"] != "u1" || intro["token_type"] != "Bearer" ||
-			intro["exp"] == nil || intro["iat"] == nil || !strings.Contains(intro["scope"].(string), "email") {
+			intro["exp"] == nil || intro["iat"] == nil || !strings.Contains(intro["scope"].(string), "email") ||
+			intro["iss"] != testIssuer || fmt.Sprint(intro["aud"]) != "[rs]" {
 			t.Fatalf("introspection: %s", rec.Body)
+		}
+		// A refresh token: no token_type (RFC 7662 §2.2 names access token types only).
+		rec = s.postForm(PathIntrospect, url.Values{"token": {tok.RefreshToken}}, "rs", s.secret)
+		intro = nil
+		_ = json.Unmarshal(rec.Body.Bytes(), &intro)
+		if _, has := intro["token_type"]; intro["active"] != true || has || intro["exp"] == nil {
+			t.Fatalf("refresh token introspection: %s", rec.Body)
+		}
+		// Wrong credentials: invalid_client 401 with a Basic challenge; none: invalid_client.
+		if rec = s.postForm(PathIntrospect, form, "rs", "wrong"); rec.Code != http.StatusUnauthorized ||
+			!strings.Contains(rec.Body.String(), "invalid_client") || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Basic") {
+			t.Fatalf("wrong secret: %d %v %s", rec.Code, rec.Header(), rec.Body)
+		}
+		if rec = s.postForm(PathIntrospect, form); !strings.Contains(rec.Body.String(), "invalid_client") {
+			t.Fatalf("no client authentication: %d %s", rec.Code, rec.Body)
 		}
 
 		// Refresh rotates; reusing the old refresh token revokes the family.

@@ -32,7 +32,9 @@ import (
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth/backchannel"
+	"github.com/facetid/facet/oauth/formpost"
 	"github.com/facetid/facet/oauth/keys"
+	"github.com/facetid/facet/oauth/pkcepolicy"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -98,6 +100,9 @@ const (
 	PathJWKS       = "/.well-known/jwks.json"
 	PathEndSession = "/oauth2/sessions/logout"
 	pathLogin      = "/login"
+	pathRegister   = "/register"
+	// PathAuthServerMetadata is RFC 8414's metadata, the same document as PathDiscovery.
+	PathAuthServerMetadata = "/.well-known/oauth-authorization-server"
 )
 
 // maxBody bounds every request body the protocol endpoints read.
@@ -121,6 +126,7 @@ type Provider struct {
 	keys      *keys.Set
 	clients   *clientCache
 	discovery []byte
+	responses formpost.Writer
 	issued    *prometheus.CounterVec
 	sids      *backchannel.SIDs
 }
@@ -167,9 +173,10 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 	now := func() time.Time { return cfg.Now().UTC() }
 	p := &Provider{
 		cfg: cfg, store: db, consent: cs, templates: t, logger: logger, now: now,
-		keys:    keys.NewSet(db, cfg.Secret, now),
-		clients: newClientCache(db, now),
-		sids:    sids,
+		keys:      keys.NewSet(db, cfg.Secret, now),
+		clients:   newClientCache(db, now),
+		sids:      sids,
+		responses: formpost.Writer{Templates: t, Logger: logger},
 	}
 
 	fc := &fosite.Config{
@@ -180,18 +187,21 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		RefreshTokenLifespan:  cfg.RefreshLifespan,
 		IDTokenLifespan:       cfg.IDTokenLifespan,
 		GlobalSecret:          hmacKey,
-		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2).
+		// PKCE for every code request, S256 only (RFC 9700 §2.1.1, RFC 7636 §4.2), unless a
+		// confidential client is registered with pkce optional: oauth/pkcepolicy decides per
+		// client and does not read these two.
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
 		RedirectSecureChecker:          fosite.IsRedirectURISecureStrict,
-		AllowedPromptValues:            []string{"login", "none", "consent"},
-		RefreshTokenScopes:             []string{"offline_access"},
-		ClientSecretsHasher:            secretHasher{},
-		TokenURL:                       cfg.Issuer + PathToken,
-		SendDebugMessagesToClients:     false,
-		MinParameterEntropy:            fosite.MinParameterEntropy,
+		// select_account changes nothing (one account per browser); create opens registration.
+		AllowedPromptValues:        []string{"login", "none", "consent", "select_account", "create"},
+		RefreshTokenScopes:         []string{"offline_access"},
+		ClientSecretsHasher:        secretHasher{},
+		TokenURL:                   cfg.Issuer + PathToken,
+		SendDebugMessagesToClients: false,
+		MinParameterEntropy:        fosite.MinParameterEntropy,
 	}
 	signer := keys.NewSigner(p.keys)
 	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
@@ -224,7 +234,7 @@ func New(cfg Config, db Store, cs *consent.Service, t *templates.Templates,
 		factories = append(factories, p.idTokenRefreshFactory)
 	}
 	factories = append(factories,
-		compose.OAuth2PKCEFactory,
+		pkcepolicy.Factory(pkceOptional),
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
@@ -286,6 +296,7 @@ func (p *Endpoints) Routes(browser, protocol *mux.Router) {
 	protocol.HandleFunc(PathIntrospect, p.introspectInput(p.handleIntrospect)).Methods(http.MethodPost)
 	protocol.HandleFunc(PathUserinfo, cors(p.userinfoInput(p.handleUserinfo))).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	protocol.HandleFunc(PathDiscovery, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
+	protocol.HandleFunc(PathAuthServerMetadata, cors(p.handleDiscovery)).Methods(http.MethodGet, http.MethodOptions)
 	protocol.HandleFunc(PathJWKS, cors(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	protocol.HandleFunc(PathEndSession, p.pageInput(p.handleEndSession)).Methods(http.MethodGet, http.MethodPost)
 	browser.HandleFunc(PathLogoutConfirm, p.pageInput(p.handleLogoutConfirm)).Methods(http.MethodPost)

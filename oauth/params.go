@@ -74,7 +74,26 @@ func validCodeChallenge(s string) bool {
 // client_id or redirect_uri is the repeated one, where to answer is itself ambiguous, so the
 // error gets a page rather than a redirect (RFC 6749 §4.1.2.1).
 func (p *Provider) newAuthorizeRequest(ctx context.Context, r *http.Request) (fosite.AuthorizeRequester, error) {
+	// Request objects (RFC 9101, OIDC Core §6) are not supported: the request is parsed
+	// without them, so that a known client and redirect URI get request_not_supported or
+	// request_uri_not_supported at the redirect URI (OIDC Core §6.3.3), not an error page.
+	var refused *fosite.RFC6749Error
+	switch {
+	case r.Form.Get("request") != "":
+		refused = fosite.ErrRequestNotSupported.WithHint("Facet does not support request objects; send the parameters in the query.")
+	case r.Form.Get("request_uri") != "":
+		refused = fosite.ErrRequestURINotSupported.WithHint("Facet does not support request_uri.")
+	}
+	if refused != nil {
+		for _, k := range []string{"request", "request_uri"} {
+			r.Form.Del(k)
+			r.PostForm.Del(k)
+		}
+	}
 	ar, err := p.oauth.NewAuthorizeRequest(ctx, r)
+	if refused != nil && err == nil {
+		return ar, refused
+	}
 	if name, ok := repeatedParameter(r.Form, authorizeParameter); ok {
 		if name == "client_id" || name == "redirect_uri" {
 			ar = nil

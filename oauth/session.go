@@ -28,14 +28,6 @@ type Session struct {
 	// for userinfo and refreshed ID tokens.
 	ClaimsRequest consent.ClaimsRequest
 
-	// introspection holds the extension members consent releases to an introspection
-	// response; like tokenUse it is never stored.
-	introspection map[string]any
-
-	// tokenUse is set by the introspection endpoint for the response's token_type; it is
-	// never stored.
-	tokenUse fosite.TokenUse
-
 	// releaseVersion is the subject's release version read with the access token for
 	// userinfo (see releaseVersionKey); never stored.
 	releaseVersion    int64
@@ -43,8 +35,7 @@ type Session struct {
 }
 
 var (
-	_ openid.Session            = (*Session)(nil)
-	_ fosite.ExtraClaimsSession = (*Session)(nil)
+	_ openid.Session = (*Session)(nil)
 )
 
 func newSession() *Session {
@@ -61,29 +52,6 @@ func (s *Session) Clone() fosite.Session {
 		c.DefaultSession = s.DefaultSession.Clone().(*openid.DefaultSession)
 	}
 	return &c
-}
-
-// GetExtraClaims adds token_type (RFC 7662 §2.2) and the claims consent releases to
-// introspection responses.
-func (s *Session) GetExtraClaims() map[string]any {
-	var out map[string]any
-	switch s.tokenUse {
-	case fosite.AccessToken:
-		out = map[string]any{"token_type": "Bearer"}
-	case fosite.RefreshToken:
-		out = map[string]any{"token_type": "refresh_token"}
-	}
-	if len(s.introspection) > 0 {
-		if out == nil {
-			out = map[string]any{}
-		}
-		for k, v := range s.introspection {
-			if _, taken := out[k]; !taken {
-				out[k] = v
-			}
-		}
-	}
-	return out
 }
 
 func unix(t time.Time) int64 {

@@ -3,10 +3,14 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
+
+	"github.com/facetid/facet/oauth/introspect"
+	"github.com/facetid/facet/storage"
 )
 
 // handleToken is the token endpoint (RFC 6749 §3.2) as Endpoints serve it: a code exchange
@@ -101,6 +105,9 @@ func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite
 		err = fosite.ErrInvalidGrant.WithHint("The refresh token was used by a concurrent request.")
 		rfc = fosite.ErrorToRFC6749Error(err)
 	}
+	if rfc.CodeField == http.StatusUnauthorized {
+		introspect.Challenge(w, r, p.cfg.Issuer)
+	}
 	level := "token request refused"
 	if rfc.CodeField >= 500 {
 		p.logger.ErrorContext(r.Context(), level, "error", rfc.ErrorField, "debug", rfc.DebugField, "cause", rfc.Cause())
@@ -120,6 +127,9 @@ func spent(rfc *fosite.RFC6749Error) bool {
 // handleRevoke is the revocation endpoint (RFC 7009); the client authenticates.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if _, ok := p.authenticateClient(w, r, "revocation"); !ok {
+		return
+	}
 	ctx, noted := withFaults(r.Context())
 	err := p.oauth.NewRevocationRequest(ctx, r)
 	if fault, ok := serverFault(err); ok {
@@ -141,44 +151,85 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	p.oauth.WriteRevocationResponse(r.Context(), w, err)
 }
 
-// handleIntrospect is the introspection endpoint (RFC 7662). Only clients authenticated
-// with HTTP Basic may ask (§2.1); fosite would also accept any bearer access token, which
-// would let every token holder probe other tokens, so a Bearer header is refused here.
+// handleIntrospect is the introspection endpoint (RFC 7662). The caller authenticates as a
+// confidential client (HTTP Basic, or the secret in the body for a client registered with
+// client_secret_post; a Bearer header is not client authentication). It learns only about
+// tokens issued to it or naming it in their audience (oauth/introspect); any other token is
+// {"active": false}.
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if _, _, ok := r.BasicAuth(); !ok {
-		p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate the client with HTTP Basic."))
+	caller, ok := p.authenticateClient(w, r, "introspection")
+	if !ok {
 		return
 	}
-	resp, err := p.oauth.NewIntrospectionRequest(ctx, r, newSession())
+	token := r.PostForm.Get("token")
+	if token == "" {
+		p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrInvalidRequest.WithHint("The token parameter is missing."))
+		return
+	}
+	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), newSession())
+	if err != nil {
+		err = fosite.ErrInactiveToken.WithWrap(err)
+	}
 	if fault, ok := serverFault(err); ok {
 		// Neither "invalid_client" nor "active": false: the token may well be active
 		// (RFC 7662 §2.2 "active": false means the token is not).
 		p.writeFault(w, r, "introspection failed", fault, err)
 		return
 	}
-	if err != nil {
-		if fosite.ErrorToRFC6749Error(err).ErrorField == fosite.ErrRequestUnauthorized.ErrorField {
-			// Wrong or unknown client credentials: RFC 7662 §2.3 answers as RFC 6749 §5.2
-			// does, invalid_client with 401 (fosite names it request_unauthorized).
-			p.logger.InfoContext(ctx, "introspection refused", "error", "invalid_client")
-			p.oauth.WriteAccessError(ctx, w, nil, sanitize(fosite.ErrInvalidClient))
-			return
-		}
-		p.oauth.WriteIntrospectionError(ctx, w, sanitize(err))
+	if err != nil || !introspect.Visible(caller.c.ID, ar.GetClient().GetID(), ar.GetGrantedAudience()) {
+		introspect.Write(w, introspect.Response{})
 		return
 	}
-	if sess, ok := resp.GetAccessRequester().GetSession().(*Session); ok {
-		sess.tokenUse = resp.GetTokenUse()
-		extra, err := p.introspectionClaims(ctx, resp.GetAccessRequester())
-		if err != nil {
-			p.writeFault(w, r, "introspection claims", failure(err), err)
-			return
-		}
-		sess.introspection = extra
+	extra, err := p.introspectionClaims(ctx, ar)
+	if err != nil {
+		p.writeFault(w, r, "introspection claims", failure(err), err)
+		return
 	}
-	p.oauth.WriteIntrospectionResponse(ctx, w, resp)
+	resp := introspect.Response{Active: true, Issuer: p.cfg.Issuer, ClientID: ar.GetClient().GetID(),
+		Subject: ar.GetSession().GetSubject(), Scope: strings.Join(ar.GetGrantedScopes(), " "),
+		Audience: ar.GetGrantedAudience(), IssuedAt: ar.GetRequestedAt(), Extra: extra,
+		Expires: ar.GetSession().GetExpiresAt(fosite.RefreshToken)}
+	if tu == fosite.AccessToken {
+		resp.TokenType, resp.Expires = "Bearer", ar.GetSession().GetExpiresAt(fosite.AccessToken)
+	}
+	introspect.Write(w, resp)
+}
+
+// authenticateClient authenticates the client of an introspection or revocation request
+// (a public client by its id alone, at revocation only). It answers invalid_client (401,
+// with WWW-Authenticate after HTTP Basic) itself and returns ok=false when it fails.
+func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request, what string) (*client, bool) {
+	ctx := r.Context()
+	used := introspect.Method(r)
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	var err error
+	if u, s, ok := r.BasicAuth(); ok {
+		var err2 error
+		id, err = url.QueryUnescape(u)
+		secret, err2 = url.QueryUnescape(s)
+		err = errors.Join(err, err2)
+	}
+	var c *client
+	if err == nil && used != "" {
+		c, err = p.clients.get(ctx, id)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			p.writeFault(w, r, what+" client lookup", failure(err), err)
+			return nil, false
+		}
+	}
+	switch {
+	case used == "" || err != nil || c == nil:
+	case !introspect.MethodAllowed(c.c.TokenEndpointAuthMethod, c.c.Public, used):
+	case c.c.Public && what == "introspection":
+	case c.c.Public || (secretHasher{}).Compare(ctx, c.c.SecretHash, []byte(secret)) == nil:
+		return c, true
+	}
+	p.logger.InfoContext(ctx, what+" refused", "error", "invalid_client", "method", used)
+	introspect.Challenge(w, r, p.cfg.Issuer)
+	p.oauth.WriteAccessError(ctx, w, nil, sanitize(fosite.ErrInvalidClient))
+	return nil, false
 }
 
 // sanitize rebuilds err with an error_description limited to RFC 6749 §5.2's character set

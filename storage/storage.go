@@ -78,11 +78,24 @@ type Client struct {
 	TokenEndpointAuthMethod string   `db:"token_endpoint_auth_method"`
 	// BackchannelLogoutURI is where Facet posts logout tokens (OIDC Back-Channel Logout 1.0
 	// §2.2); empty: the app is not told. BackchannelLogoutSessionRequired: the app needs sid.
-	BackchannelLogoutURI             string    `db:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired bool      `db:"backchannel_logout_session_required"`
-	CreatedAt                        time.Time `db:"created_at"`
-	UpdatedAt                        time.Time `db:"updated_at"`
+	BackchannelLogoutURI             string `db:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool   `db:"backchannel_logout_session_required"`
+	// PKCE is the client's PKCE policy: PKCERequired (also what empty means) or PKCEOptional
+	// (a confidential client may omit PKCE; a code_challenge it sends is still enforced).
+	PKCE      string    `db:"pkce"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
 }
+
+// PKCE policies of a client (Client.PKCE).
+const (
+	PKCERequired = "required"
+	PKCEOptional = "optional"
+)
+
+// PKCEIsOptional reports whether c may omit PKCE: a confidential client registered with
+// PKCEOptional. A public client always needs PKCE.
+func (c Client) PKCEIsOptional() bool { return !c.Public && c.PKCE == PKCEOptional }
 
 // SigningKey is a JWS signing key. PrivateKey is encrypted with the system secret by the
 // caller (oauth); storage only keeps the bytes. The newest active key signs; retired keys stay

@@ -59,4 +59,10 @@ var oauthMessages = map[string]string{
 	"authorize.error.unknown_client": "The app that sent you here is not registered with Facet.",
 	"authorize.error.redirect_uri":   "The app asked Facet to send you back to an address it has not registered, so Facet stopped here to protect you.",
 	"authorize.error.next":           "Go back to the app and try again. If it keeps happening, tell the app's support.",
+
+	// form_post response (the page that posts the authorization response to the app)
+	"formpost.title":    "Returning to the app",
+	"formpost.heading":  "Returning you to the app",
+	"formpost.text":     "If the app does not open by itself, press Continue.",
+	"formpost.continue": "Continue",
 }

@@ -58,4 +58,10 @@ var oauthMessagesRU = map[string]string{
 	"authorize.error.unknown_client": "Приложение, которое вас сюда направило, не зарегистрировано в Facet.",
 	"authorize.error.redirect_uri":   "Приложение попросило Facet вернуть вас на адрес, который оно не регистрировало, поэтому Facet остановился здесь, чтобы вас защитить.",
 	"authorize.error.next":           "Вернитесь в приложение и попробуйте ещё раз. Если ошибка повторяется, напишите в поддержку приложения.",
+
+	// form_post response (the page that posts the authorization response to the app)
+	"formpost.title":    "Возвращение в приложение",
+	"formpost.heading":  "Возвращаем вас в приложение",
+	"formpost.text":     "Если приложение не открылось само, нажмите «Продолжить».",
+	"formpost.continue": "Продолжить",
 }

@@ -412,3 +412,44 @@ func TestCLIHelp(t *testing.T) {
 		t.Error("an unknown command succeeded")
 	}
 }
+
+// TestCLIClientsPKCE: --pkce sets the client's PKCE policy (required by default), a public
+// client cannot have it optional, get --json shows "pkce"; --audience is stored and shown.
+func TestCLIClientsPKCE(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var got clientJSON
+			cli.mustJSON(&got, "clients", "create", "--name", "Web", "--id", "web",
+				"--redirect-uri", "https://rp.example.com/cb", "--json")
+			if got.PKCE != "required" {
+				t.Errorf("default pkce = %q, want required", got.PKCE)
+			}
+			cli.mustJSON(&got, "clients", "update", "web", "--pkce", "optional", "--audience", "api", "--json")
+			if got.PKCE != "optional" || len(got.Audience) != 1 || got.Audience[0] != "api" {
+				t.Errorf("update: %+v", got)
+			}
+			var raw map[string]any
+			cli.mustJSON(&raw, "clients", "get", "web", "--json")
+			if raw["pkce"] != "optional" {
+				t.Errorf("get --json pkce = %v, want optional", raw["pkce"])
+			}
+			if text := cli.must("clients", "get", "web"); !strings.Contains(text, "optional") || !strings.Contains(text, "api") {
+				t.Errorf("get text:\n%s", text)
+			}
+			_, err := cli.run("clients", "create", "--name", "SPA", "--public", "--pkce", "optional",
+				"--redirect-uri", "https://spa.example.com/cb")
+			if err == nil || !strings.Contains(err.Error(), "public client always needs PKCE") {
+				t.Errorf("--public --pkce optional: err = %v, want the public-client message", err)
+			}
+			if _, err := cli.run("clients", "update", "web", "--pkce", "maybe"); err == nil {
+				t.Error("--pkce maybe was accepted")
+			}
+			// Becoming public drops the optional policy.
+			cli.mustJSON(&got, "clients", "update", "web", "--public", "--json")
+			if got.PKCE != "required" {
+				t.Errorf("after --public pkce = %q, want required", got.PKCE)
+			}
+		})
+	}
+}

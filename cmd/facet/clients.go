@@ -69,6 +69,8 @@ func addClientFlags(fs *pflag.FlagSet) {
 	fs.String("home-uri", "", "home page URL")
 	fs.String("backchannel-logout-uri", "", "URL that receives logout tokens (OIDC Back-Channel Logout); https, or http on loopback; empty: none")
 	fs.Bool("backchannel-logout-session-required", false, "the app needs sid in its logout tokens")
+	fs.String("pkce", "", "PKCE policy: required (default; always for --public) or optional (a confidential client may omit PKCE, a code_challenge it sends is still checked)")
+	fs.StringArray("audience", nil, "audience the client may request for its tokens (repeatable): the client id of a resource server that may introspect them, or its URI")
 }
 
 // applyClientFlags copies the flags that were given (all of them for create) onto spec.
@@ -87,11 +89,17 @@ func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 	str("policy-uri", &spec.PolicyURI)
 	str("home-uri", &spec.HomeURI)
 	str("backchannel-logout-uri", &spec.BackchannelLogoutURI)
+	str("pkce", &spec.PKCE)
 	if err != nil {
 		return err
 	}
 	if set("redirect-uri") {
 		if spec.RedirectURIs, err = fs.GetStringArray("redirect-uri"); err != nil {
+			return err
+		}
+	}
+	if set("audience") {
+		if spec.Audience, err = fs.GetStringArray("audience"); err != nil {
 			return err
 		}
 	}
@@ -143,6 +151,8 @@ type clientJSON struct {
 	ClientURI                        string    `json:"client_uri,omitempty"`
 	BackchannelLogoutURI             string    `json:"backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	PKCE                             string    `json:"pkce"`
+	Audience                         []string  `json:"audience"`
 	CreatedAt                        time.Time `json:"created_at"`
 	UpdatedAt                        time.Time `json:"updated_at"`
 }
@@ -171,6 +181,8 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		ClientURI:                        cl.HomeURI,
 		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		PKCE:                             pkcePolicy(cl),
+		Audience:                         orEmpty(cl.Audience),
 		CreatedAt:                        cl.CreatedAt,
 		UpdatedAt:                        cl.UpdatedAt,
 	}
@@ -192,7 +204,17 @@ func specOf(cl storage.Client) registration.Spec {
 		Description:                      cl.Description,
 		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		PKCE:                             cl.PKCE,
+		Audience:                         cl.Audience,
 	}
+}
+
+// pkcePolicy is the PKCE policy the client is served with: a public client always needs PKCE.
+func pkcePolicy(cl storage.Client) string {
+	if cl.PKCEIsOptional() {
+		return storage.PKCEOptional
+	}
+	return storage.PKCERequired
 }
 
 func (c *cli) clientsCreate(cmd *cobra.Command, _ []string) error {
@@ -251,6 +273,9 @@ func (c *cli) clientsUpdate(cmd *cobra.Command, args []string) error {
 		}
 		if spec.Public && fs.Changed("public") && !fs.Changed("token-endpoint-auth-method") {
 			spec.TokenEndpointAuthMethod = "none"
+		}
+		if spec.Public && fs.Changed("public") && !fs.Changed("pkce") {
+			spec.PKCE = "" // a public client always needs PKCE
 		}
 		if !spec.Public && fs.Changed("public") && !fs.Changed("token-endpoint-auth-method") && spec.TokenEndpointAuthMethod == "none" {
 			spec.TokenEndpointAuthMethod = ""
@@ -348,6 +373,10 @@ func (c *cli) printClient(fs *pflag.FlagSet, cl storage.Client, secret string) e
 	fmt.Fprintf(tw, "post_logout_redirect_uris:\t%s\n", strings.Join(cl.PostLogoutRedirectURIs, " "))
 	fmt.Fprintf(tw, "grant_types:\t%s\n", strings.Join(cl.GrantTypes, " "))
 	fmt.Fprintf(tw, "scope:\t%s\n", strings.Join(cl.Scopes, " "))
+	fmt.Fprintf(tw, "pkce:\t%s\n", pkcePolicy(cl))
+	if len(cl.Audience) > 0 {
+		fmt.Fprintf(tw, "audience:\t%s\n", strings.Join(cl.Audience, " "))
+	}
 	if cl.BackchannelLogoutURI != "" {
 		fmt.Fprintf(tw, "backchannel_logout_uri:\t%s\n", cl.BackchannelLogoutURI)
 		fmt.Fprintf(tw, "backchannel_logout_session_required:\t%t\n", cl.BackchannelLogoutSessionRequired)

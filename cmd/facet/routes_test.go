@@ -16,7 +16,8 @@ import (
 // answer an unsafe cross-origin request with anything but the 403 page.
 var crossSiteEndpoints = []string{
 	"/oauth2/auth", "/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/userinfo",
-	"/oauth2/sessions/logout", "/.well-known/openid-configuration", "/.well-known/jwks.json",
+	"/oauth2/sessions/logout", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+	"/.well-known/jwks.json",
 }
 
 // routeVar matches a mux path variable ({id}, {field:[a-z_]+}).

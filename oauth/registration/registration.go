@@ -36,6 +36,13 @@ type Spec struct {
 	// follows the redirect URI rules. BackchannelLogoutSessionRequired asks for sid in them.
 	BackchannelLogoutURI             string
 	BackchannelLogoutSessionRequired bool
+	// PKCE is the PKCE policy: storage.PKCERequired (the default, and the only one for a
+	// public client) or storage.PKCEOptional (a confidential client may omit PKCE).
+	PKCE string
+	// Audience lists the audiences the client may request for its tokens (the audience
+	// parameter): the client ids of the resource servers that may introspect them, or their
+	// URIs, compared exactly.
+	Audience []string
 }
 
 var (
@@ -115,6 +122,20 @@ func Validate(spec Spec) error {
 	} else if spec.BackchannelLogoutSessionRequired {
 		return errors.New("back-channel logout session required: needs a back-channel logout URI")
 	}
+	switch spec.PKCE {
+	case storage.PKCERequired:
+	case storage.PKCEOptional:
+		if spec.Public {
+			return errors.New("pkce: a public client always needs PKCE; optional is only for confidential clients")
+		}
+	default:
+		return fmt.Errorf("pkce: %q is not a policy (use required or optional)", spec.PKCE)
+	}
+	for _, a := range spec.Audience {
+		if !scopePattern.MatchString(a) {
+			return fmt.Errorf("audience %q: only printable ASCII without spaces, '\"' or '\\'", a)
+		}
+	}
 	for _, s := range spec.Scopes {
 		if !scopePattern.MatchString(s) {
 			return fmt.Errorf("scope %q: only printable ASCII without spaces, '\"' or '\\'", s)
@@ -149,6 +170,9 @@ func withDefaults(spec Spec) Spec {
 	}
 	if len(spec.Scopes) == 0 {
 		spec.Scopes = DefaultScopes
+	}
+	if spec.PKCE == "" {
+		spec.PKCE = storage.PKCERequired
 	}
 	if spec.TokenEndpointAuthMethod == "" {
 		spec.TokenEndpointAuthMethod = "client_secret_basic"
@@ -239,6 +263,8 @@ func applySpec(c *storage.Client, spec Spec) {
 	c.TokenEndpointAuthMethod = spec.TokenEndpointAuthMethod
 	c.BackchannelLogoutURI = spec.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = spec.BackchannelLogoutSessionRequired
+	c.PKCE = spec.PKCE
+	c.Audience = slices.Clone(spec.Audience)
 }
 
 // Create validates spec and registers the client. For a confidential client it returns

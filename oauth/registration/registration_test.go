@@ -35,6 +35,14 @@ func TestValidate(t *testing.T) {
 	if err := Validate(good); err != nil {
 		t.Fatal(err)
 	}
+	for _, spec := range []Spec{
+		{Name: "App", RedirectURIs: []string{"https://app.example/cb"}, PKCE: "optional", Audience: []string{"api", "https://api.example/"}},
+		{Name: "App", Public: true, RedirectURIs: []string{"https://app.example/cb"}, PKCE: "required"},
+	} {
+		if err := Validate(spec); err != nil {
+			t.Errorf("Validate(%+v): %v", spec, err)
+		}
+	}
 	for _, uri := range []string{"https://app.example/bcl", "http://127.0.0.1:8080/bcl", "http://localhost/bcl"} {
 		spec := good
 		spec.BackchannelLogoutURI, spec.BackchannelLogoutSessionRequired = uri, true
@@ -57,6 +65,9 @@ func TestValidate(t *testing.T) {
 		"http back-channel":         {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutURI: "http://app.example/bcl"},
 		"back-channel fragment":     {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutURI: "https://app.example/bcl#x"},
 		"session without URI":       {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, BackchannelLogoutSessionRequired: true},
+		"public pkce optional":      {Name: "App", Public: true, RedirectURIs: []string{"https://app.example/cb"}, PKCE: "optional"},
+		"unknown pkce policy":       {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, PKCE: "sometimes"},
+		"bad audience":              {Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Audience: []string{"a b"}},
 	} {
 		if err := Validate(spec); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -230,6 +230,7 @@ func newClient(id string) storage.Client {
 		Audience:                []string{"https://api.example"},
 		TokenEndpointAuthMethod: "client_secret_basic",
 		BackchannelLogoutURI:    "https://app.example/bcl", BackchannelLogoutSessionRequired: true,
+		PKCE:      storage.PKCEOptional,
 		CreatedAt: base, UpdatedAt: base,
 	}
 }
@@ -257,8 +258,12 @@ func testClients(t *testing.T, s storage.Storage) {
 	if len(got.SecretHash) != 0 || !got.Public || got.RedirectURIs != nil || got.Scopes != nil {
 		t.Errorf("GetClient(pub) = %+v, want public with no secret and nil lists", got)
 	}
+	if got.PKCE != storage.PKCERequired {
+		t.Errorf("GetClient(pub).PKCE = %q, want %q (an empty policy is stored as required)", got.PKCE, storage.PKCERequired)
+	}
 
 	c.Name, c.SecretHash, c.RedirectURIs, c.Scopes, c.UpdatedAt = "Renamed", []byte("new"), []string{"https://x/cb"}, nil, base.Add(time.Hour)
+	c.PKCE = storage.PKCERequired
 	must(t, s.UpdateClient(ctx, c))
 	got, err = s.GetClient(ctx, "app")
 	must(t, err)

@@ -103,4 +103,11 @@
     var summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();
   });
+
+  // The page of a form_post authorization response (a form with data-autosubmit) posts
+  // itself to the app; without JavaScript its Continue button does.
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-autosubmit]");
+    if (form) form.submit();
+  });
 })();
