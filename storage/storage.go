@@ -158,6 +158,7 @@ type Storage interface {
 	PrivacyStore
 	AppStore
 	BackchannelStore
+	FederationStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx
