@@ -397,6 +397,9 @@ type flowBack struct {
 var notices = map[string]string{
 	"saved":    "account.notice.saved",
 	"complete": "account.notice.complete",
+	// The Identifiers block's (oauth/federation).
+	"identifier_linked":  "identifiers.notice.linked",
+	"identifier_deleted": "identifiers.notice.deleted",
 }
 
 // profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile

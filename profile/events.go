@@ -24,6 +24,10 @@ const (
 	CategorySessionSignedOut = "session_signed_out"
 	// CategoryLogoutEverywhere: the user ended every browser session and every app's tokens.
 	CategoryLogoutEverywhere = "logout_everywhere"
+	// CategoryIdentifierLinked: an upstream account (a login method's identifier) was linked.
+	CategoryIdentifierLinked = "identifier_linked"
+	// CategoryIdentifierDeleted: the user removed a linked identifier.
+	CategoryIdentifierDeleted = "identifier_deleted"
 )
 
 // App activity: what apps did with the account, each event naming its app (ClientID).

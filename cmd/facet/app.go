@@ -20,6 +20,7 @@ import (
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/oauth/backchannel"
+	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
@@ -168,6 +169,10 @@ func (a *app) build(ctx context.Context) error {
 	// One back-channel logout queue for every way a session ends (RP-initiated logout,
 	// password change, End Sessions, Revoke Permission, sign-out, log out everywhere).
 	logouts := &backchannel.Notifier{Store: a.store, Now: cfg.Now}
+	// The Identifiers block is federation's, and federation builds on the profile kit: the
+	// block reaches it once both exist.
+	var fed *federation.Handler
+	identifiers := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) { return fed.Block(ctx, u) }
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -179,14 +184,19 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, apps.OtherActions},
 		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
 	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
-	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies()},
+		federation.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now, Methods: fed})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
@@ -220,8 +230,8 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
-	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
-		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
+	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory, Development: cfg.Mode == config.ModeDevelopment},
+		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Pictures: fed, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("photo: %w", err)
 	}
@@ -271,6 +281,7 @@ func (a *app) build(ctx context.Context) error {
 	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
+	fed.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

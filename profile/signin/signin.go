@@ -43,6 +43,19 @@ type Deps struct {
 	Logger *slog.Logger // nil discards
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Methods lists the upstream login methods the login form offers as buttons
+	// (oauth/federation); nil offers none.
+	Methods LoginMethods
+}
+
+// LoginButton is an upstream login method's button on the login form.
+type LoginButton struct {
+	Name, Icon, URL string
+}
+
+// LoginMethods lists the login form's buttons; each URL keeps returnTo.
+type LoginMethods interface {
+	LoginButtons(ctx context.Context, returnTo string) ([]LoginButton, error)
 }
 
 // Handler serves the start, login, registration and logout pages.
@@ -57,6 +70,7 @@ type Handler struct {
 	// time as a wrong password (OWASP ASVS 5.0 V6.3: no account enumeration through timing).
 	dummyHash string
 	limits    limits
+	methods   LoginMethods
 }
 
 // New builds the handler.
@@ -83,6 +97,7 @@ func New(d Deps) (*Handler, error) {
 		policy:    password.NewPolicy(),
 		dummyHash: dummy,
 		limits:    defaultLimits(d.Kit.PerAccountLimit()),
+		methods:   d.Methods,
 	}, nil
 }
 
