@@ -79,13 +79,13 @@ func PresetNames() []string {
 // Spec is a login method as the administrator describes it; Secret is the client secret in
 // clear (sealed before it is stored).
 type Spec struct {
-	Name, Type, Preset                      string
+	Name, Type, Preset                     string
 	Issuer, AuthURL, TokenURL, UserinfoURL string
-	ClientID, Secret                        string
-	Scopes                                  []string
-	ClaimMap                                map[string]string
-	IconURL                                 string
-	Public, LoginPage                       bool
+	ClientID, Secret                       string
+	Scopes                                 []string
+	ClaimMap                               map[string]string
+	IconURL                                string
+	Public, LoginPage                      bool
 }
 
 // ApplyPreset fills what s leaves empty from its preset; an unknown preset is an error.
