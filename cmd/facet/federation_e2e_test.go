@@ -68,6 +68,10 @@ func newTestProvider(t testing.TB, oidc bool) *testProvider {
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(noisePNG(t, 64))
 	})
+	mux.HandleFunc("GET /icon.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 20"><circle cx="10" cy="10" r="9" fill="#246"/></svg>`))
+	})
 	if oidc {
 		mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(map[string]any{"issuer": p.srv.URL, "authorization_endpoint": p.srv.URL + "/authorize",
