@@ -76,4 +76,3 @@ func TestFederationBrowser(t *testing.T) {
 		})
 	}
 }
-
