@@ -313,6 +313,21 @@ func TestFederationOAuth2(t *testing.T) {
 				t.Errorf("API delete of the last way in: %d %s", p.status, p.body)
 			}
 
+			// "Set a password first": the account's first password needs no current one (its
+			// login is recent); then the password signs in too.
+			p = b.get("/profile/password")
+			if strings.Contains(p.body, `name="current_password"`) {
+				t.Errorf("the first password page asks for a current password")
+			}
+			p = b.submit(p, p.formWith(t, "/profile/password"), url.Values{"new_password": {"octo cat password"}, "confirm": {"octo cat password"}}, "")
+			if p.url.Path != "/login" {
+				t.Fatalf("setting the first password ended at %s (%d):\n%s", p.url, p.status, p.body)
+			}
+			p = b.submit(p, p.formWith(t, "/login"), url.Values{"email": {"octo@example.com"}, "password": {"octo cat password"}}, "")
+			if p.url.Path != "/profile" {
+				t.Errorf("password login after setting it ended at %s", p.url)
+			}
+
 			// Email collision: an existing password account holds the address; nothing is
 			// linked until its owner signs in.
 			alice := followAll(newAgent(t, f.issuer))
