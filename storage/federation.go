@@ -83,6 +83,7 @@ type FederationStore interface {
 	// DeleteIdentifier removes userID's identifier id unless it is the account's last way to
 	// sign in (ErrLastSignInMethod): the check and the delete are one transaction that holds
 	// the user's row, so two concurrent deletes cannot both pass it. ErrNotFound when userID
-	// has no identifier id.
+	// has no identifier id. The identifier's privacy level (the profile field
+	// "identifier:{id}") goes with it.
 	DeleteIdentifier(ctx context.Context, userID, id string) error
 }

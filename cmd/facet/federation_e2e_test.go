@@ -388,6 +388,24 @@ func TestFederationOAuth2(t *testing.T) {
 				t.Fatalf("GET /api/account/identifiers = %d %s (%v)", p.status, p.body, err)
 			}
 
+			// Each identifier has its privacy level (identifier:{id}); another user's is 404.
+			put := func(ag *agent, id, level string) int {
+				req, _ := http.NewRequest(http.MethodPut, f.issuer+"/api/account/privacy/identifier:"+id, strings.NewReader(`{"level":"`+level+`"}`))
+				req.Header.Set("Origin", f.issuer)
+				req.Header.Set("Content-Type", "application/json")
+				return ag.do(req).status
+			}
+			if st := put(alice, list.Identifiers[0].ID, "public"); st != http.StatusOK {
+				t.Errorf("PUT the level of an own identifier: %d", st)
+			}
+			if st := put(alice, ids[0].ID, "public"); st != http.StatusNotFound {
+				t.Errorf("PUT the level of another user's identifier: %d", st)
+			}
+			p = alice.get("/api/account/identifiers")
+			if !strings.Contains(p.body, `"privacy":"public"`) || !strings.Contains(p.body, `"privacy":"private"`) {
+				t.Errorf("identifier levels after PUT: %s", p.body)
+			}
+
 			// Unlink (alice has a password): at once; another user's id is 404.
 			req, _ = http.NewRequest(http.MethodDelete, f.issuer+"/api/account/identifiers/"+ids[0].ID, nil)
 			req.Header.Set("Origin", f.issuer)

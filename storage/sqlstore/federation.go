@@ -231,6 +231,10 @@ func (s *Store) DeleteIdentifier(ctx context.Context, userID, id string) error {
 		if _, err := s.exec(ctx, `DELETE FROM identifiers WHERE id = ? AND user_id = ?`, id, userID); err != nil {
 			return fmt.Errorf("delete identifier %q: %w", id, mapErr(err))
 		}
+		// Its privacy level goes with it.
+		if _, err := s.exec(ctx, `DELETE FROM profile_fields WHERE user_id = ? AND field = ?`, userID, "identifier:"+id); err != nil {
+			return fmt.Errorf("delete identifier %q: %w", id, mapErr(err))
+		}
 		return nil
 	})
 }
