@@ -114,6 +114,8 @@ type Handler struct {
 	tabSources []TabSource
 	// blockSources are the sub-packages' blocks of the profile page (Deps.Blocks).
 	blockSources []BlockSource
+	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
+	securitySources []SecuritySource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -134,6 +136,9 @@ type Deps struct {
 	Tabs []TabSource
 	// Blocks are the profile page's blocks the sub-packages own, in page order.
 	Blocks []BlockSource
+	// Security are the entries of the Security block the sub-packages own (the signed-in
+	// devices), in order.
+	Security []SecuritySource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -197,9 +202,11 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		cfg:          cfg,
 		tabSources:   slices.Clone(d.Tabs),
 		blockSources: slices.Clone(d.Blocks),
-		policy:       password.NewPolicy(),
-		limits:       defaultLimits(),
-		ua:           useragent.NewParser(),
+
+		securitySources: slices.Clone(d.Security),
+		policy:          password.NewPolicy(),
+		limits:          defaultLimits(),
+		ua:              useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {

@@ -185,7 +185,8 @@ func (a *app) build(ctx context.Context) error {
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, apps.OtherActions},
-		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider),
+		Security: []profile.SecuritySource{apps.SecurityDevices},
+		Mail:     mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)

@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Backchannel", testBackchannel},
 		{"LoginMethods", testLoginMethods},
 		{"Identifiers", testIdentifiers},
+		{"SessionTokens", testSessionTokens},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
