@@ -399,6 +399,9 @@ var notices = map[string]string{
 	"saved":    "account.notice.saved",
 	"complete": "account.notice.complete",
 	"restored": "lifecycle.restored.notice",
+	// The Identifiers block's (oauth/federation).
+	"identifier_linked":  "identifiers.notice.linked",
+	"identifier_deleted": "identifiers.notice.deleted",
 }
 
 // profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile

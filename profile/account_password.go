@@ -38,7 +38,10 @@ type passwordChange struct {
 // the time to wait, or an internal error.
 func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, c passwordChange) (map[string]string, time.Duration, error) {
 	errs := map[string]string{}
-	if c.Current == "" {
+	// An account made from a login method has no password yet: its first one needs no
+	// current password, only the recent login its callers check (NeedsReauth, APIReauth).
+	first := u.PasswordHash == ""
+	if c.Current == "" && !first {
 		errs["current_password"] = "account.password.current_required"
 	}
 	if msg := h.policy.Check(c.New); msg != "" {
@@ -58,14 +61,16 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 	if retry > 0 {
 		return nil, retry, errThrottled
 	}
-	ok, err := password.Check(u.PasswordHash, c.Current)
-	if err != nil {
-		h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+	if !first {
+		ok, err := password.Check(u.PasswordHash, c.Current)
+		if err != nil {
+			h.Logger.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+		}
+		if !ok {
+			return nil, 0, errWrongPassword
+		}
 	}
-	if !ok {
-		return nil, 0, errWrongPassword
-	}
-	if c.New == c.Current {
+	if c.New == c.Current && !first {
 		return map[string]string{"new_password": "account.password.same"}, 0, errValidation
 	}
 	hash, err := password.Hash(c.New)
@@ -109,25 +114,35 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 type passwordPageData struct {
 	Alert  string
 	Errors map[string]string
+	// First: the account has no password yet, so none is asked for.
+	First bool
 }
 
 // passwordForm shows the password change form.
 func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
+	u, s, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
-	h.RenderAccount(w, r, http.StatusOK, "password", "/profile", u, passwordPageData{Errors: map[string]string{}})
+	if u.PasswordHash == "" && h.NeedsReauth(s) {
+		http.Redirect(w, r, ReauthURL("/profile/password"), http.StatusSeeOther)
+		return
+	}
+	h.RenderAccount(w, r, http.StatusOK, "password", "/profile", u, passwordPageData{Errors: map[string]string{}, First: u.PasswordHash == ""})
 }
 
 // password changes the password; on success the person is logged out everywhere and sent to
 // the login page (spec "Changing Password": "you will be logged out").
 func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
+	u, s, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
 	if !h.ParseForm(w, r) {
+		return
+	}
+	if u.PasswordHash == "" && h.NeedsReauth(s) {
+		http.Redirect(w, r, ReauthURL("/profile/password"), http.StatusSeeOther)
 		return
 	}
 	errs, retry, err := h.changePassword(r.Context(), h.Origin(r), u, passwordChange{
@@ -137,7 +152,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		CheckConfirm: true,
 		RequestID:    RequestID(w, r),
 	})
-	data := passwordPageData{Errors: map[string]string{}}
+	data := passwordPageData{Errors: map[string]string{}, First: u.PasswordHash == ""}
 	switch {
 	case err == nil:
 		h.ClearCookie(w)

@@ -200,7 +200,8 @@ type apiPasswordRequest struct {
 }
 
 // apiPutPassword: PUT /api/account/password → 204. The current password is required from
-// every caller, bearer tokens included: it is the re-authentication a sensitive change
+// every caller, bearer tokens included (except for an account's first password, which needs
+// a recent login instead): it is the re-authentication a sensitive change
 // needs (OWASP ASVS 5.0 V7.5). A wrong one is 403 and counts toward the per-account login throttle (429 when over).
 // Success ends every session and token of the user, the caller's own included.
 func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +209,9 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	c := CallerFrom(ctx)
 	var body apiPasswordRequest
 	if !DecodeJSON(w, r, &body) {
+		return
+	}
+	if c.User.PasswordHash == "" && h.APIReauth(w, r, c) {
 		return
 	}
 	errs, retry, err := h.changePassword(ctx, h.Origin(r), c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword, RequestID: RequestID(w, r)})

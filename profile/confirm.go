@@ -59,6 +59,33 @@ type ActionBlock struct {
 	Title   string
 	Links   []ActionLink
 	Actions []Confirmation
+	// List makes it an open block of items (e.g. Identifiers) instead of expandable
+	// actions: Add at the top right, each item with its Remove form, Empty when there is none.
+	List  bool
+	Add   *BlockLink
+	Items []BlockItem
+	Empty string
+}
+
+// BlockLink is a block's action leading to a page of its own (Add).
+type BlockLink struct {
+	URL, Label string
+}
+
+// BlockItem is one entry of a list block: an icon (an image URL, may be empty), a title, a
+// few lines of facts, and a form that removes it.
+type BlockItem struct {
+	ID     string // the element id
+	Icon   string
+	Title  string
+	Lines  []string
+	Remove *BlockForm
+}
+
+// BlockForm is a POST form of one button; Hidden completes the button's words for screen
+// readers ("Delete" → "Delete GitHub").
+type BlockForm struct {
+	Action, Label, Hidden string
 }
 
 // ActionLink is a plain link of an action block, e.g. a download.

@@ -33,6 +33,10 @@ const (
 	CategoryDeletionRequested = "deletion_requested"
 	// CategoryAccountRestored: the user restored the account during the recovery window.
 	CategoryAccountRestored = "account_restored"
+	// CategoryIdentifierLinked: an upstream account (a login method's identifier) was linked.
+	CategoryIdentifierLinked = "identifier_linked"
+	// CategoryIdentifierDeleted: the user removed a linked identifier.
+	CategoryIdentifierDeleted = "identifier_deleted"
 )
 
 // App activity: what apps did with the account, each event naming its app (ClientID).

@@ -24,8 +24,9 @@ func (h *Handler) privacyRoutes(r, api *mux.Router) {
 	api.HandleFunc("/private-profile", h.apiPutPrivateProfile).Methods(http.MethodPut)
 }
 
-// identifierPrefix names a linked identifier's level: "identifier:{id}". Linked identifiers
-// do not exist yet, so every identifier id is unknown (404).
+// identifierPrefix names a linked identifier's level: "identifier:{id}" (its id in
+// GET /api/account/identifiers). An id that is not one of the user's identifiers is unknown
+// (404).
 const identifierPrefix = "identifier:"
 
 var (
@@ -43,8 +44,8 @@ func (h *Handler) privacy() (*consent.Service, error) {
 // when unknown) and level (422 when not a level), stores the level and records
 // privacy_changed.
 func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field, level string) error {
-	if strings.HasPrefix(field, identifierPrefix) {
-		return errUnknownIdentifier
+	if id, ok := strings.CutPrefix(field, identifierPrefix); ok {
+		return h.setIdentifierLevel(ctx, o, u, id, level)
 	}
 	if _, ok := h.Catalog.Field(field); !ok {
 		return errUnknownField
@@ -65,6 +66,31 @@ func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field,
 		return errUnknownField
 	}
 	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": field, "level": string(l)}})
+	return nil
+}
+
+// setIdentifierLevel stores the level of userID's identifier id. No claim is released from
+// identifiers today, so the level is kept, shown and exported, and decides nothing else yet.
+func (h *Handler) setIdentifierLevel(ctx context.Context, o Origin, u storage.User, id, level string) error {
+	l, ok := consent.ParseLevel(level)
+	if !ok {
+		return errBadLevel
+	}
+	ids, err := h.Store.ListIdentifiers(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, i := range ids {
+		found = found || i.ID == id
+	}
+	if !found {
+		return errUnknownIdentifier
+	}
+	if err := h.Store.SetFieldPrivacy(ctx, u.ID, identifierPrefix+id, string(l), h.Now().UTC()); err != nil {
+		return err
+	}
+	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": identifierPrefix + id, "level": string(l)}})
 	return nil
 }
 

@@ -173,6 +173,7 @@ type Storage interface {
 	BackchannelStore
 	SecurityStore
 	LifecycleStore
+	FederationStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

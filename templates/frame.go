@@ -22,7 +22,9 @@ type Frame struct {
 // header's log-in links would only repeat it and lose the app the person came from, or the
 // form_post page passing the person on to the app, where they would be wrong (the person has
 // just signed in, but that page does not know who they are).
-func (f Frame) SignInPage() bool { return f.Page == "login" || f.Page == "register" || f.Page == "formpost" }
+func (f Frame) SignInPage() bool {
+	return f.Page == "login" || f.Page == "register" || f.Page == "formpost"
+}
 
 // Account is the header's account menu: who is signed in.
 type Account struct {

@@ -23,6 +23,8 @@ type pageData struct {
 	Errors      map[string]string
 	LoginURL    string
 	RegisterURL string
+	// Methods are the login form's provider buttons.
+	Methods []struct{ Name, Icon, URL string }
 }
 
 func mustNew(t testing.TB) *Templates {

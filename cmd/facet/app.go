@@ -20,6 +20,7 @@ import (
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/oauth"
 	"github.com/facetid/facet/oauth/backchannel"
+	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/oauth/keys"
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
@@ -184,6 +185,10 @@ func (a *app) build(ctx context.Context) error {
 	lifeBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return life.OtherActions(ctx, u)
 	}
+	// The Identifiers block is federation's, and federation builds on the profile kit: the
+	// block reaches it once both exist.
+	var fed *federation.Handler
+	identifiers := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) { return fed.Block(ctx, u) }
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -195,7 +200,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions, lifeBlock},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, apps.OtherActions, lifeBlock},
 		Security: []profile.SecuritySource{apps.SecurityDevices},
 		Mail:     mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
@@ -208,8 +213,13 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies()},
+		federation.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
 	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
-		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies()})
+		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
@@ -254,8 +264,8 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("lifecycle: %w", err)
 	}
 	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
-	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
-		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
+	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory, Development: cfg.Mode == config.ModeDevelopment},
+		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Pictures: fed, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("photo: %w", err)
 	}
@@ -307,6 +317,7 @@ func (a *app) build(ctx context.Context) error {
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
 	life.Routes(account, api)
+	fed.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

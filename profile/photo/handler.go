@@ -23,6 +23,9 @@ type Config struct {
 	// calls the returned function when it is done, so the server's soft memory limit makes
 	// room for it only while it runs.
 	HoldMemory func(bytes int64) (release func())
+	// Development lets an available picture come over http and from any address (a
+	// provider on this machine); production fetches only https from public addresses.
+	Development bool
 }
 
 // Store is the storage photo uses: the photos, the picture field, the upload counter and

@@ -34,6 +34,7 @@ type loginPage struct {
 	Notice      string // a success notice another page asked for (logged out, password changed)
 	Errors      map[string]string
 	RegisterURL string
+	Methods     []LoginButton // the upstream login methods' buttons
 }
 
 // loginForm shows the login form, or goes straight on when someone is signed in and the
@@ -69,12 +70,21 @@ var loginNotices = map[string]string{
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
-	return loginPage{
+	p := loginPage{
 		ReturnTo:    returnTo,
 		AppName:     h.appName(ctx, returnTo),
 		Errors:      map[string]string{},
 		RegisterURL: profile.WithReturnTo("/register", returnTo),
 	}
+	if h.methods != nil {
+		// The password form works without the buttons: a failure to list them only hides them.
+		buttons, err := h.methods.LoginButtons(ctx, returnTo)
+		if err != nil {
+			h.logger.WarnContext(ctx, "list login methods", "err", err)
+		}
+		p.Methods = buttons
+	}
+	return p
 }
 
 // login checks the credentials and starts a new session.

@@ -53,6 +53,19 @@ type Deps struct {
 	DeviceSecret []byte
 	// SecureCookies marks the device cookie Secure with the __Host- prefix (https issuers).
 	SecureCookies bool
+	// Methods lists the upstream login methods the login form offers as buttons
+	// (oauth/federation); nil offers none.
+	Methods LoginMethods
+}
+
+// LoginButton is an upstream login method's button on the login form.
+type LoginButton struct {
+	Name, Icon, URL string
+}
+
+// LoginMethods lists the login form's buttons; each URL keeps returnTo.
+type LoginMethods interface {
+	LoginButtons(ctx context.Context, returnTo string) ([]LoginButton, error)
 }
 
 // Handler serves the start, login, registration and logout pages.
@@ -70,6 +83,7 @@ type Handler struct {
 	deviceKey []byte
 	// secureCookies: see Deps.SecureCookies.
 	secureCookies bool
+	methods       LoginMethods
 }
 
 // New builds the handler.
@@ -97,6 +111,7 @@ func New(d Deps) (*Handler, error) {
 		dummyHash: dummy,
 		limits:    d.Limits.withDefaults(),
 		deviceKey: d.DeviceSecret,
+		methods:   d.Methods,
 
 		secureCookies: d.SecureCookies,
 	}, nil

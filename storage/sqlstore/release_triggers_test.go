@@ -30,6 +30,7 @@ var notClaims = map[string]string{
 		"(only grants.claims releases one), and consent removes a declined claim from grants.claims in the same transaction",
 	"mfa_totp":           "the encrypted authenticator secret; the second factor proves a sign-in and is never a claim",
 	"mfa_recovery_codes": "hashes of single-use sign-in codes; never a claim",
+	"identifiers":        "the upstream accounts linked for signing in; the field catalog has no claim made from them, so no release reads them",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's

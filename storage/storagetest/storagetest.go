@@ -77,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Deletion", testDeletion},
 		{"PurgeUser", testPurgeUser},
 		{"PurgeUserRace", testPurgeUserRace},
+		{"LoginMethods", testLoginMethods},
+		{"Identifiers", testIdentifiers},
 		{"SessionTokens", testSessionTokens},
 		{"LoginFailures", testLoginFailures},
 		{"TOTP", testTOTP},
@@ -697,6 +699,17 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetLogout", second(s.GetLogout(txCtx, "m1")))
 	step("FinishLogout", s.FinishLogout(txCtx, "m1", storage.LogoutDelivered, "", base))
 	step("DeleteFinishedLogouts", second(s.DeleteFinishedLogouts(txCtx, base)))
+	step("CreateLoginMethod", s.CreateLoginMethod(txCtx, newLoginMethod("m", "M")))
+	step("GetLoginMethod", second(s.GetLoginMethod(txCtx, "m")))
+	step("ListLoginMethods", second(s.ListLoginMethods(txCtx)))
+	step("UpdateLoginMethod", s.UpdateLoginMethod(txCtx, newLoginMethod("m", "M2")))
+	step("CreateIdentifier", s.CreateIdentifier(txCtx, storage.Identifier{ID: "i1", UserID: "u1", MethodID: "m", Subject: "1", LinkedAt: base, LastUsedAt: base}))
+	step("CreateIdentifier", s.CreateIdentifier(txCtx, storage.Identifier{ID: "i2", UserID: "u1", MethodID: "m", Subject: "2", LinkedAt: base, LastUsedAt: base}))
+	step("GetIdentifierBySubject", second(s.GetIdentifierBySubject(txCtx, "m", "1")))
+	step("ListIdentifiers", second(s.ListIdentifiers(txCtx, "u1")))
+	step("TouchIdentifier", s.TouchIdentifier(txCtx, "i1", "", "", "", base))
+	step("DeleteIdentifier", s.DeleteIdentifier(txCtx, "u1", "i2"))
+	step("DeleteLoginMethod", s.DeleteLoginMethod(txCtx, "m"))
 	step("AddLoginFailure", second(s.AddLoginFailure(txCtx, "f", base, base)))
 	step("LoginFailures", func() error { _, _, err := s.LoginFailures(txCtx, "f"); return err }())
 	step("ResetLoginFailures", s.ResetLoginFailures(txCtx, "f"))

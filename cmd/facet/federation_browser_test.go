@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/facetid/facet/oauth/federation"
+	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/storage"
+	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/storage/sqltest"
+)
+
+// TestFederationBrowser: in headless Chromium at 1280 and 390 px, the login page shows two
+// provider buttons; signing in with the OIDC one creates an account and asks only for the
+// mandatory field the provider did not give; linking the GitHub-shaped one from the profile
+// fills the Identifiers block. Each page passes the console audit; with FACET_SCREENSHOT_DIR
+// set the pages are written there.
+func TestFederationBrowser(t *testing.T) {
+	profiletest.RequireChromium(t)
+	f := startFacet(t, sqltest.Backend{Name: sqlstore.DialectSQLite}.NewURL(t), nil)
+	gh, acme := newTestProvider(t, false), newTestProvider(t, true)
+	ghMethod, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github",
+		AuthURL: gh.srv.URL + "/authorize", TokenURL: gh.srv.URL + "/token", UserinfoURL: gh.srv.URL + "/user",
+		ClientID: gh.clientID, Secret: gh.secret, Public: true, LoginPage: true}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeMethod, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Name: "Acme ID", Type: storage.MethodOIDC,
+		Issuer: acme.srv.URL, ClientID: acme.clientID, Secret: acme.secret, Public: true, LoginPage: true}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv(profiletest.ScreenshotDirEnv)
+	for _, width := range []int{1280, 390} {
+		t.Run(map[int]string{1280: "desktop", 390: "phone"}[width], func(t *testing.T) {
+			suffix := map[int]string{1280: "-1280", 390: "-390"}[width]
+			b := profiletest.StartChrome(t, f.issuer, width, 2*time.Minute)
+			check := func(name string) {
+				t.Helper()
+				for _, p := range profiletest.Eval[[]string](b, "audit "+name, auditJS) {
+					t.Errorf("%s at %d px: %s", name, width, p)
+				}
+				for _, s := range b.Odd() {
+					t.Errorf("%s at %d px: the browser saw %s", name, width, s)
+				}
+				b.Screenshot(dir, name+suffix)
+			}
+			acme.set(map[string]any{"sub": "alex" + suffix, "email": "alex" + suffix + "@acme.example", "email_verified": true, "given_name": "Alex"})
+			gh.set(map[string]any{"id": 7000 + width, "name": "Alex Timofeeva", "email": "alex" + suffix + "@users.github.example",
+				"avatar_url": gh.srv.URL + "/avatar.png"})
+
+			b.Open("/login")
+			b.WantText("main", "Sign in with GitHub")
+			b.WantText("main", "Sign in with Acme ID")
+			check("login-methods")
+
+			b.Load("sign in with Acme ID", chromedp.Click(chromedp.CSS(`a[href^="/login/methods/`+acmeMethod.ID+`"]`), chromedp.NodeVisible))
+			b.WantPath("/profile/complete")
+			check("complete-after-upstream")
+			b.Fill("#f-family_name", "Timofeeva")
+			b.Submit(`form[action="/profile/complete"] button[type=submit]`)
+			b.WantPath("/profile")
+
+			b.Open("/profile/identifiers/add")
+			b.WantText("main", "GitHub")
+			check("identifiers-add")
+			b.Load("link GitHub", chromedp.Click(chromedp.CSS(`a[href="/profile/identifiers/add?method=`+ghMethod.ID+`"]`), chromedp.NodeVisible))
+			b.WantPath("/profile")
+			b.WantText("#identifiers", "Alex Timofeeva")
+			b.WantText("#identifiers", "Acme ID")
+			check("identifiers")
+		})
+	}
+}
