@@ -158,6 +158,8 @@ type Storage interface {
 	PrivacyStore
 	AppStore
 	BackchannelStore
+	CardStore
+	FeatureStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

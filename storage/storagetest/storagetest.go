@@ -74,6 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"UserApps", testUserApps},
 		{"UserSessions", testUserSessions},
 		{"Backchannel", testBackchannel},
+		{"Cards", testCards},
+		{"CardIdentifierRace", testCardIdentifierRace},
+		{"Features", testFeatures},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -685,6 +688,13 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetLogout", second(s.GetLogout(txCtx, "m1")))
 	step("FinishLogout", s.FinishLogout(txCtx, "m1", storage.LogoutDelivered, "", base))
 	step("DeleteFinishedLogouts", second(s.DeleteFinishedLogouts(txCtx, base)))
+	step("CreateCardIfAbsent", second(s.CreateCardIfAbsent(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card", CreatedAt: base, UpdatedAt: base})))
+	step("GetCard", second(s.GetCard(txCtx, "u1")))
+	step("GetCardByIdentifier", second(s.GetCardByIdentifier(txCtx, "TX-card")))
+	step("UpdateCard", s.UpdateCard(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card-2", Active: true, UpdatedAt: base}))
+	step("SetFeature", s.SetFeature(txCtx, "tx-feature", true, base))
+	step("GetFeature", second(s.GetFeature(txCtx, "tx-feature")))
+	step("ListFeatures", second(s.ListFeatures(txCtx)))
 	must(t, s.Rollback(txCtx))
 
 	users, err := s.ListUsers(ctx)
