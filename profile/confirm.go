@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -40,13 +41,30 @@ func (h *Handler) ConfirmPage(w http.ResponseWriter, r *http.Request, u storage.
 }
 
 // ActionBlock is a block of the profile page that a sub-package owns (Deps.Blocks): a heading
-// and its actions, each a confirmation (a destructive action) — e.g. "Other actions" with
-// Log out from all devices. The profile page only places it, after its own blocks.
+// and either its actions, each a confirmation (a destructive action) — e.g. "Other actions"
+// with Log out from all devices — or a Body the sub-package rendered from its own templates
+// (templates.Fragment; e.g. the Business Card block). The profile page only places it, after
+// its own blocks.
 type ActionBlock struct {
 	ID      string // the element id (an anchor)
 	Title   string
 	Actions []Confirmation
+	Body    template.HTML
 }
+
+// Link is an action a sub-package places in one of the profile page's own blocks (e.g. Public
+// Data in the Profile Privacy block). Window: with JavaScript the page at URL opens in a
+// window over the profile page (its [data-edit-panel]); without, it is a page.
+type Link struct {
+	Label  string
+	URL    string
+	Icon   string
+	Window bool
+}
+
+// LinkSource gives a sub-package's link for u's profile page, in ctx's language; ok false
+// leaves it out.
+type LinkSource func(ctx context.Context, u storage.User) (l Link, ok bool, err error)
 
 // BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false
 // leaves it out.

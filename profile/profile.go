@@ -114,6 +114,8 @@ type Handler struct {
 	tabSources []TabSource
 	// blockSources are the sub-packages' blocks of the profile page (Deps.Blocks).
 	blockSources []BlockSource
+	// privacyLinks are the sub-packages' links in the Profile Privacy block (Deps.PrivacyLinks).
+	privacyLinks []LinkSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -134,6 +136,8 @@ type Deps struct {
 	Tabs []TabSource
 	// Blocks are the profile page's blocks the sub-packages own, in page order.
 	Blocks []BlockSource
+	// PrivacyLinks are the sub-packages' actions in the Profile Privacy block (Public Data).
+	PrivacyLinks []LinkSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -197,6 +201,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		cfg:          cfg,
 		tabSources:   slices.Clone(d.Tabs),
 		blockSources: slices.Clone(d.Blocks),
+		privacyLinks: slices.Clone(d.PrivacyLinks),
 		policy:       password.NewPolicy(),
 		limits:       defaultLimits(),
 		ua:           useragent.NewParser(),

@@ -24,6 +24,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
+	"github.com/facetid/facet/profile/card"
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
@@ -168,6 +169,13 @@ func (a *app) build(ctx context.Context) error {
 	// One back-channel logout queue for every way a session ends (RP-initiated logout,
 	// password change, End Sessions, Revoke Permission, sign-out, log out everywhere).
 	logouts := &backchannel.Notifier{Store: a.store, Now: cfg.Now}
+	// The public profile and the business card need the kit the profile handler is, and
+	// the profile page asks them for the Business Card block: the block goes through a
+	// closure filled in once cards exists.
+	var cards *card.Handler
+	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
+		return cards.Block(ctx, u)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -179,8 +187,9 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions},
-		Mail: mail, Events: events, Tokens: provider, Flows: flows(provider),
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{cardBlock, apps.OtherActions},
+		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
+		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -219,6 +228,11 @@ func (a *app) build(ctx context.Context) error {
 	appList, err := apps.New(apps.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
+	}
+	cards, err = card.New(card.Deps{Kit: prof, Store: a.store, Tokens: provider, Issuer: cfg.Issuer,
+		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("card: %w", err)
 	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
@@ -271,6 +285,7 @@ func (a *app) build(ctx context.Context) error {
 	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
+	cards.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

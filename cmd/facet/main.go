@@ -85,7 +85,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  c.migrate,
 	}
-	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand())
+	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand(), c.featuresCommand())
 	return root
 }
 

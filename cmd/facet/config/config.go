@@ -112,6 +112,9 @@ type Config struct {
 	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
 	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
 	UnverifiedAccountTTL time.Duration `koanf:"unverified_account_ttl"`
+	// Features are the experimental features on by default (KnownFeatures); a switch stored
+	// in the database by `facet features enable|disable` wins, so every node agrees.
+	Features []string `koanf:"features"`
 
 	// Not loaded from configuration; tests inject them.
 
@@ -124,6 +127,13 @@ type Config struct {
 	// userinfo); nil means a client with a timeout.
 	HTTPClient *http.Client `koanf:"-"`
 }
+
+// KnownFeatures are the names of the experimental features an administrator switches on
+// (`facet features`, the features key).
+var KnownFeatures = []string{"business-card", "catalog"}
+
+// FeatureDefault reports whether feature name is on by default (the features key).
+func (cfg Config) FeatureDefault(name string) bool { return slices.Contains(cfg.Features, name) }
 
 // Setting is one configuration key with its environment variable, flag and default. The
 // README's configuration table lists the same rows (a test checks it).
@@ -180,6 +190,7 @@ func Settings() []Setting {
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
 		{Key: "unverified_account_ttl", Flag: "unverified-account-ttl", Default: "168h", Help: "how long an account whose only way in is an unconfirmed email address lives before the cleanup job deletes it", Serve: true},
+		{Key: "features", Flag: "features", Help: "comma-separated experimental features on by default: business-card, catalog (a switch set with `facet features enable|disable` wins)", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
@@ -424,6 +435,11 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.SessionIdle > cfg.SessionAbsolute {
 		errs = append(errs, fmt.Errorf("session_idle (%s) must not exceed session_absolute (%s)", cfg.SessionIdle, cfg.SessionAbsolute))
+	}
+	for _, f := range cfg.Features {
+		if !slices.Contains(KnownFeatures, f) {
+			errs = append(errs, fmt.Errorf("features (FACET_FEATURES): unknown feature %q (known: %s)", f, strings.Join(KnownFeatures, ", ")))
+		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", cfg.LogLevel))
