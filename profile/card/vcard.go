@@ -140,8 +140,9 @@ func fileName(c contact) string {
 			break
 		}
 	}
-	if strings.Trim(b.String(), "-") == "" {
+	name := strings.Trim(b.String(), "-")
+	if name == "" {
 		return "contact.vcf"
 	}
-	return b.String() + ".vcf"
+	return name + ".vcf"
 }
