@@ -175,11 +175,13 @@ func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 		c.Extra = extra
 	}
 	// sid names the browser session for back-channel logout (Back-Channel Logout 1.0 §2.1),
-	// and the session's row says this app signed in through it.
+	// and the session's row says this app signed in through it, under this request: the
+	// tokens the code turns into carry the request id (fosite keeps it through every
+	// refresh), so signing this session out ends them.
 	var signedIn storage.SessionClient
 	if sess.ID != "" {
 		signedIn = storage.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
-			UserID: user.ID, SID: p.sids.Of(sess.ID), CreatedAt: p.now()}
+			UserID: user.ID, SID: p.sids.Of(sess.ID), RequestID: ar.GetID(), CreatedAt: p.now()}
 		if ar.GetGrantedScopes().Has("openid") {
 			if c.Extra == nil {
 				c.Extra = map[string]any{}

@@ -374,7 +374,8 @@ type profilePageData struct {
 	Phone         fieldView
 	PictureLevel  fieldView
 	Sessions      int
-	Extra         []ActionBlock // the sub-packages' blocks (Deps.Blocks)
+	Security      []securityList // the sub-packages' entries of the Security block (Deps.Security)
+	Extra         []ActionBlock  // the sub-packages' blocks (Deps.Blocks)
 	Privacy       privacyView
 	Back          *flowBack
 }
@@ -423,9 +424,15 @@ func (h *Handler) profileNotice(a Account, q url.Values) string {
 	}
 }
 
+// securityList is one SecuritySource's part of the Security block.
+type securityList struct {
+	Title string
+	Items []SecurityItem
+}
+
 // profilePage is the personal account (UI.md): the sidebar and the blocks.
 func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := h.SignedIn(w, r)
+	u, s, ok := h.SignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -490,6 +497,16 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		}
 		if ok {
 			data.Privacy.Links = append(data.Privacy.Links, l)
+		}
+	}
+	for _, src := range h.securitySources {
+		title, items, ok, err := src(ctx, SecurityView{Kit: h, User: u, Session: s, Values: a.Values})
+		if err != nil {
+			h.ServerError(w, r, "security block", err)
+			return
+		}
+		if ok {
+			data.Security = append(data.Security, securityList{Title: title, Items: items})
 		}
 	}
 	for _, src := range h.blockSources {

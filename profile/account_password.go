@@ -22,6 +22,8 @@ var errWrongPassword = errors.New("current password not correct")
 type passwordChange struct {
 	Current, New, Confirm string
 	CheckConfirm          bool
+	// RequestID names the request in the back-channel logouts' delivery logs.
+	RequestID string
 }
 
 // changePassword is the one service behind the page and PUT /api/account/password. The
@@ -76,7 +78,7 @@ func (h *Handler) changePassword(ctx context.Context, o Origin, u storage.User, 
 		}
 		// Every app of the user hears of it (back-channel logout) before the sessions go.
 		if h.Logouts != nil {
-			if _, err := h.Logouts.LogoutUser(ctx, u.ID, "", ""); err != nil {
+			if _, err := h.Logouts.LogoutUser(ctx, u.ID, "", c.RequestID); err != nil {
 				return err
 			}
 		}
@@ -133,6 +135,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		New:          r.PostForm.Get("new_password"),
 		Confirm:      r.PostForm.Get("confirm"),
 		CheckConfirm: true,
+		RequestID:    RequestID(w, r),
 	})
 	data := passwordPageData{Errors: map[string]string{}}
 	switch {

@@ -769,3 +769,44 @@ func TestProfileBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityEntries: a sub-package's entries go inside the Security block, in place of the
+// session count, with the viewer's own session handed to the source; a failing source is a
+// 500, never a block quietly missing its list.
+func TestSecurityEntries(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			var (
+				fail   error
+				viewer SecurityView
+			)
+			e := newEnvWired(t, b, nil, func(h *Handler) {
+				h.securitySources = []SecuritySource{func(ctx context.Context, v SecurityView) (string, []SecurityItem, bool, error) {
+					viewer = v
+					return "Signed-in devices", []SecurityItem{{Title: "desktop · Firefox", Mark: "This browser", Lines: []string{"Signed in today"},
+						Action: &ItemAction{URL: "/profile/sessions/abc/sign-out", Label: "Sign out", AriaLabel: "Sign out the session on desktop"}}}, true, fail
+				}}
+			})
+			br, _ := e.signUp("security@example.com", "Sec Urity", "192.0.2.32")
+			res := br.get("/profile")
+			security := res.Body[strings.Index(res.Body, `id="security"`):]
+			security = security[:strings.Index(security, "</article>")]
+			for _, want := range []string{"Signed-in devices", "desktop · Firefox", "<mark>This browser</mark>", "Signed in today",
+				`<form method="post" action="/profile/sessions/abc/sign-out">`, `aria-label="Sign out the session on desktop"`} {
+				if !strings.Contains(security, want) {
+					t.Errorf("the Security block lacks %q:\n%s", want, security)
+				}
+			}
+			if strings.Contains(security, `href="/profile/apps#devices"`) {
+				t.Error("the session count row is shown beside the device list")
+			}
+			if s, ok := br.current(); !ok || viewer.Session.ID != s.ID || viewer.User.ID != s.UserID || viewer.Kit == nil {
+				t.Errorf("the source saw session %q user %q, want the viewer's %q", viewer.Session.ID, viewer.User.ID, s.ID)
+			}
+			fail = errors.New("device list down")
+			if res := br.get("/profile"); res.Status != http.StatusInternalServerError {
+				t.Errorf("a failing security source: %d, want 500", res.Status)
+			}
+		})
+	}
+}

@@ -210,7 +210,7 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	if !DecodeJSON(w, r, &body) {
 		return
 	}
-	errs, retry, err := h.changePassword(ctx, h.Origin(r), c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword})
+	errs, retry, err := h.changePassword(ctx, h.Origin(r), c.User, passwordChange{Current: body.CurrentPassword, New: body.NewPassword, RequestID: RequestID(w, r)})
 	switch {
 	case err == nil:
 		if c.ClientID == "" {

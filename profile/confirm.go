@@ -69,3 +69,32 @@ type LinkSource func(ctx context.Context, u storage.User) (l Link, ok bool, err 
 // BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false
 // leaves it out.
 type BlockSource func(ctx context.Context, u storage.User) (b ActionBlock, ok bool, err error)
+
+// SecurityItem is one entry a sub-package adds to the profile page's Security block (a
+// signed-in device): a title, a mark beside it ("This device"), lines of detail, and at most
+// one action, a POST to its own path (which answers a GET with its no-JavaScript page).
+type SecurityItem struct {
+	Title  string
+	Mark   string
+	Lines  []string
+	Action *ItemAction
+}
+
+// ItemAction is a SecurityItem's button: Label is shown, AriaLabel names the item too.
+type ItemAction struct {
+	URL, Label, AriaLabel, Icon string
+}
+
+// SecurityView is what a SecuritySource is given: the kit (the sources are built before the
+// handler, so the page hands itself over), the signed-in user, the browser session the page
+// is shown to, and the account's values (its time zone, language).
+type SecurityView struct {
+	Kit     *Handler
+	User    storage.User
+	Session storage.Session
+	Values  map[string]string
+}
+
+// SecuritySource gives the entries a sub-package owns in the Security block (Deps.Security),
+// with the heading they go under; ok false adds none.
+type SecuritySource func(ctx context.Context, v SecurityView) (title string, items []SecurityItem, ok bool, err error)

@@ -116,6 +116,8 @@ type Handler struct {
 	blockSources []BlockSource
 	// privacyLinks are the sub-packages' links in the Profile Privacy block (Deps.PrivacyLinks).
 	privacyLinks []LinkSource
+	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
+	securitySources []SecuritySource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -138,6 +140,9 @@ type Deps struct {
 	Blocks []BlockSource
 	// PrivacyLinks are the sub-packages' actions in the Profile Privacy block (Public Data).
 	PrivacyLinks []LinkSource
+	// Security are the entries of the Security block the sub-packages own (the signed-in
+	// devices), in order.
+	Security []SecuritySource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -188,23 +193,24 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		Store:        store,
-		Templates:    t,
-		Logger:       logger,
-		Now:          d.Now,
-		Catalog:      d.Catalog,
-		Mail:         d.Mail,
-		Events:       d.Events,
-		Tokens:       d.Tokens,
-		Flows:        d.Flows,
-		Logouts:      d.Logouts,
-		cfg:          cfg,
-		tabSources:   slices.Clone(d.Tabs),
-		blockSources: slices.Clone(d.Blocks),
-		privacyLinks: slices.Clone(d.PrivacyLinks),
-		policy:       password.NewPolicy(),
-		limits:       defaultLimits(),
-		ua:           useragent.NewParser(),
+		Store:           store,
+		Templates:       t,
+		Logger:          logger,
+		Now:             d.Now,
+		Catalog:         d.Catalog,
+		Mail:            d.Mail,
+		Events:          d.Events,
+		Tokens:          d.Tokens,
+		Flows:           d.Flows,
+		Logouts:         d.Logouts,
+		cfg:             cfg,
+		tabSources:      slices.Clone(d.Tabs),
+		blockSources:    slices.Clone(d.Blocks),
+		privacyLinks:    slices.Clone(d.PrivacyLinks),
+		securitySources: slices.Clone(d.Security),
+		policy:          password.NewPolicy(),
+		limits:          defaultLimits(),
+		ua:              useragent.NewParser(),
 	}
 	// The default catalog's clock follows h.Now, so a test clock also decides "not in the future".
 	if h.Catalog == nil {

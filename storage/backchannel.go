@@ -12,7 +12,13 @@ type SessionClient struct {
 	ClientID  string
 	UserID    string
 	SID       string
+	// RequestID is the authorization request the app was signed in with: the tokens it
+	// issued carry it, so ending the session ends them (RevokeSessionTokens). Empty records
+	// none.
+	RequestID string
 	CreatedAt time.Time
+	// ClientName is the app's name when read back ("" when the client is gone); not stored.
+	ClientName string
 }
 
 // Logout message states.
@@ -42,8 +48,13 @@ type LogoutMessage struct {
 // BackchannelStore persists which apps each browser session signed in to, and the durable
 // queue of back-channel logout messages.
 type BackchannelStore interface {
-	// PutSessionClient records c; the same (session, client) again keeps the first row.
+	// PutSessionClient records c; the same (session, client) again keeps the first row, and
+	// adds c.RequestID to the session's requests.
 	PutSessionClient(ctx context.Context, c SessionClient) error
+	// RevokeSessionTokens ends every token issued under an authorization request approved
+	// through browser session sessionID (PutSessionClient's RequestID): codes and access
+	// tokens are deleted, refresh tokens deactivated. It returns how many rows it ended.
+	RevokeSessionTokens(ctx context.Context, sessionID string) (int64, error)
 	// SessionClients returns the apps signed in through browser session sessionID, ordered
 	// by client id.
 	SessionClients(ctx context.Context, sessionID string) ([]SessionClient, error)

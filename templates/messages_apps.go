@@ -36,6 +36,8 @@ var appsMessages = map[string]string{
 	"apps.devices.intro":                     "The browsers signed in to your Facet account. Sign out any you do not recognise, then change your password.",
 	"apps.devices.none":                      "No browser is signed in.",
 	"apps.device.current":                    "This browser",
+	"apps.device.apps":                       "Apps signed in:",
+	"apps.devices.security":                  "Signed-in devices",
 	"apps.device.signed_in":                  "Signed in",
 	"apps.device.last_seen":                  "Last seen",
 	"apps.device.ip":                         "IP address",

@@ -35,6 +35,8 @@ var appsMessagesRU = map[string]string{
 	"apps.devices.intro":          "Браузеры, в которых выполнен вход в ваш аккаунт Facet. Завершите сеансы, которые вы не узнаёте, и смените пароль.",
 	"apps.devices.none":           "Ни в одном браузере не выполнен вход.",
 	"apps.device.current":         "Этот браузер",
+	"apps.device.apps":            "Вошли приложения:",
+	"apps.devices.security":       "Устройства, где выполнен вход",
 	"apps.device.signed_in":       "Вход",
 	"apps.device.last_seen":       "Последняя активность",
 	"apps.device.ip":              "IP-адрес",

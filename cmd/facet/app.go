@@ -189,6 +189,7 @@ func (a *app) build(ctx context.Context) error {
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{cardBlock, apps.OtherActions},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
+		Security:     []profile.SecuritySource{apps.SecurityDevices},
 		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {

@@ -213,7 +213,7 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			// Log out from all devices: a second browser of Ann's, every token, the cookie.
 			other := newAgent(t, f.issuer)
 			arB2 := rb.start()
-			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
+			tokOther := exchange(t, rb, arB2, logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery"))
 			var mine sessionList
 			accountCall(t, b, http.MethodGet, "/api/account/sessions", &mine)
 			if len(mine.Sessions) != 2 {
@@ -246,12 +246,45 @@ func TestAppsEndRevokeLogoutEverywhere(t *testing.T) {
 			if st := accountCall(t, b, http.MethodDelete, "/api/account/sessions/"+otherID, nil); st != http.StatusNotFound {
 				t.Errorf("signing out an ended session again: %d, want 404", st)
 			}
+			// The tokens B got through the signed-out browser end with it; B's tokens from
+			// this browser's session stay.
+			if active(t, rb, tokOther.AccessToken) {
+				t.Error("B's access token from the signed-out session is still active")
+			}
+			if !refreshFails(t, rb, tokOther.RefreshToken) {
+				t.Error("B's refresh token from the signed-out session still works")
+			}
+			if !active(t, rb, tokB.AccessToken) {
+				t.Error("B's access token from this browser's session ended with the other session")
+			}
 			arB2 = rb.start()
 			logIn(t, other, rb, arB2, "ann@example.com", "correct horse battery")
 
 			cookies := b.client.Jar.Cookies(issuerURL(t, f))
-			// The profile page's Other actions block offers it, behind its confirmation.
+			// The profile page's Security block lists both browsers, this one marked, each
+			// with the apps signed in through it and its Sign out.
 			prof := b.get("/profile")
+			var currentID string
+			for _, se := range mine.Sessions {
+				if se.Current {
+					currentID = se.ID
+				}
+			}
+			accountCall(t, b, http.MethodGet, "/api/account/sessions", &mine)
+			if len(mine.Sessions) != 2 {
+				t.Fatalf("Ann's sessions before logging out everywhere: %+v", mine.Sessions)
+			}
+			security := prof.body[strings.Index(prof.body, `id="security"`):]
+			security = security[:strings.Index(security, "</article>")]
+			for _, se := range mine.Sessions {
+				if want := `action="/profile/sessions/` + se.ID + `/sign-out"`; !strings.Contains(security, want) {
+					t.Errorf("the Security block lacks the Sign out of session %s (current %v)", se.ID, se.Current)
+				}
+			}
+			if strings.Count(security, "<mark>") != 1 || !strings.Contains(security, "Apps signed in:") || currentID == "" {
+				t.Errorf("the Security block marks %d sessions (want 1) or lacks the apps: %s", strings.Count(security, "<mark>"), security)
+			}
+			// The profile page's Other actions block offers it, behind its confirmation.
 			for _, want := range []string{`id="other-actions"`, `href="/profile/logout-everywhere"`, `<dialog id="logout-everywhere-dialog"`} {
 				if !strings.Contains(prof.body, want) {
 					t.Errorf("/profile lacks %s", want)

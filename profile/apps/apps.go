@@ -36,6 +36,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 	UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error)
+	RevokeSessionTokens(ctx context.Context, sessionID string) (int64, error)
 }
 
 // LogoutNotifier queues back-channel logouts (OpenID Connect Back-Channel Logout 1.0 §2.5:
@@ -222,8 +223,9 @@ type Device struct {
 	profile.Origin
 	CreatedAt  time.Time
 	LastSeenAt time.Time
-	// ClientIDs are the apps signed in through the session, ordered by client id.
-	ClientIDs []string
+	// ClientIDs are the apps signed in through the session, ordered by client id, and
+	// AppNames their names (the client id for an app without one), in the same order.
+	ClientIDs, AppNames []string
 }
 
 // SessionHandle is the public name of the browser session with row id id: a hash of it, so
@@ -237,35 +239,53 @@ func SessionHandle(id string) string {
 // Devices returns userID's live browser sessions, most recently seen first, marking
 // currentID (the caller's own, "" for a bearer call).
 func (h *Handler) Devices(ctx context.Context, userID, currentID string) ([]Device, error) {
-	list, err := h.store.ListUserSessions(ctx, userID)
+	return devices(ctx, h.store, h.kit, userID, currentID)
+}
+
+// deviceStore is what the device list reads.
+type deviceStore interface {
+	ListUserSessions(ctx context.Context, userID string) ([]storage.Session, error)
+	UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error)
+}
+
+// devices is Devices for a caller without the handler (the profile page's Security block):
+// two statements whatever the number of sessions and apps.
+func devices(ctx context.Context, store deviceStore, kit *profile.Handler, userID, currentID string) ([]Device, error) {
+	list, err := store.ListUserSessions(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	signedIn, err := h.store.UserSessionClients(ctx, userID)
+	signedIn, err := store.UserSessionClients(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions' apps: %w", err)
 	}
-	clients := map[string][]string{}
+	clients, names := map[string][]string{}, map[string][]string{}
 	for _, c := range signedIn {
 		clients[c.SessionID] = append(clients[c.SessionID], c.ClientID)
+		name := c.ClientName
+		if name == "" {
+			name = c.ClientID
+		}
+		names[c.SessionID] = append(names[c.SessionID], name)
 	}
 	var out []Device
 	for _, s := range list {
-		if !h.kit.SessionLive(s) {
+		if !kit.SessionLive(s) {
 			continue
 		}
 		out = append(out, Device{
 			Handle: SessionHandle(s.ID), Current: s.ID == currentID && currentID != "",
-			Origin: h.kit.OriginOf(s.IP, s.UserAgent), CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
-			ClientIDs: clients[s.ID],
+			Origin: kit.OriginOf(s.IP, s.UserAgent), CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+			ClientIDs: clients[s.ID], AppNames: names[s.ID],
 		})
 	}
 	return out, nil
 }
 
-// SignOut ends userID's browser session named handle and tells the notifier, in one
-// transaction, and returns whether it was currentID. errNoSession when handle names none of
-// the user's live sessions (another user's included).
+// SignOut ends userID's browser session named handle, the tokens of every app signed in
+// through it, and tells those apps (the notifier), in one transaction, and returns whether
+// it was currentID. errNoSession when handle names none of the user's live sessions (another
+// user's included).
 func (h *Handler) SignOut(ctx context.Context, o profile.Origin, requestID, userID, handle, currentID string) (bool, error) {
 	list, err := h.store.ListUserSessions(ctx, userID)
 	if err != nil {
@@ -285,6 +305,9 @@ func (h *Handler) SignOut(ctx context.Context, o profile.Origin, requestID, user
 			if _, err := h.logout.LogoutSession(ctx, target.ID, "", requestID); err != nil {
 				return fmt.Errorf("back-channel logout of a session: %w", err)
 			}
+		}
+		if _, err := h.store.RevokeSessionTokens(ctx, target.ID); err != nil {
+			return fmt.Errorf("revoke the session's tokens: %w", err)
 		}
 		if err := h.store.DeleteSession(ctx, target.ID); err != nil {
 			return fmt.Errorf("delete session: %w", err)

@@ -58,6 +58,7 @@ type deviceView struct {
 	IP       string
 	SignedIn timeView
 	LastSeen timeView
+	Apps     string // the apps signed in through the session, by name
 }
 
 // timeView is a time in the user's zone, and as RFC 3339 for <time datetime>.
@@ -185,7 +186,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, d := range devices {
 		p.Devices = append(p.Devices, deviceView{
 			Handle: d.Handle, Current: d.Current, Device: deviceLabel(l, d.Device), Browser: d.Browser, OS: d.OS, IP: d.IP,
-			SignedIn: newTime(l, d.CreatedAt, loc), LastSeen: newTime(l, d.LastSeenAt, loc),
+			SignedIn: newTime(l, d.CreatedAt, loc), LastSeen: newTime(l, d.LastSeenAt, loc), Apps: strings.Join(d.AppNames, ", "),
 		})
 	}
 	switch done := r.URL.Query().Get("done"); done {
@@ -229,4 +230,44 @@ func OtherActions(ctx context.Context, _ storage.User) (profile.ActionBlock, boo
 		Title:   l.T("apps.other"),
 		Actions: []profile.Confirmation{logoutEverywhereConfirmation(l)},
 	}, true, nil
+}
+
+// SecurityDevices is the device list of the profile page's Security block
+// (profile.Deps.Security): each live browser session with its device, browser and system,
+// when it signed in and was last seen, its address, the apps signed in through it, this one
+// marked, and Sign out (the Scopes tab's form, so the same confirmation-free POST and 404 rule).
+func SecurityDevices(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+	list, err := devices(ctx, v.Kit.Store, v.Kit, v.User.ID, v.Session.ID)
+	if err != nil {
+		return "", nil, false, err
+	}
+	l, loc := templates.LangFrom(ctx), zoneOf(v.Values)
+	items := make([]profile.SecurityItem, 0, len(list))
+	for _, d := range list {
+		device := deviceLabel(l, d.Device)
+		title := device
+		for _, part := range []string{d.Browser, d.OS} {
+			if part != "" {
+				title += " · " + part
+			}
+		}
+		it := profile.SecurityItem{
+			Title: title,
+			Lines: []string{l.T("apps.device.signed_in") + " " + newTime(l, d.CreatedAt, loc).Text + " · " +
+				l.T("apps.device.last_seen") + " " + newTime(l, d.LastSeenAt, loc).Text},
+			Action: &profile.ItemAction{URL: "/profile/sessions/" + d.Handle + "/sign-out", Label: l.T("apps.device.sign_out"),
+				AriaLabel: l.T("apps.device.sign_out_of", device), Icon: "logout"},
+		}
+		if d.IP != "" {
+			it.Lines = append(it.Lines, l.T("apps.device.ip")+" "+d.IP)
+		}
+		if len(d.AppNames) > 0 {
+			it.Lines = append(it.Lines, l.T("apps.device.apps")+" "+strings.Join(d.AppNames, ", "))
+		}
+		if d.Current {
+			it.Mark = l.T("apps.device.current")
+		}
+		items = append(items, it)
+	}
+	return l.T("apps.devices.security"), items, true, nil
 }

@@ -14,17 +14,55 @@ import (
 // sign-in of the same app through the same session keeps the first row. A session that is
 // gone (ended since the request read it) records nothing: there is nothing left to end.
 func (s *Store) PutSessionClient(ctx context.Context, c storage.SessionClient) error {
-	_, err := s.exec(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at)
-		SELECT id, ?, user_id, ?, ? FROM sessions WHERE id = ?
-		ON CONFLICT (session_id, client_id) DO NOTHING`,
-		c.ClientID, c.SID, ts(c.CreatedAt), c.SessionID)
-	if err != nil {
-		return fmt.Errorf("put session client %q: %w", c.ClientID, mapErr(err))
-	}
-	return nil
+	return s.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.exec(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at)
+			SELECT id, ?, user_id, ?, ? FROM sessions WHERE id = ?
+			ON CONFLICT (session_id, client_id) DO NOTHING`,
+			c.ClientID, c.SID, ts(c.CreatedAt), c.SessionID)
+		if err != nil {
+			return fmt.Errorf("put session client %q: %w", c.ClientID, mapErr(err))
+		}
+		if c.RequestID == "" {
+			return nil
+		}
+		_, err = s.exec(ctx, `INSERT INTO session_requests (session_id, request_id)
+			SELECT id, ? FROM sessions WHERE id = ?
+			ON CONFLICT (session_id, request_id) DO NOTHING`, c.RequestID, c.SessionID)
+		if err != nil {
+			return fmt.Errorf("put session request: %w", mapErr(err))
+		}
+		return nil
+	})
 }
 
-const sessionClientCols = `session_id, client_id, user_id, sid, created_at`
+// sessionRequests selects the request ids of a session's approved authorizations.
+const sessionRequests = `request_id IN (SELECT request_id FROM session_requests WHERE session_id = ?)`
+
+// RevokeSessionTokens ends the tokens of the authorization requests approved through
+// sessionID, as RevokeSubject ends a subject's.
+func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string) (int64, error) {
+	var total int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.execN(ctx, `DELETE FROM tokens WHERE `+sessionRequests+` AND kind IN ('authorize_code', 'access_token')`, sessionID)
+		if err != nil {
+			return mapErr(err)
+		}
+		total += n
+		if n, err = s.execN(ctx, `UPDATE tokens SET active = FALSE WHERE `+sessionRequests+` AND kind = 'refresh_token' AND active`, sessionID); err != nil {
+			return mapErr(err)
+		}
+		total += n
+		_, err = s.exec(ctx, `DELETE FROM tokens WHERE `+sessionRequests+` AND kind IN ('pkce', 'oidc')`, sessionID)
+		return mapErr(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens of session: %w", err)
+	}
+	return total, nil
+}
+
+// sessionClientCols are a session_clients row (sc) and its app's name (c, left-joined).
+const sessionClientCols = `sc.session_id, sc.client_id, sc.user_id, sc.sid, sc.created_at, COALESCE(c.name, '')`
 
 func (s *Store) sessionClients(ctx context.Context, what, query string, arg string) ([]storage.SessionClient, error) {
 	rows, err := s.rows(ctx, query, arg)
@@ -35,7 +73,7 @@ func (s *Store) sessionClients(ctx context.Context, what, query string, arg stri
 	var out []storage.SessionClient
 	for rows.Next() {
 		var c storage.SessionClient
-		if err := rows.Scan(&c.SessionID, &c.ClientID, &c.UserID, &c.SID, &c.CreatedAt); err != nil {
+		if err := rows.Scan(&c.SessionID, &c.ClientID, &c.UserID, &c.SID, &c.CreatedAt, &c.ClientName); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, mapErr(err))
 		}
 		c.CreatedAt = c.CreatedAt.UTC()
@@ -50,13 +88,15 @@ func (s *Store) sessionClients(ctx context.Context, what, query string, arg stri
 // SessionClients returns the apps signed in through browser session sessionID.
 func (s *Store) SessionClients(ctx context.Context, sessionID string) ([]storage.SessionClient, error) {
 	return s.sessionClients(ctx, "session clients", `SELECT `+sessionClientCols+`
-		FROM session_clients WHERE session_id = ? ORDER BY client_id`, sessionID)
+		FROM session_clients sc LEFT JOIN clients c ON c.id = sc.client_id
+		WHERE sc.session_id = ? ORDER BY sc.client_id`, sessionID)
 }
 
 // UserSessionClients returns the apps signed in through any of userID's browser sessions.
 func (s *Store) UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error) {
 	return s.sessionClients(ctx, "user session clients", `SELECT `+sessionClientCols+`
-		FROM session_clients WHERE user_id = ? ORDER BY client_id, session_id`, userID)
+		FROM session_clients sc LEFT JOIN clients c ON c.id = sc.client_id
+		WHERE sc.user_id = ? ORDER BY sc.client_id, sc.session_id`, userID)
 }
 
 const logoutCols = `id, client_id, subject, sid, request_id, status, attempts, next_attempt_at,

@@ -86,3 +86,64 @@ func testBackchannel(t *testing.T, s storage.Storage) {
 		t.Errorf("pending message deleted: %v", err)
 	}
 }
+
+// testSessionTokens: RevokeSessionTokens ends exactly the tokens of the requests approved
+// through that session (every kind, refresh tokens kept inactive), not the same user's
+// other sessions' or other apps', and a session's requests go with it.
+func testSessionTokens(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	createUser(t, s, "u1")
+	must(t, s.CreateSession(ctx, newSession("s1", "u1")))
+	must(t, s.CreateSession(ctx, newSession("s2", "u1")))
+	for _, c := range []storage.SessionClient{
+		{SessionID: "s1", ClientID: "a", SID: "sid1", RequestID: "r1", CreatedAt: base},
+		{SessionID: "s1", ClientID: "a", SID: "sid1", RequestID: "r2", CreatedAt: base}, // a second sign-in of a through s1
+		{SessionID: "s1", ClientID: "b", SID: "sid1", RequestID: "r3", CreatedAt: base},
+		{SessionID: "s2", ClientID: "a", SID: "sid2", RequestID: "r4", CreatedAt: base},
+		{SessionID: "gone", ClientID: "a", SID: "x", RequestID: "r5", CreatedAt: base}, // no such session: nothing
+	} {
+		must(t, s.PutSessionClient(ctx, c))
+	}
+	for _, tok := range []storage.Token{
+		newToken(storage.KindAccessToken, "at1", "r1", "u1", "a"),
+		newToken(storage.KindRefreshToken, "rt1", "r1", "u1", "a"),
+		newToken(storage.KindOIDC, "oidc1", "r1", "u1", "a"),
+		newToken(storage.KindAccessToken, "at2", "r2", "u1", "a"),
+		newToken(storage.KindAccessToken, "at3", "r3", "u1", "b"),
+		newToken(storage.KindAccessToken, "at4", "r4", "u1", "a"),
+		newToken(storage.KindRefreshToken, "rt4", "r4", "u1", "a"),
+		newToken(storage.KindAccessToken, "at5", "r5", "u1", "a"),
+	} {
+		createToken(t, s, tok)
+	}
+	n, err := s.RevokeSessionTokens(ctx, "s1")
+	must(t, err)
+	if n != 4 { // at1, rt1, at2, at3 (the oidc row is not counted)
+		t.Errorf("RevokeSessionTokens(s1) = %d, want 4", n)
+	}
+	for _, sig := range []string{"at1", "at2", "at3"} {
+		if _, ok := tokenExists(t, s, storage.KindAccessToken, sig); ok {
+			t.Errorf("access token %s of session s1 survived", sig)
+		}
+	}
+	if _, ok := tokenExists(t, s, storage.KindOIDC, "oidc1"); ok {
+		t.Error("the OpenID session of s1's request survived")
+	}
+	if rt, ok := tokenExists(t, s, storage.KindRefreshToken, "rt1"); !ok || rt.Active {
+		t.Errorf("refresh token of s1: present %v active %v, want kept inactive", ok, rt.Active)
+	}
+	for _, sig := range []string{"at4", "at5"} {
+		if _, ok := tokenExists(t, s, storage.KindAccessToken, sig); !ok {
+			t.Errorf("access token %s of another session ended", sig)
+		}
+	}
+	if rt, ok := tokenExists(t, s, storage.KindRefreshToken, "rt4"); !ok || !rt.Active {
+		t.Errorf("refresh token of s2: present %v active %v, want active", ok, rt.Active)
+	}
+	// The session's requests go with it: a new session under the same id ends nothing.
+	must(t, s.DeleteSession(ctx, "s2"))
+	must(t, s.CreateSession(ctx, newSession("s2", "u1")))
+	if n, err := s.RevokeSessionTokens(ctx, "s2"); err != nil || n != 0 {
+		t.Errorf("RevokeSessionTokens after the session's end = %d, %v; want 0", n, err)
+	}
+}

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"UserApps", testUserApps},
 		{"UserSessions", testUserSessions},
 		{"Backchannel", testBackchannel},
+		{"SessionTokens", testSessionTokens},
 		{"Cards", testCards},
 		{"CardIdentifierRace", testCardIdentifierRace},
 		{"Features", testFeatures},
