@@ -178,7 +178,7 @@ func TestPublicProfile(t *testing.T) {
 func TestBusinessCard(t *testing.T) {
 	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			// The 16 racers sign up from 16 addresses (behind a trusted proxy), so the
+			// The racers sign up from addresses of their own (behind a trusted proxy), so the
 			// registration throttle per address lets them in.
 			s := signUpAndExchangeOn(t, be, nil, "card@example.com", "Alex Timofeeva", func(c *config.Config) {
 				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -307,8 +307,10 @@ func TestBusinessCard(t *testing.T) {
 				t.Fatalf("taking the freed identifier: %d", got)
 			}
 
-			// 16 accounts claim one identifier at once: exactly one wins, the rest get 409.
-			agents := make([]*agent, 16)
+			// Accounts claim one identifier at once through the API: exactly one wins, the rest
+			// get 409 (storagetest's CardIdentifierRace runs 16 claims against the store itself;
+			// here each racer costs a registration, so 4 keep the package's test time down).
+			agents := make([]*agent, 4)
 			for i := range agents {
 				agents[i] = newAgent(t, f.issuer)
 				agents[i].header = http.Header{"X-Forwarded-For": {fmt.Sprintf("192.0.2.%d", i+1)}}
@@ -329,8 +331,8 @@ func TestBusinessCard(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if codes[http.StatusOK] != 1 || codes[http.StatusConflict] != 15 {
-				t.Fatalf("16 concurrent claims: %v, want one 200 and fifteen 409", codes)
+			if codes[http.StatusOK] != 1 || codes[http.StatusConflict] != len(agents)-1 {
+				t.Fatalf("%d concurrent claims: %v, want one 200 and the rest 409", len(agents), codes)
 			}
 
 			// Switched off (Activity), the feature off, pending deletion: the same 404.
