@@ -18,7 +18,11 @@ const (
 	CategoryPhoneChanged    = "phone_changed"
 	CategoryPhoneDeleted    = "phone_deleted"
 	CategoryPasswordChanged = "password_changed"
-	CategoryPrivacyChanged  = "privacy_changed"
+	// CategoryPasswordReset: a new password was set through password recovery.
+	CategoryPasswordReset = "password_reset"
+	// CategoryLoginThrottled: failed logins slowed the account's password sign-in down.
+	CategoryLoginThrottled = "login_throttled"
+	CategoryPrivacyChanged = "privacy_changed"
 	// CategorySessionSignedOut: the user signed one of their browser sessions out from the
 	// account's device list.
 	CategorySessionSignedOut = "session_signed_out"

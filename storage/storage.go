@@ -158,6 +158,7 @@ type Storage interface {
 	PrivacyStore
 	AppStore
 	BackchannelStore
+	SecurityStore
 	CardStore
 	FeatureStore
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/card"
 	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/mfa"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/profile/signin"
@@ -196,7 +197,13 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	eventLog := activity.New(prof, a.store, cfg.EventRetention, cfg.Now)
-	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
+	// The device cookies of the login throttle are signed with a key of their own.
+	deviceKey, err := profile.DeriveKey(secret, "facet login device cookie", 32)
+	if err != nil {
+		return err
+	}
+	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
+		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies()})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
@@ -209,6 +216,11 @@ func (a *app) build(ctx context.Context) error {
 	}, contact.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
+	}
+	recovery, err := mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion},
+		mfa.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
 	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	total, err := backchannel.NewTotal(a.registry)
@@ -283,6 +295,7 @@ func (a *app) build(ctx context.Context) error {
 	account, api := prof.Routes(browser)
 	signIn.Routes(account, api)
 	contacts.Routes(account, api)
+	recovery.Routes(account, api)
 	appList.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)

@@ -349,14 +349,14 @@ func TestThrottlePerAccount(t *testing.T) {
 				t.Fatalf("failure %d: status %d", i+1, res.Status)
 			}
 		}
+		// The fifth failure starts the delay: 2 s, refused without a password check.
 		b := e.browser("198.51.100.9")
 		res := b.login("KIM@example.com", goodPassword)
 		if res.Status != http.StatusTooManyRequests || res.Header.Get("Set-Cookie") != "" {
 			t.Fatalf("throttled: status %d cookie %q", res.Status, res.Header.Get("Set-Cookie"))
 		}
-		// The clock is at 03:01, the window ends at 03:15.
-		mustContain(t, res, "Too many attempts. Try again in 14 minutes.")
-		if ra := res.Header.Get("Retry-After"); ra != "840" {
+		mustContain(t, res, "Too many attempts. Try again in 1 minute.")
+		if ra := res.Header.Get("Retry-After"); ra != "2" {
 			t.Errorf("Retry-After %q", ra)
 		}
 		// Another account from the same IP is not affected.
@@ -366,12 +366,105 @@ func TestThrottlePerAccount(t *testing.T) {
 		if res := b.login("lee@example.com", goodPassword); res.Status != http.StatusSeeOther {
 			t.Fatalf("other account: %d", res.Status)
 		}
-		// The next window admits the right password again.
-		e.clock.Add(14 * time.Minute)
-		if res := b.login("kim@example.com", goodPassword); res.Status != http.StatusSeeOther {
-			t.Fatalf("next window: %d\n%s", res.Status, res.Body)
+		// After the delay the right password is admitted.
+		e.clock.Add(2 * time.Second)
+		if res := e.browser("198.51.100.10").login("kim@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("after the delay: %d\n%s", res.Status, res.Body)
 		}
 	})
+}
+
+// TestDeviceCookieAttack: 200 failures from 50 loopback addresses against one account. The
+// owner's browser with a device cookie signs in at once; a fresh browser is slowed, never
+// locked for good; the right password refused during a delay is not a failure; the account's
+// log says it was slowed down.
+func TestDeviceCookieAttack(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		owner := e.browser("192.0.2.1")
+		owner.register("own@example.com", goodPassword, "Own Er", "/")
+		if res := owner.post("/logout", nil); res.Status != http.StatusSeeOther {
+			t.Fatalf("logout: %d", res.Status)
+		}
+		if res := owner.login("own@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("owner login: %d", res.Status)
+		}
+		uid := e.userID("own@example.com")
+		failures, refused := 0, 0
+		for i := range 200 {
+			res := e.browser(fmt.Sprintf("127.0.0.%d", 2+i%50)).login("own@example.com", fmt.Sprintf("guess number %d", i))
+			switch res.Status {
+			case http.StatusOK:
+				failures++
+			case http.StatusTooManyRequests:
+				refused++
+			default:
+				t.Fatalf("attempt %d: %d", i, res.Status)
+			}
+			e.clock.Add(time.Second)
+		}
+		t.Logf("200 guesses: %d checked and failed, %d refused by the delay", failures, refused)
+		if failures > 20 {
+			t.Errorf("%d guesses reached the password check in 200 s", failures)
+		}
+		tally, _, err := e.store.LoginFailures(t.Context(), accountKey(uid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tally != failures {
+			t.Errorf("tally %d, want the %d checked failures only", tally, failures)
+		}
+		// The owner's browser is not slowed by the attack.
+		if res := owner.login("own@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("owner with a device cookie: %d\n%s", res.Status, res.Body)
+		}
+		// The owner's success clears the account's tally: attack again until a delay holds.
+		for i := 0; ; i++ {
+			if e.browser("127.0.0.99").login("own@example.com", "still guessing").Status == http.StatusTooManyRequests {
+				break
+			}
+			if i > 10 {
+				t.Fatal("no delay after 10 failures")
+			}
+		}
+		// A fresh browser with the right password is refused during the delay, and that
+		// refusal is no failure.
+		before, _, _ := e.store.LoginFailures(t.Context(), accountKey(uid))
+		fresh := e.browser("203.0.113.77")
+		if res := fresh.login("own@example.com", goodPassword); res.Status != http.StatusTooManyRequests {
+			t.Fatalf("fresh browser during the delay: %d", res.Status)
+		}
+		after, _, _ := e.store.LoginFailures(t.Context(), accountKey(uid))
+		if after != before {
+			t.Errorf("a refused attempt counted: %d -> %d", before, after)
+		}
+		// ...and never locked for good: after the longest delay it signs in.
+		e.clock.Add(DefaultLoginLimits().MaxDelay)
+		if res := fresh.login("own@example.com", goodPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("fresh browser after the delay: %d", res.Status)
+		}
+		throttled := 0
+		for _, ev := range e.userEvents(uid) {
+			if ev.Category == profile.CategoryLoginThrottled {
+				throttled++
+			}
+		}
+		if throttled == 0 {
+			t.Error("no login_throttled event")
+		}
+	})
+}
+
+// TestDelayDoubles: the account delay doubles from the base up to the maximum.
+func TestDelayDoubles(t *testing.T) {
+	l := DefaultLoginLimits()
+	for _, c := range []struct {
+		n    int
+		want time.Duration
+	}{{0, 0}, {4, 0}, {5, 2 * time.Second}, {6, 4 * time.Second}, {10, 64 * time.Second}, {14, 15 * time.Minute}, {1000, 15 * time.Minute}} {
+		if got := l.Delay(c.n); got != c.want {
+			t.Errorf("Delay(%d) = %v, want %v", c.n, got, c.want)
+		}
+	}
 }
 
 func TestThrottlePerIP(t *testing.T) {

@@ -78,7 +78,7 @@ func newEnvWith(t *testing.T, b sqltest.Backend, adjust func(*profile.Config)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Kit: core, Store: store, Events: rec, Now: c.Now})
+	h, err := New(Deps{Kit: core, Store: store, Events: rec, Now: c.Now, DeviceSecret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}

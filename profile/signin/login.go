@@ -16,21 +16,6 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// limits throttle password guessing across nodes with storage counters (OWASP ASVS 5.0
-// V6.3, NIST SP 800-63B 5.2.2): failed attempts per account, and attempts per client IP, in
-// the kit's fixed windows.
-type limits struct {
-	PerAccount    int // failed logins per account per window (the kit's, shared with password changes)
-	PerIP         int // login attempts per IP per window
-	RegisterPerIP int // registration attempts per IP per window
-}
-
-// defaultLimits: the kit's failures per account, 20 login and 10 registration attempts per IP
-// per window.
-func defaultLimits(perAccount int) limits {
-	return limits{PerAccount: perAccount, PerIP: 20, RegisterPerIP: 10}
-}
-
 // Errors of authenticate.
 var (
 	errLoginFailed = errors.New("login or password not correct")
@@ -76,6 +61,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 var loginNotices = map[string]string{
 	"password_changed": "account.password.changed",
 	"logged_out":       "login.logged_out",
+	"password_reset":   "login.password_reset",
 }
 
 func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
@@ -110,8 +96,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ip := h.kit.Origin(r).IP
-	u, retry, err := h.authenticate(ctx, page.Login, pw, ip)
+	o := h.kit.Origin(r)
+	ip := o.IP
+	u, retry, err := h.authenticate(r, o, page.Login, pw)
 	switch {
 	case errors.Is(err, errThrottled):
 		h.logger.WarnContext(ctx, "login throttled", "ip", ip)
@@ -132,6 +119,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.kit.ServerError(w, r, "authenticate", err)
 		return
 	}
+	h.setDevice(w, u.ID)
 	if !h.signedIn(w, r, u.ID, profile.CategoryLogin, flowClientID(page.ReturnTo, page.AppName)) {
 		return
 	}
@@ -162,32 +150,48 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, userID string
 }
 
 // authenticate checks a login (an email address or a preferred_username) and a password. It
-// resolves the login to an account first, so the per-account counter is the same whichever
-// identifier is typed; then it counts the attempt and refuses without looking at the password
-// while the account or the IP is over its limit. An unknown login, a wrong password and an
-// account that is not active all return errLoginFailed after the same work (one argon2id
-// check for each account holding the login: one, but for an address several accounts hold
-// unconfirmed), so neither text nor timing tells them apart; an unknown login is throttled like an
-// account, on its own counter. With errLoginFailed the returned user carries only the ID of an
-// existing account (for the activity log), empty for an unknown login.
-func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (storage.User, time.Duration, error) {
+// resolves the login to an account first, so the account's tally is the same whichever
+// identifier is typed; then, without counting anything, it refuses while the IP is over its
+// failures or the account is within its delay (protect.go) — unless the browser holds the
+// account's trusted device cookie, which the account's delay does not hold back. Only a
+// password check that fails counts. An unknown login, a wrong password and an account that is
+// not active all return errLoginFailed after the same work (one argon2id check for each
+// account holding the login: one, but for an address several accounts hold unconfirmed), so
+// neither text nor timing tells them apart; an unknown login is slowed like an account, on
+// its own tally. With errLoginFailed the returned user carries only the ID of an existing
+// account (for the activity log), empty for an unknown login.
+func (h *Handler) authenticate(r *http.Request, o profile.Origin, login, pw string) (storage.User, time.Duration, error) {
+	ctx := r.Context()
 	candidates, err := h.findLogin(ctx, login)
 	if err != nil {
 		return storage.User{}, 0, err
 	}
 	found := len(candidates) > 0
-	var accountKey string
+	key, userID, device := unknownKey(login), "", ""
 	if found {
-		accountKey = profile.AccountCounter(candidates[0].ID)
-	} else {
-		accountKey = "login:unknown:" + profile.KeyHash(normalizeLogin(login))
+		userID = candidates[0].ID
+		key = accountKey(userID)
+		device = h.device(r, userID)
 	}
-	retry, err := h.kit.Hit(ctx,
-		profile.Counter{Key: accountKey, Limit: h.limits.PerAccount},
-		profile.Counter{Key: "login:ip:" + profile.RateKey(ip), Limit: h.limits.PerIP},
-	)
+	retry, err := h.wait(ctx, ipKey(o.IP), h.ipDelay)
 	if err != nil {
 		return storage.User{}, 0, err
+	}
+	if device != "" {
+		// A device cookie that failed too often is trusted no more: the browser is a fresh
+		// one again.
+		n, _, err := h.store.LoginFailures(ctx, deviceKey(device))
+		if err != nil {
+			return storage.User{}, 0, err
+		}
+		if n >= h.limits.DeviceFailures {
+			device = ""
+		}
+	}
+	if retry == 0 && device == "" {
+		if retry, err = h.wait(ctx, key, h.limits.Delay); err != nil {
+			return storage.User{}, 0, err
+		}
 	}
 	if retry > 0 {
 		return storage.User{}, retry, errThrottled
@@ -197,7 +201,7 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 		if _, err := password.Check(h.dummyHash, pw); err != nil {
 			h.logger.ErrorContext(ctx, "dummy password hash unreadable", "err", err)
 		}
-		return storage.User{}, 0, errLoginFailed
+		return storage.User{}, 0, h.failed(ctx, o, key, device, "")
 	}
 	// Several accounts can hold one address, one of them at most confirmed: the password
 	// picks the account. The one holding it confirmed comes first, so an unconfirmed
@@ -217,17 +221,29 @@ func (h *Handler) authenticate(ctx context.Context, login, pw, ip string) (stora
 		if u.Status != storage.UserActive {
 			return storage.User{ID: u.ID}, 0, errLoginFailed
 		}
-		// The per-account counter counts failures: success clears it, when it is this
-		// account's. The per-IP counter is not cleared, or one valid account would let an
-		// attacker reset it at will.
-		if u.ID == candidates[0].ID {
-			if err := h.store.ResetCounter(ctx, accountKey); err != nil {
-				return storage.User{}, 0, fmt.Errorf("reset login counter: %w", err)
+		// Success clears the account's tally (when it is this account's) and the device's;
+		// the IP's is not cleared, or one valid account would let an attacker reset it.
+		if u.ID == userID {
+			if err := h.store.ResetLoginFailures(ctx, key); err != nil {
+				return storage.User{}, 0, fmt.Errorf("reset login failures: %w", err)
+			}
+		}
+		if device != "" {
+			if err := h.store.ResetLoginFailures(ctx, deviceKey(device)); err != nil {
+				return storage.User{}, 0, fmt.Errorf("reset device failures: %w", err)
 			}
 		}
 		return u, 0, nil
 	}
-	return storage.User{ID: candidates[0].ID}, 0, errLoginFailed
+	return storage.User{ID: userID}, 0, h.failed(ctx, o, key, device, userID)
+}
+
+// failed counts a failed password check and returns errLoginFailed (or the storage error).
+func (h *Handler) failed(ctx context.Context, o profile.Origin, key, device, userID string) error {
+	if err := h.fail(ctx, o, key, device, userID); err != nil {
+		return err
+	}
+	return errLoginFailed
 }
 
 // maxLoginCandidates bounds the accounts one login by email tries the password on (each try

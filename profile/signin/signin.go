@@ -30,6 +30,9 @@ type Store interface {
 	CreateUser(ctx context.Context, u storage.User) error
 	PutProfileFields(ctx context.Context, fields []storage.ProfileField) error
 	ResetCounter(ctx context.Context, key string) error
+	AddLoginFailure(ctx context.Context, key string, now, forgetBefore time.Time) (int, error)
+	LoginFailures(ctx context.Context, key string) (int, time.Time, error)
+	ResetLoginFailures(ctx context.Context, key string) error
 	GetClient(ctx context.Context, id string) (storage.Client, error)
 }
 
@@ -43,6 +46,13 @@ type Deps struct {
 	Logger *slog.Logger // nil discards
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Limits are the login throttles; zero fields take DefaultLoginLimits'.
+	Limits LoginLimits
+	// DeviceSecret signs the device cookies (derive it from the system secret); empty
+	// issues none, so every browser is a fresh one to the account's delay.
+	DeviceSecret []byte
+	// SecureCookies marks the device cookie Secure with the __Host- prefix (https issuers).
+	SecureCookies bool
 }
 
 // Handler serves the start, login, registration and logout pages.
@@ -56,7 +66,10 @@ type Handler struct {
 	// dummyHash is checked when the email is unknown, so an unknown account costs the same
 	// time as a wrong password (OWASP ASVS 5.0 V6.3: no account enumeration through timing).
 	dummyHash string
-	limits    limits
+	limits    LoginLimits
+	deviceKey []byte
+	// secureCookies: see Deps.SecureCookies.
+	secureCookies bool
 }
 
 // New builds the handler.
@@ -82,7 +95,10 @@ func New(d Deps) (*Handler, error) {
 		now:       d.Now,
 		policy:    password.NewPolicy(),
 		dummyHash: dummy,
-		limits:    defaultLimits(d.Kit.PerAccountLimit()),
+		limits:    d.Limits.withDefaults(),
+		deviceKey: d.DeviceSecret,
+
+		secureCookies: d.SecureCookies,
 	}, nil
 }
 

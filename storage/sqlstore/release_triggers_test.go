@@ -28,6 +28,8 @@ var notClaims = map[string]string{
 	"disclosures":   "the record of what releases gave out, written by them and not read by them",
 	"claim_declines": "the on-request claims a user declined on a consent page; no claim comes from a decline " +
 		"(only grants.claims releases one), and consent removes a declined claim from grants.claims in the same transaction",
+	"mfa_totp":           "the encrypted authenticator secret; the second factor proves a sign-in and is never a claim",
+	"mfa_recovery_codes": "hashes of single-use sign-in codes; never a claim",
 	"cards": "the business card's identifier and Activity switch; the card page reads the profile directly (its documented " +
 		"exception to privacy levels), never through a release, and no claim comes from the card",
 }

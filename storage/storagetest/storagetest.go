@@ -75,6 +75,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"UserSessions", testUserSessions},
 		{"Backchannel", testBackchannel},
 		{"SessionTokens", testSessionTokens},
+		{"LoginFailures", testLoginFailures},
+		{"TOTP", testTOTP},
+		{"RecoveryCodes", testRecoveryCodes},
 		{"Cards", testCards},
 		{"CardIdentifierRace", testCardIdentifierRace},
 		{"Features", testFeatures},
@@ -689,6 +692,17 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetLogout", second(s.GetLogout(txCtx, "m1")))
 	step("FinishLogout", s.FinishLogout(txCtx, "m1", storage.LogoutDelivered, "", base))
 	step("DeleteFinishedLogouts", second(s.DeleteFinishedLogouts(txCtx, base)))
+	step("AddLoginFailure", second(s.AddLoginFailure(txCtx, "f", base, base)))
+	step("LoginFailures", func() error { _, _, err := s.LoginFailures(txCtx, "f"); return err }())
+	step("ResetLoginFailures", s.ResetLoginFailures(txCtx, "f"))
+	step("PutTOTP", s.PutTOTP(txCtx, storage.TOTP{UserID: "u1", Secret: []byte("s"), CreatedAt: base}))
+	step("GetTOTP", second(s.GetTOTP(txCtx, "u1")))
+	step("UseTOTPStep", s.UseTOTPStep(txCtx, "u1", 1))
+	step("DeleteTOTP", s.DeleteTOTP(txCtx, "u1"))
+	step("ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(txCtx, "u1", [][]byte{[]byte("h")}, base))
+	step("UseRecoveryCode", s.UseRecoveryCode(txCtx, "u1", []byte("h"), base))
+	step("CountRecoveryCodes", second(s.CountRecoveryCodes(txCtx, "u1")))
+	step("DeleteRecoveryCodes", s.DeleteRecoveryCodes(txCtx, "u1"))
 	step("CreateCardIfAbsent", second(s.CreateCardIfAbsent(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card", CreatedAt: base, UpdatedAt: base})))
 	step("GetCard", second(s.GetCard(txCtx, "u1")))
 	step("GetCardByIdentifier", second(s.GetCardByIdentifier(txCtx, "TX-card")))

@@ -112,6 +112,9 @@ type Config struct {
 	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
 	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
 	UnverifiedAccountTTL time.Duration `koanf:"unverified_account_ttl"`
+	// LoginLimits are the login throttles (the login_limits_* keys); zero fields take
+	// signin's defaults.
+	LoginLimits LoginLimits `koanf:",squash"`
 	// Features are the experimental features on by default (KnownFeatures); a switch stored
 	// in the database by `facet features enable|disable` wins, so every node agrees.
 	Features []string `koanf:"features"`
@@ -190,6 +193,13 @@ func Settings() []Setting {
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
 		{Key: "unverified_account_ttl", Flag: "unverified-account-ttl", Default: "168h", Help: "how long an account whose only way in is an unconfirmed email address lives before the cleanup job deletes it", Serve: true},
+		{Key: "login_limits_per_ip", Flag: "login-limits-per-ip", Default: "20", Help: "failed logins per client IP per login_limits_ip_window before that IP waits (successful logins do not count)", Serve: true},
+		{Key: "login_limits_ip_window", Flag: "login-limits-ip-window", Default: "15m", Help: "the window of login_limits_per_ip", Serve: true},
+		{Key: "login_limits_account_free", Flag: "login-limits-account-free", Default: "5", Help: "failed logins of one account before each further attempt waits (from a browser without the account's device cookie)", Serve: true},
+		{Key: "login_limits_base_delay", Flag: "login-limits-base-delay", Default: "2s", Help: "the first wait after login_limits_account_free failures; it doubles with every further failure", Serve: true},
+		{Key: "login_limits_max_delay", Flag: "login-limits-max-delay", Default: "15m", Help: "the longest wait of an account: it is slowed down, never locked", Serve: true},
+		{Key: "login_limits_account_memory", Flag: "login-limits-account-memory", Default: "24h", Help: "how long after its last failure an account's failures are forgotten", Serve: true},
+		{Key: "login_limits_device_failures", Flag: "login-limits-device-failures", Default: "10", Help: "failed logins through one device cookie before that cookie no longer exempts its browser", Serve: true},
 		{Key: "features", Flag: "features", Help: "comma-separated experimental features on by default: business-card, catalog (a switch set with `facet features enable|disable` wins)", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}

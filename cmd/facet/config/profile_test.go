@@ -195,3 +195,19 @@ func TestConfigSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigLoginLimits: the login_limits_* keys come from YAML, env and flags, and zero
+// ones are left to signin's defaults.
+func TestConfigLoginLimits(t *testing.T) {
+	yaml := writeFile(t, "facet.yaml", "login_limits_per_ip: 7\nlogin_limits_max_delay: 5m\n")
+	env := map[string]string{"FACET_LOGIN_LIMITS_BASE_DELAY": "3s"}
+	fs := serveFlags(t, "--login-limits-device-failures", "4")
+	cfg, err := Load(yaml, envOf(env), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.LoginLimits.Signin()
+	if got.PerIP != 7 || got.MaxDelay != 5*time.Minute || got.BaseDelay != 3*time.Second || got.DeviceFailures != 4 {
+		t.Errorf("login limits = %+v", got)
+	}
+}

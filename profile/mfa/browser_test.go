@@ -1,0 +1,66 @@
+package mfa
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/storage/sqlstore"
+	"github.com/facetid/facet/storage/sqltest"
+	"github.com/facetid/facet/templates"
+)
+
+// screenshotDirEnv names a folder the recovery pages' screenshots are written to (the docs'
+// copies come from it); without it they go to the test's temporary folder.
+const screenshotDirEnv = "FACET_SCREENSHOT_DIR"
+
+// TestBrowserRecovery drives Debian's Chromium through password recovery at 1280 and 390 px,
+// without JavaScript doing any of the work: the login page's link, the forgot form, the code
+// from the in-process SMTP server on the reset form, and back to the login page with the new
+// password working.
+func TestBrowserRecovery(t *testing.T) {
+	profiletest.RequireChromium(t)
+	dir := os.Getenv(screenshotDirEnv)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, width := range []int{1280, 390} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			e := newRecoveryEnv(t, sqltest.Backend{Name: sqlstore.DialectSQLite})
+			e.verifiedUser("dora@example.com")
+			mux := http.NewServeMux()
+			mux.Handle(templates.StaticPrefix, templates.StaticHandler())
+			mux.Handle("/", e.Handler)
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+
+			c := profiletest.StartChrome(t, srv.URL, width, 3*time.Minute)
+			c.Open("/login")
+			c.Submit(`a[href="/login/forgot"]`)
+			c.WantPath("/login/forgot")
+			c.Screenshot(dir, "forgot-"+strconv.Itoa(width))
+			c.Fill("#login", "dora@example.com")
+			c.Submit(`form[action="/login/forgot"] button[type=submit]`)
+			c.WantPath("/login/forgot")
+			c.WantText("[role=status]", "If the account exists")
+			c.Screenshot(dir, "reset-"+strconv.Itoa(width))
+			c.Fill("#code", e.code("dora@example.com"))
+			c.Fill("#password", newPassword)
+			c.Fill("#confirm", newPassword)
+			c.Submit(`form[action="/login/reset"] button[type=submit]`)
+			c.WantPath("/login")
+			c.WantText("[role=status]", "Your password was changed")
+			c.Fill("#email", "dora@example.com")
+			c.Fill("#password", newPassword)
+			c.Submit(`form[action="/login"] button[type=submit]`)
+			c.WantPath("/profile")
+			if odd := c.Odd(); len(odd) > 0 {
+				t.Errorf("console: %v", odd)
+			}
+		})
+	}
+}
