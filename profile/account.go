@@ -386,6 +386,7 @@ type privacyView struct {
 	PrivateProfile bool
 	Levels         []levelView
 	ReturnTo       string // as fieldView's
+	Links          []Link // the sub-packages' actions (Deps.PrivacyLinks)
 }
 
 // flowBack is the way back to an app's authorization request that sent the user here (the
@@ -491,6 +492,16 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Email.ReturnTo, data.Phone.ReturnTo, data.PictureLevel.ReturnTo = returnTo, returnTo, returnTo
 		data.Privacy.ReturnTo = returnTo
+	}
+	for _, src := range h.privacyLinks {
+		l, ok, err := src(ctx, u)
+		if err != nil {
+			h.ServerError(w, r, "privacy block link", err)
+			return
+		}
+		if ok {
+			data.Privacy.Links = append(data.Privacy.Links, l)
+		}
 	}
 	for _, src := range h.securitySources {
 		title, items, ok, err := src(ctx, SecurityView{Kit: h, User: u, Session: s, Values: a.Values})

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -65,6 +66,9 @@ type ActionBlock struct {
 	Add   *BlockLink
 	Items []BlockItem
 	Empty string
+	// Body is a block the sub-package rendered from its own templates (templates.Fragment;
+	// e.g. the Business Card block), placed as it is.
+	Body template.HTML
 }
 
 // BlockLink is a block's action leading to a page of its own (Add).
@@ -113,6 +117,20 @@ func mergeBlocks(blocks []ActionBlock) []ActionBlock {
 	}
 	return out
 }
+
+// Link is an action a sub-package places in one of the profile page's own blocks (e.g. Public
+// Data in the Profile Privacy block). Window: with JavaScript the page at URL opens in a
+// window over the profile page (its [data-edit-panel]); without, it is a page.
+type Link struct {
+	Label  string
+	URL    string
+	Icon   string
+	Window bool
+}
+
+// LinkSource gives a sub-package's link for u's profile page, in ctx's language; ok false
+// leaves it out.
+type LinkSource func(ctx context.Context, u storage.User) (l Link, ok bool, err error)
 
 // BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false
 // leaves it out.

@@ -113,6 +113,8 @@ type Handler struct {
 	tabSources []TabSource
 	// blockSources are the sub-packages' blocks of the profile page (Deps.Blocks).
 	blockSources []BlockSource
+	// privacyLinks are the sub-packages' links in the Profile Privacy block (Deps.PrivacyLinks).
+	privacyLinks []LinkSource
 	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
 	securitySources []SecuritySource
 }
@@ -135,6 +137,8 @@ type Deps struct {
 	Tabs []TabSource
 	// Blocks are the profile page's blocks the sub-packages own, in page order.
 	Blocks []BlockSource
+	// PrivacyLinks are the sub-packages' actions in the Profile Privacy block (Public Data).
+	PrivacyLinks []LinkSource
 	// Security are the entries of the Security block the sub-packages own (the signed-in
 	// devices), in order.
 	Security []SecuritySource
@@ -182,20 +186,20 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	}
 	var err error
 	h := &Handler{
-		Store:        store,
-		Templates:    t,
-		Logger:       logger,
-		Now:          d.Now,
-		Catalog:      d.Catalog,
-		Mail:         d.Mail,
-		Events:       d.Events,
-		Tokens:       d.Tokens,
-		Flows:        d.Flows,
-		Logouts:      d.Logouts,
-		cfg:          cfg,
-		tabSources:   slices.Clone(d.Tabs),
-		blockSources: slices.Clone(d.Blocks),
-
+		Store:           store,
+		Templates:       t,
+		Logger:          logger,
+		Now:             d.Now,
+		Catalog:         d.Catalog,
+		Mail:            d.Mail,
+		Events:          d.Events,
+		Tokens:          d.Tokens,
+		Flows:           d.Flows,
+		Logouts:         d.Logouts,
+		cfg:             cfg,
+		tabSources:      slices.Clone(d.Tabs),
+		blockSources:    slices.Clone(d.Blocks),
+		privacyLinks:    slices.Clone(d.PrivacyLinks),
 		securitySources: slices.Clone(d.Security),
 		policy:          password.NewPolicy(),
 		limits:          defaultLimits(),

@@ -199,6 +199,12 @@ func (h *Handler) WriteJSON(w http.ResponseWriter, r *http.Request, status int, 
 	}
 }
 
+// WriteAPIErrorFields writes {"error": code, "error_description": text, "fields": {name:
+// message}} with status: a refused value, with the message for each field.
+func WriteAPIErrorFields(w http.ResponseWriter, status int, code, text string, fields map[string]string) {
+	writeAPIError(w, status, apiError{Error: code, Description: text, Fields: fields})
+}
+
 // WriteAPIError writes {"error": code, "error_description": text} with status.
 func WriteAPIError(w http.ResponseWriter, status int, code, text string) {
 	writeAPIError(w, status, apiError{Error: code, Description: text})

@@ -174,6 +174,8 @@ type Storage interface {
 	SecurityStore
 	LifecycleStore
 	FederationStore
+	CardStore
+	FeatureStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

@@ -29,8 +29,12 @@ import (
 
 // FS holds the pages (*.html) and the static assets (static/).
 //
-//go:embed *.html apps/*.html lifecycle static
+//go:embed *.html apps/*.html lifecycle card/*.html static
 var FS embed.FS
+
+// pageDirs are the folders of Facet pages that a sub-package owns (templates/card/ for
+// profile/card, templates/lifecycle/ for profile/lifecycle). Their pages render in the layout like the others.
+var pageDirs = []string{"card", "lifecycle"}
 
 // layoutFile is the frame every page is rendered in.
 const layoutFile = "layout.html"
@@ -98,34 +102,24 @@ func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Templa
 	if err != nil {
 		return nil, fmt.Errorf("list partials: %w", err)
 	}
+	// A folder of pageDirs holds a sub-package's pages, named "dir/page", and its partials
+	// (dir/_*.html), which every page may use too (the profile page places their blocks).
+	for _, dir := range pageDirs {
+		more, err := fs.Glob(fsys, dir+"/*.html")
+		if err != nil {
+			return nil, fmt.Errorf("list pages of %s: %w", dir, err)
+		}
+		for _, f := range more {
+			if strings.HasPrefix(path.Base(f), "_") {
+				partials = append(partials, f)
+			} else {
+				names = append(names, f)
+			}
+		}
+	}
 	pages := make(map[string]*template.Template)
 	for _, file := range names {
 		if file == layoutFile || strings.HasPrefix(file, "_") {
-			continue
-		}
-		files := append([]string{layoutFile}, partials...)
-		page, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, append(files, file)...)
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", file, err)
-		}
-		for _, block := range []string{"title", "content"} {
-			if page.Lookup(block) == nil {
-				return nil, fmt.Errorf("page %s: no {{define %q}}", file, block)
-			}
-		}
-		if err := checkEscaping(page); err != nil {
-			return nil, fmt.Errorf("page %s: %w", file, err)
-		}
-		pages[strings.TrimSuffix(file, ".html")] = page
-	}
-	// Pages in a folder of their own (lifecycle/) belong to one sub-package of profile: Facet
-	// pages like the others, named "folder/name".
-	nested, err := fs.Glob(fsys, "*/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("list pages in folders: %w", err)
-	}
-	for _, file := range nested {
-		if strings.HasPrefix(file, "apps/") || strings.HasPrefix(path.Base(file), "_") {
 			continue
 		}
 		files := append([]string{layoutFile}, partials...)
@@ -192,6 +186,24 @@ func (t *Templates) Pages() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Fragment renders the {{define}} named name (a partial, e.g. a sub-package's block of the
+// profile page) in l, for a page to place as it is.
+func (t *Templates) Fragment(l Lang, name string, data any) (template.HTML, error) {
+	pages, ok := t.pages[l]
+	if !ok {
+		pages = t.pages[English]
+	}
+	page, ok := pages["home"]
+	if !ok || page.Lookup(name) == nil {
+		return "", fmt.Errorf("render fragment %q: no such template", name)
+	}
+	var buf bytes.Buffer
+	if err := page.ExecuteTemplate(&buf, name, data); err != nil {
+		return "", fmt.Errorf("render fragment %q: %w", name, err)
+	}
+	return template.HTML(buf.String()), nil
 }
 
 // Render writes page name ("login" or "login.html") with status, in the language of r's

@@ -25,6 +25,7 @@ import (
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
+	"github.com/facetid/facet/profile/card"
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/mfa"
@@ -179,16 +180,18 @@ func (a *app) build(ctx context.Context) error {
 			return err
 		}
 	}
-	// The lifecycle handler needs the console kit, which takes the lifecycle's block: the
-	// block source is bound once the handler exists.
+	// Sub-packages whose blocks sit on the profile page build on the kit the profile handler
+	// is: each block goes through a closure bound once its handler exists.
 	var life *lifecycle.Handler
 	lifeBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return life.OtherActions(ctx, u)
 	}
-	// The Identifiers block is federation's, and federation builds on the profile kit: the
-	// block reaches it once both exist.
 	var fed *federation.Handler
 	identifiers := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) { return fed.Block(ctx, u) }
+	var cards *card.Handler
+	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
+		return cards.Block(ctx, u)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -200,9 +203,10 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, apps.OtherActions, lifeBlock},
-		Security: []profile.SecuritySource{apps.SecurityDevices},
-		Mail:     mail, Events: events, Tokens: provider, Flows: flows(provider),
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
+		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
+		Security:     []profile.SecuritySource{apps.SecurityDevices},
+		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -264,6 +268,11 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("lifecycle: %w", err)
 	}
 	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
+	cards, err = card.New(card.Deps{Kit: prof, Store: a.store, Tokens: provider, Issuer: cfg.Issuer,
+		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("card: %w", err)
+	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory, Development: cfg.Mode == config.ModeDevelopment},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Pictures: fed, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
@@ -318,6 +327,7 @@ func (a *app) build(ctx context.Context) error {
 	photos.Routes(account, api)
 	life.Routes(account, api)
 	fed.Routes(account, api)
+	cards.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

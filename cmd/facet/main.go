@@ -85,7 +85,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  c.migrate,
 	}
-	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand(), c.accountsCommand(), c.loginMethodsCommand())
+	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand(), c.accountsCommand(), c.loginMethodsCommand(), c.featuresCommand())
 	return root
 }
 

@@ -31,6 +31,8 @@ var notClaims = map[string]string{
 	"mfa_totp":           "the encrypted authenticator secret; the second factor proves a sign-in and is never a claim",
 	"mfa_recovery_codes": "hashes of single-use sign-in codes; never a claim",
 	"identifiers":        "the upstream accounts linked for signing in; the field catalog has no claim made from them, so no release reads them",
+	"cards": "the business card's identifier and Activity switch; the card page reads the profile directly (its documented " +
+		"exception to privacy levels), never through a release, and no claim comes from the card",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's

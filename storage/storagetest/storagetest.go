@@ -83,6 +83,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"LoginFailures", testLoginFailures},
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
+		{"Cards", testCards},
+		{"CardIdentifierRace", testCardIdentifierRace},
+		{"Features", testFeatures},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -721,6 +724,13 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("UseRecoveryCode", s.UseRecoveryCode(txCtx, "u1", []byte("h"), base))
 	step("CountRecoveryCodes", second(s.CountRecoveryCodes(txCtx, "u1")))
 	step("DeleteRecoveryCodes", s.DeleteRecoveryCodes(txCtx, "u1"))
+	step("CreateCardIfAbsent", second(s.CreateCardIfAbsent(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card", CreatedAt: base, UpdatedAt: base})))
+	step("GetCard", second(s.GetCard(txCtx, "u1")))
+	step("GetCardByIdentifier", second(s.GetCardByIdentifier(txCtx, "TX-card")))
+	step("UpdateCard", s.UpdateCard(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card-2", Active: true, UpdatedAt: base}))
+	step("SetFeature", s.SetFeature(txCtx, "tx-feature", true, base))
+	step("GetFeature", second(s.GetFeature(txCtx, "tx-feature")))
+	step("ListFeatures", second(s.ListFeatures(txCtx)))
 	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u1", RequestedAt: base, PurgeAfter: base}))
 	step("GetDeletion", second(s.GetDeletion(txCtx, "u1")))
 	step("DueDeletions", second(s.DueDeletions(txCtx, base, 10)))

@@ -98,6 +98,31 @@
     }
   });
 
+  // A button with data-copy="ID" copies the text of the element ID (a link that stays visible
+  // and selectable without JavaScript); it is hidden until this script shows it.
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    if (navigator.clipboard) b.hidden = false;
+  });
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest("button[data-copy]");
+    if (!b) return;
+    var src = document.getElementById(b.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) return;
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      var done = b.getAttribute("data-copied");
+      if (!done) return;
+      var status = document.getElementById("copy-status");
+      if (!status) {
+        status = document.createElement("span");
+        status.id = "copy-status";
+        status.setAttribute("role", "status");
+        status.className = "copy-status";
+        b.after(status);
+      }
+      status.textContent = done;
+    });
+  });
+
   // After a failed save, focus goes to the error summary, which lists what to fix.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector("[data-error-summary]");

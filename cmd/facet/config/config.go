@@ -120,6 +120,9 @@ type Config struct {
 	// PolicyFile is the personal data processing policy served at /profile/policy (PDF,
 	// HTML, Markdown or text); "" serves the shipped default.
 	PolicyFile string `koanf:"policy_file"`
+	// Features are the experimental features on by default (KnownFeatures); a switch stored
+	// in the database by `facet features enable|disable` wins, so every node agrees.
+	Features []string `koanf:"features"`
 
 	// Not loaded from configuration; tests inject them.
 
@@ -132,6 +135,13 @@ type Config struct {
 	// userinfo); nil means a client with a timeout.
 	HTTPClient *http.Client `koanf:"-"`
 }
+
+// KnownFeatures are the names of the experimental features an administrator switches on
+// (`facet features`, the features key).
+var KnownFeatures = []string{"business-card", "catalog"}
+
+// FeatureDefault reports whether feature name is on by default (the features key).
+func (cfg Config) FeatureDefault(name string) bool { return slices.Contains(cfg.Features, name) }
 
 // Setting is one configuration key with its environment variable, flag and default. The
 // README's configuration table lists the same rows (a test checks it).
@@ -197,6 +207,7 @@ func Settings() []Setting {
 		{Key: "login_limits_device_failures", Flag: "login-limits-device-failures", Default: "10", Help: "failed logins through one device cookie before that cookie no longer exempts its browser", Serve: true},
 		{Key: "deletion_grace", Flag: "deletion-grace", Default: "720h", Help: "recovery window of a deleted account: it can be restored by signing in until then, and the purge job erases it afterwards", Serve: true},
 		{Key: "policy_file", Flag: "policy-file", Help: "personal data processing policy offered for download (.pdf, .html, .md or .txt; default: the shipped policy)", Serve: true},
+		{Key: "features", Flag: "features", Help: "comma-separated experimental features on by default: business-card, catalog (a switch set with `facet features enable|disable` wins)", Serve: true},
 		{Key: "memory_limit", Flag: "memory-limit", Default: "auto", Help: "soft memory limit of the Go runtime: auto (48MiB + the password hashes that can run at once), off, or a size like 256MiB; GOMEMLIMIT wins", Serve: true},
 	}
 }
@@ -441,6 +452,11 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.SessionIdle > cfg.SessionAbsolute {
 		errs = append(errs, fmt.Errorf("session_idle (%s) must not exceed session_absolute (%s)", cfg.SessionIdle, cfg.SessionAbsolute))
+	}
+	for _, f := range cfg.Features {
+		if !slices.Contains(KnownFeatures, f) {
+			errs = append(errs, fmt.Errorf("features (FACET_FEATURES): unknown feature %q (known: %s)", f, strings.Join(KnownFeatures, ", ")))
+		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		errs = append(errs, fmt.Errorf("log_level: %q must be debug, info, warn or error", cfg.LogLevel))
