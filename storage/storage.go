@@ -78,10 +78,15 @@ type Client struct {
 	TokenEndpointAuthMethod string   `db:"token_endpoint_auth_method"`
 	// BackchannelLogoutURI is where Facet posts logout tokens (OIDC Back-Channel Logout 1.0
 	// §2.2); empty: the app is not told. BackchannelLogoutSessionRequired: the app needs sid.
-	BackchannelLogoutURI             string    `db:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired bool      `db:"backchannel_logout_session_required"`
-	CreatedAt                        time.Time `db:"created_at"`
-	UpdatedAt                        time.Time `db:"updated_at"`
+	BackchannelLogoutURI             string `db:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool   `db:"backchannel_logout_session_required"`
+	// Closed: the app admits only users holding access to it (InviteStore). InCatalog: it
+	// is listed in the application catalog, in the group Type.
+	Closed    bool      `db:"closed"`
+	InCatalog bool      `db:"in_catalog"`
+	Type      string    `db:"type"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
 }
 
 // SigningKey is a JWS signing key. PrivateKey is encrypted with the system secret by the
@@ -158,6 +163,7 @@ type Storage interface {
 	PrivacyStore
 	AppStore
 	BackchannelStore
+	InviteStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

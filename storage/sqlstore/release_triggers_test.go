@@ -28,6 +28,7 @@ var notClaims = map[string]string{
 	"disclosures":   "the record of what releases gave out, written by them and not read by them",
 	"claim_declines": "the on-request claims a user declined on a consent page; no claim comes from a decline " +
 		"(only grants.claims releases one), and consent removes a declined claim from grants.claims in the same transaction",
+	"client_access": "which closed apps admit the user; the authorization endpoint reads it before any release, and no claim comes from it",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's
