@@ -92,7 +92,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.activity.RecordAppActivity(r, user.ID, AppActivity{Kind: ActivityConsentDenied, ClientID: ar.GetClient().GetID()})
 		p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user did not allow the request."))
 	case "allow":
-		if !p.completed(w, r, ar, user) {
+		if !p.admitted(w, r, ar, user) || !p.completed(w, r, ar, user) {
 			return
 		}
 		req, err := consentRequest(ar)

@@ -59,4 +59,10 @@ var oauthMessages = map[string]string{
 	"authorize.error.unknown_client": "The app that sent you here is not registered with Facet.",
 	"authorize.error.redirect_uri":   "The app asked Facet to send you back to an address it has not registered, so Facet stopped here to protect you.",
 	"authorize.error.next":           "Go back to the app and try again. If it keeps happening, tell the app's support.",
+	"closed.title":                   "Invitation only",
+	"closed.heading":                 "%s is invitation-only",
+	"closed.message":                 "Only people invited by the administrators of %s can sign in to it, and your account has no invitation.",
+	"closed.next":                    "If you expected access, ask the app's administrators for an invitation to the email address of your account.",
+	"closed.back":                    "Back to %s",
+	"closed.profile":                 "Go to your profile",
 }

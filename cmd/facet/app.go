@@ -25,6 +25,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/invite"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/profile/signin"
@@ -213,7 +214,14 @@ func (a *app) build(ctx context.Context) error {
 	// whose profile lacks mandatory fields to complete it before any app signs them in; what
 	// apps do with the account goes to the activity log.
 	var _ profile.AuthTimeVerifier = provider
-	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events})
+	// Closed apps admit only the users invite says hold access.
+	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
+		invite.Deps{Store: a.store, Mail: mail, Logout: logouts, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
+	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events},
+		oauth.WithAccess(invites))
 	if err != nil {
 		return fmt.Errorf("oauth endpoints: %w", err)
 	}

@@ -52,6 +52,7 @@ func (c *cli) clientsCommand() *cobra.Command {
 	del := &cobra.Command{Use: "delete ID", Short: "Delete a client", Args: cobra.ExactArgs(1), RunE: c.clientsDelete}
 
 	cmd.AddCommand(create, list, get, update, del)
+	cmd.AddCommand(c.accessCommands()...)
 	return cmd
 }
 
@@ -69,6 +70,7 @@ func addClientFlags(fs *pflag.FlagSet) {
 	fs.String("home-uri", "", "home page URL")
 	fs.String("backchannel-logout-uri", "", "URL that receives logout tokens (OIDC Back-Channel Logout); https, or http on loopback; empty: none")
 	fs.Bool("backchannel-logout-session-required", false, "the app needs sid in its logout tokens")
+	addAccessFlags(fs)
 }
 
 // applyClientFlags copies the flags that were given (all of them for create) onto spec.
@@ -122,7 +124,7 @@ func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 			return err
 		}
 	}
-	return nil
+	return applyAccessFlags(fs, spec, all)
 }
 
 // clientJSON is the --json shape of a client, with RFC 7591 metadata names.
@@ -143,6 +145,9 @@ type clientJSON struct {
 	ClientURI                        string    `json:"client_uri,omitempty"`
 	BackchannelLogoutURI             string    `json:"backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	Closed                           bool      `json:"closed"`
+	InCatalog                        bool      `json:"in_catalog"`
+	Type                             string    `json:"type"`
 	CreatedAt                        time.Time `json:"created_at"`
 	UpdatedAt                        time.Time `json:"updated_at"`
 }
@@ -171,6 +176,9 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		ClientURI:                        cl.HomeURI,
 		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		Closed:                           cl.Closed,
+		InCatalog:                        cl.InCatalog,
+		Type:                             cl.Type,
 		CreatedAt:                        cl.CreatedAt,
 		UpdatedAt:                        cl.UpdatedAt,
 	}
@@ -192,6 +200,9 @@ func specOf(cl storage.Client) registration.Spec {
 		Description:                      cl.Description,
 		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		Closed:                           cl.Closed,
+		InCatalog:                        cl.InCatalog,
+		Type:                             cl.Type,
 	}
 }
 
@@ -351,6 +362,11 @@ func (c *cli) printClient(fs *pflag.FlagSet, cl storage.Client, secret string) e
 	if cl.BackchannelLogoutURI != "" {
 		fmt.Fprintf(tw, "backchannel_logout_uri:\t%s\n", cl.BackchannelLogoutURI)
 		fmt.Fprintf(tw, "backchannel_logout_session_required:\t%t\n", cl.BackchannelLogoutSessionRequired)
+	}
+	fmt.Fprintf(tw, "closed:\t%t\n", cl.Closed)
+	fmt.Fprintf(tw, "in_catalog:\t%t\n", cl.InCatalog)
+	if cl.Type != "" {
+		fmt.Fprintf(tw, "catalog type:\t%s\n", cl.Type)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

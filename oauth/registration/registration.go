@@ -36,6 +36,10 @@ type Spec struct {
 	// follows the redirect URI rules. BackchannelLogoutSessionRequired asks for sid in them.
 	BackchannelLogoutURI             string
 	BackchannelLogoutSessionRequired bool
+	// Closed admits only users holding access (invite-only); InCatalog lists the app in the
+	// application catalog under Type.
+	Closed, InCatalog bool
+	Type              string
 }
 
 var (
@@ -239,6 +243,7 @@ func applySpec(c *storage.Client, spec Spec) {
 	c.TokenEndpointAuthMethod = spec.TokenEndpointAuthMethod
 	c.BackchannelLogoutURI = spec.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = spec.BackchannelLogoutSessionRequired
+	c.Closed, c.InCatalog, c.Type = spec.Closed, spec.InCatalog, strings.TrimSpace(spec.Type)
 }
 
 // Create validates spec and registers the client. For a confidential client it returns
