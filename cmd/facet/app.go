@@ -169,6 +169,13 @@ func (a *app) build(ctx context.Context) error {
 	// One back-channel logout queue for every way a session ends (RP-initiated logout,
 	// password change, End Sessions, Revoke Permission, sign-out, log out everywhere).
 	logouts := &backchannel.Notifier{Store: a.store, Now: cfg.Now}
+	// Closed apps admit only the users invite says hold access; its Requests tab counts the
+	// invitations waiting for an answer.
+	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
+		invite.Deps{Store: a.store, Mail: mail, Logout: logouts, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -180,7 +187,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{apps.OtherActions},
 		Security: []profile.SecuritySource{apps.SecurityDevices},
 		Mail:     mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
@@ -214,12 +221,6 @@ func (a *app) build(ctx context.Context) error {
 	// whose profile lacks mandatory fields to complete it before any app signs them in; what
 	// apps do with the account goes to the activity log.
 	var _ profile.AuthTimeVerifier = provider
-	// Closed apps admit only the users invite says hold access.
-	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
-		invite.Deps{Store: a.store, Mail: mail, Logout: logouts, Logger: a.logger, Now: cfg.Now})
-	if err != nil {
-		return fmt.Errorf("invite: %w", err)
-	}
 	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events},
 		oauth.WithAccess(invites))
 	if err != nil {
@@ -228,6 +229,10 @@ func (a *app) build(ctx context.Context) error {
 	appList, err := apps.New(apps.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
+	}
+	invitations, err := invite.NewHandler(prof, invites, events)
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
 	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Logger: a.logger, Now: cfg.Now})
@@ -278,6 +283,7 @@ func (a *app) build(ctx context.Context) error {
 	signIn.Routes(account, api)
 	contacts.Routes(account, api)
 	appList.Routes(account, api)
+	invitations.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
 	if rp != nil {

@@ -119,8 +119,38 @@ var (
 
 // MayUse reports whether userID may sign in to clientID, a closed app: whether they hold
 // access to it. The authorization endpoint asks it only for closed apps.
+//
+// A user without access who holds the invited email verified and a live invitation to the
+// app accepts it here: that is how registering with the invited address and verifying it
+// grants access without another click.
 func (s *Service) MayUse(ctx context.Context, clientID, userID string) (bool, error) {
-	return s.store.HasClientAccess(ctx, clientID, userID)
+	ok, err := s.store.HasClientAccess(ctx, clientID, userID)
+	if err != nil || ok {
+		return ok, err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("get user: %w", err)
+	}
+	pending, err := s.ForUser(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pending {
+		if p.ClientID != clientID || !Live(p.Invitation, s.now()) {
+			continue
+		}
+		switch _, err := s.Accept(ctx, u, p.ID); {
+		case err == nil:
+			s.logger.InfoContext(ctx, "invitation accepted at sign-in", "invitation", p.ID, "client_id", clientID)
+			return true, nil
+		case errors.Is(err, ErrSpent):
+			continue // answered meanwhile
+		default:
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // verifiedOwner returns the account holding email verified.
