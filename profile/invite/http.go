@@ -239,11 +239,13 @@ func (h *Handler) link(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !Addressed(inv, u) {
-		msg := l.T("invite.link.other_account", inv.Email, u.Email)
+		// The invited address, held but not yet verified, is a next step (200); another
+		// account is refused (403).
+		status, msg := http.StatusForbidden, l.T("invite.link.other_account", inv.Email, u.Email)
 		if strings.EqualFold(strings.TrimSpace(u.Email), inv.Email) {
-			msg = l.T("invite.link.unverified", inv.Email)
+			status, msg = http.StatusOK, l.T("invite.link.unverified", inv.Email)
 		}
-		h.render(w, r, http.StatusForbidden, linkPage{AppName: c.Name, Email: inv.Email, SignedInAs: u.Email,
+		h.render(w, r, status, linkPage{AppName: c.Name, Email: inv.Email, SignedInAs: u.Email,
 			Title: l.T("invite.link.title", c.Name), Message: msg, Profile: "/profile"})
 		return
 	}
