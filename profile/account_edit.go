@@ -7,15 +7,9 @@ import (
 	"net/url"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile/locale"
 	"github.com/facetid/facet/templates"
 )
-
-// optionView is one <option> of a select.
-type optionView struct {
-	Value    string
-	Label    string
-	Selected bool
-}
 
 // inputView is one form control of the edit and complete pages. Address is a fieldset of
 // Parts named "address.<part>".
@@ -27,8 +21,8 @@ type inputView struct {
 	Autocomplete string
 	MaxLen       int
 	Min, Max     string
-	Options      []optionView
-	Groups       []optionGroup // <optgroup>s after Options
+	Options      []locale.Option
+	Groups       []locale.Group // <optgroup>s after Options
 	Parts        []inputView
 	Hint         string
 	Error        string
@@ -113,11 +107,11 @@ func (h *Handler) inputFor(l templates.Lang, f consent.Field, value string, part
 	// tag or an IANA zone (consent.Catalog), whatever a client sends.
 	switch f.Key {
 	case "locale":
-		in.Input, in.Options = "select", languageOptions(l, value)
+		in.Input, in.Options = "select", locale.LanguageOptions(l, value)
 		return in
 	case "zoneinfo":
 		in.Input = "select"
-		in.Options, in.Groups = zoneOptions(l, value)
+		in.Options, in.Groups = locale.ZoneOptions(l, value)
 		return in
 	}
 	switch f.Input {
@@ -125,9 +119,9 @@ func (h *Handler) inputFor(l templates.Lang, f consent.Field, value string, part
 		in.Min = "1900-01-01"
 		in.Max = h.Now().Format("2006-01-02")
 	case "select":
-		in.Options = []optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
+		in.Options = []locale.Option{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
 		for _, o := range f.Options {
-			in.Options = append(in.Options, optionView{Value: o, Label: l.T("field." + f.Key + "." + o), Selected: o == value})
+			in.Options = append(in.Options, locale.Option{Value: o, Label: l.T("field." + f.Key + "." + o), Selected: o == value})
 		}
 	case "address":
 		if parts == nil {

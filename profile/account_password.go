@@ -140,7 +140,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 	data := passwordPageData{Errors: map[string]string{}}
 	switch {
 	case err == nil:
-		h.clearCookie(w)
+		h.ClearCookie(w)
 		http.Redirect(w, r, "/login?notice=password_changed", http.StatusSeeOther)
 		return
 	case errors.Is(err, errValidation):

@@ -214,7 +214,7 @@ func (h *Handler) apiPutPassword(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		if c.ClientID == "" {
-			h.clearCookie(w)
+			h.ClearCookie(w)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)

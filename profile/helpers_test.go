@@ -283,7 +283,7 @@ func (b *browser) token() string {
 	for _, c := range b.client.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}
-	return b.e.h.cookieToken(req)
+	return b.e.h.sessions.Token(req)
 }
 
 // current asks the handler who is signed in for this browser's cookie.

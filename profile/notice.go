@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/facetid/facet/profile/locale"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
@@ -96,7 +97,7 @@ func (h *Handler) RecipientLang(ctx context.Context, userID string) templates.La
 		h.Logger.WarnContext(ctx, "read locale for a notice", "user_id", userID, "err", err)
 		return templates.LangFrom(ctx)
 	}
-	if l, ok := localeOf(fields); ok {
+	if l, ok := locale.Of(fields); ok {
 		return l
 	}
 	return templates.LangFrom(ctx)

@@ -1,10 +1,12 @@
-// Package profile owns the person's side of Facet: browser sessions, the personal account's
-// profile, privacy and password pages, the account JSON API, the notices mailed about account
+// Package profile owns the person's side of Facet: the personal account's profile, privacy
+// and password pages, the account JSON API, the notices mailed about account
 // changes, and the console kit its sub-packages build their pages on (Caller, Origin, Error,
 // page rendering with the sidebar, forms, JSON answers, the signed-in check, the recent-login
 // rule, the throttle counters, return_to). The sub-packages (activity, contact, photo,
-// password, signin) import it; it imports none of them, and declares what it needs from them
-// (Recorder). Login, logout and registration are signin's.
+// signin, ...) import it; it imports none of them, and declares what it needs from them
+// (Recorder). Login, logout and registration are signin's. Two leaves it builds on are the
+// other way round: password (argon2id and the policy) and session (the browser session
+// mechanism behind Current, StartSession and End), which import storage, never profile.
 //
 // It does not speak OAuth2: oauth asks it "who is signed in?" through Current and End, and
 // redirects here with a return_to path when someone must log in. What a person's profile
@@ -14,11 +16,8 @@ package profile
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -26,12 +25,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/sessions"
 	"github.com/medama-io/go-useragent"
-	"golang.org/x/crypto/hkdf"
 
 	"github.com/facetid/facet/consent"
+	"github.com/facetid/facet/profile/locale"
 	"github.com/facetid/facet/profile/password"
+	"github.com/facetid/facet/profile/session"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -68,8 +67,8 @@ type Config struct {
 
 // Default session lifetimes.
 const (
-	DefaultSessionIdle     = 24 * time.Hour
-	DefaultSessionAbsolute = 30 * 24 * time.Hour
+	DefaultSessionIdle     = session.DefaultIdle
+	DefaultSessionAbsolute = session.DefaultAbsolute
 	// DefaultUnverifiedAccountTTL is UnverifiedAccountTTL's default.
 	DefaultUnverifiedAccountTTL = 7 * 24 * time.Hour
 )
@@ -103,11 +102,11 @@ type Handler struct {
 	// their sessions (oauth/backchannel.Notifier); nil tells no app.
 	Logouts LogoutNotifier
 
-	cfg        Config
-	cookies    *sessions.CookieStore
-	cookieName string
-	policy     *password.Policy
-	limits     limits
+	cfg      Config
+	sessions *session.Manager
+	lang     locale.Chooser
+	policy   *password.Policy
+	limits   limits
 	// ua parses User-Agent strings for each request's Origin (safe for concurrent use).
 	ua *useragent.Parser
 	// tabSources are the sub-packages' tabs (Deps.Tabs).
@@ -156,7 +155,8 @@ type LogoutNotifier interface {
 	LogoutUser(ctx context.Context, userID, clientID, requestID string) (int, error)
 }
 
-// New builds the handler. The cookie keys are derived from cfg.Secret with HKDF-SHA256.
+// New builds the handler and its browser session manager (profile/session), whose cookie keys
+// are derived from cfg.Secret.
 func New(cfg Config, d Deps) (*Handler, error) {
 	if len(cfg.Secret) < 32 {
 		return nil, errors.New("profile: the system secret must be at least 32 bytes")
@@ -180,14 +180,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if cfg.UnverifiedAccountTTL <= 0 {
 		cfg.UnverifiedAccountTTL = DefaultUnverifiedAccountTTL
 	}
-	hashKey, err := DeriveKey(cfg.Secret, "facet session cookie authentication", 64)
-	if err != nil {
-		return nil, err
-	}
-	blockKey, err := DeriveKey(cfg.Secret, "facet session cookie encryption", 32)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	h := &Handler{
 		Store:        store,
 		Templates:    t,
@@ -214,30 +207,24 @@ func New(cfg Config, d Deps) (*Handler, error) {
 			return nil, err
 		}
 	}
-	h.cookies = sessions.NewCookieStore(hashKey, blockKey)
-	h.cookies.Options = &sessions.Options{
-		Path:     "/",
-		HttpOnly: true,
-		Secure:   cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode,
-	}
-	// The cookie lives as long as the absolute timeout; the row decides whether it is valid.
-	h.cookies.MaxAge(int(cfg.SessionAbsolute / time.Second))
-	h.cookieName = "facet_session"
-	if cfg.SecureCookies {
-		// __Host-: only set over https, by this host, for Path=/ (RFC 6265bis 4.1.3.2).
-		h.cookieName = "__Host-facet_session"
+	h.lang = locale.Chooser{UserLanguage: h.userLanguage, ReturnTo: SafeReturnTo}
+	// The session clock follows h.Now too.
+	if h.sessions, err = session.New(session.Config{
+		Secret:        cfg.Secret,
+		Idle:          cfg.SessionIdle,
+		Absolute:      cfg.SessionAbsolute,
+		SecureCookies: cfg.SecureCookies,
+		RecentAuth:    cfg.RecentAuth,
+	}, session.Deps{Store: store, Logouts: d.Logouts, Logger: logger, Now: func() time.Time { return h.Now() }, RequestID: RequestID}); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
 
-// DeriveKey expands the system secret into an n-byte key for one purpose.
+// DeriveKey expands the system secret into an n-byte key for one purpose (HKDF-SHA256, the
+// derivation the session cookie keys use).
 func DeriveKey(secret []byte, info string, n int) ([]byte, error) {
-	key := make([]byte, n)
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(info)), key); err != nil {
-		return nil, fmt.Errorf("derive %s key: %w", info, err)
-	}
-	return key, nil
+	return session.DeriveKey(secret, info, n)
 }
 
 // ParseForm reads a bounded urlencoded body. On failure it has written a 400 (or 413) page and

@@ -8,23 +8,10 @@ import (
 	"github.com/facetid/facet/templates"
 )
 
-// defaultRecentAuth is Config.RecentAuth's default.
-const defaultRecentAuth = 15 * time.Minute
-
-// recentAuth returns how recent a session's login must be for a sensitive change (a contact).
-func (h *Handler) recentAuth() time.Duration {
-	if h.cfg.RecentAuth > 0 {
-		return h.cfg.RecentAuth
-	}
-	return defaultRecentAuth
-}
-
 // NeedsReauth reports whether the browser session s logged in too long ago to change a
 // contact. Bearer calls (zero session) are checked on their token's login time instead
 // (APIReauth).
-func (h *Handler) NeedsReauth(s storage.Session) bool {
-	return s.ID != "" && h.Now().Sub(s.AuthTime) > h.recentAuth()
-}
+func (h *Handler) NeedsReauth(s storage.Session) bool { return h.sessions.NeedsReauth(s) }
 
 // ReauthURL is the login page that asks for the password again and comes back to page.
 func ReauthURL(page string) string {
@@ -53,7 +40,7 @@ func (h *Handler) APIReauth(w http.ResponseWriter, r *http.Request, c Caller) bo
 		}
 		authTime = t
 	}
-	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.recentAuth() {
+	if !authTime.IsZero() && h.Now().Sub(authTime) <= h.sessions.RecentAuth() {
 		return false
 	}
 	WriteAPIError(w, http.StatusForbidden, "login_required", templates.Tr(r.Context(), "contacts.reauth.bearer"))

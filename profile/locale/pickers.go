@@ -1,4 +1,4 @@
-package profile
+package locale
 
 import (
 	"slices"
@@ -20,46 +20,53 @@ var pickerLanguages = []string{
 	"ur", "uz", "vi", "zh-Hans", "zh-Hant",
 }
 
-// optionGroup is an <optgroup> of a select.
-type optionGroup struct {
-	Label   string
-	Options []optionView
+// Option is one <option> of a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
 }
 
-// languageOptions are the language picker's choices, named in l and by themselves, sorted
+// Group is an <optgroup> of a select.
+type Group struct {
+	Label   string
+	Options []Option
+}
+
+// LanguageOptions are the language picker's choices, named in l and by themselves, sorted
 // by name; value is the stored tag, selected.
-func languageOptions(l templates.Lang, value string) []optionView {
-	opts := make([]optionView, 0, len(pickerLanguages)+1)
+func LanguageOptions(l templates.Lang, value string) []Option {
+	opts := make([]Option, 0, len(pickerLanguages)+1)
 	for _, tag := range pickerLanguages {
-		opts = append(opts, optionView{Value: tag, Label: l.LanguageName(tag), Selected: tag == value})
+		opts = append(opts, Option{Value: tag, Label: l.LanguageName(tag), Selected: tag == value})
 	}
 	if value != "" && !slices.Contains(pickerLanguages, value) {
-		opts = append(opts, optionView{Value: value, Label: l.LanguageName(value), Selected: true})
+		opts = append(opts, Option{Value: value, Label: l.LanguageName(value), Selected: true})
 	}
-	slices.SortFunc(opts, func(a, b optionView) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
-	return append([]optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}, opts...)
+	slices.SortFunc(opts, func(a, b Option) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
+	return append([]Option{{Value: "", Label: l.T("field.none"), Selected: value == ""}}, opts...)
 }
 
-// zoneOptions are the time zone picker's choices: UTC, then the IANA names grouped by
+// ZoneOptions are the time zone picker's choices: UTC, then the IANA names grouped by
 // region (named in l), each shown without its region and with spaces for underscores
 // ("Argentina/Buenos Aires"). A stored zone outside the list (a legacy alias) is offered
 // first, selected.
-func zoneOptions(l templates.Lang, value string) ([]optionView, []optionGroup) {
-	opts := []optionView{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
+func ZoneOptions(l templates.Lang, value string) ([]Option, []Group) {
+	opts := []Option{{Value: "", Label: l.T("field.none"), Selected: value == ""}}
 	names := zones.Names()
 	if value != "" && value != "UTC" && !slices.Contains(names, value) {
-		opts = append(opts, optionView{Value: value, Label: value, Selected: true})
+		opts = append(opts, Option{Value: value, Label: value, Selected: true})
 	}
-	opts = append(opts, optionView{Value: "UTC", Label: "UTC", Selected: value == "UTC"})
-	var groups []optionGroup
+	opts = append(opts, Option{Value: "UTC", Label: "UTC", Selected: value == "UTC"})
+	var groups []Group
 	for _, name := range names {
 		region, city, _ := strings.Cut(name, "/")
 		label := l.T("zone.region." + strings.ToLower(region))
 		if len(groups) == 0 || groups[len(groups)-1].Label != label {
-			groups = append(groups, optionGroup{Label: label})
+			groups = append(groups, Group{Label: label})
 		}
 		g := &groups[len(groups)-1]
-		g.Options = append(g.Options, optionView{Value: name, Label: strings.ReplaceAll(city, "_", " "), Selected: name == value})
+		g.Options = append(g.Options, Option{Value: name, Label: strings.ReplaceAll(city, "_", " "), Selected: name == value})
 	}
 	return opts, groups
 }
