@@ -111,7 +111,7 @@ func TestClosedApp(t *testing.T) {
 			if _, err := cli.run("clients", "grant-access", closed.clientID, "--email", "ann@example.com"); err == nil {
 				t.Fatal("grant-access to an unverified email succeeded")
 			}
-			verifyEmail(t, f, "ann@example.com")
+			ann := verifyEmail(t, f, "ann@example.com")
 			if _, err := cli.run("clients", "grant-access", closed.clientID, "--email", "nobody@example.com"); err == nil {
 				t.Fatal("grant-access to an unknown email succeeded")
 			}
@@ -122,7 +122,15 @@ func TestClosedApp(t *testing.T) {
 				t.Fatal("the access token of an admitted user is not active")
 			}
 
+			rec := newLogoutReceiver(t)
+			registerBackchannel(t, f, closed, rec)
 			out := cli.must("clients", "revoke-access", closed.clientID, "--email", "ann@example.com")
+			if n, err := f.app.logouts.RunOnce(t.Context()); err != nil || n != 1 {
+				t.Fatalf("back-channel deliveries after revoke-access: %d, %v; want 1", n, err)
+			}
+			if got := rec.take(); len(got) != 1 || logoutClaims(t, f, got[0])["sub"] != ann.ID {
+				t.Fatalf("logout tokens after revoke-access: %v, want one for ann", got)
+			}
 			if !strings.Contains(out, "tokens revoked") {
 				t.Errorf("revoke-access printed %q", out)
 			}

@@ -62,8 +62,13 @@ func (c *cli) withInvites(cmd *cobra.Command, fn func(ctx context.Context, s *in
 		if err != nil {
 			return err
 		}
+		// The CLI's configuration has no clock; the notifier needs one.
+		now := cfg.Now
+		if now == nil {
+			now = time.Now
+		}
 		s, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
-			invite.Deps{Store: store, Mail: mail, Logout: &backchannel.Notifier{Store: store, Now: cfg.Now}, Logger: logger, Now: cfg.Now})
+			invite.Deps{Store: store, Mail: mail, Logout: &backchannel.Notifier{Store: store, Now: now}, Logger: logger, Now: now})
 		if err != nil {
 			return err
 		}
