@@ -38,7 +38,7 @@ func (p *Endpoints) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, sess, ok := p.authenticate(w, r, ar)
-	if !ok || !p.completed(w, r, ar, user) {
+	if !ok || !p.admitted(w, r, ar, user) || !p.completed(w, r, ar, user) {
 		return
 	}
 	p.decideConsent(w, r, ar, user, sess)

@@ -91,7 +91,7 @@ func (p *Endpoints) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch decision {
 	case "allow":
-		if !p.completed(w, r, ar, user) {
+		if !p.admitted(w, r, ar, user) || !p.completed(w, r, ar, user) {
 			return
 		}
 		req, err := consentRequest(ar)

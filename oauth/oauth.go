@@ -266,18 +266,23 @@ type Endpoints struct {
 	sessions   Sessions
 	completion Completion
 	activity   ActivityRecorder
+	access     AccessChecker
 }
 
 // NewEndpoints builds the endpoints of p. completion may be nil (nobody is asked to
 // complete a profile); activity may be nil (no app activity is recorded).
-func NewEndpoints(p *Provider, sessions Sessions, completion Completion, activity ActivityRecorder) (*Endpoints, error) {
+func NewEndpoints(p *Provider, sessions Sessions, completion Completion, activity ActivityRecorder, opts ...EndpointOption) (*Endpoints, error) {
 	if p == nil || sessions == nil {
 		return nil, errors.New("oauth: endpoints need a provider and sessions")
 	}
 	if activity == nil {
 		activity = noActivity{}
 	}
-	return &Endpoints{Provider: p, sessions: sessions, completion: completion, activity: activity}, nil
+	e := &Endpoints{Provider: p, sessions: sessions, completion: completion, activity: activity}
+	for _, o := range opts {
+		o(e)
+	}
+	return e, nil
 }
 
 // Routes registers every endpoint in its group. protocol holds the endpoints other sites

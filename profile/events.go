@@ -59,12 +59,17 @@ const (
 	CategoryAppSessionsEnded = "app_sessions_ended"
 	// CategoryAppPermissionRevoked: the user revoked an app's permission (grant and tokens).
 	CategoryAppPermissionRevoked = "app_permission_revoked"
+	// CategoryInvitationAccepted: the user accepted an invitation to a closed app.
+	CategoryInvitationAccepted = "invitation_accepted"
+	// CategoryInvitationDeclined: the user declined an invitation to a closed app.
+	CategoryInvitationDeclined = "invitation_declined"
 )
 
 // AppCategories are the categories of app activity, in the order a person meets them.
 func AppCategories() []string {
 	return []string{CategoryAppConsentGiven, CategoryAppConsentChanged, CategoryAppConsentDenied,
-		CategoryAppSignIn, CategoryAppOffline, CategoryAppLogout, CategoryAppSessionsEnded, CategoryAppPermissionRevoked}
+		CategoryAppSignIn, CategoryAppOffline, CategoryAppLogout, CategoryAppSessionsEnded, CategoryAppPermissionRevoked,
+		CategoryInvitationAccepted, CategoryInvitationDeclined}
 }
 
 // Event is what a caller tells the activity log about an action; the recorder adds the user, the

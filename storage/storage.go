@@ -82,7 +82,12 @@ type Client struct {
 	BackchannelLogoutSessionRequired bool   `db:"backchannel_logout_session_required"`
 	// PKCE is the client's PKCE policy: PKCERequired (also what empty means) or PKCEOptional
 	// (a confidential client may omit PKCE; a code_challenge it sends is still enforced).
-	PKCE      string    `db:"pkce"`
+	PKCE string `db:"pkce"`
+	// Closed: the app admits only users holding access to it (InviteStore). InCatalog: it
+	// is listed in the application catalog, in the group Type.
+	Closed    bool      `db:"closed"`
+	InCatalog bool      `db:"in_catalog"`
+	Type      string    `db:"type"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 }
@@ -176,6 +181,7 @@ type Storage interface {
 	FederationStore
 	CardStore
 	FeatureStore
+	InviteStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

@@ -65,4 +65,10 @@ var oauthMessages = map[string]string{
 	"formpost.heading":  "Returning you to the app",
 	"formpost.text":     "If the app does not open by itself, press Continue.",
 	"formpost.continue": "Continue",
+	"closed.title":      "Invitation only",
+	"closed.heading":    "%s is invitation-only",
+	"closed.message":    "Only people invited by the administrators of %s can sign in to it, and your account has no invitation.",
+	"closed.next":       "If you expected access, ask the app's administrators for an invitation to the email address of your account.",
+	"closed.back":       "Back to %s",
+	"closed.profile":    "Go to your profile",
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/card"
 	"github.com/facetid/facet/profile/contact"
+	"github.com/facetid/facet/profile/invite"
 	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/mfa"
 	"github.com/facetid/facet/profile/notify"
@@ -192,6 +193,13 @@ func (a *app) build(ctx context.Context) error {
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
 	}
+	// Closed apps admit only the users invite says hold access; its Requests tab counts the
+	// invitations waiting for an answer.
+	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
+		invite.Deps{Store: a.store, Mail: mail, Logout: logouts, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
 	prof, err := profile.New(profile.Config{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -203,7 +211,7 @@ func (a *app) build(ctx context.Context) error {
 		RecentAuth:      cfg.RecentAuth,
 
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
-	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
+	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
 		Security:     []profile.SecuritySource{apps.SecurityDevices},
 		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
@@ -254,7 +262,8 @@ func (a *app) build(ctx context.Context) error {
 	// whose profile lacks mandatory fields to complete it before any app signs them in; what
 	// apps do with the account goes to the activity log.
 	var _ profile.AuthTimeVerifier = provider
-	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events})
+	endpoints, err := oauth.NewEndpoints(provider, prof, prof, appActivity{origin: prof.Origin, events: events},
+		oauth.WithAccess(invites))
 	if err != nil {
 		return fmt.Errorf("oauth endpoints: %w", err)
 	}
@@ -272,6 +281,10 @@ func (a *app) build(ctx context.Context) error {
 		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("card: %w", err)
+	}
+	invitations, err := invite.NewHandler(prof, invites, events)
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
 	}
 	photos, err := photo.New(photo.Config{MaxBytes: cfg.MaxPhotoBytes, HoldMemory: cfg.HoldMemory, Development: cfg.Mode == config.ModeDevelopment},
 		photo.Deps{Kit: prof, Store: a.store, Events: events, Tokens: provider, Pictures: fed, Logger: a.logger, Now: cfg.Now})
@@ -323,6 +336,7 @@ func (a *app) build(ctx context.Context) error {
 	contacts.Routes(account, api)
 	recovery.Routes(account, api)
 	appList.Routes(account, api)
+	invitations.Routes(account, api)
 	eventLog.Routes(account, api)
 	photos.Routes(account, api)
 	life.Routes(account, api)

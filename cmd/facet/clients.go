@@ -52,6 +52,7 @@ func (c *cli) clientsCommand() *cobra.Command {
 	del := &cobra.Command{Use: "delete ID", Short: "Delete a client", Args: cobra.ExactArgs(1), RunE: c.clientsDelete}
 
 	cmd.AddCommand(create, list, get, update, del)
+	cmd.AddCommand(c.accessCommands()...)
 	return cmd
 }
 
@@ -71,6 +72,7 @@ func addClientFlags(fs *pflag.FlagSet) {
 	fs.Bool("backchannel-logout-session-required", false, "the app needs sid in its logout tokens")
 	fs.String("pkce", "", "PKCE policy: required (default; always for --public) or optional (a confidential client may omit PKCE, a code_challenge it sends is still checked)")
 	fs.StringArray("audience", nil, "audience the client may request for its tokens (repeatable): the client id of a resource server that may introspect them, or its URI")
+	addAccessFlags(fs)
 }
 
 // applyClientFlags copies the flags that were given (all of them for create) onto spec.
@@ -130,7 +132,7 @@ func applyClientFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 			return err
 		}
 	}
-	return nil
+	return applyAccessFlags(fs, spec, all)
 }
 
 // clientJSON is the --json shape of a client, with RFC 7591 metadata names.
@@ -153,6 +155,9 @@ type clientJSON struct {
 	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
 	PKCE                             string    `json:"pkce"`
 	Audience                         []string  `json:"audience"`
+	Closed                           bool      `json:"closed"`
+	InCatalog                        bool      `json:"in_catalog"`
+	Type                             string    `json:"type"`
 	CreatedAt                        time.Time `json:"created_at"`
 	UpdatedAt                        time.Time `json:"updated_at"`
 }
@@ -183,6 +188,9 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 		PKCE:                             pkcePolicy(cl),
 		Audience:                         orEmpty(cl.Audience),
+		Closed:                           cl.Closed,
+		InCatalog:                        cl.InCatalog,
+		Type:                             cl.Type,
 		CreatedAt:                        cl.CreatedAt,
 		UpdatedAt:                        cl.UpdatedAt,
 	}
@@ -206,6 +214,9 @@ func specOf(cl storage.Client) registration.Spec {
 		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 		PKCE:                             cl.PKCE,
 		Audience:                         cl.Audience,
+		Closed:                           cl.Closed,
+		InCatalog:                        cl.InCatalog,
+		Type:                             cl.Type,
 	}
 }
 
@@ -380,6 +391,11 @@ func (c *cli) printClient(fs *pflag.FlagSet, cl storage.Client, secret string) e
 	if cl.BackchannelLogoutURI != "" {
 		fmt.Fprintf(tw, "backchannel_logout_uri:\t%s\n", cl.BackchannelLogoutURI)
 		fmt.Fprintf(tw, "backchannel_logout_session_required:\t%t\n", cl.BackchannelLogoutSessionRequired)
+	}
+	fmt.Fprintf(tw, "closed:\t%t\n", cl.Closed)
+	fmt.Fprintf(tw, "in_catalog:\t%t\n", cl.InCatalog)
+	if cl.Type != "" {
+		fmt.Fprintf(tw, "catalog type:\t%s\n", cl.Type)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -86,6 +86,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		RunE:  c.migrate,
 	}
 	root.AddCommand(serve, migrate, c.clientsCommand(), c.usersCommand(), c.keysCommand(), c.accountsCommand(), c.loginMethodsCommand(), c.featuresCommand())
+	root.AddCommand(c.inviteCommands()...)
 	return root
 }
 

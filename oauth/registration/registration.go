@@ -43,6 +43,10 @@ type Spec struct {
 	// parameter): the client ids of the resource servers that may introspect them, or their
 	// URIs, compared exactly.
 	Audience []string
+	// Closed admits only users holding access (invite-only); InCatalog lists the app in the
+	// application catalog under Type.
+	Closed, InCatalog bool
+	Type              string
 }
 
 var (
@@ -265,6 +269,7 @@ func applySpec(c *storage.Client, spec Spec) {
 	c.BackchannelLogoutSessionRequired = spec.BackchannelLogoutSessionRequired
 	c.PKCE = spec.PKCE
 	c.Audience = slices.Clone(spec.Audience)
+	c.Closed, c.InCatalog, c.Type = spec.Closed, spec.InCatalog, strings.TrimSpace(spec.Type)
 }
 
 // Create validates spec and registers the client. For a confidential client it returns

@@ -168,7 +168,12 @@ func (h *Handler) newRegisterPage(ctx context.Context, returnTo string) register
 // registerForm shows the registration form.
 func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
 	returnTo := profile.SafeReturnTo(r.URL.Query().Get("return_to"))
-	h.kit.Render(w, r, http.StatusOK, "register", h.newRegisterPage(r.Context(), returnTo))
+	page := h.newRegisterPage(r.Context(), returnTo)
+	// A link may propose the address (an invitation names the invited one).
+	if e := strings.TrimSpace(r.URL.Query().Get("email")); profile.ValidEmail(e) {
+		page.Email = e
+	}
+	h.kit.Render(w, r, http.StatusOK, "register", page)
 }
 
 // register creates the account, logs the new user in and goes on to return_to.

@@ -86,6 +86,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Cards", testCards},
 		{"CardIdentifierRace", testCardIdentifierRace},
 		{"Features", testFeatures},
+		{"ClientAccess", testClientAccess},
+		{"Invitations", testInvitations},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -269,6 +271,7 @@ func testClients(t *testing.T, s storage.Storage) {
 
 	c.Name, c.SecretHash, c.RedirectURIs, c.Scopes, c.UpdatedAt = "Renamed", []byte("new"), []string{"https://x/cb"}, nil, base.Add(time.Hour)
 	c.PKCE = storage.PKCERequired
+	c.Closed, c.InCatalog, c.Type = true, true, "Productivity"
 	must(t, s.UpdateClient(ctx, c))
 	got, err = s.GetClient(ctx, "app")
 	must(t, err)

@@ -1,0 +1,38 @@
+package templates
+
+// inviteMessages holds the catalog entries of invitations to closed apps: the Requests tab
+// (requests.html), the invitation link's pages (invitation.html) and their API errors.
+var inviteMessages = map[string]string{
+	"account.tab.requests":                "Requests",
+	"invite.title":                        "Requests",
+	"invite.heading":                      "Invitations",
+	"invite.intro":                        "Apps that admit only invited people send their invitations here, to your verified email address.",
+	"invite.empty":                        "No invitations for you.",
+	"invite.for":                          "Invited address",
+	"invite.state":                        "State",
+	"invite.invited_at":                   "Invited on",
+	"invite.expires_at":                   "Valid until",
+	"invite.zone":                         "Times in %s.",
+	"invite.accept":                       "Accept",
+	"invite.decline":                      "Decline",
+	"invite.state.pending":                "Waiting for your answer",
+	"invite.state.accepted":               "Accepted",
+	"invite.state.declined":               "Declined",
+	"invite.state.revoked":                "Withdrawn by the app",
+	"invite.state.expired":                "Expired",
+	"invite.done.accepted":                "Invitation accepted: you can sign in to the app now.",
+	"invite.done.declined":                "Invitation declined.",
+	"invite.link.title":                   "Invitation to %s",
+	"invite.link.sign_in":                 "%s is invitation-only, and this invitation is for %s. Sign in with the account that holds this email address, or create an account with it: access is granted once the address is verified.",
+	"invite.link.sign_in_button":          "Sign in",
+	"invite.link.register_button":         "Create an account",
+	"invite.link.other_account":           "This invitation is for %s, but you are signed in as %s. Sign in with the account that holds the invited address; nothing has changed.",
+	"invite.link.unverified":              "This invitation is for %s, which your account has not verified yet. Verify it in your profile, then open the invitation link again.",
+	"invite.link.invalid_title":           "This invitation does not work",
+	"invite.link.unknown":                 "The link is not a valid invitation. Check that you opened the whole link from the email.",
+	"invite.link.spent":                   "This invitation was used already, withdrawn or has expired. Ask the app's administrators for a new one.",
+	"invite.link.profile":                 "Go to your profile",
+	"invite.api.not_found":                "No such invitation for you.",
+	"events.category.invitation_accepted": "Invitation accepted",
+	"events.category.invitation_declined": "Invitation declined",
+}
