@@ -92,4 +92,3 @@ type closedPage struct {
 	Back string
 	Home string
 }
-
