@@ -271,21 +271,6 @@ func (b *browser) post(path string, form url.Values) response {
 	return b.do(http.MethodPost, path, form)
 }
 
-// token returns the session token the browser's cookie holds, decoded with the handler's
-// keys, or "".
-func (b *browser) token() string {
-	b.e.t.Helper()
-	u, err := url.Parse(b.e.srv.URL)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	for _, c := range b.client.Jar.Cookies(u) {
-		req.AddCookie(c)
-	}
-	return b.e.h.sessions.Token(req)
-}
-
 // current asks the handler who is signed in for this browser's cookie.
 func (b *browser) current() (storage.Session, bool) {
 	b.e.t.Helper()

@@ -311,11 +311,6 @@ func (h *Handler) lookup(ctx context.Context, identifier string) (shown, error) 
 	return shown{Card: c, Data: d}, nil
 }
 
-// cardFields are the profile fields the card shows regardless of their privacy level (spec:
-// photo, first and last name, email, phone, birth date) — read here directly, the one
-// documented exception to consent.Release.
-var cardFields = []string{"given_name", "family_name", "phone_number", "birthdate", "picture"}
-
 // contactOf is the card's content.
 func (h *Handler) contactOf(s shown) (contact, time.Time) {
 	c := contact{Sub: s.Data.User.ID, Email: s.Data.User.Email}
