@@ -420,11 +420,10 @@ func TestScaleOut(t *testing.T) {
 			}
 		}},
 		{nodeA, "login throttling is shared", func(t *testing.T, s *scaleState) {
-			// Start in a fresh throttling window so the attempts cannot straddle two.
-			now := s.c.nodes[nodeA].clock.now()
-			to := 15*time.Minute - now.Sub(now.Truncate(15*time.Minute)) + time.Second
+			// Start after the account's earlier failures are forgotten (login_limits_account_memory,
+			// 24h after the last one), so exactly these five count.
 			for _, n := range s.c.nodes {
-				n.clock.advance(to)
+				n.clock.advance(24*time.Hour + time.Second)
 			}
 			for i := range 5 {
 				s.c.on(i % 3)
@@ -432,7 +431,7 @@ func TestScaleOut(t *testing.T) {
 				p := b.get("/login")
 				p = b.submit(p, p.formWith(t, "/login"), url.Values{"email": {s.email}, "password": {"wrong password " + fmt.Sprint(i)}}, "")
 				if p.status != http.StatusOK {
-					t.Fatalf("failed login %d on node %s: status %d", i+1, s.c.nodes[i%3].name, p.status)
+					t.Fatalf("failed login %d on node %s: status %d\n%s", i+1, s.c.nodes[i%3].name, p.status, p.body)
 				}
 			}
 			s.c.on(nodeB)

@@ -102,10 +102,13 @@ func (h *Handler) wait(ctx context.Context, key string, delay func(int) time.Dur
 	if err != nil {
 		return 0, err
 	}
-	if n == 0 {
+	d := delay(n)
+	if n == 0 || d <= 0 {
+		// Under the threshold nothing waits, whatever the clocks: a failure recorded by a
+		// node whose clock runs ahead must not hold back an attempt on another.
 		return 0, nil
 	}
-	until := last.Add(delay(n))
+	until := last.Add(d)
 	if now := h.now(); now.Before(until) {
 		return until.Sub(now), nil
 	}

@@ -271,7 +271,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 			t.Errorf("README does not show default %q of %s", s.Default, s.Key)
 		}
 	}
-	if !strings.Contains(readme, "go test -race ./...") {
+	if !strings.Contains(readme, "go test -race -timeout 30m ./...") {
 		t.Error("README lacks the test command")
 	}
 }
