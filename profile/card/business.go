@@ -398,17 +398,27 @@ type cardPageData struct {
 	VCard     string
 }
 
+// requestedCard is the card the request's {identifier} names. When there is none to show
+// it has answered (the one 404, or a 5xx for a failure) and returns false.
+func (h *Handler) requestedCard(w http.ResponseWriter, r *http.Request) (shown, bool) {
+	s, err := h.lookup(r.Context(), mux.Vars(r)["identifier"])
+	if errors.Is(err, errNotPublic) {
+		h.notFoundPage(w, r)
+		return shown{}, false
+	}
+	if err != nil {
+		h.kit.ServerError(w, r, "business card", err)
+		return shown{}, false
+	}
+	return s, true
+}
+
 // cardPage is GET /api/cards/{identifier}: the card for a browser, or its vCard with
 // Accept: text/vcard or ?format=vcf. No session is needed.
 func (h *Handler) cardPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s, err := h.lookup(ctx, mux.Vars(r)["identifier"])
-	if errors.Is(err, errNotPublic) {
-		h.notFoundPage(w, r)
-		return
-	}
-	if err != nil {
-		h.kit.ServerError(w, r, "business card", err)
+	s, ok := h.requestedCard(w, r)
+	if !ok {
 		return
 	}
 	c, last := h.contactOf(s)
@@ -451,13 +461,8 @@ func initials(name, email string) string {
 // answers, whatever the picture's privacy level (the card's exception).
 func (h *Handler) cardPhoto(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s, err := h.lookup(ctx, mux.Vars(r)["identifier"])
-	if errors.Is(err, errNotPublic) {
-		h.notFoundPage(w, r)
-		return
-	}
-	if err != nil {
-		h.kit.ServerError(w, r, "business card", err)
+	s, ok := h.requestedCard(w, r)
+	if !ok {
 		return
 	}
 	var id string

@@ -2,7 +2,6 @@ package card
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -90,14 +89,8 @@ func qrSVG(m [][]bool) []byte {
 // cardQR is GET /api/cards/{identifier}/qr.png and qr.svg: a QR code of the card's URL,
 // for as long as the card answers.
 func (h *Handler) cardQR(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	s, err := h.lookup(ctx, mux.Vars(r)["identifier"])
-	if errors.Is(err, errNotPublic) {
-		h.notFoundPage(w, r)
-		return
-	}
-	if err != nil {
-		h.kit.ServerError(w, r, "business card", err)
+	s, ok := h.requestedCard(w, r)
+	if !ok {
 		return
 	}
 	u := h.URL(s.Card)
