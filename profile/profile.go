@@ -117,6 +117,8 @@ type Handler struct {
 	privacyLinks []LinkSource
 	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
 	securitySources []SecuritySource
+	// favorites fills the catalog's part of the sidebar (Deps.Favorites); nil for none.
+	favorites FavoritesSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -142,6 +144,9 @@ type Deps struct {
 	// Security are the entries of the Security block the sub-packages own (the signed-in
 	// devices), in order.
 	Security []SecuritySource
+	// Favorites gives the sidebar's Catalog button and favorites on every account page
+	// (profile/catalog); nil shows neither.
+	Favorites FavoritesSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -201,6 +206,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		blockSources:    slices.Clone(d.Blocks),
 		privacyLinks:    slices.Clone(d.PrivacyLinks),
 		securitySources: slices.Clone(d.Security),
+		favorites:       d.Favorites,
 		policy:          password.NewPolicy(),
 		limits:          defaultLimits(),
 		ua:              useragent.NewParser(),
@@ -283,6 +289,7 @@ func (h *Handler) RenderAccount(w http.ResponseWriter, r *http.Request, status i
 func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status int, page string, sb Sidebar, data any) {
 	f := templates.FrameFrom(r.Context())
 	sb.Tabs = h.tabs(r.Context(), sb.userID, sb.current)
+	sb.Apps = h.sidebarApps(r.Context(), sb.userID)
 	f.Sidebar = sb
 	// The header's menu shows the same initials as the sidebar.
 	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}

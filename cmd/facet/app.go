@@ -26,6 +26,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/card"
+	appcatalog "github.com/facetid/facet/profile/catalog"
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/invite"
 	"github.com/facetid/facet/profile/lifecycle"
@@ -193,6 +194,12 @@ func (a *app) build(ctx context.Context) error {
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
 	}
+	// The sidebar of every account page shows the catalog's button and favorites while the
+	// catalog feature is on.
+	var appCatalog *appcatalog.Handler
+	favorites := func(ctx context.Context, userID string) (profile.SidebarApps, bool, error) {
+		return appCatalog.Sidebar(ctx, userID)
+	}
 	// Closed apps admit only the users invite says hold access; its Requests tab counts the
 	// invitations waiting for an answer.
 	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
@@ -214,6 +221,7 @@ func (a *app) build(ctx context.Context) error {
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
 		Security:     []profile.SecuritySource{apps.SecurityDevices},
+		Favorites:    favorites,
 		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
@@ -282,6 +290,11 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("card: %w", err)
 	}
+	appCatalog, err = appcatalog.New(appcatalog.Deps{Kit: prof, Store: a.store, Default: cfg.FeatureDefault(appcatalog.Feature),
+		Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
 	invitations, err := invite.NewHandler(prof, invites, events)
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)
@@ -342,6 +355,7 @@ func (a *app) build(ctx context.Context) error {
 	life.Routes(account, api)
 	fed.Routes(account, api)
 	cards.Routes(account, api)
+	appCatalog.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}
