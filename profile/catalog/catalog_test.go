@@ -252,7 +252,7 @@ func TestCatalog(t *testing.T) {
 			{ann, http.MethodPut, "books", http.StatusNoContent},
 			{ann, http.MethodDelete, "books", http.StatusNoContent},
 			{ann, http.MethodDelete, "books", http.StatusNoContent}, // not a favorite: nothing changes
-			{bob, http.MethodPut, "vault", http.StatusNotFound},    // closed, no access
+			{bob, http.MethodPut, "vault", http.StatusNotFound},     // closed, no access
 			{bob, http.MethodDelete, "vault", http.StatusNotFound},
 			{ann, http.MethodPut, "hidden", http.StatusNotFound}, // not listed
 			{ann, http.MethodPut, "secret", http.StatusNotFound}, // access, but not listed
@@ -353,7 +353,9 @@ func TestCatalog(t *testing.T) {
 // TestGroups: the groups are by type name, the Other group last; the apps by name as the
 // reader's language orders it (case ignored), then by client id.
 func TestGroups(t *testing.T) {
-	a := func(id, name, typ string) storage.CatalogApp { return storage.CatalogApp{ClientID: id, Name: name, Type: typ} }
+	a := func(id, name, typ string) storage.CatalogApp {
+		return storage.CatalogApp{ClientID: id, Name: name, Type: typ}
+	}
 	for _, c := range []struct {
 		name string
 		lang language.Tag
