@@ -59,4 +59,3 @@ func BenchmarkProfilePage(b *testing.B) {
 		})
 	}
 }
-

@@ -55,7 +55,9 @@ func newNode(t *testing.T, dbURL string, secret []byte) node {
 	events := activity.NewRecorder(store, nil, time.Now)
 	var h *catalog.Handler
 	core, err := profile.New(profile.Config{Issuer: "http://facet.test", Secret: secret}, profile.Deps{Store: store, Templates: tpl, Events: events,
-		Favorites: func(ctx context.Context, userID string) (profile.SidebarApps, bool, error) { return h.Sidebar(ctx, userID) }})
+		Favorites: func(ctx context.Context, userID string) (profile.SidebarApps, bool, error) {
+			return h.Sidebar(ctx, userID)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
