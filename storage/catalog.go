@@ -40,4 +40,7 @@ type CatalogStore interface {
 	// Favorites returns userID's favorites that are in userID's catalog now, ordered by
 	// client id.
 	Favorites(ctx context.Context, userID string) ([]CatalogApp, error)
+	// ListFavorites returns every favorite userID marked, shown or not (the data export),
+	// oldest first, then by client id.
+	ListFavorites(ctx context.Context, userID string) ([]CatalogApp, error)
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/facetid/facet/storage/sqltest"
 )
 
@@ -14,8 +16,8 @@ import (
 // node at its next request. `facet features enable catalog` brings the Catalog button and
 // the account API; `clients create --in-catalog --type` lists an app in its group; a closed
 // app shows only once the account holds access; a favorite shows in the sidebar; `clients
-// update --in-catalog=false` takes the app off the catalog and the sidebar; a cross-site PUT
-// is refused; `features disable catalog` ends it all (404).
+// update --in-catalog=false` takes the app off the catalog and the sidebar (Download Data
+// still lists the mark); a cross-site PUT is refused; `features disable catalog` ends it all (404).
 func TestCatalogOperated(t *testing.T) {
 	for _, be := range sqltest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
@@ -108,6 +110,27 @@ func TestCatalogOperated(t *testing.T) {
 			}
 			if got, want := shape(), "Security:"+vault; got != want {
 				t.Errorf("catalog after unlisting = %q, want %q", got, want)
+			}
+
+			// Download Data holds the favorite, hidden or not, as the schema describes it.
+			dl := b.get("/api/account/export")
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(dl.body))
+			if dl.status != http.StatusOK || err != nil {
+				t.Fatalf("export: %d %v", dl.status, err)
+			}
+			if err := exportSchema(t).Validate(inst); err != nil {
+				t.Fatalf("export against the schema: %v", err)
+			}
+			var export struct {
+				Favorites []struct {
+					ClientID string    `json:"client_id"`
+					Name     string    `json:"name"`
+					MarkedAt time.Time `json:"marked_at"`
+				} `json:"favorites"`
+			}
+			if err := json.Unmarshal([]byte(dl.body), &export); err != nil || len(export.Favorites) != 1 ||
+				export.Favorites[0].ClientID != notes || export.Favorites[0].Name != "Notes" || export.Favorites[0].MarkedAt.IsZero() {
+				t.Errorf("the export's favorites = %+v, %v; want Notes", export.Favorites, err)
 			}
 
 			cli.must("features", "disable", "catalog")

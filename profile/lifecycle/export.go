@@ -38,6 +38,7 @@ type export struct {
 	Apps            []exportApp      `json:"apps"`
 	Disclosures     []exportDisclose `json:"disclosures"`
 	BrowserSessions []exportSession  `json:"browser_sessions"`
+	Favorites       []exportFavorite `json:"favorites"`
 }
 
 type exportAccount struct {
@@ -119,6 +120,14 @@ type exportDisclose struct {
 	Count    int       `json:"count"`
 }
 
+// exportFavorite is an app the person marked favorite in the catalog, whether the catalog
+// shows it now or not (an app taken out of the catalog keeps the mark).
+type exportFavorite struct {
+	ClientID string    `json:"client_id"`
+	Name     string    `json:"name"`
+	MarkedAt time.Time `json:"marked_at"`
+}
+
 // exportSession is a browser session, with the apps signed in through it (the sid each
 // received, what back-channel logout names).
 type exportSession struct {
@@ -169,7 +178,8 @@ func timePtr(t time.Time) *time.Time {
 func (h *Handler) prepareExport(ctx context.Context, u storage.User) (export, error) {
 	now := h.now().UTC()
 	e := export{SchemaVersion: SchemaVersion, ExportedAt: now, Issuer: h.cfg.Issuer,
-		Profile: []exportField{}, Apps: []exportApp{}, Disclosures: []exportDisclose{}, BrowserSessions: []exportSession{}}
+		Profile: []exportField{}, Apps: []exportApp{}, Disclosures: []exportDisclose{}, BrowserSessions: []exportSession{},
+		Favorites: []exportFavorite{}}
 	private, err := h.store.GetPrivateProfile(ctx, u.ID)
 	if err != nil {
 		return export{}, fmt.Errorf("private profile: %w", err)
@@ -245,6 +255,16 @@ func (h *Handler) prepareExport(ctx context.Context, u storage.User) (export, er
 
 	if err := h.exportApps(ctx, u.ID, now, &e); err != nil {
 		return export{}, err
+	}
+
+	favorites, err := h.store.ListFavorites(ctx, u.ID)
+	if err != nil {
+		return export{}, fmt.Errorf("favorites: %w", err)
+	}
+	for _, f := range favorites {
+		if f.FavoriteAt != nil {
+			e.Favorites = append(e.Favorites, exportFavorite{ClientID: f.ClientID, Name: f.Name, MarkedAt: *f.FavoriteAt})
+		}
 	}
 
 	sessions, err := h.store.ListUserSessions(ctx, u.ID)

@@ -44,6 +44,13 @@ func (s *Store) Favorites(ctx context.Context, userID string) ([]storage.Catalog
 		WHERE f.user_id = ? AND `+inCatalog+` ORDER BY c.id`, userID, true, false, userID)
 }
 
+// ListFavorites returns every favorite of userID, in the catalog or not, oldest first.
+func (s *Store) ListFavorites(ctx context.Context, userID string) ([]storage.CatalogApp, error) {
+	return s.catalogApps(ctx, "list favorites", `SELECT `+catalogCols+` FROM favorites f
+		JOIN clients c ON c.id = f.client_id
+		WHERE f.user_id = ? ORDER BY f.created_at, c.id`, userID)
+}
+
 func (s *Store) catalogApps(ctx context.Context, what, query string, args ...any) ([]storage.CatalogApp, error) {
 	rows, err := s.queryPrepared(ctx, query, args...)
 	if err != nil {

@@ -107,11 +107,19 @@ func testFavorites(t *testing.T, s storage.Storage) {
 	}
 	diff(t, "bob's favorites", []string(nil), catalogIDs(t)(s.Favorites(ctx, "bob")))
 
-	// Revoked access and unlisting hide favorites at once; the marks come back with the app.
+	// Revoked access and unlisting hide favorites at once; the marks stay (the export lists
+	// them) and come back with the app.
 	_, err = s.RevokeClientAccess(ctx, "vault", "ann")
 	must(t, err)
 	must(t, s.UpdateClient(ctx, catalogClient("notes", "Productivity", false, false)))
 	diff(t, "favorites after revoking and unlisting", []string(nil), catalogIDs(t)(s.Favorites(ctx, "ann")))
+	all, err := s.ListFavorites(ctx, "ann")
+	must(t, err)
+	if len(all) != 2 || all[0].ClientID != "notes" || all[1].ClientID != "vault" || all[0].Name != "App notes" ||
+		all[0].FavoriteAt == nil || !all[0].FavoriteAt.Equal(first) || !all[1].Favorite {
+		t.Errorf("ListFavorites of hidden favorites = %+v, want notes then vault, oldest first", all)
+	}
+	diff(t, "bob's ListFavorites", []string(nil), catalogIDs(t)(s.ListFavorites(ctx, "bob")))
 	must(t, s.UpdateClient(ctx, catalogClient("notes", "Productivity", true, false)))
 	diff(t, "favorites after listing again", []string{"notes*"}, catalogIDs(t)(s.Favorites(ctx, "ann")))
 

@@ -742,6 +742,7 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("CatalogApps", second(s.CatalogApps(txCtx, "u1")))
 	step("CatalogApp", second(s.CatalogApp(txCtx, "u1", "listed")))
 	step("Favorites", second(s.Favorites(txCtx, "u1")))
+	step("ListFavorites", second(s.ListFavorites(txCtx, "u1")))
 	step("RemoveFavorite", second(s.RemoveFavorite(txCtx, "u1", "listed")))
 	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u1", RequestedAt: base, PurgeAfter: base}))
 	step("GetDeletion", second(s.GetDeletion(txCtx, "u1")))
