@@ -235,6 +235,9 @@ func TestCatalog(t *testing.T) {
 			strings.Index(res.Body, ">Security<") > strings.Index(res.Body, ">Other<") {
 			t.Error("the page's groups are not Productivity, Security, Other")
 		}
+		if strings.Contains(res.Body, catalogButton) {
+			t.Error("the catalog page shows the Catalog button")
+		}
 		if strings.Contains(bob.Get("/profile/catalog").Body, "Vault") {
 			t.Error("bob's catalog page shows the closed app")
 		}

@@ -169,12 +169,11 @@ func (h *Handler) star(w http.ResponseWriter, r *http.Request) {
 		h.kit.ErrorPage(w, r, http.StatusUnprocessableEntity)
 		return
 	}
-	notice, err := "added", error(nil)
-	if on {
-		err = h.AddFavorite(ctx, u.ID, id)
-	} else {
-		notice, err = "removed", h.RemoveFavorite(ctx, u.ID, id)
+	notice, change := "added", h.AddFavorite
+	if !on {
+		notice, change = "removed", h.RemoveFavorite
 	}
+	err := change(ctx, u.ID, id)
 	switch {
 	case errors.Is(err, ErrNotInCatalog):
 		h.kit.ErrorPage(w, r, http.StatusNotFound)
@@ -235,13 +234,11 @@ func (h *Handler) apiFavorite(add bool) http.HandlerFunc {
 			return
 		}
 		ctx := r.Context()
-		userID, id := profile.CallerFrom(ctx).User.ID, mux.Vars(r)["client_id"]
-		var err error
+		change := h.RemoveFavorite
 		if add {
-			err = h.AddFavorite(ctx, userID, id)
-		} else {
-			err = h.RemoveFavorite(ctx, userID, id)
+			change = h.AddFavorite
 		}
+		err := change(ctx, profile.CallerFrom(ctx).User.ID, mux.Vars(r)["client_id"])
 		switch {
 		case errors.Is(err, ErrNotInCatalog):
 			notFoundJSON(w, r)
