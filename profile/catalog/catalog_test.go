@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -340,6 +341,31 @@ func TestCatalog(t *testing.T) {
 		}
 		if sb := sidebar(ann.Get("/profile").Body); !strings.Contains(sb, "agenda") {
 			t.Errorf("sidebar after listing the app again = %q", sb)
+		}
+
+		// In the reader's language: a Russian account reads the window and the API's errors in
+		// Russian.
+		if err := e.Store.PutProfileFields(ctx, []storage.ProfileField{{UserID: annU.ID, Field: "locale", Value: "ru",
+			Privacy: "private", UpdatedAt: e.Clock.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		// The language middleware is cmd's; here it wraps the env's router.
+		inRussian := func(method, path string) (int, string) {
+			req := httptest.NewRequestWithContext(ctx, method, path, nil)
+			for _, c := range ann.Cookies() {
+				req.AddCookie(c)
+			}
+			w := httptest.NewRecorder()
+			e.Core.WithLanguage(e.Handler).ServeHTTP(w, req)
+			return w.Code, w.Body.String()
+		}
+		if st, body := inRussian(http.MethodGet, "/profile/catalog"); st != http.StatusOK ||
+			!strings.Contains(body, "Каталог") || !strings.Contains(body, "Другие") || !strings.Contains(body, "Убрать agenda из избранного") {
+			t.Errorf("the window in Russian: %d\n%s", st, body)
+		}
+		if st, body := inRussian(http.MethodPut, "/api/account/favorites/nope"); st != http.StatusNotFound ||
+			!strings.Contains(body, "В вашем каталоге нет такого приложения.") {
+			t.Errorf("404 in Russian: %d %s", st, body)
 		}
 
 		// Without a session: the page asks to sign in, the API is 401.
