@@ -59,3 +59,31 @@ func BenchmarkProfilePage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSidebar is the hook alone (SQLite): what every account page pays for the catalog
+// while it is off (one read of the switch) and on (the switch and the favorites).
+func BenchmarkSidebar(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "feature-off"
+		if on {
+			name = "feature-on-3-favorites"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b, sqltest.Backend{Name: sqlstore.DialectSQLite}, on)
+			e.addApps(productivity...)
+			_, u := e.SignUp("ann@example.com", "Ann", "192.0.2.1")
+			for _, id := range []string{"notes", "agenda", "books"} {
+				if err := e.Store.AddFavorite(b.Context(), u.ID, id, e.Clock.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				apps, ok, err := e.h.Sidebar(b.Context(), u.ID)
+				if err != nil || ok != on || (on && len(apps.Favorites) != 3) {
+					b.Fatalf("Sidebar = %+v, %v, %v", apps, ok, err)
+				}
+			}
+		})
+	}
+}
