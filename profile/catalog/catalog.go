@@ -113,7 +113,8 @@ type Group struct {
 
 // Groups puts apps into their types' groups: the groups by type name, then the Other group
 // (apps without a type) last; in each group the apps by name, then client id. Names compare
-// as people reading tag expect (letter case ignored, accents and scripts in their order).
+// with col, the reader's language's collation (letter case ignored, accents and scripts in
+// the order that language reads them).
 func Groups(apps []storage.CatalogApp, col *collate.Collator) []Group {
 	byType := map[string][]storage.CatalogApp{}
 	for _, a := range apps {
