@@ -182,6 +182,7 @@ type Storage interface {
 	CardStore
 	FeatureStore
 	InviteStore
+	PasskeyStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx
