@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/profile"
@@ -38,6 +39,9 @@ type Store interface {
 	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)
 	ResetCounter(ctx context.Context, key string) error
 	ResetLoginFailures(ctx context.Context, key string) error
+	AddLoginFailure(ctx context.Context, key string, now, forgetBefore time.Time) (int, error)
+	LoginFailures(ctx context.Context, key string) (int, time.Time, error)
+	storage.PasskeyStore
 }
 
 // Config is what mfa needs from Facet's configuration.
@@ -71,6 +75,8 @@ type Handler struct {
 	phone  notify.Sender
 	logger *slog.Logger
 	now    func() time.Time
+	// rp is the WebAuthn Relying Party; nil when the issuer cannot have passkeys.
+	rp *webauthn.WebAuthn
 	// sending tracks the messages still being sent after the answer went out (Wait).
 	sending sync.WaitGroup
 }
@@ -92,15 +98,22 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if cfg.PhoneRegion == "" {
 		cfg.PhoneRegion = "US"
 	}
-	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now}, nil
+	h := &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now}
+	rp, err := newRelyingParty(cfg.Issuer)
+	if err != nil {
+		d.Logger.Warn("passkeys are off", "err", err)
+	}
+	h.rp = rp
+	return h, nil
 }
 
 // Routes adds the recovery pages to the browser pages; mfa has no account API routes yet.
-func (h *Handler) Routes(r, _ *mux.Router) {
+func (h *Handler) Routes(r, api *mux.Router) {
 	r.HandleFunc("/login/forgot", h.forgotForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/forgot", h.forgot).Methods(http.MethodPost)
 	r.HandleFunc("/login/reset", h.resetForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/reset", h.reset).Methods(http.MethodPost)
+	h.passkeyRoutes(r, api)
 }
 
 // Wait returns when every recovery message handed to the background has been sent (tests,

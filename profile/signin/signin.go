@@ -56,6 +56,9 @@ type Deps struct {
 	// Methods lists the upstream login methods the login form offers as buttons
 	// (oauth/federation); nil offers none.
 	Methods LoginMethods
+	// Passkeys offers "Sign in with a passkey" on the login form (profile/mfa serves it; cmd
+	// sets it when the issuer can have passkeys, mfa.PasskeysUsable).
+	Passkeys bool
 }
 
 // LoginButton is an upstream login method's button on the login form.
@@ -84,6 +87,7 @@ type Handler struct {
 	// secureCookies: see Deps.SecureCookies.
 	secureCookies bool
 	methods       LoginMethods
+	passkeys      bool
 }
 
 // New builds the handler.
@@ -112,6 +116,7 @@ func New(d Deps) (*Handler, error) {
 		limits:    d.Limits.withDefaults(),
 		deviceKey: d.DeviceSecret,
 		methods:   d.Methods,
+		passkeys:  d.Passkeys,
 
 		secureCookies: d.SecureCookies,
 	}, nil
