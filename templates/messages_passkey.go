@@ -26,7 +26,7 @@ var passkeyMessages = map[string]string{
 	"passkey.remove.consequence":      "You will no longer be able to sign in with it. The key itself stays on your device until you delete it there.",
 	"passkey.remove.button":           "Remove passkey",
 	"passkey.remove.of":               "Remove the passkey %s",
-	"passkey.manage.title":            "Passkeys",
+	"passkey.manage.title":            "Add or remove passkeys",
 	"passkey.manage.text":             "Sign in without a password, or use one as the second step.",
 	"passkey.manage.button":           "Manage passkeys",
 	"passkey.notice.added":            "The passkey was added. You can sign in with it now.",

@@ -26,7 +26,7 @@ var passkeyMessagesRU = map[string]string{
 	"passkey.remove.consequence":      "Входить с ним больше не получится. Сам ключ останется на устройстве, пока вы не удалите его там.",
 	"passkey.remove.button":           "Удалить ключ",
 	"passkey.remove.of":               "Удалить ключ доступа %s",
-	"passkey.manage.title":            "Ключи доступа",
+	"passkey.manage.title":            "Добавить или удалить ключи",
 	"passkey.manage.text":             "Вход без пароля или второй шаг после пароля.",
 	"passkey.manage.button":           "Управлять ключами",
 	"passkey.notice.added":            "Ключ доступа добавлен. Теперь с ним можно входить.",

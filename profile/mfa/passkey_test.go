@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -37,14 +38,24 @@ type pEnv struct {
 
 func newPasskeyEnv(t *testing.T, b sqltest.Backend) *pEnv {
 	t.Helper()
+	return newPasskeyEnvAt(t, b, testIssuer)
+}
+
+// newPasskeyEnvAt is newPasskeyEnv for the issuer a browser test serves at.
+func newPasskeyEnvAt(t *testing.T, b sqltest.Backend, issuer string) *pEnv {
+	t.Helper()
 	pe := &pEnv{box: notifytest.StartMailbox(t)}
 	pe.Env = profiletest.New(t, b, func(c *profile.Config, d *profile.Deps) {
-		c.Issuer = testIssuer
+		c.Issuer = issuer
 		m, err := notify.NewMailer(notify.MailConfig{Host: pe.box.Host, Port: pe.box.Port, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.Mail = m
+		// The Security block's passkey list, bound once the handler exists (as cmd does).
+		d.Security = []profile.SecuritySource{func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+			return pe.h.SecurityPasskeys(ctx, v)
+		}}
 	}, func(s storage.Storage, now func() time.Time) profile.Recorder {
 		return activity.NewRecorder(s, nil, now)
 	}, func(k profiletest.Kit) []profiletest.Module {
