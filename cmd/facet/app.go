@@ -193,6 +193,10 @@ func (a *app) build(ctx context.Context) error {
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
 	}
+	var recovery *mfa.Handler
+	passkeys := func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+		return recovery.SecurityPasskeys(ctx, v)
+	}
 	// Closed apps admit only the users invite says hold access; its Requests tab counts the
 	// invitations waiting for an answer.
 	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
@@ -213,7 +217,7 @@ func (a *app) build(ctx context.Context) error {
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
-		Security:     []profile.SecuritySource{apps.SecurityDevices},
+		Security:     []profile.SecuritySource{passkeys, apps.SecurityDevices},
 		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
@@ -231,7 +235,8 @@ func (a *app) build(ctx context.Context) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
-		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed})
+		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed,
+		Passkeys: mfa.PasskeysUsable(cfg.Issuer)})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
@@ -245,7 +250,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
 	}
-	recovery, err := mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion},
+	recovery, err = mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion},
 		mfa.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
