@@ -54,18 +54,12 @@ const (
 	CategoryPasskeyRemoved = "passkey_removed"
 )
 
-// PasskeyView is one passkey as the account API and the pages show it.
-type PasskeyView struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	// Synced: the credential may be backed up and synced between devices (backup eligible).
-	Synced bool `json:"-"`
-}
+// PasskeyView is one passkey as the account API (GET /api/account/mfa, the answers of the
+// passkey routes) shows it.
+type PasskeyView = PasskeyInfo
 
 func newPasskeyView(p storage.Passkey) PasskeyView {
-	v := PasskeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, Synced: p.BackupEligible}
+	v := PasskeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
 	if !p.LastUsedAt.IsZero() {
 		t := p.LastUsedAt
 		v.LastUsedAt = &t
@@ -193,6 +187,11 @@ func (h *Handler) loadPasskeyUser(ctx context.Context, u storage.User) (passkeyU
 	return pu, nil
 }
 
+// passkeyInfos is Passkeys for the second step and GET /api/account/mfa (Handler.passkeys).
+func (h *Handler) passkeyInfos(ctx context.Context, userID string) ([]PasskeyInfo, error) {
+	return h.Passkeys(ctx, userID)
+}
+
 // Passkeys lists the user's passkeys, oldest first (GET /api/account/mfa, the Security block).
 func (h *Handler) Passkeys(ctx context.Context, userID string) ([]PasskeyView, error) {
 	keys, err := h.store.ListPasskeys(ctx, userID)
@@ -236,7 +235,7 @@ func (h *Handler) ceremonyCookie(kind string) string {
 	return name
 }
 
-func (h *Handler) secureCookies() bool { return strings.HasPrefix(h.cfg.Issuer, "https://") }
+func (h *Handler) secureCookies() bool { return h.cfg.SecureCookies }
 
 // challengeID is the stored key of a ceremony cookie's value: its SHA-256, so the table
 // alone does not let anyone finish a ceremony.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -244,7 +243,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		h.kit.APIError(w, r, "finish passkey login", err)
 		return
 	}
-	clientID := flowClientID(returnTo)
+	clientID := h.flowClientID(ctx, returnTo)
 	switch use.user.Status {
 	case storage.UserActive:
 	case storage.UserPendingDeletion:
@@ -289,15 +288,3 @@ func (h *Handler) startPasskeySession(w http.ResponseWriter, r *http.Request, us
 	h.logger.InfoContext(r.Context(), "login", "user_id", use.user.ID, "method", "passkey")
 	return true
 }
-
-// flowClientID is the app an authorization request in returnTo is for, "" for none.
-func flowClientID(returnTo string) string {
-	u, err := url.Parse(returnTo)
-	if err != nil || u.Path != authorizationPath {
-		return ""
-	}
-	return u.Query().Get("client_id")
-}
-
-// authorizationPath is oauth's authorization endpoint (oauth.PathAuth).
-const authorizationPath = "/oauth2/auth"

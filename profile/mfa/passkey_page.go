@@ -58,9 +58,9 @@ func zoneOf(values map[string]string) *time.Location {
 
 // passkeyLines are the facts of a passkey: when it was added and last used, and whether it is
 // synced.
-func passkeyLines(l templates.Lang, p PasskeyView, loc *time.Location) (added, used string) {
+func passkeyLines(l templates.Lang, p storage.Passkey, loc *time.Location) (added, used string) {
 	added = l.T("passkey.added", l.DateTime(p.CreatedAt.In(loc)))
-	if p.LastUsedAt != nil {
+	if !p.LastUsedAt.IsZero() {
 		used = l.T("passkey.used", l.DateTime(p.LastUsedAt.In(loc)))
 	} else {
 		used = l.T("passkey.never_used")
@@ -68,7 +68,7 @@ func passkeyLines(l templates.Lang, p PasskeyView, loc *time.Location) (added, u
 	return added, used
 }
 
-func removeConfirmation(l templates.Lang, p PasskeyView) profile.Confirmation {
+func removeConfirmation(l templates.Lang, p storage.Passkey) profile.Confirmation {
 	return profile.Confirmation{
 		ID:          "remove-passkey-" + p.ID,
 		Title:       l.T("passkey.remove.title", p.Name),
@@ -82,7 +82,7 @@ func removeConfirmation(l templates.Lang, p PasskeyView) profile.Confirmation {
 // showPasskeys renders the page for u with data's notices; rename carries a refused rename.
 func (h *Handler) showPasskeys(w http.ResponseWriter, r *http.Request, status int, u storage.User, s storage.Session, data passkeysPageData, rename map[string][2]string) {
 	ctx := r.Context()
-	views, err := h.Passkeys(ctx, u.ID)
+	keys, err := h.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
 		h.kit.ServerError(w, r, "list passkeys", err)
 		return
@@ -93,15 +93,15 @@ func (h *Handler) showPasskeys(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	l, loc := templates.LangFrom(ctx), zoneOf(a.Values)
-	for _, p := range views {
-		row := passkeyRow{ID: p.ID, Name: p.Name, Synced: p.Synced, Remove: removeConfirmation(l, p), NameValue: p.Name}
+	for _, p := range keys {
+		row := passkeyRow{ID: p.ID, Name: p.Name, Synced: p.BackupEligible, Remove: removeConfirmation(l, p), NameValue: p.Name}
 		row.Added, row.Used = passkeyLines(l, p, loc)
 		if bad, ok := rename[p.ID]; ok {
 			row.NameValue, row.NameError, row.RenameExpanded = bad[0], bad[1], true
 		}
 		data.Passkeys = append(data.Passkeys, row)
 	}
-	data.Full = len(views) >= maxPasskeys
+	data.Full = len(keys) >= maxPasskeys
 	if h.kit.NeedsReauth(s) {
 		data.Reauth = profile.ReauthURL(passkeysPage)
 	}
@@ -166,7 +166,7 @@ func (h *Handler) removeConfirm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, profile.ReauthURL(passkeysPage), http.StatusSeeOther)
 		return
 	}
-	h.kit.ConfirmPage(w, r, u, removeConfirmation(templates.LangFrom(r.Context()), newPasskeyView(p)))
+	h.kit.ConfirmPage(w, r, u, removeConfirmation(templates.LangFrom(r.Context()), p))
 }
 
 // removeForm: POST /profile/security/passkeys/{id}/remove.
@@ -207,23 +207,23 @@ func (h *Handler) SecurityPasskeys(ctx context.Context, v profile.SecurityView) 
 	if h.rp == nil {
 		return "", nil, false, nil
 	}
-	views, err := h.Passkeys(ctx, v.User.ID)
+	keys, err := h.store.ListPasskeys(ctx, v.User.ID)
 	if err != nil {
 		return "", nil, false, err
 	}
 	l, loc := templates.LangFrom(ctx), zoneOf(v.Values)
-	items := make([]profile.SecurityItem, 0, len(views)+1)
-	for _, p := range views {
+	items := make([]profile.SecurityItem, 0, len(keys)+1)
+	for _, p := range keys {
 		added, used := passkeyLines(l, p, loc)
 		it := profile.SecurityItem{Title: p.Name, Lines: []string{added + " · " + used}}
-		if p.Synced {
+		if p.BackupEligible {
 			it.Mark = l.T("passkey.synced")
 		}
 		items = append(items, it)
 	}
 	manage := profile.SecurityItem{Title: l.T("passkey.manage.title"), Lines: []string{l.T("passkey.manage.text")},
 		Action: &profile.ItemAction{URL: passkeysPage, Label: l.T("passkey.manage.button"), AriaLabel: l.T("passkey.manage.button"), Icon: "key"}}
-	if len(views) == 0 {
+	if len(keys) == 0 {
 		manage.Title = l.T("passkey.none")
 	}
 	items = append(items, manage)
