@@ -48,6 +48,7 @@ var passkeyMessages = map[string]string{
 	"passkey.mail.removed.text":       "The passkey “%s” was just removed from your Facet account. If this was not you, change your password at once and check your account's event log.",
 	"login.passkey":                   "Sign in with a passkey",
 	"login.passkey.section":           "Passkey",
+	"mfa.passkey.use":                 "Use a passkey",
 	"events.category.passkey_added":   "Passkey added",
 	"events.category.passkey_renamed": "Passkey renamed",
 	"events.category.passkey_removed": "Passkey removed",

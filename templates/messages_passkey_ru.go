@@ -48,6 +48,7 @@ var passkeyMessagesRU = map[string]string{
 	"passkey.mail.removed.text":       "Из вашего аккаунта Facet только что удалён ключ доступа «%s». Если это были не вы, сразу смените пароль и проверьте журнал событий аккаунта.",
 	"login.passkey":                   "Войти с ключом доступа",
 	"login.passkey.section":           "Ключ доступа",
+	"mfa.passkey.use":                 "Использовать ключ доступа",
 	"events.category.passkey_added":   "Ключ доступа добавлен",
 	"events.category.passkey_renamed": "Ключ доступа переименован",
 	"events.category.passkey_removed": "Ключ доступа удалён",

@@ -212,6 +212,8 @@ func (h *Handler) passkeyRoutes(r, api *mux.Router) {
 	}
 	r.HandleFunc("/login/passkey/begin", h.loginBegin).Methods(http.MethodPost)
 	r.HandleFunc("/login/passkey/finish", h.loginFinish).Methods(http.MethodPost)
+	r.HandleFunc(PathLogin+"/passkey/begin", h.secondBegin).Methods(http.MethodPost)
+	r.HandleFunc(PathLogin+"/passkey/finish", h.secondFinish).Methods(http.MethodPost)
 	r.HandleFunc(passkeysPage, h.passkeysPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(passkeysPage, h.passkeysOpen).Methods(http.MethodPost)
 	r.HandleFunc(passkeysPage+"/{id}/rename", h.renameForm).Methods(http.MethodPost)

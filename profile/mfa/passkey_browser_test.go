@@ -74,7 +74,8 @@ func credentials(c *profiletest.Chrome, id webauthn.AuthenticatorID) []*webauthn
 // 1280 and 390 px: sign in with the password, open the passkeys page from the Security block,
 // add a passkey (navigator.credentials.create through passkey.js), see it listed there and on
 // the profile page, log out, sign in with it from the login page's button (discoverable,
-// user verified), and remove it behind its confirmation. No page shows an error or a failed
+// user verified), log out, sign in with the password and complete the second step with it,
+// and remove it behind its confirmation. No page shows an error or a failed
 // request.
 func TestBrowserPasskeys(t *testing.T) {
 	profiletest.RequireChromium(t)
@@ -129,6 +130,23 @@ func TestBrowserPasskeys(t *testing.T) {
 			}
 			if !hasEvent(e.Events(u.ID), "login", "method", "passkey") {
 				t.Error("no login event with the passkey")
+			}
+
+			// The password now leads to the second step, which the passkey completes.
+			profiletest.Eval[bool](c, "log out again", `(document.querySelector('form[action="/logout"]').requestSubmit(), true)`)
+			c.Step("logged out again", chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
+			c.Open("/login?return_to=/profile/security/passkeys")
+			c.Fill("#email", "erin@example.com")
+			c.Fill("#password", profiletest.Password)
+			c.Submit(`form[action="/login"] button[type=submit]`)
+			c.WantPath(PathLogin)
+			c.Step("second step's passkey button", chromedp.WaitVisible(chromedp.CSS(`[data-passkey-login]`)))
+			c.Screenshot(dir, "login-mfa-passkey-"+w)
+			c.Step("use the passkey", chromedp.Click(chromedp.CSS(`[data-passkey-login]`), chromedp.NodeVisible))
+			c.Step("second factor done", chromedp.WaitVisible(chromedp.CSS(`.passkey-list`)))
+			c.WantPath("/profile/security/passkeys")
+			if !hasEvent(e.Events(u.ID), "login", "method", "password_hwk") {
+				t.Error("no login event of password and passkey")
 			}
 
 			// Remove it behind the confirmation dialog.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -247,7 +248,9 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 	switch use.user.Status {
 	case storage.UserActive:
 	case storage.UserPendingDeletion:
-		if clientID != "" {
+		// Recovery is for the personal account only: an app's sign-in ends on the page that
+		// says so (as signin does for a password).
+		if u, err := url.Parse(returnTo); err == nil && u.Path == authorizationPath {
 			h.events.Record(ctx, o, use.user.ID, profile.Event{Category: profile.CategoryLoginFailed, ClientID: clientID,
 				Details: map[string]string{"method": "passkey", "reason": "pending_deletion"}})
 			h.kit.WriteJSON(w, r, http.StatusOK, loginAnswer{Redirect: profile.WithReturnTo(profile.PendingDeletionPath, returnTo)})
@@ -288,3 +291,75 @@ func (h *Handler) startPasskeySession(w http.ResponseWriter, r *http.Request, us
 	h.logger.InfoContext(r.Context(), "login", "user_id", use.user.ID, "method", "passkey")
 	return true
 }
+
+// errNoPending: the browser holds no second step waiting (none began, it expired, or it was
+// completed).
+var errNoPending = profile.Refuse(http.StatusBadRequest, "login_expired", "mfa.expired")
+
+// secondBegin: POST /login/mfa/passkey/begin → the request options of a passkey as the
+// second factor of the browser's pending login (or step-up): only that account's passkeys.
+func (h *Handler) secondBegin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, ok, err := h.pendingLogin(r)
+	if err == nil && !ok {
+		err = errNoPending
+	}
+	var options *protocol.CredentialAssertion
+	if err == nil {
+		options, ok, err = h.beginSecondFactor(ctx, w, c.UserID)
+		if err == nil && !ok {
+			err = errPasskeyNotFound
+		}
+	}
+	if err != nil {
+		h.kit.APIError(w, r, "begin passkey second factor", err)
+		return
+	}
+	h.kit.WriteJSON(w, r, http.StatusOK, options)
+}
+
+// secondFinish: POST /login/mfa/passkey/finish with the browser's assertion → the pending
+// login completes (finishLogin: the session with the password's amr, "hwk" or "swk", and
+// "mfa"; the event) and the answer is {"redirect": URL}.
+func (h *Handler) secondFinish(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	retry, err := h.passkeyWait(ctx, h.kit.Origin(r).IP)
+	if err != nil {
+		h.kit.APIError(w, r, "passkey throttle", err)
+		return
+	}
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		profile.WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", profile.ThrottleMessage(templates.LangFrom(ctx), retry))
+		return
+	}
+	c, ok, err := h.pendingLogin(r)
+	if err == nil && !ok {
+		err = errNoPending
+	}
+	var body []byte
+	if err == nil {
+		body, err = readCredential(w, r)
+	}
+	var use passkeyUse
+	if err == nil {
+		use, err = h.finishSecondFactor(w, r, c.UserID, body)
+	}
+	if err != nil {
+		if errors.Is(err, errPasskeyLogin) {
+			h.events.Record(ctx, h.kit.Origin(r), c.UserID, profile.Event{Category: profile.CategoryLoginFailed,
+				ClientID: h.flowClientID(ctx, c.ReturnTo), Details: map[string]string{"method": "passkey"}})
+		}
+		h.kit.APIError(w, r, "finish passkey second factor", err)
+		return
+	}
+	next, ok := h.finishLogin(w, r, c, passkeyAMR(use.passkey)[0])
+	if !ok {
+		return
+	}
+	h.logger.InfoContext(ctx, "second factor", "user_id", c.UserID, "method", "passkey")
+	h.kit.WriteJSON(w, r, http.StatusOK, loginAnswer{Redirect: next})
+}
+
+// authorizationPath is oauth's authorization endpoint (oauth.PathAuth).
+const authorizationPath = "/oauth2/auth"

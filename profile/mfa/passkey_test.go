@@ -456,3 +456,57 @@ func TestPasskeysOff(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeySecondStep: a right password of an account with a passkey leads to the second
+// step, which offers the passkey; the passkey completes it (the session's amr is pwd, hwk and
+// mfa; the login is recorded once, by the second step) and the answer names return_to. Without
+// a pending login the begin is refused, and a passkey of another account does not complete it.
+func TestPasskeySecondStep(t *testing.T) {
+	eachPasskeyBackend(t, func(t *testing.T, e *pEnv) {
+		owner, u := e.SignUp("fay@example.com", "Fay Example", "192.0.2.10")
+		k := e.key()
+		profiletest.WantStatus(t, "register", register(owner, k, "Key"), http.StatusCreated)
+		other, _ := e.SignUp("gus@example.com", "Gus Example", "192.0.2.11")
+		kOther := e.key()
+		profiletest.WantStatus(t, "register other", register(other, kOther, "Other"), http.StatusCreated)
+
+		br := e.Browser("198.51.100.30")
+		profiletest.WantStatus(t, "begin without a pending login", postJSON(br, "/login/mfa/passkey/begin", nil), http.StatusBadRequest, "login_expired")
+		res := br.Post("/login", url.Values{"email": {"fay@example.com"}, "password": {profiletest.Password}, "return_to": {"/profile/events"}})
+		if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, PathLogin) {
+			t.Fatalf("password of an account with a passkey: %d %q", res.Status, res.Location)
+		}
+		if _, ok := br.Current(); ok {
+			t.Fatal("the password alone started a session")
+		}
+		profiletest.WantStatus(t, "second step page", br.Get(res.Location), http.StatusOK,
+			`data-passkey-login`, `data-begin="/login/mfa/passkey/begin"`, "Use a passkey")
+
+		// Another account's passkey is not allowed.
+		begin := postJSON(br, "/login/mfa/passkey/begin", nil)
+		profiletest.WantStatus(t, "begin", begin, http.StatusOK, `"allowCredentials":[{"type":"public-key","id":"`+b64u(k.credID)+`"`)
+		kOther.count++
+		profiletest.WantStatus(t, "another account's passkey", postJSON(br, "/login/mfa/passkey/finish", kOther.get([]byte(begin.Body))), http.StatusUnauthorized)
+		if _, ok := br.Current(); ok {
+			t.Fatal("another account's passkey started a session")
+		}
+
+		begin = postJSON(br, "/login/mfa/passkey/begin", nil)
+		k.count++
+		k.uv = false // the second factor prefers user verification, it does not need it
+		res = postJSON(br, "/login/mfa/passkey/finish", k.get([]byte(begin.Body)))
+		profiletest.WantStatus(t, "second factor", res, http.StatusOK)
+		if got := decode[loginAnswer](t, res); got.Redirect != "/profile/events" {
+			t.Errorf("redirect %q, want return_to", got.Redirect)
+		}
+		s, ok := br.Current()
+		if !ok || s.UserID != u.ID || !slices.Equal(s.AMR, []string{"pwd", "hwk", "mfa"}) {
+			t.Fatalf("session after the second factor: %v %+v", ok, s)
+		}
+		if !hasEvent(e.Events(u.ID), profile.CategoryLogin, "method", "password_hwk") {
+			t.Error("no login event of password and passkey")
+		}
+		// The pending login is spent.
+		profiletest.WantStatus(t, "begin again", postJSON(br, "/login/mfa/passkey/begin", nil), http.StatusBadRequest)
+	})
+}

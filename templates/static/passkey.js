@@ -87,7 +87,7 @@
       return res.json().catch(function () { return {}; }).then(function (data) {
         if (!res.ok) {
           var err = new Error(data.error_description || String(res.status));
-          err.server = true;
+          err.server = !!data.error_description;
           throw err;
         }
         return data;
