@@ -53,5 +53,9 @@ var passkeyMessages = map[string]string{
 	"events.category.passkey_renamed": "Passkey renamed",
 	"events.category.passkey_removed": "Passkey removed",
 	"events.says.method.passkey":      "With a passkey",
+	"events.says.method.password_hwk": "With your password and a passkey",
+	"events.says.method.password_swk": "With your password and a synced passkey",
+	"events.says.method.hwk":          "With a passkey (confirming it's you)",
+	"events.says.method.swk":          "With a synced passkey (confirming it's you)",
 	"events.detail.passkey":           "Passkey",
 }

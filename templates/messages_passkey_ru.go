@@ -53,5 +53,9 @@ var passkeyMessagesRU = map[string]string{
 	"events.category.passkey_renamed": "Ключ доступа переименован",
 	"events.category.passkey_removed": "Ключ доступа удалён",
 	"events.says.method.passkey":      "С ключом доступа",
+	"events.says.method.password_hwk": "По паролю и ключу доступа",
+	"events.says.method.password_swk": "По паролю и синхронизируемому ключу доступа",
+	"events.says.method.hwk":          "С ключом доступа (подтверждение входа)",
+	"events.says.method.swk":          "С синхронизируемым ключом доступа (подтверждение входа)",
 	"events.detail.passkey":           "Ключ доступа",
 }
