@@ -52,8 +52,11 @@ func newPasskeyEnvAt(t *testing.T, b sqltest.Backend, issuer string) *pEnv {
 			t.Fatal(err)
 		}
 		d.Mail = m
-		// The Security block's passkey list, bound once the handler exists (as cmd does).
+		// The Security block's second factors and passkeys, bound once the handler exists (as
+		// cmd does).
 		d.Security = []profile.SecuritySource{func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+			return pe.h.Security(ctx, v)
+		}, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
 			return pe.h.SecurityPasskeys(ctx, v)
 		}}
 	}, func(s storage.Storage, now func() time.Time) profile.Recorder {
@@ -153,6 +156,9 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if err != nil || len(views) != 1 || views[0].Name != "Laptop" || views[0].ID != body["id"] {
 			t.Fatalf("Passkeys = %+v, %v", views, err)
 		}
+		// GET /api/account/mfa lists it (the pinned shape).
+		factors := owner.Get("/api/account/mfa")
+		profiletest.WantStatus(t, "factors", factors, http.StatusOK, `"passkeys":[{"id":"`+views[0].ID+`","name":"Laptop","created_at":`, `"last_used_at":null}]`)
 		if !hasEvent(e.Events(u.ID), CategoryPasskeyAdded, "passkey", "Laptop") {
 			t.Error("no passkey_added event")
 		}
