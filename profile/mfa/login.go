@@ -68,6 +68,7 @@ type loginPage struct {
 	// password instead.
 	StepUp      bool
 	PasswordURL string
+	CancelURL   string
 	Alert       string
 	Errors      map[string]string
 }
@@ -207,9 +208,16 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 
 // newLoginPage describes the factors c's account can use, or the enrolment when it has none.
 func (h *Handler) newLoginPage(ctx context.Context, c PendingLogin) (loginPage, error) {
-	p := loginPage{ReturnTo: c.ReturnTo, StepUp: c.SessionID != "", Errors: map[string]string{}}
+	p := loginPage{ReturnTo: c.ReturnTo, StepUp: c.SessionID != "", CancelURL: "/login", Errors: map[string]string{}}
 	if p.StepUp {
 		p.PasswordURL = "/login?prompt=login&method=password&return_to=" + url.QueryEscape(c.ReturnTo)
+		p.CancelURL = "/profile"
+		// Signed in: the header shows the account, as on the account pages.
+		u, err := h.store.GetUser(ctx, c.UserID)
+		if err != nil {
+			return p, err
+		}
+		templates.SetAccount(ctx, templates.NewAccount(u.Email))
 	}
 	t, err := h.store.GetTOTP(ctx, c.UserID)
 	switch {

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"image/png"
 	"math/big"
 	"strings"
@@ -94,9 +95,9 @@ func (k factorKeys) open(userID string, sealed []byte) ([]byte, error) {
 // TOTPSetup is a new authenticator app waiting for its first code: the secret in base32 (to
 // type in), the otpauth:// URI and its QR code as a PNG data: URL.
 type TOTPSetup struct {
-	Secret string `json:"secret"`
-	URI    string `json:"otpauth_uri"`
-	QR     string `json:"-"`
+	Secret string       `json:"secret"`
+	URI    string       `json:"otpauth_uri"`
+	QR     template.URL `json:"-"` // a data: URL made here, safe to put in src
 }
 
 // beginTOTP stores a new unconfirmed authenticator app for u (replacing an unconfirmed one)
@@ -164,7 +165,7 @@ func setupOf(key *otp.Key) (TOTPSetup, error) {
 		return TOTPSetup{}, fmt.Errorf("encode qr code: %w", err)
 	}
 	return TOTPSetup{Secret: key.Secret(), URI: key.URL(),
-		QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())}, nil
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))}, nil
 }
 
 // base32NoPad is the encoding of TOTP secrets in otpauth:// URIs (RFC 4648 base32, no padding).

@@ -113,7 +113,7 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 	if build != nil {
 		modules = build(Kit{Config: cfg, Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now})
 	}
-	// A module that is a second login step (profile/mfa) gets it, as cmd wires it.
+	// A module that is a second login step (profile/mfa) follows the password, as in cmd.
 	var second signin.SecondStep
 	for _, m := range modules {
 		if s, ok := m.(signin.SecondStep); ok {
