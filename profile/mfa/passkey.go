@@ -47,12 +47,10 @@ const (
 	passkeyWindow        = 15 * time.Minute
 )
 
-// Activity categories of passkeys; each has a message "events.category.<name>".
-const (
-	CategoryPasskeyAdded   = "passkey_added"
-	CategoryPasskeyRenamed = "passkey_renamed"
-	CategoryPasskeyRemoved = "passkey_removed"
-)
+// CategoryPasskeyRenamed: the user renamed a passkey (Details "passkey": the new name).
+// Adding and removing one are profile.CategoryMFAEnabled and CategoryMFADisabled with
+// Details "factor": "passkey", like the other second factors.
+const CategoryPasskeyRenamed = "passkey_renamed"
 
 // PasskeyView is one passkey as the account API (GET /api/account/mfa, the answers of the
 // passkey routes) shows it.
@@ -404,7 +402,8 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request, u s
 	} else if err != nil {
 		return storage.Passkey{}, err
 	}
-	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: CategoryPasskeyAdded, Details: map[string]string{"passkey": p.Name}})
+	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryMFAEnabled,
+		Details: map[string]string{"factor": "passkey", "passkey": p.Name}})
 	h.logger.InfoContext(ctx, "passkey added", "user_id", u.ID, "passkey_id", p.ID, "backup_eligible", p.BackupEligible)
 	h.kit.AccountNotice(ctx, u.ID, "passkey.mail.added.subject", "passkey.mail.added.text", p.Name)
 	return p, nil
@@ -439,7 +438,8 @@ func (h *Handler) remove(ctx context.Context, o profile.Origin, userID, id strin
 	} else if err != nil {
 		return err
 	}
-	h.events.Record(ctx, o, userID, profile.Event{Category: CategoryPasskeyRemoved, Details: map[string]string{"passkey": p.Name}})
+	h.events.Record(ctx, o, userID, profile.Event{Category: profile.CategoryMFADisabled,
+		Details: map[string]string{"factor": "passkey", "passkey": p.Name}})
 	h.logger.InfoContext(ctx, "passkey removed", "user_id", userID, "passkey_id", id)
 	h.kit.AccountNotice(ctx, userID, "passkey.mail.removed.subject", "passkey.mail.removed.text", p.Name)
 	return nil

@@ -159,8 +159,8 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		// GET /api/account/mfa lists it (the pinned shape).
 		factors := owner.Get("/api/account/mfa")
 		profiletest.WantStatus(t, "factors", factors, http.StatusOK, `"passkeys":[{"id":"`+views[0].ID+`","name":"Laptop","created_at":`, `"last_used_at":null}]`)
-		if !hasEvent(e.Events(u.ID), CategoryPasskeyAdded, "passkey", "Laptop") {
-			t.Error("no passkey_added event")
+		if !hasEvent(e.Events(u.ID), profile.CategoryMFAEnabled, "passkey", "Laptop") {
+			t.Error("no mfa_enabled event of the passkey")
 		}
 		e.h.Wait()
 		if m := e.box.To("ann@example.com"); len(m) == 0 || !strings.Contains(m[len(m)-1].Subject, "passkey was added") {
@@ -324,9 +324,13 @@ func TestPasskeyManage(t *testing.T) {
 		profiletest.WantStatus(t, "remove", del(again, id), http.StatusNoContent)
 		profiletest.WantStatus(t, "remove twice", del(again, id), http.StatusNotFound)
 		evs := e.Events(u.ID)
-		for _, c := range []string{CategoryPasskeyAdded, CategoryPasskeyRenamed, CategoryPasskeyRemoved} {
-			if !hasEvent(evs, c, "", "") {
-				t.Errorf("no %s event", c)
+		for _, want := range []struct{ category, key, value string }{
+			{profile.CategoryMFAEnabled, "factor", "passkey"},
+			{CategoryPasskeyRenamed, "passkey", "Old phone"},
+			{profile.CategoryMFADisabled, "factor", "passkey"},
+		} {
+			if !hasEvent(evs, want.category, want.key, want.value) {
+				t.Errorf("no %s event with %s %q", want.category, want.key, want.value)
 			}
 		}
 		// The removed passkey signs in no more.
