@@ -45,6 +45,9 @@ const (
 	// password login's per-IP rule, only failures count.
 	passkeyFailuresPerIP = 20
 	passkeyWindow        = 15 * time.Minute
+	// passkeyBeginsPerIP bounds the sign-in ceremonies one IP may begin per throttle window
+	// of the kit: each stores a row, and beginning needs no account.
+	passkeyBeginsPerIP = 60
 )
 
 // CategoryPasskeyRenamed: the user renamed a passkey (Details "passkey": the new name).

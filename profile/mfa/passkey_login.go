@@ -203,8 +203,29 @@ func (h *Handler) checkAssertion(r *http.Request, sd webauthn.SessionData, body 
 	return passkeyUse{user: u, passkey: p}, nil
 }
 
+// beginThrottled answers 429 when r's IP began more passkey sign-ins in the kit's window than
+// passkeyBeginsPerIP (each stores a ceremony row, and no sign-in is needed to ask); then it
+// returns true.
+func (h *Handler) beginThrottled(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	retry, err := h.kit.Hit(ctx, profile.Counter{Key: "passkey:begin:" + profile.RateKey(h.kit.Origin(r).IP), Limit: passkeyBeginsPerIP})
+	if err != nil {
+		h.kit.APIError(w, r, "count passkey begins", err)
+		return true
+	}
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		profile.WriteAPIError(w, http.StatusTooManyRequests, "too_many_attempts", profile.ThrottleMessage(templates.LangFrom(ctx), retry))
+		return true
+	}
+	return false
+}
+
 // loginBegin: POST /login/passkey/begin → the request options of a passwordless sign-in.
 func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
+	if h.beginThrottled(w, r) {
+		return
+	}
 	options, err := h.beginLogin(r.Context(), w)
 	if err != nil {
 		h.kit.APIError(w, r, "begin passkey login", err)
@@ -300,6 +321,9 @@ var errNoPending = profile.Refuse(http.StatusBadRequest, "login_expired", "mfa.e
 // second factor of the browser's pending login (or step-up): only that account's passkeys.
 func (h *Handler) secondBegin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if h.beginThrottled(w, r) {
+		return
+	}
 	c, ok, err := h.pendingLogin(r)
 	if err == nil && !ok {
 		err = errNoPending

@@ -340,7 +340,7 @@ func TestPasskeyManage(t *testing.T) {
 }
 
 // TestPasskeyThrottle: failed passkey sign-ins count per IP; past the limit the IP waits
-// (429, Retry-After) whatever it sends, other IPs do not.
+// (429, Retry-After) whatever it sends, other IPs do not. Begins are bounded per IP as well.
 func TestPasskeyThrottle(t *testing.T) {
 	eachPasskeyBackend(t, func(t *testing.T, e *pEnv) {
 		owner, _ := e.SignUp("cat@example.com", "Cat Example", "192.0.2.10")
@@ -360,6 +360,18 @@ func TestPasskeyThrottle(t *testing.T) {
 		e.Clock.Add(passkeyWindow + time.Second)
 		k.count++
 		profiletest.WantStatus(t, "after the window", signIn(stranger, k, "/"), http.StatusOK)
+
+		// Beginning is bounded too: each begin stores a ceremony.
+		e.Clock.Add(time.Hour)
+		flood := e.Browser("203.0.113.11")
+		for i := range passkeyBeginsPerIP {
+			profiletest.WantStatus(t, "begin "+strconv.Itoa(i), postJSON(flood, "/login/passkey/begin", nil), http.StatusOK)
+		}
+		res = postJSON(flood, "/login/passkey/begin", nil)
+		profiletest.WantStatus(t, "begins over the limit", res, http.StatusTooManyRequests)
+		if res.Header.Get("Retry-After") == "" {
+			t.Error("no Retry-After on begins")
+		}
 	})
 }
 
