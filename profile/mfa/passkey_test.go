@@ -17,6 +17,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/profile/notifytest"
+	"github.com/facetid/facet/profile/passkeytest"
 	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
@@ -78,7 +79,7 @@ func eachPasskeyBackend(t *testing.T, fn func(t *testing.T, e *pEnv)) {
 	}
 }
 
-func (e *pEnv) key() *softKey { return newSoftKey(e.T, testIssuer, testRPID) }
+func (e *pEnv) key() *passkeytest.Key { return passkeytest.New(e.T, testIssuer, testRPID) }
 
 func postJSON(br *profiletest.Browser, path string, body []byte) profiletest.Response {
 	return br.Do(http.MethodPost, path, "application/json", bytes.NewReader(body))
@@ -86,23 +87,23 @@ func postJSON(br *profiletest.Browser, path string, body []byte) profiletest.Res
 
 // register adds k to the signed-in account of br under name and returns the answer of
 // finish.
-func register(br *profiletest.Browser, k *softKey, name string) profiletest.Response {
+func register(br *profiletest.Browser, k *passkeytest.Key, name string) profiletest.Response {
 	br.T().Helper()
 	begin := postJSON(br, "/api/account/mfa/passkeys/register/begin", []byte("{}"))
 	if begin.Status != http.StatusOK {
 		return begin
 	}
-	return postJSON(br, "/api/account/mfa/passkeys/register/finish?name="+url.QueryEscape(name), k.create([]byte(begin.Body)))
+	return postJSON(br, "/api/account/mfa/passkeys/register/finish?name="+url.QueryEscape(name), k.Create([]byte(begin.Body)))
 }
 
 // signIn signs in passwordless with k and returns the answer of finish.
-func signIn(br *profiletest.Browser, k *softKey, returnTo string) profiletest.Response {
+func signIn(br *profiletest.Browser, k *passkeytest.Key, returnTo string) profiletest.Response {
 	br.T().Helper()
 	begin := postJSON(br, "/login/passkey/begin", nil)
 	if begin.Status != http.StatusOK {
 		br.T().Fatalf("login begin: %d %s", begin.Status, begin.Body)
 	}
-	return postJSON(br, "/login/passkey/finish?return_to="+url.QueryEscape(returnTo), k.get([]byte(begin.Body)))
+	return postJSON(br, "/login/passkey/finish?return_to="+url.QueryEscape(returnTo), k.Get([]byte(begin.Body)))
 }
 
 func decode[T any](t testing.TB, res profiletest.Response) T {
@@ -149,8 +150,8 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if body["name"] != "Laptop" || body["last_used_at"] != nil {
 			t.Errorf("register answer = %s", res.Body)
 		}
-		if string(k.userHandle) != u.ID {
-			t.Errorf("user handle %q, want the account id %q (never the email)", k.userHandle, u.ID)
+		if string(k.UserHandle) != u.ID {
+			t.Errorf("user handle %q, want the account id %q (never the email)", k.UserHandle, u.ID)
 		}
 		views, err := e.h.Passkeys(ctx, u.ID)
 		if err != nil || len(views) != 1 || views[0].Name != "Laptop" || views[0].ID != body["id"] {
@@ -188,17 +189,17 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if views[0].LastUsedAt == nil || !views[0].LastUsedAt.Equal(e.Clock.Now()) {
 			t.Errorf("last_used_at = %v, want %v", views[0].LastUsedAt, e.Clock.Now())
 		}
-		stored, err := e.Store.GetPasskeyByCredentialID(ctx, k.credID)
-		if err != nil || stored.SignCount != k.count {
-			t.Errorf("stored counter %d, %v; want %d", stored.SignCount, err, k.count)
+		stored, err := e.Store.GetPasskeyByCredentialID(ctx, k.CredentialID)
+		if err != nil || stored.SignCount != k.Count {
+			t.Errorf("stored counter %d, %v; want %d", stored.SignCount, err, k.Count)
 		}
 
 		// A synced passkey (backup eligible) is "swk"; an unsafe return_to goes home.
 		synced := e.key()
-		synced.be, synced.bs = true, true
+		synced.BE, synced.BS = true, true
 		profiletest.WantStatus(t, "register synced", register(owner, synced, ""), http.StatusCreated, `"name":"Passkey 2"`)
 		other := e.Browser("198.51.100.8")
-		synced.count = 5
+		synced.Count = 5
 		res = signIn(other, synced, "https://evil.example/")
 		profiletest.WantStatus(t, "synced sign-in", res, http.StatusOK)
 		if got := decode[loginAnswer](t, res); got.Redirect != "/" {
@@ -220,7 +221,7 @@ func TestPasskeyRefusals(t *testing.T) {
 		ctx := t.Context()
 		owner, u := e.SignUp("bob@example.com", "Bob Example", "192.0.2.11")
 		k := e.key()
-		k.count = 10
+		k.Count = 10
 		profiletest.WantStatus(t, "register", register(owner, k, "Key"), http.StatusCreated)
 
 		refused := func(what string, res profiletest.Response, status int, br *profiletest.Browser) {
@@ -233,20 +234,20 @@ func TestPasskeyRefusals(t *testing.T) {
 		br := e.Browser("198.51.100.20")
 		// The counter did not increase: refused, and the stored counter stays.
 		refused("counter regressed", signIn(br, k, "/"), http.StatusUnauthorized, br)
-		k.count = 9
+		k.Count = 9
 		refused("counter lower", signIn(br, k, "/"), http.StatusUnauthorized, br)
-		if p, _ := e.Store.GetPasskeyByCredentialID(ctx, k.credID); p.SignCount != 10 {
+		if p, _ := e.Store.GetPasskeyByCredentialID(ctx, k.CredentialID); p.SignCount != 10 {
 			t.Errorf("counter after refusals = %d, want 10", p.SignCount)
 		}
 		// No user verification: a passwordless sign-in needs it.
-		k.count, k.uv = 11, false
+		k.Count, k.UV = 11, false
 		refused("no user verification", signIn(br, k, "/"), http.StatusUnauthorized, br)
-		k.uv = true
+		k.UV = true
 
 		// The ceremony works once.
 		begin := postJSON(br, "/login/passkey/begin", nil)
-		k.count = 12
-		answer := k.get([]byte(begin.Body))
+		k.Count = 12
+		answer := k.Get([]byte(begin.Body))
 		jar := br.Cookies()
 		profiletest.WantStatus(t, "first finish", postJSON(br, "/login/passkey/finish", answer), http.StatusOK)
 		replay := e.Browser("198.51.100.21")
@@ -263,24 +264,24 @@ func TestPasskeyRefusals(t *testing.T) {
 		// Expired: five minutes later the ceremony is gone.
 		begin = postJSON(replay, "/login/passkey/begin", nil)
 		e.Clock.Add(ceremonyTTL)
-		k.count = 13
-		refused("expired ceremony", postJSON(replay, "/login/passkey/finish", k.get([]byte(begin.Body))), http.StatusBadRequest, replay)
+		k.Count = 13
+		refused("expired ceremony", postJSON(replay, "/login/passkey/finish", k.Get([]byte(begin.Body))), http.StatusBadRequest, replay)
 		// Another origin.
-		evil := newSoftKey(t, "https://evil.example", testRPID)
-		evil.credID, evil.priv, evil.userHandle, evil.count = k.credID, k.priv, k.userHandle, 20
+		evil := passkeytest.New(t, "https://evil.example", testRPID)
+		evil.CredentialID, evil.Private, evil.UserHandle, evil.Count = k.CredentialID, k.Private, k.UserHandle, 20
 		refused("another origin", signIn(replay, evil, "/"), http.StatusUnauthorized, replay)
 		// An unknown credential.
 		refused("unknown credential", signIn(replay, e.key(), "/"), http.StatusUnauthorized, replay)
 		// A tampered signature.
 		begin = postJSON(replay, "/login/passkey/begin", nil)
-		k.count = 30
-		tampered := bytes.Replace(k.get([]byte(begin.Body)), []byte(`"signature":"`), []byte(`"signature":"AAAA`), 1)
+		k.Count = 30
+		tampered := bytes.Replace(k.Get([]byte(begin.Body)), []byte(`"signature":"`), []byte(`"signature":"AAAA`), 1)
 		refused("tampered signature", postJSON(replay, "/login/passkey/finish", tampered), http.StatusUnauthorized, replay)
 
 		// The same credential again: excluded in the options, 409 when finished anyway.
 		begin = postJSON(owner, "/api/account/mfa/passkeys/register/begin", []byte("{}"))
-		profiletest.WantStatus(t, "register begin", begin, http.StatusOK, `"excludeCredentials":[{"type":"public-key","id":"`+b64u(k.credID)+`"`)
-		res := postJSON(owner, "/api/account/mfa/passkeys/register/finish", k.create([]byte(begin.Body)))
+		profiletest.WantStatus(t, "register begin", begin, http.StatusOK, `"excludeCredentials":[{"type":"public-key","id":"`+passkeytest.B64(k.CredentialID)+`"`)
+		res := postJSON(owner, "/api/account/mfa/passkeys/register/finish", k.Create([]byte(begin.Body)))
 		profiletest.WantStatus(t, "register twice", res, http.StatusConflict, "already_registered")
 		// Nothing was added by the refusals.
 		if views, _ := e.h.Passkeys(ctx, u.ID); len(views) != 1 {
@@ -319,7 +320,7 @@ func TestPasskeyManage(t *testing.T) {
 		profiletest.WantStatus(t, "rename, login old", patch(ann, id, `{"name":"Phone"}`), http.StatusOK)
 		// Signing in again (with the passkey) makes it recent.
 		again := e.Browser("192.0.2.10")
-		k.count++
+		k.Count++
 		profiletest.WantStatus(t, "sign in again", signIn(again, k, "/profile"), http.StatusOK)
 		profiletest.WantStatus(t, "remove", del(again, id), http.StatusNoContent)
 		profiletest.WantStatus(t, "remove twice", del(again, id), http.StatusNotFound)
@@ -334,7 +335,7 @@ func TestPasskeyManage(t *testing.T) {
 			}
 		}
 		// The removed passkey signs in no more.
-		k.count++
+		k.Count++
 		profiletest.WantStatus(t, "removed passkey", signIn(e.Browser("192.0.2.12"), k, "/"), http.StatusUnauthorized)
 	})
 }
@@ -350,7 +351,7 @@ func TestPasskeyThrottle(t *testing.T) {
 		for i := range passkeyFailuresPerIP {
 			profiletest.WantStatus(t, "failure "+strconv.Itoa(i), signIn(stranger, e.key(), "/"), http.StatusUnauthorized)
 		}
-		k.count++
+		k.Count++
 		res := signIn(stranger, k, "/")
 		profiletest.WantStatus(t, "over the limit", res, http.StatusTooManyRequests, "too_many_attempts")
 		if res.Header.Get("Retry-After") == "" {
@@ -358,7 +359,7 @@ func TestPasskeyThrottle(t *testing.T) {
 		}
 		profiletest.WantStatus(t, "another IP", signIn(e.Browser("203.0.113.10"), k, "/"), http.StatusOK)
 		e.Clock.Add(passkeyWindow + time.Second)
-		k.count++
+		k.Count++
 		profiletest.WantStatus(t, "after the window", signIn(stranger, k, "/"), http.StatusOK)
 
 		// Beginning is bounded too: each begin stores a ceremony.
@@ -387,14 +388,14 @@ func TestPasskeyPendingDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		app := e.Browser("192.0.2.20")
-		k.count++
+		k.Count++
 		res := signIn(app, k, "/oauth2/auth?client_id=demo&response_type=code")
 		profiletest.WantStatus(t, "through an app", res, http.StatusOK, profile.PendingDeletionPath)
 		if _, ok := app.Current(); ok {
 			t.Error("a session was started for an app")
 		}
 		own := e.Browser("192.0.2.21")
-		k.count++
+		k.Count++
 		res = signIn(own, k, "/profile")
 		if got := decode[loginAnswer](t, res); got.Redirect != profile.RestorePath {
 			t.Errorf("redirect %q, want the restore page", got.Redirect)
@@ -419,7 +420,7 @@ func TestPasskeySecondFactor(t *testing.T) {
 		profiletest.WantStatus(t, "register bob", register(bob, kb, "B"), http.StatusCreated)
 
 		// begin answers on a recorder; finish sends its cookie back with the answer.
-		step := func(userID string, k *softKey) (passkeyUse, error) {
+		step := func(userID string, k *passkeytest.Key) (passkeyUse, error) {
 			t.Helper()
 			rec := httptest.NewRecorder()
 			options, ok, err := e.h.beginSecondFactor(ctx, rec, userID)
@@ -433,14 +434,14 @@ func TestPasskeySecondFactor(t *testing.T) {
 			if !strings.Contains(string(raw), `"userVerification":"preferred"`) || !strings.Contains(string(raw), `"allowCredentials":[{`) {
 				t.Errorf("second factor options: %s", raw)
 			}
-			k.count++
+			k.Count++
 			req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/login/mfa/passkey/finish", nil)
 			for _, ck := range rec.Result().Cookies() {
 				req.AddCookie(ck)
 			}
-			return e.h.finishSecondFactor(httptest.NewRecorder(), req, userID, k.get(raw))
+			return e.h.finishSecondFactor(httptest.NewRecorder(), req, userID, k.Get(raw))
 		}
-		ka.uv = false // preferred: a security key without a PIN still serves as a second factor
+		ka.UV = false // preferred: a security key without a PIN still serves as a second factor
 		use, err := step(a.ID, ka)
 		if err != nil || use.user.ID != a.ID || use.passkey.Name != "A" {
 			t.Fatalf("second factor: %+v, %v", use, err)
@@ -506,17 +507,17 @@ func TestPasskeySecondStep(t *testing.T) {
 
 		// Another account's passkey is not allowed.
 		begin := postJSON(br, "/login/mfa/passkey/begin", nil)
-		profiletest.WantStatus(t, "begin", begin, http.StatusOK, `"allowCredentials":[{"type":"public-key","id":"`+b64u(k.credID)+`"`)
-		kOther.count++
-		profiletest.WantStatus(t, "another account's passkey", postJSON(br, "/login/mfa/passkey/finish", kOther.get([]byte(begin.Body))), http.StatusUnauthorized)
+		profiletest.WantStatus(t, "begin", begin, http.StatusOK, `"allowCredentials":[{"type":"public-key","id":"`+passkeytest.B64(k.CredentialID)+`"`)
+		kOther.Count++
+		profiletest.WantStatus(t, "another account's passkey", postJSON(br, "/login/mfa/passkey/finish", kOther.Get([]byte(begin.Body))), http.StatusUnauthorized)
 		if _, ok := br.Current(); ok {
 			t.Fatal("another account's passkey started a session")
 		}
 
 		begin = postJSON(br, "/login/mfa/passkey/begin", nil)
-		k.count++
-		k.uv = false // the second factor prefers user verification, it does not need it
-		res = postJSON(br, "/login/mfa/passkey/finish", k.get([]byte(begin.Body)))
+		k.Count++
+		k.UV = false // the second factor prefers user verification, it does not need it
+		res = postJSON(br, "/login/mfa/passkey/finish", k.Get([]byte(begin.Body)))
 		profiletest.WantStatus(t, "second factor", res, http.StatusOK)
 		if got := decode[loginAnswer](t, res); got.Redirect != "/profile/events" {
 			t.Errorf("redirect %q, want return_to", got.Redirect)
