@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/activity"
@@ -531,5 +532,27 @@ func TestPasskeySecondStep(t *testing.T) {
 		}
 		// The pending login is spent.
 		profiletest.WantStatus(t, "begin again", postJSON(br, "/login/mfa/passkey/begin", nil), http.StatusBadRequest)
+	})
+}
+
+// FuzzCleanName: a passkey name as typed is refused or comes out trimmed, valid UTF-8, at
+// most maxPasskeyName characters and free of control characters.
+func FuzzCleanName(f *testing.F) {
+	for _, s := range []string{"", "  Laptop  ", "a\x00b", "\xff", strings.Repeat("я", maxPasskeyName+1), "Work\tkey"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := cleanName(s, "fallback")
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > maxPasskeyName || got != strings.TrimSpace(got) || got == "" {
+			t.Fatalf("cleanName(%q) = %q", s, got)
+		}
+		for _, r := range got {
+			if r < 0x20 || r == 0x7f {
+				t.Fatalf("cleanName(%q) kept a control character: %q", s, got)
+			}
+		}
 	})
 }
