@@ -16,6 +16,7 @@ import (
 
 	"github.com/facetid/facet/profile"
 	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/storage"
 )
 
 var (
@@ -311,6 +312,24 @@ func TestFactorAPI(t *testing.T) {
 		e.Clock.Add(time.Hour)
 		if res := br.Do(http.MethodPost, "/api/account/mfa/totp", "application/json", strings.NewReader("{}")); res.Status != http.StatusForbidden {
 			t.Fatalf("setup on a stale session: %d", res.Status)
+		}
+	})
+}
+
+// TestPendingDeletionNeedsFactor: the password of an account pending deletion with a second
+// factor leads to the second step before the restore page, never straight in.
+func TestPendingDeletionNeedsFactor(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *rEnv) {
+		owner, u := e.verifiedUser("ann@example.com")
+		secret, _ := e.setUpTOTP(owner)
+		now := e.Clock.Now()
+		if err := e.Store.MarkDeletion(t.Context(), storage.Deletion{UserID: u.ID, RequestedAt: now, PurgeAfter: now.Add(30 * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		br := e.passwordLogin("ann@example.com", "/")
+		res := br.Post(PathLogin, url.Values{"code": {codeAt(t, secret, e.Clock.Now())}})
+		if res.Status != http.StatusSeeOther || res.Location != profile.RestorePath {
+			t.Fatalf("second step of a pending account: %d %s\n%s", res.Status, res.Location, res.Body)
 		}
 	})
 }

@@ -367,6 +367,19 @@ func (h *Handler) pendingDeletion(w http.ResponseWriter, r *http.Request, userID
 		http.Redirect(w, r, profile.WithReturnTo(profile.PendingDeletionPath, returnTo), http.StatusSeeOther)
 		return
 	}
+	// Restoring needs the second factor too: the password alone does not bring an account
+	// back.
+	if h.second != nil {
+		next, err := h.second.Challenge(w, r, userID, profile.RestorePath, []string{"pwd"})
+		if err != nil {
+			h.kit.ServerError(w, r, "second step", err)
+			return
+		}
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+	}
 	if !h.signedIn(w, r, userID, profile.CategoryLogin, "") {
 		return
 	}
