@@ -187,6 +187,7 @@ type Storage interface {
 	FeatureStore
 	InviteStore
 	CatalogStore
+	PasskeyStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

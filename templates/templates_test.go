@@ -25,6 +25,8 @@ type pageData struct {
 	RegisterURL string
 	// Methods are the login form's provider buttons.
 	Methods []struct{ Name, Icon, URL string }
+	// Passkeys offers the login form's passkey button.
+	Passkeys bool
 }
 
 func mustNew(t testing.TB) *Templates {
@@ -55,6 +57,8 @@ func TestPagesRender(t *testing.T) {
 		{"home", pageData{}, []string{`href="/login"`, `href="/register"`}},
 		{"login", pageData{ReturnTo: "/oauth2/auth?x=1", Login: "a@b.example", Alert: "The email, username or password is not correct.", AppName: "Demo", RegisterURL: "/register"},
 			[]string{`value="/oauth2/auth?x=1"`, `value="a@b.example"`, `role="alert"`, "to continue to Demo", `autocomplete="current-password"`}},
+		{"login", pageData{ReturnTo: "/oauth2/auth?x=1", Passkeys: true},
+			[]string{`data-passkey-login`, `data-return-to="/oauth2/auth?x=1"`, "Sign in with a passkey", `/static/passkey.`}},
 		{"register", pageData{Name: "Alex T", Email: "a@b.example", Errors: map[string]string{"password": "Use at least 8 characters."}, LoginURL: "/login"},
 			[]string{`value="Alex T"`, `id="password-error"`, `aria-invalid="true"`, "Use at least 8 characters.", `autocomplete="new-password"`}},
 		{"error", ErrorPage{Status: 404, RequestID: "req-123"}, []string{"Page not found", "Reference: req-123", `href="/"`}},

@@ -202,6 +202,9 @@ func (a *app) build(ctx context.Context) error {
 	favorites := func(ctx context.Context, userID string) (profile.SidebarApps, bool, error) {
 		return appCatalog.Sidebar(ctx, userID)
 	}
+	passkeys := func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+		return recovery.SecurityPasskeys(ctx, v)
+	}
 	// Closed apps admit only the users invite says hold access; its Requests tab counts the
 	// invitations waiting for an answer.
 	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
@@ -225,7 +228,7 @@ func (a *app) build(ctx context.Context) error {
 		// The two-factor entries come from mfa, built on the kit below.
 		Security: []profile.SecuritySource{apps.SecurityDevices, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
 			return recovery.Security(ctx, v)
-		}},
+		}, passkeys},
 		Favorites: favorites,
 		Mail:      mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
@@ -251,7 +254,7 @@ func (a *app) build(ctx context.Context) error {
 	}
 	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
 		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed,
-		Second: recovery})
+		Second: recovery, Passkeys: mfa.PasskeysUsable(cfg.Issuer)})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/profile"
@@ -58,6 +59,8 @@ type Store interface {
 	CountChallengeAttempt(ctx context.Context, idHash []byte) (int, error)
 	DeleteLoginChallenge(ctx context.Context, idHash []byte) error
 	ElevateSession(ctx context.Context, id string, amr []string, authTime time.Time) error
+
+	storage.PasskeyStore
 }
 
 // Config is what mfa needs from Facet's configuration.
@@ -98,6 +101,8 @@ type Handler struct {
 	phone  notify.Sender
 	logger *slog.Logger
 	now    func() time.Time
+	// rp is the WebAuthn Relying Party; nil when the issuer cannot have passkeys.
+	rp *webauthn.WebAuthn
 	// sending tracks the messages still being sent after the answer went out (Wait).
 	sending sync.WaitGroup
 	keys    factorKeys
@@ -136,7 +141,13 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now, keys: keys}, nil
+	h := &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now, keys: keys}
+	if h.rp, err = newRelyingParty(cfg.Issuer); err != nil {
+		d.Logger.Warn("passkeys are off", "err", err)
+	} else {
+		h.passkeys = h.passkeyInfos
+	}
+	return h, nil
 }
 
 // Routes adds the recovery pages, the second login step and the factors' pages to the
@@ -145,10 +156,12 @@ func (h *Handler) Routes(r, api *mux.Router) {
 	r.HandleFunc(PathLogin, h.loginForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(PathLogin, h.login).Methods(http.MethodPost)
 	h.factorRoutes(r, api)
+	h.passkeyRoutes(r, api)
 	r.HandleFunc("/login/forgot", h.forgotForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/forgot", h.forgot).Methods(http.MethodPost)
 	r.HandleFunc("/login/reset", h.resetForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/reset", h.reset).Methods(http.MethodPost)
+	h.passkeyRoutes(r, api)
 }
 
 // Wait returns when every recovery message handed to the background has been sent (tests,

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -119,7 +120,7 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 			second = s
 		}
 	}
-	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: rec, Now: c.Now, Second: second})
+	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: rec, Now: c.Now, Passkeys: passkeyIssuer(cfg.Issuer), Second: second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +138,14 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 	}))
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Core: core, SignIn: signIn, Store: store, Clock: c, URL: srv.URL, Handler: r}
+}
+
+// passkeyIssuer reports whether browsers can use passkeys with issuer (https, or
+// http://localhost): the login form then offers its passkey button, as cmd does when
+// profile/mfa serves passkeys (mfa.PasskeysUsable, which profiletest cannot import).
+func passkeyIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && (u.Scheme == "https" && net.ParseIP(u.Hostname()) == nil || u.Scheme == "http" && u.Hostname() == "localhost")
 }
 
 // Each runs fn on SQLite and, when configured, PostgreSQL, with the env new builds.

@@ -38,6 +38,7 @@ type loginPage struct {
 	Errors      map[string]string
 	RegisterURL string
 	Methods     []LoginButton // the upstream login methods' buttons
+	Passkeys    bool          // offer "Sign in with a passkey"
 }
 
 // loginForm shows the login form, or goes straight on when someone is signed in and the
@@ -89,6 +90,7 @@ func (h *Handler) newLoginPage(ctx context.Context, returnTo string) loginPage {
 		AppName:     h.appName(ctx, returnTo),
 		Errors:      map[string]string{},
 		RegisterURL: profile.WithReturnTo("/register", returnTo),
+		Passkeys:    h.passkeys,
 	}
 	if h.methods != nil {
 		// The password form works without the buttons: a failure to list them only hides them.

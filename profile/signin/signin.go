@@ -56,6 +56,9 @@ type Deps struct {
 	// Methods lists the upstream login methods the login form offers as buttons
 	// (oauth/federation); nil offers none.
 	Methods LoginMethods
+	// Passkeys offers "Sign in with a passkey" on the login form (profile/mfa serves it; cmd
+	// sets it when the issuer can have passkeys, mfa.PasskeysUsable).
+	Passkeys bool
 	// Second is the second login step (profile/mfa); nil: a right password signs in.
 	Second SecondStep
 }
@@ -97,6 +100,7 @@ type Handler struct {
 	// secureCookies: see Deps.SecureCookies.
 	secureCookies bool
 	methods       LoginMethods
+	passkeys      bool
 	second        SecondStep
 }
 
@@ -126,6 +130,7 @@ func New(d Deps) (*Handler, error) {
 		limits:    d.Limits.withDefaults(),
 		deviceKey: d.DeviceSecret,
 		methods:   d.Methods,
+		passkeys:  d.Passkeys,
 		second:    d.Second,
 
 		secureCookies: d.SecureCookies,

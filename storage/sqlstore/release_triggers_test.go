@@ -34,8 +34,10 @@ var notClaims = map[string]string{
 	"identifiers":        "the upstream accounts linked for signing in; the field catalog has no claim made from them, so no release reads them",
 	"cards": "the business card's identifier and Activity switch; the card page reads the profile directly (its documented " +
 		"exception to privacy levels), never through a release, and no claim comes from the card",
-	"client_access": "which closed apps admit the user; the authorization endpoint reads it before any release, and no claim comes from it",
-	"favorites":     "the apps the user starred in the catalog; only the account pages and the export read them, and no claim comes from them",
+	"client_access":       "which closed apps admit the user; the authorization endpoint reads it before any release, and no claim comes from it",
+	"favorites":           "the apps the user starred in the catalog; only the account pages and the export read them, and no claim comes from them",
+	"passkeys":            "WebAuthn credentials (public keys, counters, names); a passkey proves a sign-in and is never a claim",
+	"webauthn_challenges": "a passkey ceremony's state between its two steps; it proves a sign-in and is never a claim",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's

@@ -91,6 +91,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Invitations", testInvitations},
 		{"Catalog", testCatalog},
 		{"Favorites", testFavorites},
+		{"Passkeys", testPasskeys},
+		{"WebAuthnChallenges", testWebAuthnChallenges},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -730,6 +732,15 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("UseRecoveryCode", s.UseRecoveryCode(txCtx, "u1", []byte("h"), base))
 	step("CountRecoveryCodes", second(s.CountRecoveryCodes(txCtx, "u1")))
 	step("DeleteRecoveryCodes", s.DeleteRecoveryCodes(txCtx, "u1"))
+	step("CreatePasskey", s.CreatePasskey(txCtx, newPasskey("tx-passkey", "u1", 0x42)))
+	step("ListPasskeys", second(s.ListPasskeys(txCtx, "u1")))
+	step("GetPasskeyByCredentialID", second(s.GetPasskeyByCredentialID(txCtx, []byte{0x42, 0xfe, 0x01})))
+	step("RenamePasskey", s.RenamePasskey(txCtx, "u1", "tx-passkey", "renamed"))
+	step("UsePasskey", s.UsePasskey(txCtx, "tx-passkey", 7, 8, 0x1d, true, base))
+	step("DeletePasskey", s.DeletePasskey(txCtx, "u1", "tx-passkey"))
+	step("PutWebAuthnChallenge", s.PutWebAuthnChallenge(txCtx, storage.WebAuthnChallenge{ID: "tx-challenge", Kind: storage.ChallengeRegister,
+		UserID: "u1", Data: []byte("d"), CreatedAt: base, ExpiresAt: base.Add(time.Minute)}))
+	step("ConsumeWebAuthnChallenge", second(s.ConsumeWebAuthnChallenge(txCtx, "tx-challenge", storage.ChallengeRegister, base)))
 	step("CreateCardIfAbsent", second(s.CreateCardIfAbsent(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card", CreatedAt: base, UpdatedAt: base})))
 	step("GetCard", second(s.GetCard(txCtx, "u1")))
 	step("GetCardByIdentifier", second(s.GetCardByIdentifier(txCtx, "TX-card")))
