@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -478,6 +479,53 @@ func TestCLIClientsRequireMFA(t *testing.T) {
 			cli.mustJSON(&got, "clients", "update", "bank", "--require-mfa=false", "--json")
 			if got.RequireMFA {
 				t.Error("--require-mfa=false kept it")
+			}
+		})
+	}
+}
+
+// TestCLIUsersResetMFA: reset-mfa removes the authenticator app and the recovery codes of the
+// account named by its email, ends its sessions and records it in its activity log.
+func TestCLIUsersResetMFA(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var u userJSON
+			cli.mustJSON(&u, "users", "create", "--email", "lost@example.com", "--password", "correct horse battery", "--json")
+			store, err := sqlstore.Open(t.Context(), cli.env["FACET_DATABASE_URL"], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			ctx, now := t.Context(), time.Now()
+			if err := store.PutTOTP(ctx, storage.TOTP{UserID: u.ID, Secret: []byte("sealed"), CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.UseTOTPStep(ctx, u.ID, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{[]byte("h1"), []byte("h2")}, now); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.CreateSession(ctx, storage.Session{ID: "s1", UserID: u.ID, AuthTime: now, CreatedAt: now, LastSeenAt: now,
+				ExpiresAt: now.Add(time.Hour), AMR: []string{"pwd", "otp", "mfa"}}); err != nil {
+				t.Fatal(err)
+			}
+			out := cli.must("users", "reset-mfa", "Lost@Example.com")
+			if !strings.Contains(out, "1 sessions ended") {
+				t.Errorf("output %q", out)
+			}
+			if _, err := store.GetTOTP(ctx, u.ID); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("TOTP after reset: %v", err)
+			}
+			if n, err := store.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
+				t.Errorf("recovery codes after reset: %d, %v", n, err)
+			}
+			if _, err := store.GetSession(ctx, "s1"); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("session after reset: %v", err)
+			}
+			if _, err := cli.run("users", "reset-mfa", "nobody@example.com"); err == nil {
+				t.Error("reset-mfa of an unknown account succeeded")
 			}
 		})
 	}

@@ -41,8 +41,60 @@ func (c *cli) usersCommand() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List accounts", Args: cobra.NoArgs, RunE: c.usersList}
 	list.Flags().Bool("json", false, "print JSON")
 
-	cmd.AddCommand(create, list)
+	reset := &cobra.Command{
+		Use:   "reset-mfa EMAIL|ID",
+		Short: "Remove every second factor of an account (lost phone and recovery codes) and end its sessions",
+		Args:  cobra.ExactArgs(1),
+		RunE:  c.usersResetMFA,
+	}
+
+	cmd.AddCommand(create, list, reset)
 	return cmd
+}
+
+// usersResetMFA is the administrator's way back for someone who lost every second factor:
+// the authenticator app, the passkeys and the recovery codes go, and every browser session
+// ends, so the next sign-in is the password alone (and, under mfa: required, a new setup).
+// The owner's activity log records it.
+func (c *cli) usersResetMFA(cmd *cobra.Command, args []string) error {
+	return c.withStore(cmd, func(ctx context.Context, cfg config.Config, logger *slog.Logger, store *sqlstore.Store) error {
+		u, err := store.GetUserByEmail(ctx, strings.ToLower(strings.TrimSpace(args[0])))
+		if errors.Is(err, storage.ErrNotFound) {
+			u, err = store.GetUser(ctx, args[0])
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no account %q", args[0])
+		}
+		if err != nil {
+			return err
+		}
+		var ended int64
+		err = store.InTx(ctx, func(ctx context.Context) error {
+			if err := store.DeleteTOTP(ctx, u.ID); err != nil {
+				return err
+			}
+			if err := deletePasskeys(ctx, store, u.ID); err != nil {
+				return err
+			}
+			if err := store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+				return err
+			}
+			ended, err = store.DeleteUserSessions(ctx, u.ID)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("reset second factors: %w", err)
+		}
+		now := time.Now
+		if cfg.Now != nil {
+			now = cfg.Now
+		}
+		activity.NewRecorder(store, logger, now).Record(ctx, profile.Origin{}, u.ID, profile.Event{Category: profile.CategoryMFADisabled,
+			Details: map[string]string{"factor": "all", "by": "administrator"}})
+		logger.InfoContext(ctx, "second factors reset by an administrator", "user_id", u.ID, "sessions_ended", ended)
+		fmt.Fprintf(c.stdout, "removed the second factors of %s; %d sessions ended\n", u.ID, ended)
+		return nil
+	})
 }
 
 // userJSON is the --json shape of an account; never the password hash.
@@ -202,4 +254,18 @@ func (c *cli) usersList(cmd *cobra.Command, _ []string) error {
 		}
 		return tw.Flush()
 	})
+}
+
+// deletePasskeys removes every passkey of userID.
+func deletePasskeys(ctx context.Context, store *sqlstore.Store, userID string) error {
+	list, err := store.ListPasskeys(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if err := store.DeletePasskey(ctx, userID, p.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
