@@ -271,17 +271,20 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
-	life, err = lifecycle.New(lifecycle.Config{Issuer: cfg.Issuer, Grace: cfg.DeletionGrace, PhotoPrefix: photo.PathPrefix, Policy: policy},
-		lifecycle.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
-	if err != nil {
-		return fmt.Errorf("lifecycle: %w", err)
-	}
-	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
 	cards, err = card.New(card.Deps{Kit: prof, Store: a.store, Tokens: provider, Issuer: cfg.Issuer,
 		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("card: %w", err)
 	}
+	// The export holds what federation, card and invite keep about the person; lifecycle
+	// asks them through interfaces of its own.
+	life, err = lifecycle.New(lifecycle.Config{Issuer: cfg.Issuer, Grace: cfg.DeletionGrace, PhotoPrefix: photo.PathPrefix, Policy: policy},
+		lifecycle.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now,
+			Identifiers: fed, Cards: cards, Access: invites})
+	if err != nil {
+		return fmt.Errorf("lifecycle: %w", err)
+	}
+	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
 	invitations, err := invite.NewHandler(prof, invites, events)
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)

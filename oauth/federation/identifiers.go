@@ -8,7 +8,9 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
@@ -211,12 +213,8 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 		h.kit.APIError(w, r, "list identifiers", err)
 		return
 	}
-	levels := map[string]string{}
-	if fields, err := h.kit.Store.GetProfileFields(r.Context(), c.User.ID); err == nil {
-		for _, f := range fields {
-			levels[f.Field] = f.Privacy
-		}
-	} else {
+	levels, _, err := h.levels(r.Context(), c.User.ID)
+	if err != nil {
 		h.kit.APIError(w, r, "identifier levels", err)
 		return
 	}
@@ -225,13 +223,9 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 		Available   []availableJSON  `json:"available"`
 	}{Identifiers: []identifierJSON{}, Available: []availableJSON{}}
 	for _, i := range ids {
-		level := levels["identifier:"+i.ID]
-		if level == "" {
-			level = "private"
-		}
 		out.Identifiers = append(out.Identifiers, identifierJSON{ID: i.ID, MethodID: i.MethodID, MethodName: i.Method.Name,
 			Subject: i.Subject, Email: i.Email, Name: i.Name, Picture: i.Picture, LinkedAt: i.LinkedAt, LastUsedAt: i.LastUsedAt,
-			Privacy: level})
+			Privacy: string(levels.of(i.ID))})
 	}
 	for _, m := range public {
 		out.Available = append(out.Available, availableJSON{MethodID: m.ID, Name: m.Name, Icon: m.IconURL})
@@ -248,6 +242,56 @@ func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// identifierLevels are the levels a user chose for their identifiers, by identifier id.
+type identifierLevels map[string]string
+
+// of is identifier id's level: the one chosen, "Only you" when none was or it is not a level
+// (privacy fails closed).
+func (l identifierLevels) of(id string) consent.Level {
+	return consent.FieldLevel(nil, consent.IdentifierKey(id), l[id])
+}
+
+// levels reads userID's identifier levels (the profile fields "identifier:{id}") and the
+// user's time zone (the zoneinfo field; UTC when unset), from one read of the profile.
+func (h *Handler) levels(ctx context.Context, userID string) (identifierLevels, *time.Location, error) {
+	fields, err := h.kit.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, loc := identifierLevels{}, time.UTC
+	for _, f := range fields {
+		if id, ok := consent.IdentifierID(f.Field); ok {
+			out[id] = f.Privacy
+		}
+		if f.Field == "zoneinfo" && f.Value != "" {
+			if l, err := time.LoadLocation(f.Value); err == nil {
+				loc = l
+			}
+		}
+	}
+	return out, loc, nil
+}
+
+// ExportIdentifiers lists userID's identifiers for the data export (lifecycle.IdentifierSource):
+// the provider, the upstream account and the level, never a token or a secret.
+func (h *Handler) ExportIdentifiers(ctx context.Context, userID string) ([]lifecycle.Identifier, error) {
+	ids, _, err := h.identifiers(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	levels, _, err := h.levels(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lifecycle.Identifier, 0, len(ids))
+	for _, i := range ids {
+		out = append(out, lifecycle.Identifier{ID: i.ID, MethodID: i.MethodID, Method: i.Method.Name, Subject: i.Subject,
+			Email: i.Email, Name: i.Name, Picture: i.Picture, LinkedAt: i.LinkedAt, LastUsedAt: i.LastUsedAt,
+			Privacy: string(levels.of(i.ID))})
+	}
+	return out, nil
 }
 
 // AvailablePictures lists the pictures of userID's linked identifiers (photo.PictureSource),
