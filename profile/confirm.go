@@ -77,12 +77,14 @@ type BlockLink struct {
 }
 
 // BlockItem is one entry of a list block: an icon (an image URL, may be empty), a title, a
-// few lines of facts, and a form that removes it.
+// few lines of facts, its privacy level when it has one (NewLevelPicker), and a form that
+// removes it.
 type BlockItem struct {
 	ID     string // the element id
 	Icon   string
 	Title  string
 	Lines  []string
+	Level  *LevelPicker
 	Remove *BlockForm
 }
 

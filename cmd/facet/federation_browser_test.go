@@ -17,7 +17,7 @@ import (
 // TestFederationBrowser: in headless Chromium at 1280 and 390 px, the login page shows two
 // provider buttons; signing in with the OIDC one creates an account and asks only for the
 // mandatory field the provider did not give; linking the GitHub-shaped one from the profile
-// fills the Identifiers block. Each page passes the console audit; with FACET_SCREENSHOT_DIR
+// fills the Identifiers block, whose rows have the level button the fields have. Each page passes the console audit; with FACET_SCREENSHOT_DIR
 // set the pages are written there.
 func TestFederationBrowser(t *testing.T) {
 	profiletest.RequireChromium(t)
@@ -72,7 +72,19 @@ func TestFederationBrowser(t *testing.T) {
 			b.WantPath("/profile")
 			b.WantText("#identifiers", "Alex Timofeeva")
 			b.WantText("#identifiers", "Acme ID")
+			b.WantText("#identifiers li:last-child details.privacy summary", "Only you")
 			check("identifiers")
+
+			// Each row's level button opens the three choices; one applies at once and the
+			// page comes back to the row saying so.
+			b.Open("/profile#identifiers")
+			b.Step("open the GitHub identifier's levels", chromedp.Click(chromedp.CSS(`#identifiers li:last-child details.privacy summary`), chromedp.NodeVisible))
+			b.WantText("#identifiers li:last-child details.privacy[open] fieldset", "On request")
+			check("identifiers-levels")
+			b.Load("choose Everyone", chromedp.Click(chromedp.CSS(`#identifiers li:last-child details.privacy[open] button[value="public"]`), chromedp.NodeVisible))
+			b.WantPath("/profile")
+			b.WantText("[role=status]", "Saved. Who can see this identifier: Everyone.")
+			b.WantText("#identifiers li:last-child details.privacy summary", "Everyone")
 		})
 	}
 }

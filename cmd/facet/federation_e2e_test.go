@@ -406,6 +406,37 @@ func TestFederationOAuth2(t *testing.T) {
 				t.Errorf("identifier levels after PUT: %s", p.body)
 			}
 
+			// The Identifiers block has each row's level button, as the fields have: the level
+			// applies now, the choices post to the privacy form, which changes it and comes back
+			// to the row with a notice; another user's identifier is 404 there too.
+			second := list.Identifiers[1].ID
+			p = alice.get("/profile")
+			row := p.body[strings.Index(p.body, `id="identifier-`+second+`"`):]
+			row = row[:strings.Index(row, "</li>")]
+			if !strings.Contains(row, `action="/profile/privacy/identifier:`+second+`"`) || !strings.Contains(row, `id="field-identifier:`+second+`"`) ||
+				!strings.Contains(row, `value="private" class="current"`) {
+				t.Fatalf("identifier row has no level button showing Only you:\n%s", row)
+			}
+			p = alice.submit(p, p.formWith(t, "/profile/privacy/identifier:"+second), url.Values{"level": {"on_request"}}, "")
+			if p.url.Path != "/profile" || p.url.Fragment != "" && p.url.Fragment != "field-identifier:"+second ||
+				!strings.Contains(p.body, "Saved. Who can see this identifier: On request.") {
+				t.Errorf("level form ended at %s (%d), notice missing:\n%s", p.url, p.status, p.body)
+			}
+			levels := map[string]string{}
+			p = alice.get("/api/account/identifiers")
+			if err := json.Unmarshal([]byte(p.body), &list); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range list.Identifiers {
+				levels[i.ID] = i.Privacy
+			}
+			if levels[second] != "on_request" {
+				t.Errorf("level after the form: %v", levels)
+			}
+			if p = alice.post("/profile/privacy/identifier:"+ids[0].ID, url.Values{"level": {"public"}}); p.status != http.StatusNotFound {
+				t.Errorf("the level form for another user's identifier: %d", p.status)
+			}
+
 			// Unlink (alice has a password): at once; another user's id is 404.
 			req, _ = http.NewRequest(http.MethodDelete, f.issuer+"/api/account/identifiers/"+ids[0].ID, nil)
 			req.Header.Set("Origin", f.issuer)

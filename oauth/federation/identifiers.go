@@ -60,14 +60,24 @@ func (h *Handler) Block(ctx context.Context, u storage.User) (profile.ActionBloc
 	if len(ids) == 0 && len(public) == 0 {
 		return profile.ActionBlock{}, false, nil
 	}
+	levels, loc, err := h.levels(ctx, u.ID)
+	if err != nil {
+		return profile.ActionBlock{}, false, err
+	}
+	private, err := h.kit.Store.GetPrivateProfile(ctx, u.ID)
+	if err != nil {
+		return profile.ActionBlock{}, false, err
+	}
 	l := templates.LangFrom(ctx)
 	b := profile.ActionBlock{ID: "identifiers", Title: l.T("identifiers.title"), List: true, Empty: l.T("identifiers.none")}
 	if len(public) > 0 {
 		b.Add = &profile.BlockLink{URL: "/profile/identifiers/add", Label: l.T("identifiers.add")}
 	}
-	loc := zone(ctx, h.kit, u)
 	for _, i := range ids {
+		// The level button posts to profile's privacy form, which stores the level through
+		// consent after checking the identifier is the user's.
 		item := profile.BlockItem{ID: "identifier-" + i.ID, Icon: i.Method.IconURL, Title: i.Method.Name,
+			Level: profile.NewLevelPicker(l, consent.IdentifierKey(i.ID), l.T("identifiers.delete_hidden", i.Method.Name), levels.of(i.ID), private),
 			Remove: &profile.BlockForm{Action: "/profile/identifiers/" + i.ID + "/delete", Label: l.T("identifiers.delete"),
 				Hidden: l.T("identifiers.delete_hidden", i.Method.Name)}}
 		account := i.Email
@@ -84,22 +94,6 @@ func (h *Handler) Block(ctx context.Context, u storage.User) (profile.ActionBloc
 		b.Items = append(b.Items, item)
 	}
 	return b, true, nil
-}
-
-// zone is the user's time zone (the zoneinfo field), UTC when unset.
-func zone(ctx context.Context, kit *profile.Handler, u storage.User) *time.Location {
-	fields, err := kit.Store.GetProfileFields(ctx, u.ID)
-	if err != nil {
-		return time.UTC
-	}
-	for _, f := range fields {
-		if f.Field == "zoneinfo" && f.Value != "" {
-			if loc, err := time.LoadLocation(f.Value); err == nil {
-				return loc
-			}
-		}
-	}
-	return time.UTC
 }
 
 // addPageData is identifiers_add.html's data.
