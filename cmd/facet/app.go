@@ -225,7 +225,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies()},
+	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies(), Limits: cfg.LoginLimits.Signin()},
 		federation.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)

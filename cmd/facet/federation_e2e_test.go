@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/oauth/registration"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -616,6 +618,68 @@ func TestFederationFacetUpstream(t *testing.T) {
 			}
 			if users, _ = down.app.store.ListUsers(t.Context()); len(users) != 1 {
 				t.Errorf("after the second login there are %d accounts, want 1", len(users))
+			}
+		})
+	}
+}
+
+// TestFederationSignupThrottle: accounts made from upstream sign-ins count toward the
+// registration limit per IP: the eleventh from one address within the window is a readable
+// 429 page with Retry-After, and no account is made. Signing in with an identifier linked
+// already is not a sign-up and still works; the registration form shares the limit.
+func TestFederationSignupThrottle(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			up := newTestProvider(t, false)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github", Name: "GitHub",
+				AuthURL: up.srv.URL + "/authorize", TokenURL: up.srv.URL + "/token", UserinfoURL: up.srv.URL + "/user",
+				ClientID: up.clientID, Secret: up.secret, LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := signin.DefaultLoginLimits().RegisterPerIP
+			for i := range limit {
+				up.set(map[string]any{"id": 5000 + i, "name": fmt.Sprintf("Person %d", i), "email": fmt.Sprintf("p%d@example.com", i)})
+				if p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID); p.status != http.StatusOK || p.url.Path != "/profile" {
+					t.Fatalf("sign-up %d ended at %s (%d)", i+1, p.url, p.status)
+				}
+			}
+			users := func() int {
+				t.Helper()
+				list, err := f.app.store.ListUsers(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(list)
+			}
+			if n := users(); n != limit {
+				t.Fatalf("%d accounts after %d sign-ups", n, limit)
+			}
+
+			up.set(map[string]any{"id": 5999, "name": "One Too Many", "email": "many@example.com"})
+			p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" ||
+				!strings.Contains(p.body, "Too many new accounts from here") || !strings.Contains(p.body, "Try again in") {
+				t.Fatalf("sign-up over the limit: %d Retry-After %q\n%s", p.status, p.header.Get("Retry-After"), p.body)
+			}
+			if n := users(); n != limit {
+				t.Errorf("%d accounts after the refused sign-up, want %d", n, limit)
+			}
+
+			// An existing identifier signs in as before.
+			up.set(map[string]any{"id": 5000, "name": "Person 0", "email": "p0@example.com"})
+			if p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID); p.status != http.StatusOK || p.url.Path != "/profile" {
+				t.Errorf("sign-in of a linked identifier while sign-ups are throttled: %s (%d)", p.url, p.status)
+			}
+			// The registration form counts in the same tally.
+			reg := newAgent(t, f.issuer)
+			p = reg.get("/register")
+			p = reg.submit(p, p.formWith(t, "/register"), url.Values{"email": {"form@example.com"}, "password": {"correct horse battery"},
+				"confirm": {"correct horse battery"}, "name": {"Form Person"}}, "")
+			if p.status != http.StatusTooManyRequests {
+				t.Errorf("registration form after the upstream sign-ups: %d", p.status)
 			}
 		})
 	}

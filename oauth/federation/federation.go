@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	Secret []byte
 	// SecureCookies marks the flow cookies Secure (https issuers).
 	SecureCookies bool
+	// Limits are the login throttles; a new account from an upstream sign-in counts toward
+	// the registration limit per IP (RegisterCounter) that the registration form uses.
+	Limits signin.LoginLimits
 }
 
 // Store is the storage federation uses.
