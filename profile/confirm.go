@@ -138,6 +138,18 @@ type LinkSource func(ctx context.Context, u storage.User) (l Link, ok bool, err 
 // leaves it out.
 type BlockSource func(ctx context.Context, u storage.User) (b ActionBlock, ok bool, err error)
 
+// Hints are values suggested for a user's empty profile fields (catalog key → value) and
+// where they come from (From, shown to the person: "GitHub").
+type Hints struct {
+	From   string
+	Values map[string]string
+}
+
+// HintSource suggests values for u's empty profile fields, e.g. what an upstream account said
+// at sign-up. "Complete your profile" shows them prefilled in the missing mandatory fields,
+// saying where they come from; nothing is stored until the person saves the form.
+type HintSource func(ctx context.Context, u storage.User) (Hints, error)
+
 // SecurityItem is one entry a sub-package adds to the profile page's Security block (a
 // signed-in device): a title, a mark beside it ("This device"), lines of detail, and at most
 // one action, a POST to its own path (which answers a GET with its no-JavaScript page).

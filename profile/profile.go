@@ -117,6 +117,8 @@ type Handler struct {
 	privacyLinks []LinkSource
 	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
 	securitySources []SecuritySource
+	// hintSources prefill "Complete your profile" (Deps.Hints).
+	hintSources []HintSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -142,6 +144,9 @@ type Deps struct {
 	// Security are the entries of the Security block the sub-packages own (the signed-in
 	// devices), in order.
 	Security []SecuritySource
+	// Hints prefill the missing mandatory fields on "Complete your profile" with what other
+	// modules know (the name an upstream account gave), first source first.
+	Hints []HintSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -201,6 +206,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		blockSources:    slices.Clone(d.Blocks),
 		privacyLinks:    slices.Clone(d.PrivacyLinks),
 		securitySources: slices.Clone(d.Security),
+		hintSources:     slices.Clone(d.Hints),
 		policy:          password.NewPolicy(),
 		limits:          defaultLimits(),
 		ua:              useragent.NewParser(),

@@ -67,9 +67,10 @@ var accountMessages = map[string]string{
 	"account.complete.intro":  "A few required details are missing. Fill them in to continue.",
 
 	// complete page, when an app's sign-in waits for it
-	"account.complete.for_app": "To sign you in to %s, your Facet profile needs these details:",
-	"account.complete.levels":  "You decide afterwards who may see each of them.",
-	"account.complete.cancel":  "Cancel and go back to %s",
+	"account.complete.for_app":   "To sign you in to %s, your Facet profile needs these details:",
+	"account.complete.prefilled": "Filled in from your %s account: check it and save.",
+	"account.complete.levels":    "You decide afterwards who may see each of them.",
+	"account.complete.cancel":    "Cancel and go back to %s",
 
 	// profile page reached from an app's consent page
 	"account.back.label": "Your sign-in",

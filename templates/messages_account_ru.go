@@ -60,14 +60,15 @@ var accountMessagesRU = map[string]string{
 	"account.level.public":     "Все",
 
 	// edit and complete pages
-	"account.edit.main":        "Изменение основной информации",
-	"account.edit.additional":  "Изменение дополнительной информации",
-	"account.edit.not_saved":   "Ничего не сохранено. Исправьте отмеченные ниже поля и сохраните ещё раз.",
-	"account.complete.title":   "Заполните профиль",
-	"account.complete.intro":   "Не хватает нескольких обязательных сведений. Заполните их, чтобы продолжить.",
-	"account.complete.for_app": "Чтобы войти в %s, в вашем профиле Facet должны быть эти сведения:",
-	"account.complete.levels":  "Кто увидит каждое из них, вы решите потом.",
-	"account.complete.cancel":  "Отменить и вернуться в %s",
+	"account.edit.main":          "Изменение основной информации",
+	"account.edit.additional":    "Изменение дополнительной информации",
+	"account.edit.not_saved":     "Ничего не сохранено. Исправьте отмеченные ниже поля и сохраните ещё раз.",
+	"account.complete.title":     "Заполните профиль",
+	"account.complete.intro":     "Не хватает нескольких обязательных сведений. Заполните их, чтобы продолжить.",
+	"account.complete.for_app":   "Чтобы войти в %s, в вашем профиле Facet должны быть эти сведения:",
+	"account.complete.prefilled": "Заполнено по данным учётной записи %s: проверьте и сохраните.",
+	"account.complete.levels":    "Кто увидит каждое из них, вы решите потом.",
+	"account.complete.cancel":    "Отменить и вернуться в %s",
 
 	// the way back to a waiting app's sign-in
 	"account.back.label": "Ваш вход",

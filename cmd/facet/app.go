@@ -189,6 +189,9 @@ func (a *app) build(ctx context.Context) error {
 	}
 	var fed *federation.Handler
 	identifiers := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) { return fed.Block(ctx, u) }
+	upstreamHints := func(ctx context.Context, u storage.User) (profile.Hints, error) {
+		return fed.CompletionHints(ctx, u)
+	}
 	var cards *card.Handler
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
@@ -214,6 +217,7 @@ func (a *app) build(ctx context.Context) error {
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
 		Security:     []profile.SecuritySource{apps.SecurityDevices},
+		Hints:        []profile.HintSource{upstreamHints},
 		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {

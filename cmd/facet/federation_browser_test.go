@@ -16,7 +16,7 @@ import (
 
 // TestFederationBrowser: in headless Chromium at 1280 and 390 px, the login page shows two
 // provider buttons; signing in with the OIDC one creates an account and asks only for the
-// mandatory field the provider did not give; linking the GitHub-shaped one from the profile
+// mandatory field the provider did not give, prefilled from the provider's full name; linking the GitHub-shaped one from the profile
 // fills the Identifiers block, whose rows have the level button the fields have. Each page passes the console audit; with FACET_SCREENSHOT_DIR
 // set the pages are written there.
 func TestFederationBrowser(t *testing.T) {
@@ -49,7 +49,7 @@ func TestFederationBrowser(t *testing.T) {
 				}
 				b.Screenshot(dir, name+suffix)
 			}
-			acme.set(map[string]any{"sub": "alex" + suffix, "email": "alex" + suffix + "@acme.example", "email_verified": true, "given_name": "Alex"})
+			acme.set(map[string]any{"sub": "alex" + suffix, "email": "alex" + suffix + "@acme.example", "email_verified": true, "given_name": "Alex", "name": "Alex Timofeeva"})
 			gh.set(map[string]any{"id": 7000 + width, "name": "Alex Timofeeva", "email": "alex" + suffix + "@users.github.example",
 				"avatar_url": gh.srv.URL + "/avatar.png"})
 
@@ -60,8 +60,12 @@ func TestFederationBrowser(t *testing.T) {
 
 			b.Load("sign in with Acme ID", chromedp.Click(chromedp.CSS(`a[href^="/login/methods/`+acmeMethod.ID+`"]`), chromedp.NodeVisible))
 			b.WantPath("/profile/complete")
+			// The provider gave no family name: the form asks for it, prefilled from the
+			// provider's full name.
+			if got := profiletest.Eval[string](b, "family name", `document.querySelector("#f-family_name").value`); got != "Timofeeva" {
+				t.Errorf("family name on the completion form = %q, want the provider's Timofeeva", got)
+			}
 			check("complete-after-upstream")
-			b.Fill("#f-family_name", "Timofeeva")
 			b.Submit(`form[action="/profile/complete"] button[type=submit]`)
 			b.WantPath("/profile")
 

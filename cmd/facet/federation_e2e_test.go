@@ -684,3 +684,71 @@ func TestFederationSignupThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestFederationPrefilledCompletion: an upstream sign-up makes the account from the claims
+// at once; when a mandatory field is still missing, "Complete your profile" is the
+// registration form prefilled with what the provider said (the family name from its full
+// name), asking only for what is missing, and saving it continues to the app's return_to.
+// Nothing the person did not confirm is stored; a provider that gave no more leaves the
+// field empty.
+func TestFederationPrefilledCompletion(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			up := newTestProvider(t, false)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github", Name: "GitHub",
+				AuthURL: up.srv.URL + "/authorize", TokenURL: up.srv.URL + "/token", UserinfoURL: up.srv.URL + "/user",
+				ClaimMap: map[string]string{"given_name": "first"}, ClientID: up.clientID, Secret: up.secret, LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			family := func(email string) string {
+				t.Helper()
+				fields, err := f.app.store.GetProfileFields(t.Context(), userByEmail(t, f, email).ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, fl := range fields {
+					if fl.Field == "family_name" {
+						return fl.Value
+					}
+				}
+				return ""
+			}
+
+			up.set(map[string]any{"id": 6001, "first": "Ada", "name": "Ada Lovelace King", "email": "ada@example.com", "verified": true})
+			b := followAll(newAgent(t, f.issuer))
+			p := b.get("/login/methods/" + m.ID + "?return_to=%2Fprofile%3Fnotice%3Dsaved")
+			if p.url.Path != "/profile/complete" {
+				t.Fatalf("sign-up with a mandatory field missing ended at %s (%d)", p.url, p.status)
+			}
+			form := p.formWith(t, "/profile/complete")
+			if got := form.values.Get("family_name"); got != "Lovelace King" {
+				t.Errorf("family name prefilled with %q, want the provider's %q\n%s", got, "Lovelace King", p.body)
+			}
+			if !strings.Contains(p.body, "Filled in from your GitHub account: check it and save.") {
+				t.Errorf("the completion form does not say where the prefilled value comes from:\n%s", p.body)
+			}
+			if _, asked := form.values["given_name"]; asked {
+				t.Errorf("the completion form asks for the given name the provider gave")
+			}
+			if got := family("ada@example.com"); got != "" {
+				t.Errorf("family name stored before the person confirmed it: %q", got)
+			}
+			p = b.submit(p, form, nil, "")
+			if p.url.Path != "/profile" || family("ada@example.com") != "Lovelace King" {
+				t.Errorf("confirming the prefilled form ended at %s; family name %q", p.url, family("ada@example.com"))
+			}
+
+			up.set(map[string]any{"id": 6002, "name": "Solo", "email": "solo@example.com", "verified": true})
+			p = followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.url.Path != "/profile/complete" {
+				t.Fatalf("sign-up with one name ended at %s (%d)", p.url, p.status)
+			}
+			if got := p.formWith(t, "/profile/complete").values.Get("family_name"); got != "" || strings.Contains(p.body, "Filled in from") {
+				t.Errorf("family name prefilled with %q from a one-word name:\n%s", got, p.body)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -286,6 +287,29 @@ func (h *Handler) ExportIdentifiers(ctx context.Context, userID string) ([]lifec
 			Privacy: string(levels.of(i.ID))})
 	}
 	return out, nil
+}
+
+// CompletionHints suggests first and last name for u's "Complete your profile" page
+// (profile.HintSource) from the name the first linked upstream account that gave one said:
+// its first word and the rest. An account made from an upstream sign-in whose provider gave
+// a full name but no family name thus sees the registration form prefilled, and confirms it.
+func (h *Handler) CompletionHints(ctx context.Context, u storage.User) (profile.Hints, error) {
+	ids, _, err := h.identifiers(ctx, u.ID)
+	if err != nil {
+		return profile.Hints{}, err
+	}
+	for _, i := range ids {
+		words := strings.Fields(i.Name)
+		if len(words) == 0 {
+			continue
+		}
+		out := profile.Hints{From: i.Method.Name, Values: map[string]string{"given_name": words[0]}}
+		if len(words) > 1 {
+			out.Values["family_name"] = strings.Join(words[1:], " ")
+		}
+		return out, nil
+	}
+	return profile.Hints{}, nil
 }
 
 // AvailablePictures lists the pictures of userID's linked identifiers (photo.PictureSource),
