@@ -752,3 +752,120 @@ func TestFederationPrefilledCompletion(t *testing.T) {
 		})
 	}
 }
+
+// vkProvider answers as VK ID does (its API reference): the callback carries code, state and
+// device_id; the token request (POST /oauth2/auth) must repeat device_id and state with the
+// client id in the body and the PKCE verifier; user info is a POST of client_id and
+// access_token, answering {"user": {...}}. omitDevice makes the callback leave device_id out.
+type vkProvider struct {
+	t          testing.TB
+	srv        *httptest.Server
+	clientID   string
+	mu         sync.Mutex
+	omitDevice bool
+	codes      map[string]struct{ challenge, state, device, redirect string }
+	tokens     map[string]bool
+}
+
+func newVKProvider(t testing.TB) *vkProvider {
+	p := &vkProvider{t: t, clientID: "51234567", codes: map[string]struct{ challenge, state, device, redirect string }{}, tokens: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		back, err := url.Parse(q.Get("redirect_uri"))
+		if err != nil || q.Get("client_id") != p.clientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" {
+			http.Error(w, "bad authorization request", http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		code, device := rand.Text(), "dev-"+rand.Text()
+		p.codes[code] = struct{ challenge, state, device, redirect string }{q.Get("code_challenge"), q.Get("state"), device, back.String()}
+		v := url.Values{"code": {code}, "state": {q.Get("state")}, "expires_in": {"600"}, "type": {"code_v2"}}
+		if !p.omitDevice {
+			v.Set("device_id", device)
+		}
+		back.RawQuery = v.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /oauth2/auth", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		c, ok := p.codes[r.PostFormValue("code")]
+		delete(p.codes, r.PostFormValue("code"))
+		sum := sha256.Sum256([]byte(r.PostFormValue("code_verifier")))
+		if !ok || r.Header.Get("Authorization") != "" || r.PostFormValue("grant_type") != "authorization_code" ||
+			r.PostFormValue("client_id") != p.clientID || r.PostFormValue("device_id") != c.device || r.PostFormValue("state") != c.state ||
+			r.PostFormValue("redirect_uri") != c.redirect || base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request"})
+			return
+		}
+		access := rand.Text()
+		p.tokens[access] = true
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": access, "refresh_token": rand.Text(), "id_token": "x.y.z",
+			"token_type": "Bearer", "expires_in": 3600, "user_id": 123456, "state": c.state, "scope": "vkid.personal_info email"})
+	})
+	mux.HandleFunc("POST /oauth2/user_info", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if r.PostFormValue("client_id") != p.clientID || !p.tokens[r.PostFormValue("access_token")] {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_token"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"user": map[string]any{"user_id": "123456", "first_name": "Ivan", "last_name": "Petrov",
+			"avatar": "https://vk.example/a.jpg", "email": "ivan@vk.example", "sex": 2, "verified": false, "birthday": "01.02.1990"}})
+	})
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// TestFederationVKID: the vkid preset signs in against a VK ID-shaped provider — the token
+// request repeats the callback's device_id and the state with the client id in the body,
+// user info is fetched by POST — and a callback without device_id ends on a readable page
+// without an account.
+func TestFederationVKID(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			vk := newVKProvider(t)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "vkid",
+				AuthURL: vk.srv.URL + "/authorize", TokenURL: vk.srv.URL + "/oauth2/auth", UserinfoURL: vk.srv.URL + "/oauth2/user_info",
+				ClientID: vk.clientID, Secret: "vk-protected-key", LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			vk.mu.Lock()
+			vk.omitDevice = true
+			vk.mu.Unlock()
+			p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.status != http.StatusBadGateway || !strings.Contains(p.body, "The service reported a problem") {
+				t.Errorf("callback without device_id: %d\n%s", p.status, p.body)
+			}
+			if list, err := f.app.store.ListUsers(t.Context()); err != nil || len(list) != 0 {
+				t.Errorf("accounts after the refused callback: %v, %v", list, err)
+			}
+
+			vk.mu.Lock()
+			vk.omitDevice = false
+			vk.mu.Unlock()
+			p = followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID + "?return_to=%2Fprofile")
+			if p.status != http.StatusOK || p.url.Path != "/profile" {
+				t.Fatalf("VK ID sign-in ended at %s (%d):\n%s", p.url, p.status, p.body)
+			}
+			u := userByEmail(t, f, "ivan@vk.example")
+			ids := identifiersOf(t, f, u.ID)
+			if len(ids) != 1 || ids[0].Subject != "123456" || ids[0].Name != "Ivan Petrov" || ids[0].Picture != "https://vk.example/a.jpg" {
+				t.Errorf("identifier from VK ID: %+v", ids)
+			}
+			if u.EmailVerified {
+				t.Error("the VK ID email counts as verified, though VK ID does not say so")
+			}
+		})
+	}
+}

@@ -171,7 +171,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadGateway, "federation.err.unreachable", err)
 		return
 	}
-	p, err := ep.exchange(r.Context(), h.client, q.Get("code"), st.Verifier, st.Nonce)
+	p, err := ep.exchange(r.Context(), h.client, callback{Code: q.Get("code"), DeviceID: q.Get("device_id"), State: st.State},
+		st.Verifier, st.Nonce)
 	switch {
 	case errors.Is(err, errBadIDToken), errors.Is(err, errNonce):
 		h.fail(w, r, http.StatusBadGateway, "federation.err.id_token", err)
