@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 
 	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/profile/profiletest"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqlstore"
 	"github.com/facetid/facet/storage/sqltest"
@@ -90,5 +95,59 @@ func TestFederationBrowser(t *testing.T) {
 			b.WantText("[role=status]", "Saved. Who can see this identifier: Everyone.")
 			b.WantText("#identifiers li:last-child details.privacy summary", "Everyone")
 		})
+	}
+}
+
+// TestFederationThrottleBrowser: the page an upstream sign-up over the per-IP registration
+// limit ends on, at 1280 and 390 px: it says what happened, when to try again and what to do
+// meanwhile, and passes the console audit.
+func TestFederationThrottleBrowser(t *testing.T) {
+	profiletest.RequireChromium(t)
+	// The window of the counters starts a second ago, so the test is not split by its end.
+	c := newClock()
+	now := time.Now()
+	c.advance(now.Truncate(15*time.Minute).Add(15*time.Minute + time.Second).Sub(now))
+	f := startFacet(t, sqltest.Backend{Name: sqlstore.DialectSQLite}.NewURL(t), c)
+	gh := newTestProvider(t, false)
+	m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github",
+		AuthURL: gh.srv.URL + "/authorize", TokenURL: gh.srv.URL + "/token", UserinfoURL: gh.srv.URL + "/user",
+		ClientID: gh.clientID, Secret: gh.secret, LoginPage: true}, c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := signin.DefaultLoginLimits().RegisterCounter("127.0.0.1")
+	for range counter.Limit {
+		if _, err := f.app.store.Hit(t.Context(), counter.Key, c.now().Truncate(15*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := os.Getenv(profiletest.ScreenshotDirEnv)
+	for i, width := range []int{1280, 390} {
+		t.Run(map[int]string{1280: "desktop", 390: "phone"}[width], func(t *testing.T) {
+			gh.set(map[string]any{"id": 9100 + i, "name": "New Person", "email": fmt.Sprintf("new%d@example.com", i)})
+			b := profiletest.StartChrome(t, f.issuer, width, 2*time.Minute)
+			b.Open("/login")
+			ctx, cancel := context.WithTimeout(b.Context(), 15*time.Second)
+			resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href^="/login/methods/`+m.ID+`"]`), chromedp.NodeVisible))
+			cancel()
+			if err != nil || resp.Status != http.StatusTooManyRequests {
+				t.Fatalf("sign-up over the limit: %v, %+v", err, resp)
+			}
+			b.WantText("main", "Too many new accounts from here")
+			b.WantText("main", "Try again in 15 minutes")
+			for _, p := range profiletest.Eval[[]string](b, "audit throttled", auditJS) {
+				t.Errorf("throttled page at %d px: %s", width, p)
+			}
+			for _, s := range b.Odd() {
+				// The 429 itself is what this page is; anything else is not.
+				if !strings.Contains(s, "429") || !strings.Contains(s, "/login/methods/"+m.ID+"/callback") {
+					t.Errorf("throttled page at %d px: the browser saw %s", width, s)
+				}
+			}
+			b.Screenshot(dir, fmt.Sprintf("signup-throttled-%d", width))
+		})
+	}
+	if list, err := f.app.store.ListUsers(t.Context()); err != nil || len(list) != 0 {
+		t.Errorf("accounts after throttled sign-ups: %v, %v", list, err)
 	}
 }
