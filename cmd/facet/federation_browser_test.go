@@ -106,7 +106,7 @@ func TestFederationThrottleBrowser(t *testing.T) {
 	// The window of the counters starts a second ago, so the test is not split by its end.
 	c := newClock()
 	now := time.Now()
-	c.advance(now.Truncate(15*time.Minute).Add(15*time.Minute + time.Second).Sub(now))
+	c.advance(now.Truncate(15 * time.Minute).Add(15*time.Minute + time.Second).Sub(now))
 	f := startFacet(t, sqltest.Backend{Name: sqlstore.DialectSQLite}.NewURL(t), c)
 	gh := newTestProvider(t, false)
 	m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github",
