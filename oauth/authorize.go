@@ -114,6 +114,24 @@ func (p *Endpoints) authenticate(w http.ResponseWriter, r *http.Request, ar fosi
 		}
 		return storage.User{}, storage.Session{}, false
 	}
+	// Step-up: a session without a second factor proves one on the second step, which comes
+	// back here; prompt=none cannot show it.
+	if !slices.Contains(sess.AMR, "mfa") {
+		need, err := p.needsMFA(ctx, ar)
+		if err != nil {
+			p.authorizeError(w, r, ar, failure(err).WithWrap(err))
+			return storage.User{}, storage.Session{}, false
+		}
+		if need {
+			if none {
+				p.authorizeError(w, r, ar, fosite.ErrInteractionRequired.WithHint("The sign-in needs a second factor."))
+			} else {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, PathMFA+"?"+url.Values{"return_to": {authorizeURL(ar)}}.Encode(), http.StatusSeeOther)
+			}
+			return storage.User{}, storage.Session{}, false
+		}
+	}
 	return user, sess, true
 }
 
@@ -237,13 +255,44 @@ func (p *Endpoints) issue(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 	p.responses.Write(w, r, ar.GetResponseMode(), ar.GetRedirectURI(), params)
 }
 
-// acr names the authentication context: "urn:facet:pwd" for a password sign-in, "0" (no
-// assurance claimed, OIDC Core §2) otherwise.
+// The authentication context classes Facet names (discovery acr_values_supported).
+const (
+	// ACRPassword: a password sign-in (amr "pwd").
+	ACRPassword = "urn:facet:pwd"
+	// ACRMFA: a sign-in with a second factor (amr "mfa": an authenticator app code, a
+	// recovery code, or a passkey with user verification).
+	ACRMFA = "urn:facet:mfa"
+)
+
+// PathMFA is profile/mfa's second step, where a signed-in session proves a second factor
+// (step-up) and comes back to the authorization request.
+const PathMFA = "/login/mfa"
+
+// acr names the authentication context: ACRMFA for a sign-in with a second factor,
+// ACRPassword for a password sign-in, "0" (no assurance claimed, OIDC Core §2) otherwise.
 func acr(amr []string) string {
-	if slices.Contains(amr, "pwd") {
-		return "urn:facet:pwd"
+	switch {
+	case slices.Contains(amr, "mfa"):
+		return ACRMFA
+	case slices.Contains(amr, "pwd"):
+		return ACRPassword
 	}
 	return "0"
+}
+
+// needsMFA reports whether the request wants a second factor: the installation requires
+// one, the app is registered with --require-mfa, or acr_values asks for ACRMFA (OIDC Core
+// §3.1.2.1: Facet treats the one class it can raise as a requirement, and says so in the
+// ID token's acr).
+func (p *Endpoints) needsMFA(ctx context.Context, ar fosite.AuthorizeRequester) (bool, error) {
+	if p.cfg.MFARequired || slices.Contains(strings.Fields(ar.GetRequestForm().Get("acr_values")), ACRMFA) {
+		return true, nil
+	}
+	cl, err := p.registered(ctx, ar.GetClient())
+	if err != nil {
+		return false, err
+	}
+	return cl.c.RequireMFA, nil
 }
 
 func prompts(ar fosite.AuthorizeRequester) []string {

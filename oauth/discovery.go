@@ -22,6 +22,7 @@ func discoveryDocument(issuer string) ([]byte, error) {
 		"introspection_endpoint":                         issuer + PathIntrospect,
 		"end_session_endpoint":                           issuer + PathEndSession,
 		"scopes_supported":                               consent.Scopes(),
+		"acr_values_supported":                           []string{ACRPassword, ACRMFA},
 		"claims_supported":                               append(consent.Claims(), "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid"),
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query", "form_post"},

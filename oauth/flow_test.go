@@ -335,7 +335,7 @@ func TestRefreshUserinfoIntrospectRevoke(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.RefreshToken == "" {
 			t.Fatalf("token: %s", rec.Body)
 		}
-		// Another confidential client learns nothing of it (issue 13: no cross-client
+		// Another confidential client learns nothing of it (RFC 7662 §4: no cross-client
 		// introspection), nor of its refresh token.
 		_, otherSecret, err := registration.Create(t.Context(), db, registration.Spec{ID: "other", Name: "Other", GrantTypes: []string{"client_credentials"}})
 		if err != nil {

@@ -61,6 +61,11 @@ type Config struct {
 	// parties read current claims from userinfo either way.
 	IDTokenOnRefresh bool
 
+	// MFARequired is the installation's two-factor policy "required" (configuration key
+	// mfa): every app sign-in needs a session with a second factor, as if every client were
+	// registered with --require-mfa.
+	MFARequired bool
+
 	Now func() time.Time
 }
 

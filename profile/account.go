@@ -431,6 +431,9 @@ var notices = map[string]string{
 	// The Identifiers block's (oauth/federation).
 	"identifier_linked":  "identifiers.notice.linked",
 	"identifier_deleted": "identifiers.notice.deleted",
+	// The Security block's two-factor entries (profile/mfa).
+	"totp_enabled": "mfa.notice.totp_enabled",
+	"totp_removed": "mfa.notice.totp_removed",
 }
 
 // profileNotice is the notice a redirect asked for: "saved", "complete", the private-profile

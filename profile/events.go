@@ -33,6 +33,11 @@ const (
 	CategoryDeletionRequested = "deletion_requested"
 	// CategoryAccountRestored: the user restored the account during the recovery window.
 	CategoryAccountRestored = "account_restored"
+	// CategoryMFAEnabled: a second factor was added (Details "factor": totp, passkey) or new
+	// recovery codes were made (recovery_codes).
+	CategoryMFAEnabled = "mfa_enabled"
+	// CategoryMFADisabled: a second factor was removed (Details "factor").
+	CategoryMFADisabled = "mfa_disabled"
 	// CategoryIdentifierLinked: an upstream account (a login method's identifier) was linked.
 	CategoryIdentifierLinked = "identifier_linked"
 	// CategoryIdentifierDeleted: the user removed a linked identifier.

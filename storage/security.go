@@ -60,3 +60,38 @@ type SecurityStore interface {
 	// DeleteRecoveryCodes removes every recovery code of the user.
 	DeleteRecoveryCodes(ctx context.Context, userID string) error
 }
+
+// LoginChallenge is a sign-in waiting for its second factor: a right password (AMR holds
+// the methods so far) or a signed-in session asked to prove a second factor again (step-up:
+// SessionID names it). The browser holds a random token; IDHash is its SHA-256.
+type LoginChallenge struct {
+	IDHash    []byte
+	UserID    string
+	AMR       []string
+	SessionID string
+	ReturnTo  string
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// ChallengeStore persists the second login step.
+//
+// Conventions: CountChallengeAttempt and DeleteLoginChallenge are single statements, so two
+// nodes never accept more wrong codes than allowed nor one challenge twice.
+type ChallengeStore interface {
+	// PutLoginChallenge stores c and removes every challenge expired before c.CreatedAt.
+	PutLoginChallenge(ctx context.Context, c LoginChallenge) error
+	// GetLoginChallenge returns the challenge with idHash; ErrNotFound when there is none or
+	// it expired before now.
+	GetLoginChallenge(ctx context.Context, idHash []byte, now time.Time) (LoginChallenge, error)
+	// CountChallengeAttempt adds one wrong answer to the challenge and returns the new count;
+	// ErrNotFound when it is gone.
+	CountChallengeAttempt(ctx context.Context, idHash []byte) (int, error)
+	// DeleteLoginChallenge removes the challenge; ErrNotFound when another request removed it
+	// first, so a challenge completes once.
+	DeleteLoginChallenge(ctx context.Context, idHash []byte) error
+	// ElevateSession records a second factor on a live session: its methods become amr and its
+	// sign-in time authTime. ErrNotFound when the session is gone.
+	ElevateSession(ctx context.Context, id string, amr []string, authTime time.Time) error
+}

@@ -85,11 +85,14 @@ type Client struct {
 	PKCE string `db:"pkce"`
 	// Closed: the app admits only users holding access to it (InviteStore). InCatalog: it
 	// is listed in the application catalog, in the group Type.
-	Closed    bool      `db:"closed"`
-	InCatalog bool      `db:"in_catalog"`
-	Type      string    `db:"type"`
-	CreatedAt time.Time `db:"created_at"`
-	UpdatedAt time.Time `db:"updated_at"`
+	Closed    bool   `db:"closed"`
+	InCatalog bool   `db:"in_catalog"`
+	Type      string `db:"type"`
+	// RequireMFA: the app admits only sign-ins with a second factor (amr "mfa"); a session
+	// without one is asked for it (step-up) before the app gets a code.
+	RequireMFA bool      `db:"require_mfa"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
 }
 
 // PKCE policies of a client (Client.PKCE).
@@ -177,6 +180,7 @@ type Storage interface {
 	AppStore
 	BackchannelStore
 	SecurityStore
+	ChallengeStore
 	LifecycleStore
 	FederationStore
 	CardStore

@@ -167,6 +167,7 @@ func (a *app) build(ctx context.Context) error {
 		RefreshGrace:     cfg.RefreshTokenGrace,
 		IDTokenLifespan:  cfg.IDTokenLifespan,
 		IDTokenOnRefresh: cfg.IDTokenOnRefresh,
+		MFARequired:      cfg.MFA == "required",
 		Now:              cfg.Now,
 	}, a.store, grants, tmpl, a.logger, a.registry)
 	if err != nil {
@@ -193,6 +194,7 @@ func (a *app) build(ctx context.Context) error {
 		return fed.CompletionHints(ctx, u)
 	}
 	var cards *card.Handler
+	var recovery *mfa.Handler
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
 	}
@@ -216,9 +218,12 @@ func (a *app) build(ctx context.Context) error {
 		UnverifiedAccountTTL: cfg.UnverifiedAccountTTL,
 	}, profile.Deps{Store: a.store, Templates: tmpl, Logger: a.logger, Now: cfg.Now, Catalog: catalog, Tabs: []profile.TabSource{apps.Tab, invites.Tab(), activity.Tab}, Blocks: []profile.BlockSource{identifiers, cardBlock, apps.OtherActions, lifeBlock},
 		PrivacyLinks: []profile.LinkSource{card.PublicDataLink},
-		Security:     []profile.SecuritySource{apps.SecurityDevices},
-		Hints:        []profile.HintSource{upstreamHints},
-		Mail:         mail, Events: events, Tokens: provider, Flows: flows(provider),
+		// The two-factor entries come from mfa, built on the kit below.
+		Security: []profile.SecuritySource{apps.SecurityDevices, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+			return recovery.Security(ctx, v)
+		}},
+		Hints: []profile.HintSource{upstreamHints},
+		Mail:  mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -234,8 +239,15 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
+	recovery, err = mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion, Policy: cfg.MFA,
+		SecureCookies: cfg.SecureCookies()},
+		mfa.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	signIn, err := signin.New(signin.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now,
-		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed})
+		Limits: cfg.LoginLimits.Signin(), DeviceSecret: deviceKey, SecureCookies: cfg.SecureCookies(), Methods: fed,
+		Second: recovery})
 	if err != nil {
 		return fmt.Errorf("signin: %w", err)
 	}
@@ -248,11 +260,6 @@ func (a *app) build(ctx context.Context) error {
 	}, contact.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
-	}
-	recovery, err := mfa.New(mfa.Config{Issuer: cfg.Issuer, Secret: secret, PhoneRegion: cfg.PhoneRegion},
-		mfa.Deps{Kit: prof, Store: a.store, Events: events, Phone: phone, Logger: a.logger, Now: cfg.Now})
-	if err != nil {
-		return fmt.Errorf("mfa: %w", err)
 	}
 	a.prof, a.events, a.grants, a.phone = prof, eventLog, grants, phone
 	total, err := backchannel.NewTotal(a.registry)

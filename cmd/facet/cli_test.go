@@ -453,3 +453,32 @@ func TestCLIClientsPKCE(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIClientsRequireMFA: --require-mfa is stored, shown by get --json as "require_mfa",
+// and switched off again with --require-mfa=false; update leaves it alone when not given.
+func TestCLIClientsRequireMFA(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			cli := newFacetCLI(t, b)
+			var got clientJSON
+			cli.mustJSON(&got, "clients", "create", "--name", "Bank", "--id", "bank", "--require-mfa",
+				"--redirect-uri", "https://bank.example.com/cb", "--json")
+			if !got.RequireMFA {
+				t.Fatalf("create --require-mfa: %+v", got)
+			}
+			cli.mustJSON(&got, "clients", "update", "bank", "--name", "Bank 2", "--json")
+			if !got.RequireMFA {
+				t.Fatal("update without the flag dropped require_mfa")
+			}
+			var raw map[string]any
+			cli.mustJSON(&raw, "clients", "get", "bank", "--json")
+			if raw["require_mfa"] != true {
+				t.Errorf("get --json require_mfa = %v", raw["require_mfa"])
+			}
+			cli.mustJSON(&got, "clients", "update", "bank", "--require-mfa=false", "--json")
+			if got.RequireMFA {
+				t.Error("--require-mfa=false kept it")
+			}
+		})
+	}
+}

@@ -158,6 +158,7 @@ type clientJSON struct {
 	Closed                           bool      `json:"closed"`
 	InCatalog                        bool      `json:"in_catalog"`
 	Type                             string    `json:"type"`
+	RequireMFA                       bool      `json:"require_mfa"`
 	CreatedAt                        time.Time `json:"created_at"`
 	UpdatedAt                        time.Time `json:"updated_at"`
 }
@@ -191,6 +192,7 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		Closed:                           cl.Closed,
 		InCatalog:                        cl.InCatalog,
 		Type:                             cl.Type,
+		RequireMFA:                       cl.RequireMFA,
 		CreatedAt:                        cl.CreatedAt,
 		UpdatedAt:                        cl.UpdatedAt,
 	}
@@ -217,6 +219,7 @@ func specOf(cl storage.Client) registration.Spec {
 		Closed:                           cl.Closed,
 		InCatalog:                        cl.InCatalog,
 		Type:                             cl.Type,
+		RequireMFA:                       cl.RequireMFA,
 	}
 }
 
@@ -394,6 +397,7 @@ func (c *cli) printClient(fs *pflag.FlagSet, cl storage.Client, secret string) e
 	}
 	fmt.Fprintf(tw, "closed:\t%t\n", cl.Closed)
 	fmt.Fprintf(tw, "in_catalog:\t%t\n", cl.InCatalog)
+	fmt.Fprintf(tw, "require_mfa:\t%t\n", cl.RequireMFA)
 	if cl.Type != "" {
 		fmt.Fprintf(tw, "catalog type:\t%s\n", cl.Type)
 	}

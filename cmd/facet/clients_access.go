@@ -11,9 +11,10 @@ func addAccessFlags(fs *pflag.FlagSet) {
 	fs.Bool("closed", false, "invite-only: only users with access (an accepted invitation or grant-access) may sign in")
 	fs.Bool("in-catalog", false, "list the app in the application catalog")
 	fs.String("type", "", `the app's group in the catalog (e.g. "Productivity")`)
+	fs.Bool("require-mfa", false, "admit only sign-ins with a second factor: a session without one is asked for it (step-up)")
 }
 
-// applyAccessFlags copies --closed, --in-catalog and --type onto spec when given (all of
+// applyAccessFlags copies --closed, --in-catalog, --type and --require-mfa onto spec when given (all of
 // them for create).
 func applyAccessFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) error {
 	var err error
@@ -24,6 +25,11 @@ func applyAccessFlags(fs *pflag.FlagSet, spec *registration.Spec, all bool) erro
 	}
 	if all || fs.Changed("in-catalog") {
 		if spec.InCatalog, err = fs.GetBool("in-catalog"); err != nil {
+			return err
+		}
+	}
+	if all || fs.Changed("require-mfa") {
+		if spec.RequireMFA, err = fs.GetBool("require-mfa"); err != nil {
 			return err
 		}
 	}

@@ -80,7 +80,7 @@ func startFacetAt(t testing.TB, dbURL string, c *clock, addr string, opts ...fun
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.NewTextHandler(testLogOut, nil))
 	a, err := newApp(context.Background(), cfg, logger)
 	if err != nil {
 		ln.Close()
@@ -141,3 +141,5 @@ func drain(resp *http.Response) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 }
+
+var testLogOut io.Writer = io.Discard

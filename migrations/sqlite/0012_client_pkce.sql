@@ -1,4 +1,4 @@
--- Per-client PKCE policy (issue 13).
+-- Per-client PKCE policy (RFC 9700 §2.1.1: PKCE for every client, optional only for a confidential one an administrator allows).
 --
 -- pkce is 'required' (every authorization request carries an S256 code_challenge; the
 -- default, and always the case for public clients) or 'optional' (a confidential client may

@@ -46,7 +46,9 @@ type Spec struct {
 	// Closed admits only users holding access (invite-only); InCatalog lists the app in the
 	// application catalog under Type.
 	Closed, InCatalog bool
-	Type              string
+	// RequireMFA admits only sign-ins with a second factor (step-up otherwise).
+	RequireMFA bool
+	Type       string
 }
 
 var (
@@ -270,6 +272,7 @@ func applySpec(c *storage.Client, spec Spec) {
 	c.PKCE = spec.PKCE
 	c.Audience = slices.Clone(spec.Audience)
 	c.Closed, c.InCatalog, c.Type = spec.Closed, spec.InCatalog, strings.TrimSpace(spec.Type)
+	c.RequireMFA = spec.RequireMFA
 }
 
 // Create validates spec and registers the client. For a confidential client it returns

@@ -1,5 +1,6 @@
 // Package mfa owns what keeps an account when its password is not enough: password recovery
-// (the forgot-password and reset pages). It builds on profile's console kit (pages, forms,
+// (the forgot-password and reset pages), the second factors (the authenticator app, passkeys,
+// recovery codes), the second login step and step-up, and the two-factor policy. It builds on profile's console kit (pages, forms,
 // throttle counters, notices, sessions) and storage's verifications; it does not own the
 // login itself (signin), the password policy (profile/password) or delivery (profile/notify).
 package mfa
@@ -7,6 +8,7 @@ package mfa
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -38,6 +40,24 @@ type Store interface {
 	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)
 	ResetCounter(ctx context.Context, key string) error
 	ResetLoginFailures(ctx context.Context, key string) error
+	AddLoginFailure(ctx context.Context, key string, now, forgetBefore time.Time) (int, error)
+	LoginFailures(ctx context.Context, key string) (int, time.Time, error)
+	GetClient(ctx context.Context, id string) (storage.Client, error)
+
+	PutTOTP(ctx context.Context, t storage.TOTP) error
+	GetTOTP(ctx context.Context, userID string) (storage.TOTP, error)
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	DeleteTOTP(ctx context.Context, userID string) error
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) error
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	DeleteRecoveryCodes(ctx context.Context, userID string) error
+
+	PutLoginChallenge(ctx context.Context, c storage.LoginChallenge) error
+	GetLoginChallenge(ctx context.Context, idHash []byte, now time.Time) (storage.LoginChallenge, error)
+	CountChallengeAttempt(ctx context.Context, idHash []byte) (int, error)
+	DeleteLoginChallenge(ctx context.Context, idHash []byte) error
+	ElevateSession(ctx context.Context, id string, amr []string, authTime time.Time) error
 }
 
 // Config is what mfa needs from Facet's configuration.
@@ -48,6 +68,13 @@ type Config struct {
 	Secret []byte
 	// PhoneRegion is the region of phone numbers typed without a country code.
 	PhoneRegion string
+	// Policy is the installation's two-factor policy: PolicyOptional (each user opts in; the
+	// default) or PolicyRequired (every user enrols at the next password sign-in).
+	Policy string
+	// TOTPIssuer names Facet in authenticator apps (default "Facet").
+	TOTPIssuer string
+	// SecureCookies marks the second step's cookie Secure with the __Host- prefix (https).
+	SecureCookies bool
 }
 
 // Deps are the modules mfa works with. Kit, Store and Events are required.
@@ -73,6 +100,9 @@ type Handler struct {
 	now    func() time.Time
 	// sending tracks the messages still being sent after the answer went out (Wait).
 	sending sync.WaitGroup
+	keys    factorKeys
+	// passkeys lists a user's passkeys (nil: passkeys are not offered).
+	passkeys func(ctx context.Context, userID string) ([]PasskeyInfo, error)
 }
 
 // New builds the handler.
@@ -92,11 +122,29 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if cfg.PhoneRegion == "" {
 		cfg.PhoneRegion = "US"
 	}
-	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now}, nil
+	switch cfg.Policy {
+	case "":
+		cfg.Policy = PolicyOptional
+	case PolicyOptional, PolicyRequired:
+	default:
+		return nil, fmt.Errorf("mfa: policy %q is neither %q nor %q", cfg.Policy, PolicyOptional, PolicyRequired)
+	}
+	if cfg.TOTPIssuer == "" {
+		cfg.TOTPIssuer = "Facet"
+	}
+	keys, err := newFactorKeys(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, phone: d.Phone, logger: d.Logger, now: d.Now, keys: keys}, nil
 }
 
-// Routes adds the recovery pages to the browser pages; mfa has no account API routes yet.
-func (h *Handler) Routes(r, _ *mux.Router) {
+// Routes adds the recovery pages, the second login step and the factors' pages to the
+// browser pages, and the factors to the account API.
+func (h *Handler) Routes(r, api *mux.Router) {
+	r.HandleFunc(PathLogin, h.loginForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(PathLogin, h.login).Methods(http.MethodPost)
+	h.factorRoutes(r, api)
 	r.HandleFunc("/login/forgot", h.forgotForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/forgot", h.forgot).Methods(http.MethodPost)
 	r.HandleFunc("/login/reset", h.resetForm).Methods(http.MethodGet, http.MethodHead)

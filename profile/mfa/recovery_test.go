@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -35,6 +36,9 @@ func newRecoveryEnv(t *testing.T, b sqltest.Backend) *rEnv {
 			t.Fatal(err)
 		}
 		d.Mail = m
+		d.Security = []profile.SecuritySource{func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+			return re.h.Security(ctx, v)
+		}}
 	}, func(s storage.Storage, now func() time.Time) profile.Recorder {
 		return activity.NewRecorder(s, nil, now)
 	}, func(k profiletest.Kit) []profiletest.Module {

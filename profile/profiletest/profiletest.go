@@ -108,17 +108,26 @@ func New(t testing.TB, b sqltest.Backend, adjust func(*profile.Config, *profile.
 	if err != nil {
 		t.Fatal(err)
 	}
-	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: rec, Now: c.Now})
+	var modules []Module
+	if build != nil {
+		modules = build(Kit{Config: cfg, Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now})
+	}
+	// A module that is a second login step (profile/mfa) follows the password, as in cmd.
+	var second signin.SecondStep
+	for _, m := range modules {
+		if s, ok := m.(signin.SecondStep); ok {
+			second = s
+		}
+	}
+	signIn, err := signin.New(signin.Deps{Kit: core, Store: store, Events: rec, Now: c.Now, Second: second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := mux.NewRouter()
 	pages, api := core.Routes(r)
 	signIn.Routes(pages, api)
-	if build != nil {
-		for _, m := range build(Kit{Config: cfg, Core: core, Store: store, Templates: tpl, Events: rec, Now: c.Now}) {
-			m.Routes(pages, api)
-		}
+	for _, m := range modules {
+		m.Routes(pages, api)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ip := req.Header.Get(ClientIPHeader); ip != "" {

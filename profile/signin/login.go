@@ -25,6 +25,9 @@ var (
 	errPendingDeletion = errors.New("account pending deletion")
 )
 
+// pathSecondStep is profile/mfa's second login step (mfa.PathLogin).
+const pathSecondStep = "/login/mfa"
+
 // loginPage is login.html's data.
 type loginPage struct {
 	ReturnTo    string
@@ -42,14 +45,25 @@ type loginPage struct {
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	returnTo := profile.SafeReturnTo(q.Get("return_to"))
-	if !hasWord(q.Get("prompt"), "login") {
-		_, ok, err := h.kit.Current(r)
+	s, ok, err := h.kit.Current(r)
+	if err != nil {
+		h.kit.ServerError(w, r, "current session", err)
+		return
+	}
+	if ok && !hasWord(q.Get("prompt"), "login") {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
+	// A fresh login of a signed-in account with a second factor is that factor (the second
+	// step elevates the session); method=password asks for the password instead.
+	if ok && h.second != nil && q.Get("method") != "password" {
+		has, err := h.second.HasFactor(r.Context(), s.UserID)
 		if err != nil {
-			h.kit.ServerError(w, r, "current session", err)
+			h.kit.ServerError(w, r, "second factor", err)
 			return
 		}
-		if ok {
-			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		if has {
+			http.Redirect(w, r, profile.WithReturnTo(pathSecondStep, returnTo), http.StatusSeeOther)
 			return
 		}
 	}
@@ -137,6 +151,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setDevice(w, u.ID)
+	if h.second != nil {
+		next, err := h.second.Challenge(w, r, u.ID, page.ReturnTo, []string{"pwd"})
+		if err != nil {
+			h.kit.ServerError(w, r, "second step", err)
+			return
+		}
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+	}
 	if !h.signedIn(w, r, u.ID, profile.CategoryLogin, flowClientID(page.ReturnTo, page.AppName)) {
 		return
 	}
@@ -339,6 +364,19 @@ func (h *Handler) pendingDeletion(w http.ResponseWriter, r *http.Request, userID
 			ClientID: flowClientID(returnTo, appName), Details: map[string]string{"method": "password", "reason": "pending_deletion"}})
 		http.Redirect(w, r, profile.WithReturnTo(profile.PendingDeletionPath, returnTo), http.StatusSeeOther)
 		return
+	}
+	// Restoring needs the second factor too: the password alone does not bring an account
+	// back.
+	if h.second != nil {
+		next, err := h.second.Challenge(w, r, userID, profile.RestorePath, []string{"pwd"})
+		if err != nil {
+			h.kit.ServerError(w, r, "second step", err)
+			return
+		}
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 	}
 	if !h.signedIn(w, r, userID, profile.CategoryLogin, "") {
 		return

@@ -56,6 +56,19 @@ type Deps struct {
 	// Methods lists the upstream login methods the login form offers as buttons
 	// (oauth/federation); nil offers none.
 	Methods LoginMethods
+	// Second is the second login step (profile/mfa); nil: a right password signs in.
+	Second SecondStep
+}
+
+// SecondStep is the second login step a password sign-in may need (profile/mfa.Handler).
+type SecondStep interface {
+	// Challenge is asked after a right password: when userID must prove a second factor (or
+	// enrol one), it keeps the sign-in pending and returns the page to go to; "" when the
+	// password is enough.
+	Challenge(w http.ResponseWriter, r *http.Request, userID, returnTo string, amr []string) (string, error)
+	// HasFactor reports whether userID has a second factor, which then re-authenticates a
+	// signed-in account (prompt=login, max_age, a sensitive change) instead of the password.
+	HasFactor(ctx context.Context, userID string) (bool, error)
 }
 
 // LoginButton is an upstream login method's button on the login form.
@@ -84,6 +97,7 @@ type Handler struct {
 	// secureCookies: see Deps.SecureCookies.
 	secureCookies bool
 	methods       LoginMethods
+	second        SecondStep
 }
 
 // New builds the handler.
@@ -112,6 +126,7 @@ func New(d Deps) (*Handler, error) {
 		limits:    d.Limits.withDefaults(),
 		deviceKey: d.DeviceSecret,
 		methods:   d.Methods,
+		second:    d.Second,
 
 		secureCookies: d.SecureCookies,
 	}, nil

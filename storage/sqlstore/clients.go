@@ -10,7 +10,7 @@ import (
 const clientCols = `id, secret_hash, name, description, logo_uri, policy_uri, home_uri,
 	redirect_uris, post_logout_redirect_uris, grant_types, response_types, scopes, audience,
 	public, token_endpoint_auth_method, backchannel_logout_uri, backchannel_logout_session_required,
-	pkce, created_at, updated_at, closed, in_catalog, type`
+	pkce, created_at, updated_at, closed, in_catalog, type, require_mfa`
 
 func scanClient(sc scanner) (storage.Client, error) {
 	var (
@@ -21,7 +21,7 @@ func scanClient(sc scanner) (storage.Client, error) {
 	err := sc.Scan(&c.ID, &c.SecretHash, &c.Name, &c.Description, &c.LogoURI, &c.PolicyURI, &c.HomeURI,
 		&redirects, &postLogout, &grants, &responses, &scopes, &audience,
 		&c.Public, &c.TokenEndpointAuthMethod, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired,
-		&c.PKCE, &c.CreatedAt, &c.UpdatedAt, &c.Closed, &c.InCatalog, &c.Type)
+		&c.PKCE, &c.CreatedAt, &c.UpdatedAt, &c.Closed, &c.InCatalog, &c.Type, &c.RequireMFA)
 	if err != nil {
 		return storage.Client{}, err
 	}
@@ -44,12 +44,12 @@ func scanClient(sc scanner) (storage.Client, error) {
 // CreateClient stores c; ErrAlreadyExists when its id is taken.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, `INSERT INTO clients (`+clientCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.SecretHash, c.Name, c.Description, c.LogoURI, c.PolicyURI, c.HomeURI,
 		encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.GrantTypes),
 		encodeList(c.ResponseTypes), encodeList(c.Scopes), encodeList(c.Audience),
 		c.Public, c.TokenEndpointAuthMethod, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		pkceOf(c), ts(c.CreatedAt), ts(c.UpdatedAt), c.Closed, c.InCatalog, c.Type)
+		pkceOf(c), ts(c.CreatedAt), ts(c.UpdatedAt), c.Closed, c.InCatalog, c.Type, c.RequireMFA)
 	if err != nil {
 		return fmt.Errorf("create client %q: %w", c.ID, mapErr(err))
 	}
@@ -92,12 +92,12 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 		policy_uri = ?, home_uri = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?,
 		response_types = ?, scopes = ?, audience = ?, public = ?, token_endpoint_auth_method = ?,
 		backchannel_logout_uri = ?, backchannel_logout_session_required = ?, pkce = ?, updated_at = ?, closed = ?, in_catalog = ?,
-		type = ? WHERE id = ?`,
+		type = ?, require_mfa = ? WHERE id = ?`,
 		c.SecretHash, c.Name, c.Description, c.LogoURI, c.PolicyURI, c.HomeURI,
 		encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.GrantTypes),
 		encodeList(c.ResponseTypes), encodeList(c.Scopes), encodeList(c.Audience),
 		c.Public, c.TokenEndpointAuthMethod, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		pkceOf(c), ts(c.UpdatedAt), c.Closed, c.InCatalog, c.Type, c.ID)
+		pkceOf(c), ts(c.UpdatedAt), c.Closed, c.InCatalog, c.Type, c.RequireMFA, c.ID)
 	if err != nil {
 		return fmt.Errorf("update client %q: %w", c.ID, mapErr(err))
 	}

@@ -29,6 +29,7 @@ var notClaims = map[string]string{
 	"claim_declines": "the on-request claims a user declined on a consent page; no claim comes from a decline " +
 		"(only grants.claims releases one), and consent removes a declined claim from grants.claims in the same transaction",
 	"mfa_totp":           "the encrypted authenticator secret; the second factor proves a sign-in and is never a claim",
+	"login_challenges":   "a sign-in waiting for its second factor; it proves who signs in and is never a claim",
 	"mfa_recovery_codes": "hashes of single-use sign-in codes; never a claim",
 	"identifiers":        "the upstream accounts linked for signing in; the field catalog has no claim made from them, so no release reads them",
 	"cards": "the business card's identifier and Activity switch; the card page reads the profile directly (its documented " +

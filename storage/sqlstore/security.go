@@ -145,3 +145,72 @@ func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// PutLoginChallenge stores c and sweeps the expired challenges (they are few: minutes each).
+func (s *Store) PutLoginChallenge(ctx context.Context, c storage.LoginChallenge) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.exec(ctx, `DELETE FROM login_challenges WHERE expires_at < ?`, ts(c.CreatedAt)); err != nil {
+			return fmt.Errorf("sweep login challenges: %w", mapErr(err))
+		}
+		_, err := s.exec(ctx, `INSERT INTO login_challenges (id_hash, user_id, amr, session_id, return_to, attempts,
+			created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.IDHash, c.UserID, encodeList(c.AMR), c.SessionID, c.ReturnTo, c.Attempts, ts(c.CreatedAt), ts(c.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("put login challenge: %w", mapErr(err))
+		}
+		return nil
+	})
+}
+
+// GetLoginChallenge returns a live challenge.
+func (s *Store) GetLoginChallenge(ctx context.Context, idHash []byte, now time.Time) (storage.LoginChallenge, error) {
+	var (
+		c   storage.LoginChallenge
+		amr string
+	)
+	err := s.row(ctx, `SELECT id_hash, user_id, amr, session_id, return_to, attempts, created_at, expires_at
+		FROM login_challenges WHERE id_hash = ? AND expires_at > ?`, idHash, ts(now)).
+		Scan(&c.IDHash, &c.UserID, &amr, &c.SessionID, &c.ReturnTo, &c.Attempts, &c.CreatedAt, &c.ExpiresAt)
+	if err != nil {
+		return storage.LoginChallenge{}, fmt.Errorf("get login challenge: %w", mapErr(err))
+	}
+	if c.AMR, err = decodeList(amr); err != nil {
+		return storage.LoginChallenge{}, fmt.Errorf("login challenge amr: %w", err)
+	}
+	c.CreatedAt, c.ExpiresAt = c.CreatedAt.UTC(), c.ExpiresAt.UTC()
+	return c, nil
+}
+
+// CountChallengeAttempt adds a wrong answer in one statement.
+func (s *Store) CountChallengeAttempt(ctx context.Context, idHash []byte) (int, error) {
+	var n int
+	err := s.row(ctx, `UPDATE login_challenges SET attempts = attempts + 1 WHERE id_hash = ? RETURNING attempts`, idHash).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count challenge attempt: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// DeleteLoginChallenge removes the challenge once.
+func (s *Store) DeleteLoginChallenge(ctx context.Context, idHash []byte) error {
+	n, err := s.execN(ctx, `DELETE FROM login_challenges WHERE id_hash = ?`, idHash)
+	if err != nil {
+		return fmt.Errorf("delete login challenge: %w", mapErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("delete login challenge: %w", storage.ErrNotFound)
+	}
+	return nil
+}
+
+// ElevateSession sets a live session's methods and sign-in time.
+func (s *Store) ElevateSession(ctx context.Context, id string, amr []string, authTime time.Time) error {
+	n, err := s.execN(ctx, `UPDATE sessions SET amr = ?, auth_time = ? WHERE id = ?`, encodeList(amr), ts(authTime), id)
+	if err != nil {
+		return fmt.Errorf("elevate session: %w", mapErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("elevate session: %w", storage.ErrNotFound)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +131,69 @@ func testRecoveryCodes(t *testing.T, s storage.Storage) {
 	wantErr(t, s.UseRecoveryCode(ctx, "u1", []byte("b"), base), storage.ErrNotFound, "a code of the old set")
 	must(t, s.DeleteRecoveryCodes(ctx, "u1"))
 	count("u1", 0)
+}
+
+// testLoginChallenges: a challenge is read while live, counts wrong answers, completes once
+// (of 16 concurrent deletes one wins), expires and is swept; a session
+// is elevated in place.
+func testLoginChallenges(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	createUser(t, s, "u1")
+	c := storage.LoginChallenge{IDHash: []byte("hash-1"), UserID: "u1", AMR: []string{"pwd"}, ReturnTo: "/profile",
+		CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
+	must(t, s.PutLoginChallenge(ctx, c))
+	got, err := s.GetLoginChallenge(ctx, []byte("hash-1"), base.Add(time.Minute))
+	must(t, err)
+	c.CreatedAt, c.ExpiresAt = at(0), at(5*time.Minute)
+	diff(t, "GetLoginChallenge", c, got)
+	_, err = s.GetLoginChallenge(ctx, []byte("hash-1"), base.Add(5*time.Minute))
+	wantErr(t, err, storage.ErrNotFound, "GetLoginChallenge at its expiry")
+	_, err = s.GetLoginChallenge(ctx, []byte("other"), base)
+	wantErr(t, err, storage.ErrNotFound, "GetLoginChallenge of an unknown hash")
+	for i := 1; i <= 3; i++ {
+		n, err := s.CountChallengeAttempt(ctx, []byte("hash-1"))
+		must(t, err)
+		if n != i {
+			t.Fatalf("attempt %d counted %d", i, n)
+		}
+	}
+	_, err = s.CountChallengeAttempt(ctx, []byte("other"))
+	wantErr(t, err, storage.ErrNotFound, "CountChallengeAttempt of an unknown hash")
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.DeleteLoginChallenge(ctx, []byte("hash-1")); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("16 concurrent completions: %d won", wins)
+	}
+
+	// A new challenge sweeps the ones expired before it.
+	must(t, s.PutLoginChallenge(ctx, storage.LoginChallenge{IDHash: []byte("old"), UserID: "u1", CreatedAt: base, ExpiresAt: base.Add(time.Minute)}))
+	must(t, s.PutLoginChallenge(ctx, storage.LoginChallenge{IDHash: []byte("new"), UserID: "u1", CreatedAt: base.Add(time.Hour), ExpiresAt: base.Add(time.Hour + time.Minute)}))
+	wantErr(t, s.DeleteLoginChallenge(ctx, []byte("old")), storage.ErrNotFound, "the expired challenge after a sweep")
+	_, err = s.GetLoginChallenge(ctx, []byte("new"), base.Add(time.Hour))
+	must(t, err)
+
+	createUser(t, s, "u2")
+	se := newSession("s2", "u2")
+	must(t, s.CreateSession(ctx, se))
+	must(t, s.ElevateSession(ctx, "s2", []string{"pwd", "otp", "mfa"}, base.Add(2*time.Hour)))
+	got2, err := s.GetSession(ctx, "s2")
+	must(t, err)
+	if !slices.Equal(got2.AMR, []string{"pwd", "otp", "mfa"}) || !got2.AuthTime.Equal(at(2*time.Hour)) {
+		t.Fatalf("elevated session: amr %v, auth_time %v", got2.AMR, got2.AuthTime)
+	}
+	wantErr(t, s.ElevateSession(ctx, "gone", nil, base), storage.ErrNotFound, "ElevateSession of an unknown session")
 }

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"SessionTokens", testSessionTokens},
 		{"LoginFailures", testLoginFailures},
 		{"TOTP", testTOTP},
+		{"LoginChallenges", testLoginChallenges},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Cards", testCards},
 		{"CardIdentifierRace", testCardIdentifierRace},

@@ -107,8 +107,11 @@ type Config struct {
 	MaxPhotoBytes int64 `koanf:"max_photo_bytes"`
 	// MemoryLimit is the Go runtime soft memory limit in bytes; 0 none; MemoryLimitAuto. Its
 	// key also takes auto and off, so parse reads it apart from the byte sizes.
-	MemoryLimit    int64         `koanf:"-"`
-	RecentAuth     time.Duration `koanf:"recent_auth"`     // how recent a login must be to change email or phone
+	MemoryLimit int64         `koanf:"-"`
+	RecentAuth  time.Duration `koanf:"recent_auth"` // how recent a login must be to change email or phone
+	// MFA is the two-factor policy: "optional" (each user opts in) or "required" (every user
+	// enrols at the next sign-in; every app sign-in needs a second factor).
+	MFA            string        `koanf:"mfa"`
 	EventRetention time.Duration `koanf:"event_retention"` // how long the activity log keeps events
 	// UnverifiedAccountTTL is how long an account with only an unconfirmed email lives.
 	UnverifiedAccountTTL time.Duration `koanf:"unverified_account_ttl"`
@@ -196,6 +199,7 @@ func Settings() []Setting {
 		{Key: "phone_region", Flag: "phone-region", Default: "US", Help: "region (ISO 3166 alpha-2) of phone numbers typed without a country code", Serve: true},
 		{Key: "max_photo_bytes", Flag: "max-photo-bytes", Default: "5MiB", Help: "largest photo upload: bytes, or with KiB/MiB", Serve: true},
 		{Key: "recent_auth", Flag: "recent-auth", Default: "15m", Help: "how recent a login must be to change the email address or phone number", Serve: true},
+		{Key: "mfa", Flag: "mfa", Default: "optional", Help: "two-factor policy: optional (users opt in) or required (every user enrols at the next sign-in)", Serve: true},
 		{Key: "event_retention", Flag: "event-retention", Default: "8760h", Help: "how long the activity log keeps events", Serve: true},
 		{Key: "unverified_account_ttl", Flag: "unverified-account-ttl", Default: "168h", Help: "how long an account whose only way in is an unconfirmed email address lives before the cleanup job deletes it", Serve: true},
 		{Key: "login_limits_per_ip", Flag: "login-limits-per-ip", Default: "20", Help: "failed logins per client IP per login_limits_ip_window before that IP waits (successful logins do not count)", Serve: true},
@@ -528,6 +532,7 @@ func (cfg Config) WithDefaults() Config {
 	str(&cfg.SMTPTLS, "smtp_tls")
 	str(&cfg.MailFrom, "mail_from")
 	str(&cfg.PhoneRegion, "phone_region")
+	str(&cfg.MFA, "mfa")
 	if cfg.MandatoryFields == nil {
 		cfg.MandatoryFields = splitList(def["mandatory_fields"])
 	}

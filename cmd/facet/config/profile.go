@@ -78,6 +78,9 @@ func (cfg Config) validateProfile() error {
 	if cfg.MaxPhotoBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_photo_bytes must be positive, got %d", cfg.MaxPhotoBytes))
 	}
+	if cfg.MFA != "optional" && cfg.MFA != "required" {
+		errs = append(errs, fmt.Errorf("mfa: %q is neither optional nor required", cfg.MFA))
+	}
 	if cfg.RecentAuth <= 0 {
 		errs = append(errs, fmt.Errorf("recent_auth must be positive, got %s", cfg.RecentAuth))
 	}
