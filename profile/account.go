@@ -334,17 +334,50 @@ type Sidebar struct {
 	Initials string
 	Picture  string
 	Tabs     []Tab // filled in by RenderSidebar
-	// Favorites are the apps the person marked in the catalog, listed under the tabs.
-	Favorites []Favorite
+	// Apps is the catalog's part, filled in by RenderSidebar (Deps.Favorites): the Catalog
+	// button and the apps the person marked favorite, listed under the tabs. Nil while the
+	// catalog is switched off: then neither shows.
+	Apps *SidebarApps
 
 	userID  string
 	current string // the URL of the current tab
 }
 
-// Favorite is one app in the sidebar's favorites.
+// SidebarApps is the part of the sidebar the application catalog owns: where the Catalog
+// button leads (with JavaScript, a window over the page) and the favorites.
+type SidebarApps struct {
+	CatalogURL string
+	Favorites  []Favorite
+}
+
+// Favorite is one app in the sidebar's favorites: its name, its logo ("" for none) and its
+// home page, where its sign-in starts ("" when it has none: the name is not a link).
 type Favorite struct {
 	Name string
+	Logo string
 	URL  string
+}
+
+// FavoritesSource gives the catalog's part of userID's sidebar (Deps.Favorites), in ctx's
+// language; ok false leaves it out (the catalog is switched off). Every account page asks it,
+// so while the catalog is off it should cost no more than reading the switch. When it fails
+// the error is logged and the sidebar shows no catalog, as a tab counter shows no number.
+type FavoritesSource func(ctx context.Context, userID string) (apps SidebarApps, ok bool, err error)
+
+// sidebarApps is the catalog's part of userID's sidebar, nil when there is none.
+func (h *Handler) sidebarApps(ctx context.Context, userID string) *SidebarApps {
+	if h.favorites == nil || userID == "" {
+		return nil
+	}
+	apps, ok, err := h.favorites(ctx, userID)
+	if err != nil {
+		h.Logger.WarnContext(ctx, "sidebar favorites", "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	return &apps
 }
 
 // NewSidebar is the sidebar of a's personal account with the tab at current marked.

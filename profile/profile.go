@@ -119,6 +119,8 @@ type Handler struct {
 	securitySources []SecuritySource
 	// hintSources prefill "Complete your profile" (Deps.Hints).
 	hintSources []HintSource
+	// favorites fills the catalog's part of the sidebar (Deps.Favorites); nil for none.
+	favorites FavoritesSource
 }
 
 // Deps are the modules the handler works with. Store, Templates and Events are required.
@@ -147,6 +149,9 @@ type Deps struct {
 	// Hints prefill the missing mandatory fields on "Complete your profile" with what other
 	// modules know (the name an upstream account gave), first source first.
 	Hints []HintSource
+	// Favorites gives the sidebar's Catalog button and favorites on every account page
+	// (profile/catalog); nil shows neither.
+	Favorites FavoritesSource
 	// Flows finds the authorization request waiting in a return_to (oauth.Provider.Flow);
 	// nil finds none.
 	Flows FlowFinder
@@ -207,6 +212,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		privacyLinks:    slices.Clone(d.PrivacyLinks),
 		securitySources: slices.Clone(d.Security),
 		hintSources:     slices.Clone(d.Hints),
+		favorites:       d.Favorites,
 		policy:          password.NewPolicy(),
 		limits:          defaultLimits(),
 		ua:              useragent.NewParser(),
@@ -289,6 +295,7 @@ func (h *Handler) RenderAccount(w http.ResponseWriter, r *http.Request, status i
 func (h *Handler) RenderSidebar(w http.ResponseWriter, r *http.Request, status int, page string, sb Sidebar, data any) {
 	f := templates.FrameFrom(r.Context())
 	sb.Tabs = h.tabs(r.Context(), sb.userID, sb.current)
+	sb.Apps = h.sidebarApps(r.Context(), sb.userID)
 	f.Sidebar = sb
 	// The header's menu shows the same initials as the sidebar.
 	f.Account = &templates.Account{Email: sb.Email, Initials: sb.Initials}

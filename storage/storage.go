@@ -186,6 +186,7 @@ type Storage interface {
 	CardStore
 	FeatureStore
 	InviteStore
+	CatalogStore
 }
 
 // Transactor runs work in one transaction. BeginTx starts a transaction and returns a ctx

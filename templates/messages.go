@@ -214,5 +214,5 @@ func message(key string) (string, bool) {
 // englishAreas are the maps of the English catalog. A new area's map is added here, and its
 // translation to each language's list (russianAreas).
 func englishAreas() []map[string]string {
-	return []map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages, appsMessages, recoveryMessages, lifecycleMessages, federationMessages, cardMessages, inviteMessages, mfaMessages}
+	return []map[string]string{english, accountMessages, contactsMessages, eventsMessages, privacyMessages, oauthMessages, appsMessages, recoveryMessages, lifecycleMessages, federationMessages, cardMessages, inviteMessages, mfaMessages, catalogMessages}
 }

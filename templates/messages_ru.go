@@ -13,7 +13,7 @@ func russianMessage(key string) (string, bool) {
 
 // russianAreas are the maps of the Russian catalog, in englishAreas' order.
 func russianAreas() []map[string]string {
-	return []map[string]string{russian, accountMessagesRU, contactsMessagesRU, eventsMessagesRU, privacyMessagesRU, oauthMessagesRU, appsMessagesRU, recoveryMessagesRU, lifecycleMessagesRU, federationMessagesRU, cardMessagesRU, inviteMessagesRU, mfaMessagesRU}
+	return []map[string]string{russian, accountMessagesRU, contactsMessagesRU, eventsMessagesRU, privacyMessagesRU, oauthMessagesRU, appsMessagesRU, recoveryMessagesRU, lifecycleMessagesRU, federationMessagesRU, cardMessagesRU, inviteMessagesRU, mfaMessagesRU, catalogMessagesRU}
 }
 
 // russian translates english (messages.go). Counted texts have the three Russian integer

@@ -29,12 +29,13 @@ import (
 
 // FS holds the pages (*.html) and the static assets (static/).
 //
-//go:embed *.html apps/*.html lifecycle card/*.html static
+//go:embed *.html apps/*.html lifecycle card/*.html catalog/*.html static
 var FS embed.FS
 
 // pageDirs are the folders of Facet pages that a sub-package owns (templates/card/ for
-// profile/card, templates/lifecycle/ for profile/lifecycle). Their pages render in the layout like the others.
-var pageDirs = []string{"card", "lifecycle"}
+// profile/card, templates/lifecycle/ for profile/lifecycle, templates/catalog/ for
+// profile/catalog). Their pages render in the layout like the others.
+var pageDirs = []string{"card", "catalog", "lifecycle"}
 
 // layoutFile is the frame every page is rendered in.
 const layoutFile = "layout.html"

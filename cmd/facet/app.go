@@ -26,6 +26,7 @@ import (
 	"github.com/facetid/facet/profile/activity"
 	"github.com/facetid/facet/profile/apps"
 	"github.com/facetid/facet/profile/card"
+	appcatalog "github.com/facetid/facet/profile/catalog"
 	"github.com/facetid/facet/profile/contact"
 	"github.com/facetid/facet/profile/invite"
 	"github.com/facetid/facet/profile/lifecycle"
@@ -198,6 +199,12 @@ func (a *app) build(ctx context.Context) error {
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
 		return cards.Block(ctx, u)
 	}
+	// The sidebar of every account page shows the catalog's button and favorites while the
+	// catalog feature is on.
+	var appCatalog *appcatalog.Handler
+	favorites := func(ctx context.Context, userID string) (profile.SidebarApps, bool, error) {
+		return appCatalog.Sidebar(ctx, userID)
+	}
 	// Closed apps admit only the users invite says hold access; its Requests tab counts the
 	// invitations waiting for an answer.
 	invites, err := invite.NewService(invite.Config{Issuer: cfg.Issuer, Secret: secret},
@@ -222,8 +229,9 @@ func (a *app) build(ctx context.Context) error {
 		Security: []profile.SecuritySource{apps.SecurityDevices, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
 			return recovery.Security(ctx, v)
 		}},
-		Hints: []profile.HintSource{upstreamHints},
-		Mail:  mail, Events: events, Tokens: provider, Flows: flows(provider),
+		Hints:     []profile.HintSource{upstreamHints},
+		Favorites: favorites,
+		Mail:      mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
@@ -286,6 +294,11 @@ func (a *app) build(ctx context.Context) error {
 		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("card: %w", err)
+	}
+	appCatalog, err = appcatalog.New(appcatalog.Deps{Kit: prof, Store: a.store, Default: cfg.FeatureDefault(appcatalog.Feature),
+		Logger: a.logger, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
 	}
 	// The export holds what federation, card and invite keep about the person; lifecycle
 	// asks them through interfaces of its own.
@@ -356,6 +369,7 @@ func (a *app) build(ctx context.Context) error {
 	life.Routes(account, api)
 	fed.Routes(account, api)
 	cards.Routes(account, api)
+	appCatalog.Routes(account, api)
 	if rp != nil {
 		rp.Routes(browser)
 	}

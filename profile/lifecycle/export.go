@@ -42,6 +42,7 @@ type export struct {
 	BusinessCard    *Card            `json:"business_card"`
 	AppAccess       []Access         `json:"app_access"`
 	Invitations     []Invitation     `json:"invitations"`
+	Favorites       []exportFavorite `json:"favorites"`
 }
 
 type exportAccount struct {
@@ -123,6 +124,14 @@ type exportDisclose struct {
 	Count    int       `json:"count"`
 }
 
+// exportFavorite is an app the person marked favorite in the catalog, whether the catalog
+// shows it now or not (an app taken out of the catalog keeps the mark).
+type exportFavorite struct {
+	ClientID string    `json:"client_id"`
+	Name     string    `json:"name"`
+	MarkedAt time.Time `json:"marked_at"`
+}
+
 // exportSession is a browser session, with the apps signed in through it (the sid each
 // received, what back-channel logout names).
 type exportSession struct {
@@ -173,7 +182,8 @@ func timePtr(t time.Time) *time.Time {
 func (h *Handler) prepareExport(ctx context.Context, u storage.User) (export, error) {
 	now := h.now().UTC()
 	e := export{SchemaVersion: SchemaVersion, ExportedAt: now, Issuer: h.cfg.Issuer,
-		Profile: []exportField{}, Apps: []exportApp{}, Disclosures: []exportDisclose{}, BrowserSessions: []exportSession{}}
+		Profile: []exportField{}, Apps: []exportApp{}, Disclosures: []exportDisclose{}, BrowserSessions: []exportSession{},
+		Favorites: []exportFavorite{}}
 	private, err := h.store.GetPrivateProfile(ctx, u.ID)
 	if err != nil {
 		return export{}, fmt.Errorf("private profile: %w", err)
@@ -252,6 +262,16 @@ func (h *Handler) prepareExport(ctx context.Context, u storage.User) (export, er
 	}
 	if err := h.exportSources(ctx, u, &e); err != nil {
 		return export{}, err
+	}
+
+	favorites, err := h.store.ListFavorites(ctx, u.ID)
+	if err != nil {
+		return export{}, fmt.Errorf("favorites: %w", err)
+	}
+	for _, f := range favorites {
+		if f.FavoriteAt != nil {
+			e.Favorites = append(e.Favorites, exportFavorite{ClientID: f.ClientID, Name: f.Name, MarkedAt: *f.FavoriteAt})
+		}
 	}
 
 	sessions, err := h.store.ListUserSessions(ctx, u.ID)

@@ -46,6 +46,7 @@ type Store interface {
 	ListUserSessions(ctx context.Context, userID string) ([]storage.Session, error)
 	UserSessionClients(ctx context.Context, userID string) ([]storage.SessionClient, error)
 	ListEvents(ctx context.Context, userID string, f storage.EventFilter) ([]storage.Event, error)
+	ListFavorites(ctx context.Context, userID string) ([]storage.CatalogApp, error)
 	DeleteGrant(ctx context.Context, userID, clientID string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 	RevokeSubject(ctx context.Context, subject, clientID string) (int64, error)

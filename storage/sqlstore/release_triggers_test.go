@@ -35,6 +35,7 @@ var notClaims = map[string]string{
 	"cards": "the business card's identifier and Activity switch; the card page reads the profile directly (its documented " +
 		"exception to privacy levels), never through a release, and no claim comes from the card",
 	"client_access": "which closed apps admit the user; the authorization endpoint reads it before any release, and no claim comes from it",
+	"favorites":     "the apps the user starred in the catalog; only the account pages and the export read them, and no claim comes from them",
 }
 
 // TestReleaseTriggers: every table the release reads has triggers that bump its user's

@@ -99,7 +99,8 @@ func fillAccount(t *testing.T, s storage.Storage, id, phone, username string) {
 }
 
 // fillLinked gives user id an identifier at login method "m", a business card, access to the
-// closed app "app", an invitation it accepted and one waiting at email.
+// closed app "app", an invitation it accepted and one waiting at email, and the catalog app
+// "listed" as a favorite.
 func fillLinked(t *testing.T, s storage.Storage, id, email string) {
 	t.Helper()
 	ctx := t.Context()
@@ -115,6 +116,7 @@ func fillLinked(t *testing.T, s storage.Storage, id, email string) {
 	must(t, s.AnswerInvitation(ctx, "accepted-"+id, storage.InvitationAccepted, id, base))
 	must(t, s.CreateInvitation(ctx, storage.Invitation{ID: "waiting-" + id, ClientID: "app", Email: email,
 		TokenHash: "waiting-" + id, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}))
+	must(t, s.AddFavorite(ctx, id, "listed", base))
 }
 
 // testPurgeUser: PurgeUser erases only a due pending account, everything that refers to it
@@ -130,6 +132,7 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	fillAccount(t, s, "gone", "+15550100001", "gone_name")
 	fillAccount(t, s, "kept", "+15550100002", "kept_name")
 	must(t, s.CreateLoginMethod(ctx, newLoginMethod("m", "M")))
+	must(t, s.CreateClient(ctx, catalogClient("listed", "", true, false)))
 	fillLinked(t, s, "gone", "gone@example.com")
 	fillLinked(t, s, "kept", "kept@example.com")
 
@@ -191,7 +194,7 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 
 	// What the account linked or was granted goes with it: identifiers (and their levels),
 	// the business card (its identifier free again), access to closed apps, the invitations
-	// it answered or that wait at its confirmed address.
+	// it answered or that wait at its confirmed address, its favorites.
 	if ids, err := s.ListIdentifiers(ctx, "gone"); err != nil || len(ids) != 0 {
 		t.Errorf("identifiers after purge = %v, %v", ids, err)
 	}
@@ -207,6 +210,9 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	for _, id := range []string{"accepted-gone", "waiting-gone"} {
 		_, err = s.GetInvitation(ctx, id)
 		wantErr(t, err, storage.ErrNotFound, "invitation "+id+" after purge")
+	}
+	if f, err := s.ListFavorites(ctx, "gone"); err != nil || len(f) != 0 {
+		t.Errorf("favorites after purge = %v, %v", f, err)
 	}
 
 	// The tombstone: the id is never another account's.
@@ -241,6 +247,9 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	}
 	if a, err := s.ListClientAccess(ctx, "kept"); err != nil || len(a) != 1 {
 		t.Errorf("kept's client access = %v, %v", a, err)
+	}
+	if f, err := s.ListFavorites(ctx, "kept"); err != nil || len(f) != 1 {
+		t.Errorf("kept's favorites = %v, %v", f, err)
 	}
 	for _, id := range []string{"accepted-kept", "waiting-kept"} {
 		if _, err := s.GetInvitation(ctx, id); err != nil {

@@ -89,6 +89,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 		{"Features", testFeatures},
 		{"ClientAccess", testClientAccess},
 		{"Invitations", testInvitations},
+		{"Catalog", testCatalog},
+		{"Favorites", testFavorites},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -736,6 +738,14 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("SetFeature", s.SetFeature(txCtx, "tx-feature", true, base))
 	step("GetFeature", second(s.GetFeature(txCtx, "tx-feature")))
 	step("ListFeatures", second(s.ListFeatures(txCtx)))
+	step("CreateClient", s.CreateClient(txCtx, catalogClient("listed", "", true, false)))
+	step("AddFavorite", s.AddFavorite(txCtx, "u1", "listed", base))
+	step("AddFavorite", s.AddFavorite(txCtx, "u1", "listed", base))
+	step("CatalogApps", second(s.CatalogApps(txCtx, "u1")))
+	step("CatalogApp", second(s.CatalogApp(txCtx, "u1", "listed")))
+	step("Favorites", second(s.Favorites(txCtx, "u1")))
+	step("ListFavorites", second(s.ListFavorites(txCtx, "u1")))
+	step("RemoveFavorite", second(s.RemoveFavorite(txCtx, "u1", "listed")))
 	step("MarkDeletion", s.MarkDeletion(txCtx, storage.Deletion{UserID: "u1", RequestedAt: base, PurgeAfter: base}))
 	step("GetDeletion", second(s.GetDeletion(txCtx, "u1")))
 	step("DueDeletions", second(s.DueDeletions(txCtx, base, 10)))

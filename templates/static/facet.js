@@ -71,6 +71,49 @@
       });
   });
 
+  // A form with data-inplace posts without leaving the page (the star of an app in the
+  // Catalog window): the answer, the page the server redirects to, replaces each element
+  // marked data-refresh that it holds under the same id (the window's list, the sidebar's
+  // favorites), and focus returns to the button that was pressed. Without JavaScript, or when
+  // the request fails, the form posts as usual.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest("form[data-inplace]");
+    if (!form || typeof fetch !== "function") return;
+    ev.preventDefault();
+    var button = ev.submitter || form.querySelector("button[type=submit]");
+    var focusID = button && button.id;
+    if (button) button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+      body: new URLSearchParams(new FormData(form))
+    })
+      .then(function (res) {
+        if (!res.ok) throw new Error(res.status);
+        return res.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var replaced = 0;
+          document.querySelectorAll("[data-refresh][id]").forEach(function (old) {
+            var fresh = doc.getElementById(old.id);
+            if (!fresh || !fresh.hasAttribute("data-refresh")) return;
+            old.replaceWith(document.importNode(fresh, true));
+            replaced++;
+          });
+          // Another page (the login page, the session having ended): show it.
+          if (replaced === 0) {
+            window.location.href = res.url;
+            return;
+          }
+          var again = focusID && document.getElementById(focusID);
+          if (again) again.focus();
+        });
+      })
+      .catch(function () {
+        form.submit();
+      });
+  });
+
   // A Cancel link or button inside a dialog closes it.
   document.addEventListener("click", function (ev) {
     var c = ev.target.closest("dialog [data-close], dialog a.cancel");
