@@ -299,12 +299,15 @@ func (s *Service) grant(ctx context.Context, userID, clientID string) (storage.G
 	return g, nil
 }
 
-// SetLevel stores the user's privacy level for a catalog field, keeping its value (a field
+// SetLevel stores the user's privacy level for a catalog field or a linked identifier
+// (IdentifierKey; the caller checks the identifier is the user's), keeping its value (a field
 // without a value gets a row with an empty value, which carries only the level). It returns
-// false when key is not a catalog field. The change applies to the next release at once.
+// false when key is neither. The change applies to the next release at once.
 func (s *Service) SetLevel(ctx context.Context, userID, key string, l Level) (bool, error) {
 	if _, ok := s.cat.Field(key); !ok {
-		return false, nil
+		if _, ok := IdentifierID(key); !ok {
+			return false, nil
+		}
 	}
 	if _, ok := ParseLevel(string(l)); !ok {
 		return false, fmt.Errorf("set level of %q: unknown level %q", key, l)

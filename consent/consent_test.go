@@ -186,6 +186,29 @@ func TestServiceFlow(t *testing.T) {
 			if _, err := s.SetLevel(ctx, "u1", "email", "friends"); err == nil {
 				t.Error("SetLevel accepted an unknown level")
 			}
+			// A linked identifier's level is kept under its key and released to nobody.
+			if ok, err := s.SetLevel(ctx, "u1", IdentifierKey("i1"), LevelPublic); err != nil || !ok {
+				t.Fatalf("SetLevel of an identifier = %v, %v", ok, err)
+			}
+			if ok, _ := s.SetLevel(ctx, "u1", "identifier:", LevelPublic); ok {
+				t.Error("SetLevel accepted an identifier key without an id")
+			}
+			stored, err := db.GetProfileFields(ctx, "u1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, f := range stored {
+				found = found || (f.Field == "identifier:i1" && f.Privacy == "public")
+			}
+			if !found {
+				t.Errorf("identifier level not stored: %+v", stored)
+			}
+			for claim := range userinfo() {
+				if _, ok := IdentifierID(claim); ok {
+					t.Errorf("userinfo releases %q", claim)
+				}
+			}
 			levels, private, err := s.Levels(ctx, "u1")
 			if err != nil || levels["email"] != LevelPrivate || levels["given_name"] != LevelPublic || levels["birthdate"] != LevelPrivate || private {
 				t.Errorf("Levels = %v %v %v", levels, private, err)

@@ -1,5 +1,7 @@
 package consent
 
+import "strings"
+
 // Privacy levels a profile field can have. Release is the
 // one place that gives them meaning.
 const (
@@ -19,6 +21,21 @@ func ParseLevel(s string) (Level, bool) {
 	default:
 		return "", false
 	}
+}
+
+// identifierPrefix names a linked identifier's level among the profile fields:
+// "identifier:{id}". Such a key is not a catalog field: nothing is released from it, and its
+// level is "Only you" until its owner chooses another.
+const identifierPrefix = "identifier:"
+
+// IdentifierKey is the profile field key that holds the level of linked identifier id.
+func IdentifierKey(id string) string { return identifierPrefix + id }
+
+// IdentifierID returns the identifier id key names, and false when key is not an
+// identifier's level.
+func IdentifierID(key string) (string, bool) {
+	id, ok := strings.CutPrefix(key, identifierPrefix)
+	return id, ok && id != ""
 }
 
 // FieldLevel is the level a field has for a user: the stored one (a ProfileField's Privacy),

@@ -38,11 +38,13 @@ func (h *Handler) accountRoutes(r, api *mux.Router) {
 // for it, and the private-profile switch; and the language its reader reads it in (the
 // request's, for the sidebar and the field labels).
 type Account struct {
-	User    storage.User
-	Values  map[string]string
-	Levels  map[string]consent.Level
-	Private bool
-	Lang    templates.Lang
+	User   storage.User
+	Values map[string]string
+	Levels map[string]consent.Level
+	// IdentifierLevels are the levels chosen for linked identifiers, by identifier id.
+	IdentifierLevels map[string]consent.Level
+	Private          bool
+	Lang             templates.Lang
 }
 
 // LoadAccount reads u's profile fields. The level of each catalog field is the one consent
@@ -52,11 +54,15 @@ func (h *Handler) LoadAccount(ctx context.Context, u storage.User) (Account, err
 	if err != nil {
 		return Account{}, fmt.Errorf("get profile fields: %w", err)
 	}
-	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}, Lang: templates.LangFrom(ctx)}
+	a := Account{User: u, Values: map[string]string{}, Levels: map[string]consent.Level{}, IdentifierLevels: map[string]consent.Level{},
+		Lang: templates.LangFrom(ctx)}
 	stored := map[string]string{}
 	for _, f := range fields {
 		a.Values[f.Field] = f.Value
 		stored[f.Field] = f.Privacy
+		if id, ok := consent.IdentifierID(f.Field); ok {
+			a.IdentifierLevels[id] = consent.FieldLevel(nil, f.Field, f.Privacy)
+		}
 	}
 	// The address lives in users.email; the "email" row only carries its privacy level.
 	a.Values["email"] = u.Email
@@ -229,6 +235,28 @@ func newLevelView(lang templates.Lang, l consent.Level) levelView {
 	default:
 		return newLevelView(lang, consent.LevelPrivate)
 	}
+}
+
+// LevelPicker is the privacy-level button of something that is not a catalog field, e.g. a
+// linked identifier in its block (BlockItem.Level): the level shown, and the three choices
+// that post to /profile/privacy/{Key}, as every field's button does.
+type LevelPicker struct {
+	Key   string
+	Label string
+	// Level is the level that applies now; Choices mark the one chosen; Held says the two
+	// differ (public, but the private profile is on).
+	Level    levelView
+	Held     bool
+	Choices  []levelView
+	ReturnTo string
+}
+
+// NewLevelPicker builds the picker of key, labelled label (what the level is of), whose chosen
+// level is chosen; private is the private-profile switch.
+func NewLevelPicker(lang templates.Lang, key, label string, chosen consent.Level, private bool) *LevelPicker {
+	p := &LevelPicker{Key: key, Label: label, Level: newLevelView(lang, consent.Effective(chosen, private)), Choices: levelViews(lang, chosen)}
+	p.Held = p.Level.Level != chosen
+	return p
 }
 
 // fieldView is one field's row in a block of the profile page.
@@ -446,6 +474,13 @@ var notices = map[string]string{
 func (h *Handler) profileNotice(a Account, q url.Values) string {
 	switch n := q.Get("notice"); n {
 	case "privacy":
+		if id, ok := consent.IdentifierID(q.Get("field")); ok {
+			l, ok := a.IdentifierLevels[id]
+			if !ok {
+				return ""
+			}
+			return a.Lang.T("account.notice.privacy_identifier", newLevelView(a.Lang, l).Text)
+		}
 		f, ok := h.Catalog.Field(q.Get("field"))
 		if !ok {
 			return ""

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile/locale"
+	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
 
@@ -47,6 +51,8 @@ type editPageData struct {
 	Complete bool
 	Needs    []string
 	Flow     *Flow
+	// Prefilled says where the values already in the inputs come from ("" when none are).
+	Prefilled string
 }
 
 // autocomplete maps catalog keys to HTML autofill tokens (HTML Living Standard §4.10.18.7).
@@ -290,11 +296,47 @@ func (h *Handler) completeForm(w http.ResponseWriter, r *http.Request) {
 		h.ServerError(w, r, "completion page", err)
 		return
 	}
+	hints, from, err := h.hints(r.Context(), u, missing)
+	if err != nil {
+		h.ServerError(w, r, "completion hints", err)
+		return
+	}
+	l := templates.LangFrom(r.Context())
+	if len(from) > 0 {
+		data.Prefilled = l.T("account.complete.prefilled", strings.Join(from, ", "))
+	}
 	for _, k := range missing {
 		f, _ := h.Catalog.Field(k)
-		data.Inputs = append(data.Inputs, h.inputFor(templates.LangFrom(r.Context()), f, "", nil, nil))
+		data.Inputs = append(data.Inputs, h.inputFor(l, f, hints[k], nil, nil))
 	}
 	h.Render(w, r, http.StatusOK, "profile_edit", data)
+}
+
+// hints merges the hint sources' suggestions for the fields in keys, the first source's
+// winning, and names the sources that gave one; a suggestion longer than its field's limit is
+// left out (the person types the value instead).
+func (h *Handler) hints(ctx context.Context, u storage.User, keys []string) (map[string]string, []string, error) {
+	out := map[string]string{}
+	var from []string
+	for _, src := range h.hintSources {
+		hs, err := src(ctx, u)
+		if err != nil {
+			return nil, nil, err
+		}
+		used := false
+		for _, k := range keys {
+			v := hs.Values[k]
+			f, ok := h.Catalog.Field(k)
+			if _, taken := out[k]; taken || !ok || v == "" || (f.MaxLen > 0 && utf8.RuneCountInString(v) > f.MaxLen) {
+				continue
+			}
+			out[k], used = v, true
+		}
+		if used && hs.From != "" && !slices.Contains(from, hs.From) {
+			from = append(from, hs.From)
+		}
+	}
+	return out, from, nil
 }
 
 // completePage is the frame of "Complete your profile": what is missing and, when an app's

@@ -810,3 +810,46 @@ func TestSecurityEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestCompletionHints: "Complete your profile" prefills a missing mandatory field with the
+// first hint source's suggestion that fits the field (one over its length limit is passed
+// over), names the sources it used, stores nothing until saved, and fails with a 5xx when a
+// source cannot answer.
+func TestCompletionHints(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			var fail error
+			e := newEnvWired(t, b, nil, func(h *Handler) {
+				h.hintSources = []HintSource{
+					func(context.Context, storage.User) (Hints, error) {
+						return Hints{From: "Long", Values: map[string]string{"family_name": strings.Repeat("x", 101), "given_name": "Unused"}}, fail
+					},
+					func(context.Context, storage.User) (Hints, error) {
+						return Hints{From: "Acme ID", Values: map[string]string{"family_name": "Lovelace"}}, nil
+					},
+					func(context.Context, storage.User) (Hints, error) {
+						return Hints{From: "Late", Values: map[string]string{"family_name": "Other"}}, nil
+					},
+				}
+			})
+			br, u := e.signUp("hints@example.com", "Ada Lovelace", "192.0.2.40")
+			if err := e.store.DeleteProfileField(t.Context(), u.ID, "family_name"); err != nil {
+				t.Fatal(err)
+			}
+			res := br.get("/profile/complete")
+			mustContain(t, res, `name="family_name"`, `value="Lovelace"`, "Filled in from your Acme ID account: check it and save.")
+			for _, not := range []string{"Long", "Late", `value="Other"`, `name="given_name"`} {
+				if strings.Contains(res.Body, not) {
+					t.Errorf("the completion page holds %q:\n%s", not, res.Body)
+				}
+			}
+			if v := e.values(u.ID)["family_name"]; v != "" {
+				t.Errorf("family name stored before saving: %q", v)
+			}
+			fail = errors.New("source down")
+			if res := br.get("/profile/complete"); res.Status != http.StatusInternalServerError {
+				t.Errorf("a failing hint source: %d", res.Status)
+			}
+		})
+	}
+}

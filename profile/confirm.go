@@ -77,12 +77,14 @@ type BlockLink struct {
 }
 
 // BlockItem is one entry of a list block: an icon (an image URL, may be empty), a title, a
-// few lines of facts, and a form that removes it.
+// few lines of facts, its privacy level when it has one (NewLevelPicker), and a form that
+// removes it.
 type BlockItem struct {
 	ID     string // the element id
 	Icon   string
 	Title  string
 	Lines  []string
+	Level  *LevelPicker
 	Remove *BlockForm
 }
 
@@ -135,6 +137,18 @@ type LinkSource func(ctx context.Context, u storage.User) (l Link, ok bool, err 
 // BlockSource gives a sub-package's block of u's profile page, in ctx's language; ok false
 // leaves it out.
 type BlockSource func(ctx context.Context, u storage.User) (b ActionBlock, ok bool, err error)
+
+// Hints are values suggested for a user's empty profile fields (catalog key → value) and
+// where they come from (From, shown to the person: "GitHub").
+type Hints struct {
+	From   string
+	Values map[string]string
+}
+
+// HintSource suggests values for u's empty profile fields, e.g. what an upstream account said
+// at sign-up. "Complete your profile" shows them prefilled in the missing mandatory fields,
+// saying where they come from; nothing is stored until the person saves the form.
+type HintSource func(ctx context.Context, u storage.User) (Hints, error)
 
 // SecurityItem is one entry a sub-package adds to the profile page's Security block (a
 // signed-in device): a title, a mark beside it ("This device"), lines of detail, and at most

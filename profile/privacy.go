@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -24,11 +23,6 @@ func (h *Handler) privacyRoutes(r, api *mux.Router) {
 	api.HandleFunc("/private-profile", h.apiPutPrivateProfile).Methods(http.MethodPut)
 }
 
-// identifierPrefix names a linked identifier's level: "identifier:{id}" (its id in
-// GET /api/account/identifiers). An id that is not one of the user's identifiers is unknown
-// (404).
-const identifierPrefix = "identifier:"
-
 var (
 	errUnknownField      = errors.New("unknown field")
 	errUnknownIdentifier = errors.New("unknown identifier")
@@ -44,7 +38,9 @@ func (h *Handler) privacy() (*consent.Service, error) {
 // when unknown) and level (422 when not a level), stores the level and records
 // privacy_changed.
 func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field, level string) error {
-	if id, ok := strings.CutPrefix(field, identifierPrefix); ok {
+	// A linked identifier's level: "identifier:{id}" (its id in GET /api/account/identifiers).
+	// An id that is not one of the user's identifiers is unknown (404).
+	if id, ok := consent.IdentifierID(field); ok {
 		return h.setIdentifierLevel(ctx, o, u, id, level)
 	}
 	if _, ok := h.Catalog.Field(field); !ok {
@@ -69,8 +65,9 @@ func (h *Handler) setLevel(ctx context.Context, o Origin, u storage.User, field,
 	return nil
 }
 
-// setIdentifierLevel stores the level of userID's identifier id. No claim is released from
-// identifiers today, so the level is kept, shown and exported, and decides nothing else yet.
+// setIdentifierLevel stores the level of u's identifier id through consent's setter, after
+// checking the identifier is u's. No claim is released from identifiers, so the level is
+// kept, shown and exported, and decides nothing else.
 func (h *Handler) setIdentifierLevel(ctx context.Context, o Origin, u storage.User, id, level string) error {
 	l, ok := consent.ParseLevel(level)
 	if !ok {
@@ -87,10 +84,19 @@ func (h *Handler) setIdentifierLevel(ctx context.Context, o Origin, u storage.Us
 	if !found {
 		return errUnknownIdentifier
 	}
-	if err := h.Store.SetFieldPrivacy(ctx, u.ID, identifierPrefix+id, string(l), h.Now().UTC()); err != nil {
+	svc, err := h.privacy()
+	if err != nil {
 		return err
 	}
-	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": identifierPrefix + id, "level": string(l)}})
+	key := consent.IdentifierKey(id)
+	found, err = svc.SetLevel(ctx, u.ID, key, l)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errUnknownIdentifier
+	}
+	h.Events.Record(ctx, o, u.ID, Event{Category: CategoryPrivacyChanged, Details: map[string]string{"field": key, "level": string(l)}})
 	return nil
 }
 

@@ -117,6 +117,8 @@ type Handler struct {
 	privacyLinks []LinkSource
 	// securitySources are the sub-packages' entries of the Security block (Deps.Security).
 	securitySources []SecuritySource
+	// hintSources prefill "Complete your profile" (Deps.Hints).
+	hintSources []HintSource
 	// favorites fills the catalog's part of the sidebar (Deps.Favorites); nil for none.
 	favorites FavoritesSource
 }
@@ -144,6 +146,9 @@ type Deps struct {
 	// Security are the entries of the Security block the sub-packages own (the signed-in
 	// devices), in order.
 	Security []SecuritySource
+	// Hints prefill the missing mandatory fields on "Complete your profile" with what other
+	// modules know (the name an upstream account gave), first source first.
+	Hints []HintSource
 	// Favorites gives the sidebar's Catalog button and favorites on every account page
 	// (profile/catalog); nil shows neither.
 	Favorites FavoritesSource
@@ -206,6 +211,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		blockSources:    slices.Clone(d.Blocks),
 		privacyLinks:    slices.Clone(d.PrivacyLinks),
 		securitySources: slices.Clone(d.Security),
+		hintSources:     slices.Clone(d.Hints),
 		favorites:       d.Favorites,
 		policy:          password.NewPolicy(),
 		limits:          defaultLimits(),

@@ -27,6 +27,14 @@ type Invitation struct {
 	AnsweredAt *time.Time `db:"answered_at"`
 }
 
+// ClientAccess is one closed app a user may use: since GrantedAt (an accepted invitation or an
+// administrator's grant).
+type ClientAccess struct {
+	ClientID  string
+	UserID    string
+	GrantedAt time.Time
+}
+
 // InviteStore persists who may use a closed app and the invitations to it.
 type InviteStore interface {
 	// GrantClientAccess lets userID use clientID; granting again keeps the first grant.
@@ -35,6 +43,9 @@ type InviteStore interface {
 	RevokeClientAccess(ctx context.Context, clientID, userID string) (bool, error)
 	// HasClientAccess reports whether userID may use clientID.
 	HasClientAccess(ctx context.Context, clientID, userID string) (bool, error)
+	// ListClientAccess returns the closed apps userID may use, oldest grant first (then by
+	// app id).
+	ListClientAccess(ctx context.Context, userID string) ([]ClientAccess, error)
 
 	// CreateInvitation stores inv; ErrAlreadyExists when its id or token hash is taken.
 	CreateInvitation(ctx context.Context, inv Invitation) error

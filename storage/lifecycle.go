@@ -31,8 +31,9 @@ type LifecycleStore interface {
 	DueDeletions(ctx context.Context, now time.Time, limit int) ([]Deletion, error)
 	// PurgeUser erases a pending account whose PurgeAfter is not after now, in one
 	// transaction (joining ctx's): the users row and everything that refers to it (profile,
-	// contacts, photos, grants, sessions, the activity log, ... by cascade), its tokens and the
-	// apps its sessions signed in to; what stays is a tombstone with its id, so CreateUser
+	// contacts, photos, grants, sessions, the activity log, identifiers, the business card,
+	// access to closed apps, ... by cascade), its tokens, the apps its sessions signed in to,
+	// and the invitations it answered or that are addressed to its confirmed email; what stays is a tombstone with its id, so CreateUser
 	// refuses the id from then on (ErrAlreadyExists). Its email address, phone number and
 	// username are free afterwards. ErrNotFound when the account is absent, not pending
 	// deletion or not due (restored meanwhile: nothing is erased).

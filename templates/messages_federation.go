@@ -50,6 +50,8 @@ var federationMessages = map[string]string{
 	"federation.err.linked_elsewhere.title":   "This account is linked to another profile",
 	"federation.err.linked_elsewhere.message": "This external account is already linked to another Facet profile. Nothing was changed.",
 	"federation.err.linked_elsewhere.next":    "Remove it from that profile first, then link it here.",
+	"federation.err.throttled.title":          "Too many new accounts from here",
+	"federation.err.throttled.next":           "If you already have a Facet account, sign in to it and link this service in your profile.",
 	"federation.err.last.title":               "This identifier cannot be removed",
 	"federation.err.last.message":             "It is the last way to sign in to your account.",
 	"federation.err.last.next":                "Set a password in the Security block first, then remove it.",

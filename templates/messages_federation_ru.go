@@ -49,6 +49,8 @@ var federationMessagesRU = map[string]string{
 	"federation.err.linked_elsewhere.title":   "Эта учётная запись привязана к другому профилю",
 	"federation.err.linked_elsewhere.message": "Эта внешняя учётная запись уже привязана к другому профилю Facet. Ничего не изменено.",
 	"federation.err.linked_elsewhere.next":    "Сначала удалите её из того профиля, затем привяжите здесь.",
+	"federation.err.throttled.title":          "Слишком много новых учётных записей с этого адреса",
+	"federation.err.throttled.next":           "Если у вас уже есть учётная запись Facet, войдите в неё и привяжите этот сервис в профиле.",
 	"federation.err.last.title":               "Этот идентификатор нельзя удалить",
 	"federation.err.last.message":             "Это последний способ входа в вашу учётную запись.",
 	"federation.err.last.next":                "Сначала задайте пароль в блоке «Безопасность», затем удалите его.",

@@ -191,6 +191,9 @@ func (a *app) build(ctx context.Context) error {
 	}
 	var fed *federation.Handler
 	identifiers := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) { return fed.Block(ctx, u) }
+	upstreamHints := func(ctx context.Context, u storage.User) (profile.Hints, error) {
+		return fed.CompletionHints(ctx, u)
+	}
 	var cards *card.Handler
 	var recovery *mfa.Handler
 	cardBlock := func(ctx context.Context, u storage.User) (profile.ActionBlock, bool, error) {
@@ -229,6 +232,7 @@ func (a *app) build(ctx context.Context) error {
 		Security: []profile.SecuritySource{apps.SecurityDevices, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
 			return recovery.Security(ctx, v)
 		}, passkeys},
+		Hints:     []profile.HintSource{upstreamHints},
 		Favorites: favorites,
 		Mail:      mail, Events: events, Tokens: provider, Flows: flows(provider),
 		Logouts: logouts})
@@ -241,7 +245,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies()},
+	fed, err = federation.New(federation.Config{Issuer: cfg.Issuer, Secret: secret, SecureCookies: cfg.SecureCookies(), Limits: cfg.LoginLimits.Signin()},
 		federation.Deps{Kit: prof, Store: a.store, Events: events, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
@@ -289,12 +293,6 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
-	life, err = lifecycle.New(lifecycle.Config{Issuer: cfg.Issuer, Grace: cfg.DeletionGrace, PhotoPrefix: photo.PathPrefix, Policy: policy},
-		lifecycle.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now})
-	if err != nil {
-		return fmt.Errorf("lifecycle: %w", err)
-	}
-	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
 	cards, err = card.New(card.Deps{Kit: prof, Store: a.store, Tokens: provider, Issuer: cfg.Issuer,
 		CardDefault: cfg.FeatureDefault(card.Feature), PhotoPrefix: photo.PathPrefix, Logger: a.logger, Now: cfg.Now})
 	if err != nil {
@@ -305,6 +303,15 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
+	// The export holds what federation, card and invite keep about the person; lifecycle
+	// asks them through interfaces of its own.
+	life, err = lifecycle.New(lifecycle.Config{Issuer: cfg.Issuer, Grace: cfg.DeletionGrace, PhotoPrefix: photo.PathPrefix, Policy: policy},
+		lifecycle.Deps{Kit: prof, Store: a.store, Events: events, Logout: logouts, Logger: a.logger, Now: cfg.Now,
+			Identifiers: fed, Cards: cards, Access: invites})
+	if err != nil {
+		return fmt.Errorf("lifecycle: %w", err)
+	}
+	a.purge = &lifecycle.Purger{Store: a.store, Logger: a.logger, Now: cfg.Now}
 	invitations, err := invite.NewHandler(prof, invites, events)
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)

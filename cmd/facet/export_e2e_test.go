@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
@@ -168,6 +170,130 @@ func TestExport(t *testing.T) {
 			}
 			if p := newAgent(t, f.issuer).get("/profile/export"); p.url.Path != "/login" {
 				t.Errorf("export without a session ends on %s", p.url)
+			}
+		})
+	}
+}
+
+// TestExportLinkedData: the export holds what other modules keep about the person — a linked
+// identifier with the level chosen for it in the profile, the business card, access to a
+// closed app and an invitation addressed to the confirmed email — valid against the schema,
+// and none of their secrets (the login method's client secret, the invitation's token hash).
+// The schema refuses an identifier that carries a token.
+func TestExportLinkedData(t *testing.T) {
+	schema := exportSchema(t)
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := signUpAndExchange(t, be, "linked@example.com", "Lin Ked")
+			f, b := s.f, s.b
+			st := f.app.store
+			u := userByEmail(t, f, "linked@example.com")
+			now := f.app.cfg.Now().UTC().Truncate(time.Second)
+			if _, err := st.VerifyEmail(ctx, u.ID, "linked@example.com", now); err != nil {
+				t.Fatal(err)
+			}
+			const upstreamSecret = "upstream-client-secret-never-exported"
+			m, err := federation.Create(ctx, st, testSecret, federation.Spec{Preset: "github", Name: "GitHub",
+				AuthURL: "https://github.example/authorize", TokenURL: "https://github.example/token", UserinfoURL: "https://github.example/user",
+				ClientID: "facet-down", Secret: upstreamSecret, Public: true}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateIdentifier(ctx, storage.Identifier{ID: "ident-1", UserID: u.ID, MethodID: m.ID, Subject: "4001",
+				Email: "octo@github.example", Name: "Octo Cat", Picture: "https://github.example/a.png", LinkedAt: now, LastUsedAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := apiJSON(t, b, http.MethodPut, "/api/account/privacy/identifier:ident-1", `{"level":"public"}`); code != http.StatusOK {
+				t.Fatalf("identifier level: %d %s", code, body)
+			}
+			if _, err := st.CreateCardIfAbsent(ctx, storage.Card{UserID: u.ID, Identifier: "Lin-Ked", Active: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.GrantClientAccess(ctx, s.r.clientID, u.ID, now); err != nil {
+				t.Fatal(err)
+			}
+			const tokenHash = "invitation-token-hash-never-exported"
+			if err := st.CreateInvitation(ctx, storage.Invitation{ID: "inv-1", ClientID: s.r.clientID, Email: "linked@example.com",
+				TokenHash: tokenHash, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateInvitation(ctx, storage.Invitation{ID: "inv-other", ClientID: s.r.clientID, Email: "someone@example.com",
+				TokenHash: "other-hash", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+
+			p := b.get("/api/account/export")
+			if p.status != http.StatusOK {
+				t.Fatalf("export: %d %s", p.status, p.body)
+			}
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(p.body))
+			if err != nil {
+				t.Fatalf("export is not JSON: %v", err)
+			}
+			if err := schema.Validate(inst); err != nil {
+				t.Fatalf("export against the schema: %v\n%s", err, p.body)
+			}
+			for _, secret := range []string{upstreamSecret, tokenHash, "other-hash", "someone@example.com"} {
+				if strings.Contains(p.body, secret) {
+					t.Errorf("the export holds %q", secret)
+				}
+			}
+			var e struct {
+				Identifiers []struct {
+					ID, Method, Subject, Email, Name, Privacy string
+					MethodID                                  string    `json:"method_id"`
+					LinkedAt                                  time.Time `json:"linked_at"`
+					LastUsedAt                                time.Time `json:"last_used_at"`
+				} `json:"identifiers"`
+				BusinessCard *struct {
+					Identifier, URL string
+					Active          bool
+				} `json:"business_card"`
+				AppAccess []struct {
+					ClientID string `json:"client_id"`
+					Name     string
+				} `json:"app_access"`
+				Invitations []struct {
+					ID, State, Email, Name string
+					ClientID               string `json:"client_id"`
+				} `json:"invitations"`
+			}
+			if err := json.Unmarshal([]byte(p.body), &e); err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Identifiers) != 1 {
+				t.Fatalf("identifiers: %+v", e.Identifiers)
+			}
+			id := e.Identifiers[0]
+			switch {
+			case id.ID != "ident-1" || id.MethodID != m.ID || id.Method != "GitHub" || id.Subject != "4001" || id.Email != "octo@github.example" ||
+				id.Name != "Octo Cat" || id.Privacy != "public" || !id.LinkedAt.Equal(now) || !id.LastUsedAt.Equal(now.Add(time.Hour)):
+				t.Errorf("identifier: %+v", id)
+			case e.BusinessCard == nil || e.BusinessCard.Identifier != "Lin-Ked" || !e.BusinessCard.Active || e.BusinessCard.URL != f.issuer+"/api/cards/Lin-Ked":
+				t.Errorf("business card: %+v", e.BusinessCard)
+			case len(e.AppAccess) != 1 || e.AppAccess[0].ClientID != s.r.clientID || e.AppAccess[0].Name == "":
+				t.Errorf("app access: %+v", e.AppAccess)
+			case len(e.Invitations) != 1 || e.Invitations[0].ID != "inv-1" || e.Invitations[0].State != "pending" || e.Invitations[0].Name == "":
+				t.Errorf("invitations: %+v", e.Invitations)
+			}
+
+			// The schema is a real check of what an identifier may hold.
+			leaky := strings.Replace(p.body, `"id":"ident-1",`, `"id":"ident-1","access_token":"x",`, 1)
+			if leaky == p.body {
+				t.Fatal("no identifier to alter")
+			}
+			if inst, err = jsonschema.UnmarshalJSON(strings.NewReader(leaky)); err != nil {
+				t.Fatal(err)
+			}
+			if schema.Validate(inst) == nil {
+				t.Error("the schema admits an identifier with an access token")
+			}
+			if inst, err = jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(p.body, `"identifiers":`, `"identifiers_gone":`, 1))); err != nil {
+				t.Fatal(err)
+			}
+			if schema.Validate(inst) == nil {
+				t.Error("the schema admits an export without identifiers")
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/facetid/facet/oauth/federation"
 	"github.com/facetid/facet/oauth/registration"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/storage/sqltest"
 )
@@ -406,6 +408,37 @@ func TestFederationOAuth2(t *testing.T) {
 				t.Errorf("identifier levels after PUT: %s", p.body)
 			}
 
+			// The Identifiers block has each row's level button, as the fields have: the level
+			// applies now, the choices post to the privacy form, which changes it and comes back
+			// to the row with a notice; another user's identifier is 404 there too.
+			second := list.Identifiers[1].ID
+			p = alice.get("/profile")
+			row := p.body[strings.Index(p.body, `id="identifier-`+second+`"`):]
+			row = row[:strings.Index(row, "</li>")]
+			if !strings.Contains(row, `action="/profile/privacy/identifier:`+second+`"`) || !strings.Contains(row, `id="field-identifier:`+second+`"`) ||
+				!strings.Contains(row, `value="private" class="current"`) {
+				t.Fatalf("identifier row has no level button showing Only you:\n%s", row)
+			}
+			p = alice.submit(p, p.formWith(t, "/profile/privacy/identifier:"+second), url.Values{"level": {"on_request"}}, "")
+			if p.url.Path != "/profile" || p.url.Fragment != "" && p.url.Fragment != "field-identifier:"+second ||
+				!strings.Contains(p.body, "Saved. Who can see this identifier: On request.") {
+				t.Errorf("level form ended at %s (%d), notice missing:\n%s", p.url, p.status, p.body)
+			}
+			levels := map[string]string{}
+			p = alice.get("/api/account/identifiers")
+			if err := json.Unmarshal([]byte(p.body), &list); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range list.Identifiers {
+				levels[i.ID] = i.Privacy
+			}
+			if levels[second] != "on_request" {
+				t.Errorf("level after the form: %v", levels)
+			}
+			if p = alice.post("/profile/privacy/identifier:"+ids[0].ID, url.Values{"level": {"public"}}); p.status != http.StatusNotFound {
+				t.Errorf("the level form for another user's identifier: %d", p.status)
+			}
+
 			// Unlink (alice has a password): at once; another user's id is 404.
 			req, _ = http.NewRequest(http.MethodDelete, f.issuer+"/api/account/identifiers/"+ids[0].ID, nil)
 			req.Header.Set("Origin", f.issuer)
@@ -585,6 +618,253 @@ func TestFederationFacetUpstream(t *testing.T) {
 			}
 			if users, _ = down.app.store.ListUsers(t.Context()); len(users) != 1 {
 				t.Errorf("after the second login there are %d accounts, want 1", len(users))
+			}
+		})
+	}
+}
+
+// TestFederationSignupThrottle: accounts made from upstream sign-ins count toward the
+// registration limit per IP: the eleventh from one address within the window is a readable
+// 429 page with Retry-After, and no account is made. Signing in with an identifier linked
+// already is not a sign-up and still works; the registration form shares the limit.
+func TestFederationSignupThrottle(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			up := newTestProvider(t, false)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github", Name: "GitHub",
+				AuthURL: up.srv.URL + "/authorize", TokenURL: up.srv.URL + "/token", UserinfoURL: up.srv.URL + "/user",
+				ClientID: up.clientID, Secret: up.secret, LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := signin.DefaultLoginLimits().RegisterPerIP
+			for i := range limit {
+				up.set(map[string]any{"id": 5000 + i, "name": fmt.Sprintf("Person %d", i), "email": fmt.Sprintf("p%d@example.com", i)})
+				if p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID); p.status != http.StatusOK || p.url.Path != "/profile" {
+					t.Fatalf("sign-up %d ended at %s (%d)", i+1, p.url, p.status)
+				}
+			}
+			users := func() int {
+				t.Helper()
+				list, err := f.app.store.ListUsers(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(list)
+			}
+			if n := users(); n != limit {
+				t.Fatalf("%d accounts after %d sign-ups", n, limit)
+			}
+
+			up.set(map[string]any{"id": 5999, "name": "One Too Many", "email": "many@example.com"})
+			p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" ||
+				!strings.Contains(p.body, "Too many new accounts from here") || !strings.Contains(p.body, "Try again in") {
+				t.Fatalf("sign-up over the limit: %d Retry-After %q\n%s", p.status, p.header.Get("Retry-After"), p.body)
+			}
+			if n := users(); n != limit {
+				t.Errorf("%d accounts after the refused sign-up, want %d", n, limit)
+			}
+
+			// An existing identifier signs in as before.
+			up.set(map[string]any{"id": 5000, "name": "Person 0", "email": "p0@example.com"})
+			if p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID); p.status != http.StatusOK || p.url.Path != "/profile" {
+				t.Errorf("sign-in of a linked identifier while sign-ups are throttled: %s (%d)", p.url, p.status)
+			}
+			// The registration form counts in the same tally.
+			reg := newAgent(t, f.issuer)
+			p = reg.get("/register")
+			p = reg.submit(p, p.formWith(t, "/register"), url.Values{"email": {"form@example.com"}, "password": {"correct horse battery"},
+				"confirm": {"correct horse battery"}, "name": {"Form Person"}}, "")
+			if p.status != http.StatusTooManyRequests {
+				t.Errorf("registration form after the upstream sign-ups: %d", p.status)
+			}
+		})
+	}
+}
+
+// TestFederationPrefilledCompletion: an upstream sign-up makes the account from the claims
+// at once; when a mandatory field is still missing, "Complete your profile" is the
+// registration form prefilled with what the provider said (the family name from its full
+// name), asking only for what is missing, and saving it continues to the app's return_to.
+// Nothing the person did not confirm is stored; a provider that gave no more leaves the
+// field empty.
+func TestFederationPrefilledCompletion(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			up := newTestProvider(t, false)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "github", Name: "GitHub",
+				AuthURL: up.srv.URL + "/authorize", TokenURL: up.srv.URL + "/token", UserinfoURL: up.srv.URL + "/user",
+				ClaimMap: map[string]string{"given_name": "first"}, ClientID: up.clientID, Secret: up.secret, LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			family := func(email string) string {
+				t.Helper()
+				fields, err := f.app.store.GetProfileFields(t.Context(), userByEmail(t, f, email).ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, fl := range fields {
+					if fl.Field == "family_name" {
+						return fl.Value
+					}
+				}
+				return ""
+			}
+
+			up.set(map[string]any{"id": 6001, "first": "Ada", "name": "Ada Lovelace King", "email": "ada@example.com", "verified": true})
+			b := followAll(newAgent(t, f.issuer))
+			p := b.get("/login/methods/" + m.ID + "?return_to=%2Fprofile%3Fnotice%3Dsaved")
+			if p.url.Path != "/profile/complete" {
+				t.Fatalf("sign-up with a mandatory field missing ended at %s (%d)", p.url, p.status)
+			}
+			form := p.formWith(t, "/profile/complete")
+			if got := form.values.Get("family_name"); got != "Lovelace King" {
+				t.Errorf("family name prefilled with %q, want the provider's %q\n%s", got, "Lovelace King", p.body)
+			}
+			if !strings.Contains(p.body, "Filled in from your GitHub account: check it and save.") {
+				t.Errorf("the completion form does not say where the prefilled value comes from:\n%s", p.body)
+			}
+			if _, asked := form.values["given_name"]; asked {
+				t.Errorf("the completion form asks for the given name the provider gave")
+			}
+			if got := family("ada@example.com"); got != "" {
+				t.Errorf("family name stored before the person confirmed it: %q", got)
+			}
+			p = b.submit(p, form, nil, "")
+			if p.url.Path != "/profile" || family("ada@example.com") != "Lovelace King" {
+				t.Errorf("confirming the prefilled form ended at %s; family name %q", p.url, family("ada@example.com"))
+			}
+
+			up.set(map[string]any{"id": 6002, "name": "Solo", "email": "solo@example.com", "verified": true})
+			p = followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.url.Path != "/profile/complete" {
+				t.Fatalf("sign-up with one name ended at %s (%d)", p.url, p.status)
+			}
+			if got := p.formWith(t, "/profile/complete").values.Get("family_name"); got != "" || strings.Contains(p.body, "Filled in from") {
+				t.Errorf("family name prefilled with %q from a one-word name:\n%s", got, p.body)
+			}
+		})
+	}
+}
+
+// vkProvider answers as VK ID does (its API reference): the callback carries code, state and
+// device_id; the token request (POST /oauth2/auth) must repeat device_id and state with the
+// client id in the body and the PKCE verifier; user info is a POST of client_id and
+// access_token, answering {"user": {...}}. omitDevice makes the callback leave device_id out.
+type vkProvider struct {
+	t          testing.TB
+	srv        *httptest.Server
+	clientID   string
+	mu         sync.Mutex
+	omitDevice bool
+	codes      map[string]struct{ challenge, state, device, redirect string }
+	tokens     map[string]bool
+}
+
+func newVKProvider(t testing.TB) *vkProvider {
+	p := &vkProvider{t: t, clientID: "51234567", codes: map[string]struct{ challenge, state, device, redirect string }{}, tokens: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		back, err := url.Parse(q.Get("redirect_uri"))
+		if err != nil || q.Get("client_id") != p.clientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" {
+			http.Error(w, "bad authorization request", http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		code, device := rand.Text(), "dev-"+rand.Text()
+		p.codes[code] = struct{ challenge, state, device, redirect string }{q.Get("code_challenge"), q.Get("state"), device, back.String()}
+		v := url.Values{"code": {code}, "state": {q.Get("state")}, "expires_in": {"600"}, "type": {"code_v2"}}
+		if !p.omitDevice {
+			v.Set("device_id", device)
+		}
+		back.RawQuery = v.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /oauth2/auth", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		c, ok := p.codes[r.PostFormValue("code")]
+		delete(p.codes, r.PostFormValue("code"))
+		sum := sha256.Sum256([]byte(r.PostFormValue("code_verifier")))
+		if !ok || r.Header.Get("Authorization") != "" || r.PostFormValue("grant_type") != "authorization_code" ||
+			r.PostFormValue("client_id") != p.clientID || r.PostFormValue("device_id") != c.device || r.PostFormValue("state") != c.state ||
+			r.PostFormValue("redirect_uri") != c.redirect || base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request"})
+			return
+		}
+		access := rand.Text()
+		p.tokens[access] = true
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": access, "refresh_token": rand.Text(), "id_token": "x.y.z",
+			"token_type": "Bearer", "expires_in": 3600, "user_id": 123456, "state": c.state, "scope": "vkid.personal_info email"})
+	})
+	mux.HandleFunc("POST /oauth2/user_info", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if r.PostFormValue("client_id") != p.clientID || !p.tokens[r.PostFormValue("access_token")] {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_token"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"user": map[string]any{"user_id": "123456", "first_name": "Ivan", "last_name": "Petrov",
+			"avatar": "https://vk.example/a.jpg", "email": "ivan@vk.example", "sex": 2, "verified": false, "birthday": "01.02.1990"}})
+	})
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// TestFederationVKID: the vkid preset signs in against a VK ID-shaped provider — the token
+// request repeats the callback's device_id and the state with the client id in the body,
+// user info is fetched by POST — and a callback without device_id ends on a readable page
+// without an account.
+func TestFederationVKID(t *testing.T) {
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			vk := newVKProvider(t)
+			f := startFacet(t, be.NewURL(t), nil)
+			m, err := federation.Create(t.Context(), f.app.store, testSecret, federation.Spec{Preset: "vkid",
+				AuthURL: vk.srv.URL + "/authorize", TokenURL: vk.srv.URL + "/oauth2/auth", UserinfoURL: vk.srv.URL + "/oauth2/user_info",
+				ClientID: vk.clientID, Secret: "vk-protected-key", LoginPage: true}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			vk.mu.Lock()
+			vk.omitDevice = true
+			vk.mu.Unlock()
+			p := followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID)
+			if p.status != http.StatusBadGateway || !strings.Contains(p.body, "The service reported a problem") {
+				t.Errorf("callback without device_id: %d\n%s", p.status, p.body)
+			}
+			if list, err := f.app.store.ListUsers(t.Context()); err != nil || len(list) != 0 {
+				t.Errorf("accounts after the refused callback: %v, %v", list, err)
+			}
+
+			vk.mu.Lock()
+			vk.omitDevice = false
+			vk.mu.Unlock()
+			p = followAll(newAgent(t, f.issuer)).get("/login/methods/" + m.ID + "?return_to=%2Fprofile")
+			if p.status != http.StatusOK || p.url.Path != "/profile" {
+				t.Fatalf("VK ID sign-in ended at %s (%d):\n%s", p.url, p.status, p.body)
+			}
+			u := userByEmail(t, f, "ivan@vk.example")
+			ids := identifiersOf(t, f, u.ID)
+			if len(ids) != 1 || ids[0].Subject != "123456" || ids[0].Name != "Ivan Petrov" || ids[0].Picture != "https://vk.example/a.jpg" {
+				t.Errorf("identifier from VK ID: %+v", ids)
+			}
+			if u.EmailVerified {
+				t.Error("the VK ID email counts as verified, though VK ID does not say so")
 			}
 		})
 	}

@@ -8,7 +8,10 @@
 //
 // It builds on profile's console kit (pages, browser sessions, the activity log) and does not
 // own accounts, sessions or the photo pipeline: the photo page asks it for the pictures of
-// linked identifiers (AvailablePictures) and fetches them itself.
+// linked identifiers (AvailablePictures) and fetches them itself. It does not store privacy
+// levels either: an identifier's level button posts to profile's privacy form, which stores
+// it through consent. The data export and "Complete your profile" ask it for the identifiers
+// (ExportIdentifiers) and for what the upstream account said (CompletionHints).
 package federation
 
 import (
@@ -23,6 +26,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
 )
 
@@ -34,6 +38,9 @@ type Config struct {
 	Secret []byte
 	// SecureCookies marks the flow cookies Secure (https issuers).
 	SecureCookies bool
+	// Limits are the login throttles; a new account from an upstream sign-in counts toward
+	// the registration limit per IP (RegisterCounter) that the registration form uses.
+	Limits signin.LoginLimits
 }
 
 // Store is the storage federation uses.

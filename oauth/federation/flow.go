@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,7 +171,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadGateway, "federation.err.unreachable", err)
 		return
 	}
-	p, err := ep.exchange(r.Context(), h.client, q.Get("code"), st.Verifier, st.Nonce)
+	p, err := ep.exchange(r.Context(), h.client, callback{Code: q.Get("code"), DeviceID: q.Get("device_id"), State: st.State},
+		st.Verifier, st.Nonce)
 	switch {
 	case errors.Is(err, errBadIDToken), errors.Is(err, errNonce):
 		h.fail(w, r, http.StatusBadGateway, "federation.err.id_token", err)
@@ -226,6 +229,22 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request, m storage.
 			http.Redirect(w, r, "/login/methods/link", http.StatusSeeOther)
 			return
 		}
+	}
+	// A new account costs what a registration does: the same per-IP limit applies (OWASP
+	// ASVS 5.0 V2.4, anti-automation), shared with the registration form.
+	retry, err := h.kit.Hit(ctx, h.cfg.Limits.RegisterCounter(h.kit.Origin(r).IP))
+	if err != nil {
+		h.kit.ServerError(w, r, "count registration", err)
+		return
+	}
+	if retry > 0 {
+		h.logger.WarnContext(ctx, "upstream sign-up throttled", "method", m.ID, "ip", h.kit.Origin(r).IP)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		l := templates.LangFrom(ctx)
+		h.kit.Render(w, r, http.StatusTooManyRequests, "error", templates.ErrorPage{Status: http.StatusTooManyRequests,
+			Title: l.T("federation.err.throttled.title"), Message: profile.ThrottleMessage(l, retry),
+			Next: l.T("federation.err.throttled.next"), RequestID: profile.RequestID(w, r)})
+		return
 	}
 	u, err := h.createAccount(ctx, m, p)
 	if err != nil {

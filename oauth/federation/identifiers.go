@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/facetid/facet/consent"
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/photo"
 	"github.com/facetid/facet/profile/signin"
 	"github.com/facetid/facet/storage"
@@ -58,14 +61,24 @@ func (h *Handler) Block(ctx context.Context, u storage.User) (profile.ActionBloc
 	if len(ids) == 0 && len(public) == 0 {
 		return profile.ActionBlock{}, false, nil
 	}
+	levels, loc, err := h.levels(ctx, u.ID)
+	if err != nil {
+		return profile.ActionBlock{}, false, err
+	}
+	private, err := h.kit.Store.GetPrivateProfile(ctx, u.ID)
+	if err != nil {
+		return profile.ActionBlock{}, false, err
+	}
 	l := templates.LangFrom(ctx)
 	b := profile.ActionBlock{ID: "identifiers", Title: l.T("identifiers.title"), List: true, Empty: l.T("identifiers.none")}
 	if len(public) > 0 {
 		b.Add = &profile.BlockLink{URL: "/profile/identifiers/add", Label: l.T("identifiers.add")}
 	}
-	loc := zone(ctx, h.kit, u)
 	for _, i := range ids {
+		// The level button posts to profile's privacy form, which stores the level through
+		// consent after checking the identifier is the user's.
 		item := profile.BlockItem{ID: "identifier-" + i.ID, Icon: i.Method.IconURL, Title: i.Method.Name,
+			Level: profile.NewLevelPicker(l, consent.IdentifierKey(i.ID), l.T("identifiers.delete_hidden", i.Method.Name), levels.of(i.ID), private),
 			Remove: &profile.BlockForm{Action: "/profile/identifiers/" + i.ID + "/delete", Label: l.T("identifiers.delete"),
 				Hidden: l.T("identifiers.delete_hidden", i.Method.Name)}}
 		account := i.Email
@@ -82,22 +95,6 @@ func (h *Handler) Block(ctx context.Context, u storage.User) (profile.ActionBloc
 		b.Items = append(b.Items, item)
 	}
 	return b, true, nil
-}
-
-// zone is the user's time zone (the zoneinfo field), UTC when unset.
-func zone(ctx context.Context, kit *profile.Handler, u storage.User) *time.Location {
-	fields, err := kit.Store.GetProfileFields(ctx, u.ID)
-	if err != nil {
-		return time.UTC
-	}
-	for _, f := range fields {
-		if f.Field == "zoneinfo" && f.Value != "" {
-			if loc, err := time.LoadLocation(f.Value); err == nil {
-				return loc
-			}
-		}
-	}
-	return time.UTC
 }
 
 // addPageData is identifiers_add.html's data.
@@ -211,12 +208,8 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 		h.kit.APIError(w, r, "list identifiers", err)
 		return
 	}
-	levels := map[string]string{}
-	if fields, err := h.kit.Store.GetProfileFields(r.Context(), c.User.ID); err == nil {
-		for _, f := range fields {
-			levels[f.Field] = f.Privacy
-		}
-	} else {
+	levels, _, err := h.levels(r.Context(), c.User.ID)
+	if err != nil {
 		h.kit.APIError(w, r, "identifier levels", err)
 		return
 	}
@@ -225,13 +218,9 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 		Available   []availableJSON  `json:"available"`
 	}{Identifiers: []identifierJSON{}, Available: []availableJSON{}}
 	for _, i := range ids {
-		level := levels["identifier:"+i.ID]
-		if level == "" {
-			level = "private"
-		}
 		out.Identifiers = append(out.Identifiers, identifierJSON{ID: i.ID, MethodID: i.MethodID, MethodName: i.Method.Name,
 			Subject: i.Subject, Email: i.Email, Name: i.Name, Picture: i.Picture, LinkedAt: i.LinkedAt, LastUsedAt: i.LastUsedAt,
-			Privacy: level})
+			Privacy: string(levels.of(i.ID))})
 	}
 	for _, m := range public {
 		out.Available = append(out.Available, availableJSON{MethodID: m.ID, Name: m.Name, Icon: m.IconURL})
@@ -248,6 +237,79 @@ func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// identifierLevels are the levels a user chose for their identifiers, by identifier id.
+type identifierLevels map[string]string
+
+// of is identifier id's level: the one chosen, "Only you" when none was or it is not a level
+// (privacy fails closed).
+func (l identifierLevels) of(id string) consent.Level {
+	return consent.FieldLevel(nil, consent.IdentifierKey(id), l[id])
+}
+
+// levels reads userID's identifier levels (the profile fields "identifier:{id}") and the
+// user's time zone (the zoneinfo field; UTC when unset), from one read of the profile.
+func (h *Handler) levels(ctx context.Context, userID string) (identifierLevels, *time.Location, error) {
+	fields, err := h.kit.Store.GetProfileFields(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, loc := identifierLevels{}, time.UTC
+	for _, f := range fields {
+		if id, ok := consent.IdentifierID(f.Field); ok {
+			out[id] = f.Privacy
+		}
+		if f.Field == "zoneinfo" && f.Value != "" {
+			if l, err := time.LoadLocation(f.Value); err == nil {
+				loc = l
+			}
+		}
+	}
+	return out, loc, nil
+}
+
+// ExportIdentifiers lists userID's identifiers for the data export (lifecycle.IdentifierSource):
+// the provider, the upstream account and the level, never a token or a secret.
+func (h *Handler) ExportIdentifiers(ctx context.Context, userID string) ([]lifecycle.Identifier, error) {
+	ids, _, err := h.identifiers(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	levels, _, err := h.levels(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lifecycle.Identifier, 0, len(ids))
+	for _, i := range ids {
+		out = append(out, lifecycle.Identifier{ID: i.ID, MethodID: i.MethodID, Method: i.Method.Name, Subject: i.Subject,
+			Email: i.Email, Name: i.Name, Picture: i.Picture, LinkedAt: i.LinkedAt, LastUsedAt: i.LastUsedAt,
+			Privacy: string(levels.of(i.ID))})
+	}
+	return out, nil
+}
+
+// CompletionHints suggests first and last name for u's "Complete your profile" page
+// (profile.HintSource) from the name the first linked upstream account that gave one said:
+// its first word and the rest. An account made from an upstream sign-in whose provider gave
+// a full name but no family name thus sees the registration form prefilled, and confirms it.
+func (h *Handler) CompletionHints(ctx context.Context, u storage.User) (profile.Hints, error) {
+	ids, _, err := h.identifiers(ctx, u.ID)
+	if err != nil {
+		return profile.Hints{}, err
+	}
+	for _, i := range ids {
+		words := strings.Fields(i.Name)
+		if len(words) == 0 {
+			continue
+		}
+		out := profile.Hints{From: i.Method.Name, Values: map[string]string{"given_name": words[0]}}
+		if len(words) > 1 {
+			out.Values["family_name"] = strings.Join(words[1:], " ")
+		}
+		return out, nil
+	}
+	return profile.Hints{}, nil
 }
 
 // AvailablePictures lists the pictures of userID's linked identifiers (photo.PictureSource),

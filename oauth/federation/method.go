@@ -34,6 +34,12 @@ type Preset struct {
 	// NeedsIssuer: the issuer names the tenant and must be given (Microsoft Entra ID: the
 	// "common" issuer's discovery document names another issuer, which go-oidc refuses).
 	NeedsIssuer bool
+	// DeviceID: the callback carries a device_id that the token request repeats, together
+	// with the state, the client id in the body (VK ID's POST /oauth2/auth).
+	DeviceID bool
+	// UserinfoPOST: userinfo is a POST of client_id and access_token in a form body, not a
+	// GET with a bearer header (VK ID's POST /oauth2/user_info).
+	UserinfoPOST bool
 }
 
 // oidcClaims is the claim map of an OpenID Connect provider: the standard claims (OIDC Core
@@ -63,7 +69,8 @@ var Presets = map[string]Preset{
 		TokenURL: "https://id.vk.com/oauth2/auth", Userinfo: "https://id.vk.com/oauth2/user_info",
 		Scopes: []string{"vkid.personal_info", "email"},
 		ClaimMap: map[string]string{"sub": "user.user_id", "email": "user.email", "given_name": "user.first_name",
-			"family_name": "user.last_name", "picture": "user.avatar"}},
+			"family_name": "user.last_name", "picture": "user.avatar"},
+		DeviceID: true, UserinfoPOST: true},
 }
 
 // PresetNames lists the presets in order.

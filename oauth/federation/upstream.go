@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,10 @@ type endpoint struct {
 	conf     oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	userinfo string
+	// deviceID and userinfoPOST are the method's preset's departures from OAuth 2.0
+	// (Preset.DeviceID, Preset.UserinfoPOST).
+	deviceID     bool
+	userinfoPOST bool
 }
 
 // endpoints keeps each method's discovery result, keyed by id and last change, so discovery
@@ -115,6 +120,10 @@ func (e *endpoints) get(ctx context.Context, client *http.Client, secret []byte,
 	case storage.MethodOAuth2:
 		ep.conf.Endpoint = oauth2.Endpoint{AuthURL: m.AuthURL, TokenURL: m.TokenURL}
 		ep.userinfo = m.UserinfoURL
+		if p := Presets[m.Preset]; p.DeviceID || p.UserinfoPOST {
+			ep.deviceID, ep.userinfoPOST = p.DeviceID, p.UserinfoPOST
+			ep.conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		}
 	default:
 		return nil, fmt.Errorf("login method %q: unknown type %q", m.ID, m.Type)
 	}
@@ -140,13 +149,29 @@ var (
 	errNoSubject      = errors.New("no subject")
 )
 
-// exchange redeems code (with the PKCE verifier) and returns the upstream profile. For OIDC
+// callback is what the provider's redirect to the callback carried besides the state.
+type callback struct {
+	Code, DeviceID, State string
+}
+
+// errNoDeviceID: a method whose token request needs the callback's device_id got none.
+var errNoDeviceID = errors.New("the callback has no device_id")
+
+// exchange redeems the callback's code (with the PKCE verifier; for a DeviceID method also
+// its device_id and state) and returns the upstream profile. For OIDC
 // the ID token is verified (signature by the provider's JWKS, iss, aud, expiry) and its nonce
 // compared; claims come from the ID token, completed by userinfo when the provider has one
 // (its sub must be the ID token's, OIDC Core §5.3.2).
-func (ep *endpoint) exchange(ctx context.Context, client *http.Client, code, verifier, nonce string) (Profile, error) {
+func (ep *endpoint) exchange(ctx context.Context, client *http.Client, cb callback, verifier, nonce string) (Profile, error) {
 	ctx = oidc.ClientContext(ctx, client)
-	tok, err := ep.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}
+	if ep.deviceID {
+		if cb.DeviceID == "" {
+			return Profile{}, errNoDeviceID
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("device_id", cb.DeviceID), oauth2.SetAuthURLParam("state", cb.State))
+	}
+	tok, err := ep.conf.Exchange(ctx, cb.Code, opts...)
 	if err != nil {
 		return Profile{}, fmt.Errorf("token request: %w", err)
 	}
@@ -191,12 +216,23 @@ func (ep *endpoint) exchange(ctx context.Context, client *http.Client, code, ver
 }
 
 func (ep *endpoint) fetchUserinfo(ctx context.Context, client *http.Client, tok *oauth2.Token) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.userinfo, nil)
-	if err != nil {
-		return nil, err
+	var req *http.Request
+	var err error
+	if ep.userinfoPOST {
+		form := url.Values{"client_id": {ep.conf.ClientID}, "access_token": {tok.AccessToken}}
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, ep.userinfo, strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, ep.userinfo, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	res, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/storage"
 	"github.com/facetid/facet/templates"
 )
@@ -502,3 +503,16 @@ func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 
 // trNotFound is the 404's sentence.
 func trNotFound(r *http.Request) string { return templates.Tr(r.Context(), "card.err.not_found") }
+
+// ExportCard is userID's card for the data export (lifecycle.CardSource), nil when the user
+// never had one. It does not create one.
+func (h *Handler) ExportCard(ctx context.Context, userID string) (*lifecycle.Card, error) {
+	c, err := h.store.GetCard(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Card{Identifier: c.Identifier, URL: h.URL(c), Active: c.Active, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}, nil
+}

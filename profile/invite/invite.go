@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/facetid/facet/profile"
+	"github.com/facetid/facet/profile/lifecycle"
 	"github.com/facetid/facet/profile/notify"
 	"github.com/facetid/facet/storage"
 )
@@ -329,6 +330,47 @@ func (s *Service) ForUser(ctx context.Context, u storage.User) ([]Pending, error
 		out = append(out, Pending{Invitation: inv, Client: c})
 	}
 	return out, nil
+}
+
+// ExportAccess is u's part of the data export (lifecycle.AccessSource): the closed apps u may
+// use, and the invitations addressed to u's verified email, each with its app's name, never
+// its token.
+func (s *Service) ExportAccess(ctx context.Context, u storage.User) ([]lifecycle.Access, []lifecycle.Invitation, error) {
+	grants, err := s.store.ListClientAccess(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	name := func(clientID string) (string, error) {
+		if n, ok := names[clientID]; ok {
+			return n, nil
+		}
+		c, err := s.store.GetClient(ctx, clientID)
+		if err != nil {
+			return "", fmt.Errorf("get client: %w", err)
+		}
+		names[clientID] = c.Name
+		return c.Name, nil
+	}
+	access := []lifecycle.Access{}
+	for _, g := range grants {
+		n, err := name(g.ClientID)
+		if err != nil {
+			return nil, nil, err
+		}
+		access = append(access, lifecycle.Access{ClientID: g.ClientID, Name: n, GrantedAt: g.GrantedAt})
+	}
+	pending, err := s.ForUser(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	invitations := []lifecycle.Invitation{}
+	for _, p := range pending {
+		inv := p.Invitation
+		invitations = append(invitations, lifecycle.Invitation{ID: inv.ID, ClientID: inv.ClientID, Name: p.Client.Name, Email: inv.Email,
+			State: inv.State, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt, AnsweredAt: inv.AnsweredAt})
+	}
+	return access, invitations, nil
 }
 
 // CountPending counts the invitations waiting for u's answer (the Requests tab's counter).

@@ -38,6 +38,10 @@ type export struct {
 	Apps            []exportApp      `json:"apps"`
 	Disclosures     []exportDisclose `json:"disclosures"`
 	BrowserSessions []exportSession  `json:"browser_sessions"`
+	Identifiers     []Identifier     `json:"identifiers"`
+	BusinessCard    *Card            `json:"business_card"`
+	AppAccess       []Access         `json:"app_access"`
+	Invitations     []Invitation     `json:"invitations"`
 	Favorites       []exportFavorite `json:"favorites"`
 }
 
@@ -254,6 +258,9 @@ func (h *Handler) prepareExport(ctx context.Context, u storage.User) (export, er
 	}
 
 	if err := h.exportApps(ctx, u.ID, now, &e); err != nil {
+		return export{}, err
+	}
+	if err := h.exportSources(ctx, u, &e); err != nil {
 		return export{}, err
 	}
 

@@ -80,8 +80,13 @@ type Deps struct {
 	Events profile.Recorder
 	// Logout is told of every app whose sessions a deletion ends; nil tells nobody.
 	Logout LogoutNotifier
-	Logger *slog.Logger // nil discards
-	Now    func() time.Time
+	// Identifiers, Cards and Access give the export the parts other modules own (linked
+	// identifiers, the business card, closed apps and invitations); nil leaves one empty.
+	Identifiers IdentifierSource
+	Cards       CardSource
+	Access      AccessSource
+	Logger      *slog.Logger // nil discards
+	Now         func() time.Time
 }
 
 // Handler serves the Other Actions of the account (export, policy, deletion), the restore
@@ -94,6 +99,10 @@ type Handler struct {
 	logout LogoutNotifier
 	logger *slog.Logger
 	now    func() time.Time
+
+	identifiers IdentifierSource
+	cards       CardSource
+	access      AccessSource
 }
 
 // New builds the handler.
@@ -110,7 +119,8 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, logout: d.Logout, logger: d.Logger, now: d.Now}, nil
+	return &Handler{cfg: cfg, kit: d.Kit, store: d.Store, events: d.Events, logout: d.Logout, logger: d.Logger, now: d.Now,
+		identifiers: d.Identifiers, cards: d.Cards, access: d.Access}, nil
 }
 
 // Errors of Delete.

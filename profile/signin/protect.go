@@ -46,6 +46,13 @@ func DefaultLoginLimits() LoginLimits {
 		MaxDelay: 15 * time.Minute, AccountMemory: 24 * time.Hour, DeviceFailures: 10, RegisterPerIP: 10}
 }
 
+// RegisterCounter is the per-IP counter of new accounts asked for from ip: the registration
+// form and sign-ups through upstream login methods (oauth/federation) share it, so one
+// address gets RegisterPerIP new accounts per window whichever way it asks.
+func (l LoginLimits) RegisterCounter(ip string) profile.Counter {
+	return profile.Counter{Key: "register:ip:" + profile.RateKey(ip), Limit: l.withDefaults().RegisterPerIP}
+}
+
 // withDefaults fills the zero fields.
 func (l LoginLimits) withDefaults() LoginLimits {
 	d := DefaultLoginLimits()

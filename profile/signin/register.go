@@ -190,7 +190,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 
 	// Registration costs a password hash and may mail an account's owner: throttled per IP
 	// like login.
-	retry, err := h.kit.Hit(ctx, profile.Counter{Key: "register:ip:" + profile.RateKey(h.kit.Origin(r).IP), Limit: h.limits.RegisterPerIP})
+	retry, err := h.kit.Hit(ctx, h.limits.RegisterCounter(h.kit.Origin(r).IP))
 	if err != nil {
 		h.kit.ServerError(w, r, "count registration", err)
 		return

@@ -37,6 +37,29 @@ func (s *Store) HasClientAccess(ctx context.Context, clientID, userID string) (b
 	return n > 0, nil
 }
 
+// ListClientAccess returns the closed apps userID may use, oldest grant first.
+func (s *Store) ListClientAccess(ctx context.Context, userID string) ([]storage.ClientAccess, error) {
+	rows, err := s.rows(ctx, `SELECT client_id, user_id, granted_at FROM client_access WHERE user_id = ?
+		ORDER BY granted_at, client_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list access of %q: %w", userID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []storage.ClientAccess
+	for rows.Next() {
+		var a storage.ClientAccess
+		if err := rows.Scan(&a.ClientID, &a.UserID, &a.GrantedAt); err != nil {
+			return nil, fmt.Errorf("list access of %q: %w", userID, mapErr(err))
+		}
+		a.GrantedAt = a.GrantedAt.UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list access of %q: %w", userID, mapErr(err))
+	}
+	return out, nil
+}
+
 const invitationCols = `id, client_id, email, token_hash, state, user_id, created_at, expires_at, answered_at`
 
 func scanInvitation(sc scanner) (storage.Invitation, error) {

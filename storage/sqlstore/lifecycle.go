@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/facetid/facet/storage"
@@ -89,9 +90,21 @@ func (s *Store) DueDeletions(ctx context.Context, now time.Time, limit int) ([]s
 func (s *Store) PurgeUser(ctx context.Context, userID string, now time.Time) error {
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		var id string
-		err := s.row(ctx, `DELETE FROM users WHERE id = ? AND status = ? AND purge_after <= ? RETURNING id`,
-			userID, storage.UserPendingDeletion, ts(now)).Scan(&id)
+		var email sql.NullString
+		var verified bool
+		err := s.row(ctx, `DELETE FROM users WHERE id = ? AND status = ? AND purge_after <= ? RETURNING id, email, email_verified`,
+			userID, storage.UserPendingDeletion, ts(now)).Scan(&id, &email, &verified)
 		if err != nil {
+			return mapErr(err)
+		}
+		// Invitations hold an address, not a reference: those the account answered and those
+		// addressed to the email it had confirmed go with it.
+		addressed := ""
+		if verified {
+			addressed = strings.ToLower(email.String)
+		}
+		if _, err := s.exec(ctx, `DELETE FROM invitations WHERE user_id = ? OR (email <> '' AND email = ?)`,
+			userID, addressed); err != nil {
 			return mapErr(err)
 		}
 		if _, err := s.exec(ctx, `DELETE FROM tokens WHERE subject = ?`, userID); err != nil {

@@ -8,7 +8,7 @@ import (
 )
 
 // testClientAccess: access is per (app, user), granting twice is one grant, revoking says
-// whether there was one, and access goes with the app.
+// whether there was one, a user's list is oldest grant first, and access goes with the app.
 func testClientAccess(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	createUser(t, s, "u1")
@@ -40,6 +40,17 @@ func testClientAccess(t *testing.T, s storage.Storage) {
 		t.Error("RevokeClientAccess of no grant = true")
 	}
 	must(t, s.GrantClientAccess(ctx, "other", "u2", base))
+	must(t, s.GrantClientAccess(ctx, "closed", "u2", base.Add(time.Minute)))
+	must(t, s.GrantClientAccess(ctx, "closed", "u1", base.Add(2*time.Minute)))
+	list, err := s.ListClientAccess(ctx, "u2")
+	must(t, err)
+	diff(t, "ListClientAccess(u2)", []storage.ClientAccess{
+		{ClientID: "other", UserID: "u2", GrantedAt: at(0)},
+		{ClientID: "closed", UserID: "u2", GrantedAt: at(time.Minute)},
+	}, list)
+	if list, err := s.ListClientAccess(ctx, "nobody"); err != nil || len(list) != 0 {
+		t.Errorf("ListClientAccess(nobody) = %v, %v", list, err)
+	}
 	must(t, s.DeleteClient(ctx, "other"))
 	if has("other", "u2") {
 		t.Error("access outlived its app")

@@ -98,6 +98,27 @@ func fillAccount(t *testing.T, s storage.Storage, id, phone, username string) {
 	createToken(t, s, newToken(storage.KindRefreshToken, "refresh-"+id, "req-"+id, id, "app"))
 }
 
+// fillLinked gives user id an identifier at login method "m", a business card, access to the
+// closed app "app", an invitation it accepted and one waiting at email, and the catalog app
+// "listed" as a favorite.
+func fillLinked(t *testing.T, s storage.Storage, id, email string) {
+	t.Helper()
+	ctx := t.Context()
+	must(t, s.CreateIdentifier(ctx, storage.Identifier{ID: "ident-" + id, UserID: id, MethodID: "m", Subject: "sub-" + id,
+		Email: email, Name: "Upstream " + id, LinkedAt: base, LastUsedAt: base}))
+	must(t, s.SetFieldPrivacy(ctx, id, "identifier:ident-"+id, "public", base))
+	if _, err := s.CreateCardIfAbsent(ctx, storage.Card{UserID: id, Identifier: "card-" + id, Active: true, CreatedAt: base, UpdatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.GrantClientAccess(ctx, "app", id, base))
+	must(t, s.CreateInvitation(ctx, storage.Invitation{ID: "accepted-" + id, ClientID: "app", Email: "old-" + email,
+		TokenHash: "accepted-" + id, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}))
+	must(t, s.AnswerInvitation(ctx, "accepted-"+id, storage.InvitationAccepted, id, base))
+	must(t, s.CreateInvitation(ctx, storage.Invitation{ID: "waiting-" + id, ClientID: "app", Email: email,
+		TokenHash: "waiting-" + id, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}))
+	must(t, s.AddFavorite(ctx, id, "listed", base))
+}
+
 // testPurgeUser: PurgeUser erases only a due pending account, everything that refers to it
 // with it, and leaves its id as a tombstone no new account can take, while its email, phone
 // number and username are free for anyone. Another account's data stays.
@@ -110,6 +131,10 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	}
 	fillAccount(t, s, "gone", "+15550100001", "gone_name")
 	fillAccount(t, s, "kept", "+15550100002", "kept_name")
+	must(t, s.CreateLoginMethod(ctx, newLoginMethod("m", "M")))
+	must(t, s.CreateClient(ctx, catalogClient("listed", "", true, false)))
+	fillLinked(t, s, "gone", "gone@example.com")
+	fillLinked(t, s, "kept", "kept@example.com")
 
 	wantErr(t, s.PurgeUser(ctx, "gone", base), storage.ErrNotFound, "PurgeUser of an active account")
 	must(t, s.MarkDeletion(ctx, storage.Deletion{UserID: "gone", RequestedAt: base, PurgeAfter: base.Add(time.Hour)}))
@@ -122,7 +147,7 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	must(t, err)
 	must(t, s.PurgeUser(txCtx, "gone", base.Add(time.Hour)))
 	must(t, s.Rollback(txCtx))
-	if f, err := s.GetProfileFields(ctx, "gone"); err != nil || len(f) != 3 {
+	if f, err := s.GetProfileFields(ctx, "gone"); err != nil || len(f) != 4 {
 		t.Fatalf("fields after a rolled-back purge = %v, %v", f, err)
 	}
 	if _, ok := tokenExists(t, s, storage.KindAccessToken, "access-gone"); !ok {
@@ -167,6 +192,29 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 		}
 	}
 
+	// What the account linked or was granted goes with it: identifiers (and their levels),
+	// the business card (its identifier free again), access to closed apps, the invitations
+	// it answered or that wait at its confirmed address, its favorites.
+	if ids, err := s.ListIdentifiers(ctx, "gone"); err != nil || len(ids) != 0 {
+		t.Errorf("identifiers after purge = %v, %v", ids, err)
+	}
+	_, err = s.GetIdentifierBySubject(ctx, "m", "sub-gone")
+	wantErr(t, err, storage.ErrNotFound, "identifier by subject after purge")
+	_, err = s.GetCard(ctx, "gone")
+	wantErr(t, err, storage.ErrNotFound, "card after purge")
+	_, err = s.GetCardByIdentifier(ctx, "card-gone")
+	wantErr(t, err, storage.ErrNotFound, "card by identifier after purge")
+	if a, err := s.ListClientAccess(ctx, "gone"); err != nil || len(a) != 0 {
+		t.Errorf("client access after purge = %v, %v", a, err)
+	}
+	for _, id := range []string{"accepted-gone", "waiting-gone"} {
+		_, err = s.GetInvitation(ctx, id)
+		wantErr(t, err, storage.ErrNotFound, "invitation "+id+" after purge")
+	}
+	if f, err := s.ListFavorites(ctx, "gone"); err != nil || len(f) != 0 {
+		t.Errorf("favorites after purge = %v, %v", f, err)
+	}
+
 	// The tombstone: the id is never another account's.
 	if ok, err := s.IsTombstone(ctx, "gone"); err != nil || !ok {
 		t.Errorf("IsTombstone(gone) = %v, %v; want true", ok, err)
@@ -188,8 +236,25 @@ func testPurgeUser(t *testing.T, s storage.Storage) {
 	}))
 
 	// The other account is whole.
-	if f, err := s.GetProfileFields(ctx, "kept"); err != nil || len(f) != 3 {
+	if f, err := s.GetProfileFields(ctx, "kept"); err != nil || len(f) != 4 {
 		t.Errorf("kept's fields = %v, %v", f, err)
+	}
+	if ids, err := s.ListIdentifiers(ctx, "kept"); err != nil || len(ids) != 1 {
+		t.Errorf("kept's identifiers = %v, %v", ids, err)
+	}
+	if _, err := s.GetCard(ctx, "kept"); err != nil {
+		t.Errorf("kept's card: %v", err)
+	}
+	if a, err := s.ListClientAccess(ctx, "kept"); err != nil || len(a) != 1 {
+		t.Errorf("kept's client access = %v, %v", a, err)
+	}
+	if f, err := s.ListFavorites(ctx, "kept"); err != nil || len(f) != 1 {
+		t.Errorf("kept's favorites = %v, %v", f, err)
+	}
+	for _, id := range []string{"accepted-kept", "waiting-kept"} {
+		if _, err := s.GetInvitation(ctx, id); err != nil {
+			t.Errorf("kept's invitation %s: %v", id, err)
+		}
 	}
 	if _, ok := tokenExists(t, s, storage.KindAccessToken, "access-kept"); !ok {
 		t.Error("kept's token is gone")

@@ -745,6 +745,7 @@ func testEveryMethodInTx(t *testing.T, s storage.Storage) {
 	step("GetCard", second(s.GetCard(txCtx, "u1")))
 	step("GetCardByIdentifier", second(s.GetCardByIdentifier(txCtx, "TX-card")))
 	step("UpdateCard", s.UpdateCard(txCtx, storage.Card{UserID: "u1", Identifier: "tx-card-2", Active: true, UpdatedAt: base}))
+	step("ListClientAccess", second(s.ListClientAccess(txCtx, "u1")))
 	step("SetFeature", s.SetFeature(txCtx, "tx-feature", true, base))
 	step("GetFeature", second(s.GetFeature(txCtx, "tx-feature")))
 	step("ListFeatures", second(s.ListFeatures(txCtx)))
