@@ -59,6 +59,13 @@ const CategoryPasskeyRenamed = "passkey_renamed"
 // passkey routes) shows it.
 type PasskeyView = PasskeyInfo
 
+// registered is the answer of a finished registration: the passkey, and the recovery codes
+// when it is the account's first second factor (shown once).
+type registered struct {
+	PasskeyView
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+}
+
 func newPasskeyView(p storage.Passkey) PasskeyView {
 	v := PasskeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
 	if !p.LastUsedAt.IsZero() {
@@ -368,28 +375,45 @@ func (h *Handler) beginRegistration(ctx context.Context, w http.ResponseWriter, 
 
 // finishRegistration checks the browser's new credential against the ceremony and stores it
 // under name; the event is recorded and the owner told by mail.
-func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request, u storage.User, name string, body []byte) (storage.Passkey, error) {
+//
+// When the passkey is the account's first second factor, the account's recovery codes are
+// made with it and returned (shown once, like after the authenticator app's setup); else nil.
+func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request, u storage.User, name string, body []byte) (storage.Passkey, []string, error) {
+	p, first, err := h.addPasskey(w, r, u, name, body)
+	if err != nil || !first {
+		return p, nil, err
+	}
+	codes, err := h.newRecoveryCodes(r.Context(), u.ID)
+	if err != nil {
+		return storage.Passkey{}, nil, err
+	}
+	return p, codes, nil
+}
+
+// addPasskey verifies and stores the new credential; first says it is the account's first
+// second factor.
+func (h *Handler) addPasskey(w http.ResponseWriter, r *http.Request, u storage.User, name string, body []byte) (storage.Passkey, bool, error) {
 	ctx := r.Context()
 	sd, err := h.takeCeremony(w, r, storage.ChallengeRegister, u.ID)
 	if err != nil {
-		return storage.Passkey{}, err
+		return storage.Passkey{}, false, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		h.logger.InfoContext(ctx, "passkey registration unreadable", "user_id", u.ID, "err", err)
-		return storage.Passkey{}, errPasskeyInvalid
+		return storage.Passkey{}, false, errPasskeyInvalid
 	}
 	pu, err := h.loadPasskeyUser(ctx, u)
 	if err != nil {
-		return storage.Passkey{}, err
+		return storage.Passkey{}, false, err
 	}
 	cred, err := h.rp.CreateCredential(pu, sd, parsed)
 	if err != nil {
 		h.logger.InfoContext(ctx, "passkey registration refused", "user_id", u.ID, "err", err)
-		return storage.Passkey{}, errPasskeyInvalid
+		return storage.Passkey{}, false, errPasskeyInvalid
 	}
 	if name, err = cleanName(name, templates.Tr(ctx, "passkey.default_name", len(pu.keys)+1)); err != nil {
-		return storage.Passkey{}, err
+		return storage.Passkey{}, false, err
 	}
 	transports := make([]string, 0, len(cred.Transport))
 	for _, t := range cred.Transport {
@@ -400,16 +424,20 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request, u s
 		AttestationType: cred.AttestationType, Flags: uint8(cred.Flags.ProtocolValue()),
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
 		Name: name, CreatedAt: h.now().UTC()}
+	first, err := h.firstFactor(ctx, u.ID)
+	if err != nil {
+		return storage.Passkey{}, false, err
+	}
 	if err := h.store.CreatePasskey(ctx, p); errors.Is(err, storage.ErrAlreadyExists) {
-		return storage.Passkey{}, errPasskeyTaken
+		return storage.Passkey{}, false, errPasskeyTaken
 	} else if err != nil {
-		return storage.Passkey{}, err
+		return storage.Passkey{}, false, err
 	}
 	h.events.Record(ctx, h.kit.Origin(r), u.ID, profile.Event{Category: profile.CategoryMFAEnabled,
 		Details: map[string]string{"factor": "passkey", "passkey": p.Name}})
 	h.logger.InfoContext(ctx, "passkey added", "user_id", u.ID, "passkey_id", p.ID, "backup_eligible", p.BackupEligible)
 	h.kit.AccountNotice(ctx, u.ID, "passkey.mail.added.subject", "passkey.mail.added.text", p.Name)
-	return p, nil
+	return p, first, nil
 }
 
 // rename sets the name of userID's passkey id.
@@ -487,8 +515,9 @@ func (h *Handler) apiRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	body, err := readCredential(w, r)
 	if err == nil {
 		var p storage.Passkey
-		if p, err = h.finishRegistration(w, r, c.User, r.URL.Query().Get("name"), body); err == nil {
-			h.kit.WriteJSON(w, r, http.StatusCreated, newPasskeyView(p))
+		var codes []string
+		if p, codes, err = h.finishRegistration(w, r, c.User, r.URL.Query().Get("name"), body); err == nil {
+			h.kit.WriteJSON(w, r, http.StatusCreated, registered{PasskeyView: newPasskeyView(p), RecoveryCodes: codes})
 			return
 		}
 	}

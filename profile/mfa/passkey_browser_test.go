@@ -100,6 +100,16 @@ func TestBrowserPasskeys(t *testing.T) {
 
 			c.Fill("#passkey-name", "Work laptop")
 			c.Step("add a passkey", chromedp.Click(chromedp.CSS(`#passkey-register button[type=submit]`), chromedp.NodeVisible))
+			// The first second factor brings the recovery codes, shown once in the page.
+			c.Step("recovery codes", chromedp.WaitVisible(chromedp.CSS(`.passkey-codes`)))
+			if n := profiletest.Eval[int](c, "codes", `document.querySelectorAll(".passkey-codes .recovery-codes li").length`); n != 10 {
+				t.Fatalf("%d recovery codes after the first passkey", n)
+			}
+			if n, err := e.Store.CountRecoveryCodes(t.Context(), u.ID); err != nil || n != 10 {
+				t.Fatalf("stored recovery codes: %d, %v", n, err)
+			}
+			c.Screenshot(dir, "passkey-codes-"+w)
+			c.Submit(`.passkey-codes a[role=button]`)
 			c.Step("added", chromedp.WaitVisible(chromedp.CSS(`.passkey-list`)))
 			c.WantText("[role=status]", "The passkey was added")
 			c.WantText(".passkey-list", "Work laptop")

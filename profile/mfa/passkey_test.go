@@ -148,6 +148,10 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 				t.Errorf("register answer lacks %q: %s", f, res.Body)
 			}
 		}
+		// The account's first second factor brings its recovery codes, once.
+		if codes, _ := body["recovery_codes"].([]any); len(codes) != 10 {
+			t.Errorf("first passkey: %d recovery codes in %s", len(codes), res.Body)
+		}
 		if body["name"] != "Laptop" || body["last_used_at"] != nil {
 			t.Errorf("register answer = %s", res.Body)
 		}
@@ -198,7 +202,11 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		// A synced passkey (backup eligible) is "swk"; an unsafe return_to goes home.
 		synced := e.key()
 		synced.BE, synced.BS = true, true
-		profiletest.WantStatus(t, "register synced", register(owner, synced, ""), http.StatusCreated, `"name":"Passkey 2"`)
+		res = register(owner, synced, "")
+		profiletest.WantStatus(t, "register synced", res, http.StatusCreated, `"name":"Passkey 2"`)
+		if strings.Contains(res.Body, "recovery_codes") {
+			t.Errorf("a second passkey brought new recovery codes: %s", res.Body)
+		}
 		other := e.Browser("198.51.100.8")
 		synced.Count = 5
 		res = signIn(other, synced, "https://evil.example/")

@@ -95,6 +95,39 @@
     });
   }
 
+  // showCodes replaces the add form with the recovery codes the account's first second
+  // factor brought: shown once, then Continue goes on as after any other passkey.
+  function showCodes(form, codes) {
+    var section = document.createElement("section");
+    section.className = "passkey-codes";
+    section.setAttribute("role", "status");
+    var h = document.createElement("h2");
+    h.textContent = form.getAttribute("data-codes-heading");
+    var intro = document.createElement("p");
+    intro.textContent = form.getAttribute("data-codes-intro");
+    var list = document.createElement("ol");
+    list.className = "recovery-codes";
+    codes.forEach(function (c) {
+      var li = document.createElement("li");
+      var code = document.createElement("code");
+      code.textContent = c;
+      li.appendChild(code);
+      list.appendChild(li);
+    });
+    var once = document.createElement("p");
+    var small = document.createElement("small");
+    small.textContent = form.getAttribute("data-codes-once");
+    once.appendChild(small);
+    var next = document.createElement("a");
+    next.setAttribute("href", form.getAttribute("data-done"));
+    next.setAttribute("role", "button");
+    next.textContent = form.getAttribute("data-codes-continue");
+    section.append(h, intro, list, once, next);
+    form.replaceWith(section);
+    h.setAttribute("tabindex", "-1");
+    h.focus();
+  }
+
   function showError(el, msg) {
     if (!el) return;
     var span = el.querySelector("span");
@@ -131,7 +164,13 @@
           .then(function (cred) {
             return post(reg.getAttribute("data-finish") + "?name=" + encodeURIComponent(name), attestationJSON(cred));
           })
-          .then(function () { window.location.assign(reg.getAttribute("data-done")); })
+          .then(function (data) {
+            if (data.recovery_codes && data.recovery_codes.length) {
+              showCodes(reg, data.recovery_codes);
+              return;
+            }
+            window.location.assign(reg.getAttribute("data-done"));
+          })
           .catch(function (err) {
             button.removeAttribute("aria-busy");
             button.disabled = false;
