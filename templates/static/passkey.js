@@ -122,8 +122,14 @@
     next.setAttribute("href", form.getAttribute("data-done"));
     next.setAttribute("role", "button");
     next.textContent = form.getAttribute("data-codes-continue");
-    section.append(h, intro, list, once, next);
-    form.replaceWith(section);
+    var added = document.createElement("p");
+    added.className = "notice";
+    added.textContent = form.getAttribute("data-codes-added");
+    section.append(added, h, intro, list, once, next);
+    // The whole "Add a passkey" part gives way; the list above is stale until Continue.
+    var none = document.querySelector(".passkey-none");
+    if (none) none.hidden = true;
+    (form.closest(".passkey-add") || form).replaceWith(section);
     h.setAttribute("tabindex", "-1");
     h.focus();
   }
