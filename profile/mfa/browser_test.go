@@ -32,13 +32,7 @@ func TestBrowserRecovery(t *testing.T) {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			e := newRecoveryEnv(t, sqltest.Backend{Name: sqlstore.DialectSQLite})
 			e.verifiedUser("dora@example.com")
-			mux := http.NewServeMux()
-			mux.Handle(templates.StaticPrefix, templates.StaticHandler())
-			mux.Handle("/", e.Handler)
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-
-			c := profiletest.StartChrome(t, srv.URL, width, 3*time.Minute)
+			c := e.chrome(width)
 			c.Open("/login")
 			c.Submit(`a[href="/login/forgot"]`)
 			c.WantPath("/login/forgot")
@@ -78,13 +72,7 @@ func TestBrowserTOTP(t *testing.T) {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			e := newRecoveryEnv(t, sqltest.Backend{Name: sqlstore.DialectSQLite})
 			e.verifiedUser("tess@example.com")
-			mux := http.NewServeMux()
-			mux.Handle(templates.StaticPrefix, templates.StaticHandler())
-			mux.Handle("/", e.Handler)
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-
-			c := profiletest.StartChrome(t, srv.URL, width, 3*time.Minute)
+			c := e.chrome(width)
 			c.Open("/login")
 			c.Fill("#email", "tess@example.com")
 			c.Fill("#password", profiletest.Password)
@@ -123,4 +111,16 @@ func TestBrowserTOTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chrome serves the env with the static files, as cmd does, to a new Chromium tab width px
+// wide.
+func (e *rEnv) chrome(width int) *profiletest.Chrome {
+	t := e.T.(*testing.T)
+	mux := http.NewServeMux()
+	mux.Handle(templates.StaticPrefix, templates.StaticHandler())
+	mux.Handle("/", e.Handler)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return profiletest.StartChrome(t, srv.URL, width, 3*time.Minute)
 }

@@ -103,14 +103,9 @@ type TOTPSetup struct {
 // beginTOTP stores a new unconfirmed authenticator app for u (replacing an unconfirmed one)
 // and returns what the person scans or types. ErrTOTPExists when one is confirmed already.
 func (h *Handler) beginTOTP(ctx context.Context, u storage.User) (TOTPSetup, error) {
-	account := u.Email
-	if account == "" {
-		account = u.ID
-	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: h.cfg.TOTPIssuer, AccountName: account,
-		Period: totpPeriod, SecretSize: totpSecretSize, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
+	key, err := h.totpKey(u, nil)
 	if err != nil {
-		return TOTPSetup{}, fmt.Errorf("generate totp key: %w", err)
+		return TOTPSetup{}, err
 	}
 	raw, err := base32NoPad.DecodeString(key.Secret())
 	if err != nil {
@@ -143,16 +138,26 @@ func (h *Handler) pendingTOTP(ctx context.Context, u storage.User) (TOTPSetup, e
 	if err != nil {
 		return TOTPSetup{}, err
 	}
+	key, err := h.totpKey(u, raw)
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	return setupOf(key)
+}
+
+// totpKey is u's authenticator app key: secret, or a new random one when nil. The account
+// name the app shows is the email address (the id when there is none).
+func (h *Handler) totpKey(u storage.User, secret []byte) (*otp.Key, error) {
 	account := u.Email
 	if account == "" {
 		account = u.ID
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: h.cfg.TOTPIssuer, AccountName: account,
-		Period: totpPeriod, Secret: raw, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
+		Period: totpPeriod, SecretSize: totpSecretSize, Secret: secret, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
-		return TOTPSetup{}, err
+		return nil, fmt.Errorf("totp key: %w", err)
 	}
-	return setupOf(key)
+	return key, nil
 }
 
 func setupOf(key *otp.Key) (TOTPSetup, error) {
