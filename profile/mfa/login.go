@@ -219,25 +219,11 @@ func (h *Handler) newLoginPage(ctx context.Context, c PendingLogin) (loginPage, 
 		}
 		templates.SetAccount(ctx, templates.NewAccount(u.Email))
 	}
-	t, err := h.store.GetTOTP(ctx, c.UserID)
-	switch {
-	case err == nil:
-		p.TOTP = t.Confirmed
-	case !errors.Is(err, storage.ErrNotFound):
-		return p, err
-	}
-	n, err := h.store.CountRecoveryCodes(ctx, c.UserID)
+	f, err := h.factorsOf(ctx, c.UserID)
 	if err != nil {
 		return p, err
 	}
-	p.Recovery = n > 0
-	if h.passkeys != nil {
-		list, err := h.passkeys(ctx, c.UserID)
-		if err != nil {
-			return p, err
-		}
-		p.Passkeys = len(list) > 0
-	}
+	p.TOTP, p.Recovery, p.Passkeys = f.TOTP, f.Left > 0, len(f.Passkeys) > 0
 	if !p.TOTP && !p.Passkeys {
 		u, err := h.store.GetUser(ctx, c.UserID)
 		if err != nil {

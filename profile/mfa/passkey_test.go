@@ -2,7 +2,6 @@ package mfa
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/facetid/facet/profile"
-	"github.com/facetid/facet/profile/activity"
-	"github.com/facetid/facet/profile/notify"
-	"github.com/facetid/facet/profile/notifytest"
 	"github.com/facetid/facet/profile/passkeytest"
 	"github.com/facetid/facet/profile/profiletest"
 	"github.com/facetid/facet/storage"
@@ -30,13 +26,8 @@ const (
 	testRPID   = "localhost"
 )
 
-// pEnv is the core with mfa mounted on an issuer passkeys work with, mail delivered into an
-// in-process mailbox.
-type pEnv struct {
-	*profiletest.Env
-	h   *Handler
-	box *notifytest.Mailbox
-}
+// pEnv is the mfa env (newMFAEnv) on an issuer passkeys work with.
+type pEnv = rEnv
 
 func newPasskeyEnv(t *testing.T, b sqltest.Backend) *pEnv {
 	t.Helper()
@@ -46,32 +37,7 @@ func newPasskeyEnv(t *testing.T, b sqltest.Backend) *pEnv {
 // newPasskeyEnvAt is newPasskeyEnv for the issuer a browser test serves at.
 func newPasskeyEnvAt(t *testing.T, b sqltest.Backend, issuer string) *pEnv {
 	t.Helper()
-	pe := &pEnv{box: notifytest.StartMailbox(t)}
-	pe.Env = profiletest.New(t, b, func(c *profile.Config, d *profile.Deps) {
-		c.Issuer = issuer
-		m, err := notify.NewMailer(notify.MailConfig{Host: pe.box.Host, Port: pe.box.Port, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Mail = m
-		// The Security block's second factors and passkeys, bound once the handler exists (as
-		// cmd does).
-		d.Security = []profile.SecuritySource{func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
-			return pe.h.Security(ctx, v)
-		}, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
-			return pe.h.SecurityPasskeys(ctx, v)
-		}}
-	}, func(s storage.Storage, now func() time.Time) profile.Recorder {
-		return activity.NewRecorder(s, nil, now)
-	}, func(k profiletest.Kit) []profiletest.Module {
-		h, err := New(Config{Issuer: k.Config.Issuer, Secret: k.Config.Secret}, Deps{Kit: k.Core, Store: k.Store, Events: k.Events, Now: k.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pe.h = h
-		return []profiletest.Module{h}
-	})
-	return pe
+	return newMFAEnv(t, b, issuer)
 }
 
 func eachPasskeyBackend(t *testing.T, fn func(t *testing.T, e *pEnv)) {

@@ -29,8 +29,19 @@ type rEnv struct {
 
 func newRecoveryEnv(t *testing.T, b sqltest.Backend) *rEnv {
 	t.Helper()
+	return newMFAEnv(t, b, "")
+}
+
+// newMFAEnv is the core with mfa mounted (its Security block entries bound once the handler
+// exists, as cmd does) and mail delivered over SMTP into an in-process mailbox; issuer ""
+// keeps profiletest's.
+func newMFAEnv(t *testing.T, b sqltest.Backend, issuer string) *rEnv {
+	t.Helper()
 	re := &rEnv{box: notifytest.StartMailbox(t)}
 	re.Env = profiletest.New(t, b, func(c *profile.Config, d *profile.Deps) {
+		if issuer != "" {
+			c.Issuer = issuer
+		}
 		m, err := notify.NewMailer(notify.MailConfig{Host: re.box.Host, Port: re.box.Port, TLS: notify.TLSNone, From: "Facet <no-reply@facet.test>"})
 		if err != nil {
 			t.Fatal(err)
@@ -38,6 +49,8 @@ func newRecoveryEnv(t *testing.T, b sqltest.Backend) *rEnv {
 		d.Mail = m
 		d.Security = []profile.SecuritySource{func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
 			return re.h.Security(ctx, v)
+		}, func(ctx context.Context, v profile.SecurityView) (string, []profile.SecurityItem, bool, error) {
+			return re.h.SecurityPasskeys(ctx, v)
 		}}
 	}, func(s storage.Storage, now func() time.Time) profile.Recorder {
 		return activity.NewRecorder(s, nil, now)
